@@ -1,0 +1,1 @@
+//! snn-compiler: resolve, check, build (NEF), lower to IR, optimise, run and import.
