@@ -1,1 +1,3 @@
 //! snn-compiler: resolve, check, build (NEF), lower to IR, optimise, run and import.
+
+pub mod nef;

@@ -1,0 +1,1 @@
+//! NEF numerics: distributions, hypersphere sampling, eval points and decoder solvers.
