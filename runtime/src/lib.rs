@@ -1,2 +1,13 @@
 //! snn-runtime: neuron and synapse kernels, processes and array I/O; depends on nothing else in snnc.
+//!
+//! Everything here reproduces Nengo 3.2 (and NengoDL 3.6 for `LeakyReLU`) in float64:
+//! - [`neurons`]: neuron types, their step kernels, gain/bias maths and rate curves;
+//! - [`synapse`]: linear filters discretised with zero-order hold, as Nengo does;
+//! - [`process`]: white noise, band-limited white signal and present-input processes;
+//! - [`io`]: `.npy`, `.npz` and `.safetensors` arrays as `ndarray::ArrayD<f64>`.
 #![forbid(unsafe_code)]
+
+pub mod io;
+pub mod neurons;
+pub mod process;
+pub mod synapse;

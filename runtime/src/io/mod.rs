@@ -1,0 +1,181 @@
+//! Array files as `ndarray::ArrayD<f64>`: `.npy`, `.npz` (NumPy) and `.safetensors`, plus
+//! [`WeightsFile`], which opens either kind by extension and serves tensors by name.
+//!
+//! Reading converts every supported element type (floats, integers, bool) to `f64`. Writing is
+//! atomic: data goes to a temporary file in the target's directory, which is then renamed over
+//! the target, so a failed write never leaves a half-written file. No function here panics on a
+//! bad file; every failure is an [`IoError`] naming the file, the array and the reason.
+
+mod npy;
+mod safetensors;
+mod weights;
+
+use std::fmt;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+pub use self::npy::{read_npy, read_npy_bytes, read_npz, read_npz_bytes, write_npy, write_npz};
+pub use self::safetensors::{read_safetensors, read_safetensors_bytes, write_safetensors};
+pub use self::weights::{WeightsFile, WeightsFormat};
+
+/// Element type used when writing arrays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Precision {
+    /// 64-bit floats (lossless).
+    #[default]
+    F64,
+    /// 32-bit floats (rounded).
+    F32,
+}
+
+/// What can go wrong reading or writing an array file.
+#[derive(Debug, thiserror::Error)]
+pub enum IoError {
+    /// The file could not be opened or read.
+    #[error("{}: cannot read file: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The operating-system error.
+        source: std::io::Error,
+    },
+    /// The file could not be written (or the temporary file could not be renamed).
+    #[error("{}: cannot write file: {source}", path.display())]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// The operating-system error.
+        source: std::io::Error,
+    },
+    /// The file is not in the expected container format.
+    #[error("{}: not a valid {format} file: {reason}", path.display())]
+    BadFormat {
+        /// The file.
+        path: PathBuf,
+        /// `.npy`, `.npz` or `.safetensors`.
+        format: &'static str,
+        /// What the parser said.
+        reason: String,
+    },
+    /// An array whose element type cannot be converted to `f64`.
+    #[error("{}: array `{name}` has unsupported dtype {dtype} (supported: float16/32/64, bfloat16, signed and unsigned integers, bool)", path.display())]
+    UnknownDtype {
+        /// The file.
+        path: PathBuf,
+        /// The array.
+        name: String,
+        /// The dtype as the file spells it.
+        dtype: String,
+    },
+    /// An array that exists but cannot be decoded.
+    #[error("{}: array `{name}`: {reason}", path.display())]
+    BadArray {
+        /// The file.
+        path: PathBuf,
+        /// The array.
+        name: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A requested array that the file does not hold.
+    #[error("{}: no array named `{name}` (the file has: {})", path.display(), Available(available))]
+    MissingArray {
+        /// The file.
+        path: PathBuf,
+        /// The requested name.
+        name: String,
+        /// The names the file does hold.
+        available: Vec<String>,
+    },
+    /// A file whose extension says neither `.npz`, `.npy` nor `.safetensors`.
+    #[error("{}: unsupported weights file extension (expected .npz, .npy or .safetensors)", path.display())]
+    UnknownExtension {
+        /// The file.
+        path: PathBuf,
+    },
+    /// An array name that cannot be stored (empty, or repeated within one write).
+    #[error("{}: invalid array name `{name}`: {reason}", path.display())]
+    BadName {
+        /// The file being written.
+        path: PathBuf,
+        /// The name.
+        name: String,
+        /// Why it is refused.
+        reason: &'static str,
+    },
+}
+
+/// Formats a list of names for [`IoError::MissingArray`], shortened when long.
+struct Available<'a>(&'a [String]);
+
+impl fmt::Display for Available<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        const SHOWN: usize = 10;
+        if self.0.is_empty() {
+            return write!(f, "no arrays");
+        }
+        let names: Vec<String> = self.0.iter().take(SHOWN).map(|n| format!("`{n}`")).collect();
+        write!(f, "{}", names.join(", "))?;
+        if self.0.len() > SHOWN {
+            write!(f, ", ... ({} more)", self.0.len() - SHOWN)?;
+        }
+        Ok(())
+    }
+}
+
+/// Reads a whole file, mapping failures to [`IoError::Read`].
+pub(crate) fn read_bytes(path: &Path) -> Result<Vec<u8>, IoError> {
+    std::fs::read(path).map_err(|source| IoError::Read { path: path.to_path_buf(), source })
+}
+
+/// Checks array names before writing: non-empty and unique.
+pub(crate) fn check_names<'a>(
+    path: &Path,
+    names: impl Iterator<Item = &'a str>,
+) -> Result<(), IoError> {
+    let mut seen = std::collections::BTreeSet::new();
+    for name in names {
+        if name.is_empty() {
+            return Err(IoError::BadName {
+                path: path.to_path_buf(),
+                name: String::new(),
+                reason: "empty name",
+            });
+        }
+        if !seen.insert(name) {
+            return Err(IoError::BadName {
+                path: path.to_path_buf(),
+                name: name.to_string(),
+                reason: "given twice",
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Writes `path` atomically: `fill` writes into a temporary file in the same directory, which
+/// then replaces `path`. On any error the temporary file is removed and `path` is untouched.
+pub(crate) fn write_atomic(
+    path: &Path,
+    fill: impl FnOnce(&mut std::fs::File) -> Result<(), IoError>,
+) -> Result<(), IoError> {
+    let write_err = |source| IoError::Write { path: path.to_path_buf(), source };
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let mut tmp =
+        tempfile::Builder::new().prefix(".snn-tmp-").tempfile_in(dir).map_err(write_err)?;
+    fill(tmp.as_file_mut())?;
+    tmp.as_file_mut().flush().map_err(write_err)?;
+    tmp.as_file().sync_all().map_err(write_err)?;
+    // Temporary files are private (0600); give the result ordinary permissions.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path).map(|m| m.permissions().mode()).unwrap_or(0o644);
+        tmp.as_file().set_permissions(std::fs::Permissions::from_mode(mode)).map_err(write_err)?;
+    }
+    tmp.persist(path).map_err(|e| write_err(e.error))?;
+    Ok(())
+}
