@@ -237,7 +237,7 @@ def neuron_relu():
     return c
 
 
-def _rate_layer_case(name, kind, description, nt_default, nt_param, snn_default, snn_param, drive):
+def _rate_layer_case(name, description, nt_default, nt_param, snn_default, snn_param, drive):
     c = Case(name, description, steps=200)
     scales = [1.0, 2.0, -1.0, 4.0, 8.0, -6.0]
     bias = [0.0, 0.5, -0.5, 1.0, -2.0, 0.25]
@@ -276,7 +276,6 @@ def _rate_layer_case(name, kind, description, nt_default, nt_param, snn_default,
 def neuron_sigmoid():
     return _rate_layer_case(
         "neuron_sigmoid",
-        "sigmoid",
         """Sigmoid layers (default tau_ref 2.5 ms, and tau_ref = 1 s as the Keras converter uses)
         driven by a node ramp through a dense fan-out transform, synapse none.""",
         lambda: nengo.Sigmoid(),
@@ -291,7 +290,6 @@ def neuron_sigmoid():
 def neuron_tanh():
     return _rate_layer_case(
         "neuron_tanh",
-        "tanh",
         """Tanh layers (default tau_ref 2.5 ms, and tau_ref = 1 s) driven by a node ramp through a
         dense fan-out transform, synapse none; the output is negative for negative currents.""",
         lambda: nengo.Tanh(),
@@ -306,7 +304,6 @@ def neuron_tanh():
 def neuron_lif_rate():
     return _rate_layer_case(
         "neuron_lif_rate",
-        "lif_rate",
         """LIFRate layers (defaults, and tau_rc 50 ms / tau_ref 5 ms / amplitude 0.1) driven by a node
         ramp through a dense fan-out transform, synapse none.""",
         lambda: nengo.LIFRate(),
@@ -323,7 +320,6 @@ def neuron_leaky_relu():
 
     return _rate_layer_case(
         "neuron_leaky_relu",
-        "leaky_relu",
         """nengo_dl.LeakyReLU layers (negative_slope 0.1; and the default slope 0.3 with amplitude 2)
         run in the plain Nengo reference simulator, driven by a node ramp through a dense fan-out
         transform, synapse none.""",
@@ -601,7 +597,7 @@ def neuron_regular_spiking():
     bias = [0.5, 1.0, 1.5, 4.0, 20.0]
     va = c.rng.uniform(0, 1, size=n)
     vb = c.rng.uniform(0, 1, size=n)
-    # relu base: scale the current into a useful rate range via a second layer's own bias
+    # the relu-based layer gets 40x the bias so that its rates (= J) are in the 20..800 Hz range
     return _spiking_input_case(
         c,
         n,
