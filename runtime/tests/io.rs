@@ -1,0 +1,211 @@
+//! Array I/O: files written by NumPy and by the `safetensors` package (fixtures/io_*), round
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+//! trips through our writers, atomic writes, and errors (never panics) on bad files.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::fixture_dir;
+use indexmap::IndexMap;
+use ndarray::{ArrayD, IxDyn};
+use snn_runtime::io::*;
+
+fn expected() -> IndexMap<String, ArrayD<f64>> {
+    read_npz(&fixture_dir().join("io_expected.npz")).unwrap()
+}
+
+fn assert_same(what: &str, got: &ArrayD<f64>, want: &ArrayD<f64>) {
+    assert_eq!(got.shape(), want.shape(), "{what}: shape");
+    assert_eq!(got, want, "{what}: values");
+}
+
+#[test]
+fn numpy_npz_of_every_dtype_reads_as_f64() {
+    let want = expected();
+    for file in ["io_dtypes.npz", "io_compressed.npz"] {
+        let got = read_npz(&fixture_dir().join(file)).unwrap();
+        let names: Vec<&str> = got.keys().map(String::as_str).collect();
+        assert_eq!(names[0], "f64", "{file}: file order kept");
+        assert_eq!(got.len(), 13, "{file}: {names:?}");
+        for (name, array) in &got {
+            assert_same(&format!("{file}:{name}"), array, &want[name]);
+        }
+    }
+    // Layout details NumPy allows: Fortran order, big-endian, 0-d, names with '/' and ':'.
+    let got = read_npz(&fixture_dir().join("io_dtypes.npz")).unwrap();
+    assert_eq!(got["fortran"][[2, 1]], 5.0);
+    assert_eq!(got["big_endian"].as_slice().unwrap(), &[0.0, 1.0, 2.0, 3.0]);
+    assert_eq!(got["scalar"].ndim(), 0);
+    assert_eq!(got["i64"][[2]], 2f64.powi(40));
+    assert_eq!(got["dense/kernel:0"].shape(), &[3, 2, 2]);
+}
+
+#[test]
+fn numpy_npy_reads_as_f64() {
+    let got = read_npy(&fixture_dir().join("io_single.npy")).unwrap();
+    assert_same("io_single.npy", &got, &expected()["f32"]);
+}
+
+#[test]
+fn safetensors_of_every_dtype_reads_as_f64() {
+    let want = expected();
+    let got = read_safetensors(&fixture_dir().join("io_tensors.safetensors")).unwrap();
+    assert_eq!(got.len(), 12);
+    for (name, array) in &got {
+        assert_same(&format!("safetensors:{name}"), array, &want[name]);
+    }
+    let bf16 = read_safetensors(&fixture_dir().join("io_bf16.safetensors")).unwrap();
+    assert_same("bf16", &bf16["w"], &want["bf16"]);
+}
+
+#[test]
+fn unsupported_dtype_is_an_error_naming_file_and_array() {
+    let err = read_npz(&fixture_dir().join("io_f16.npz")).unwrap_err();
+    let msg = err.to_string();
+    assert!(matches!(err, IoError::UnknownDtype { .. }), "{msg}");
+    assert!(msg.contains("io_f16.npz") && msg.contains("`half`") && msg.contains("<f2"), "{msg}");
+}
+
+#[test]
+fn weights_file_opens_by_extension() {
+    let npz = WeightsFile::open(fixture_dir().join("io_dtypes.npz")).unwrap();
+    assert_eq!(npz.format(), WeightsFormat::Npz);
+    assert_eq!(npz.shape("i32"), Some(&[2usize, 2][..]));
+    assert!(npz.contains("dense/kernel:0"));
+    assert_eq!(npz.get("u8").unwrap().as_slice().unwrap(), &[0.0, 1.0, 2.0, 3.0, 4.0]);
+
+    let st = WeightsFile::open(fixture_dir().join("io_tensors.safetensors")).unwrap();
+    assert_eq!(st.format(), WeightsFormat::Safetensors);
+    assert_eq!(st.shape("dense/kernel:0"), Some(&[3usize, 2, 2][..]));
+    let mut names = st.names();
+    names.sort_unstable();
+    let mut want: Vec<&str> =
+        npz.names().into_iter().filter(|n| *n != "scalar" && *n != "big_endian").collect();
+    want.push("f16");
+    want.sort_unstable();
+    assert_eq!(names, want);
+
+    let npy = WeightsFile::open(fixture_dir().join("io_single.npy")).unwrap();
+    assert_eq!(npy.names(), ["io_single"]);
+
+    let err = npz.get("dense/bias").unwrap_err();
+    let msg = err.to_string();
+    assert!(matches!(err, IoError::MissingArray { .. }));
+    assert!(
+        msg.contains("io_dtypes.npz") && msg.contains("`dense/bias`") && msg.contains("`f64`"),
+        "{msg}"
+    );
+}
+
+/// A scratch directory removed at the end of the test.
+fn scratch() -> tempfile::TempDir {
+    tempfile::tempdir().unwrap()
+}
+
+fn files_in(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> =
+        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn write_npz_round_trips_in_f64_and_f32() {
+    let dir = scratch();
+    let a = ArrayD::from_shape_vec(IxDyn(&[2, 3]), vec![0.1, -2.5, 3.0, 1e-300, f64::MAX, -0.0])
+        .unwrap();
+    let b = ArrayD::from_shape_vec(IxDyn(&[2, 1, 2]), vec![1.0, 2.0, 3.0, 4.0]).unwrap();
+    let path = dir.path().join("probes.npz");
+    write_npz(&path, &[("a", a.view()), ("b/c", b.view())], Precision::F64).unwrap();
+    let back = read_npz(&path).unwrap();
+    assert_eq!(back.keys().collect::<Vec<_>>(), ["a", "b/c"]);
+    assert_eq!(back["a"], a);
+    assert_eq!(back["b/c"], b);
+
+    let path32 = dir.path().join("probes32.npz");
+    write_npz(&path32, &[("a", a.view())], Precision::F32).unwrap();
+    let back = read_npz(&path32).unwrap();
+    let rounded = a.mapv(|x| f64::from(x as f32));
+    assert_eq!(back["a"], rounded);
+    assert_eq!(files_in(dir.path()), [path, path32], "no temporary files left behind");
+}
+
+#[test]
+fn write_npy_and_safetensors_round_trip() {
+    let dir = scratch();
+    let a = ArrayD::from_shape_vec(IxDyn(&[3]), vec![1.5, -2.0, 1e10]).unwrap();
+    let npy = dir.path().join("x.npy");
+    write_npy(&npy, a.view(), Precision::F64).unwrap();
+    assert_eq!(read_npy(&npy).unwrap(), a);
+    let st = dir.path().join("w.safetensors");
+    let m = ArrayD::from_shape_vec(IxDyn(&[2, 2]), vec![1.0, 2.0, 3.0, 4.0]).unwrap();
+    write_safetensors(&st, &[("m", m.view()), ("a", a.view())], Precision::F32).unwrap();
+    let back = read_safetensors(&st).unwrap();
+    assert_eq!(back["m"], m);
+    assert_eq!(back["a"], a.mapv(|x| f64::from(x as f32)));
+}
+
+#[test]
+fn failed_writes_leave_no_file_and_keep_the_old_one() {
+    let dir = scratch();
+    let a = ArrayD::<f64>::zeros(IxDyn(&[2]));
+    let path = dir.path().join("out.npz");
+    write_npz(&path, &[("old", a.view())], Precision::F64).unwrap();
+    let before = std::fs::read(&path).unwrap();
+
+    let err = write_npz(&path, &[("x", a.view()), ("x", a.view())], Precision::F64).unwrap_err();
+    assert!(matches!(err, IoError::BadName { .. }), "{err}");
+    let err = write_npz(&path, &[("", a.view())], Precision::F64).unwrap_err();
+    assert!(matches!(err, IoError::BadName { .. }), "{err}");
+    assert_eq!(std::fs::read(&path).unwrap(), before, "old file untouched");
+
+    let missing_dir = dir.path().join("no/such/dir/out.npz");
+    let err = write_npz(&missing_dir, &[("x", a.view())], Precision::F64).unwrap_err();
+    assert!(
+        matches!(err, IoError::Write { .. }) && err.to_string().contains("no/such/dir"),
+        "{err}"
+    );
+    assert_eq!(files_in(dir.path()), [path]);
+}
+
+#[test]
+fn bad_files_are_errors_not_panics() {
+    let dir = scratch();
+    let missing = dir.path().join("missing.npz");
+    let err = read_npz(&missing).unwrap_err();
+    assert!(
+        matches!(err, IoError::Read { .. }) && err.to_string().contains("missing.npz"),
+        "{err}"
+    );
+    assert!(matches!(WeightsFile::open(&missing), Err(IoError::Read { .. })));
+    assert!(matches!(
+        WeightsFile::open(dir.path().join("w.h5")),
+        Err(IoError::UnknownExtension { .. })
+    ));
+
+    // Garbage and truncations of every real fixture.
+    let garbage = b"this is not an array file at all".to_vec();
+    for (name, format) in [
+        ("io_dtypes.npz", WeightsFormat::Npz),
+        ("io_compressed.npz", WeightsFormat::Npz),
+        ("io_tensors.safetensors", WeightsFormat::Safetensors),
+        ("io_single.npy", WeightsFormat::Npy),
+    ] {
+        let bytes = std::fs::read(fixture_dir().join(name)).unwrap();
+        let path = Path::new(name);
+        assert!(WeightsFile::from_bytes(path, format, &bytes).is_ok());
+        let err = WeightsFile::from_bytes(path, format, &garbage).unwrap_err();
+        assert!(err.to_string().contains(name), "{err}");
+        for cut in [0, 1, 8, 20, bytes.len() / 3, bytes.len() / 2, bytes.len() - 1] {
+            let result = WeightsFile::from_bytes(path, format, &bytes[..cut]);
+            assert!(result.is_err(), "{name} cut at {cut} bytes was accepted");
+        }
+        // Flipped bytes must never panic (they may or may not be detected).
+        for pos in (0..bytes.len()).step_by(7) {
+            let mut bad = bytes.clone();
+            bad[pos] ^= 0x5a;
+            let _ = WeightsFile::from_bytes(path, format, &bad);
+        }
+    }
+}
