@@ -1,3 +1,12 @@
 //! snn-compiler: resolve, check, build (NEF), lower to IR, optimise, run and import.
 
+pub mod func;
+pub mod model;
 pub mod nef;
+pub mod resolve;
+pub mod source_db;
+pub mod spec;
+pub mod value;
+
+pub use resolve::{check, Checked};
+pub use source_db::{FsDb, SourceDb, TensorSource};

@@ -1,0 +1,607 @@
+//! Name resolution and elaboration: files and imports → one flat, shape-checked [`Model`].
+//! Networks are instantiated, `for` loops unrolled, config defaults applied, every shape checked.
+//! Never fails: returns the model built so far and every diagnostic found.
+
+mod connect;
+mod decl;
+mod loops;
+mod scope;
+
+use crate::model::{Model, ObjectId};
+use crate::source_db::{SourceDb, TensorSource};
+use crate::value::{self, Env, Unit, Value, WeightsId};
+use indexmap::IndexMap;
+use ndarray::ArrayD;
+use scope::{ConfigLayer, Member, NetCtx};
+use snn_syntax::ast::{self, Item, StmtKind, UseTarget};
+use snn_syntax::{codes, Diagnostic, FileId, Span};
+use std::rc::Rc;
+
+/// Result of checking a file: the model (possibly partial) and all diagnostics.
+pub struct Checked {
+    /// The elaborated root model.
+    pub model: Model,
+    /// Errors and warnings, in source order per stage.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Checked {
+    /// True when any diagnostic is an error.
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+}
+
+/// Parse, resolve and check `root` and everything it uses.
+pub fn check(db: &mut dyn SourceDb, root: FileId) -> Checked {
+    let mut el = Elab::new(db);
+    el.load_file(root);
+    el.elaborate_root(root);
+    if el.diags.iter().all(|d| !d.is_error()) {
+        let loop_diags = loops::algebraic_loops(&el.model);
+        el.diags.extend(loop_diags);
+    }
+    el.check_standalone_networks(root);
+    let mut diagnostics = el.diags;
+    dedup(&mut diagnostics);
+    Checked { model: el.model, diagnostics }
+}
+
+fn dedup(diags: &mut Vec<Diagnostic>) {
+    let mut seen: Vec<(&'static str, Span, String)> = Vec::new();
+    diags.retain(|d| {
+        let key = (d.code, d.primary.span, d.message.clone());
+        if seen.contains(&key) {
+            false
+        } else {
+            seen.push(key);
+            true
+        }
+    });
+}
+
+/// A parsed file and the networks visible in it.
+struct FileInfo {
+    ast: Rc<ast::File>,
+    /// Networks visible unqualified: own definitions and `use`d ones, name → (file, index).
+    networks: IndexMap<String, (FileId, usize)>,
+    /// `use … as q`: q → file.
+    qualified: IndexMap<String, FileId>,
+}
+
+/// A weights file opened by a `weights` statement.
+struct WeightsEntry {
+    source: Rc<dyn TensorSource>,
+    path: String,
+}
+
+/// Elaboration state shared by all network instances.
+pub(crate) struct Elab<'db> {
+    db: &'db mut dyn SourceDb,
+    files: IndexMap<FileId, FileInfo>,
+    pub(crate) model: Model,
+    pub(crate) diags: Vec<Diagnostic>,
+    weights: Vec<WeightsEntry>,
+    /// Network instantiation stack (names), for recursion detection.
+    stack: Vec<String>,
+}
+
+impl<'db> Elab<'db> {
+    fn new(db: &'db mut dyn SourceDb) -> Elab<'db> {
+        Elab { db, files: IndexMap::new(), model: Model::default(), diags: Vec::new(), weights: Vec::new(), stack: Vec::new() }
+    }
+
+    /// Parse `file` and its imports (once each).
+    fn load_file(&mut self, file: FileId) {
+        if self.files.contains_key(&file) {
+            return;
+        }
+        let parsed = snn_syntax::parse(file, self.db.text(file));
+        self.diags.extend(parsed.errors);
+        let ast = Rc::new(parsed.file);
+        let mut info = FileInfo { ast: ast.clone(), networks: IndexMap::new(), qualified: IndexMap::new() };
+        for (i, item) in ast.items.iter().enumerate() {
+            if let Item::Network(def) = item {
+                if let Some((f, j)) = info.networks.get(&def.name.name) {
+                    if *f == file {
+                        let prev = match &ast.items[*j] {
+                            Item::Network(d) => d.name.span,
+                            _ => def.name.span,
+                        };
+                        self.diags.push(
+                            Diagnostic::error(codes::DUPLICATE_NAME, format!("network `{}` is defined twice", def.name.name), def.name.span, "second definition")
+                                .with_label(prev, "first defined here"),
+                        );
+                        continue;
+                    }
+                }
+                info.networks.insert(def.name.name.clone(), (file, i));
+            }
+        }
+        self.files.insert(file, info);
+        for item in ast.items.iter() {
+            let Item::Use(u) = item else { continue };
+            let target = match &u.target {
+                UseTarget::Std(parts) => {
+                    let name: Vec<&str> = parts.iter().map(|p| p.name.as_str()).collect();
+                    let name = name.join(".");
+                    match self.db.load_std(&name) {
+                        Some(f) => f,
+                        None => {
+                            let names = self.db.std_names();
+                            let mut d = Diagnostic::error(codes::IMPORT, format!("there is no `std.{name}`"), u.span, "unknown library file");
+                            d = d.with_help(match snn_syntax::diag::did_you_mean(&name, names.iter().copied()) {
+                                Some(g) => format!("did you mean `std.{g}`?"),
+                                None => format!("the standard library has: {}", names.join(", ")),
+                            });
+                            self.diags.push(d);
+                            continue;
+                        }
+                    }
+                }
+                UseTarget::File(s) => match self.db.load_relative(file, &s.value) {
+                    Ok(f) => f,
+                    Err(e) => {
+                        self.diags.push(Diagnostic::error(codes::IMPORT, format!("cannot import \"{}\"", s.value), s.span, e));
+                        continue;
+                    }
+                },
+            };
+            self.load_file(target);
+            let Some(imported) = self.files.get(&target).map(|i| i.networks.clone()) else { continue };
+            let Some(info) = self.files.get_mut(&file) else { continue };
+            match &u.alias {
+                Some(alias) => {
+                    info.qualified.insert(alias.name.clone(), target);
+                }
+                None => {
+                    for (name, loc) in imported.into_iter().filter(|(_, (f, _))| *f == target) {
+                        info.networks.entry(name).or_insert(loc);
+                    }
+                }
+            }
+        }
+    }
+
+    fn network_def(&self, file: FileId, idx: usize) -> Option<(Rc<ast::File>, usize)> {
+        let info = self.files.get(&file)?;
+        match info.ast.items.get(idx) {
+            Some(Item::Network(_)) => Some((info.ast.clone(), idx)),
+            _ => None,
+        }
+    }
+
+    /// Elaborate the root file's top-level statements as the model.
+    fn elaborate_root(&mut self, root: FileId) {
+        let Some(info) = self.files.get(&root) else { return };
+        let ast = info.ast.clone();
+        let stmts: Vec<&ast::Stmt> = ast.items.iter().filter_map(|i| if let Item::Stmt(s) = i { Some(s) } else { None }).collect();
+        let mut ctx = NetCtx::new(root, String::new(), Rc::new(ConfigLayer::default()), 0);
+        // The root seed comes from a top-level `seed` statement.
+        for s in &stmts {
+            if let StmtKind::Seed { value } = &s.kind {
+                if let Some(seed) = self.eval_seed(&mut ctx, value) {
+                    self.model.seed = Some(seed);
+                    ctx.seed = seed;
+                }
+            }
+        }
+        self.elaborate_body(&mut ctx, &stmts);
+    }
+
+    /// Check every network of `root` that can stand alone (all parameters defaulted) and that
+    /// the root itself does not already instantiate.
+    fn check_standalone_networks(&mut self, root: FileId) {
+        let Some(info) = self.files.get(&root) else { return };
+        let ast = info.ast.clone();
+        for item in ast.items.iter() {
+            let Item::Network(def) = item else { continue };
+            if def.params.iter().any(|p| p.default.is_none()) {
+                continue;
+            }
+            let saved = std::mem::take(&mut self.model);
+            let mut ctx = NetCtx::new(root, format!("{}.", def.name.name), Rc::new(ConfigLayer::default()), 0);
+            self.instantiate_body(&mut ctx, def, &[], def.name.span);
+            let loop_diags = loops::algebraic_loops(&self.model);
+            self.diags.extend(loop_diags);
+            self.model = saved;
+        }
+    }
+
+    fn eval_seed(&mut self, ctx: &mut NetCtx, e: &ast::Expr) -> Option<u64> {
+        match self.eval(ctx, e) {
+            Some(Value::Num(x, Unit::One)) if x >= 0.0 && x.fract() == 0.0 => Some(x as u64),
+            Some(other) => {
+                self.diags.push(Diagnostic::error(codes::TYPE_MISMATCH, format!("a seed is a non-negative whole number, found {}", other.describe()), e.span, "here"));
+                None
+            }
+            None => None,
+        }
+    }
+
+    /// Evaluate a constant expression in `ctx`, recording any error.
+    pub(crate) fn eval(&mut self, ctx: &mut NetCtx, e: &ast::Expr) -> Option<Value> {
+        let mut env = EnvRef { el: self, ctx };
+        match value::eval(e, &mut env) {
+            Ok(v) => Some(v),
+            Err(d) => {
+                self.diags.push(d);
+                None
+            }
+        }
+    }
+
+    /// Run `f` with an [`Env`] over `ctx`, recording its error.
+    pub(crate) fn with_env<T>(&mut self, ctx: &mut NetCtx, f: impl FnOnce(&mut dyn Env) -> Result<T, Diagnostic>) -> Option<T> {
+        let mut env = EnvRef { el: self, ctx };
+        match f(&mut env) {
+            Ok(v) => Some(v),
+            Err(d) => {
+                self.diags.push(d);
+                None
+            }
+        }
+    }
+
+    /// Elaborate a network body: declarations first (in order), then aliases, then connections and
+    /// probes, so a connection may name an object declared after it.
+    pub(crate) fn elaborate_body(&mut self, ctx: &mut NetCtx, stmts: &[&ast::Stmt]) {
+        // Config blocks apply to the whole body.
+        let mut layer = ConfigLayer { parent: Some(ctx.config.clone()), entries: IndexMap::new() };
+        for s in stmts {
+            if let StmtKind::Config { entries } = &s.kind {
+                for entry in entries {
+                    if let Some(v) = self.eval(ctx, &entry.value) {
+                        if let Some(d) = scope::validate_config_key(entry) {
+                            self.diags.push(d);
+                            continue;
+                        }
+                        layer.entries.insert((entry.kind.name.clone(), entry.param.name.clone()), (v, entry.span));
+                    }
+                }
+            }
+        }
+        ctx.config = Rc::new(layer);
+        self.pass_declare(ctx, stmts);
+        self.pass_alias(ctx, stmts);
+        self.pass_connect(ctx, stmts);
+    }
+
+    fn pass_declare(&mut self, ctx: &mut NetCtx, stmts: &[&ast::Stmt]) {
+        for s in stmts {
+            match &s.kind {
+                StmtKind::Let { name, value } => {
+                    if let Some(v) = self.eval(ctx, value) {
+                        self.bind_value(ctx, name, v);
+                    }
+                }
+                StmtKind::Weights { name, path } => self.open_weights(ctx, name, path),
+                StmtKind::Seed { .. } | StmtKind::Config { .. } | StmtKind::Alias { .. } => {}
+                StmtKind::Connect { .. } | StmtKind::Probe { .. } => {}
+                StmtKind::For { var, start, end, body } => {
+                    let Some(range) = self.for_range(ctx, start, end) else { continue };
+                    let body: Vec<&ast::Stmt> = body.iter().collect();
+                    for i in range {
+                        ctx.push_values();
+                        ctx.bind(&var.name, Value::Num(i as f64, Unit::One), var.span);
+                        self.pass_declare(ctx, &body);
+                        ctx.pop_values();
+                    }
+                }
+                _ => self.declare(ctx, s),
+            }
+        }
+    }
+
+    fn pass_alias(&mut self, ctx: &mut NetCtx, stmts: &[&ast::Stmt]) {
+        for s in stmts {
+            if let StmtKind::Alias { name, target } = &s.kind {
+                if let Some(m) = self.resolve_member(ctx, target) {
+                    self.insert_member(ctx, name, None, m);
+                }
+            }
+        }
+    }
+
+    fn pass_connect(&mut self, ctx: &mut NetCtx, stmts: &[&ast::Stmt]) {
+        for s in stmts {
+            match &s.kind {
+                StmtKind::Connect { pre, post, clauses } => self.connect(ctx, pre, post, clauses, s.span),
+                StmtKind::Probe { name, target, clauses } => self.probe(ctx, name.as_ref(), target, clauses, s.span),
+                StmtKind::Let { name, value } => {
+                    // Re-bind so later connections see the same constants as declarations did.
+                    if let Some(v) = self.eval_quiet(ctx, value) {
+                        ctx.bind(&name.name, v, name.span);
+                    }
+                }
+                StmtKind::For { var, start, end, body } => {
+                    let Some(range) = self.for_range_quiet(ctx, start, end) else { continue };
+                    let body: Vec<&ast::Stmt> = body.iter().collect();
+                    for i in range {
+                        ctx.push_values();
+                        ctx.bind(&var.name, Value::Num(i as f64, Unit::One), var.span);
+                        self.pass_connect(ctx, &body);
+                        ctx.pop_values();
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn eval_quiet(&mut self, ctx: &mut NetCtx, e: &ast::Expr) -> Option<Value> {
+        let mut env = EnvRef { el: self, ctx };
+        value::eval(e, &mut env).ok()
+    }
+
+    fn for_range(&mut self, ctx: &mut NetCtx, start: &ast::Expr, end: &ast::Expr) -> Option<std::ops::Range<i64>> {
+        let a = self.eval_int(ctx, start)?;
+        let b = self.eval_int(ctx, end)?;
+        if b - a > 100_000 {
+            self.diags.push(Diagnostic::error(codes::OUT_OF_RANGE, "a `for` loop may repeat at most 100000 times", start.span.to(end.span), "too many iterations"));
+            return None;
+        }
+        Some(a..b)
+    }
+
+    fn for_range_quiet(&mut self, ctx: &mut NetCtx, start: &ast::Expr, end: &ast::Expr) -> Option<std::ops::Range<i64>> {
+        let a = self.eval_quiet(ctx, start)?;
+        let b = self.eval_quiet(ctx, end)?;
+        match (a, b) {
+            (Value::Num(a, _), Value::Num(b, _)) if b - a <= 100_000.0 => Some(a as i64..b as i64),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn eval_int(&mut self, ctx: &mut NetCtx, e: &ast::Expr) -> Option<i64> {
+        match self.eval(ctx, e)? {
+            Value::Num(x, Unit::One) if x.fract() == 0.0 && x.abs() < 1e15 => Some(x as i64),
+            other => {
+                self.diags.push(Diagnostic::error(codes::TYPE_MISMATCH, format!("expected a whole number, found {}", other.describe()), e.span, "not a whole number"));
+                None
+            }
+        }
+    }
+
+    fn bind_value(&mut self, ctx: &mut NetCtx, name: &ast::Ident, v: Value) {
+        if let Some((_, prev)) = ctx.lookup_local(&name.name) {
+            self.diags.push(
+                Diagnostic::error(codes::DUPLICATE_NAME, format!("`{}` is already defined", name.name), name.span, "defined again")
+                    .with_label(prev, "first defined here"),
+            );
+            return;
+        }
+        ctx.bind(&name.name, v, name.span);
+    }
+
+    fn open_weights(&mut self, ctx: &mut NetCtx, name: &ast::Ident, path: &ast::StrLit) {
+        match self.db.weights(ctx.file, &path.value) {
+            Ok(source) => {
+                let id = WeightsId(self.weights.len());
+                self.weights.push(WeightsEntry { source, path: path.value.clone() });
+                self.bind_value(ctx, name, Value::Weights(id));
+            }
+            Err(e) => {
+                self.diags.push(
+                    Diagnostic::error(codes::WEIGHTS_FILE, format!("cannot open weights file \"{}\"", path.value), path.span, e)
+                        .with_help("weights files are .npz or .safetensors, relative to this file"),
+                );
+                // Bind a placeholder so uses do not also report unknown names.
+                ctx.bind(&name.name, Value::None, name.span);
+            }
+        }
+    }
+
+    /// Record a member (object, instance, array element or alias) under its declared name.
+    pub(crate) fn insert_member(&mut self, ctx: &mut NetCtx, name: &ast::Ident, index: Option<i64>, member: Member) {
+        match index {
+            None => {
+                if let Some(prev) = ctx.members.get(&name.name) {
+                    self.diags.push(
+                        Diagnostic::error(codes::DUPLICATE_NAME, format!("`{}` is declared twice", name.name), name.span, "declared again")
+                            .with_label(prev.span(), "first declared here"),
+                    );
+                    return;
+                }
+                ctx.members.insert(name.name.clone(), member);
+            }
+            Some(i) => {
+                let entry = ctx.members.entry(name.name.clone()).or_insert_with(|| Member::Array(Default::default(), name.span));
+                match entry {
+                    Member::Array(items, _) => {
+                        if let Some(prev) = items.get(&i) {
+                            let prev = prev.span();
+                            self.diags.push(
+                                Diagnostic::error(codes::DUPLICATE_NAME, format!("`{}[{i}]` is declared twice", name.name), name.span, "declared again")
+                                    .with_label(prev, "first declared here"),
+                            );
+                            return;
+                        }
+                        items.insert(i, member);
+                    }
+                    other => {
+                        let prev = other.span();
+                        self.diags.push(
+                            Diagnostic::error(codes::DUPLICATE_NAME, format!("`{}` is declared twice", name.name), name.span, "declared again as an array")
+                                .with_label(prev, "first declared here"),
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    /// Instantiate a network definition into `ctx` (whose prefix names the instance).
+    pub(crate) fn instantiate_body(&mut self, ctx: &mut NetCtx, def: &ast::NetworkDef, args: &[value::CtorArg], call_span: Span) {
+        if self.stack.contains(&def.name.name) || self.stack.len() > 64 {
+            let chain = self.stack.join(" → ");
+            self.diags.push(
+                Diagnostic::error(codes::RECURSIVE_NETWORK, format!("network `{}` instantiates itself", def.name.name), call_span, "recursive instance")
+                    .with_label(def.name.span, "defined here")
+                    .with_help(format!("instantiation chain: {chain} → {}", def.name.name)),
+            );
+            return;
+        }
+        // Bind parameters: named or positional arguments, then defaults.
+        ctx.push_values();
+        let mut given: IndexMap<String, (Value, Span)> = IndexMap::new();
+        let mut positional = 0;
+        for a in args {
+            let pname = match &a.name {
+                Some(n) => n.clone(),
+                None => match def.params.get(positional) {
+                    Some(p) => {
+                        positional += 1;
+                        p.name.name.clone()
+                    }
+                    None => {
+                        self.diags.push(Diagnostic::error(
+                            codes::ARITY,
+                            format!("network `{}` takes {} parameter(s)", def.name.name, def.params.len()),
+                            a.span,
+                            "extra argument",
+                        ));
+                        continue;
+                    }
+                },
+            };
+            if !def.params.iter().any(|p| p.name.name == pname) {
+                let names: Vec<&str> = def.params.iter().map(|p| p.name.name.as_str()).collect();
+                let mut d = Diagnostic::error(
+                    codes::UNKNOWN_ARGUMENT,
+                    format!("network `{}` has no parameter `{pname}`", def.name.name),
+                    a.span,
+                    "unknown parameter",
+                )
+                .with_label(def.name.span, "network defined here");
+                d = d.with_help(match snn_syntax::diag::did_you_mean(&pname, names.iter().copied()) {
+                    Some(g) => format!("did you mean `{g}`?"),
+                    None => format!("its parameters are: {}", names.join(", ")),
+                });
+                self.diags.push(d);
+                continue;
+            }
+            if given.contains_key(&pname) {
+                self.diags.push(Diagnostic::error(codes::DUPLICATE_ARGUMENT, format!("parameter `{pname}` is given twice"), a.span, "given again"));
+                continue;
+            }
+            given.insert(pname, (a.value.clone(), a.value_span));
+        }
+        let mut ok = true;
+        for p in &def.params {
+            let v = match given.shift_remove(&p.name.name) {
+                Some((v, span)) => {
+                    if let Some(ty) = &p.ty {
+                        if let Some(d) = scope::check_param_type(&v, ty, span, &p.name.name) {
+                            self.diags.push(d);
+                            ok = false;
+                            continue;
+                        }
+                    }
+                    v
+                }
+                None => match &p.default {
+                    Some(e) => match self.eval(ctx, e) {
+                        Some(v) => v,
+                        None => {
+                            ok = false;
+                            continue;
+                        }
+                    },
+                    None => {
+                        self.diags.push(
+                            Diagnostic::error(
+                                codes::MISSING_ARGUMENT,
+                                format!("network `{}` needs parameter `{}`", def.name.name, p.name.name),
+                                call_span,
+                                format!("`{}` not given", p.name.name),
+                            )
+                            .with_label(p.span, "declared here without a default"),
+                        );
+                        ok = false;
+                        continue;
+                    }
+                },
+            };
+            ctx.bind(&p.name.name, v, p.name.span);
+        }
+        if ok {
+            self.stack.push(def.name.name.clone());
+            let stmts: Vec<&ast::Stmt> = def.body.iter().collect();
+            for s in &stmts {
+                if let StmtKind::Seed { value } = &s.kind {
+                    if let Some(seed) = self.eval_seed(ctx, value) {
+                        ctx.seed = seed;
+                    }
+                }
+            }
+            self.elaborate_body(ctx, &stmts);
+            self.stack.pop();
+        }
+        ctx.pop_values();
+    }
+
+    /// Find the network definition called `name` visible from `file` (`q.name` for qualified).
+    pub(crate) fn find_network(&self, file: FileId, name: &str) -> Option<(Rc<ast::File>, usize, FileId)> {
+        let info = self.files.get(&file)?;
+        if let Some((q, rest)) = name.split_once('.') {
+            let target = *info.qualified.get(q)?;
+            let (f, i) = *self.files.get(&target)?.networks.get(rest)?;
+            return self.network_def(f, i).map(|(a, i)| (a, i, f));
+        }
+        let (f, i) = *info.networks.get(name)?;
+        self.network_def(f, i).map(|(a, i)| (a, i, f))
+    }
+
+    /// All network names visible from `file` (for suggestions).
+    pub(crate) fn visible_networks(&self, file: FileId) -> Vec<String> {
+        self.files.get(&file).map(|i| i.networks.keys().cloned().collect()).unwrap_or_default()
+    }
+
+    /// Register a new object and return its id.
+    pub(crate) fn add_object(&mut self, obj: crate::model::Object) -> ObjectId {
+        let id = ObjectId(self.model.objects.len() as u32);
+        self.model.objects.push(obj);
+        id
+    }
+}
+
+/// [`Env`] over one network context.
+pub(crate) struct EnvRef<'a, 'db> {
+    el: &'a mut Elab<'db>,
+    ctx: &'a NetCtx,
+}
+
+impl Env for EnvRef<'_, '_> {
+    fn lookup(&self, name: &str) -> Option<Value> {
+        self.ctx.lookup(name).map(|(v, _)| v)
+    }
+
+    fn is_network(&self, name: &str) -> bool {
+        self.el.find_network(self.ctx.file, name).is_some()
+    }
+
+    fn tensor(&mut self, id: WeightsId, name: &str, span: Span) -> Result<ArrayD<f64>, Diagnostic> {
+        let Some(entry) = self.el.weights.get(id.0) else {
+            return Err(Diagnostic::error(codes::WEIGHTS_FILE, "weights file not open", span, "here"));
+        };
+        match entry.source.tensor(name) {
+            Some(t) => Ok(t),
+            None => {
+                let names = entry.source.names();
+                let mut d = Diagnostic::error(
+                    codes::MISSING_TENSOR,
+                    format!("no tensor \"{name}\" in \"{}\"", entry.path),
+                    span,
+                    "not in the weights file",
+                );
+                d = d.with_help(match snn_syntax::diag::did_you_mean(name, names.iter().map(String::as_str)) {
+                    Some(g) => format!("did you mean \"{g}\"?"),
+                    None if names.len() <= 8 => format!("the file has: {}", names.join(", ")),
+                    None => format!("the file has {} tensors, e.g. {}", names.len(), names[..4].join(", ")),
+                });
+                Err(d)
+            }
+        }
+    }
+}

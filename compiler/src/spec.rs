@@ -1,0 +1,233 @@
+//! Parameter values of the model that are sampled or interpreted later: neuron types,
+//! distributions, synapses, solvers and processes, plus the table of neuron types.
+
+use ndarray::ArrayD;
+
+/// A neuron type with its parameters (all defaults filled in).
+#[derive(Clone, Debug, PartialEq)]
+pub struct NeuronSpec {
+    /// Which type.
+    pub kind: NeuronKind,
+    /// Parameter values by name, in the table's order.
+    pub params: Vec<(&'static str, f64)>,
+    /// Base rate type, for `regular_spiking` / `poisson_spiking`.
+    pub base: Option<Box<NeuronSpec>>,
+    /// Explicit initial voltage per neuron (else Nengo's default distribution).
+    pub initial_voltage: Option<DistSpec>,
+}
+
+impl NeuronSpec {
+    /// A parameter's value (panics on a name not in the table: a programming error).
+    pub fn param(&self, name: &str) -> f64 {
+        self.params.iter().find(|(n, _)| *n == name).map(|(_, v)| *v).unwrap_or(f64::NAN)
+    }
+
+    /// Whether the output is spikes.
+    pub fn is_spiking(&self) -> bool {
+        self.kind.info().spiking
+    }
+}
+
+/// The neuron types of the language.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NeuronKind {
+    /// RectifiedLinear.
+    Relu,
+    /// SpikingRectifiedLinear.
+    SpikingRelu,
+    /// LIF.
+    Lif,
+    /// LIFRate.
+    LifRate,
+    /// Sigmoid.
+    Sigmoid,
+    /// Tanh.
+    Tanh,
+    /// nengo_dl LeakyReLU.
+    LeakyRelu,
+    /// AdaptiveLIF.
+    AdaptiveLif,
+    /// AdaptiveLIFRate.
+    AdaptiveLifRate,
+    /// Izhikevich.
+    Izhikevich,
+    /// RegularSpiking(base).
+    RegularSpiking,
+    /// PoissonSpiking(base).
+    PoissonSpiking,
+}
+
+/// Static facts about a neuron type.
+#[derive(Clone, Copy, Debug)]
+pub struct NeuronInfo {
+    /// The name in the language.
+    pub name: &'static str,
+    /// The kind.
+    pub kind: NeuronKind,
+    /// Parameters with defaults (SI units) and the unit each expects.
+    pub params: &'static [(&'static str, f64, ParamUnit)],
+    /// Emits spikes.
+    pub spiking: bool,
+    /// Probeable state variables besides the output.
+    pub states: &'static [&'static str],
+    /// Takes a base rate type as first argument.
+    pub wraps_base: bool,
+}
+
+/// The unit a parameter expects.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ParamUnit {
+    /// A plain number.
+    One,
+    /// A time.
+    Time,
+}
+
+use ParamUnit::{One, Time};
+
+const LIF_PARAMS: &[(&str, f64, ParamUnit)] =
+    &[("tau_rc", 0.02, Time), ("tau_ref", 0.002, Time), ("min_voltage", 0.0, One), ("amplitude", 1.0, One)];
+const LIF_RATE_PARAMS: &[(&str, f64, ParamUnit)] = &[("tau_rc", 0.02, Time), ("tau_ref", 0.002, Time), ("amplitude", 1.0, One)];
+const ADAPTIVE_LIF_PARAMS: &[(&str, f64, ParamUnit)] = &[
+    ("tau_n", 1.0, Time),
+    ("inc_n", 0.01, One),
+    ("tau_rc", 0.02, Time),
+    ("tau_ref", 0.002, Time),
+    ("min_voltage", 0.0, One),
+    ("amplitude", 1.0, One),
+];
+const ADAPTIVE_LIF_RATE_PARAMS: &[(&str, f64, ParamUnit)] =
+    &[("tau_n", 1.0, Time), ("inc_n", 0.01, One), ("tau_rc", 0.02, Time), ("tau_ref", 0.002, Time), ("amplitude", 1.0, One)];
+
+/// Every neuron type of the language.
+pub const NEURON_TYPES: &[NeuronInfo] = &[
+    NeuronInfo { name: "relu", kind: NeuronKind::Relu, params: &[("amplitude", 1.0, One)], spiking: false, states: &[], wraps_base: false },
+    NeuronInfo {
+        name: "spiking_relu",
+        kind: NeuronKind::SpikingRelu,
+        params: &[("amplitude", 1.0, One)],
+        spiking: true,
+        states: &["voltage"],
+        wraps_base: false,
+    },
+    NeuronInfo { name: "lif", kind: NeuronKind::Lif, params: LIF_PARAMS, spiking: true, states: &["voltage", "refractory_time"], wraps_base: false },
+    NeuronInfo { name: "lif_rate", kind: NeuronKind::LifRate, params: LIF_RATE_PARAMS, spiking: false, states: &[], wraps_base: false },
+    NeuronInfo { name: "sigmoid", kind: NeuronKind::Sigmoid, params: &[("tau_ref", 0.0025, Time)], spiking: false, states: &[], wraps_base: false },
+    NeuronInfo { name: "tanh", kind: NeuronKind::Tanh, params: &[("tau_ref", 0.0025, Time)], spiking: false, states: &[], wraps_base: false },
+    NeuronInfo {
+        name: "leaky_relu",
+        kind: NeuronKind::LeakyRelu,
+        params: &[("negative_slope", 0.3, One), ("amplitude", 1.0, One)],
+        spiking: false,
+        states: &[],
+        wraps_base: false,
+    },
+    NeuronInfo {
+        name: "adaptive_lif",
+        kind: NeuronKind::AdaptiveLif,
+        params: ADAPTIVE_LIF_PARAMS,
+        spiking: true,
+        states: &["voltage", "refractory_time", "adaptation"],
+        wraps_base: false,
+    },
+    NeuronInfo {
+        name: "adaptive_lif_rate",
+        kind: NeuronKind::AdaptiveLifRate,
+        params: ADAPTIVE_LIF_RATE_PARAMS,
+        spiking: false,
+        states: &["adaptation"],
+        wraps_base: false,
+    },
+    NeuronInfo {
+        name: "izhikevich",
+        kind: NeuronKind::Izhikevich,
+        params: &[("tau_recovery", 0.02, One), ("coupling", 0.2, One), ("reset_voltage", -65.0, One), ("reset_recovery", 8.0, One)],
+        spiking: true,
+        states: &["voltage", "recovery"],
+        wraps_base: false,
+    },
+    NeuronInfo {
+        name: "regular_spiking",
+        kind: NeuronKind::RegularSpiking,
+        params: &[("amplitude", 1.0, One)],
+        spiking: true,
+        states: &["voltage"],
+        wraps_base: true,
+    },
+    NeuronInfo {
+        name: "poisson_spiking",
+        kind: NeuronKind::PoissonSpiking,
+        params: &[("amplitude", 1.0, One)],
+        spiking: true,
+        states: &[],
+        wraps_base: true,
+    },
+];
+
+impl NeuronKind {
+    /// The static facts of this type.
+    pub fn info(self) -> &'static NeuronInfo {
+        NEURON_TYPES.iter().find(|i| i.kind == self).unwrap_or(&NEURON_TYPES[0])
+    }
+
+    /// Look a type up by its name in the language.
+    pub fn from_name(name: &str) -> Option<NeuronKind> {
+        NEURON_TYPES.iter().find(|i| i.name == name).map(|i| i.kind)
+    }
+}
+
+/// A distribution or explicit array for a per-neuron / per-point parameter.
+#[derive(Clone, Debug, PartialEq)]
+pub enum DistSpec {
+    /// Nengo's default for this parameter (resolved in build).
+    Default,
+    /// Uniform(low, high).
+    Uniform { low: f64, high: f64, integer: bool },
+    /// Gaussian(mean, std).
+    Gaussian { mean: f64, std: f64 },
+    /// Choice among options (each a row).
+    Choice(Vec<Vec<f64>>),
+    /// Uniform on/in the hypersphere.
+    UniformHypersphere { surface: bool },
+    /// Nengo's ScatteredHypersphere.
+    ScatteredHypersphere { surface: bool },
+    /// Explicit values (shape checked by the consumer).
+    Array(ArrayD<f64>),
+}
+
+/// A synapse model; `synapse none` is `Option::None` at the use site.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SynapseSpec {
+    /// Lowpass(tau).
+    Lowpass(f64),
+    /// Alpha(tau).
+    Alpha(f64),
+    /// LinearFilter(num, den), continuous time.
+    LinearFilter { num: Vec<f64>, den: Vec<f64> },
+}
+
+/// Decoder solver options.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SolverSpec {
+    /// L2 regularisation relative to the largest activity.
+    pub reg: f64,
+    /// Solve for full weights (pre neurons → post neurons) instead of decoders.
+    pub weights: bool,
+}
+
+impl Default for SolverSpec {
+    fn default() -> SolverSpec {
+        SolverSpec { reg: 0.1, weights: false }
+    }
+}
+
+/// Stochastic or data-driven node outputs.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ProcessSpec {
+    /// Gaussian white noise.
+    WhiteNoise { mean: f64, std: f64, scale: bool, seed: Option<u64> },
+    /// Band-limited white signal.
+    WhiteSignal { period: f64, high: f64, rms: f64, y0: Option<f64>, seed: Option<u64> },
+    /// Present each row of `inputs` for `presentation_time`.
+    PresentInput { inputs: ArrayD<f64>, presentation_time: f64 },
+}
