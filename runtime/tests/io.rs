@@ -209,3 +209,50 @@ fn bad_files_are_errors_not_panics() {
         }
     }
 }
+
+/// A `.npy` image with a hand-written header followed by `data`.
+fn npy_image(header: &str, data: &[u8]) -> Vec<u8> {
+    let mut text = header.to_string();
+    while !(10 + text.len() + 1).is_multiple_of(64) {
+        text.push(' ');
+    }
+    text.push('\n');
+    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+    bytes.extend_from_slice(&(text.len() as u16).to_le_bytes());
+    bytes.extend_from_slice(text.as_bytes());
+    bytes.extend_from_slice(data);
+    bytes
+}
+
+#[test]
+fn corrupt_headers_are_errors_before_any_allocation() {
+    let path = Path::new("evil.npy");
+    let ok = npy_image("{'descr': '<f8', 'fortran_order': False, 'shape': (2,), }", &[0u8; 16]);
+    assert_eq!(read_npy_bytes(path, &ok).unwrap().as_slice().unwrap(), &[0.0, 0.0]);
+    // A shape of 2^40 elements with 16 bytes of data must not try to allocate 8 TiB.
+    let huge = npy_image(
+        "{'descr': '<f8', 'fortran_order': False, 'shape': (1099511627776,), }",
+        &[0u8; 16],
+    );
+    let err = read_npy_bytes(path, &huge).unwrap_err();
+    assert!(err.to_string().contains("only 16 bytes of data follow"), "{err}");
+    let overflow = npy_image(
+        "{'descr': '<f8', 'fortran_order': False, 'shape': (4294967296, 4294967296, 4294967296), }",
+        &[],
+    );
+    assert!(read_npy_bytes(path, &overflow).is_err());
+    let structured =
+        npy_image("{'descr': [('a', '<f8')], 'fortran_order': False, 'shape': (1,), }", &[0u8; 8]);
+    assert!(matches!(read_npy_bytes(path, &structured), Err(IoError::UnknownDtype { .. })));
+    let complex =
+        npy_image("{'descr': '<c16', 'fortran_order': False, 'shape': (1,), }", &[0u8; 16]);
+    let err = read_npy_bytes(path, &complex).unwrap_err();
+    assert!(
+        matches!(err, IoError::UnknownDtype { .. }) && err.to_string().contains("<c16"),
+        "{err}"
+    );
+    let not_dict = npy_image("[1, 2]", &[]);
+    assert!(matches!(read_npy_bytes(path, &not_dict), Err(IoError::BadArray { .. })));
+    let extra = npy_image("{'descr': '<f8', 'fortran_order': False, 'shape': (1,), }", &[0u8; 16]);
+    assert!(read_npy_bytes(path, &extra).is_err(), "trailing bytes accepted");
+}

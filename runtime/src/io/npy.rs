@@ -1,15 +1,21 @@
 //! NumPy `.npy` and `.npz` reading (any float, integer or bool dtype → `f64`) and writing.
+//!
+//! The header is checked before any data is read: the element type comes from its `descr`,
+//! and a shape that needs more bytes than the file holds is an error (so a corrupt header
+//! cannot make us allocate terabytes).
 
-use std::io::{Cursor, Read, Seek};
+use std::io::{Cursor, Read};
 use std::path::Path;
 
 use indexmap::IndexMap;
-use ndarray::{ArrayD, ArrayViewD, IxDyn, OwnedRepr};
-use ndarray_npy::{
-    NpzReader, NpzWriter, ReadNpyError, ReadNpyExt, ReadNpzError, ReadableElement, WriteNpyExt,
-};
+use ndarray::{ArrayD, ArrayViewD};
+use ndarray_npy::{NpzWriter, ReadNpyExt, ReadableElement, WriteNpyExt};
+use num_traits::ToPrimitive;
+use py_literal::Value as PyValue;
 
 use super::{check_names, read_bytes, write_atomic, IoError, Precision};
+
+const MAGIC: &[u8] = b"\x93NUMPY";
 
 /// An element type NumPy may store that converts to `f64`.
 trait ToF64: ReadableElement + Copy {
@@ -38,68 +44,104 @@ impl ToF64 for bool {
     }
 }
 
-/// How one attempt to read an array with a given element type ended.
-enum Attempt {
-    /// The file stores another dtype (its descriptor, as NumPy spells it).
-    WrongType(String),
-    /// Anything else: the array is broken.
-    Failed(String),
+fn npy_as<T: ToF64>(bytes: &[u8]) -> Result<ArrayD<f64>, String> {
+    ArrayD::<T>::read_npy(Cursor::new(bytes)).map(|a| a.mapv(T::to_f64)).map_err(|e| e.to_string())
 }
 
-fn classify(err: ReadNpyError) -> Attempt {
-    match err {
-        ReadNpyError::WrongDescriptor(desc) => Attempt::WrongType(desc.to_string()),
-        other => Attempt::Failed(other.to_string()),
+/// What the header of a `.npy` says.
+struct Header {
+    descr: String,
+    n_elements: usize,
+    data_len: usize,
+}
+
+/// Parses and sanity-checks a `.npy` header; `Err` carries the reason.
+fn parse_header(bytes: &[u8]) -> Result<Header, String> {
+    if !bytes.starts_with(MAGIC) {
+        return Err("missing the \\x93NUMPY magic string".to_string());
     }
-}
-
-fn npy_as<T: ToF64, R: Read>(reader: R) -> Result<ArrayD<f64>, Attempt> {
-    ArrayD::<T>::read_npy(reader).map(|a| a.mapv(T::to_f64)).map_err(classify)
-}
-
-/// Number of element types tried.
-const N_TYPES: usize = 11;
-
-type NpyRead<'a> = fn(Cursor<&'a [u8]>) -> Result<ArrayD<f64>, Attempt>;
-
-/// Every element type tried, in order.
-fn npy_readers<'a>() -> [NpyRead<'a>; N_TYPES] {
-    [
-        npy_as::<f64, _>,
-        npy_as::<f32, _>,
-        npy_as::<i64, _>,
-        npy_as::<i32, _>,
-        npy_as::<i16, _>,
-        npy_as::<i8, _>,
-        npy_as::<u64, _>,
-        npy_as::<u32, _>,
-        npy_as::<u16, _>,
-        npy_as::<u8, _>,
-        npy_as::<bool, _>,
-    ]
-}
-
-/// Tries each element type until one matches the file's dtype.
-fn read_any(
-    path: &Path,
-    name: &str,
-    mut attempt: impl FnMut(usize) -> Result<ArrayD<f64>, Attempt>,
-) -> Result<ArrayD<f64>, IoError> {
-    let mut dtype = String::from("(unknown)");
-    for i in 0..N_TYPES {
-        match attempt(i) {
-            Ok(array) => return Ok(array),
-            Err(Attempt::WrongType(desc)) => dtype = desc,
-            Err(Attempt::Failed(reason)) => {
-                return Err(IoError::BadArray {
-                    path: path.to_path_buf(),
-                    name: name.to_string(),
-                    reason,
-                })
-            }
-        }
+    let major = *bytes.get(6).ok_or("truncated header")?;
+    let (len_size, text_start) = match major {
+        1 => (2, 10),
+        2 | 3 => (4, 12),
+        v => return Err(format!("unsupported .npy format version {v}")),
+    };
+    let len_bytes = bytes.get(8..8 + len_size).ok_or("truncated header")?;
+    let header_len = len_bytes.iter().rev().fold(0usize, |acc, &b| (acc << 8) | usize::from(b));
+    let text = bytes.get(text_start..text_start + header_len).ok_or("truncated header")?;
+    let text = std::str::from_utf8(text).map_err(|_| "header is not text")?;
+    let dict = match text.trim().parse::<PyValue>() {
+        Ok(PyValue::Dict(dict)) => dict,
+        _ => return Err(format!("header is not a Python dict: {}", text.trim())),
+    };
+    let field = |key: &str| {
+        dict.iter().find_map(|(k, v)| match k {
+            PyValue::String(s) if s == key => Some(v),
+            _ => None,
+        })
+    };
+    let descr = match field("descr") {
+        Some(PyValue::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+        None => return Err("header has no `descr`".to_string()),
+    };
+    let shape = match field("shape") {
+        Some(PyValue::Tuple(dims)) => dims,
+        _ => return Err("header has no `shape` tuple".to_string()),
+    };
+    let mut n_elements = 1usize;
+    for dim in shape {
+        let size = match dim {
+            PyValue::Integer(i) => i.to_usize().ok_or("negative or huge dimension in shape")?,
+            _ => return Err("non-integer dimension in shape".to_string()),
+        };
+        n_elements = n_elements.checked_mul(size).ok_or("shape overflows")?;
     }
-    Err(IoError::UnknownDtype { path: path.to_path_buf(), name: name.to_string(), dtype })
+    Ok(Header { descr, n_elements, data_len: bytes.len() - text_start - header_len })
+}
+
+/// Bytes per element of a simple dtype descriptor such as `<f8` or `|b1`.
+fn item_size(descr: &str) -> Option<usize> {
+    descr.get(2..)?.parse().ok()
+}
+
+/// Decodes one `.npy` image; errors name `path` and the array.
+fn decode(path: &Path, name: &str, bytes: &[u8]) -> Result<ArrayD<f64>, IoError> {
+    let bad = |reason: String| IoError::BadArray {
+        path: path.to_path_buf(),
+        name: name.to_string(),
+        reason,
+    };
+    let header = parse_header(bytes).map_err(bad)?;
+    let unknown = || IoError::UnknownDtype {
+        path: path.to_path_buf(),
+        name: name.to_string(),
+        dtype: header.descr.clone(),
+    };
+    let size = item_size(&header.descr).ok_or_else(unknown)?;
+    let needed =
+        header.n_elements.checked_mul(size).ok_or_else(|| bad("shape overflows".to_string()))?;
+    if needed > header.data_len {
+        return Err(bad(format!(
+            "header declares {} elements ({needed} bytes) but only {} bytes of data follow",
+            header.n_elements, header.data_len
+        )));
+    }
+    let read = match header.descr.as_str() {
+        "<f8" | ">f8" => npy_as::<f64>,
+        "<f4" | ">f4" => npy_as::<f32>,
+        "<i8" | ">i8" => npy_as::<i64>,
+        "<i4" | ">i4" => npy_as::<i32>,
+        "<i2" | ">i2" => npy_as::<i16>,
+        "|i1" => npy_as::<i8>,
+        "<u8" | ">u8" => npy_as::<u64>,
+        "<u4" | ">u4" => npy_as::<u32>,
+        "<u2" | ">u2" => npy_as::<u16>,
+        "|u1" => npy_as::<u8>,
+        "|b1" => npy_as::<bool>,
+        _ => return Err(unknown()),
+    };
+    read(bytes).map_err(bad)
 }
 
 /// Reads a `.npy` file as `f64`.
@@ -110,50 +152,19 @@ pub fn read_npy(path: &Path) -> Result<ArrayD<f64>, IoError> {
 
 /// Reads `.npy` content already in memory (`path` only names it in errors).
 pub fn read_npy_bytes(path: &Path, bytes: &[u8]) -> Result<ArrayD<f64>, IoError> {
-    if !bytes.starts_with(b"\x93NUMPY") {
+    if !bytes.starts_with(MAGIC) {
         return Err(IoError::BadFormat {
             path: path.to_path_buf(),
             format: ".npy",
             reason: "missing the \\x93NUMPY magic string".to_string(),
         });
     }
-    let name = npy_name(path);
-    let readers = npy_readers();
-    read_any(path, &name, |i| readers[i](Cursor::new(bytes)))
+    decode(path, &npy_name(path), bytes)
 }
 
 /// The array name a lone `.npy` file gets: its file stem.
 pub(crate) fn npy_name(path: &Path) -> String {
     path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()
-}
-
-fn npz_as<T: ToF64, R: Read + Seek>(
-    npz: &mut NpzReader<R>,
-    name: &str,
-) -> Result<ArrayD<f64>, Attempt> {
-    match npz.by_name::<OwnedRepr<T>, IxDyn>(name) {
-        Ok(a) => Ok(a.mapv(T::to_f64)),
-        Err(ReadNpzError::Npy(err)) => Err(classify(err)),
-        Err(err) => Err(Attempt::Failed(err.to_string())),
-    }
-}
-
-type NpzRead<'a> = fn(&mut NpzReader<Cursor<&'a [u8]>>, &str) -> Result<ArrayD<f64>, Attempt>;
-
-fn npz_readers<'a>() -> [NpzRead<'a>; N_TYPES] {
-    [
-        npz_as::<f64, _>,
-        npz_as::<f32, _>,
-        npz_as::<i64, _>,
-        npz_as::<i32, _>,
-        npz_as::<i16, _>,
-        npz_as::<i8, _>,
-        npz_as::<u64, _>,
-        npz_as::<u32, _>,
-        npz_as::<u16, _>,
-        npz_as::<u8, _>,
-        npz_as::<bool, _>,
-    ]
 }
 
 /// Reads every array of a `.npz` file as `f64`, in the order stored.
@@ -162,16 +173,34 @@ pub fn read_npz(path: &Path) -> Result<IndexMap<String, ArrayD<f64>>, IoError> {
     read_npz_bytes(path, &bytes)
 }
 
-/// Reads `.npz` content already in memory (`path` only names it in errors).
+/// Reads `.npz` content already in memory (`path` only names it in errors). Entry names lose
+/// one `.npy` suffix, as with NumPy's `np.load`.
 pub fn read_npz_bytes(path: &Path, bytes: &[u8]) -> Result<IndexMap<String, ArrayD<f64>>, IoError> {
     let bad =
         |reason: String| IoError::BadFormat { path: path.to_path_buf(), format: ".npz", reason };
-    let mut npz = NpzReader::new(Cursor::new(bytes)).map_err(|e| bad(e.to_string()))?;
-    let names = npz.names().map_err(|e| bad(e.to_string()))?;
-    let readers = npz_readers();
-    let mut arrays = IndexMap::with_capacity(names.len());
-    for name in names {
-        let array = read_any(path, &name, |i| readers[i](&mut npz, &name))?;
+    let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| bad(e.to_string()))?;
+    let mut arrays = IndexMap::with_capacity(zip.len());
+    for index in 0..zip.len() {
+        let mut entry = zip.by_index(index).map_err(|e| bad(e.to_string()))?;
+        if entry.is_dir() {
+            continue;
+        }
+        let name = entry.name().to_string();
+        let name = name.strip_suffix(".npy").unwrap_or(&name).to_string();
+        // Never trust the declared size for allocation; read at most one byte past it.
+        let declared = entry.size();
+        let mut data = Vec::new();
+        (&mut entry)
+            .take(declared.saturating_add(1))
+            .read_to_end(&mut data)
+            .map_err(|e| bad(format!("array `{name}`: {e}")))?;
+        if data.len() as u64 != declared {
+            return Err(bad(format!(
+                "array `{name}` holds {} bytes, the archive says {declared}",
+                data.len()
+            )));
+        }
+        let array = decode(path, &name, &data)?;
         if arrays.insert(name.clone(), array).is_some() {
             return Err(bad(format!("array `{name}` is stored twice")));
         }
