@@ -100,23 +100,22 @@ impl WhiteNoise {
     }
 
     /// The output at step `k` (any order, repeatable): `out.len()` independent samples.
-    pub fn step(&self, k: u64, dt: f64, out: &mut [f64]) -> Result<(), ProcessError> {
-        self.validate()?;
-        check_dt("WhiteNoise", dt)?;
-        let normal = Normal::new(self.mean, self.std).map_err(|_| ProcessError::BadParameter {
-            process: "WhiteNoise",
-            name: "std",
-            value: self.std,
-            reason: "must be finite and >= 0",
-        })?;
-        let alpha = if self.scale { 1.0 / dt.sqrt() } else { 1.0 };
+    /// Parameters that [`WhiteNoise::validate`] rejects give NaN.
+    pub fn step(&self, k: u64, dt: f64, out: &mut [f64]) {
+        let normal = match Normal::new(self.mean, self.std) {
+            Ok(normal) if self.validate().is_ok() && dt.is_finite() && dt > 0.0 => normal,
+            _ => {
+                out.iter_mut().for_each(|o| *o = f64::NAN);
+                return;
+            }
+        };
+        let alpha = 1.0 / dt.sqrt();
         let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
         rng.set_stream(k);
         for o in out.iter_mut() {
             let x: f64 = normal.sample(&mut rng);
             *o = if self.scale { alpha * x } else { x };
         }
-        Ok(())
     }
 }
 

@@ -152,7 +152,7 @@ fn white_noise_statistics_match_nengo() {
         let mut samples = Vec::with_capacity(steps as usize * dims);
         let mut out = vec![0.0; dims];
         for k in 1..=steps {
-            noise.step(k, dt, &mut out).unwrap();
+            noise.step(k, dt, &mut out);
             samples.extend_from_slice(&out);
         }
         let n = samples.len() as f64;
@@ -176,11 +176,15 @@ fn white_noise_statistics_match_nengo() {
     // Repeatable and order-independent: step k always gives the same sample.
     let noise = WhiteNoise::new(1);
     let (mut a, mut b, mut c) = (vec![0.0; 3], vec![0.0; 3], vec![0.0; 3]);
-    noise.step(10, 0.001, &mut a).unwrap();
-    noise.step(11, 0.001, &mut c).unwrap();
-    noise.step(10, 0.001, &mut b).unwrap();
+    noise.step(10, 0.001, &mut a);
+    noise.step(11, 0.001, &mut c);
+    noise.step(10, 0.001, &mut b);
     assert_eq!(a, b);
     assert_ne!(a, c);
+    let bad = WhiteNoise { std: -1.0, ..WhiteNoise::new(1) };
+    assert!(bad.validate().is_err());
+    bad.step(1, 0.001, &mut a);
+    assert!(a.iter().all(|x| x.is_nan()));
 }
 
 #[test]
