@@ -67,6 +67,11 @@ fn check_dt(process: &'static str, dt: f64) -> Result<(), ProcessError> {
     check(process, "dt", dt, dt.is_finite() && dt > 0.0, "must be finite and > 0")
 }
 
+/// Times of steps `1..=steps`: `k * dt`, as Nengo's `Simulator.trange()`.
+pub fn trange(steps: usize, dt: f64) -> Vec<f64> {
+    (1..=steps).map(|k| k as f64 * dt).collect()
+}
+
 /// Full-spectrum Gaussian white noise (Nengo's `WhiteNoise(dist=Gaussian(mean, std), scale)`);
 /// with `scale` each sample is multiplied by `1 / sqrt(dt)` so its integral does not depend on dt.
 #[derive(Debug, Clone, PartialEq)]

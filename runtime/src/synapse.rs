@@ -606,8 +606,3 @@ impl<T: Float> FilterState<T> {
         self.x.iter_mut().for_each(|v| *v = T::zero());
     }
 }
-
-/// Sample times `dt, 2 dt, ..., steps dt` of a run (Nengo's `trange`).
-pub fn trange(steps: usize, dt: f64) -> Vec<f64> {
-    (1..=steps).map(|k| k as f64 * dt).collect()
-}
