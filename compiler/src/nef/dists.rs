@@ -104,11 +104,7 @@ pub enum Dist {
 impl Dist {
     /// `Uniform(low, high)` over the reals.
     pub fn uniform(low: f64, high: f64) -> Self {
-        Dist::Uniform {
-            low,
-            high,
-            integer: false,
-        }
+        Dist::Uniform { low, high, integer: false }
     }
 
     /// `Gaussian(mean, std)`.
@@ -127,10 +123,7 @@ impl Dist {
 
     /// `UniformHypersphere(surface)` with `min_magnitude = 0`.
     pub fn uniform_hypersphere(surface: bool) -> Self {
-        Dist::UniformHypersphere {
-            surface,
-            min_magnitude: 0.0,
-        }
+        Dist::UniformHypersphere { surface, min_magnitude: 0.0 }
     }
 
     /// `SubvectorLength(dimensions, subdimensions)` = `SqrtBeta(dimensions - sub, sub)`.
@@ -174,12 +167,12 @@ impl Dist {
                 }
             }
             Dist::Gaussian { mean, std } => {
-                if !mean.is_finite() || !(std.is_finite() && *std > 0.0) {
+                if !(mean.is_finite() && std.is_finite() && *std > 0.0) {
                     return bad("gaussian needs a finite mean and std > 0");
                 }
             }
             Dist::Exponential { scale, shift, high } => {
-                if !(scale.is_finite() && *scale > 0.0) || !shift.is_finite() || high.is_nan() {
+                if !(scale.is_finite() && *scale > 0.0 && shift.is_finite()) || high.is_nan() {
                     return bad("exponential needs scale > 0 and a finite shift");
                 }
             }
@@ -252,9 +245,7 @@ impl Dist {
         let cols = d.unwrap_or(1);
         let need_dims = || match d {
             Some(d) if d >= 1 => Ok(d),
-            _ => Err(NefError::InvalidParameter(
-                "dimensions must be a positive integer".into(),
-            )),
+            _ => Err(NefError::InvalidParameter("dimensions must be a positive integer".into())),
         };
         let scalar = |rng: &mut E, f: &dyn Fn(&mut E) -> f64| {
             let mut out = Array2::zeros((n, cols));
@@ -262,21 +253,13 @@ impl Dist {
             out
         };
         Ok(match self {
-            Dist::Uniform {
-                low,
-                high,
-                integer: false,
-            } => scalar(rng, &|r| low + (high - low) * r.next_uniform()),
-            Dist::Uniform {
-                low,
-                high,
-                integer: true,
-            } => scalar(rng, &|r| {
-                (low + ((high - low) * r.next_uniform()).floor()).min(high - 1.0)
-            }),
-            Dist::Gaussian { mean, std } => {
-                scalar(rng, &|r| mean + std * r.next_standard_normal())
+            Dist::Uniform { low, high, integer: false } => {
+                scalar(rng, &|r| low + (high - low) * r.next_uniform())
             }
+            Dist::Uniform { low, high, integer: true } => {
+                scalar(rng, &|r| (low + ((high - low) * r.next_uniform()).floor()).min(high - 1.0))
+            }
+            Dist::Gaussian { mean, std } => scalar(rng, &|r| mean + std * r.next_standard_normal()),
             Dist::Exponential { scale, shift, high } => {
                 let top = libm::nextafter(*high, f64::NEG_INFINITY);
                 scalar(rng, &|r| {
@@ -291,9 +274,7 @@ impl Dist {
                         "choice options must be of dimensionality {cols} (got {want})"
                     )));
                 }
-                let w = weights
-                    .clone()
-                    .unwrap_or_else(|| vec![1.0; options.nrows()]);
+                let w = weights.clone().unwrap_or_else(|| vec![1.0; options.nrows()]);
                 let total: f64 = w.iter().sum();
                 let mut cum = Vec::with_capacity(w.len());
                 let mut acc = 0.0;
@@ -323,18 +304,11 @@ impl Dist {
                 }
                 scalar(rng, &|r| interp(r.next_uniform(), &cdf, x))
             }
-            Dist::UniformHypersphere {
-                surface,
-                min_magnitude,
-            } => {
+            Dist::UniformHypersphere { surface, min_magnitude } => {
                 let d = need_dims()?;
                 uniform_hypersphere(n, d, *surface, *min_magnitude, rng)
             }
-            Dist::ScatteredHypersphere {
-                surface,
-                min_magnitude,
-                method,
-            } => {
+            Dist::ScatteredHypersphere { surface, min_magnitude, method } => {
                 let d = need_dims()?;
                 scattered_hypersphere(n, d, *surface, *min_magnitude, *method, rng)?
             }
@@ -342,9 +316,7 @@ impl Dist {
                 let d = need_dims()?;
                 sample_quasirandom(n, d, rng)?
             }
-            Dist::SqrtBeta { n: nn, m } => {
-                scalar(rng, &|r| r.next_beta(m / 2.0, nn / 2.0).sqrt())
-            }
+            Dist::SqrtBeta { n: nn, m } => scalar(rng, &|r| r.next_beta(m / 2.0, nn / 2.0).sqrt()),
             Dist::CosineSimilarity { dimensions } => {
                 let signs: Vec<f64> = (0..n * cols)
                     .map(|_| if rng.next_uniform() <= 0.5 { 1.0 } else { -1.0 })
@@ -390,11 +362,9 @@ impl Dist {
                 let nn = (*dimensions as f64) - 1.0;
                 Some((sqrt_beta_cdf(nn, 1.0, x) * sign(x) + 1.0) / 2.0)
             }
-            Dist::Uniform {
-                low,
-                high,
-                integer: false,
-            } => Some(((x - low) / (high - low)).clamp(0.0, 1.0)),
+            Dist::Uniform { low, high, integer: false } => {
+                Some(((x - low) / (high - low)).clamp(0.0, 1.0))
+            }
             Dist::Gaussian { mean, std } => {
                 Some(0.5 * libm::erfc(-(x - mean) / (std * std::f64::consts::SQRT_2)))
             }
@@ -445,8 +415,7 @@ fn uniform_hypersphere<E: Entropy + ?Sized>(
     rng: &mut E,
 ) -> Array2<f64> {
     let mut normals = rng.standard_normals(n * d).into_iter();
-    let mut samples =
-        Array2::from_shape_simple_fn((n, d), || normals.next().unwrap_or(f64::NAN));
+    let mut samples = Array2::from_shape_simple_fn((n, d), || normals.next().unwrap_or(f64::NAN));
     for mut row in samples.rows_mut() {
         let norm = row.iter().map(|v| v * v).sum::<f64>().sqrt();
         row.mapv_inplace(|v| v / norm);
@@ -475,9 +444,7 @@ pub fn quasirandom_phi(d: usize) -> Result<f64, NefError> {
             return Ok(x);
         }
     }
-    Err(NefError::Convergence(format!(
-        "'phi' computation did not converge for d={d}"
-    )))
+    Err(NefError::Convergence(format!("'phi' computation did not converge for d={d}")))
 }
 
 /// The R_d sequence with the given per-dimension `offset` (length `d`), before shuffling:
@@ -486,9 +453,7 @@ pub fn quasirandom_phi(d: usize) -> Result<f64, NefError> {
 pub fn quasirandom_sequence(n: usize, offset: &[f64]) -> Result<Array2<f64>, NefError> {
     let d = offset.len();
     if d == 0 {
-        return Err(NefError::InvalidParameter(
-            "dimensions must be a positive integer".into(),
-        ));
+        return Err(NefError::InvalidParameter("dimensions must be a positive integer".into()));
     }
     let mut z = Array2::zeros((n, d));
     if d == 1 {
@@ -594,11 +559,7 @@ pub fn spherical_transform_tfww(samples: ArrayView2<'_, f64>) -> Array2<f64> {
         let mut g = vec![0.0; m + 1];
         g[m] = 1.0;
         for j in (1..m).rev() {
-            let e = if even {
-                1.0 / j as f64
-            } else {
-                2.0 / (2 * j + 1) as f64
-            };
+            let e = if even { 1.0 / j as f64 } else { 2.0 / (2 * j + 1) as f64 };
             g[j] = g[j + 1] * c[j - 1].powf(e);
         }
         let dd: Vec<f64> = (0..m).map(|k| (g[k + 1] - g[k]).sqrt()).collect();

@@ -20,6 +20,12 @@ pub enum Transform {
     Dense(Array2<f64>),
 }
 
+/// A decoded function: one eval point (sliced) in, the function's value out.
+pub type TargetFn<'a> = &'a dyn Fn(&[f64]) -> Vec<f64>;
+
+/// A decoded function that can fail (e.g. an interpreted `.snn` function), with a message.
+pub type TryTargetFn<'a> = &'a mut dyn FnMut(&[f64]) -> Result<Vec<f64>, String>;
+
 /// Decoders and the connection weights built from them.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DecodedWeights {
@@ -123,7 +129,7 @@ fn sliced_rows(
 pub fn decoder_targets(
     eval_points: ArrayView2<'_, f64>,
     pre_slice: Option<&[usize]>,
-    function: Option<&dyn Fn(&[f64]) -> Vec<f64>>,
+    function: Option<TargetFn<'_>>,
 ) -> Result<Array2<f64>, NefError> {
     match function {
         None => sliced_rows(eval_points, pre_slice),
@@ -136,7 +142,7 @@ pub fn decoder_targets(
 pub fn try_decoder_targets(
     eval_points: ArrayView2<'_, f64>,
     pre_slice: Option<&[usize]>,
-    function: &mut dyn FnMut(&[f64]) -> Result<Vec<f64>, String>,
+    function: TryTargetFn<'_>,
 ) -> Result<Array2<f64>, NefError> {
     let inputs = sliced_rows(eval_points, pre_slice)?;
     let mut out: Option<Array2<f64>> = None;
@@ -223,9 +229,5 @@ pub fn solve_decoders<E: Entropy + ?Sized>(
         }
         weights = enc.dot(&weights);
     }
-    Ok(DecodedWeights {
-        decoders,
-        weights,
-        info,
-    })
+    Ok(DecodedWeights { decoders, weights, info })
 }

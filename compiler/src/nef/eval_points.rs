@@ -8,9 +8,7 @@ use super::NefError;
 
 /// Nengo's heuristic number of eval points: `max(clip(500 * dims, 750, 2500), 2 * n_neurons)`.
 pub fn default_n_eval_points(n_neurons: usize, dims: usize) -> usize {
-    dims.saturating_mul(500)
-        .clamp(750, 2500)
-        .max(n_neurons.saturating_mul(2))
+    dims.saturating_mul(500).clamp(750, 2500).max(n_neurons.saturating_mul(2))
 }
 
 /// Eval points for an ensemble (Nengo's `gen_eval_points`): sample `dist` (`n_eval_points`

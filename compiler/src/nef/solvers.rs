@@ -51,10 +51,7 @@ pub enum Solver {
 
 impl Default for Solver {
     fn default() -> Self {
-        Solver::LstsqL2 {
-            reg: 0.1,
-            weights: false,
-        }
+        Solver::LstsqL2 { reg: 0.1, weights: false }
     }
 }
 
@@ -135,17 +132,13 @@ impl Solver {
                 let noise = param("noise", *noise)?;
                 let sigma = noise * a.iter().fold(0.0_f64, |m, v| m.max(v.abs()));
                 let mut noisy = a.to_owned();
-                noisy
-                    .iter_mut()
-                    .for_each(|v| *v += sigma * rng.next_standard_normal());
+                noisy.iter_mut().for_each(|v| *v += sigma * rng.next_standard_normal());
                 cholesky_lstsq(noisy.view(), y, &Sigma::Scalar(0.0), None)
             }
             Solver::LstsqMultNoise { noise, .. } => {
                 let noise = param("noise", *noise)?;
                 let mut noisy = a.to_owned();
-                noisy
-                    .iter_mut()
-                    .for_each(|v| *v += noise * rng.next_standard_normal() * *v);
+                noisy.iter_mut().for_each(|v| *v += noise * rng.next_standard_normal() * *v);
                 cholesky_lstsq(noisy.view(), y, &Sigma::Scalar(0.0), None)
             }
         }
@@ -196,11 +189,8 @@ pub fn cholesky_lstsq(
     check_system(a, y)?;
     let (m, n) = a.dim();
     let transpose = transpose.unwrap_or(m < n && matches!(sigma, Sigma::Scalar(_)));
-    let (mut g, b) = if transpose {
-        (a.dot(&a.t()), y.to_owned())
-    } else {
-        (a.t().dot(&a), a.t().dot(&y))
-    };
+    let (mut g, b) =
+        if transpose { (a.dot(&a.t()), y.to_owned()) } else { (a.t().dot(&a), a.t().dot(&y)) };
     let mf = m as f64;
     match sigma {
         Sigma::Scalar(s) => {
@@ -225,10 +215,7 @@ pub fn cholesky_lstsq(
         return Err(NefError::NotPositiveDefinite);
     }
     let x = if transpose { a.t().dot(&xb) } else { xb };
-    let info = SolverInfo {
-        rmses: rmses(a, x.view(), y),
-        ..SolverInfo::default()
-    };
+    let info = SolverInfo { rmses: rmses(a, x.view(), y), ..SolverInfo::default() };
     Ok((x, info))
 }
 
@@ -274,10 +261,12 @@ pub fn svd_lstsq(
 }
 
 /// Root-mean-square error of `A X` against `Y`, per column (Nengo's `rmses`).
-pub fn rmses(a: ArrayView2<'_, f64>, x: ArrayView2<'_, f64>, y: ArrayView2<'_, f64>) -> Array1<f64> {
+pub fn rmses(
+    a: ArrayView2<'_, f64>,
+    x: ArrayView2<'_, f64>,
+    y: ArrayView2<'_, f64>,
+) -> Array1<f64> {
     let err = &y - &a.dot(&x);
     let m = err.nrows().max(1) as f64;
-    err.axis_iter(Axis(1))
-        .map(|c| (c.iter().map(|v| v * v).sum::<f64>() / m).sqrt())
-        .collect()
+    err.axis_iter(Axis(1)).map(|c| (c.iter().map(|v| v * v).sum::<f64>() / m).sqrt()).collect()
 }

@@ -87,8 +87,9 @@ pub fn betainc(a: f64, b: f64, x: f64) -> f64 {
 
 /// Inverse of [`betainc`] in `x`: the `x` with `I_x(a, b) = p` (SciPy's `betaincinv`).
 ///
-/// Safeguarded Halley iteration from Numerical Recipes' starting guess; accurate to a few
-/// ulp. Returns NaN for invalid `a`, `b` or NaN `p`.
+/// Safeguarded Newton-Halley iteration from Numerical Recipes' starting guess, on whichever
+/// tail holds the root (so roots near 1 keep their precision). Returns NaN for invalid `a`,
+/// `b` or NaN `p`.
 pub fn betaincinv(a: f64, b: f64, p: f64) -> f64 {
     if a.is_nan() || b.is_nan() || p.is_nan() || a <= 0.0 || b <= 0.0 {
         return f64::NAN;
@@ -99,14 +100,26 @@ pub fn betaincinv(a: f64, b: f64, p: f64) -> f64 {
     if p >= 1.0 {
         return 1.0;
     }
+    let mean = a / (a + b);
+    if p <= betainc(a, b, mean) {
+        inverse_lower(a, b, p, mean)
+    } else {
+        // I_x(a, b) = p  <=>  I_{1-x}(b, a) = 1 - p (exact in floating point for p > 1/2)
+        1.0 - inverse_lower(b, a, 1.0 - p, 1.0 - mean)
+    }
+}
+
+/// The root of `I_x(a, b) = p` known to lie in `[0, top]`.
+fn inverse_lower(a: f64, b: f64, p: f64, top: f64) -> f64 {
     let lnb = ln_beta(a, b);
     let mut x = match initial_guess(a, b, p) {
-        Some(x) => x,
+        Some(x) => x.min(top),
         None => return 0.0, // root below the smallest subnormal
     };
-    let (mut lo, mut hi) = (0.0_f64, 1.0_f64);
+    let (mut lo, mut hi) = (0.0_f64, top);
+    // |f| before the last Newton step (infinite after a bisection step)
     let mut prev_f = f64::INFINITY;
-    for _ in 0..1000 {
+    for _ in 0..2000 {
         let f = betainc(a, b, x) - p;
         if f == 0.0 {
             return x;
@@ -116,44 +129,38 @@ pub fn betaincinv(a: f64, b: f64, p: f64) -> f64 {
         } else {
             hi = x;
         }
+        let tol = 4.0 * f64::EPSILON * x;
         // Halley step where the curvature term is tame, Newton step otherwise
         let pdf = ((a - 1.0) * x.ln() + (b - 1.0) * (-x).ln_1p() - lnb).exp();
-        let mut next = f64::NAN;
         if pdf > 0.0 && pdf.is_finite() {
             let u = f / pdf;
             let curv = u * ((a - 1.0) / x - (b - 1.0) / (1.0 - x));
-            let step = if curv.abs() < 1.0 {
-                u / (1.0 - 0.5 * curv)
-            } else {
-                u
-            };
-            next = x - step;
+            let step = if curv.abs() < 1.0 { u / (1.0 - 0.5 * curv) } else { u };
+            let next = x - step;
+            if next > lo && next < hi {
+                if step.abs() <= tol {
+                    return next;
+                }
+                // keep taking Newton steps while they at least halve the residual
+                if f.abs() <= 0.5 * prev_f {
+                    prev_f = f.abs();
+                    x = next;
+                    continue;
+                }
+            }
         }
-        let in_bracket = next > lo && next < hi;
-        if in_bracket && (next - x).abs() <= 2.0 * f64::EPSILON * next.abs() {
-            return next;
+        // bisect, geometrically while the bracket spans decades
+        if hi - lo <= tol {
+            return x;
         }
-        // bisect (geometrically across decades) when the step leaves the bracket or the
-        // residual stopped shrinking
-        let slow = f.abs() > 0.5 * prev_f;
-        prev_f = f.abs();
-        if !in_bracket || slow {
-            next = if lo == 0.0 {
-                hi / 16.0
-            } else if hi / lo > 4.0 {
-                (lo * hi).sqrt()
-            } else {
-                0.5 * (lo + hi)
-            };
-        }
-        if (next - x).abs() <= 2.0 * f64::EPSILON * next.abs()
-            || hi - lo <= 2.0 * f64::EPSILON * hi
-            || next <= lo
-            || next >= hi
-        {
-            return next.clamp(lo, hi);
-        }
-        x = next;
+        prev_f = f64::INFINITY;
+        x = if lo == 0.0 {
+            hi / 16.0
+        } else if hi / lo > 4.0 {
+            lo.sqrt() * hi.sqrt()
+        } else {
+            0.5 * (lo + hi)
+        };
     }
     x
 }
@@ -301,12 +308,7 @@ impl BetaincinvTable {
             xs.push(nodes);
             ys.push(y);
         }
-        Self {
-            dims,
-            base_counts,
-            x: xs,
-            y: ys,
-        }
+        Self { dims, base_counts, x: xs, y: ys }
     }
 
     /// The tabulated dimensionalities, increasing.
@@ -352,10 +354,7 @@ impl BetaincinvTable {
         let (xp0, yp0) = (&self.x[i - 1], &self.y[i - 1]);
         let (xp1, yp1) = (&self.x[i], &self.y[i]);
         let xp: Vec<f64> = if xp0.len() == xp1.len() {
-            xp0.iter()
-                .zip(xp1)
-                .map(|(&u, &v)| ratio0 * u + ratio1 * v)
-                .collect()
+            xp0.iter().zip(xp1).map(|(&u, &v)| ratio0 * u + ratio1 * v).collect()
         } else {
             xp0.clone()
         };
