@@ -1,0 +1,511 @@
+//! Evaluate a [`KerasModel`] on inputs with Keras inference semantics, in f32 or f64, keeping
+//! every layer's output so a caller can find the first layer where two implementations diverge.
+
+mod ops;
+
+use std::fmt::Debug;
+
+use indexmap::IndexMap;
+use ndarray::{ArrayD, Axis, IxDyn, LinalgScalar, ScalarOperand};
+use num_traits::Float;
+
+use crate::config::{DataFormat, LayerConfig, Padding};
+use crate::error::{ErrorKind, KerasError};
+use crate::model::{KerasModel, Layer, TensorRef};
+
+/// The element types the evaluator runs in (f32 and f64).
+pub trait Scalar:
+    Float + LinalgScalar + ScalarOperand + Debug + Default + Send + Sync + 'static
+{
+    /// Convert from f64 (rounding for f32).
+    fn of(x: f64) -> Self;
+    /// The error function.
+    fn erf(self) -> Self;
+}
+
+impl Scalar for f32 {
+    fn of(x: f64) -> Self {
+        x as f32
+    }
+    fn erf(self) -> Self {
+        libm::erff(self)
+    }
+}
+
+impl Scalar for f64 {
+    fn of(x: f64) -> Self {
+        x
+    }
+    fn erf(self) -> Self {
+        libm::erf(self)
+    }
+}
+
+/// The result of [`evaluate`]: the model outputs and every layer application's output.
+#[derive(Debug, Clone)]
+pub struct Evaluation<T> {
+    /// Model outputs, in `KerasModel::outputs` order.
+    pub outputs: Vec<ArrayD<T>>,
+    /// The model inputs as given, by input name.
+    pub inputs: IndexMap<String, ArrayD<T>>,
+    /// Output of each layer application, in evaluation (topological) order.
+    pub layer_outputs: IndexMap<TensorRef, ArrayD<T>>,
+}
+
+impl<T> Evaluation<T> {
+    /// The value of a tensor (a model input or a layer output).
+    pub fn get(&self, t: &TensorRef) -> Option<&ArrayD<T>> {
+        self.layer_outputs.get(t).or_else(|| {
+            if t.node == 0 && t.tensor == 0 {
+                self.inputs.get(&t.layer)
+            } else {
+                None
+            }
+        })
+    }
+
+    /// The output of the first application of the layer with flattened name `name`.
+    pub fn layer(&self, name: &str) -> Option<&ArrayD<T>> {
+        self.layer_outputs.get(&TensorRef::first(name))
+    }
+}
+
+/// Layer classes the evaluator implements.
+const SUPPORTED: &[&str] = &[
+    "Dense",
+    "Conv1D",
+    "Conv2D",
+    "Conv3D",
+    "Convolution1D",
+    "Convolution2D",
+    "Convolution3D",
+    "Activation",
+    "ReLU",
+    "LeakyReLU",
+    "ELU",
+    "PReLU",
+    "Softmax",
+    "BatchNormalization",
+    "Add",
+    "Subtract",
+    "Multiply",
+    "Average",
+    "Maximum",
+    "Minimum",
+    "Concatenate",
+    "AveragePooling1D",
+    "AveragePooling2D",
+    "AveragePooling3D",
+    "AvgPool1D",
+    "AvgPool2D",
+    "AvgPool3D",
+    "MaxPooling1D",
+    "MaxPooling2D",
+    "MaxPooling3D",
+    "MaxPool1D",
+    "MaxPool2D",
+    "MaxPool3D",
+    "GlobalAveragePooling1D",
+    "GlobalAveragePooling2D",
+    "GlobalAveragePooling3D",
+    "GlobalAvgPool1D",
+    "GlobalAvgPool2D",
+    "GlobalAvgPool3D",
+    "GlobalMaxPooling1D",
+    "GlobalMaxPooling2D",
+    "GlobalMaxPooling3D",
+    "GlobalMaxPool1D",
+    "GlobalMaxPool2D",
+    "GlobalMaxPool3D",
+    "Flatten",
+    "Reshape",
+    "Permute",
+    "ZeroPadding1D",
+    "ZeroPadding2D",
+    "ZeroPadding3D",
+    "Cropping1D",
+    "Cropping2D",
+    "Cropping3D",
+    "UpSampling1D",
+    "UpSampling2D",
+    "UpSampling3D",
+    "Dropout",
+    "SpatialDropout1D",
+    "SpatialDropout2D",
+    "SpatialDropout3D",
+    "GaussianNoise",
+    "GaussianDropout",
+    "AlphaDropout",
+    "ActivityRegularization",
+    "Identity",
+];
+
+/// Whether the evaluator implements layer class `class_name`.
+pub fn is_supported_class(class_name: &str) -> bool {
+    SUPPORTED.contains(&class_name)
+}
+
+/// Spatial rank encoded in a class name suffix (`Conv2D` -> 2).
+fn rank_of(class_name: &str) -> usize {
+    if class_name.ends_with("1D") {
+        1
+    } else if class_name.ends_with("3D") {
+        3
+    } else {
+        2
+    }
+}
+
+/// Evaluate `model` on `inputs` (one array per model input, in order, each with a leading batch
+/// dimension) and return all outputs. Fails with a [`KerasError`] naming the layer on an
+/// unsupported layer or activation, or a shape that does not fit.
+pub fn evaluate<T: Scalar>(
+    model: &KerasModel,
+    inputs: &[ArrayD<T>],
+) -> Result<Evaluation<T>, KerasError> {
+    let file = model.source.as_str();
+    if inputs.len() != model.inputs.len() {
+        return Err(KerasError::new(
+            ErrorKind::Shape,
+            file,
+            format!("model has {} input(s), {} given", model.inputs.len(), inputs.len()),
+        ));
+    }
+    let mut given = IndexMap::new();
+    let mut batch = None;
+    for (spec, x) in model.inputs.iter().zip(inputs) {
+        let shape = x.shape();
+        let ok = shape.len() == spec.shape.len() + 1
+            && spec.shape.iter().zip(&shape[1..]).all(|(d, &s)| d.is_none_or(|d| d == s));
+        if !ok {
+            return Err(KerasError::layer(
+                ErrorKind::Shape,
+                file,
+                &spec.name,
+                format!("input has shape {shape:?}, the model expects (batch, {:?})", spec.shape),
+            ));
+        }
+        if *batch.get_or_insert(shape[0]) != shape[0] {
+            return Err(KerasError::layer(
+                ErrorKind::Shape,
+                file,
+                &spec.name,
+                "inputs have different batch sizes",
+            ));
+        }
+        given.insert(spec.name.clone(), x.clone());
+    }
+    let keras3 = model.keras_version.as_deref().is_some_and(|v| v.starts_with('3'));
+    let mut ev = Evaluation { outputs: Vec::new(), inputs: given, layer_outputs: IndexMap::new() };
+    for layer in &model.layers {
+        let mut args: Vec<&ArrayD<T>> = Vec::with_capacity(layer.inbound.len());
+        for t in &layer.inbound {
+            let v = ev.get(t).ok_or_else(|| {
+                KerasError::layer(
+                    ErrorKind::Config,
+                    file,
+                    &layer.name,
+                    format!("input tensor {}[{}][{}] is not available", t.layer, t.node, t.tensor),
+                )
+            })?;
+            args.push(v);
+        }
+        let y = apply(layer, &args, keras3).map_err(|e| e.into_error(file, &layer.name))?;
+        ev.layer_outputs.insert(layer.output(), y);
+    }
+    for t in &model.outputs {
+        let v = ev.get(t).ok_or_else(|| {
+            KerasError::new(
+                ErrorKind::Config,
+                file,
+                format!("output tensor {}[{}][{}] is not computed", t.layer, t.node, t.tensor),
+            )
+        })?;
+        ev.outputs.push(v.clone());
+    }
+    Ok(ev)
+}
+
+/// An evaluation failure inside one layer.
+enum Fail {
+    Unsupported(String),
+    Shape(String),
+    Weights(String),
+}
+
+impl Fail {
+    fn into_error(self, file: &str, layer: &str) -> KerasError {
+        match self {
+            Fail::Unsupported(r) => KerasError::layer(ErrorKind::Unsupported, file, layer, r),
+            Fail::Shape(r) => KerasError::layer(ErrorKind::Shape, file, layer, r),
+            Fail::Weights(r) => KerasError::layer(ErrorKind::Weights, file, layer, r),
+        }
+    }
+}
+
+impl From<String> for Fail {
+    fn from(s: String) -> Self {
+        Fail::Shape(s)
+    }
+}
+
+fn one<'a, T>(args: &[&'a ArrayD<T>]) -> Result<&'a ArrayD<T>, Fail> {
+    match args {
+        [x] => Ok(x),
+        _ => Err(Fail::Shape(format!("expects one input, got {}", args.len()))),
+    }
+}
+
+fn weight<'a>(layer: &'a Layer, name: &str) -> Result<&'a ArrayD<f64>, Fail> {
+    layer.weight(name).ok_or_else(|| Fail::Weights(format!("weight `{name}` is missing")))
+}
+
+fn data_format(cfg: &LayerConfig) -> Result<DataFormat, Fail> {
+    cfg.data_format()
+        .ok_or_else(|| Fail::Unsupported(format!("data_format {:?}", cfg.str("data_format"))))
+}
+
+fn padding(cfg: &LayerConfig) -> Result<Padding, Fail> {
+    cfg.padding().ok_or_else(|| Fail::Unsupported(format!("padding {:?}", cfg.str("padding"))))
+}
+
+/// Normalise a possibly negative axis against `ndim` (batch included); axis 0 is refused.
+fn norm_axis(axis: i64, ndim: usize) -> Result<usize, Fail> {
+    let a = if axis < 0 { ndim as i64 + axis } else { axis };
+    if a <= 0 || a as usize >= ndim {
+        return Err(Fail::Shape(format!(
+            "axis {axis} is out of range for a {ndim}-d tensor (batch axis excluded)"
+        )));
+    }
+    Ok(a as usize)
+}
+
+fn activation_of<T: Scalar>(
+    cfg: &LayerConfig,
+    y: ArrayD<T>,
+    keras3: bool,
+) -> Result<ArrayD<T>, Fail> {
+    let name = cfg.activation().ok_or_else(|| Fail::Unsupported("unreadable activation".into()))?;
+    if !ops::is_known_activation(&name) {
+        return Err(Fail::Unsupported(format!("activation `{name}` is not supported")));
+    }
+    ops::activation(&name, y, keras3).map_err(Fail::Unsupported)
+}
+
+fn elementwise<T: Scalar>(args: &[&ArrayD<T>], f: impl Fn(T, T) -> T) -> Result<ArrayD<T>, Fail> {
+    let (first, rest) =
+        args.split_first().ok_or_else(|| Fail::Shape("merge layer with no inputs".into()))?;
+    let mut acc = (*first).clone();
+    for a in rest {
+        if a.shape() == acc.shape() {
+            acc.zip_mut_with(a, |x, &y| *x = f(*x, y));
+        } else {
+            let shape = co_broadcast(acc.shape(), a.shape()).ok_or_else(|| {
+                Fail::Shape(format!("cannot combine shapes {:?} and {:?}", acc.shape(), a.shape()))
+            })?;
+            let l = acc
+                .broadcast(IxDyn(&shape))
+                .ok_or_else(|| Fail::Shape("broadcast failed".into()))?;
+            let r =
+                a.broadcast(IxDyn(&shape)).ok_or_else(|| Fail::Shape("broadcast failed".into()))?;
+            let mut out = l.to_owned();
+            out.zip_mut_with(&r, |x, &y| *x = f(*x, y));
+            acc = out;
+        }
+    }
+    Ok(acc)
+}
+
+fn co_broadcast(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {
+    let n = a.len().max(b.len());
+    let mut out = vec![0; n];
+    for i in 0..n {
+        let x = if i + a.len() >= n { a[i + a.len() - n] } else { 1 };
+        let y = if i + b.len() >= n { b[i + b.len() - n] } else { 1 };
+        out[i] = if x == y || y == 1 {
+            x
+        } else if x == 1 {
+            y
+        } else {
+            return None;
+        };
+    }
+    Some(out)
+}
+
+fn apply<T: Scalar>(layer: &Layer, args: &[&ArrayD<T>], keras3: bool) -> Result<ArrayD<T>, Fail> {
+    let cfg = &layer.config;
+    let class = layer.class_name.as_str();
+    match class {
+        "Dense" => {
+            let x = one(args)?;
+            let bias = if cfg.use_bias() { Some(weight(layer, "bias")?) } else { None };
+            let y = ops::dense(x, weight(layer, "kernel")?, bias)?;
+            activation_of(cfg, y, keras3)
+        }
+        "Conv1D" | "Conv2D" | "Conv3D" | "Convolution1D" | "Convolution2D" | "Convolution3D" => {
+            let x = one(args)?;
+            let rank = rank_of(class);
+            let kernel = weight(layer, "kernel")?;
+            if kernel.ndim() != rank + 2 {
+                return Err(Fail::Weights(format!(
+                    "kernel has shape {:?}, expected {} dims",
+                    kernel.shape(),
+                    rank + 2
+                )));
+            }
+            let bias = if cfg.use_bias() { Some(weight(layer, "bias")?) } else { None };
+            let strides = cfg.strides(rank);
+            let dilation = cfg.dilation_rate(rank);
+            let spec = ops::ConvSpec {
+                strides: &strides,
+                dilation: &dilation,
+                padding: padding(cfg)?,
+                groups: cfg.groups(),
+                data_format: data_format(cfg)?,
+            };
+            let y = ops::conv(x, kernel, bias, &spec)?;
+            activation_of(cfg, y, keras3)
+        }
+        "Activation" => activation_of(cfg, one(args)?.clone(), keras3),
+        "ReLU" => {
+            let (mut slope, max_value, threshold) =
+                (cfg.negative_slope(0.0), cfg.max_value(), cfg.threshold());
+            if max_value.is_none() && threshold == 0.0 {
+                // Keras then calls tf.nn.leaky_relu, whose slope is a 32-bit float attribute.
+                slope = f64::from(slope as f32);
+            }
+            Ok(ops::relu_layer(one(args)?, slope, max_value, threshold))
+        }
+        // TensorFlow's LeakyRelu op takes its slope as a 32-bit float attribute.
+        "LeakyReLU" => Ok(ops::leaky_relu(one(args)?, f64::from(cfg.negative_slope(0.3) as f32))),
+        "ELU" => Ok(ops::elu_layer(one(args)?, cfg.f64("alpha").unwrap_or(1.0))),
+        "PReLU" => Ok(ops::prelu(one(args)?, weight(layer, "alpha")?)?),
+        "Softmax" => {
+            let x = one(args)?;
+            let axis = norm_axis(
+                cfg.axis().ok_or_else(|| Fail::Unsupported("multi-axis softmax".into()))?,
+                x.ndim(),
+            )?;
+            Ok(ops::softmax(x, axis))
+        }
+        "BatchNormalization" => {
+            let x = one(args)?;
+            let axes = cfg.axes().ok_or_else(|| Fail::Unsupported("unreadable axis".into()))?;
+            let axes =
+                axes.iter().map(|&a| norm_axis(a, x.ndim())).collect::<Result<Vec<_>, _>>()?;
+            let gamma = if cfg.scale() { Some(weight(layer, "gamma")?) } else { None };
+            let beta = if cfg.center() { Some(weight(layer, "beta")?) } else { None };
+            Ok(ops::batch_norm(
+                x,
+                &axes,
+                gamma,
+                beta,
+                weight(layer, "moving_mean")?,
+                weight(layer, "moving_variance")?,
+                cfg.epsilon(),
+            )?)
+        }
+        "Add" => elementwise(args, |a, b| a + b),
+        "Subtract" => {
+            if args.len() != 2 {
+                return Err(Fail::Shape(format!("Subtract needs 2 inputs, got {}", args.len())));
+            }
+            elementwise(args, |a, b| a - b)
+        }
+        "Multiply" => elementwise(args, |a, b| a * b),
+        "Maximum" => elementwise(args, |a, b| if b > a { b } else { a }),
+        "Minimum" => elementwise(args, |a, b| if b < a { b } else { a }),
+        "Average" => {
+            let s = elementwise(args, |a, b| a + b)?;
+            let n = T::of(args.len() as f64);
+            Ok(s.mapv(|v| v / n))
+        }
+        "Concatenate" => {
+            let first =
+                args.first().ok_or_else(|| Fail::Shape("Concatenate with no inputs".into()))?;
+            let axis = norm_axis(
+                cfg.axis().ok_or_else(|| Fail::Unsupported("unreadable axis".into()))?,
+                first.ndim(),
+            )?;
+            let views: Vec<_> = args.iter().map(|a| a.view()).collect();
+            ndarray::concatenate(Axis(axis), &views)
+                .map_err(|e| Fail::Shape(format!("cannot concatenate: {e}")))
+        }
+        c if c.starts_with("AveragePooling")
+            || c.starts_with("AvgPool")
+            || c.starts_with("MaxPooling")
+            || c.starts_with("MaxPool") =>
+        {
+            let rank = rank_of(c);
+            let max = c.starts_with("Max");
+            Ok(ops::pool(
+                one(args)?,
+                &cfg.pool_size(rank),
+                &cfg.pool_strides(rank),
+                padding(cfg)?,
+                data_format(cfg)?,
+                max,
+            )?)
+        }
+        c if c.starts_with("Global") => {
+            let max = c.starts_with("GlobalMax");
+            Ok(ops::global_pool(one(args)?, data_format(cfg)?, cfg.keepdims(), max)?)
+        }
+        "Flatten" => Ok(ops::flatten(one(args)?, data_format(cfg)?)?),
+        "Reshape" => {
+            let t = cfg
+                .target_shape()
+                .ok_or_else(|| Fail::Unsupported("unreadable target_shape".into()))?;
+            Ok(ops::reshape(one(args)?, &t)?)
+        }
+        "Permute" => {
+            let x = one(args)?;
+            let dims =
+                cfg.permute_dims().ok_or_else(|| Fail::Unsupported("unreadable dims".into()))?;
+            let mut perm = vec![0usize];
+            perm.extend(dims.iter().copied());
+            let mut sorted = perm.clone();
+            sorted.sort_unstable();
+            if perm.len() != x.ndim() || sorted != (0..x.ndim()).collect::<Vec<_>>() {
+                return Err(Fail::Shape(format!(
+                    "dims {dims:?} is not a permutation of the {} non-batch axes",
+                    x.ndim() - 1
+                )));
+            }
+            Ok(x.view().permuted_axes(IxDyn(&perm)).as_standard_layout().into_owned())
+        }
+        c if c.starts_with("ZeroPadding") || c.starts_with("Cropping") => {
+            let rank = rank_of(c);
+            let key = if c.starts_with("Zero") { "padding" } else { "cropping" };
+            let pairs = cfg
+                .pad_pairs(key, rank)
+                .ok_or_else(|| Fail::Unsupported(format!("unreadable {key}")))?;
+            if c.starts_with("Zero") {
+                Ok(ops::zero_pad(one(args)?, &pairs, data_format(cfg)?)?)
+            } else {
+                Ok(ops::crop(one(args)?, &pairs, data_format(cfg)?)?)
+            }
+        }
+        c if c.starts_with("UpSampling") => {
+            let rank = rank_of(c);
+            let interp = cfg.interpolation();
+            if interp != "nearest" {
+                return Err(Fail::Unsupported(format!("interpolation `{interp}` (only nearest)")));
+            }
+            Ok(ops::upsample(one(args)?, &cfg.up_size(rank), data_format(cfg)?)?)
+        }
+        "Dropout"
+        | "SpatialDropout1D"
+        | "SpatialDropout2D"
+        | "SpatialDropout3D"
+        | "GaussianNoise"
+        | "GaussianDropout"
+        | "AlphaDropout"
+        | "ActivityRegularization"
+        | "Identity" => Ok(one(args)?.clone()),
+        other => Err(Fail::Unsupported(format!(
+            "layer class `{other}` is not supported by the evaluator"
+        ))),
+    }
+}

@@ -1,0 +1,497 @@
+//! Turn a Keras model config (Keras 2 or Keras 3 JSON, Sequential or Functional, nested) into a
+//! flat list of layer applications in topological order.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use crate::config::LayerConfig;
+use crate::error::{ErrorKind, KerasError};
+use crate::model::{Layer, ModelInput, TensorRef};
+
+/// Whether a class name denotes a model (which is flattened rather than kept as a layer).
+pub(crate) fn is_model_class(class_name: &str) -> bool {
+    matches!(class_name, "Functional" | "Model" | "Sequential")
+}
+
+/// The class name of a serialized layer entry.
+pub(crate) fn class_of(entry: &Value) -> &str {
+    entry.get("class_name").and_then(Value::as_str).unwrap_or("")
+}
+
+/// The name of a serialized layer entry (top-level `name`, else `config.name`).
+pub(crate) fn name_of(entry: &Value) -> Option<&str> {
+    entry
+        .get("name")
+        .and_then(Value::as_str)
+        .or_else(|| entry.get("config").and_then(|c| c.get("name")).and_then(Value::as_str))
+}
+
+/// The `config.layers` list of a model entry.
+pub(crate) fn model_layers(entry: &Value) -> &[Value] {
+    entry
+        .get("config")
+        .and_then(|c| c.get("layers"))
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
+}
+
+/// Keras 2 configs count the internal node of a nested model built from its own Input
+/// as node 0, so calls of it start at node 1 ("skip first node").
+fn k2_skips_first_node(entry: &Value) -> bool {
+    match class_of(entry) {
+        "Functional" | "Model" => true,
+        "Sequential" => model_layers(entry).first().map(class_of) == Some("InputLayer"),
+        _ => false,
+    }
+}
+
+/// The result of flattening a model config.
+pub(crate) struct Flat {
+    pub(crate) name: String,
+    pub(crate) inputs: Vec<ModelInput>,
+    pub(crate) layers: Vec<Layer>,
+    pub(crate) outputs: Vec<TensorRef>,
+}
+
+/// What a (local layer name, node index) resolves to.
+#[derive(Clone)]
+enum NodeOut {
+    /// A tensor produced by an input or a leaf layer application: (flat layer name, flat node).
+    Leaf(String, usize),
+    /// The outputs of a nested model application.
+    Model(Vec<TensorRef>),
+}
+
+/// A parsed inbound reference: local layer name, node index, tensor index, and whether it
+/// came from a Keras 2 list-style node (node indices then follow Keras 2's convention).
+struct InRef {
+    layer: String,
+    node: usize,
+    tensor: usize,
+    legacy: bool,
+}
+
+struct Flattener<'a> {
+    file: &'a str,
+    layers: Vec<Layer>,
+    inputs: Vec<ModelInput>,
+    /// Number of applications seen so far per flat layer name.
+    calls: BTreeMap<String, usize>,
+    depth: usize,
+}
+
+/// Flatten the model described by `root` (an object with `class_name` and `config`).
+pub(crate) fn flatten(file: &str, root: &Value) -> Result<Flat, KerasError> {
+    let class = class_of(root);
+    if !is_model_class(class) {
+        return Err(KerasError::new(
+            ErrorKind::Config,
+            file,
+            format!("top-level class is `{class}`, expected Sequential or Functional"),
+        ));
+    }
+    let name =
+        root.get("config").and_then(|c| c.get("name")).and_then(Value::as_str).unwrap_or("model");
+    let mut fl = Flattener {
+        file,
+        layers: Vec::new(),
+        inputs: Vec::new(),
+        calls: BTreeMap::new(),
+        depth: 0,
+    };
+    let outputs = fl.model(root, "", None)?;
+    // Fill in the call counts now that all applications are known.
+    for l in &mut fl.layers {
+        l.n_calls = fl.calls.get(&l.name).copied().unwrap_or(1);
+    }
+    Ok(Flat { name: name.to_string(), inputs: fl.inputs, layers: fl.layers, outputs })
+}
+
+impl Flattener<'_> {
+    fn err(&self, reason: impl Into<String>) -> KerasError {
+        KerasError::new(ErrorKind::Config, self.file, reason)
+    }
+
+    fn layer_err(&self, layer: &str, reason: impl Into<String>) -> KerasError {
+        KerasError::layer(ErrorKind::Config, self.file, layer, reason)
+    }
+
+    /// Flatten one model; `bindings` are the tensors it is applied to (None at top level).
+    fn model(
+        &mut self,
+        entry: &Value,
+        prefix: &str,
+        bindings: Option<&[TensorRef]>,
+    ) -> Result<Vec<TensorRef>, KerasError> {
+        self.depth += 1;
+        if self.depth > 64 {
+            return Err(self.err("models nested more than 64 deep"));
+        }
+        let res = if class_of(entry) == "Sequential" {
+            self.sequential(entry, prefix, bindings)
+        } else {
+            self.functional(entry, prefix, bindings)
+        };
+        self.depth -= 1;
+        res
+    }
+
+    fn add_input(&mut self, name: &str, cfg: &LayerConfig) -> Result<TensorRef, KerasError> {
+        let shape = cfg
+            .input_shape()
+            .ok_or_else(|| self.layer_err(name, "InputLayer has no readable shape"))?;
+        if self.inputs.iter().any(|i| i.name == name) {
+            return Err(self.layer_err(name, "duplicate input name"));
+        }
+        self.inputs.push(ModelInput { name: name.to_string(), shape, dtype: cfg.dtype() });
+        Ok(TensorRef::first(name))
+    }
+
+    fn add_leaf(
+        &mut self,
+        entry: &Value,
+        flat_name: String,
+        inbound: Vec<TensorRef>,
+    ) -> Result<(String, usize), KerasError> {
+        // Keras 2 writes registered custom classes as `package>Class`; keep the class name.
+        let class = class_of(entry);
+        let class_name = class.rsplit('>').next().unwrap_or(class).to_string();
+        if class_name.is_empty() {
+            return Err(self.layer_err(&flat_name, "layer entry has no class_name"));
+        }
+        let config = LayerConfig(entry.get("config").cloned().unwrap_or(Value::Null));
+        let count = self.calls.entry(flat_name.clone()).or_insert(0);
+        let node = *count;
+        *count += 1;
+        self.layers.push(Layer {
+            name: flat_name.clone(),
+            class_name,
+            config,
+            node,
+            n_calls: 1,
+            inbound,
+            weights: Arc::new(Vec::new()),
+        });
+        Ok((flat_name, node))
+    }
+
+    fn sequential(
+        &mut self,
+        entry: &Value,
+        prefix: &str,
+        bindings: Option<&[TensorRef]>,
+    ) -> Result<Vec<TensorRef>, KerasError> {
+        let seq_name = name_of(entry).unwrap_or("sequential").to_string();
+        let layers = model_layers(entry);
+        let mut current = match bindings {
+            Some(b) if b.len() == 1 => b[0].clone(),
+            Some(b) => {
+                return Err(self.layer_err(
+                    &format!("{prefix}{seq_name}"),
+                    format!("Sequential model applied to {} tensors, expected 1", b.len()),
+                ))
+            }
+            None => {
+                // Top level: the input comes from an InputLayer entry or from the first layer's
+                // `batch_input_shape` / the model's build shape.
+                if let Some(first) = layers.first().filter(|l| class_of(l) == "InputLayer") {
+                    let name = name_of(first).unwrap_or("input").to_string();
+                    let cfg = LayerConfig(first.get("config").cloned().unwrap_or(Value::Null));
+                    self.add_input(&name, &cfg)?
+                } else {
+                    let first =
+                        layers.first().ok_or_else(|| self.err("Sequential model has no layers"))?;
+                    let mut cfg = LayerConfig(first.get("config").cloned().unwrap_or(Value::Null));
+                    if cfg.input_shape().is_none() {
+                        let c = entry.get("config");
+                        let shape = c
+                            .and_then(|c| c.get("build_input_shape"))
+                            .or_else(|| {
+                                entry.get("build_config").and_then(|b| b.get("input_shape"))
+                            })
+                            .cloned()
+                            .ok_or_else(|| {
+                                self.err(
+                                    "Sequential model has no InputLayer and no known input shape",
+                                )
+                            })?;
+                        cfg = LayerConfig(serde_json::json!({ "batch_input_shape": shape }));
+                    }
+                    let name = format!("{}_input", name_of(first).unwrap_or("sequential"));
+                    self.add_input(&name, &cfg)?
+                }
+            }
+        };
+        for l in layers {
+            let class = class_of(l);
+            if class == "InputLayer" {
+                continue;
+            }
+            let name = name_of(l).ok_or_else(|| self.err("Sequential layer entry has no name"))?;
+            let flat = format!("{prefix}{name}");
+            if is_model_class(class) {
+                let outs =
+                    self.model(l, &format!("{flat}/"), Some(std::slice::from_ref(&current)))?;
+                if outs.len() != 1 {
+                    return Err(
+                        self.layer_err(&flat, "nested model in a Sequential must have one output")
+                    );
+                }
+                current = outs[0].clone();
+            } else {
+                let (n, node) = self.add_leaf(l, flat, vec![current])?;
+                current = TensorRef { layer: n, node, tensor: 0 };
+            }
+        }
+        Ok(vec![current])
+    }
+
+    fn functional(
+        &mut self,
+        entry: &Value,
+        prefix: &str,
+        bindings: Option<&[TensorRef]>,
+    ) -> Result<Vec<TensorRef>, KerasError> {
+        let model_name = name_of(entry).unwrap_or("model").to_string();
+        let cfg = entry.get("config").ok_or_else(|| self.err("model entry has no config"))?;
+        let layers = model_layers(entry);
+        if layers.is_empty() {
+            return Err(
+                self.layer_err(&format!("{prefix}{model_name}"), "functional model has no layers")
+            );
+        }
+        let input_layers = parse_triples(cfg.get("input_layers")).ok_or_else(|| {
+            self.layer_err(&format!("{prefix}{model_name}"), "bad `input_layers`")
+        })?;
+        let output_layers = parse_triples(cfg.get("output_layers")).ok_or_else(|| {
+            self.layer_err(&format!("{prefix}{model_name}"), "bad `output_layers`")
+        })?;
+
+        // Local entries by name.
+        let mut by_name: BTreeMap<&str, &Value> = BTreeMap::new();
+        for l in layers {
+            let n = name_of(l).ok_or_else(|| self.err("layer entry has no name"))?;
+            if by_name.insert(n, l).is_some() {
+                return Err(self.layer_err(&format!("{prefix}{n}"), "duplicate layer name"));
+            }
+        }
+
+        let mut resolved: BTreeMap<(String, usize), NodeOut> = BTreeMap::new();
+        match bindings {
+            None => {
+                for l in layers.iter().filter(|l| class_of(l) == "InputLayer") {
+                    let n = name_of(l).unwrap_or_default().to_string();
+                    let lc = LayerConfig(l.get("config").cloned().unwrap_or(Value::Null));
+                    let flat = format!("{prefix}{n}");
+                    let t = self.add_input(&flat, &lc)?;
+                    resolved.insert((n, 0), NodeOut::Leaf(t.layer, 0));
+                }
+                // Keep model input order as in `input_layers`.
+                let order: Vec<String> =
+                    input_layers.iter().map(|(n, _, _)| format!("{prefix}{n}")).collect();
+                self.inputs
+                    .sort_by_key(|i| order.iter().position(|o| *o == i.name).unwrap_or(usize::MAX));
+            }
+            Some(b) => {
+                if b.len() != input_layers.len() {
+                    return Err(self.layer_err(
+                        &format!("{prefix}{model_name}"),
+                        format!(
+                            "model applied to {} tensors but has {} inputs",
+                            b.len(),
+                            input_layers.len()
+                        ),
+                    ));
+                }
+                for ((n, _, _), t) in input_layers.iter().zip(b) {
+                    resolved.insert((n.clone(), 0), NodeOut::Model(vec![t.clone()]));
+                }
+            }
+        }
+
+        // Pending applications: (entry, local node index, inbound refs).
+        let mut pending: Vec<(&Value, usize, Vec<InRef>)> = Vec::new();
+        for l in layers {
+            if class_of(l) == "InputLayer" {
+                continue;
+            }
+            let n = name_of(l).unwrap_or_default();
+            let nodes = match l.get("inbound_nodes") {
+                Some(Value::Array(a)) => a.as_slice(),
+                None | Some(Value::Null) => &[],
+                Some(_) => {
+                    return Err(self.layer_err(&format!("{prefix}{n}"), "bad `inbound_nodes`"))
+                }
+            };
+            for (k, node) in nodes.iter().enumerate() {
+                let refs = parse_node(node).ok_or_else(|| {
+                    self.layer_err(&format!("{prefix}{n}"), "cannot parse inbound node")
+                })?;
+                pending.push((l, k, refs));
+            }
+        }
+
+        // Resolve in dependency order (Kahn-style sweeps; config order breaks ties).
+        while !pending.is_empty() {
+            let mut progressed = false;
+            let mut i = 0;
+            while i < pending.len() {
+                let ready = pending[i].2.iter().all(|r| {
+                    let node = adjust_node(r, &by_name);
+                    node.is_some_and(|node| resolved.contains_key(&(r.layer.clone(), node)))
+                });
+                if !ready {
+                    i += 1;
+                    continue;
+                }
+                let (l, k, refs) = pending.remove(i);
+                progressed = true;
+                let mut inbound = Vec::with_capacity(refs.len());
+                for r in &refs {
+                    let node = adjust_node(r, &by_name).unwrap_or(0);
+                    let out = resolved.get(&(r.layer.clone(), node)).cloned();
+                    inbound.push(self.tensor_of(out, r, prefix)?);
+                }
+                let n = name_of(l).unwrap_or_default().to_string();
+                let flat = format!("{prefix}{n}");
+                if is_model_class(class_of(l)) {
+                    let outs = self.model(l, &format!("{flat}/"), Some(&inbound))?;
+                    resolved.insert((n, k), NodeOut::Model(outs));
+                } else {
+                    let (fname, fnode) = self.add_leaf(l, flat, inbound)?;
+                    resolved.insert((n, k), NodeOut::Leaf(fname, fnode));
+                }
+            }
+            if !progressed {
+                let (l, _, refs) = &pending[0];
+                let missing: Vec<String> = refs
+                    .iter()
+                    .filter(|r| {
+                        adjust_node(r, &by_name)
+                            .is_none_or(|node| !resolved.contains_key(&(r.layer.clone(), node)))
+                    })
+                    .map(|r| format!("{}[{}][{}]", r.layer, r.node, r.tensor))
+                    .collect();
+                return Err(self.layer_err(
+                    &format!("{prefix}{}", name_of(l).unwrap_or_default()),
+                    format!(
+                        "inputs cannot be resolved (unknown layer or cycle): {}",
+                        missing.join(", ")
+                    ),
+                ));
+            }
+        }
+
+        let mut outputs = Vec::with_capacity(output_layers.len());
+        for (n, node, t) in output_layers {
+            let r = InRef { layer: n, node, tensor: t, legacy: false };
+            let out = resolved.get(&(r.layer.clone(), r.node)).cloned();
+            outputs.push(self.tensor_of(out, &r, prefix)?);
+        }
+        Ok(outputs)
+    }
+
+    fn tensor_of(
+        &self,
+        out: Option<NodeOut>,
+        r: &InRef,
+        prefix: &str,
+    ) -> Result<TensorRef, KerasError> {
+        match out {
+            Some(NodeOut::Leaf(layer, node)) => Ok(TensorRef { layer, node, tensor: r.tensor }),
+            Some(NodeOut::Model(ts)) => ts.get(r.tensor).cloned().ok_or_else(|| {
+                self.layer_err(
+                    &format!("{prefix}{}", r.layer),
+                    format!("has no output tensor {}", r.tensor),
+                )
+            }),
+            None => {
+                Err(self
+                    .err(format!("reference to unknown tensor {}{}[{}]", prefix, r.layer, r.node)))
+            }
+        }
+    }
+}
+
+/// The local node index a reference means, after Keras 2's skip-first-node convention.
+fn adjust_node(r: &InRef, by_name: &BTreeMap<&str, &Value>) -> Option<usize> {
+    if r.legacy {
+        if let Some(e) = by_name.get(r.layer.as_str()) {
+            if k2_skips_first_node(e) {
+                return r.node.checked_sub(1);
+            }
+        }
+    }
+    Some(r.node)
+}
+
+/// Parse `input_layers` / `output_layers`: a list of `[name, node, tensor]`, or one such triple.
+fn parse_triples(v: Option<&Value>) -> Option<Vec<(String, usize, usize)>> {
+    let a = v?.as_array()?;
+    let triple = |t: &Value| -> Option<(String, usize, usize)> {
+        let t = t.as_array()?;
+        Some((
+            t.first()?.as_str()?.to_string(),
+            t.get(1)?.as_u64()? as usize,
+            t.get(2)?.as_u64()? as usize,
+        ))
+    };
+    if a.first().is_some_and(Value::is_string) {
+        return Some(vec![triple(v?)?]);
+    }
+    a.iter().map(triple).collect()
+}
+
+/// Parse one inbound node: Keras 2 `[[name, node, tensor, kwargs], ...]` or Keras 3
+/// `{"args": [...], "kwargs": {...}}` with `__keras_tensor__` entries.
+fn parse_node(node: &Value) -> Option<Vec<InRef>> {
+    match node {
+        Value::Array(items) => items
+            .iter()
+            .map(|it| {
+                let t = it.as_array()?;
+                Some(InRef {
+                    layer: t.first()?.as_str()?.to_string(),
+                    node: t.get(1)?.as_u64()? as usize,
+                    tensor: t.get(2)?.as_u64()? as usize,
+                    legacy: true,
+                })
+            })
+            .collect(),
+        Value::Object(o) => {
+            let mut out = Vec::new();
+            collect_keras_tensors(o.get("args")?, &mut out, 0)?;
+            Some(out)
+        }
+        _ => None,
+    }
+}
+
+fn collect_keras_tensors(v: &Value, out: &mut Vec<InRef>, depth: usize) -> Option<()> {
+    if depth > 32 {
+        return None;
+    }
+    match v {
+        Value::Array(a) => {
+            for x in a {
+                collect_keras_tensors(x, out, depth + 1)?;
+            }
+        }
+        Value::Object(o)
+            if o.get("class_name").and_then(Value::as_str) == Some("__keras_tensor__") =>
+        {
+            let h = o.get("config")?.get("keras_history")?.as_array()?;
+            out.push(InRef {
+                layer: h.first()?.as_str()?.to_string(),
+                node: h.get(1)?.as_u64()? as usize,
+                tensor: h.get(2)?.as_u64()? as usize,
+                legacy: false,
+            });
+        }
+        _ => {}
+    }
+    Some(())
+}
