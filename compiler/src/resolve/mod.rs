@@ -34,9 +34,14 @@ impl Checked {
 
 /// Parse, resolve and check `root` and everything it uses.
 pub fn check(db: &mut dyn SourceDb, root: FileId) -> Checked {
+    check_with_seed(db, root, None)
+}
+
+/// [`check`] with the model seed set from outside (`snnc run --seed`), overriding `seed N`.
+pub fn check_with_seed(db: &mut dyn SourceDb, root: FileId, seed: Option<u64>) -> Checked {
     let mut el = Elab::new(db);
     el.load_file(root);
-    el.elaborate_root(root);
+    el.elaborate_root(root, seed);
     if el.diags.iter().all(|d| !d.is_error()) {
         let loop_diags = loops::algebraic_loops(&el.model);
         el.diags.extend(loop_diags);
@@ -172,7 +177,7 @@ impl<'db> Elab<'db> {
     }
 
     /// Elaborate the root file's top-level statements as the model.
-    fn elaborate_root(&mut self, root: FileId) {
+    fn elaborate_root(&mut self, root: FileId, seed_override: Option<u64>) {
         let Some(info) = self.files.get(&root) else { return };
         let ast = info.ast.clone();
         let stmts: Vec<&ast::Stmt> = ast.items.iter().filter_map(|i| if let Item::Stmt(s) = i { Some(s) } else { None }).collect();
@@ -185,6 +190,10 @@ impl<'db> Elab<'db> {
                     ctx.seed = seed;
                 }
             }
+        }
+        if let Some(seed) = seed_override {
+            self.model.seed = Some(seed);
+            ctx.seed = seed;
         }
         self.elaborate_body(&mut ctx, &stmts);
     }

@@ -1,0 +1,3 @@
+//! Backends that execute a lowered program.
+
+pub mod interp;

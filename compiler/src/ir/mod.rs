@@ -1,0 +1,176 @@
+//! The step IR: named signals and a scheduled list of ops, Nengo's builder model. Each step runs
+//! the ops in order (sets → incs → reads → updates per signal), then probes sample signals.
+
+mod print;
+mod schedule;
+
+pub use print::print;
+pub use schedule::schedule;
+
+use crate::func::FnExpr;
+use crate::model::ConvSpec;
+use crate::spec::ProcessSpec;
+use ndarray::Array2;
+use snn_runtime::neurons::NeuronType;
+use snn_runtime::synapse::DiscreteFilter;
+use snn_syntax::Span;
+
+/// Index of a signal in [`Program::signals`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SignalId(pub u32);
+
+/// A named buffer of `size` values, starting at `init` (zeros when empty).
+#[derive(Clone, Debug)]
+pub struct Signal {
+    /// Dotted name for printing (`a.neurons.in`).
+    pub name: String,
+    /// Number of values.
+    pub size: usize,
+    /// Initial value (empty = zeros).
+    pub init: Vec<f64>,
+}
+
+/// Element selection on a signal: all of it, or these positions.
+pub type Sel = Option<Vec<usize>>;
+
+/// One operation of a step.
+#[derive(Clone, Debug)]
+pub struct Op {
+    /// What it does.
+    pub kind: OpKind,
+    /// The source statement it comes from.
+    pub origin: Span,
+}
+
+/// The kinds of op.
+#[derive(Clone, Debug)]
+pub enum OpKind {
+    /// Set `dst` from run-time input `input` (index into [`Program::inputs`]).
+    Input { input: usize, dst: SignalId },
+    /// Set `dst` to a constant (length 1 broadcasts).
+    Reset { dst: SignalId, value: Vec<f64> },
+    /// `dst[dst_sel] (+)= src[src_sel]`.
+    Copy { src: SignalId, dst: SignalId, src_sel: Sel, dst_sel: Sel, inc: bool },
+    /// `dst[dst_sel] += scale * src[src_sel]` (scale of length 1 broadcasts).
+    ElementwiseInc { scale: Vec<f64>, src: SignalId, dst: SignalId, src_sel: Sel, dst_sel: Sel },
+    /// `dst[dst_sel] += mat @ src[src_sel]`.
+    DotInc { mat: Array2<f64>, src: SignalId, dst: SignalId, src_sel: Sel, dst_sel: Sel },
+    /// `dst[dst_sel] += sparse @ src[src_sel]`.
+    SparseDotInc { rows: Vec<usize>, cols: Vec<usize>, vals: Vec<f64>, src: SignalId, dst: SignalId, src_sel: Sel, dst_sel: Sel },
+    /// `dst += conv(src)`.
+    ConvInc { spec: ConvSpec, src: SignalId, dst: SignalId },
+    /// Neurons: read the current `j`, set `out` and the state signals.
+    SimNeurons { neuron: NeuronType, j: SignalId, out: SignalId, states: Vec<(String, SignalId)>, init_voltage: Option<Vec<f64>>, seed: u64 },
+    /// A synapse: read `src`, update `dst` (visible next step).
+    Filter { filter: DiscreteFilter, src: SignalId, dst: SignalId },
+    /// A node function: read time and `input`, set `dst`.
+    NodeFn { f: FnExpr, input: Option<SignalId>, dst: SignalId },
+    /// A process: set `dst` from the process at this step.
+    Process { spec: ProcessSpec, dst: SignalId, seed: u64 },
+}
+
+impl OpKind {
+    /// The signals this op sets, increments, reads and updates.
+    pub fn access(&self) -> Access {
+        let mut a = Access::default();
+        match self {
+            OpKind::Input { dst, .. } | OpKind::Reset { dst, .. } | OpKind::Process { dst, .. } => a.sets.push(*dst),
+            OpKind::Copy { src, dst, inc, .. } => {
+                a.reads.push(*src);
+                if *inc {
+                    a.incs.push(*dst);
+                } else {
+                    a.sets.push(*dst);
+                }
+            }
+            OpKind::ElementwiseInc { src, dst, .. }
+            | OpKind::DotInc { src, dst, .. }
+            | OpKind::SparseDotInc { src, dst, .. }
+            | OpKind::ConvInc { src, dst, .. } => {
+                a.reads.push(*src);
+                a.incs.push(*dst);
+            }
+            OpKind::SimNeurons { j, out, states, .. } => {
+                a.reads.push(*j);
+                a.sets.push(*out);
+                a.sets.extend(states.iter().map(|(_, s)| *s));
+            }
+            OpKind::Filter { src, dst, .. } => {
+                a.reads.push(*src);
+                a.updates.push(*dst);
+            }
+            OpKind::NodeFn { input, dst, .. } => {
+                a.reads.extend(input.iter().copied());
+                a.sets.push(*dst);
+            }
+        }
+        a
+    }
+
+    /// Short op name for printing.
+    pub fn name(&self) -> &'static str {
+        match self {
+            OpKind::Input { .. } => "Input",
+            OpKind::Reset { .. } => "Reset",
+            OpKind::Copy { .. } => "Copy",
+            OpKind::ElementwiseInc { .. } => "ElementwiseInc",
+            OpKind::DotInc { .. } => "DotInc",
+            OpKind::SparseDotInc { .. } => "SparseDotInc",
+            OpKind::ConvInc { .. } => "ConvInc",
+            OpKind::SimNeurons { .. } => "SimNeurons",
+            OpKind::Filter { .. } => "Filter",
+            OpKind::NodeFn { .. } => "NodeFn",
+            OpKind::Process { .. } => "Process",
+        }
+    }
+}
+
+/// How an op touches signals.
+#[derive(Clone, Debug, Default)]
+pub struct Access {
+    /// Written first in a step.
+    pub sets: Vec<SignalId>,
+    /// Added to after sets.
+    pub incs: Vec<SignalId>,
+    /// Read after all sets and incs.
+    pub reads: Vec<SignalId>,
+    /// Written last (seen next step).
+    pub updates: Vec<SignalId>,
+}
+
+/// A run-time input.
+#[derive(Clone, Debug)]
+pub struct InputDecl {
+    /// Its name in the model.
+    pub name: String,
+    /// Its declared shape.
+    pub shape: Vec<usize>,
+}
+
+/// A probe: which signal to sample, and how often.
+#[derive(Clone, Debug)]
+pub struct ProbeDecl {
+    /// Name of the output array.
+    pub name: String,
+    /// The sampled signal.
+    pub signal: SignalId,
+    /// Shape of one sample.
+    pub shape: Vec<usize>,
+    /// Keep a sample every this many steps.
+    pub every: usize,
+}
+
+/// A whole lowered model.
+#[derive(Clone, Debug)]
+pub struct Program {
+    /// All signals.
+    pub signals: Vec<Signal>,
+    /// Ops in execution order.
+    pub ops: Vec<Op>,
+    /// Run-time inputs, in declaration order.
+    pub inputs: Vec<InputDecl>,
+    /// Probes, in declaration order.
+    pub probes: Vec<ProbeDecl>,
+    /// Time step (seconds).
+    pub dt: f64,
+}

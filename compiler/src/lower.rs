@@ -1,0 +1,320 @@
+//! Lowering: a checked [`Model`] plus its built NEF parameters → a scheduled [`ir::Program`].
+
+use crate::build::Built;
+use crate::ir::{self, InputDecl, Op, OpKind, ProbeDecl, Program, Sel, Signal, SignalId};
+use crate::model::{Endpoint, Model, NodeKind, ObjectKind, Port, ProbeAttr, Transform};
+use crate::spec::{NeuronKind, NeuronSpec, SynapseSpec};
+use snn_runtime::neurons::{self as rn, NeuronType};
+use snn_runtime::synapse::Synapse;
+use snn_syntax::{codes, Diagnostic, Span};
+
+/// Signals of one object.
+#[derive(Clone, Copy, Debug)]
+struct ObjSignals {
+    /// What connections add into (node input, ensemble input, neuron current).
+    input: Option<SignalId>,
+    /// The object's output value (node output, layer/ensemble neuron output).
+    out: SignalId,
+}
+
+struct Lowerer<'a> {
+    model: &'a Model,
+    built: &'a Built,
+    dt: f64,
+    signals: Vec<Signal>,
+    ops: Vec<Op>,
+    objs: Vec<ObjSignals>,
+    states: Vec<Vec<(String, SignalId)>>,
+}
+
+/// Convert a neuron spec to the runtime's neuron type.
+pub fn neuron_type(spec: &NeuronSpec) -> NeuronType {
+    let p = |n: &str| spec.param(n);
+    match spec.kind {
+        NeuronKind::Relu => rn::RectifiedLinear { amplitude: p("amplitude") }.into(),
+        NeuronKind::SpikingRelu => rn::SpikingRectifiedLinear { amplitude: p("amplitude") }.into(),
+        NeuronKind::Lif => rn::Lif { tau_rc: p("tau_rc"), tau_ref: p("tau_ref"), min_voltage: p("min_voltage"), amplitude: p("amplitude") }.into(),
+        NeuronKind::LifRate => rn::LifRate { tau_rc: p("tau_rc"), tau_ref: p("tau_ref"), amplitude: p("amplitude") }.into(),
+        NeuronKind::Sigmoid => rn::Sigmoid { tau_ref: p("tau_ref") }.into(),
+        NeuronKind::Tanh => rn::Tanh { tau_ref: p("tau_ref") }.into(),
+        NeuronKind::LeakyRelu => rn::LeakyRelu { negative_slope: p("negative_slope"), amplitude: p("amplitude") }.into(),
+        NeuronKind::AdaptiveLif => rn::AdaptiveLif {
+            tau_n: p("tau_n"),
+            inc_n: p("inc_n"),
+            tau_rc: p("tau_rc"),
+            tau_ref: p("tau_ref"),
+            min_voltage: p("min_voltage"),
+            amplitude: p("amplitude"),
+        }
+        .into(),
+        NeuronKind::AdaptiveLifRate => {
+            rn::AdaptiveLifRate { tau_n: p("tau_n"), inc_n: p("inc_n"), tau_rc: p("tau_rc"), tau_ref: p("tau_ref"), amplitude: p("amplitude") }.into()
+        }
+        NeuronKind::Izhikevich => rn::Izhikevich {
+            tau_recovery: p("tau_recovery"),
+            coupling: p("coupling"),
+            reset_voltage: p("reset_voltage"),
+            reset_recovery: p("reset_recovery"),
+        }
+        .into(),
+        NeuronKind::RegularSpiking | NeuronKind::PoissonSpiking => {
+            let base = spec.base.as_deref().map(neuron_type).unwrap_or_default();
+            let amplitude = p("amplitude");
+            if spec.kind == NeuronKind::RegularSpiking {
+                rn::RegularSpiking { base: Box::new(base), amplitude }.into()
+            } else {
+                rn::PoissonSpiking { base: Box::new(base), amplitude }.into()
+            }
+        }
+    }
+}
+
+/// Convert a synapse spec to the runtime's synapse.
+pub fn synapse(spec: &SynapseSpec) -> Synapse {
+    match spec {
+        SynapseSpec::Lowpass(tau) => Synapse::Lowpass { tau: *tau },
+        SynapseSpec::Alpha(tau) => Synapse::Alpha { tau: *tau },
+        SynapseSpec::LinearFilter { num, den } => Synapse::LinearFilter { num: num.clone(), den: den.clone() },
+    }
+}
+
+/// Lower `model` with time step `dt`. Errors are diagnostics at the source line.
+pub fn lower(model: &Model, built: &Built, dt: f64) -> Result<Program, Vec<Diagnostic>> {
+    let mut lw = Lowerer { model, built, dt, signals: Vec::new(), ops: Vec::new(), objs: Vec::new(), states: Vec::new() };
+    let mut errors = Vec::new();
+    let mut inputs = Vec::new();
+    for (i, o) in model.objects.iter().enumerate() {
+        let sig = lw.object(i, o, &mut inputs);
+        lw.objs.push(sig);
+    }
+    for (ci, c) in model.connections.iter().enumerate() {
+        if let Err(d) = lw.connection(ci, c) {
+            errors.push(d);
+        }
+    }
+    let mut probes = Vec::new();
+    for (pi, p) in model.probes.iter().enumerate() {
+        match lw.probe(pi, p) {
+            Ok(pd) => probes.push(pd),
+            Err(d) => errors.push(d),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let ops = ir::schedule(lw.ops).map_err(|e| {
+        vec![Diagnostic::error(codes::ALGEBRAIC_LOOP, format!("{} operations form a same-step cycle", e.ops.len()), Span::default(), "internal scheduling error")]
+    })?;
+    Ok(Program { signals: lw.signals, ops, inputs, probes, dt })
+}
+
+impl Lowerer<'_> {
+    fn signal(&mut self, name: String, size: usize, init: Vec<f64>) -> SignalId {
+        let id = SignalId(self.signals.len() as u32);
+        self.signals.push(Signal { name, size, init });
+        id
+    }
+
+    fn op(&mut self, kind: OpKind, origin: Span) {
+        self.ops.push(Op { kind, origin });
+    }
+
+    fn object(&mut self, idx: usize, o: &crate::model::Object, inputs: &mut Vec<InputDecl>) -> ObjSignals {
+        let name = &o.name;
+        let mut states = Vec::new();
+        let sig = match &o.kind {
+            ObjectKind::Input => {
+                let out = self.signal(format!("{name}.out"), o.size_out(), Vec::new());
+                self.op(OpKind::Input { input: inputs.len(), dst: out }, o.span);
+                inputs.push(InputDecl { name: name.clone(), shape: o.shape.clone() });
+                ObjSignals { input: None, out }
+            }
+            ObjectKind::Node(NodeKind::Const(v)) => {
+                let out = self.signal(format!("{name}.out"), o.size_out(), v.iter().copied().collect());
+                ObjSignals { input: None, out }
+            }
+            ObjectKind::Node(NodeKind::Passthrough) => {
+                let s = self.signal(format!("{name}.out"), o.size_out(), Vec::new());
+                self.op(OpKind::Reset { dst: s, value: vec![0.0] }, o.span);
+                ObjSignals { input: Some(s), out: s }
+            }
+            ObjectKind::Node(NodeKind::Function(f)) => {
+                let out = self.signal(format!("{name}.out"), o.size_out(), Vec::new());
+                let input = (f.size_in > 0).then(|| self.signal(format!("{name}.in"), f.size_in, Vec::new()));
+                if let Some(i) = input {
+                    self.op(OpKind::Reset { dst: i, value: vec![0.0] }, o.span);
+                }
+                self.op(OpKind::NodeFn { f: f.clone(), input, dst: out }, o.span);
+                ObjSignals { input, out }
+            }
+            ObjectKind::Node(NodeKind::Process(p)) => {
+                let out = self.signal(format!("{name}.out"), o.size_out(), Vec::new());
+                self.op(OpKind::Process { spec: p.clone(), dst: out, seed: o.seed }, o.span);
+                ObjSignals { input: None, out }
+            }
+            ObjectKind::Layer(l) => {
+                let n = o.size_out();
+                let j = self.signal(format!("{name}.in"), n, Vec::new());
+                let out = self.signal(format!("{name}.out"), n, Vec::new());
+                self.op(OpKind::Reset { dst: j, value: l.bias.clone() }, o.span);
+                states = self.sim_neurons(name, &l.neuron, j, out, n, o.seed, o.span);
+                ObjSignals { input: Some(j), out }
+            }
+            ObjectKind::Ensemble(e) => {
+                let b = &self.built.ensembles[idx];
+                let n = e.n_neurons;
+                let input = self.signal(format!("{name}.in"), e.dims, Vec::new());
+                let j = self.signal(format!("{name}.neurons.in"), n, Vec::new());
+                let out = self.signal(format!("{name}.neurons.out"), n, Vec::new());
+                self.op(OpKind::Reset { dst: input, value: vec![0.0] }, o.span);
+                let bias = b.as_ref().map(|b| b.bias.clone()).unwrap_or_default();
+                self.op(OpKind::Reset { dst: j, value: bias }, o.span);
+                if let Some(b) = b {
+                    self.op(OpKind::DotInc { mat: b.scaled_encoders.clone(), src: input, dst: j, src_sel: None, dst_sel: None }, o.span);
+                }
+                states = self.sim_neurons(name, &e.neuron, j, out, n, o.seed, o.span);
+                ObjSignals { input: Some(input), out }
+            }
+        };
+        self.states.push(states);
+        sig
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn sim_neurons(&mut self, name: &str, spec: &NeuronSpec, j: SignalId, out: SignalId, n: usize, seed: u64, span: Span) -> Vec<(String, SignalId)> {
+        let neuron = neuron_type(spec);
+        let states: Vec<(String, SignalId)> = spec.kind.info().states.iter().map(|s| (s.to_string(), self.signal(format!("{name}.neurons.{s}"), n, Vec::new()))).collect();
+        let init_voltage = match &spec.initial_voltage {
+            Some(crate::spec::DistSpec::Array(a)) => Some(a.iter().copied().collect()),
+            Some(crate::spec::DistSpec::Choice(opts)) if opts.len() == 1 => Some(vec![opts[0][0]; n]),
+            _ => None,
+        };
+        self.op(OpKind::SimNeurons { neuron, j, out, states: states.clone(), init_voltage, seed }, span);
+        states
+    }
+
+    /// Gains applied to a connection into `ep` (neurons of an ensemble or a layer), if any.
+    fn post_gain(&self, ep: &Endpoint) -> Option<Vec<f64>> {
+        let o = self.model.object(ep.obj);
+        let pick = |g: &Vec<f64>| -> Vec<f64> {
+            if g.len() == 1 {
+                g.clone()
+            } else {
+                match &ep.indices {
+                    Some(ix) => ix.iter().map(|&i| g[i]).collect(),
+                    None => g.clone(),
+                }
+            }
+        };
+        match (&o.kind, ep.port) {
+            (ObjectKind::Layer(l), _) => Some(pick(&l.gain)),
+            (ObjectKind::Ensemble(_), Port::Neurons) => self.built.ensembles[ep.obj.0 as usize].as_ref().map(|b| pick(&b.gain)),
+            _ => None,
+        }
+    }
+
+    fn connection(&mut self, index: usize, c: &crate::model::Connection) -> Result<(), Diagnostic> {
+        let pre = self.objs[c.pre.obj.0 as usize];
+        let post = self.objs[c.post.obj.0 as usize];
+        let ci = self.ops.len();
+        let name = format!("conn{ci}");
+        // The value the transform reads: decoded connections read neuron output via decoders.
+        let decoded = c.is_decoded(self.model);
+        let (src, src_sel, transform) = if decoded {
+            let w = self.built.connections.get(index).cloned().flatten().ok_or_else(|| {
+                Diagnostic::error(codes::BUILD, "decoders were not solved for this connection", c.span, "not built")
+            })?;
+            (pre.out, None, Transform::Dense(w))
+        } else {
+            (pre.out, c.pre.indices.clone(), c.transform.clone())
+        };
+        let size_mid = c.post.size;
+        let weighted = self.signal(format!("{name}.weighted"), size_mid, Vec::new());
+        self.op(OpKind::Reset { dst: weighted, value: vec![0.0] }, c.span);
+        self.transform_op(&transform, src, weighted, src_sel, c.span);
+        let filtered = match &c.synapse {
+            None => weighted,
+            Some(s) => {
+                let filter = synapse(s).discretize(self.dt).map_err(|e| Diagnostic::error(codes::OUT_OF_RANGE, format!("cannot discretise this synapse: {e}"), c.span, "synapse"))?;
+                let out = self.signal(format!("{name}.out"), size_mid, Vec::new());
+                self.op(OpKind::Filter { filter, src: weighted, dst: out }, c.span);
+                out
+            }
+        };
+        let dst = post.input.unwrap_or(post.out);
+        let dst_sel: Sel = c.post.indices.clone();
+        match self.post_gain(&c.post) {
+            Some(g) => self.op(OpKind::ElementwiseInc { scale: g, src: filtered, dst, src_sel: None, dst_sel }, c.span),
+            None => self.op(OpKind::Copy { src: filtered, dst, src_sel: None, dst_sel, inc: true }, c.span),
+        }
+        Ok(())
+    }
+
+    fn transform_op(&mut self, t: &Transform, src: SignalId, dst: SignalId, src_sel: Sel, span: Span) {
+        let kind = match t {
+            Transform::Identity => OpKind::Copy { src, dst, src_sel, dst_sel: None, inc: true },
+            Transform::Scalar(s) => OpKind::ElementwiseInc { scale: vec![*s], src, dst, src_sel, dst_sel: None },
+            Transform::Elementwise(v) => OpKind::ElementwiseInc { scale: v.clone(), src, dst, src_sel, dst_sel: None },
+            Transform::Dense(m) => OpKind::DotInc { mat: m.clone(), src, dst, src_sel, dst_sel: None },
+            Transform::Sparse { indices, values, .. } => OpKind::SparseDotInc {
+                rows: indices.iter().map(|p| p.0).collect(),
+                cols: indices.iter().map(|p| p.1).collect(),
+                vals: values.clone(),
+                src,
+                dst,
+                src_sel,
+                dst_sel: None,
+            },
+            Transform::Conv(spec) => OpKind::ConvInc { spec: spec.clone(), src, dst },
+        };
+        self.op(kind, span);
+    }
+
+    fn probe(&mut self, index: usize, p: &crate::model::Probe) -> Result<ProbeDecl, Diagnostic> {
+        let o = self.model.object(p.target.obj);
+        let sig = self.objs[p.target.obj.0 as usize];
+        let size: usize = p.shape.iter().product();
+        let (src, src_sel, transform) = match (&p.attr, p.target.port, &o.kind) {
+            (ProbeAttr::State(s), _, _) => {
+                let st = self.states[p.target.obj.0 as usize].iter().find(|(n, _)| n == s).map(|(_, id)| *id);
+                let st = st.ok_or_else(|| Diagnostic::error(codes::UNKNOWN_FIELD, format!("no state `{s}`"), p.span, "here"))?;
+                (st, p.target.indices.clone(), Transform::Identity)
+            }
+            (ProbeAttr::Output, Port::Value, ObjectKind::Ensemble(_)) => {
+                let w = self.built.probes.get(index).cloned().flatten().ok_or_else(|| {
+                    Diagnostic::error(codes::BUILD, "decoders were not solved for this probe", p.span, "not built")
+                })?;
+                (sig.out, None, Transform::Dense(w))
+            }
+            _ => (sig.out, p.target.indices.clone(), Transform::Identity),
+        };
+        let every = match p.sample_every {
+            Some(t) => ((t / self.dt).round() as usize).max(1),
+            None => 1,
+        };
+        // Direct probes of unsliced signals need no ops.
+        let direct = matches!(transform, Transform::Identity) && src_sel.is_none() && p.synapse.is_none();
+        if direct {
+            return Ok(ProbeDecl { name: p.name.clone(), signal: src, shape: p.shape.clone(), every });
+        }
+        let value = self.signal(format!("probe.{}", p.name), size, Vec::new());
+        if matches!(transform, Transform::Identity) {
+            self.op(OpKind::Copy { src, dst: value, src_sel, dst_sel: None, inc: false }, p.span);
+        } else {
+            self.op(OpKind::Reset { dst: value, value: vec![0.0] }, p.span);
+            self.transform_op(&transform, src, value, src_sel, p.span);
+        }
+        let signal = match &p.synapse {
+            None => value,
+            Some(s) => {
+                let filter = synapse(s).discretize(self.dt).map_err(|e| Diagnostic::error(codes::OUT_OF_RANGE, format!("cannot discretise this synapse: {e}"), p.span, "synapse"))?;
+                let filtered = self.signal(format!("probe.{}.filtered", p.name), size, Vec::new());
+                self.op(OpKind::Filter { filter, src: value, dst: filtered }, p.span);
+                let out = self.signal(format!("probe.{}.out", p.name), size, Vec::new());
+                self.op(OpKind::Copy { src: filtered, dst: out, src_sel: None, dst_sel: None, inc: false }, p.span);
+                out
+            }
+        };
+        Ok(ProbeDecl { name: p.name.clone(), signal, shape: p.shape.clone(), every })
+    }
+}
