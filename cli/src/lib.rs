@@ -2,3 +2,10 @@
 //! that prints.
 
 pub mod render;
+pub mod run;
+
+/// `2, 3` for messages about array shapes.
+pub(crate) fn render_shape(shape: &[usize]) -> String {
+    let parts: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
+    parts.join(", ")
+}

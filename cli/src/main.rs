@@ -21,12 +21,70 @@ enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Simulate a model and write its probes to an .npz file.
+    Run {
+        /// The .snn model.
+        file: PathBuf,
+        /// Number of steps.
+        #[arg(long, conflicts_with = "time")]
+        steps: Option<usize>,
+        /// Simulated time in seconds (rounded to whole steps).
+        #[arg(long)]
+        time: Option<f64>,
+        /// Time step in seconds.
+        #[arg(long, default_value_t = 0.001)]
+        dt: f64,
+        /// Input data: `NAME=FILE.npy`, or `FILE.npy` for a model with one input.
+        #[arg(long = "input")]
+        inputs: Vec<String>,
+        /// Model seed (overrides `seed N` in the file).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Backend.
+        #[arg(long, default_value = "interp")]
+        backend: String,
+        /// Output file.
+        #[arg(short = 'o', long, default_value = "out.npz")]
+        output: PathBuf,
+    },
+    /// Print the lowered step IR.
+    Ir {
+        /// The .snn model.
+        file: PathBuf,
+        /// Time step in seconds.
+        #[arg(long, default_value_t = 0.001)]
+        dt: f64,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Check { files } => check(&files),
+        Command::Run { file, steps, time, dt, inputs, seed, backend, output } => {
+            let steps =
+                steps.unwrap_or_else(|| time.map(|t| (t / dt).round() as usize).unwrap_or(1000));
+            report(snnc::run::run(&snnc::run::RunConfig {
+                file,
+                steps,
+                dt,
+                inputs,
+                seed,
+                backend,
+                output,
+            }))
+        }
+        Command::Ir { file, dt } => report(snnc::run::ir(&file, dt).map(|text| print!("{text}"))),
+    }
+}
+
+fn report(res: Result<(), snnc::run::Failure>) -> ExitCode {
+    match res {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(f) => {
+            eprint!("{}", f.0);
+            ExitCode::FAILURE
+        }
     }
 }
 

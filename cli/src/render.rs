@@ -1,6 +1,8 @@
 //! Render diagnostics as text with miette: source line, carets, labels, help.
 
-use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, Severity as MSeverity};
+use miette::{
+    GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, Severity as MSeverity,
+};
 use snn_compiler::SourceDb;
 use snn_syntax::{Diagnostic, Severity};
 use std::fmt;
@@ -44,7 +46,10 @@ impl miette::Diagnostic for Report {
     }
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
         let primary = &self.diag.primary;
-        let mut labels = vec![LabeledSpan::new_primary_with_span(Some(primary.message.clone()), primary.span.range())];
+        let mut labels = vec![LabeledSpan::new_primary_with_span(
+            Some(primary.message.clone()),
+            primary.span.range(),
+        )];
         for l in self.diag.secondary.iter().filter(|l| l.span.file == primary.span.file) {
             labels.push(LabeledSpan::new_with_span(Some(l.message.clone()), l.span.range()));
         }
@@ -58,7 +63,11 @@ pub fn render(db: &dyn SourceDb, diag: &Diagnostic, color: bool) -> String {
     let text = db.text(file).to_string();
     let name = db.name(file);
     let (line, col) = snn_syntax::LineIndex::new(&text).line_col(diag.primary.span.start as usize);
-    let report = Report { diag: diag.clone(), source: NamedSource::new(name.clone(), text), line_col: format!("{name}:{line}:{col}") };
+    let report = Report {
+        diag: diag.clone(),
+        source: NamedSource::new(name.clone(), text),
+        line_col: format!("{name}:{line}:{col}"),
+    };
     let theme = if color { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
     let handler = GraphicalReportHandler::new_themed(theme).with_width(100);
     let mut out = String::new();

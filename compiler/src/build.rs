@@ -39,12 +39,15 @@ pub struct Built {
 fn dist(spec: &DistSpec, default: Dist) -> Dist {
     match spec {
         DistSpec::Default => default,
-        DistSpec::Uniform { low, high, integer } => Dist::Uniform { low: *low, high: *high, integer: *integer },
+        DistSpec::Uniform { low, high, integer } => {
+            Dist::Uniform { low: *low, high: *high, integer: *integer }
+        }
         DistSpec::Gaussian { mean, std } => Dist::Gaussian { mean: *mean, std: *std },
         DistSpec::Choice(rows) => {
             let cols = rows.first().map(Vec::len).unwrap_or(1);
             let flat: Vec<f64> = rows.iter().flatten().copied().collect();
-            let options = Array2::from_shape_vec((rows.len(), cols), flat).unwrap_or_else(|_| Array2::zeros((1, 1)));
+            let options = Array2::from_shape_vec((rows.len(), cols), flat)
+                .unwrap_or_else(|_| Array2::zeros((1, 1)));
             Dist::Choice { options, weights: None }
         }
         DistSpec::UniformHypersphere { surface } => Dist::uniform_hypersphere(*surface),
@@ -52,7 +55,10 @@ fn dist(spec: &DistSpec, default: Dist) -> Dist {
         DistSpec::Array(a) => {
             let rows = a.shape().first().copied().unwrap_or(1);
             let cols = if a.ndim() > 1 { a.len() / rows.max(1) } else { 1 };
-            Dist::Samples(Array2::from_shape_vec((rows, cols), a.iter().copied().collect()).unwrap_or_else(|_| Array2::zeros((1, 1))))
+            Dist::Samples(
+                Array2::from_shape_vec((rows, cols), a.iter().copied().collect())
+                    .unwrap_or_else(|_| Array2::zeros((1, 1))),
+            )
         }
     }
 }
@@ -94,7 +100,15 @@ pub fn build(model: &Model) -> Result<Built, Vec<Diagnostic>> {
         let eval_points = match &c.eval_points {
             Some(spec) => {
                 let mut rng = ChaCha8Rng::seed_from_u64(c.seed);
-                match nef::gen_eval_points(&dist(spec, Dist::default_eval_points()), None, e.n_neurons, e.dims, e.radius, true, &mut rng) {
+                match nef::gen_eval_points(
+                    &dist(spec, Dist::default_eval_points()),
+                    None,
+                    e.n_neurons,
+                    e.dims,
+                    e.radius,
+                    true,
+                    &mut rng,
+                ) {
                     Ok(p) => p,
                     Err(m) => {
                         errors.push(err(c.span, format!("eval points: {m}")));
@@ -110,19 +124,37 @@ pub fn build(model: &Model) -> Result<Built, Vec<Diagnostic>> {
             Transform::Elementwise(v) => nef::Transform::Diagonal(v.clone().into()),
             Transform::Dense(m) => nef::Transform::Dense(m.clone()),
             _ => {
-                errors.push(err(c.span, "sparse and convolution transforms cannot be used on decoded connections".to_string()));
+                errors.push(err(
+                    c.span,
+                    "sparse and convolution transforms cannot be used on decoded connections"
+                        .to_string(),
+                ));
                 continue;
             }
         };
         let post_enc = if c.solver.weights {
-            built.ensembles.get(c.post.obj.0 as usize).and_then(|b| b.as_ref()).map(|b| match &c.post.indices {
-                Some(ix) => b.scaled_encoders.select(Axis(1), ix),
-                None => b.scaled_encoders.clone(),
+            built.ensembles.get(c.post.obj.0 as usize).and_then(|b| b.as_ref()).map(|b| {
+                match &c.post.indices {
+                    Some(ix) => b.scaled_encoders.select(Axis(1), ix),
+                    None => b.scaled_encoders.clone(),
+                }
             })
         } else {
             None
         };
-        match decode(model, c.pre.obj, e, ens, &eval_points, c.pre.indices.as_deref(), c.function.as_ref(), &c.solver, &transform, post_enc.as_ref(), c.seed) {
+        match decode(
+            model,
+            c.pre.obj,
+            e,
+            ens,
+            &eval_points,
+            c.pre.indices.as_deref(),
+            c.function.as_ref(),
+            &c.solver,
+            &transform,
+            post_enc.as_ref(),
+            c.seed,
+        ) {
             Ok(w) => built.connections.push(Some(w)),
             Err(m) => {
                 errors.push(err(c.span, m));
@@ -131,13 +163,31 @@ pub fn build(model: &Model) -> Result<Built, Vec<Diagnostic>> {
         }
     }
     for p in &model.probes {
-        let is_decoded = p.attr == ProbeAttr::Output && p.target.port == Port::Value && matches!(model.object(p.target.obj).kind, ObjectKind::Ensemble(_));
-        let (true, Some(Some(ens)), ObjectKind::Ensemble(e)) = (is_decoded, built.ensembles.get(p.target.obj.0 as usize), &model.object(p.target.obj).kind) else {
+        let is_decoded = p.attr == ProbeAttr::Output
+            && p.target.port == Port::Value
+            && matches!(model.object(p.target.obj).kind, ObjectKind::Ensemble(_));
+        let (true, Some(Some(ens)), ObjectKind::Ensemble(e)) = (
+            is_decoded,
+            built.ensembles.get(p.target.obj.0 as usize),
+            &model.object(p.target.obj).kind,
+        ) else {
             built.probes.push(None);
             continue;
         };
         let eval_points = ens.eval_points.clone();
-        match decode(model, p.target.obj, e, ens, &eval_points, p.target.indices.as_deref(), None, &p.solver, &nef::Transform::Identity, None, 0) {
+        match decode(
+            model,
+            p.target.obj,
+            e,
+            ens,
+            &eval_points,
+            p.target.indices.as_deref(),
+            None,
+            &p.solver,
+            &nef::Transform::Identity,
+            None,
+            0,
+        ) {
             Ok(w) => built.probes.push(Some(w)),
             Err(m) => {
                 errors.push(err(p.span, m));
@@ -156,20 +206,42 @@ fn build_ensemble(e: &crate::model::Ensemble, seed: u64) -> Result<BuiltEnsemble
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let n = e.n_neurons;
     // Order as Nengo: eval points, encoders, then max_rates and intercepts.
-    let eval_points = nef::gen_eval_points(&dist(&e.eval_points, Dist::default_eval_points()), e.n_eval_points, n, e.dims, e.radius, true, &mut rng)
-        .map_err(|m| format!("eval points: {m}"))?;
-    let enc = dist(&e.encoders, Dist::default_encoders()).sample(n, Some(e.dims), &mut rng).map_err(|m| format!("encoders: {m}"))?;
-    let encoders = if e.normalize_encoders { nef::normalize_encoders(enc.view()).map_err(|m| m.to_string())? } else { enc };
+    let eval_points = nef::gen_eval_points(
+        &dist(&e.eval_points, Dist::default_eval_points()),
+        e.n_eval_points,
+        n,
+        e.dims,
+        e.radius,
+        true,
+        &mut rng,
+    )
+    .map_err(|m| format!("eval points: {m}"))?;
+    let enc = dist(&e.encoders, Dist::default_encoders())
+        .sample(n, Some(e.dims), &mut rng)
+        .map_err(|m| format!("encoders: {m}"))?;
+    let encoders = if e.normalize_encoders {
+        nef::normalize_encoders(enc.view()).map_err(|m| m.to_string())?
+    } else {
+        enc
+    };
     let neuron = neuron_type(&e.neuron);
     let (gain, bias) = match (&e.gain, &e.bias) {
         (Some(g), Some(b)) => {
-            let g = dist(g, Dist::uniform(1.0, 1.0)).sample(n, None, &mut rng).map_err(|m| m.to_string())?;
-            let b = dist(b, Dist::uniform(0.0, 0.0)).sample(n, None, &mut rng).map_err(|m| m.to_string())?;
+            let g = dist(g, Dist::uniform(1.0, 1.0))
+                .sample(n, None, &mut rng)
+                .map_err(|m| m.to_string())?;
+            let b = dist(b, Dist::uniform(0.0, 0.0))
+                .sample(n, None, &mut rng)
+                .map_err(|m| m.to_string())?;
             (g.iter().copied().collect::<Vec<_>>(), b.iter().copied().collect::<Vec<_>>())
         }
         _ => {
-            let mr = dist(&e.max_rates, Dist::default_max_rates()).sample(n, None, &mut rng).map_err(|m| format!("max_rates: {m}"))?;
-            let ic = dist(&e.intercepts, Dist::default_intercepts()).sample(n, None, &mut rng).map_err(|m| format!("intercepts: {m}"))?;
+            let mr = dist(&e.max_rates, Dist::default_max_rates())
+                .sample(n, None, &mut rng)
+                .map_err(|m| format!("max_rates: {m}"))?;
+            let ic = dist(&e.intercepts, Dist::default_intercepts())
+                .sample(n, None, &mut rng)
+                .map_err(|m| format!("intercepts: {m}"))?;
             let mr: Vec<f64> = mr.iter().copied().collect();
             let ic: Vec<f64> = ic.iter().copied().collect();
             neuron.gain_bias(&mr, &ic).map_err(|m| m.to_string())?
@@ -200,16 +272,27 @@ fn decode(
     seed: u64,
 ) -> Result<Array2<f64>, String> {
     let _ = model;
-    let x = nef::encoder_inputs(eval_points.view(), ens.encoders.view(), e.radius).map_err(|m| m.to_string())?;
+    let x = nef::encoder_inputs(eval_points.view(), ens.encoders.view(), e.radius)
+        .map_err(|m| m.to_string())?;
     let neuron = neuron_type(&e.neuron);
     let activities = neuron.rates(x.view(), &ens.gain, &ens.bias).map_err(|m| m.to_string())?;
     let targets = match function {
-        Some(f) => nef::decoder_targets(eval_points.view(), pre_slice, Some(&|v: &[f64]| f.eval(0.0, v))),
+        Some(f) => {
+            nef::decoder_targets(eval_points.view(), pre_slice, Some(&|v: &[f64]| f.eval(0.0, v)))
+        }
         None => nef::decoder_targets(eval_points.view(), pre_slice, None),
     }
     .map_err(|m| m.to_string())?;
     let solver = nef::Solver::LstsqL2 { reg: solver.reg, weights: solver.weights };
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let res = nef::solve_decoders(activities.view(), targets.view(), &solver, transform, post_encoders.map(|p| p.view()), &mut rng).map_err(|m| m.to_string())?;
+    let res = nef::solve_decoders(
+        activities.view(),
+        targets.view(),
+        &solver,
+        transform,
+        post_encoders.map(|p| p.view()),
+        &mut rng,
+    )
+    .map_err(|m| m.to_string())?;
     Ok(res.weights)
 }

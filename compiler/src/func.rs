@@ -162,7 +162,9 @@ fn eval_node(e: &FExpr, t: f64, x: &[f64]) -> Vec<f64> {
         FExpr::Time => vec![t],
         FExpr::Input => x.to_vec(),
         FExpr::Unary(f, a) => eval_node(a, t, x).into_iter().map(|v| f.apply(v)).collect(),
-        FExpr::Binary(op, a, b) => zip(&eval_node(a, t, x), &eval_node(b, t, x), |p, q| apply_binary(*op, p, q)),
+        FExpr::Binary(op, a, b) => {
+            zip(&eval_node(a, t, x), &eval_node(b, t, x), |p, q| apply_binary(*op, p, q))
+        }
         FExpr::Atan2(a, b) => zip(&eval_node(a, t, x), &eval_node(b, t, x), f64::atan2),
         FExpr::Where(c, a, b) => {
             let (c, a, b) = (eval_node(c, t, x), eval_node(a, t, x), eval_node(b, t, x));
@@ -232,7 +234,11 @@ pub enum Signature {
 }
 
 /// Compile `lambda` for `sig`; constants come from `env`. Errors point into the lambda.
-pub fn compile(lambda: &ast::Lambda, sig: Signature, env: &mut dyn Env) -> Result<FnExpr, Diagnostic> {
+pub fn compile(
+    lambda: &ast::Lambda,
+    sig: Signature,
+    env: &mut dyn Env,
+) -> Result<FnExpr, Diagnostic> {
     let mut time_name = None;
     let mut input_name = None;
     let mut size_in = 0;
@@ -240,13 +246,19 @@ pub fn compile(lambda: &ast::Lambda, sig: Signature, env: &mut dyn Env) -> Resul
     match sig {
         Signature::Time => {
             if p.len() != 1 {
-                return Err(arity_err(lambda, "a node function of time takes one parameter: `fn t -> …`"));
+                return Err(arity_err(
+                    lambda,
+                    "a node function of time takes one parameter: `fn t -> …`",
+                ));
             }
             time_name = Some(p[0].name.name.clone());
         }
         Signature::Vector(n) => {
             if p.len() != 1 {
-                return Err(arity_err(lambda, "a decoded function takes one parameter: `fn v -> …`"));
+                return Err(arity_err(
+                    lambda,
+                    "a decoded function takes one parameter: `fn v -> …`",
+                ));
             }
             input_name = Some(p[0].name.name.clone());
             size_in = n;
@@ -265,7 +277,10 @@ pub fn compile(lambda: &ast::Lambda, sig: Signature, env: &mut dyn Env) -> Resul
         Signature::Node => match p.len() {
             1 => {
                 if p[0].shape.is_some() {
-                    return Err(arity_err(lambda, "a node function with an input takes time first: `fn (t, v: [n]) -> …`"));
+                    return Err(arity_err(
+                        lambda,
+                        "a node function with an input takes time first: `fn (t, v: [n]) -> …`",
+                    ));
                 }
                 time_name = Some(p[0].name.name.clone());
             }
@@ -282,7 +297,12 @@ pub fn compile(lambda: &ast::Lambda, sig: Signature, env: &mut dyn Env) -> Resul
                 };
                 size_in = shape_size(shape, env)?;
             }
-            _ => return Err(arity_err(lambda, "a node function is `fn t -> …` or `fn (t, v: [n]) -> …`")),
+            _ => {
+                return Err(arity_err(
+                    lambda,
+                    "a node function is `fn t -> …` or `fn (t, v: [n]) -> …`",
+                ))
+            }
         },
     }
     let cx = Cx { time_name, input_name, size_in };
@@ -291,7 +311,8 @@ pub fn compile(lambda: &ast::Lambda, sig: Signature, env: &mut dyn Env) -> Resul
 }
 
 fn arity_err(lambda: &ast::Lambda, help: &str) -> Diagnostic {
-    Diagnostic::error(codes::ARITY, "wrong number of function parameters", lambda.span, "here").with_help(help.to_string())
+    Diagnostic::error(codes::ARITY, "wrong number of function parameters", lambda.span, "here")
+        .with_help(help.to_string())
 }
 
 fn shape_size(shape: &ast::Shape, env: &mut dyn Env) -> Result<usize, Diagnostic> {
@@ -300,7 +321,12 @@ fn shape_size(shape: &ast::Shape, env: &mut dyn Env) -> Result<usize, Diagnostic
         match value::eval(d, env)? {
             Value::Num(x, Unit::One) if x >= 1.0 && x.fract() == 0.0 => n *= x as usize,
             other => {
-                return Err(Diagnostic::error(codes::BAD_SHAPE, format!("a size is a positive whole number, found {}", other.describe()), d.span, "here"))
+                return Err(Diagnostic::error(
+                    codes::BAD_SHAPE,
+                    format!("a size is a positive whole number, found {}", other.describe()),
+                    d.span,
+                    "here",
+                ))
             }
         }
     }
@@ -319,13 +345,17 @@ impl Cx {
     fn compile(&self, e: &ast::Expr, env: &mut dyn Env) -> C {
         match &e.kind {
             ExprKind::Name(id) if Some(&id.name) == self.time_name.as_ref() => Ok((FExpr::Time, 1)),
-            ExprKind::Name(id) if Some(&id.name) == self.input_name.as_ref() => Ok((FExpr::Input, self.size_in)),
-            ExprKind::Name(id) if id.name == "t" && self.time_name.is_none() => Err(Diagnostic::error(
-                codes::UNKNOWN_NAME,
-                "`t` is not available in a decoded function",
-                id.span,
-                "time is not an input here",
-            )),
+            ExprKind::Name(id) if Some(&id.name) == self.input_name.as_ref() => {
+                Ok((FExpr::Input, self.size_in))
+            }
+            ExprKind::Name(id) if id.name == "t" && self.time_name.is_none() => {
+                Err(Diagnostic::error(
+                    codes::UNKNOWN_NAME,
+                    "`t` is not available in a decoded function",
+                    id.span,
+                    "time is not an input here",
+                ))
+            }
             ExprKind::Paren(inner) => self.compile(inner, env),
             ExprKind::Vector(items) => {
                 let mut parts = Vec::new();
@@ -351,7 +381,12 @@ impl Cx {
             ExprKind::Index { base, indices } => {
                 let (b, n) = self.compile(base, env)?;
                 let [idx] = indices.as_slice() else {
-                    return Err(Diagnostic::error(codes::INDEX_RANGE, "function values are vectors: use one index", e.span, "too many indices"));
+                    return Err(Diagnostic::error(
+                        codes::INDEX_RANGE,
+                        "function values are vectors: use one index",
+                        e.span,
+                        "too many indices",
+                    ));
                 };
                 let picks = value::index_list(idx, n, env)?;
                 let k = picks.len();
@@ -370,7 +405,10 @@ impl Cx {
                     }
                     other => Err(Diagnostic::error(
                         codes::TYPE_MISMATCH,
-                        format!("a function computes numbers and vectors, found {}", other.describe()),
+                        format!(
+                            "a function computes numbers and vectors, found {}",
+                            other.describe()
+                        ),
                         e.span,
                         "not a number",
                     )),
@@ -381,12 +419,22 @@ impl Cx {
 
     fn call(&self, callee: &ast::Expr, args: &[ast::Arg], span: Span, env: &mut dyn Env) -> C {
         let ExprKind::Name(id) = &callee.kind else {
-            return Err(Diagnostic::error(codes::UNKNOWN_FUNCTION, "only named functions can be called here", callee.span, "not a function"));
+            return Err(Diagnostic::error(
+                codes::UNKNOWN_FUNCTION,
+                "only named functions can be called here",
+                callee.span,
+                "not a function",
+            ));
         };
         let mut compiled = Vec::new();
         for a in args {
             if let Some(n) = &a.name {
-                return Err(Diagnostic::error(codes::UNKNOWN_ARGUMENT, "functions take positional arguments", n.span, "named argument"));
+                return Err(Diagnostic::error(
+                    codes::UNKNOWN_ARGUMENT,
+                    "functions take positional arguments",
+                    n.span,
+                    "named argument",
+                ));
             }
             compiled.push(self.compile(&a.value, env)?);
         }
@@ -480,7 +528,8 @@ impl Cx {
                 let n = broadcast(n, nh, span, args[0].span, args[2].span)?;
                 let below = FExpr::Binary(BinaryOp::Lt, Box::new(a.clone()), Box::new(lo.clone()));
                 let lower = FExpr::Where(Box::new(below), Box::new(lo), Box::new(a));
-                let above = FExpr::Binary(BinaryOp::Gt, Box::new(lower.clone()), Box::new(hi.clone()));
+                let above =
+                    FExpr::Binary(BinaryOp::Gt, Box::new(lower.clone()), Box::new(hi.clone()));
                 Ok((FExpr::Where(Box::new(above), Box::new(hi), Box::new(lower)), n))
             }
             "where" => {
@@ -494,11 +543,16 @@ impl Cx {
             }
             _ => {
                 const ALL: &[&str] = &[
-                    "sin", "cos", "tan", "asin", "acos", "atan", "atan2", "sinh", "cosh", "tanh", "exp", "log", "log1p",
-                    "expm1", "sqrt", "abs", "sign", "floor", "ceil", "round", "min", "max", "clip", "sum", "prod", "dot",
-                    "norm", "mean", "where",
+                    "sin", "cos", "tan", "asin", "acos", "atan", "atan2", "sinh", "cosh", "tanh",
+                    "exp", "log", "log1p", "expm1", "sqrt", "abs", "sign", "floor", "ceil",
+                    "round", "min", "max", "clip", "sum", "prod", "dot", "norm", "mean", "where",
                 ];
-                let mut d = Diagnostic::error(codes::UNKNOWN_FUNCTION, format!("unknown function `{name}`"), id.span, "unknown function");
+                let mut d = Diagnostic::error(
+                    codes::UNKNOWN_FUNCTION,
+                    format!("unknown function `{name}`"),
+                    id.span,
+                    "unknown function",
+                );
                 if let Some(g) = snn_syntax::diag::did_you_mean(name, ALL.iter().copied()) {
                     d = d.with_help(format!("did you mean `{g}`?"));
                 }
@@ -514,8 +568,13 @@ fn broadcast(na: usize, nb: usize, span: Span, sa: Span, sb: Span) -> Result<usi
     } else if na == 1 {
         Ok(nb)
     } else {
-        Err(Diagnostic::error(codes::SHAPE_MISMATCH, format!("sizes {na} and {nb} do not match"), span, "in this operation")
-            .with_label(sa, format!("size {na}"))
-            .with_label(sb, format!("size {nb}")))
+        Err(Diagnostic::error(
+            codes::SHAPE_MISMATCH,
+            format!("sizes {na} and {nb} do not match"),
+            span,
+            "in this operation",
+        )
+        .with_label(sa, format!("size {na}"))
+        .with_label(sb, format!("size {nb}")))
     }
 }

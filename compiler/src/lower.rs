@@ -33,11 +33,22 @@ pub fn neuron_type(spec: &NeuronSpec) -> NeuronType {
     match spec.kind {
         NeuronKind::Relu => rn::RectifiedLinear { amplitude: p("amplitude") }.into(),
         NeuronKind::SpikingRelu => rn::SpikingRectifiedLinear { amplitude: p("amplitude") }.into(),
-        NeuronKind::Lif => rn::Lif { tau_rc: p("tau_rc"), tau_ref: p("tau_ref"), min_voltage: p("min_voltage"), amplitude: p("amplitude") }.into(),
-        NeuronKind::LifRate => rn::LifRate { tau_rc: p("tau_rc"), tau_ref: p("tau_ref"), amplitude: p("amplitude") }.into(),
+        NeuronKind::Lif => rn::Lif {
+            tau_rc: p("tau_rc"),
+            tau_ref: p("tau_ref"),
+            min_voltage: p("min_voltage"),
+            amplitude: p("amplitude"),
+        }
+        .into(),
+        NeuronKind::LifRate => {
+            rn::LifRate { tau_rc: p("tau_rc"), tau_ref: p("tau_ref"), amplitude: p("amplitude") }
+                .into()
+        }
         NeuronKind::Sigmoid => rn::Sigmoid { tau_ref: p("tau_ref") }.into(),
         NeuronKind::Tanh => rn::Tanh { tau_ref: p("tau_ref") }.into(),
-        NeuronKind::LeakyRelu => rn::LeakyRelu { negative_slope: p("negative_slope"), amplitude: p("amplitude") }.into(),
+        NeuronKind::LeakyRelu => {
+            rn::LeakyRelu { negative_slope: p("negative_slope"), amplitude: p("amplitude") }.into()
+        }
         NeuronKind::AdaptiveLif => rn::AdaptiveLif {
             tau_n: p("tau_n"),
             inc_n: p("inc_n"),
@@ -47,9 +58,14 @@ pub fn neuron_type(spec: &NeuronSpec) -> NeuronType {
             amplitude: p("amplitude"),
         }
         .into(),
-        NeuronKind::AdaptiveLifRate => {
-            rn::AdaptiveLifRate { tau_n: p("tau_n"), inc_n: p("inc_n"), tau_rc: p("tau_rc"), tau_ref: p("tau_ref"), amplitude: p("amplitude") }.into()
+        NeuronKind::AdaptiveLifRate => rn::AdaptiveLifRate {
+            tau_n: p("tau_n"),
+            inc_n: p("inc_n"),
+            tau_rc: p("tau_rc"),
+            tau_ref: p("tau_ref"),
+            amplitude: p("amplitude"),
         }
+        .into(),
         NeuronKind::Izhikevich => rn::Izhikevich {
             tau_recovery: p("tau_recovery"),
             coupling: p("coupling"),
@@ -74,13 +90,23 @@ pub fn synapse(spec: &SynapseSpec) -> Synapse {
     match spec {
         SynapseSpec::Lowpass(tau) => Synapse::Lowpass { tau: *tau },
         SynapseSpec::Alpha(tau) => Synapse::Alpha { tau: *tau },
-        SynapseSpec::LinearFilter { num, den } => Synapse::LinearFilter { num: num.clone(), den: den.clone() },
+        SynapseSpec::LinearFilter { num, den } => {
+            Synapse::LinearFilter { num: num.clone(), den: den.clone() }
+        }
     }
 }
 
 /// Lower `model` with time step `dt`. Errors are diagnostics at the source line.
 pub fn lower(model: &Model, built: &Built, dt: f64) -> Result<Program, Vec<Diagnostic>> {
-    let mut lw = Lowerer { model, built, dt, signals: Vec::new(), ops: Vec::new(), objs: Vec::new(), states: Vec::new() };
+    let mut lw = Lowerer {
+        model,
+        built,
+        dt,
+        signals: Vec::new(),
+        ops: Vec::new(),
+        objs: Vec::new(),
+        states: Vec::new(),
+    };
     let mut errors = Vec::new();
     let mut inputs = Vec::new();
     for (i, o) in model.objects.iter().enumerate() {
@@ -103,7 +129,12 @@ pub fn lower(model: &Model, built: &Built, dt: f64) -> Result<Program, Vec<Diagn
         return Err(errors);
     }
     let ops = ir::schedule(lw.ops).map_err(|e| {
-        vec![Diagnostic::error(codes::ALGEBRAIC_LOOP, format!("{} operations form a same-step cycle", e.ops.len()), Span::default(), "internal scheduling error")]
+        vec![Diagnostic::error(
+            codes::ALGEBRAIC_LOOP,
+            format!("{} operations form a same-step cycle", e.ops.len()),
+            Span::default(),
+            "internal scheduling error",
+        )]
     })?;
     Ok(Program { signals: lw.signals, ops, inputs, probes, dt })
 }
@@ -119,7 +150,12 @@ impl Lowerer<'_> {
         self.ops.push(Op { kind, origin });
     }
 
-    fn object(&mut self, idx: usize, o: &crate::model::Object, inputs: &mut Vec<InputDecl>) -> ObjSignals {
+    fn object(
+        &mut self,
+        idx: usize,
+        o: &crate::model::Object,
+        inputs: &mut Vec<InputDecl>,
+    ) -> ObjSignals {
         let name = &o.name;
         let mut states = Vec::new();
         let sig = match &o.kind {
@@ -130,7 +166,8 @@ impl Lowerer<'_> {
                 ObjSignals { input: None, out }
             }
             ObjectKind::Node(NodeKind::Const(v)) => {
-                let out = self.signal(format!("{name}.out"), o.size_out(), v.iter().copied().collect());
+                let out =
+                    self.signal(format!("{name}.out"), o.size_out(), v.iter().copied().collect());
                 ObjSignals { input: None, out }
             }
             ObjectKind::Node(NodeKind::Passthrough) => {
@@ -140,7 +177,8 @@ impl Lowerer<'_> {
             }
             ObjectKind::Node(NodeKind::Function(f)) => {
                 let out = self.signal(format!("{name}.out"), o.size_out(), Vec::new());
-                let input = (f.size_in > 0).then(|| self.signal(format!("{name}.in"), f.size_in, Vec::new()));
+                let input = (f.size_in > 0)
+                    .then(|| self.signal(format!("{name}.in"), f.size_in, Vec::new()));
                 if let Some(i) = input {
                     self.op(OpKind::Reset { dst: i, value: vec![0.0] }, o.span);
                 }
@@ -170,7 +208,16 @@ impl Lowerer<'_> {
                 let bias = b.as_ref().map(|b| b.bias.clone()).unwrap_or_default();
                 self.op(OpKind::Reset { dst: j, value: bias }, o.span);
                 if let Some(b) = b {
-                    self.op(OpKind::DotInc { mat: b.scaled_encoders.clone(), src: input, dst: j, src_sel: None, dst_sel: None }, o.span);
+                    self.op(
+                        OpKind::DotInc {
+                            mat: b.scaled_encoders.clone(),
+                            src: input,
+                            dst: j,
+                            src_sel: None,
+                            dst_sel: None,
+                        },
+                        o.span,
+                    );
                 }
                 states = self.sim_neurons(name, &e.neuron, j, out, n, o.seed, o.span);
                 ObjSignals { input: Some(input), out }
@@ -181,15 +228,35 @@ impl Lowerer<'_> {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn sim_neurons(&mut self, name: &str, spec: &NeuronSpec, j: SignalId, out: SignalId, n: usize, seed: u64, span: Span) -> Vec<(String, SignalId)> {
+    fn sim_neurons(
+        &mut self,
+        name: &str,
+        spec: &NeuronSpec,
+        j: SignalId,
+        out: SignalId,
+        n: usize,
+        seed: u64,
+        span: Span,
+    ) -> Vec<(String, SignalId)> {
         let neuron = neuron_type(spec);
-        let states: Vec<(String, SignalId)> = spec.kind.info().states.iter().map(|s| (s.to_string(), self.signal(format!("{name}.neurons.{s}"), n, Vec::new()))).collect();
+        let states: Vec<(String, SignalId)> = spec
+            .kind
+            .info()
+            .states
+            .iter()
+            .map(|s| (s.to_string(), self.signal(format!("{name}.neurons.{s}"), n, Vec::new())))
+            .collect();
         let init_voltage = match &spec.initial_voltage {
             Some(crate::spec::DistSpec::Array(a)) => Some(a.iter().copied().collect()),
-            Some(crate::spec::DistSpec::Choice(opts)) if opts.len() == 1 => Some(vec![opts[0][0]; n]),
+            Some(crate::spec::DistSpec::Choice(opts)) if opts.len() == 1 => {
+                Some(vec![opts[0][0]; n])
+            }
             _ => None,
         };
-        self.op(OpKind::SimNeurons { neuron, j, out, states: states.clone(), init_voltage, seed }, span);
+        self.op(
+            OpKind::SimNeurons { neuron, j, out, states: states.clone(), init_voltage, seed },
+            span,
+        );
         states
     }
 
@@ -208,7 +275,9 @@ impl Lowerer<'_> {
         };
         match (&o.kind, ep.port) {
             (ObjectKind::Layer(l), _) => Some(pick(&l.gain)),
-            (ObjectKind::Ensemble(_), Port::Neurons) => self.built.ensembles[ep.obj.0 as usize].as_ref().map(|b| pick(&b.gain)),
+            (ObjectKind::Ensemble(_), Port::Neurons) => {
+                self.built.ensembles[ep.obj.0 as usize].as_ref().map(|b| pick(&b.gain))
+            }
             _ => None,
         }
     }
@@ -222,7 +291,12 @@ impl Lowerer<'_> {
         let decoded = c.is_decoded(self.model);
         let (src, src_sel, transform) = if decoded {
             let w = self.built.connections.get(index).cloned().flatten().ok_or_else(|| {
-                Diagnostic::error(codes::BUILD, "decoders were not solved for this connection", c.span, "not built")
+                Diagnostic::error(
+                    codes::BUILD,
+                    "decoders were not solved for this connection",
+                    c.span,
+                    "not built",
+                )
             })?;
             (pre.out, None, Transform::Dense(w))
         } else {
@@ -235,7 +309,14 @@ impl Lowerer<'_> {
         let filtered = match &c.synapse {
             None => weighted,
             Some(s) => {
-                let filter = synapse(s).discretize(self.dt).map_err(|e| Diagnostic::error(codes::OUT_OF_RANGE, format!("cannot discretise this synapse: {e}"), c.span, "synapse"))?;
+                let filter = synapse(s).discretize(self.dt).map_err(|e| {
+                    Diagnostic::error(
+                        codes::OUT_OF_RANGE,
+                        format!("cannot discretise this synapse: {e}"),
+                        c.span,
+                        "synapse",
+                    )
+                })?;
                 let out = self.signal(format!("{name}.out"), size_mid, Vec::new());
                 self.op(OpKind::Filter { filter, src: weighted, dst: out }, c.span);
                 out
@@ -244,18 +325,35 @@ impl Lowerer<'_> {
         let dst = post.input.unwrap_or(post.out);
         let dst_sel: Sel = c.post.indices.clone();
         match self.post_gain(&c.post) {
-            Some(g) => self.op(OpKind::ElementwiseInc { scale: g, src: filtered, dst, src_sel: None, dst_sel }, c.span),
-            None => self.op(OpKind::Copy { src: filtered, dst, src_sel: None, dst_sel, inc: true }, c.span),
+            Some(g) => self.op(
+                OpKind::ElementwiseInc { scale: g, src: filtered, dst, src_sel: None, dst_sel },
+                c.span,
+            ),
+            None => self
+                .op(OpKind::Copy { src: filtered, dst, src_sel: None, dst_sel, inc: true }, c.span),
         }
         Ok(())
     }
 
-    fn transform_op(&mut self, t: &Transform, src: SignalId, dst: SignalId, src_sel: Sel, span: Span) {
+    fn transform_op(
+        &mut self,
+        t: &Transform,
+        src: SignalId,
+        dst: SignalId,
+        src_sel: Sel,
+        span: Span,
+    ) {
         let kind = match t {
             Transform::Identity => OpKind::Copy { src, dst, src_sel, dst_sel: None, inc: true },
-            Transform::Scalar(s) => OpKind::ElementwiseInc { scale: vec![*s], src, dst, src_sel, dst_sel: None },
-            Transform::Elementwise(v) => OpKind::ElementwiseInc { scale: v.clone(), src, dst, src_sel, dst_sel: None },
-            Transform::Dense(m) => OpKind::DotInc { mat: m.clone(), src, dst, src_sel, dst_sel: None },
+            Transform::Scalar(s) => {
+                OpKind::ElementwiseInc { scale: vec![*s], src, dst, src_sel, dst_sel: None }
+            }
+            Transform::Elementwise(v) => {
+                OpKind::ElementwiseInc { scale: v.clone(), src, dst, src_sel, dst_sel: None }
+            }
+            Transform::Dense(m) => {
+                OpKind::DotInc { mat: m.clone(), src, dst, src_sel, dst_sel: None }
+            }
             Transform::Sparse { indices, values, .. } => OpKind::SparseDotInc {
                 rows: indices.iter().map(|p| p.0).collect(),
                 cols: indices.iter().map(|p| p.1).collect(),
@@ -276,13 +374,28 @@ impl Lowerer<'_> {
         let size: usize = p.shape.iter().product();
         let (src, src_sel, transform) = match (&p.attr, p.target.port, &o.kind) {
             (ProbeAttr::State(s), _, _) => {
-                let st = self.states[p.target.obj.0 as usize].iter().find(|(n, _)| n == s).map(|(_, id)| *id);
-                let st = st.ok_or_else(|| Diagnostic::error(codes::UNKNOWN_FIELD, format!("no state `{s}`"), p.span, "here"))?;
+                let st = self.states[p.target.obj.0 as usize]
+                    .iter()
+                    .find(|(n, _)| n == s)
+                    .map(|(_, id)| *id);
+                let st = st.ok_or_else(|| {
+                    Diagnostic::error(
+                        codes::UNKNOWN_FIELD,
+                        format!("no state `{s}`"),
+                        p.span,
+                        "here",
+                    )
+                })?;
                 (st, p.target.indices.clone(), Transform::Identity)
             }
             (ProbeAttr::Output, Port::Value, ObjectKind::Ensemble(_)) => {
                 let w = self.built.probes.get(index).cloned().flatten().ok_or_else(|| {
-                    Diagnostic::error(codes::BUILD, "decoders were not solved for this probe", p.span, "not built")
+                    Diagnostic::error(
+                        codes::BUILD,
+                        "decoders were not solved for this probe",
+                        p.span,
+                        "not built",
+                    )
                 })?;
                 (sig.out, None, Transform::Dense(w))
             }
@@ -293,9 +406,15 @@ impl Lowerer<'_> {
             None => 1,
         };
         // Direct probes of unsliced signals need no ops.
-        let direct = matches!(transform, Transform::Identity) && src_sel.is_none() && p.synapse.is_none();
+        let direct =
+            matches!(transform, Transform::Identity) && src_sel.is_none() && p.synapse.is_none();
         if direct {
-            return Ok(ProbeDecl { name: p.name.clone(), signal: src, shape: p.shape.clone(), every });
+            return Ok(ProbeDecl {
+                name: p.name.clone(),
+                signal: src,
+                shape: p.shape.clone(),
+                every,
+            });
         }
         let value = self.signal(format!("probe.{}", p.name), size, Vec::new());
         if matches!(transform, Transform::Identity) {
@@ -307,11 +426,27 @@ impl Lowerer<'_> {
         let signal = match &p.synapse {
             None => value,
             Some(s) => {
-                let filter = synapse(s).discretize(self.dt).map_err(|e| Diagnostic::error(codes::OUT_OF_RANGE, format!("cannot discretise this synapse: {e}"), p.span, "synapse"))?;
+                let filter = synapse(s).discretize(self.dt).map_err(|e| {
+                    Diagnostic::error(
+                        codes::OUT_OF_RANGE,
+                        format!("cannot discretise this synapse: {e}"),
+                        p.span,
+                        "synapse",
+                    )
+                })?;
                 let filtered = self.signal(format!("probe.{}.filtered", p.name), size, Vec::new());
                 self.op(OpKind::Filter { filter, src: value, dst: filtered }, p.span);
                 let out = self.signal(format!("probe.{}.out", p.name), size, Vec::new());
-                self.op(OpKind::Copy { src: filtered, dst: out, src_sel: None, dst_sel: None, inc: false }, p.span);
+                self.op(
+                    OpKind::Copy {
+                        src: filtered,
+                        dst: out,
+                        src_sel: None,
+                        dst_sel: None,
+                        inc: false,
+                    },
+                    p.span,
+                );
                 out
             }
         };

@@ -31,7 +31,11 @@ impl Model {
 
     /// Ids of the `input` objects in declaration order.
     pub fn inputs(&self) -> impl Iterator<Item = ObjectId> + '_ {
-        self.objects.iter().enumerate().filter(|(_, o)| matches!(o.kind, ObjectKind::Input)).map(|(i, _)| ObjectId(i as u32))
+        self.objects
+            .iter()
+            .enumerate()
+            .filter(|(_, o)| matches!(o.kind, ObjectKind::Input))
+            .map(|(i, _)| ObjectId(i as u32))
     }
 }
 
@@ -243,7 +247,8 @@ pub struct Connection {
 impl Connection {
     /// Whether decoders are solved for it (pre is an ensemble's value).
     pub fn is_decoded(&self, model: &Model) -> bool {
-        self.pre.port == Port::Value && matches!(model.object(self.pre.obj).kind, ObjectKind::Ensemble(_))
+        self.pre.port == Port::Value
+            && matches!(model.object(self.pre.obj).kind, ObjectKind::Ensemble(_))
     }
 }
 

@@ -92,7 +92,8 @@ impl FsDb {
         if let Some(id) = self.by_path.get(&key) {
             return Ok(*id);
         }
-        let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         Ok(self.add(&path.display().to_string(), Some(key), text))
     }
 

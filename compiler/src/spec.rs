@@ -85,9 +85,14 @@ pub enum ParamUnit {
 
 use ParamUnit::{One, Time};
 
-const LIF_PARAMS: &[(&str, f64, ParamUnit)] =
-    &[("tau_rc", 0.02, Time), ("tau_ref", 0.002, Time), ("min_voltage", 0.0, One), ("amplitude", 1.0, One)];
-const LIF_RATE_PARAMS: &[(&str, f64, ParamUnit)] = &[("tau_rc", 0.02, Time), ("tau_ref", 0.002, Time), ("amplitude", 1.0, One)];
+const LIF_PARAMS: &[(&str, f64, ParamUnit)] = &[
+    ("tau_rc", 0.02, Time),
+    ("tau_ref", 0.002, Time),
+    ("min_voltage", 0.0, One),
+    ("amplitude", 1.0, One),
+];
+const LIF_RATE_PARAMS: &[(&str, f64, ParamUnit)] =
+    &[("tau_rc", 0.02, Time), ("tau_ref", 0.002, Time), ("amplitude", 1.0, One)];
 const ADAPTIVE_LIF_PARAMS: &[(&str, f64, ParamUnit)] = &[
     ("tau_n", 1.0, Time),
     ("inc_n", 0.01, One),
@@ -96,12 +101,24 @@ const ADAPTIVE_LIF_PARAMS: &[(&str, f64, ParamUnit)] = &[
     ("min_voltage", 0.0, One),
     ("amplitude", 1.0, One),
 ];
-const ADAPTIVE_LIF_RATE_PARAMS: &[(&str, f64, ParamUnit)] =
-    &[("tau_n", 1.0, Time), ("inc_n", 0.01, One), ("tau_rc", 0.02, Time), ("tau_ref", 0.002, Time), ("amplitude", 1.0, One)];
+const ADAPTIVE_LIF_RATE_PARAMS: &[(&str, f64, ParamUnit)] = &[
+    ("tau_n", 1.0, Time),
+    ("inc_n", 0.01, One),
+    ("tau_rc", 0.02, Time),
+    ("tau_ref", 0.002, Time),
+    ("amplitude", 1.0, One),
+];
 
 /// Every neuron type of the language.
 pub const NEURON_TYPES: &[NeuronInfo] = &[
-    NeuronInfo { name: "relu", kind: NeuronKind::Relu, params: &[("amplitude", 1.0, One)], spiking: false, states: &[], wraps_base: false },
+    NeuronInfo {
+        name: "relu",
+        kind: NeuronKind::Relu,
+        params: &[("amplitude", 1.0, One)],
+        spiking: false,
+        states: &[],
+        wraps_base: false,
+    },
     NeuronInfo {
         name: "spiking_relu",
         kind: NeuronKind::SpikingRelu,
@@ -110,10 +127,38 @@ pub const NEURON_TYPES: &[NeuronInfo] = &[
         states: &["voltage"],
         wraps_base: false,
     },
-    NeuronInfo { name: "lif", kind: NeuronKind::Lif, params: LIF_PARAMS, spiking: true, states: &["voltage", "refractory_time"], wraps_base: false },
-    NeuronInfo { name: "lif_rate", kind: NeuronKind::LifRate, params: LIF_RATE_PARAMS, spiking: false, states: &[], wraps_base: false },
-    NeuronInfo { name: "sigmoid", kind: NeuronKind::Sigmoid, params: &[("tau_ref", 0.0025, Time)], spiking: false, states: &[], wraps_base: false },
-    NeuronInfo { name: "tanh", kind: NeuronKind::Tanh, params: &[("tau_ref", 0.0025, Time)], spiking: false, states: &[], wraps_base: false },
+    NeuronInfo {
+        name: "lif",
+        kind: NeuronKind::Lif,
+        params: LIF_PARAMS,
+        spiking: true,
+        states: &["voltage", "refractory_time"],
+        wraps_base: false,
+    },
+    NeuronInfo {
+        name: "lif_rate",
+        kind: NeuronKind::LifRate,
+        params: LIF_RATE_PARAMS,
+        spiking: false,
+        states: &[],
+        wraps_base: false,
+    },
+    NeuronInfo {
+        name: "sigmoid",
+        kind: NeuronKind::Sigmoid,
+        params: &[("tau_ref", 0.0025, Time)],
+        spiking: false,
+        states: &[],
+        wraps_base: false,
+    },
+    NeuronInfo {
+        name: "tanh",
+        kind: NeuronKind::Tanh,
+        params: &[("tau_ref", 0.0025, Time)],
+        spiking: false,
+        states: &[],
+        wraps_base: false,
+    },
     NeuronInfo {
         name: "leaky_relu",
         kind: NeuronKind::LeakyRelu,
@@ -141,7 +186,12 @@ pub const NEURON_TYPES: &[NeuronInfo] = &[
     NeuronInfo {
         name: "izhikevich",
         kind: NeuronKind::Izhikevich,
-        params: &[("tau_recovery", 0.02, One), ("coupling", 0.2, One), ("reset_voltage", -65.0, One), ("reset_recovery", 8.0, One)],
+        params: &[
+            ("tau_recovery", 0.02, One),
+            ("coupling", 0.2, One),
+            ("reset_voltage", -65.0, One),
+            ("reset_recovery", 8.0, One),
+        ],
         spiking: true,
         states: &["voltage", "recovery"],
         wraps_base: false,

@@ -123,8 +123,8 @@ pub const CONSTRUCTORS: &[&str] = &[
 
 /// Compile-time math functions.
 pub const CONST_FUNCTIONS: &[&str] = &[
-    "sin", "cos", "tan", "exp", "log", "sqrt", "abs", "floor", "ceil", "round", "min", "max", "zeros", "ones", "eye",
-    "linspace", "sum", "len", "tanh", "arctanh",
+    "sin", "cos", "tan", "exp", "log", "sqrt", "abs", "floor", "ceil", "round", "min", "max",
+    "zeros", "ones", "eye", "linspace", "sum", "len", "tanh", "arctanh",
 ];
 
 /// What the evaluator needs from its surroundings.
@@ -139,7 +139,12 @@ pub trait Env {
 
 type R<T> = Result<T, Diagnostic>;
 
-fn err(code: &'static str, msg: impl Into<String>, span: Span, label: impl Into<String>) -> Diagnostic {
+fn err(
+    code: &'static str,
+    msg: impl Into<String>,
+    span: Span,
+    label: impl Into<String>,
+) -> Diagnostic {
     Diagnostic::error(code, msg, span, label)
 }
 
@@ -154,7 +159,8 @@ pub fn eval(expr: &ast::Expr, env: &mut dyn Env) -> R<Value> {
         ExprKind::Paren(e) => eval(e, env),
         ExprKind::Name(id) => lookup(&id.name, span, env),
         ExprKind::Vector(items) => {
-            let vals = items.iter().map(|e| eval(e, env).map(|v| (v, e.span))).collect::<R<Vec<_>>>()?;
+            let vals =
+                items.iter().map(|e| eval(e, env).map(|v| (v, e.span))).collect::<R<Vec<_>>>()?;
             stack(vals, span)
         }
         ExprKind::Unary { op, expr: inner } => {
@@ -163,7 +169,12 @@ pub fn eval(expr: &ast::Expr, env: &mut dyn Env) -> R<Value> {
                 (UnaryOp::Neg, Value::Num(x, u)) => Ok(Value::Num(-x, u)),
                 (UnaryOp::Neg, Value::Array(a)) => Ok(Value::Array(-a)),
                 (UnaryOp::Not, Value::Bool(b)) => Ok(Value::Bool(!b)),
-                (_, v) => Err(err(codes::TYPE_MISMATCH, format!("cannot apply this operator to {}", v.describe()), inner.span, "here")),
+                (_, v) => Err(err(
+                    codes::TYPE_MISMATCH,
+                    format!("cannot apply this operator to {}", v.describe()),
+                    inner.span,
+                    "here",
+                )),
             }
         }
         ExprKind::Binary { op, lhs, rhs } => {
@@ -179,10 +190,19 @@ pub fn eval(expr: &ast::Expr, env: &mut dyn Env) -> R<Value> {
         ExprKind::Field { base, field } => {
             let b = eval(base, env)?;
             match (b, field.name.as_str()) {
-                (Value::Array(a), "T") => Ok(Value::Array(a.reversed_axes().as_standard_layout().to_owned())),
+                (Value::Array(a), "T") => {
+                    Ok(Value::Array(a.reversed_axes().as_standard_layout().to_owned()))
+                }
                 (Value::Weights(id), name) => Ok(Value::Array(env.tensor(id, name, field.span)?)),
-                (v, name) => Err(err(codes::UNKNOWN_FIELD, format!("{} has no field `{name}`", v.describe()), field.span, "unknown field")
-                    .with_help("arrays have `.T` (transpose); weights files are indexed as `w[\"name\"]`")),
+                (v, name) => Err(err(
+                    codes::UNKNOWN_FIELD,
+                    format!("{} has no field `{name}`", v.describe()),
+                    field.span,
+                    "unknown field",
+                )
+                .with_help(
+                    "arrays have `.T` (transpose); weights files are indexed as `w[\"name\"]`",
+                )),
             }
         }
         ExprKind::Lambda(l) => Ok(Value::Lambda(Rc::new(l.clone()))),
@@ -191,7 +211,12 @@ pub fn eval(expr: &ast::Expr, env: &mut dyn Env) -> R<Value> {
 
 fn number(value: f64, text: &str, unit: Option<&ast::Ident>, span: Span) -> R<Value> {
     if !value.is_finite() {
-        return Err(err(codes::BAD_LITERAL, format!("`{text}` is not a finite number"), span, "here"));
+        return Err(err(
+            codes::BAD_LITERAL,
+            format!("`{text}` is not a finite number"),
+            span,
+            "here",
+        ));
     }
     let Some(u) = unit else { return Ok(Value::Num(value, Unit::One)) };
     let (scale, unit) = match u.name.as_str() {
@@ -203,7 +228,8 @@ fn number(value: f64, text: &str, unit: Option<&ast::Ident>, span: Span) -> R<Va
         "kHz" => (1e3, Unit::Freq),
         other => {
             let guess = snn_syntax::diag::did_you_mean(other, ["s", "ms", "us", "Hz", "kHz"]);
-            let mut d = err(codes::BAD_LITERAL, format!("unknown unit `{other}`"), u.span, "unknown unit");
+            let mut d =
+                err(codes::BAD_LITERAL, format!("unknown unit `{other}`"), u.span, "unknown unit");
             d = d.with_help(match guess {
                 Some(g) => format!("did you mean `{g}`? units are s, ms, us, Hz and kHz"),
                 None => "units are s, ms, us, Hz and kHz".to_string(),
@@ -229,8 +255,13 @@ fn lookup(name: &str, span: Span, env: &mut dyn Env) -> R<Value> {
         return Ok(Value::Ctor(Ctor { name: name.to_string(), args: Vec::new(), span }));
     }
     if env.is_network(name) {
-        return Err(err(codes::WRONG_KIND, format!("`{name}` is a network, not a value"), span, "network")
-            .with_help(format!("instantiate it with `network NAME = {name}(…)`")));
+        return Err(err(
+            codes::WRONG_KIND,
+            format!("`{name}` is a network, not a value"),
+            span,
+            "network",
+        )
+        .with_help(format!("instantiate it with `network NAME = {name}(…)`")));
     }
     Err(err(codes::UNKNOWN_NAME, format!("unknown name `{name}`"), span, "not declared"))
 }
@@ -244,7 +275,14 @@ fn stack(vals: Vec<(Value, Span)>, span: Span) -> R<Value> {
             Value::Num(x, _) => rows.push(ArrayD::from_elem(IxDyn(&[]), x)),
             Value::Bool(b) => rows.push(ArrayD::from_elem(IxDyn(&[]), f64::from(u8::from(b)))),
             Value::Array(a) => rows.push(a),
-            other => return Err(err(codes::TYPE_MISMATCH, format!("a vector holds numbers, found {}", other.describe()), s, "not a number")),
+            other => {
+                return Err(err(
+                    codes::TYPE_MISMATCH,
+                    format!("a vector holds numbers, found {}", other.describe()),
+                    s,
+                    "not a number",
+                ))
+            }
         }
     }
     if rows.is_empty() {
@@ -254,15 +292,19 @@ fn stack(vals: Vec<(Value, Span)>, span: Span) -> R<Value> {
     if let Some(bad) = rows.iter().position(|r| r.shape() != shape0.as_slice()) {
         return Err(err(
             codes::SHAPE_MISMATCH,
-            format!("vector items have different shapes: {} and {}", fmt_shape(&shape0), fmt_shape(rows[bad].shape())),
+            format!(
+                "vector items have different shapes: {} and {}",
+                fmt_shape(&shape0),
+                fmt_shape(rows[bad].shape())
+            ),
             span,
             "ragged vector",
         ));
     }
     let views: Vec<_> = rows.iter().map(|r| r.view()).collect();
-    ndarray::stack(Axis(0), &views)
-        .map(Value::Array)
-        .map_err(|e| err(codes::SHAPE_MISMATCH, format!("cannot build this array: {e}"), span, "here"))
+    ndarray::stack(Axis(0), &views).map(Value::Array).map_err(|e| {
+        err(codes::SHAPE_MISMATCH, format!("cannot build this array: {e}"), span, "here")
+    })
 }
 
 /// Numeric view of a value: plain numbers and arrays.
@@ -289,7 +331,12 @@ fn binary(op: BinaryOp, a: Value, b: Value, sa: Span, sb: Span) -> R<Value> {
     }
     let (Some(x), Some(y)) = (as_array(&a), as_array(&b)) else {
         let (bad, s) = if as_array(&a).is_none() { (&a, sa) } else { (&b, sb) };
-        return Err(err(codes::TYPE_MISMATCH, format!("`{}` needs numbers, found {}", op.symbol(), bad.describe()), s, "not a number"));
+        return Err(err(
+            codes::TYPE_MISMATCH,
+            format!("`{}` needs numbers, found {}", op.symbol(), bad.describe()),
+            s,
+            "not a number",
+        ));
     };
     let (ua, ub) = (unit_of(&a), unit_of(&b));
     let unit = match op {
@@ -307,18 +354,37 @@ fn binary(op: BinaryOp, a: Value, b: Value, sa: Span, sb: Span) -> R<Value> {
         Mul => match (ua, ub) {
             (Unit::One, u) | (u, Unit::One) => u,
             (Unit::Time, Unit::Freq) | (Unit::Freq, Unit::Time) => Unit::One,
-            _ => return Err(err(codes::TYPE_MISMATCH, "this product has a unit snnc does not know", sa.to(sb), "unit")),
+            _ => {
+                return Err(err(
+                    codes::TYPE_MISMATCH,
+                    "this product has a unit snnc does not know",
+                    sa.to(sb),
+                    "unit",
+                ))
+            }
         },
         Div => match (ua, ub) {
             (u, Unit::One) => u,
             (a, b) if a == b => Unit::One,
             (Unit::One, Unit::Time) => Unit::Freq,
             (Unit::One, Unit::Freq) => Unit::Time,
-            _ => return Err(err(codes::TYPE_MISMATCH, "this quotient has a unit snnc does not know", sa.to(sb), "unit")),
+            _ => {
+                return Err(err(
+                    codes::TYPE_MISMATCH,
+                    "this quotient has a unit snnc does not know",
+                    sa.to(sb),
+                    "unit",
+                ))
+            }
         },
         Pow | And | Or => {
             if ua != Unit::One || ub != Unit::One {
-                return Err(err(codes::TYPE_MISMATCH, format!("`{}` needs plain numbers", op.symbol()), sa.to(sb), "has a unit"));
+                return Err(err(
+                    codes::TYPE_MISMATCH,
+                    format!("`{}` needs plain numbers", op.symbol()),
+                    sa.to(sb),
+                    "has a unit",
+                ));
             }
             Unit::One
         }
@@ -341,7 +407,12 @@ fn binary(op: BinaryOp, a: Value, b: Value, sa: Span, sb: Span) -> R<Value> {
     let out = broadcast2(&x, &y, f).ok_or_else(|| {
         err(
             codes::SHAPE_MISMATCH,
-            format!("`{}` between shapes {} and {}", op.symbol(), fmt_shape(x.shape()), fmt_shape(y.shape())),
+            format!(
+                "`{}` between shapes {} and {}",
+                op.symbol(),
+                fmt_shape(x.shape()),
+                fmt_shape(y.shape())
+            ),
             sa.to(sb),
             "shapes do not broadcast",
         )
@@ -353,7 +424,12 @@ fn binary(op: BinaryOp, a: Value, b: Value, sa: Span, sb: Span) -> R<Value> {
             return Ok(Value::Bool(v != 0.0));
         }
         if op == Div && !v.is_finite() {
-            return Err(err(codes::EVAL, "division by zero in a constant expression", sb, "is zero"));
+            return Err(err(
+                codes::EVAL,
+                "division by zero in a constant expression",
+                sb,
+                "is zero",
+            ));
         }
         return Ok(Value::Num(v, unit));
     }
@@ -388,13 +464,19 @@ fn call(callee: &ast::Expr, args: &[ast::Arg], span: Span, env: &mut dyn Env) ->
     };
     if let Some(name) = name {
         // `tanh` is both a function and a neuron type: with named arguments (or none) it is the type.
-        let neuron_call = crate::spec::NeuronKind::from_name(name).is_some() && (args.is_empty() || args.iter().any(|a| a.name.is_some()));
+        let neuron_call = crate::spec::NeuronKind::from_name(name).is_some()
+            && (args.is_empty() || args.iter().any(|a| a.name.is_some()));
         if env.lookup(name).is_none() && CONST_FUNCTIONS.contains(&name) && !neuron_call {
             let vals = args
                 .iter()
                 .map(|a| {
                     if let Some(n) = &a.name {
-                        return Err(err(codes::UNKNOWN_ARGUMENT, format!("`{name}` takes no named arguments"), n.span, "named"));
+                        return Err(err(
+                            codes::UNKNOWN_ARGUMENT,
+                            format!("`{name}` takes no named arguments"),
+                            n.span,
+                            "named",
+                        ));
                     }
                     eval(&a.value, env).map(|v| (v, a.value.span))
                 })
@@ -406,12 +488,22 @@ fn call(callee: &ast::Expr, args: &[ast::Arg], span: Span, env: &mut dyn Env) ->
     let mut ctor = match f {
         Value::Ctor(c) => c,
         other => {
-            return Err(err(codes::WRONG_KIND, format!("{} cannot be called", other.describe()), callee.span, "not a function"))
+            return Err(err(
+                codes::WRONG_KIND,
+                format!("{} cannot be called", other.describe()),
+                callee.span,
+                "not a function",
+            ))
         }
     };
     for a in args {
         let value = eval(&a.value, env)?;
-        ctor.args.push(CtorArg { name: a.name.as_ref().map(|n| n.name.clone()), value, span: a.span, value_span: a.value.span });
+        ctor.args.push(CtorArg {
+            name: a.name.as_ref().map(|n| n.name.clone()),
+            value,
+            span: a.span,
+            value_span: a.value.span,
+        });
     }
     ctor.span = span;
     Ok(Value::Ctor(ctor))
@@ -420,14 +512,24 @@ fn call(callee: &ast::Expr, args: &[ast::Arg], span: Span, env: &mut dyn Env) ->
 fn num_arg(v: &(Value, Span), what: &str) -> R<f64> {
     match &v.0 {
         Value::Num(x, _) => Ok(*x),
-        other => Err(err(codes::TYPE_MISMATCH, format!("{what} expects a number, found {}", other.describe()), v.1, "not a number")),
+        other => Err(err(
+            codes::TYPE_MISMATCH,
+            format!("{what} expects a number, found {}", other.describe()),
+            v.1,
+            "not a number",
+        )),
     }
 }
 
 fn count_arg(v: &(Value, Span), what: &str) -> R<usize> {
     let x = num_arg(v, what)?;
     if x < 0.0 || x.fract() != 0.0 || x > 1e8 {
-        return Err(err(codes::OUT_OF_RANGE, format!("{what} expects a non-negative whole number, found {x}"), v.1, "here"));
+        return Err(err(
+            codes::OUT_OF_RANGE,
+            format!("{what} expects a non-negative whole number, found {x}"),
+            v.1,
+            "here",
+        ));
     }
     Ok(x as usize)
 }
@@ -435,7 +537,12 @@ fn count_arg(v: &(Value, Span), what: &str) -> R<usize> {
 fn const_function(name: &str, vals: Vec<(Value, Span)>, span: Span) -> R<Value> {
     let arity = |n: usize| -> R<()> {
         if vals.len() != n {
-            return Err(err(codes::ARITY, format!("`{name}` takes {n} argument(s), found {}", vals.len()), span, "wrong number of arguments"));
+            return Err(err(
+                codes::ARITY,
+                format!("`{name}` takes {n} argument(s), found {}", vals.len()),
+                span,
+                "wrong number of arguments",
+            ));
         }
         Ok(())
     };
@@ -458,15 +565,27 @@ fn const_function(name: &str, vals: Vec<(Value, Span)>, span: Span) -> R<Value> 
         arity(1)?;
         return match &vals[0].0 {
             Value::Num(x, Unit::One) => Ok(Value::Num(f(*x), Unit::One)),
-            Value::Num(x, u) if matches!(name, "abs" | "floor" | "ceil" | "round") => Ok(Value::Num(f(*x), *u)),
+            Value::Num(x, u) if matches!(name, "abs" | "floor" | "ceil" | "round") => {
+                Ok(Value::Num(f(*x), *u))
+            }
             Value::Array(a) => Ok(Value::Array(a.mapv(f))),
-            other => Err(err(codes::TYPE_MISMATCH, format!("`{name}` expects a plain number or array, found {}", other.describe()), vals[0].1, "here")),
+            other => Err(err(
+                codes::TYPE_MISMATCH,
+                format!("`{name}` expects a plain number or array, found {}", other.describe()),
+                vals[0].1,
+                "here",
+            )),
         };
     }
     match name {
         "min" | "max" => {
             if vals.is_empty() {
-                return Err(err(codes::ARITY, format!("`{name}` needs at least one argument"), span, "no arguments"));
+                return Err(err(
+                    codes::ARITY,
+                    format!("`{name}` needs at least one argument"),
+                    span,
+                    "no arguments",
+                ));
             }
             let mut best = num_arg(&vals[0], name)?;
             let unit = unit_of(&vals[0].0);
@@ -488,7 +607,8 @@ fn const_function(name: &str, vals: Vec<(Value, Span)>, span: Span) -> R<Value> 
         }
         "linspace" => {
             arity(3)?;
-            let (a, b, n) = (num_arg(&vals[0], name)?, num_arg(&vals[1], name)?, count_arg(&vals[2], name)?);
+            let (a, b, n) =
+                (num_arg(&vals[0], name)?, num_arg(&vals[1], name)?, count_arg(&vals[2], name)?);
             Ok(Value::Array(ndarray::Array1::linspace(a, b, n).into_dyn()))
         }
         "sum" => {
@@ -496,37 +616,69 @@ fn const_function(name: &str, vals: Vec<(Value, Span)>, span: Span) -> R<Value> 
             match &vals[0].0 {
                 Value::Array(a) => Ok(Value::Num(a.sum(), Unit::One)),
                 Value::Num(x, u) => Ok(Value::Num(*x, *u)),
-                other => Err(err(codes::TYPE_MISMATCH, format!("`sum` expects an array, found {}", other.describe()), vals[0].1, "here")),
+                other => Err(err(
+                    codes::TYPE_MISMATCH,
+                    format!("`sum` expects an array, found {}", other.describe()),
+                    vals[0].1,
+                    "here",
+                )),
             }
         }
         "len" => {
             arity(1)?;
             match &vals[0].0 {
                 Value::Array(a) if a.ndim() > 0 => Ok(Value::Num(a.shape()[0] as f64, Unit::One)),
-                other => Err(err(codes::TYPE_MISMATCH, format!("`len` expects an array, found {}", other.describe()), vals[0].1, "here")),
+                other => Err(err(
+                    codes::TYPE_MISMATCH,
+                    format!("`len` expects an array, found {}", other.describe()),
+                    vals[0].1,
+                    "here",
+                )),
             }
         }
-        _ => Err(err(codes::UNKNOWN_FUNCTION, format!("unknown function `{name}`"), span, "unknown")),
+        _ => {
+            Err(err(codes::UNKNOWN_FUNCTION, format!("unknown function `{name}`"), span, "unknown"))
+        }
     }
 }
 
 fn index(base: Value, indices: &[ast::Index], span: Span, env: &mut dyn Env) -> R<Value> {
     if let Value::Weights(id) = base {
         let [ast::Index::Expr(e)] = indices else {
-            return Err(err(codes::WRONG_KIND, "a weights file is indexed by one tensor name", span, "expected `w[\"name\"]`"));
+            return Err(err(
+                codes::WRONG_KIND,
+                "a weights file is indexed by one tensor name",
+                span,
+                "expected `w[\"name\"]`",
+            ));
         };
         return match eval(e, env)? {
             Value::Str(name) => Ok(Value::Array(env.tensor(id, &name, e.span)?)),
-            other => Err(err(codes::TYPE_MISMATCH, format!("tensor names are strings, found {}", other.describe()), e.span, "not a string")),
+            other => Err(err(
+                codes::TYPE_MISMATCH,
+                format!("tensor names are strings, found {}", other.describe()),
+                e.span,
+                "not a string",
+            )),
         };
     }
     let Value::Array(mut a) = base else {
-        return Err(err(codes::WRONG_KIND, format!("{} cannot be indexed", base.describe()), span, "not an array"));
+        return Err(err(
+            codes::WRONG_KIND,
+            format!("{} cannot be indexed", base.describe()),
+            span,
+            "not an array",
+        ));
     };
     for (axis_pos, idx) in indices.iter().enumerate() {
         let axis = Axis(axis_pos.min(a.ndim()));
         if axis.0 >= a.ndim() {
-            return Err(err(codes::INDEX_RANGE, format!("too many indices for an array of shape {}", fmt_shape(a.shape())), idx.span(), "extra index"));
+            return Err(err(
+                codes::INDEX_RANGE,
+                format!("too many indices for an array of shape {}", fmt_shape(a.shape())),
+                idx.span(),
+                "extra index",
+            ));
         }
         let len = a.shape()[axis.0];
         let picks = index_list(idx, len, env)?;
@@ -549,13 +701,23 @@ pub fn index_list(idx: &ast::Index, len: usize, env: &mut dyn Env) -> R<Vec<usiz
     let int = |v: Value, s: Span| -> R<i64> {
         match v {
             Value::Num(x, Unit::One) if x.fract() == 0.0 => Ok(x as i64),
-            other => Err(err(codes::TYPE_MISMATCH, format!("indices are whole numbers, found {}", other.describe()), s, "not an index")),
+            other => Err(err(
+                codes::TYPE_MISMATCH,
+                format!("indices are whole numbers, found {}", other.describe()),
+                s,
+                "not an index",
+            )),
         }
     };
     let norm = |i: i64, s: Span| -> R<usize> {
         let j = if i < 0 { i + len as i64 } else { i };
         if j < 0 || j >= len as i64 {
-            return Err(err(codes::INDEX_RANGE, format!("index {i} is out of range for length {len}"), s, format!("valid indices are 0..{len}")));
+            return Err(err(
+                codes::INDEX_RANGE,
+                format!("index {i} is out of range for length {len}"),
+                s,
+                format!("valid indices are 0..{len}"),
+            ));
         }
         Ok(j as usize)
     };
@@ -565,10 +727,22 @@ pub fn index_list(idx: &ast::Index, len: usize, env: &mut dyn Env) -> R<Vec<usiz
                 let v = eval(e, env)?;
                 Ok(vec![norm(int(v, e.span)?, e.span)?])
             }
-            Value::Array(a) if a.ndim() == 1 => {
-                a.iter().map(|&x| if x.fract() == 0.0 { norm(x as i64, e.span) } else { Err(err(codes::TYPE_MISMATCH, "indices are whole numbers", e.span, "here")) }).collect()
-            }
-            other => Err(err(codes::TYPE_MISMATCH, format!("an index is a number, a list or a slice, found {}", other.describe()), e.span, "here")),
+            Value::Array(a) if a.ndim() == 1 => a
+                .iter()
+                .map(|&x| {
+                    if x.fract() == 0.0 {
+                        norm(x as i64, e.span)
+                    } else {
+                        Err(err(codes::TYPE_MISMATCH, "indices are whole numbers", e.span, "here"))
+                    }
+                })
+                .collect(),
+            other => Err(err(
+                codes::TYPE_MISMATCH,
+                format!("an index is a number, a list or a slice, found {}", other.describe()),
+                e.span,
+                "here",
+            )),
         },
         ast::Index::Slice { start, stop, step, span } => {
             let get = |e: &Option<ast::Expr>, env: &mut dyn Env| -> R<Option<i64>> {
@@ -582,7 +756,12 @@ pub fn index_list(idx: &ast::Index, len: usize, env: &mut dyn Env) -> R<Vec<usiz
             };
             let step = get(step, env)?.unwrap_or(1);
             if step == 0 {
-                return Err(err(codes::INDEX_RANGE, "slice step cannot be zero", *span, "zero step"));
+                return Err(err(
+                    codes::INDEX_RANGE,
+                    "slice step cannot be zero",
+                    *span,
+                    "zero step",
+                ));
             }
             let n = len as i64;
             // Bounds are strict: a slice that reaches past the end is an error, not clamped.
@@ -591,7 +770,12 @@ pub fn index_list(idx: &ast::Index, len: usize, env: &mut dyn Env) -> R<Vec<usiz
                 let j = if v < 0 { v + n } else { v };
                 if j < 0 || j > n {
                     let s = e.as_ref().map(|e| e.span).unwrap_or(*span);
-                    return Err(err(codes::INDEX_RANGE, format!("slice bound {v} is out of range for length {len}"), s, format!("valid bounds are 0..={len}")));
+                    return Err(err(
+                        codes::INDEX_RANGE,
+                        format!("slice bound {v} is out of range for length {len}"),
+                        s,
+                        format!("valid bounds are 0..={len}"),
+                    ));
                 }
                 Ok(Some(j))
             };

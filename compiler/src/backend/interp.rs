@@ -24,7 +24,12 @@ enum OpState {
 /// Run `program` for `steps` steps. `inputs[i]` is `(batch, *shape)` (held) or
 /// `(batch, steps, *shape)` (per step) for program input `i`. Returns one array per probe,
 /// `(batch, samples, *shape)`.
-pub fn run(program: &Program, steps: usize, batch: usize, inputs: &[ArrayD<f64>]) -> Result<Vec<ArrayD<f64>>, String> {
+pub fn run(
+    program: &Program,
+    steps: usize,
+    batch: usize,
+    inputs: &[ArrayD<f64>],
+) -> Result<Vec<ArrayD<f64>>, String> {
     let mut outputs: Vec<Vec<f64>> = program.probes.iter().map(|_| Vec::new()).collect();
     for b in 0..batch {
         run_one(program, steps, b, inputs, &mut outputs)?;
@@ -34,14 +39,27 @@ pub fn run(program: &Program, steps: usize, batch: usize, inputs: &[ArrayD<f64>]
         let samples = (1..=steps).filter(|k| k % p.every == 0).count();
         let mut shape = vec![batch, samples];
         shape.extend(&p.shape);
-        res.push(ArrayD::from_shape_vec(IxDyn(&shape), data).map_err(|e| format!("probe {}: {e}", p.name))?);
+        res.push(
+            ArrayD::from_shape_vec(IxDyn(&shape), data)
+                .map_err(|e| format!("probe {}: {e}", p.name))?,
+        );
     }
     Ok(res)
 }
 
-fn run_one(program: &Program, steps: usize, b: usize, inputs: &[ArrayD<f64>], outputs: &mut [Vec<f64>]) -> Result<(), String> {
+fn run_one(
+    program: &Program,
+    steps: usize,
+    b: usize,
+    inputs: &[ArrayD<f64>],
+    outputs: &mut [Vec<f64>],
+) -> Result<(), String> {
     let dt = program.dt;
-    let mut sig: Vec<Vec<f64>> = program.signals.iter().map(|s| if s.init.len() == s.size { s.init.clone() } else { vec![0.0; s.size] }).collect();
+    let mut sig: Vec<Vec<f64>> = program
+        .signals
+        .iter()
+        .map(|s| if s.init.len() == s.size { s.init.clone() } else { vec![0.0; s.size] })
+        .collect();
     let mut states = Vec::with_capacity(program.ops.len());
     for op in &program.ops {
         states.push(match &op.kind {
@@ -49,12 +67,16 @@ fn run_one(program: &Program, steps: usize, b: usize, inputs: &[ArrayD<f64>], ou
                 let n = program.signals[j.0 as usize].size;
                 let mut rng = ChaCha8Rng::seed_from_u64(seed.wrapping_add(b as u64));
                 let st = match init_voltage {
-                    Some(v) => neuron.make_state_with(n, &mut rng, &[("voltage", StateInit::Values(v.clone()))]).map_err(|e| e.to_string())?,
+                    Some(v) => neuron
+                        .make_state_with(n, &mut rng, &[("voltage", StateInit::Values(v.clone()))])
+                        .map_err(|e| e.to_string())?,
                     None => neuron.make_state(n, &mut rng),
                 };
                 OpState::Neurons(st)
             }
-            OpKind::Filter { filter, src, .. } => OpState::Filter(filter.new_state(program.signals[src.0 as usize].size)),
+            OpKind::Filter { filter, src, .. } => {
+                OpState::Filter(filter.new_state(program.signals[src.0 as usize].size))
+            }
             OpKind::Process { spec, dst, seed } => {
                 let n = program.signals[dst.0 as usize].size;
                 match spec {
@@ -66,14 +88,19 @@ fn run_one(program: &Program, steps: usize, b: usize, inputs: &[ArrayD<f64>], ou
                         OpState::Noise(w)
                     }
                     ProcessSpec::WhiteSignal { period, high, rms, y0, seed: s } => {
-                        let mut w = WhiteSignal::new(*period, *high, s.unwrap_or(*seed).wrapping_add(b as u64));
+                        let mut w = WhiteSignal::new(
+                            *period,
+                            *high,
+                            s.unwrap_or(*seed).wrapping_add(b as u64),
+                        );
                         w.rms = *rms;
                         w.y0 = *y0;
                         OpState::Signal(w.build(n, dt).map_err(|e| e.to_string())?)
                     }
-                    ProcessSpec::PresentInput { inputs, presentation_time } => {
-                        OpState::Present(PresentInput::new(inputs.view(), *presentation_time).map_err(|e| e.to_string())?)
-                    }
+                    ProcessSpec::PresentInput { inputs, presentation_time } => OpState::Present(
+                        PresentInput::new(inputs.view(), *presentation_time)
+                            .map_err(|e| e.to_string())?,
+                    ),
                 }
             }
             _ => OpState::None,
@@ -113,7 +140,10 @@ fn run_one(program: &Program, steps: usize, b: usize, inputs: &[ArrayD<f64>], ou
                 }
                 OpKind::DotInc { mat, src, dst, src_sel, dst_sel } => {
                     gather(&sig[src.0 as usize], src_sel, &mut scratch);
-                    let y: Vec<f64> = mat.outer_iter().map(|row| row.iter().zip(&scratch).map(|(a, x)| a * x).sum()).collect();
+                    let y: Vec<f64> = mat
+                        .outer_iter()
+                        .map(|row| row.iter().zip(&scratch).map(|(a, x)| a * x).sum())
+                        .collect();
                     scatter(&mut sig[dst.0 as usize], dst_sel, &y, true);
                 }
                 OpKind::SparseDotInc { rows, cols, vals, src, dst, src_sel, dst_sel } => {
@@ -237,7 +267,15 @@ fn geom(spec: &ConvSpec) -> Geom {
     let (yo, cout) = split(&spec.output_shape);
     let nd = xi.len();
     let k: Vec<usize> = spec.kernel.shape()[..nd].to_vec();
-    Geom { in_hw: two(&xi, 1), out_hw: two(&yo, 1), k_hw: two(&k, 1), stride: two(&spec.strides, 1), pad: two(&spec.pad_before, 0), cin, cout }
+    Geom {
+        in_hw: two(&xi, 1),
+        out_hw: two(&yo, 1),
+        k_hw: two(&k, 1),
+        stride: two(&spec.strides, 1),
+        pad: two(&spec.pad_before, 0),
+        cin,
+        cout,
+    }
 }
 
 fn idx(cl: bool, hw: [usize; 2], c_total: usize, h: usize, w: usize, c: usize) -> usize {
@@ -252,11 +290,16 @@ fn idx(cl: bool, hw: [usize; 2], c_total: usize, h: usize, w: usize, c: usize) -
 fn conv_inc(spec: &ConvSpec, x: &[f64], y: &mut [f64]) {
     let g = geom(spec);
     let cl = spec.channels_last;
-    let kernel = spec.kernel.as_slice().map(<[f64]>::to_vec).unwrap_or_else(|| spec.kernel.iter().copied().collect());
+    let kernel = spec
+        .kernel
+        .as_slice()
+        .map(<[f64]>::to_vec)
+        .unwrap_or_else(|| spec.kernel.iter().copied().collect());
     let kshape = spec.kernel.shape();
     let nk = kshape.len();
     let (kci, kco) = (kshape[nk - 2], kshape[nk - 1]);
-    let kidx = |kh: usize, kw: usize, ci: usize, co: usize| ((kh * g.k_hw[1] + kw) * kci + ci) * kco + co;
+    let kidx =
+        |kh: usize, kw: usize, ci: usize, co: usize| ((kh * g.k_hw[1] + kw) * kci + ci) * kco + co;
     if !spec.transpose {
         let groups = spec.groups.max(1);
         let cin_g = g.cin / groups;
@@ -278,7 +321,8 @@ fn conv_inc(spec: &ConvSpec, x: &[f64], y: &mut [f64]) {
                             }
                             for ci in 0..cin_g {
                                 let c = grp * cin_g + ci;
-                                acc += x[idx(cl, g.in_hw, g.cin, ih as usize, iw as usize, c)] * kernel[kidx(kh, kw, ci, co)];
+                                acc += x[idx(cl, g.in_hw, g.cin, ih as usize, iw as usize, c)]
+                                    * kernel[kidx(kh, kw, ci, co)];
                             }
                         }
                     }
@@ -311,7 +355,8 @@ fn conv_inc(spec: &ConvSpec, x: &[f64], y: &mut [f64]) {
                         for ci in 0..g.cin {
                             let xv = x[idx(cl, g.in_hw, g.cin, xh, xw, ci)];
                             for co in 0..g.cout {
-                                y[idx(cl, g.out_hw, g.cout, yh, yw, co)] += xv * kernel[kidx(kh, kw, ci, co)];
+                                y[idx(cl, g.out_hw, g.cout, yh, yw, co)] +=
+                                    xv * kernel[kidx(kh, kw, ci, co)];
                             }
                         }
                     }

@@ -56,11 +56,26 @@ pub enum OpKind {
     /// `dst[dst_sel] += mat @ src[src_sel]`.
     DotInc { mat: Array2<f64>, src: SignalId, dst: SignalId, src_sel: Sel, dst_sel: Sel },
     /// `dst[dst_sel] += sparse @ src[src_sel]`.
-    SparseDotInc { rows: Vec<usize>, cols: Vec<usize>, vals: Vec<f64>, src: SignalId, dst: SignalId, src_sel: Sel, dst_sel: Sel },
+    SparseDotInc {
+        rows: Vec<usize>,
+        cols: Vec<usize>,
+        vals: Vec<f64>,
+        src: SignalId,
+        dst: SignalId,
+        src_sel: Sel,
+        dst_sel: Sel,
+    },
     /// `dst += conv(src)`.
     ConvInc { spec: ConvSpec, src: SignalId, dst: SignalId },
     /// Neurons: read the current `j`, set `out` and the state signals.
-    SimNeurons { neuron: NeuronType, j: SignalId, out: SignalId, states: Vec<(String, SignalId)>, init_voltage: Option<Vec<f64>>, seed: u64 },
+    SimNeurons {
+        neuron: NeuronType,
+        j: SignalId,
+        out: SignalId,
+        states: Vec<(String, SignalId)>,
+        init_voltage: Option<Vec<f64>>,
+        seed: u64,
+    },
     /// A synapse: read `src`, update `dst` (visible next step).
     Filter { filter: DiscreteFilter, src: SignalId, dst: SignalId },
     /// A node function: read time and `input`, set `dst`.
@@ -74,7 +89,9 @@ impl OpKind {
     pub fn access(&self) -> Access {
         let mut a = Access::default();
         match self {
-            OpKind::Input { dst, .. } | OpKind::Reset { dst, .. } | OpKind::Process { dst, .. } => a.sets.push(*dst),
+            OpKind::Input { dst, .. } | OpKind::Reset { dst, .. } | OpKind::Process { dst, .. } => {
+                a.sets.push(*dst)
+            }
             OpKind::Copy { src, dst, inc, .. } => {
                 a.reads.push(*src);
                 if *inc {

@@ -16,7 +16,11 @@ pub fn print(p: &Program) -> String {
         let _ = writeln!(out, "input #{i} {} {:?}", inp.name, inp.shape);
     }
     for (i, s) in p.signals.iter().enumerate() {
-        let init = if s.init.is_empty() || s.init.iter().all(|v| *v == 0.0) { String::new() } else { format!(" init={}", preview(&s.init)) };
+        let init = if s.init.is_empty() || s.init.iter().all(|v| *v == 0.0) {
+            String::new()
+        } else {
+            format!(" init={}", preview(&s.init))
+        };
         let _ = writeln!(out, "signal %{i} {} [{}]{init}", s.name, s.size);
     }
     for op in &p.ops {
@@ -24,16 +28,44 @@ pub fn print(p: &Program) -> String {
             OpKind::Input { input, dst } => format!("{} = input #{input}", name(dst)),
             OpKind::Reset { dst, value } => format!("{} = {}", name(dst), preview(value)),
             OpKind::Copy { src, dst, src_sel, dst_sel, inc } => {
-                format!("{}{} {} {}{}", name(dst), sel(dst_sel), if *inc { "+=" } else { "=" }, name(src), sel(src_sel))
+                format!(
+                    "{}{} {} {}{}",
+                    name(dst),
+                    sel(dst_sel),
+                    if *inc { "+=" } else { "=" },
+                    name(src),
+                    sel(src_sel)
+                )
             }
             OpKind::ElementwiseInc { scale, src, dst, src_sel, dst_sel } => {
-                format!("{}{} += {} * {}{}", name(dst), sel(dst_sel), preview(scale), name(src), sel(src_sel))
+                format!(
+                    "{}{} += {} * {}{}",
+                    name(dst),
+                    sel(dst_sel),
+                    preview(scale),
+                    name(src),
+                    sel(src_sel)
+                )
             }
             OpKind::DotInc { mat, src, dst, src_sel, dst_sel } => {
-                format!("{}{} += M{:?} @ {}{}", name(dst), sel(dst_sel), mat.shape(), name(src), sel(src_sel))
+                format!(
+                    "{}{} += M{:?} @ {}{}",
+                    name(dst),
+                    sel(dst_sel),
+                    mat.shape(),
+                    name(src),
+                    sel(src_sel)
+                )
             }
             OpKind::SparseDotInc { vals, src, dst, src_sel, dst_sel, .. } => {
-                format!("{}{} += S(nnz={}) @ {}{}", name(dst), sel(dst_sel), vals.len(), name(src), sel(src_sel))
+                format!(
+                    "{}{} += S(nnz={}) @ {}{}",
+                    name(dst),
+                    sel(dst_sel),
+                    vals.len(),
+                    name(src),
+                    sel(src_sel)
+                )
             }
             OpKind::ConvInc { spec, src, dst } => format!(
                 "{} += {}({:?} -> {:?}, kernel {:?}, strides {:?}) @ {}",
@@ -47,14 +79,26 @@ pub fn print(p: &Program) -> String {
             ),
             OpKind::SimNeurons { neuron, j, out, states, .. } => {
                 let st: Vec<&str> = states.iter().map(|(_, s)| name(s)).collect();
-                format!("{}{} = {}({})", name(out), if st.is_empty() { String::new() } else { format!(", {}", st.join(", ")) }, neuron.name(), name(j))
+                format!(
+                    "{}{} = {}({})",
+                    name(out),
+                    if st.is_empty() { String::new() } else { format!(", {}", st.join(", ")) },
+                    neuron.name(),
+                    name(j)
+                )
             }
-            OpKind::Filter { filter, src, dst } => format!("{} <- filter(order {}) {}", name(dst), filter.order(), name(src)),
+            OpKind::Filter { filter, src, dst } => {
+                format!("{} <- filter(order {}) {}", name(dst), filter.order(), name(src))
+            }
             OpKind::NodeFn { f, input, dst } => match input {
-                Some(i) => format!("{} = fn(t, {}) [{} -> {}]", name(dst), name(i), f.size_in, f.size_out),
+                Some(i) => {
+                    format!("{} = fn(t, {}) [{} -> {}]", name(dst), name(i), f.size_in, f.size_out)
+                }
                 None => format!("{} = fn(t) [-> {}]", name(dst), f.size_out),
             },
-            OpKind::Process { spec, dst, .. } => format!("{} = process {}", name(dst), process_name(spec)),
+            OpKind::Process { spec, dst, .. } => {
+                format!("{} = process {}", name(dst), process_name(spec))
+            }
         };
         let _ = writeln!(out, "{:<15} {line}", op.kind.name());
     }

@@ -25,7 +25,12 @@ struct Clauses<'a> {
 }
 
 impl Elab<'_> {
-    fn clauses<'a>(&mut self, clauses: &'a [ast::Clause], allowed: &[&str], stmt: &str) -> Option<Clauses<'a>> {
+    fn clauses<'a>(
+        &mut self,
+        clauses: &'a [ast::Clause],
+        allowed: &[&str],
+        stmt: &str,
+    ) -> Option<Clauses<'a>> {
         let mut res = Clauses::default();
         let mut seen: Vec<(&str, Span)> = Vec::new();
         let mut ok = true;
@@ -33,14 +38,27 @@ impl Elab<'_> {
             let kw = c.kind.keyword();
             if !allowed.contains(&kw) {
                 self.diags.push(
-                    Diagnostic::error(codes::WRONG_KIND, format!("`{kw}` does not apply to `{stmt}`"), c.span, "not allowed here")
-                        .with_help(format!("`{stmt}` takes: {}", allowed.join(", "))),
+                    Diagnostic::error(
+                        codes::WRONG_KIND,
+                        format!("`{kw}` does not apply to `{stmt}`"),
+                        c.span,
+                        "not allowed here",
+                    )
+                    .with_help(format!("`{stmt}` takes: {}", allowed.join(", "))),
                 );
                 ok = false;
                 continue;
             }
             if let Some((_, prev)) = seen.iter().find(|(k, _)| *k == kw) {
-                self.diags.push(Diagnostic::error(codes::DUPLICATE_ARGUMENT, format!("`{kw}` is given twice"), c.span, "given again").with_label(*prev, "first given here"));
+                self.diags.push(
+                    Diagnostic::error(
+                        codes::DUPLICATE_ARGUMENT,
+                        format!("`{kw}` is given twice"),
+                        c.span,
+                        "given again",
+                    )
+                    .with_label(*prev, "first given here"),
+                );
                 ok = false;
                 continue;
             }
@@ -66,16 +84,34 @@ impl Elab<'_> {
         Endpoint { obj: t.obj, port: t.port, indices: t.indices.clone(), size, span: t.span }
     }
 
-    pub(crate) fn connect(&mut self, ctx: &mut NetCtx, pre: &ast::Path, post: &ast::Path, clauses: &[ast::Clause], span: Span) {
+    pub(crate) fn connect(
+        &mut self,
+        ctx: &mut NetCtx,
+        pre: &ast::Path,
+        post: &ast::Path,
+        clauses: &[ast::Clause],
+        span: Span,
+    ) {
         let allowed = ["transform", "fn", "synapse", "solver", "eval_points", "seed"];
         let Some(cl) = self.clauses(clauses, &allowed, "connect") else { return };
-        let (Some(pre_t), Some(post_t)) = (self.resolve_target(ctx, pre, false, false), self.resolve_target(ctx, post, false, true)) else { return };
+        let (Some(pre_t), Some(post_t)) = (
+            self.resolve_target(ctx, pre, false, false),
+            self.resolve_target(ctx, post, false, true),
+        ) else {
+            return;
+        };
         let pre_ep = self.endpoint(&pre_t, false);
         let post_ep = self.endpoint(&post_t, true);
         let pre_obj = self.model.object(pre_t.obj).clone();
         let post_obj = self.model.object(post_t.obj).clone();
-        if matches!(post_obj.kind, ObjectKind::Input) || (post_obj.size_in == 0 && matches!(post_obj.kind, ObjectKind::Node(_))) {
-            let what = if matches!(post_obj.kind, ObjectKind::Input) { "an input" } else { "a node without an input" };
+        if matches!(post_obj.kind, ObjectKind::Input)
+            || (post_obj.size_in == 0 && matches!(post_obj.kind, ObjectKind::Node(_)))
+        {
+            let what = if matches!(post_obj.kind, ObjectKind::Input) {
+                "an input"
+            } else {
+                "a node without an input"
+            };
             self.diags.push(
                 Diagnostic::error(codes::WRONG_KIND, format!("cannot connect into `{}`: it is {what}", post_obj.name), post.span, "takes no input")
                     .with_label(post_obj.span, "declared here")
@@ -96,7 +132,11 @@ impl Elab<'_> {
                 );
                 return;
             }
-            let Some(f) = self.with_env(ctx, |env| func::compile(l, Signature::Vector(pre_ep.size), env)) else { return };
+            let Some(f) =
+                self.with_env(ctx, |env| func::compile(l, Signature::Vector(pre_ep.size), env))
+            else {
+                return;
+            };
             mid = f.size_out;
             function = Some(f);
         }
@@ -109,7 +149,15 @@ impl Elab<'_> {
                         span,
                         format!("{mid} → {}", post_ep.size),
                     )
-                    .with_label(pre.span, format!("{} `{}` gives {}", if function.is_some() { "function of" } else { "source" }, pre_obj.name, mid))
+                    .with_label(
+                        pre.span,
+                        format!(
+                            "{} `{}` gives {}",
+                            if function.is_some() { "function of" } else { "source" },
+                            pre_obj.name,
+                            mid
+                        ),
+                    )
                     .with_label(post.span, format!("`{}` takes {}", post_obj.name, post_ep.size));
                     d = d.with_help(if mid == 1 || post_ep.size == 1 {
                         "add `transform` with a matrix, or select elements with a slice such as `a[0:2]`".to_string()
@@ -134,12 +182,22 @@ impl Elab<'_> {
                 } else {
                     None
                 };
-                let post_shape = if post_ep.indices.is_none() && matches!(post_obj.kind, ObjectKind::Layer(_) | ObjectKind::Node(_)) {
-                    Some(if matches!(post_obj.kind, ObjectKind::Layer(_)) { post_obj.shape.clone() } else { vec![post_ep.size] })
+                let post_shape = if post_ep.indices.is_none()
+                    && matches!(post_obj.kind, ObjectKind::Layer(_) | ObjectKind::Node(_))
+                {
+                    Some(if matches!(post_obj.kind, ObjectKind::Layer(_)) {
+                        post_obj.shape.clone()
+                    } else {
+                        vec![post_ep.size]
+                    })
                 } else {
                     None
                 };
-                let Some(t) = self.transform_from(v, e.span, mid, post_ep.size, pre_shape, post_shape, span) else { return };
+                let Some(t) =
+                    self.transform_from(v, e.span, mid, post_ep.size, pre_shape, post_shape, span)
+                else {
+                    return;
+                };
                 t
             }
         };
@@ -161,12 +219,22 @@ impl Elab<'_> {
         };
         let Some(Some(solver)) = self.solver_clause(ctx, cl.solver, "connect") else { return };
         if solver.weights && !matches!(post_obj.kind, ObjectKind::Ensemble(_)) {
-            self.diags.push(Diagnostic::error(codes::WRONG_KIND, "a `weights = true` solver needs an ensemble as the target", post.span, "not an ensemble"));
+            self.diags.push(Diagnostic::error(
+                codes::WRONG_KIND,
+                "a `weights = true` solver needs an ensemble as the target",
+                post.span,
+                "not an ensemble",
+            ));
             return;
         }
         if (cl.solver.is_some() || cl.eval_points.is_some()) && !decoded {
             let s = cl.solver.or(cl.eval_points).map(|e| e.span).unwrap_or(span);
-            self.diags.push(Diagnostic::error(codes::WRONG_KIND, "solver options apply only to decoded connections (from an ensemble)", s, "nothing to solve"));
+            self.diags.push(Diagnostic::error(
+                codes::WRONG_KIND,
+                "solver options apply only to decoded connections (from an ensemble)",
+                s,
+                "nothing to solve",
+            ));
             return;
         }
         let eval_points = match cl.eval_points {
@@ -185,12 +253,30 @@ impl Elab<'_> {
                 Some(s) if s >= 0 => s as u64,
                 _ => return,
             },
-            None => derive_seed(ctx.seed, &format!("{}connect#{}", ctx.prefix, self.model.connections.len())),
+            None => derive_seed(
+                ctx.seed,
+                &format!("{}connect#{}", ctx.prefix, self.model.connections.len()),
+            ),
         };
-        self.model.connections.push(Connection { pre: pre_ep, post: post_ep, transform, function, synapse, solver, eval_points, seed, span });
+        self.model.connections.push(Connection {
+            pre: pre_ep,
+            post: post_ep,
+            transform,
+            function,
+            synapse,
+            solver,
+            eval_points,
+            seed,
+            span,
+        });
     }
 
-    fn solver_clause(&mut self, ctx: &mut NetCtx, e: Option<&ast::Expr>, kind: &str) -> Option<Option<SolverSpec>> {
+    fn solver_clause(
+        &mut self,
+        ctx: &mut NetCtx,
+        e: Option<&ast::Expr>,
+        kind: &str,
+    ) -> Option<Option<SolverSpec>> {
         let (v, s) = match e {
             Some(e) => match self.eval(ctx, e) {
                 Some(v) => (v, e.span),
@@ -202,11 +288,24 @@ impl Elab<'_> {
             },
         };
         let Value::Ctor(c) = v else {
-            self.diags.push(Diagnostic::error(codes::TYPE_MISMATCH, format!("expected a solver such as `lstsq_l2(reg = 0.1)`, found {}", v.describe()), s, "not a solver"));
+            self.diags.push(Diagnostic::error(
+                codes::TYPE_MISMATCH,
+                format!("expected a solver such as `lstsq_l2(reg = 0.1)`, found {}", v.describe()),
+                s,
+                "not a solver",
+            ));
             return Some(None);
         };
         if c.name != "lstsq_l2" {
-            self.diags.push(Diagnostic::error(codes::UNKNOWN_FUNCTION, format!("`{}` is not a solver", c.name), c.span, "not a solver").with_help("the solver is `lstsq_l2(reg = 0.1, weights = false)`"));
+            self.diags.push(
+                Diagnostic::error(
+                    codes::UNKNOWN_FUNCTION,
+                    format!("`{}` is not a solver", c.name),
+                    c.span,
+                    "not a solver",
+                )
+                .with_help("the solver is `lstsq_l2(reg = 0.1, weights = false)`"),
+            );
             return Some(None);
         }
         let mut args = Args::new(self, &c, &["reg", "weights"])?;
@@ -214,7 +313,12 @@ impl Elab<'_> {
         let weights = args.opt_bool(self, "weights").unwrap_or(false);
         args.finish(self);
         if reg < 0.0 {
-            self.diags.push(Diagnostic::error(codes::OUT_OF_RANGE, format!("`reg` cannot be negative, found {reg}"), c.span, "negative"));
+            self.diags.push(Diagnostic::error(
+                codes::OUT_OF_RANGE,
+                format!("`reg` cannot be negative, found {reg}"),
+                c.span,
+                "negative",
+            ));
             return Some(None);
         }
         Some(Some(SolverSpec { reg, weights }))
@@ -224,32 +328,57 @@ impl Elab<'_> {
     pub(crate) fn synapse_from(&mut self, v: Value, span: Span) -> Option<Option<SynapseSpec>> {
         let tau_check = |el: &mut Elab<'_>, tau: f64, s: Span| -> bool {
             if tau < 0.0 || !tau.is_finite() {
-                el.diags.push(Diagnostic::error(codes::OUT_OF_RANGE, format!("a synapse time constant must be non-negative, found {tau}"), s, "negative time constant"));
+                el.diags.push(Diagnostic::error(
+                    codes::OUT_OF_RANGE,
+                    format!("a synapse time constant must be non-negative, found {tau}"),
+                    s,
+                    "negative time constant",
+                ));
                 return false;
             }
             true
         };
         match v {
             Value::None => Some(None),
-            Value::Num(tau, Unit::Time | Unit::One) => tau_check(self, tau, span).then_some(Some(SynapseSpec::Lowpass(tau))),
+            Value::Num(tau, Unit::Time | Unit::One) => {
+                tau_check(self, tau, span).then_some(Some(SynapseSpec::Lowpass(tau)))
+            }
             Value::Ctor(c) if matches!(c.name.as_str(), "lowpass" | "alpha") => {
                 let tau = match c.args.as_slice() {
                     [a] if a.name.is_none() || a.name.as_deref() == Some("tau") => match a.value {
                         Value::Num(t, Unit::Time | Unit::One) => t,
                         ref other => {
-                            self.diags.push(Diagnostic::error(codes::TYPE_MISMATCH, format!("`{}` takes a time constant, found {}", c.name, other.describe()), a.value_span, "not a time"));
+                            self.diags.push(Diagnostic::error(
+                                codes::TYPE_MISMATCH,
+                                format!(
+                                    "`{}` takes a time constant, found {}",
+                                    c.name,
+                                    other.describe()
+                                ),
+                                a.value_span,
+                                "not a time",
+                            ));
                             return None;
                         }
                     },
                     _ => {
-                        self.diags.push(Diagnostic::error(codes::ARITY, format!("`{}` takes one time constant: `{}(5ms)`", c.name, c.name), c.span, "wrong arguments"));
+                        self.diags.push(Diagnostic::error(
+                            codes::ARITY,
+                            format!("`{}` takes one time constant: `{}(5ms)`", c.name, c.name),
+                            c.span,
+                            "wrong arguments",
+                        ));
                         return None;
                     }
                 };
                 if !tau_check(self, tau, c.span) {
                     return None;
                 }
-                Some(Some(if c.name == "lowpass" { SynapseSpec::Lowpass(tau) } else { SynapseSpec::Alpha(tau) }))
+                Some(Some(if c.name == "lowpass" {
+                    SynapseSpec::Lowpass(tau)
+                } else {
+                    SynapseSpec::Alpha(tau)
+                }))
             }
             Value::Ctor(c) if c.name == "linear_filter" => {
                 let mut args = Args::new(self, &c, &["num", "den"])?;
@@ -257,7 +386,12 @@ impl Elab<'_> {
                 let den = vec_arg(self, &mut args, "den", 0)?;
                 args.finish(self);
                 if den.is_empty() || den[0] == 0.0 {
-                    self.diags.push(Diagnostic::error(codes::OUT_OF_RANGE, "the denominator's leading coefficient must be non-zero", c.span, "bad denominator"));
+                    self.diags.push(Diagnostic::error(
+                        codes::OUT_OF_RANGE,
+                        "the denominator's leading coefficient must be non-zero",
+                        c.span,
+                        "bad denominator",
+                    ));
                     return None;
                 }
                 if num.len() > den.len() {
@@ -279,7 +413,16 @@ impl Elab<'_> {
     /// Interpret a transform for a map from `size_in` to `size_out`. `pre_shape`/`post_shape` are
     /// the full shapes when the ends are unsliced (convolutions need them).
     #[allow(clippy::too_many_arguments)]
-    fn transform_from(&mut self, v: Value, span: Span, size_in: usize, size_out: usize, pre_shape: Option<Vec<usize>>, post_shape: Option<Vec<usize>>, stmt: Span) -> Option<Transform> {
+    fn transform_from(
+        &mut self,
+        v: Value,
+        span: Span,
+        size_in: usize,
+        size_out: usize,
+        pre_shape: Option<Vec<usize>>,
+        post_shape: Option<Vec<usize>>,
+        stmt: Span,
+    ) -> Option<Transform> {
         match v {
             Value::Num(x, _) => {
                 if size_in != size_out {
@@ -314,7 +457,9 @@ impl Elab<'_> {
                     )
                     .with_label(stmt, format!("maps {size_in} → {size_out}"));
                     if (i, o) == (size_out, size_in) {
-                        d = d.with_help("the matrix looks transposed: add `.T` (Keras kernels are (in, out))");
+                        d = d.with_help(
+                            "the matrix looks transposed: add `.T` (Keras kernels are (in, out))",
+                        );
                     }
                     self.diags.push(d);
                     return None;
@@ -323,7 +468,15 @@ impl Elab<'_> {
                 Some(Transform::Dense(m))
             }
             Value::Array(a) => {
-                self.diags.push(Diagnostic::error(codes::TRANSFORM_SHAPE, format!("a transform is a scalar, a vector or a matrix, found shape {}", fmt_shape(a.shape())), span, "too many dimensions"));
+                self.diags.push(Diagnostic::error(
+                    codes::TRANSFORM_SHAPE,
+                    format!(
+                        "a transform is a scalar, a vector or a matrix, found shape {}",
+                        fmt_shape(a.shape())
+                    ),
+                    span,
+                    "too many dimensions",
+                ));
                 None
             }
             Value::Ctor(c) if c.name == "sparse" => self.sparse_from(&c, size_in, size_out),
@@ -347,7 +500,12 @@ impl Elab<'_> {
         let values = vec_arg(self, &mut args, "values", usize::MAX)?;
         args.finish(self);
         let [o, i] = shape.as_slice() else {
-            self.diags.push(Diagnostic::error(codes::TRANSFORM_SHAPE, "a sparse transform's shape is [size_out, size_in]", c.span, "bad shape"));
+            self.diags.push(Diagnostic::error(
+                codes::TRANSFORM_SHAPE,
+                "a sparse transform's shape is [size_out, size_in]",
+                c.span,
+                "bad shape",
+            ));
             return None;
         };
         let (o, i) = (*o as usize, *i as usize);
@@ -363,7 +521,11 @@ impl Elab<'_> {
         if indices.ndim() != 2 || indices.shape()[1] != 2 || indices.shape()[0] != values.len() {
             self.diags.push(Diagnostic::error(
                 codes::TRANSFORM_SHAPE,
-                format!("sparse `indices` must be [{}, 2] (one (row, col) per value), found {}", values.len(), fmt_shape(indices.shape())),
+                format!(
+                    "sparse `indices` must be [{}, 2] (one (row, col) per value), found {}",
+                    values.len(),
+                    fmt_shape(indices.shape())
+                ),
                 c.span,
                 "bad indices",
             ));
@@ -372,8 +534,19 @@ impl Elab<'_> {
         let mut idx = Vec::with_capacity(values.len());
         for row in indices.outer_iter() {
             let (r, col) = (row[0], row[1]);
-            if r < 0.0 || col < 0.0 || r as usize >= o || col as usize >= i || r.fract() != 0.0 || col.fract() != 0.0 {
-                self.diags.push(Diagnostic::error(codes::INDEX_RANGE, format!("sparse index ({r}, {col}) is outside [{o}, {i}]"), c.span, "out of range"));
+            if r < 0.0
+                || col < 0.0
+                || r as usize >= o
+                || col as usize >= i
+                || r.fract() != 0.0
+                || col.fract() != 0.0
+            {
+                self.diags.push(Diagnostic::error(
+                    codes::INDEX_RANGE,
+                    format!("sparse index ({r}, {col}) is outside [{o}, {i}]"),
+                    c.span,
+                    "out of range",
+                ));
                 return None;
             }
             idx.push((r as usize, col as usize));
@@ -381,7 +554,14 @@ impl Elab<'_> {
         Some(Transform::Sparse { shape: (o, i), indices: idx, values })
     }
 
-    fn conv_from(&mut self, c: &Ctor, size_in: usize, size_out: usize, pre_shape: Option<Vec<usize>>, post_shape: Option<Vec<usize>>) -> Option<Transform> {
+    fn conv_from(
+        &mut self,
+        c: &Ctor,
+        size_in: usize,
+        size_out: usize,
+        pre_shape: Option<Vec<usize>>,
+        post_shape: Option<Vec<usize>>,
+    ) -> Option<Transform> {
         let name = c.name.as_str();
         let n_spatial = if name.ends_with("1d") { 1 } else { 2 };
         let pool = name.starts_with("avg_pool");
@@ -389,7 +569,18 @@ impl Elab<'_> {
         let allowed: &[&str] = if pool {
             &["size", "strides", "padding", "channels_last", "input_shape"]
         } else {
-            &["kernel", "filters", "kernel_size", "init", "strides", "padding", "channels_last", "groups", "input_shape", "output_shape"]
+            &[
+                "kernel",
+                "filters",
+                "kernel_size",
+                "init",
+                "strides",
+                "padding",
+                "channels_last",
+                "groups",
+                "input_shape",
+                "output_shape",
+            ]
         };
         let mut args = Args::new(self, c, allowed)?;
         let channels_last = args.opt_bool(self, "channels_last").unwrap_or(true);
@@ -397,7 +588,12 @@ impl Elab<'_> {
             Some(a) => match shape_of(&a.value) {
                 Some(s) => s,
                 None => {
-                    self.diags.push(Diagnostic::error(codes::BAD_SHAPE, "`input_shape` is a list of positive sizes", a.value_span, "bad shape"));
+                    self.diags.push(Diagnostic::error(
+                        codes::BAD_SHAPE,
+                        "`input_shape` is a list of positive sizes",
+                        a.value_span,
+                        "bad shape",
+                    ));
                     return None;
                 }
             },
@@ -405,8 +601,13 @@ impl Elab<'_> {
                 Some(s) => s,
                 None => {
                     self.diags.push(
-                        Diagnostic::error(codes::CONV_GEOMETRY, format!("`{name}` needs the full shape of its input"), c.span, "input is sliced or decoded")
-                            .with_help("connect the whole object, or give `input_shape = [h, w, c]`"),
+                        Diagnostic::error(
+                            codes::CONV_GEOMETRY,
+                            format!("`{name}` needs the full shape of its input"),
+                            c.span,
+                            "input is sliced or decoded",
+                        )
+                        .with_help("connect the whole object, or give `input_shape = [h, w, c]`"),
                     );
                     return None;
                 }
@@ -432,7 +633,12 @@ impl Elab<'_> {
             Some(a) => match a.value {
                 Value::Str(s) if s == "valid" || s == "same" => s,
                 other => {
-                    self.diags.push(Diagnostic::error(codes::TYPE_MISMATCH, format!("`padding` is `valid` or `same`, found {}", other.describe()), a.value_span, "bad padding"));
+                    self.diags.push(Diagnostic::error(
+                        codes::TYPE_MISMATCH,
+                        format!("`padding` is `valid` or `same`, found {}", other.describe()),
+                        a.value_span,
+                        "bad padding",
+                    ));
                     return None;
                 }
             },
@@ -447,7 +653,12 @@ impl Elab<'_> {
         } else {
             let groups = args.opt_count(self, "groups").unwrap_or(1);
             if groups == 0 || in_ch % groups != 0 {
-                self.diags.push(Diagnostic::error(codes::CONV_GEOMETRY, format!("{in_ch} input channels cannot be split into {groups} groups"), c.span, "bad groups"));
+                self.diags.push(Diagnostic::error(
+                    codes::CONV_GEOMETRY,
+                    format!("{in_ch} input channels cannot be split into {groups} groups"),
+                    c.span,
+                    "bad groups",
+                ));
                 return None;
             }
             let kernel = match args.take("kernel") {
@@ -470,7 +681,12 @@ impl Elab<'_> {
                         k
                     }
                     other => {
-                        self.diags.push(Diagnostic::error(codes::TYPE_MISMATCH, format!("`kernel` is an array, found {}", other.describe()), a.value_span, "not an array"));
+                        self.diags.push(Diagnostic::error(
+                            codes::TYPE_MISMATCH,
+                            format!("`kernel` is an array, found {}", other.describe()),
+                            a.value_span,
+                            "not an array",
+                        ));
                         return None;
                     }
                 },
@@ -478,16 +694,18 @@ impl Elab<'_> {
                     let filters = args.req_count(self, "filters")?;
                     let ks = int_list_arg(self, &mut args, "kernel_size", n_spatial, 3)?;
                     let init = match args.take("init") {
-                        Some(a) => match a.value {
-                            Value::Num(x, _) => x,
-                            other => {
-                                self.diags.push(
+                        Some(a) => {
+                            match a.value {
+                                Value::Num(x, _) => x,
+                                other => {
+                                    self.diags.push(
                                     Diagnostic::error(codes::TYPE_MISMATCH, format!("`init` for a generated kernel is a number, found {}", other.describe()), a.value_span, "here")
                                         .with_help("give the weights with `kernel = w[\"…\"]`"),
                                 );
-                                return None;
+                                    return None;
+                                }
                             }
-                        },
+                        }
                         None => 1.0,
                     };
                     let mut shape = ks;
@@ -505,7 +723,12 @@ impl Elab<'_> {
                 Some(a) => match shape_of(&a.value) {
                     Some(s) if s.len() == n_spatial + 1 => split_channels(&s, channels_last).0,
                     _ => {
-                        self.diags.push(Diagnostic::error(codes::BAD_SHAPE, format!("`output_shape` needs {} sizes", n_spatial + 1), a.value_span, "bad shape"));
+                        self.diags.push(Diagnostic::error(
+                            codes::BAD_SHAPE,
+                            format!("`output_shape` needs {} sizes", n_spatial + 1),
+                            a.value_span,
+                            "bad shape",
+                        ));
                         return None;
                     }
                 },
@@ -513,7 +736,15 @@ impl Elab<'_> {
                     .iter()
                     .zip(&strides)
                     .zip(&ksize)
-                    .map(|((&n, &s), &k)| if padding == "valid" { (n - 1) * s + k } else { (n - 1) * s + 1 })
+                    .map(
+                        |((&n, &s), &k)| {
+                            if padding == "valid" {
+                                (n - 1) * s + k
+                            } else {
+                                (n - 1) * s + 1
+                            }
+                        },
+                    )
                     .collect(),
             };
             // The forward convolution of the output must give the input.
@@ -543,19 +774,54 @@ impl Elab<'_> {
         };
         args.finish(self);
         let out_total: usize = output_shape.iter().product();
-        if out_total != size_out || post_shape.as_ref().is_some_and(|p| p.len() > 1 && *p != output_shape) {
-            let target = post_shape.map(|p| fmt_shape(&p)).unwrap_or_else(|| format!("size {size_out}"));
+        if out_total != size_out
+            || post_shape.as_ref().is_some_and(|p| p.len() > 1 && *p != output_shape)
+        {
+            let target =
+                post_shape.map(|p| fmt_shape(&p)).unwrap_or_else(|| format!("size {size_out}"));
             self.diags.push(
-                Diagnostic::error(codes::CONV_GEOMETRY, format!("`{name}` produces {}, but the target is {target}", fmt_shape(&output_shape)), c.span, format!("gives {}", fmt_shape(&output_shape)))
-                    .with_help(format!("input {} with kernel {} and strides {} ({padding} padding)", fmt_shape(&input_shape), fmt_shape(&ksize), fmt_shape(&strides))),
+                Diagnostic::error(
+                    codes::CONV_GEOMETRY,
+                    format!(
+                        "`{name}` produces {}, but the target is {target}",
+                        fmt_shape(&output_shape)
+                    ),
+                    c.span,
+                    format!("gives {}", fmt_shape(&output_shape)),
+                )
+                .with_help(format!(
+                    "input {} with kernel {} and strides {} ({padding} padding)",
+                    fmt_shape(&input_shape),
+                    fmt_shape(&ksize),
+                    fmt_shape(&strides)
+                )),
             );
             return None;
         }
-        Some(Transform::Conv(ConvSpec { transpose, input_shape, output_shape, kernel, strides, pad_before, channels_last, groups }))
+        Some(Transform::Conv(ConvSpec {
+            transpose,
+            input_shape,
+            output_shape,
+            kernel,
+            strides,
+            pad_before,
+            channels_last,
+            groups,
+        }))
     }
 
-    pub(crate) fn probe(&mut self, ctx: &mut NetCtx, name: Option<&ast::Ident>, target: &ast::Path, clauses: &[ast::Clause], span: Span) {
-        let Some(cl) = self.clauses(clauses, &["synapse", "sample_every", "solver"], "probe") else { return };
+    pub(crate) fn probe(
+        &mut self,
+        ctx: &mut NetCtx,
+        name: Option<&ast::Ident>,
+        target: &ast::Path,
+        clauses: &[ast::Clause],
+        span: Span,
+    ) {
+        let Some(cl) = self.clauses(clauses, &["synapse", "sample_every", "solver"], "probe")
+        else {
+            return;
+        };
         let Some(t) = self.resolve_target(ctx, target, true, false) else { return };
         let ep = self.endpoint(&t, false);
         let obj = self.model.object(t.obj).clone();
@@ -593,16 +859,28 @@ impl Elab<'_> {
             Some(e) => match self.eval(ctx, e) {
                 Some(Value::Num(x, Unit::Time)) if x > 0.0 => Some(x),
                 Some(other) => {
-                    self.diags.push(Diagnostic::error(codes::TYPE_MISMATCH, format!("`sample_every` is a positive time, found {}", other.describe()), e.span, "not a time"));
+                    self.diags.push(Diagnostic::error(
+                        codes::TYPE_MISMATCH,
+                        format!("`sample_every` is a positive time, found {}", other.describe()),
+                        e.span,
+                        "not a time",
+                    ));
                     return;
                 }
                 None => return,
             },
             None => None,
         };
-        let decoded = t.port == Port::Value && matches!(obj.kind, ObjectKind::Ensemble(_)) && attr == ProbeAttr::Output;
+        let decoded = t.port == Port::Value
+            && matches!(obj.kind, ObjectKind::Ensemble(_))
+            && attr == ProbeAttr::Output;
         if cl.solver.is_some() && !decoded {
-            self.diags.push(Diagnostic::error(codes::WRONG_KIND, "a solver applies only to an ensemble's decoded output", span, "nothing to solve"));
+            self.diags.push(Diagnostic::error(
+                codes::WRONG_KIND,
+                "a solver applies only to an ensemble's decoded output",
+                span,
+                "nothing to solve",
+            ));
             return;
         }
         let Some(Some(solver)) = self.solver_clause(ctx, cl.solver, "probe") else { return };
@@ -616,13 +894,27 @@ impl Elab<'_> {
         if let Some(prev) = self.model.probes.iter().find(|p| p.name == pname) {
             let prev = prev.span;
             self.diags.push(
-                Diagnostic::error(codes::DUPLICATE_NAME, format!("two probes are named `{pname}`"), span, "second probe")
-                    .with_label(prev, "first probe")
-                    .with_help("name one of them: `probe other_name = …`"),
+                Diagnostic::error(
+                    codes::DUPLICATE_NAME,
+                    format!("two probes are named `{pname}`"),
+                    span,
+                    "second probe",
+                )
+                .with_label(prev, "first probe")
+                .with_help("name one of them: `probe other_name = …`"),
             );
             return;
         }
-        self.model.probes.push(Probe { name: pname, target: ep, attr, synapse, sample_every, solver, shape, span });
+        self.model.probes.push(Probe {
+            name: pname,
+            target: ep,
+            attr,
+            synapse,
+            sample_every,
+            solver,
+            shape,
+            span,
+        });
     }
 }
 
@@ -641,7 +933,12 @@ fn path_text(p: &ast::Path) -> String {
 }
 
 /// Spatial sizes and padding before of a forward convolution.
-fn forward_geometry(input: &[usize], k: &[usize], s: &[usize], padding: &str) -> (Vec<usize>, Vec<usize>) {
+fn forward_geometry(
+    input: &[usize],
+    k: &[usize],
+    s: &[usize],
+    padding: &str,
+) -> (Vec<usize>, Vec<usize>) {
     let mut out = Vec::new();
     let mut pads = Vec::new();
     for ((&n, &k), &s) in input.iter().zip(k).zip(s) {
@@ -678,21 +975,40 @@ fn join_channels(spatial: &[usize], ch: usize, channels_last: bool) -> Vec<usize
 
 fn shape_of(v: &Value) -> Option<Vec<usize>> {
     match v {
-        Value::Array(a) if a.ndim() == 1 && a.iter().all(|x| *x >= 1.0 && x.fract() == 0.0) => Some(a.iter().map(|x| *x as usize).collect()),
+        Value::Array(a) if a.ndim() == 1 && a.iter().all(|x| *x >= 1.0 && x.fract() == 0.0) => {
+            Some(a.iter().map(|x| *x as usize).collect())
+        }
         _ => None,
     }
 }
 
 /// A list of `n` positive integers (a single number repeats), or the default.
-fn int_list_arg(el: &mut Elab<'_>, args: &mut Args, name: &str, n: usize, default: usize) -> Option<Vec<usize>> {
+fn int_list_arg(
+    el: &mut Elab<'_>,
+    args: &mut Args,
+    name: &str,
+    n: usize,
+    default: usize,
+) -> Option<Vec<usize>> {
     let Some(a) = args.take(name) else { return Some(vec![default; n]) };
     let res = match &a.value {
         Value::Num(x, Unit::One) if *x >= 1.0 && x.fract() == 0.0 => Some(vec![*x as usize; n]),
-        Value::Array(arr) if arr.ndim() == 1 && arr.len() == n && arr.iter().all(|x| *x >= 1.0 && x.fract() == 0.0) => Some(arr.iter().map(|x| *x as usize).collect()),
+        Value::Array(arr)
+            if arr.ndim() == 1
+                && arr.len() == n
+                && arr.iter().all(|x| *x >= 1.0 && x.fract() == 0.0) =>
+        {
+            Some(arr.iter().map(|x| *x as usize).collect())
+        }
         _ => None,
     };
     if res.is_none() {
-        el.diags.push(Diagnostic::error(codes::TYPE_MISMATCH, format!("`{name}` is a positive whole number or a list of {n}"), a.value_span, "bad value"));
+        el.diags.push(Diagnostic::error(
+            codes::TYPE_MISMATCH,
+            format!("`{name}` is a positive whole number or a list of {n}"),
+            a.value_span,
+            "bad value",
+        ));
     }
     res
 }
@@ -711,7 +1027,12 @@ fn vec_arg(el: &mut Elab<'_>, args: &mut Args, name: &str, pos: usize) -> Option
         Value::Array(arr) if arr.ndim() == 1 => Some(arr.iter().copied().collect()),
         Value::Num(x, _) => Some(vec![x]),
         other => {
-            el.diags.push(Diagnostic::error(codes::TYPE_MISMATCH, format!("`{name}` is a list of numbers, found {}", other.describe()), a.value_span, "not a list"));
+            el.diags.push(Diagnostic::error(
+                codes::TYPE_MISMATCH,
+                format!("`{name}` is a list of numbers, found {}", other.describe()),
+                a.value_span,
+                "not a list",
+            ));
             None
         }
     }

@@ -53,7 +53,9 @@ impl Elab<'_> {
                 let size = shape.iter().product();
                 self.add_declared(ctx, name, index, ObjectKind::Input, shape, size, stmt.span);
             }
-            StmtKind::Node { name, shape, value } => self.declare_node(ctx, name, shape.as_ref(), value.as_ref(), stmt.span),
+            StmtKind::Node { name, shape, value } => {
+                self.declare_node(ctx, name, shape.as_ref(), value.as_ref(), stmt.span)
+            }
             StmtKind::Ensemble { name, value } => {
                 let Some(index) = self.decl_index(ctx, name) else { return };
                 let Some(v) = self.eval(ctx, value) else { return };
@@ -61,7 +63,14 @@ impl Elab<'_> {
                 let dims = ens.dims;
                 let full = ctx.full_name(&name.name.name, index);
                 let seed = seed.unwrap_or_else(|| derive_seed(ctx.seed, &full));
-                let id = self.add_object(Object { name: full, kind: ObjectKind::Ensemble(ens), shape: vec![dims], size_in: dims, seed, span: name.span });
+                let id = self.add_object(Object {
+                    name: full,
+                    kind: ObjectKind::Ensemble(ens),
+                    shape: vec![dims],
+                    size_in: dims,
+                    seed,
+                    span: name.span,
+                });
                 self.insert_member(ctx, &name.name, index, Member::Object(id, name.span));
             }
             StmtKind::Layer { name, shape, value } => {
@@ -85,24 +94,45 @@ impl Elab<'_> {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn add_declared(&mut self, ctx: &mut NetCtx, name: &ast::DeclName, index: Option<i64>, kind: ObjectKind, shape: Vec<usize>, size_in: usize, span: Span) {
+    fn add_declared(
+        &mut self,
+        ctx: &mut NetCtx,
+        name: &ast::DeclName,
+        index: Option<i64>,
+        kind: ObjectKind,
+        shape: Vec<usize>,
+        size_in: usize,
+        span: Span,
+    ) {
         let _ = span;
         let full = ctx.full_name(&name.name.name, index);
         let seed = derive_seed(ctx.seed, &full);
-        let id = self.add_object(Object { name: full, kind, shape, size_in, seed, span: name.span });
+        let id =
+            self.add_object(Object { name: full, kind, shape, size_in, seed, span: name.span });
         self.insert_member(ctx, &name.name, index, Member::Object(id, name.span));
     }
 
     /// Evaluate a shape: every dimension a positive whole number.
-    pub(crate) fn eval_shape(&mut self, ctx: &mut NetCtx, shape: &ast::Shape) -> Option<Vec<usize>> {
+    pub(crate) fn eval_shape(
+        &mut self,
+        ctx: &mut NetCtx,
+        shape: &ast::Shape,
+    ) -> Option<Vec<usize>> {
         if shape.dims.is_empty() {
-            self.diags.push(Diagnostic::error(codes::BAD_SHAPE, "a shape needs at least one dimension", shape.span, "empty shape"));
+            self.diags.push(Diagnostic::error(
+                codes::BAD_SHAPE,
+                "a shape needs at least one dimension",
+                shape.span,
+                "empty shape",
+            ));
             return None;
         }
         let mut dims = Vec::new();
         for d in &shape.dims {
             match self.eval(ctx, d)? {
-                Value::Num(x, Unit::One) if x >= 1.0 && x.fract() == 0.0 && x < 1e9 => dims.push(x as usize),
+                Value::Num(x, Unit::One) if x >= 1.0 && x.fract() == 0.0 && x < 1e9 => {
+                    dims.push(x as usize)
+                }
                 other => {
                     let what = match other {
                         Value::Num(x, _) => format!("{x}"),
@@ -121,7 +151,14 @@ impl Elab<'_> {
         Some(dims)
     }
 
-    fn declare_node(&mut self, ctx: &mut NetCtx, name: &ast::DeclName, shape: Option<&ast::Shape>, value: Option<&ast::Expr>, span: Span) {
+    fn declare_node(
+        &mut self,
+        ctx: &mut NetCtx,
+        name: &ast::DeclName,
+        shape: Option<&ast::Shape>,
+        value: Option<&ast::Expr>,
+        span: Span,
+    ) {
         let Some(index) = self.decl_index(ctx, name) else { return };
         let declared = match shape {
             Some(s) => match self.eval_shape(ctx, s) {
@@ -133,25 +170,49 @@ impl Elab<'_> {
         let Some(value) = value else {
             let Some((shape, _)) = declared else {
                 self.diags.push(
-                    Diagnostic::error(codes::MISSING_ARGUMENT, format!("node `{}` needs a shape or a value", name.name.name), name.span, "no shape, no value")
-                        .with_help("a passthrough node is `node relay: [n]`; a constant is `node c = [1, 2]`"),
+                    Diagnostic::error(
+                        codes::MISSING_ARGUMENT,
+                        format!("node `{}` needs a shape or a value", name.name.name),
+                        name.span,
+                        "no shape, no value",
+                    )
+                    .with_help(
+                        "a passthrough node is `node relay: [n]`; a constant is `node c = [1, 2]`",
+                    ),
                 );
                 return;
             };
             let size = shape.iter().product();
-            self.add_declared(ctx, name, index, ObjectKind::Node(NodeKind::Passthrough), shape, size, span);
+            self.add_declared(
+                ctx,
+                name,
+                index,
+                ObjectKind::Node(NodeKind::Passthrough),
+                shape,
+                size,
+                span,
+            );
             return;
         };
         let Some(v) = self.eval(ctx, value) else { return };
         let (kind, shape, size_in) = match v {
-            Value::Num(x, _) => (NodeKind::Const(ArrayD::from_elem(ndarray::IxDyn(&[1]), x)), vec![1], 0),
+            Value::Num(x, _) => {
+                (NodeKind::Const(ArrayD::from_elem(ndarray::IxDyn(&[1]), x)), vec![1], 0)
+            }
             Value::Array(a) => {
-                let a = if a.ndim() == 0 { ArrayD::from_elem(ndarray::IxDyn(&[1]), a.iter().next().copied().unwrap_or(0.0)) } else { a };
+                let a = if a.ndim() == 0 {
+                    ArrayD::from_elem(ndarray::IxDyn(&[1]), a.iter().next().copied().unwrap_or(0.0))
+                } else {
+                    a
+                };
                 let shape = a.shape().to_vec();
                 (NodeKind::Const(a), shape, 0)
             }
             Value::Lambda(l) => {
-                let Some(f) = self.with_env(ctx, |env| func::compile(&l, Signature::Node, env)) else { return };
+                let Some(f) = self.with_env(ctx, |env| func::compile(&l, Signature::Node, env))
+                else {
+                    return;
+                };
                 let (n_out, n_in) = (f.size_out, f.size_in);
                 let shape = match &declared {
                     Some((d, _)) if d.iter().product::<usize>() == n_out => d.clone(),
@@ -160,7 +221,11 @@ impl Elab<'_> {
                 (NodeKind::Function(f), shape, n_in)
             }
             Value::Ctor(c) => {
-                let Some((p, shape)) = self.process_from(ctx, c, declared.as_ref().map(|d| d.0.clone())) else { return };
+                let Some((p, shape)) =
+                    self.process_from(ctx, c, declared.as_ref().map(|d| d.0.clone()))
+                else {
+                    return;
+                };
                 (NodeKind::Process(p), shape, 0)
             }
             other => {
@@ -176,8 +241,16 @@ impl Elab<'_> {
             let got: usize = shape.iter().product();
             if want != got {
                 self.diags.push(
-                    Diagnostic::error(codes::FUNCTION_SIZE, format!("node `{}` is declared with size {want}, but its value has size {got}", name.name.name), value.span, format!("size {got}"))
-                        .with_label(*dspan, format!("declared {}", fmt_shape(d))),
+                    Diagnostic::error(
+                        codes::FUNCTION_SIZE,
+                        format!(
+                            "node `{}` is declared with size {want}, but its value has size {got}",
+                            name.name.name
+                        ),
+                        value.span,
+                        format!("size {got}"),
+                    )
+                    .with_label(*dspan, format!("declared {}", fmt_shape(d))),
                 );
                 return;
             }
@@ -185,19 +258,46 @@ impl Elab<'_> {
         self.add_declared(ctx, name, index, ObjectKind::Node(kind), shape, size_in, span);
     }
 
-    fn process_from(&mut self, ctx: &mut NetCtx, c: Ctor, declared: Option<Vec<usize>>) -> Option<(ProcessSpec, Vec<usize>)> {
-        let mut args = Args::new(self, &c, &["dims", "mean", "std", "scale", "seed", "period", "high", "rms", "y0", "inputs", "presentation_time"])?;
+    fn process_from(
+        &mut self,
+        ctx: &mut NetCtx,
+        c: Ctor,
+        declared: Option<Vec<usize>>,
+    ) -> Option<(ProcessSpec, Vec<usize>)> {
+        let mut args = Args::new(
+            self,
+            &c,
+            &[
+                "dims",
+                "mean",
+                "std",
+                "scale",
+                "seed",
+                "period",
+                "high",
+                "rms",
+                "y0",
+                "inputs",
+                "presentation_time",
+            ],
+        )?;
         let seed = args.opt_count(self, "seed").map(|s| s as u64);
         let res = match c.name.as_str() {
             "white_noise" => {
-                let dims = args.opt_count(self, "dims").or(declared.as_ref().map(|d| d.iter().product())).unwrap_or(1);
+                let dims = args
+                    .opt_count(self, "dims")
+                    .or(declared.as_ref().map(|d| d.iter().product()))
+                    .unwrap_or(1);
                 let mean = args.opt_num(self, "mean", Unit::One).unwrap_or(0.0);
                 let std = args.opt_num(self, "std", Unit::One).unwrap_or(1.0);
                 let scale = args.opt_bool(self, "scale").unwrap_or(true);
                 (ProcessSpec::WhiteNoise { mean, std, scale, seed }, vec![dims])
             }
             "white_signal" => {
-                let dims = args.opt_count(self, "dims").or(declared.as_ref().map(|d| d.iter().product())).unwrap_or(1);
+                let dims = args
+                    .opt_count(self, "dims")
+                    .or(declared.as_ref().map(|d| d.iter().product()))
+                    .unwrap_or(1);
                 let period = args.req_positive(self, "period", Unit::Time)?;
                 let high = args.req_positive(self, "high", Unit::Freq)?;
                 let rms = args.opt_num(self, "rms", Unit::One).unwrap_or(0.5);
@@ -212,8 +312,13 @@ impl Elab<'_> {
             }
             other => {
                 self.diags.push(
-                    Diagnostic::error(codes::WRONG_KIND, format!("`{other}(…)` is not a process"), c.span, "not a node value")
-                        .with_help("node processes are white_noise, white_signal and present_input"),
+                    Diagnostic::error(
+                        codes::WRONG_KIND,
+                        format!("`{other}(…)` is not a process"),
+                        c.span,
+                        "not a node value",
+                    )
+                    .with_help("node processes are white_noise, white_signal and present_input"),
                 );
                 return None;
             }
@@ -224,7 +329,12 @@ impl Elab<'_> {
     }
 
     /// Interpret `lif(n = …, dims = …, …)` as an ensemble. Returns the explicit seed, if given.
-    fn ensemble_from(&mut self, ctx: &mut NetCtx, v: Value, span: Span) -> Option<(Ensemble, Option<u64>)> {
+    fn ensemble_from(
+        &mut self,
+        ctx: &mut NetCtx,
+        v: Value,
+        span: Span,
+    ) -> Option<(Ensemble, Option<u64>)> {
         let c = self.neuron_ctor(v, span, "an ensemble")?;
         let (neuron, mut args) = self.neuron_from(ctx, &c, ENSEMBLE_ARGS)?;
         let n = args.req_count(self, "n")?;
@@ -232,20 +342,33 @@ impl Elab<'_> {
         if n == 0 || dims == 0 {
             let which = if n == 0 { "n" } else { "dims" };
             let s = args.span_of(which).unwrap_or(c.span);
-            self.diags.push(Diagnostic::error(codes::OUT_OF_RANGE, format!("`{which}` must be at least 1"), s, "zero"));
+            self.diags.push(Diagnostic::error(
+                codes::OUT_OF_RANGE,
+                format!("`{which}` must be at least 1"),
+                s,
+                "zero",
+            ));
             return None;
         }
         let seed = args.opt_count(self, "seed").map(|s| s as u64);
         let max_rates = self.dist_arg(ctx, &mut args, "ensemble", "max_rates", &[n], Unit::Freq)?;
-        let intercepts = self.dist_arg(ctx, &mut args, "ensemble", "intercepts", &[n], Unit::One)?;
-        let encoders = self.dist_arg(ctx, &mut args, "ensemble", "encoders", &[n, dims], Unit::One)?;
-        let eval_points = self.dist_arg(ctx, &mut args, "ensemble", "eval_points", &[0, dims], Unit::One)?;
+        let intercepts =
+            self.dist_arg(ctx, &mut args, "ensemble", "intercepts", &[n], Unit::One)?;
+        let encoders =
+            self.dist_arg(ctx, &mut args, "ensemble", "encoders", &[n, dims], Unit::One)?;
+        let eval_points =
+            self.dist_arg(ctx, &mut args, "ensemble", "eval_points", &[0, dims], Unit::One)?;
         let gain = self.opt_dist_arg(&mut args, "gain", &[n])?;
         let bias = self.opt_dist_arg(&mut args, "bias", &[n])?;
         if gain.is_some() != bias.is_some() {
             self.diags.push(
-                Diagnostic::error(codes::MISSING_ARGUMENT, "`gain` and `bias` are given together", c.span, "only one given")
-                    .with_help("give both, or neither and set max_rates / intercepts"),
+                Diagnostic::error(
+                    codes::MISSING_ARGUMENT,
+                    "`gain` and `bias` are given together",
+                    c.span,
+                    "only one given",
+                )
+                .with_help("give both, or neither and set max_rates / intercepts"),
             );
             return None;
         }
@@ -256,7 +379,12 @@ impl Elab<'_> {
         .unwrap_or(1.0);
         if radius <= 0.0 || !radius.is_finite() {
             let s = args.span_of("radius").unwrap_or(c.span);
-            self.diags.push(Diagnostic::error(codes::OUT_OF_RANGE, format!("radius must be positive, found {radius}"), s, "not positive"));
+            self.diags.push(Diagnostic::error(
+                codes::OUT_OF_RANGE,
+                format!("radius must be positive, found {radius}"),
+                s,
+                "not positive",
+            ));
             return None;
         }
         let n_eval_points = args.opt_count(self, "n_eval_points");
@@ -265,7 +393,20 @@ impl Elab<'_> {
         let mut neuron = neuron;
         neuron.initial_voltage = self.opt_dist_arg(&mut args, "initial_voltage", &[n])?;
         args.finish(self);
-        let ens = Ensemble { n_neurons: n, dims, neuron, max_rates, intercepts, encoders, radius, gain, bias, eval_points, n_eval_points, normalize_encoders };
+        let ens = Ensemble {
+            n_neurons: n,
+            dims,
+            neuron,
+            max_rates,
+            intercepts,
+            encoders,
+            radius,
+            gain,
+            bias,
+            eval_points,
+            n_eval_points,
+            normalize_encoders,
+        };
         Some((ens, seed))
     }
 
@@ -279,7 +420,14 @@ impl Elab<'_> {
         Some(Layer { neuron, gain, bias })
     }
 
-    fn per_neuron(&mut self, ctx: &mut NetCtx, args: &mut Args, name: &str, n: usize, default: f64) -> Option<Vec<f64>> {
+    fn per_neuron(
+        &mut self,
+        ctx: &mut NetCtx,
+        args: &mut Args,
+        name: &str,
+        n: usize,
+        default: f64,
+    ) -> Option<Vec<f64>> {
         let (v, span) = match args.take(name) {
             Some(a) => (a.value, a.value_span),
             None => match ctx.config.get("layer", name) {
@@ -309,18 +457,33 @@ impl Elab<'_> {
             Value::Ctor(c) if NeuronKind::from_name(&c.name).is_some() => Some(c),
             Value::Ctor(c) => {
                 let names: Vec<&str> = crate::spec::NEURON_TYPES.iter().map(|t| t.name).collect();
-                let mut d = Diagnostic::error(codes::UNKNOWN_FUNCTION, format!("`{}` is not a neuron type", c.name), c.span, "not a neuron type");
-                d = d.with_help(match snn_syntax::diag::did_you_mean(&c.name, names.iter().copied()) {
-                    Some(g) => format!("did you mean `{g}`?"),
-                    None => format!("neuron types: {}", names.join(", ")),
-                });
+                let mut d = Diagnostic::error(
+                    codes::UNKNOWN_FUNCTION,
+                    format!("`{}` is not a neuron type", c.name),
+                    c.span,
+                    "not a neuron type",
+                );
+                d = d.with_help(
+                    match snn_syntax::diag::did_you_mean(&c.name, names.iter().copied()) {
+                        Some(g) => format!("did you mean `{g}`?"),
+                        None => format!("neuron types: {}", names.join(", ")),
+                    },
+                );
                 self.diags.push(d);
                 None
             }
             other => {
                 self.diags.push(
-                    Diagnostic::error(codes::TYPE_MISMATCH, format!("{what} is declared with a neuron type, found {}", other.describe()), span, "not a neuron type")
-                        .with_help("e.g. `lif(n = 100, dims = 1)`"),
+                    Diagnostic::error(
+                        codes::TYPE_MISMATCH,
+                        format!(
+                            "{what} is declared with a neuron type, found {}",
+                            other.describe()
+                        ),
+                        span,
+                        "not a neuron type",
+                    )
+                    .with_help("e.g. `lif(n = 100, dims = 1)`"),
                 );
                 None
             }
@@ -328,7 +491,12 @@ impl Elab<'_> {
     }
 
     /// Split a neuron constructor's arguments into the type's parameters and the rest.
-    pub(crate) fn neuron_from(&mut self, ctx: &mut NetCtx, c: &Ctor, extra: &[&str]) -> Option<(NeuronSpec, Args)> {
+    pub(crate) fn neuron_from(
+        &mut self,
+        ctx: &mut NetCtx,
+        c: &Ctor,
+        extra: &[&str],
+    ) -> Option<(NeuronSpec, Args)> {
         let kind = NeuronKind::from_name(&c.name)?;
         let info = kind.info();
         let mut allowed: Vec<&str> = info.params.iter().map(|p| p.0).collect();
@@ -344,8 +512,13 @@ impl Elab<'_> {
                     bargs.finish(self);
                     if b.kind.info().spiking {
                         self.diags.push(
-                            Diagnostic::error(codes::WRONG_KIND, format!("the base of `{}` must be a rate neuron type", c.name), a.value_span, "spiking base")
-                                .with_help("e.g. `regular_spiking(lif_rate(), …)`"),
+                            Diagnostic::error(
+                                codes::WRONG_KIND,
+                                format!("the base of `{}` must be a rate neuron type", c.name),
+                                a.value_span,
+                                "spiking base",
+                            )
+                            .with_help("e.g. `regular_spiking(lif_rate(), …)`"),
                         );
                         return None;
                     }
@@ -353,8 +526,13 @@ impl Elab<'_> {
                 }
                 None => {
                     self.diags.push(
-                        Diagnostic::error(codes::MISSING_ARGUMENT, format!("`{}` needs a base rate type", c.name), c.span, "no base type")
-                            .with_help(format!("e.g. `{}(lif_rate(), n = 100, dims = 1)`", c.name)),
+                        Diagnostic::error(
+                            codes::MISSING_ARGUMENT,
+                            format!("`{}` needs a base rate type", c.name),
+                            c.span,
+                            "no base type",
+                        )
+                        .with_help(format!("e.g. `{}(lif_rate(), n = 100, dims = 1)`", c.name)),
                     );
                     return None;
                 }
@@ -367,18 +545,32 @@ impl Elab<'_> {
             let val = match given {
                 None => default,
                 Some((v, span)) => match (v, unit) {
-                    (Value::Num(x, Unit::Time), ParamUnit::Time) | (Value::Num(x, Unit::One), ParamUnit::One) => x,
+                    (Value::Num(x, Unit::Time), ParamUnit::Time)
+                    | (Value::Num(x, Unit::One), ParamUnit::One) => x,
                     (Value::Num(x, Unit::One), ParamUnit::Time) => x,
                     (other, _) => {
-                        let want = if unit == ParamUnit::Time { "a time" } else { "a plain number" };
-                        self.diags.push(Diagnostic::error(codes::TYPE_MISMATCH, format!("`{pname}` expects {want}, found {}", other.describe()), span, "wrong unit"));
+                        let want =
+                            if unit == ParamUnit::Time { "a time" } else { "a plain number" };
+                        self.diags.push(Diagnostic::error(
+                            codes::TYPE_MISMATCH,
+                            format!("`{pname}` expects {want}, found {}", other.describe()),
+                            span,
+                            "wrong unit",
+                        ));
                         return None;
                     }
                 },
             };
-            if matches!(pname, "tau_rc" | "tau_ref" | "tau_n" | "tau_recovery") && (val < 0.0 || (pname == "tau_rc" && val <= 0.0)) {
+            if matches!(pname, "tau_rc" | "tau_ref" | "tau_n" | "tau_recovery")
+                && (val < 0.0 || (pname == "tau_rc" && val <= 0.0))
+            {
                 let s = args.span_of(pname).unwrap_or(c.span);
-                self.diags.push(Diagnostic::error(codes::OUT_OF_RANGE, format!("`{pname}` must be positive, found {val}"), s, "not positive"));
+                self.diags.push(Diagnostic::error(
+                    codes::OUT_OF_RANGE,
+                    format!("`{pname}` must be positive, found {val}"),
+                    s,
+                    "not positive",
+                ));
                 return None;
             }
             params.push((pname, val));
@@ -388,12 +580,22 @@ impl Elab<'_> {
     }
 
     /// max_rates < 1/tau_ref and intercepts in [-1, 1) where the values are known.
-    fn check_rates(&mut self, neuron: &NeuronSpec, max_rates: &DistSpec, intercepts: &DistSpec, args: &Args, span: Span) {
+    fn check_rates(
+        &mut self,
+        neuron: &NeuronSpec,
+        max_rates: &DistSpec,
+        intercepts: &DistSpec,
+        args: &Args,
+        span: Span,
+    ) {
         let rate_type = neuron.base.as_deref().unwrap_or(neuron);
         let tau_ref = match rate_type.kind {
-            NeuronKind::Lif | NeuronKind::LifRate | NeuronKind::AdaptiveLif | NeuronKind::AdaptiveLifRate | NeuronKind::Sigmoid | NeuronKind::Tanh => {
-                Some(rate_type.param("tau_ref"))
-            }
+            NeuronKind::Lif
+            | NeuronKind::LifRate
+            | NeuronKind::AdaptiveLif
+            | NeuronKind::AdaptiveLifRate
+            | NeuronKind::Sigmoid
+            | NeuronKind::Tanh => Some(rate_type.param("tau_ref")),
             _ => None,
         };
         if let Some(tr) = tau_ref.filter(|t| *t > 0.0) {
@@ -413,9 +615,13 @@ impl Elab<'_> {
             }
         }
         let bad = match intercepts {
-            DistSpec::Uniform { low, high, .. } => (*low < -1.0 || *high > 1.0).then_some((*low).min(*high)),
+            DistSpec::Uniform { low, high, .. } => {
+                (*low < -1.0 || *high > 1.0).then_some((*low).min(*high))
+            }
             DistSpec::Array(a) => a.iter().copied().find(|x| !(-1.0..1.0).contains(x)),
-            DistSpec::Choice(opts) => opts.iter().flatten().copied().find(|x| !(-1.0..1.0).contains(x)),
+            DistSpec::Choice(opts) => {
+                opts.iter().flatten().copied().find(|x| !(-1.0..1.0).contains(x))
+            }
             _ => None,
         };
         if let Some(x) = bad {
@@ -431,14 +637,27 @@ impl Elab<'_> {
         match ctx.config.get(kind, param)? {
             (Value::Num(x, _), _) => Some(x),
             (other, span) => {
-                self.diags.push(Diagnostic::error(codes::TYPE_MISMATCH, format!("`{kind}.{param}` expects a number, found {}", other.describe()), span, "here"));
+                self.diags.push(Diagnostic::error(
+                    codes::TYPE_MISMATCH,
+                    format!("`{kind}.{param}` expects a number, found {}", other.describe()),
+                    span,
+                    "here",
+                ));
                 None
             }
         }
     }
 
     /// A distribution argument with config and Nengo defaults; arrays must have `shape` (0 = any).
-    fn dist_arg(&mut self, ctx: &mut NetCtx, args: &mut Args, kind: &str, name: &str, shape: &[usize], unit: Unit) -> Option<DistSpec> {
+    fn dist_arg(
+        &mut self,
+        ctx: &mut NetCtx,
+        args: &mut Args,
+        kind: &str,
+        name: &str,
+        shape: &[usize],
+        unit: Unit,
+    ) -> Option<DistSpec> {
         let (v, span) = match args.take(name) {
             Some(a) => (a.value, a.value_span),
             None => match ctx.config.get(kind, name) {
@@ -449,7 +668,12 @@ impl Elab<'_> {
         self.dist_from(v, span, name, shape, unit)
     }
 
-    fn opt_dist_arg(&mut self, args: &mut Args, name: &str, shape: &[usize]) -> Option<Option<DistSpec>> {
+    fn opt_dist_arg(
+        &mut self,
+        args: &mut Args,
+        name: &str,
+        shape: &[usize],
+    ) -> Option<Option<DistSpec>> {
         match args.take(name) {
             Some(a) => self.dist_from(a.value, a.value_span, name, shape, Unit::One).map(Some),
             None => Some(None),
@@ -457,7 +681,14 @@ impl Elab<'_> {
     }
 
     /// Interpret a value as a distribution or explicit array for parameter `name`.
-    pub(crate) fn dist_from(&mut self, v: Value, span: Span, name: &str, shape: &[usize], unit: Unit) -> Option<DistSpec> {
+    pub(crate) fn dist_from(
+        &mut self,
+        v: Value,
+        span: Span,
+        name: &str,
+        shape: &[usize],
+        unit: Unit,
+    ) -> Option<DistSpec> {
         let num = |v: &Value| -> Option<f64> {
             match v {
                 Value::Num(x, u) if *u == unit || *u == Unit::One => Some(*x),
@@ -465,14 +696,24 @@ impl Elab<'_> {
             }
         };
         match v {
-            Value::Num(x, u) if u == unit || u == Unit::One => Some(DistSpec::Choice(vec![vec![x]])),
+            Value::Num(x, u) if u == unit || u == Unit::One => {
+                Some(DistSpec::Choice(vec![vec![x]]))
+            }
             Value::Array(a) => {
-                let ok = a.ndim() == shape.len() && a.shape().iter().zip(shape).all(|(d, s)| *s == 0 || d == s);
+                let ok = a.ndim() == shape.len()
+                    && a.shape().iter().zip(shape).all(|(d, s)| *s == 0 || d == s);
                 if !ok {
-                    let want: Vec<String> = shape.iter().map(|d| if *d == 0 { "_".to_string() } else { d.to_string() }).collect();
+                    let want: Vec<String> = shape
+                        .iter()
+                        .map(|d| if *d == 0 { "_".to_string() } else { d.to_string() })
+                        .collect();
                     self.diags.push(Diagnostic::error(
                         codes::TENSOR_SHAPE,
-                        format!("`{name}` needs shape [{}], found {}", want.join(", "), fmt_shape(a.shape())),
+                        format!(
+                            "`{name}` needs shape [{}], found {}",
+                            want.join(", "),
+                            fmt_shape(a.shape())
+                        ),
                         span,
                         "wrong shape",
                     ));
@@ -486,33 +727,54 @@ impl Elab<'_> {
                 let get = |k: &str, i: usize| named(k).or_else(|| pos.get(i).copied());
                 let res = match c.name.as_str() {
                     "uniform" => {
-                        let (Some(lo), Some(hi)) = (get("low", 0).and_then(|a| num(&a.value)), get("high", 1).and_then(|a| num(&a.value))) else {
+                        let (Some(lo), Some(hi)) = (
+                            get("low", 0).and_then(|a| num(&a.value)),
+                            get("high", 1).and_then(|a| num(&a.value)),
+                        ) else {
                             self.diags.push(bad_ctor(&c, "uniform(low, high)", unit));
                             return None;
                         };
                         if lo > hi {
-                            self.diags.push(Diagnostic::error(codes::OUT_OF_RANGE, format!("uniform({lo}, {hi}) has low > high"), c.span, "empty range"));
+                            self.diags.push(Diagnostic::error(
+                                codes::OUT_OF_RANGE,
+                                format!("uniform({lo}, {hi}) has low > high"),
+                                c.span,
+                                "empty range",
+                            ));
                             return None;
                         }
                         DistSpec::Uniform { low: lo, high: hi, integer: false }
                     }
                     "gaussian" => {
-                        let (Some(m), Some(s)) = (get("mean", 0).and_then(|a| num(&a.value)), get("std", 1).and_then(|a| num(&a.value))) else {
+                        let (Some(m), Some(s)) = (
+                            get("mean", 0).and_then(|a| num(&a.value)),
+                            get("std", 1).and_then(|a| num(&a.value)),
+                        ) else {
                             self.diags.push(bad_ctor(&c, "gaussian(mean, std)", unit));
                             return None;
                         };
                         if s < 0.0 {
-                            self.diags.push(Diagnostic::error(codes::OUT_OF_RANGE, "a gaussian's std cannot be negative", c.span, "negative std"));
+                            self.diags.push(Diagnostic::error(
+                                codes::OUT_OF_RANGE,
+                                "a gaussian's std cannot be negative",
+                                c.span,
+                                "negative std",
+                            ));
                             return None;
                         }
                         DistSpec::Gaussian { mean: m, std: s }
                     }
                     "choice" => {
-                        let Some(Value::Array(a)) = get("options", 0).map(|a| a.value.clone()) else {
+                        let Some(Value::Array(a)) = get("options", 0).map(|a| a.value.clone())
+                        else {
                             self.diags.push(bad_ctor(&c, "choice([a, b, …])", unit));
                             return None;
                         };
-                        let rows: Vec<Vec<f64>> = if a.ndim() <= 1 { a.iter().map(|x| vec![*x]).collect() } else { a.outer_iter().map(|r| r.iter().copied().collect()).collect() };
+                        let rows: Vec<Vec<f64>> = if a.ndim() <= 1 {
+                            a.iter().map(|x| vec![*x]).collect()
+                        } else {
+                            a.outer_iter().map(|r| r.iter().copied().collect()).collect()
+                        };
                         DistSpec::Choice(rows)
                     }
                     "uniform_hypersphere" | "scattered_hypersphere" => {
@@ -520,7 +782,15 @@ impl Elab<'_> {
                             Some(Value::Bool(b)) => *b,
                             None => false,
                             Some(other) => {
-                                self.diags.push(Diagnostic::error(codes::TYPE_MISMATCH, format!("`surface` is true or false, found {}", other.describe()), c.span, "here"));
+                                self.diags.push(Diagnostic::error(
+                                    codes::TYPE_MISMATCH,
+                                    format!(
+                                        "`surface` is true or false, found {}",
+                                        other.describe()
+                                    ),
+                                    c.span,
+                                    "here",
+                                ));
                                 return None;
                             }
                         };
@@ -543,7 +813,11 @@ impl Elab<'_> {
             other => {
                 self.diags.push(Diagnostic::error(
                     codes::TYPE_MISMATCH,
-                    format!("`{name}` expects {} or a distribution, found {}", if unit == Unit::Freq { "a frequency" } else { "a number, an array" }, other.describe()),
+                    format!(
+                        "`{name}` expects {} or a distribution, found {}",
+                        if unit == Unit::Freq { "a frequency" } else { "a number, an array" },
+                        other.describe()
+                    ),
                     span,
                     "wrong type",
                 ));
@@ -556,7 +830,13 @@ impl Elab<'_> {
         let Some(index) = self.decl_index(ctx, name) else { return };
         let ast::ExprKind::Call { callee, args } = &value.kind else {
             self.diags.push(
-                Diagnostic::error(codes::WRONG_KIND, "a network instance is a call of a network", value.span, "not a call").with_help("e.g. `network sub = integrator(n = 100)`"),
+                Diagnostic::error(
+                    codes::WRONG_KIND,
+                    "a network instance is a call of a network",
+                    value.span,
+                    "not a call",
+                )
+                .with_help("e.g. `network sub = integrator(n = 100)`"),
             );
             return;
         };
@@ -570,11 +850,20 @@ impl Elab<'_> {
         };
         let Some((file_ast, idx, def_file)) = self.find_network(ctx.file, &net_name) else {
             let names = self.visible_networks(ctx.file);
-            let mut d = Diagnostic::error(codes::UNKNOWN_NETWORK, format!("unknown network `{net_name}`"), callee.span, "not defined or imported");
-            d = d.with_help(match snn_syntax::diag::did_you_mean(&net_name, names.iter().map(String::as_str)) {
-                Some(g) => format!("did you mean `{g}`?"),
-                None => "define it with `network NAME(…) { … }` or import it with `use`".to_string(),
-            });
+            let mut d = Diagnostic::error(
+                codes::UNKNOWN_NETWORK,
+                format!("unknown network `{net_name}`"),
+                callee.span,
+                "not defined or imported",
+            );
+            d = d.with_help(
+                match snn_syntax::diag::did_you_mean(&net_name, names.iter().map(String::as_str)) {
+                    Some(g) => format!("did you mean `{g}`?"),
+                    None => {
+                        "define it with `network NAME(…) { … }` or import it with `use`".to_string()
+                    }
+                },
+            );
             self.diags.push(d);
             return;
         };
@@ -582,18 +871,33 @@ impl Elab<'_> {
         let mut evaluated = Vec::new();
         for a in args {
             let Some(v) = self.eval(ctx, &a.value) else { return };
-            evaluated.push(CtorArg { name: a.name.as_ref().map(|n| n.name.clone()), value: v, span: a.span, value_span: a.value.span });
+            evaluated.push(CtorArg {
+                name: a.name.as_ref().map(|n| n.name.clone()),
+                value: v,
+                span: a.span,
+                value_span: a.value.span,
+            });
         }
         let full = ctx.full_name(&name.name.name, index);
         let seed = derive_seed(ctx.seed, &full);
         let mut sub = NetCtx::new(def_file, format!("{full}."), ctx.config.clone(), seed);
         self.instantiate_body(&mut sub, def, &evaluated, value.span);
-        self.insert_member(ctx, &name.name, index, Member::Instance(Rc::new(sub.members), name.span));
+        self.insert_member(
+            ctx,
+            &name.name,
+            index,
+            Member::Instance(Rc::new(sub.members), name.span),
+        );
     }
 }
 
 fn bad_ctor(c: &Ctor, form: &str, unit: Unit) -> Diagnostic {
-    Diagnostic::error(codes::TYPE_MISMATCH, format!("expected `{form}` with {} bounds", unit.describe()), c.span, "bad arguments")
+    Diagnostic::error(
+        codes::TYPE_MISMATCH,
+        format!("expected `{form}` with {} bounds", unit.describe()),
+        c.span,
+        "bad arguments",
+    )
 }
 
 /// The arguments of a constructor, taken one by one; leftovers are reported by [`Args::finish`].
@@ -616,16 +920,29 @@ impl Args {
                 None => positional.push(a.clone()),
                 Some(n) => {
                     if !allowed.contains(&n.as_str()) {
-                        let mut d = Diagnostic::error(codes::UNKNOWN_ARGUMENT, format!("`{}` has no argument `{n}`", c.name), a.span, "unknown argument");
-                        d = d.with_help(match snn_syntax::diag::did_you_mean(n, allowed.iter().copied()) {
-                            Some(g) => format!("did you mean `{g}`?"),
-                            None => format!("its arguments are: {}", allowed.join(", ")),
-                        });
+                        let mut d = Diagnostic::error(
+                            codes::UNKNOWN_ARGUMENT,
+                            format!("`{}` has no argument `{n}`", c.name),
+                            a.span,
+                            "unknown argument",
+                        );
+                        d = d.with_help(
+                            match snn_syntax::diag::did_you_mean(n, allowed.iter().copied()) {
+                                Some(g) => format!("did you mean `{g}`?"),
+                                None => format!("its arguments are: {}", allowed.join(", ")),
+                            },
+                        );
                         el.diags.push(d);
                         ok = false;
                     } else if let Some(prev) = named.iter().find(|p| p.name.as_ref() == Some(n)) {
                         el.diags.push(
-                            Diagnostic::error(codes::DUPLICATE_ARGUMENT, format!("argument `{n}` is given twice"), a.span, "given again").with_label(prev.span, "first given here"),
+                            Diagnostic::error(
+                                codes::DUPLICATE_ARGUMENT,
+                                format!("argument `{n}` is given twice"),
+                                a.span,
+                                "given again",
+                            )
+                            .with_label(prev.span, "first given here"),
                         );
                         ok = false;
                     } else {
@@ -634,8 +951,15 @@ impl Args {
                 }
             }
         }
-        let spans = named.iter().filter_map(|a| a.name.clone().map(|n| (n, a.value_span))).collect();
-        ok.then_some(Args { named, positional, spans, ctor_name: c.name.clone(), ctor_span: c.span })
+        let spans =
+            named.iter().filter_map(|a| a.name.clone().map(|n| (n, a.value_span))).collect();
+        ok.then_some(Args {
+            named,
+            positional,
+            spans,
+            ctor_name: c.name.clone(),
+            ctor_span: c.span,
+        })
     }
 
     /// Remove and return the named argument `name`.
@@ -654,18 +978,33 @@ impl Args {
         match a.value {
             Value::Num(x, u) if u == unit || u == Unit::One => Some(x),
             other => {
-                el.diags.push(Diagnostic::error(codes::TYPE_MISMATCH, format!("`{name}` expects {}, found {}", unit.describe(), other.describe()), a.value_span, "wrong type"));
+                el.diags.push(Diagnostic::error(
+                    codes::TYPE_MISMATCH,
+                    format!("`{name}` expects {}, found {}", unit.describe(), other.describe()),
+                    a.value_span,
+                    "wrong type",
+                ));
                 None
             }
         }
     }
 
-    pub(crate) fn req_positive(&mut self, el: &mut Elab<'_>, name: &str, unit: Unit) -> Option<f64> {
+    pub(crate) fn req_positive(
+        &mut self,
+        el: &mut Elab<'_>,
+        name: &str,
+        unit: Unit,
+    ) -> Option<f64> {
         let span = self.span_of(name);
         match self.opt_num(el, name, unit) {
             Some(x) if x > 0.0 => Some(x),
             Some(x) => {
-                el.diags.push(Diagnostic::error(codes::OUT_OF_RANGE, format!("`{name}` must be positive, found {x}"), span.unwrap_or(self.ctor_span), "not positive"));
+                el.diags.push(Diagnostic::error(
+                    codes::OUT_OF_RANGE,
+                    format!("`{name}` must be positive, found {x}"),
+                    span.unwrap_or(self.ctor_span),
+                    "not positive",
+                ));
                 None
             }
             None => {
@@ -678,19 +1017,31 @@ impl Args {
     }
 
     pub(crate) fn missing(&self, name: &str) -> Diagnostic {
-        Diagnostic::error(codes::MISSING_ARGUMENT, format!("`{}` needs argument `{name}`", self.ctor_name), self.ctor_span, format!("`{name}` not given"))
+        Diagnostic::error(
+            codes::MISSING_ARGUMENT,
+            format!("`{}` needs argument `{name}`", self.ctor_name),
+            self.ctor_span,
+            format!("`{name}` not given"),
+        )
     }
 
     pub(crate) fn opt_count(&mut self, el: &mut Elab<'_>, name: &str) -> Option<usize> {
         let a = self.take(name)?;
         match a.value {
-            Value::Num(x, Unit::One) if x >= 0.0 && x.fract() == 0.0 && x < 1e12 => Some(x as usize),
+            Value::Num(x, Unit::One) if x >= 0.0 && x.fract() == 0.0 && x < 1e12 => {
+                Some(x as usize)
+            }
             other => {
                 let what = match other {
                     Value::Num(x, _) => format!("{x}"),
                     o => o.describe(),
                 };
-                el.diags.push(Diagnostic::error(codes::TYPE_MISMATCH, format!("`{name}` must be a non-negative whole number, found {what}"), a.value_span, "not a count"));
+                el.diags.push(Diagnostic::error(
+                    codes::TYPE_MISMATCH,
+                    format!("`{name}` must be a non-negative whole number, found {what}"),
+                    a.value_span,
+                    "not a count",
+                ));
                 None
             }
         }
@@ -710,14 +1061,24 @@ impl Args {
         match a.value {
             Value::Bool(b) => Some(b),
             other => {
-                el.diags.push(Diagnostic::error(codes::TYPE_MISMATCH, format!("`{name}` is true or false, found {}", other.describe()), a.value_span, "not a boolean"));
+                el.diags.push(Diagnostic::error(
+                    codes::TYPE_MISMATCH,
+                    format!("`{name}` is true or false, found {}", other.describe()),
+                    a.value_span,
+                    "not a boolean",
+                ));
                 None
             }
         }
     }
 
     /// A required array, named or at position `pos`.
-    pub(crate) fn req_array(&mut self, el: &mut Elab<'_>, name: &str, pos: usize) -> Option<ArrayD<f64>> {
+    pub(crate) fn req_array(
+        &mut self,
+        el: &mut Elab<'_>,
+        name: &str,
+        pos: usize,
+    ) -> Option<ArrayD<f64>> {
         let a = match self.take(name) {
             Some(a) => a,
             None if pos < self.positional.len() => self.positional.remove(pos),
@@ -729,7 +1090,12 @@ impl Args {
         match a.value {
             Value::Array(arr) => Some(arr),
             other => {
-                el.diags.push(Diagnostic::error(codes::TYPE_MISMATCH, format!("`{name}` expects an array, found {}", other.describe()), a.value_span, "not an array"));
+                el.diags.push(Diagnostic::error(
+                    codes::TYPE_MISMATCH,
+                    format!("`{name}` expects an array, found {}", other.describe()),
+                    a.value_span,
+                    "not an array",
+                ));
                 None
             }
         }
@@ -739,13 +1105,23 @@ impl Args {
     pub(crate) fn finish(self, el: &mut Elab<'_>) {
         for a in self.positional {
             el.diags.push(
-                Diagnostic::error(codes::ARITY, format!("`{}` takes named arguments here", self.ctor_name), a.span, "unexpected positional argument")
-                    .with_help("write `name = value`"),
+                Diagnostic::error(
+                    codes::ARITY,
+                    format!("`{}` takes named arguments here", self.ctor_name),
+                    a.span,
+                    "unexpected positional argument",
+                )
+                .with_help("write `name = value`"),
             );
         }
         for a in self.named {
             let n = a.name.unwrap_or_default();
-            el.diags.push(Diagnostic::error(codes::UNKNOWN_ARGUMENT, format!("argument `{n}` does not apply to `{}` here", self.ctor_name), a.span, "not used"));
+            el.diags.push(Diagnostic::error(
+                codes::UNKNOWN_ARGUMENT,
+                format!("argument `{n}` does not apply to `{}` here", self.ctor_name),
+                a.span,
+                "not used",
+            ));
         }
     }
 }

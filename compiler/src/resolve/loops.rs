@@ -23,7 +23,10 @@ pub(crate) fn algebraic_loops(model: &Model) -> Vec<Diagnostic> {
         }
         let cycle = find_cycle(&adj, &comp);
         let Some(&first) = cycle.first() else { continue };
-        let names: Vec<String> = cycle.iter().map(|&ci| model.object(model.connections[ci].pre.obj).name.clone()).collect();
+        let names: Vec<String> = cycle
+            .iter()
+            .map(|&ci| model.object(model.connections[ci].pre.obj).name.clone())
+            .collect();
         let mut shown = names.clone();
         shown.push(names[0].clone());
         let mut d = Diagnostic::error(

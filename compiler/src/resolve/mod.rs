@@ -93,7 +93,14 @@ pub(crate) struct Elab<'db> {
 
 impl<'db> Elab<'db> {
     fn new(db: &'db mut dyn SourceDb) -> Elab<'db> {
-        Elab { db, files: IndexMap::new(), model: Model::default(), diags: Vec::new(), weights: Vec::new(), stack: Vec::new() }
+        Elab {
+            db,
+            files: IndexMap::new(),
+            model: Model::default(),
+            diags: Vec::new(),
+            weights: Vec::new(),
+            stack: Vec::new(),
+        }
     }
 
     /// Parse `file` and its imports (once each).
@@ -104,7 +111,8 @@ impl<'db> Elab<'db> {
         let parsed = snn_syntax::parse(file, self.db.text(file));
         self.diags.extend(parsed.errors);
         let ast = Rc::new(parsed.file);
-        let mut info = FileInfo { ast: ast.clone(), networks: IndexMap::new(), qualified: IndexMap::new() };
+        let mut info =
+            FileInfo { ast: ast.clone(), networks: IndexMap::new(), qualified: IndexMap::new() };
         for (i, item) in ast.items.iter().enumerate() {
             if let Item::Network(def) = item {
                 if let Some((f, j)) = info.networks.get(&def.name.name) {
@@ -114,8 +122,13 @@ impl<'db> Elab<'db> {
                             _ => def.name.span,
                         };
                         self.diags.push(
-                            Diagnostic::error(codes::DUPLICATE_NAME, format!("network `{}` is defined twice", def.name.name), def.name.span, "second definition")
-                                .with_label(prev, "first defined here"),
+                            Diagnostic::error(
+                                codes::DUPLICATE_NAME,
+                                format!("network `{}` is defined twice", def.name.name),
+                                def.name.span,
+                                "second definition",
+                            )
+                            .with_label(prev, "first defined here"),
                         );
                         continue;
                     }
@@ -134,11 +147,20 @@ impl<'db> Elab<'db> {
                         Some(f) => f,
                         None => {
                             let names = self.db.std_names();
-                            let mut d = Diagnostic::error(codes::IMPORT, format!("there is no `std.{name}`"), u.span, "unknown library file");
-                            d = d.with_help(match snn_syntax::diag::did_you_mean(&name, names.iter().copied()) {
-                                Some(g) => format!("did you mean `std.{g}`?"),
-                                None => format!("the standard library has: {}", names.join(", ")),
-                            });
+                            let mut d = Diagnostic::error(
+                                codes::IMPORT,
+                                format!("there is no `std.{name}`"),
+                                u.span,
+                                "unknown library file",
+                            );
+                            d = d.with_help(
+                                match snn_syntax::diag::did_you_mean(&name, names.iter().copied()) {
+                                    Some(g) => format!("did you mean `std.{g}`?"),
+                                    None => {
+                                        format!("the standard library has: {}", names.join(", "))
+                                    }
+                                },
+                            );
                             self.diags.push(d);
                             continue;
                         }
@@ -147,13 +169,20 @@ impl<'db> Elab<'db> {
                 UseTarget::File(s) => match self.db.load_relative(file, &s.value) {
                     Ok(f) => f,
                     Err(e) => {
-                        self.diags.push(Diagnostic::error(codes::IMPORT, format!("cannot import \"{}\"", s.value), s.span, e));
+                        self.diags.push(Diagnostic::error(
+                            codes::IMPORT,
+                            format!("cannot import \"{}\"", s.value),
+                            s.span,
+                            e,
+                        ));
                         continue;
                     }
                 },
             };
             self.load_file(target);
-            let Some(imported) = self.files.get(&target).map(|i| i.networks.clone()) else { continue };
+            let Some(imported) = self.files.get(&target).map(|i| i.networks.clone()) else {
+                continue;
+            };
             let Some(info) = self.files.get_mut(&file) else { continue };
             match &u.alias {
                 Some(alias) => {
@@ -180,7 +209,11 @@ impl<'db> Elab<'db> {
     fn elaborate_root(&mut self, root: FileId, seed_override: Option<u64>) {
         let Some(info) = self.files.get(&root) else { return };
         let ast = info.ast.clone();
-        let stmts: Vec<&ast::Stmt> = ast.items.iter().filter_map(|i| if let Item::Stmt(s) = i { Some(s) } else { None }).collect();
+        let stmts: Vec<&ast::Stmt> = ast
+            .items
+            .iter()
+            .filter_map(|i| if let Item::Stmt(s) = i { Some(s) } else { None })
+            .collect();
         let mut ctx = NetCtx::new(root, String::new(), Rc::new(ConfigLayer::default()), 0);
         // The root seed comes from a top-level `seed` statement.
         for s in &stmts {
@@ -209,7 +242,12 @@ impl<'db> Elab<'db> {
                 continue;
             }
             let saved = std::mem::take(&mut self.model);
-            let mut ctx = NetCtx::new(root, format!("{}.", def.name.name), Rc::new(ConfigLayer::default()), 0);
+            let mut ctx = NetCtx::new(
+                root,
+                format!("{}.", def.name.name),
+                Rc::new(ConfigLayer::default()),
+                0,
+            );
             self.instantiate_body(&mut ctx, def, &[], def.name.span);
             let loop_diags = loops::algebraic_loops(&self.model);
             self.diags.extend(loop_diags);
@@ -221,7 +259,12 @@ impl<'db> Elab<'db> {
         match self.eval(ctx, e) {
             Some(Value::Num(x, Unit::One)) if x >= 0.0 && x.fract() == 0.0 => Some(x as u64),
             Some(other) => {
-                self.diags.push(Diagnostic::error(codes::TYPE_MISMATCH, format!("a seed is a non-negative whole number, found {}", other.describe()), e.span, "here"));
+                self.diags.push(Diagnostic::error(
+                    codes::TYPE_MISMATCH,
+                    format!("a seed is a non-negative whole number, found {}", other.describe()),
+                    e.span,
+                    "here",
+                ));
                 None
             }
             None => None,
@@ -241,7 +284,11 @@ impl<'db> Elab<'db> {
     }
 
     /// Run `f` with an [`Env`] over `ctx`, recording its error.
-    pub(crate) fn with_env<T>(&mut self, ctx: &mut NetCtx, f: impl FnOnce(&mut dyn Env) -> Result<T, Diagnostic>) -> Option<T> {
+    pub(crate) fn with_env<T>(
+        &mut self,
+        ctx: &mut NetCtx,
+        f: impl FnOnce(&mut dyn Env) -> Result<T, Diagnostic>,
+    ) -> Option<T> {
         let mut env = EnvRef { el: self, ctx };
         match f(&mut env) {
             Ok(v) => Some(v),
@@ -265,7 +312,10 @@ impl<'db> Elab<'db> {
                             self.diags.push(d);
                             continue;
                         }
-                        layer.entries.insert((entry.kind.name.clone(), entry.param.name.clone()), (v, entry.span));
+                        layer.entries.insert(
+                            (entry.kind.name.clone(), entry.param.name.clone()),
+                            (v, entry.span),
+                        );
                     }
                 }
             }
@@ -315,8 +365,12 @@ impl<'db> Elab<'db> {
     fn pass_connect(&mut self, ctx: &mut NetCtx, stmts: &[&ast::Stmt]) {
         for s in stmts {
             match &s.kind {
-                StmtKind::Connect { pre, post, clauses } => self.connect(ctx, pre, post, clauses, s.span),
-                StmtKind::Probe { name, target, clauses } => self.probe(ctx, name.as_ref(), target, clauses, s.span),
+                StmtKind::Connect { pre, post, clauses } => {
+                    self.connect(ctx, pre, post, clauses, s.span)
+                }
+                StmtKind::Probe { name, target, clauses } => {
+                    self.probe(ctx, name.as_ref(), target, clauses, s.span)
+                }
                 StmtKind::Let { name, value } => {
                     // Re-bind so later connections see the same constants as declarations did.
                     if let Some(v) = self.eval_quiet(ctx, value) {
@@ -343,17 +397,32 @@ impl<'db> Elab<'db> {
         value::eval(e, &mut env).ok()
     }
 
-    fn for_range(&mut self, ctx: &mut NetCtx, start: &ast::Expr, end: &ast::Expr) -> Option<std::ops::Range<i64>> {
+    fn for_range(
+        &mut self,
+        ctx: &mut NetCtx,
+        start: &ast::Expr,
+        end: &ast::Expr,
+    ) -> Option<std::ops::Range<i64>> {
         let a = self.eval_int(ctx, start)?;
         let b = self.eval_int(ctx, end)?;
         if b - a > 100_000 {
-            self.diags.push(Diagnostic::error(codes::OUT_OF_RANGE, "a `for` loop may repeat at most 100000 times", start.span.to(end.span), "too many iterations"));
+            self.diags.push(Diagnostic::error(
+                codes::OUT_OF_RANGE,
+                "a `for` loop may repeat at most 100000 times",
+                start.span.to(end.span),
+                "too many iterations",
+            ));
             return None;
         }
         Some(a..b)
     }
 
-    fn for_range_quiet(&mut self, ctx: &mut NetCtx, start: &ast::Expr, end: &ast::Expr) -> Option<std::ops::Range<i64>> {
+    fn for_range_quiet(
+        &mut self,
+        ctx: &mut NetCtx,
+        start: &ast::Expr,
+        end: &ast::Expr,
+    ) -> Option<std::ops::Range<i64>> {
         let a = self.eval_quiet(ctx, start)?;
         let b = self.eval_quiet(ctx, end)?;
         match (a, b) {
@@ -366,7 +435,12 @@ impl<'db> Elab<'db> {
         match self.eval(ctx, e)? {
             Value::Num(x, Unit::One) if x.fract() == 0.0 && x.abs() < 1e15 => Some(x as i64),
             other => {
-                self.diags.push(Diagnostic::error(codes::TYPE_MISMATCH, format!("expected a whole number, found {}", other.describe()), e.span, "not a whole number"));
+                self.diags.push(Diagnostic::error(
+                    codes::TYPE_MISMATCH,
+                    format!("expected a whole number, found {}", other.describe()),
+                    e.span,
+                    "not a whole number",
+                ));
                 None
             }
         }
@@ -375,8 +449,13 @@ impl<'db> Elab<'db> {
     fn bind_value(&mut self, ctx: &mut NetCtx, name: &ast::Ident, v: Value) {
         if let Some((_, prev)) = ctx.lookup_local(&name.name) {
             self.diags.push(
-                Diagnostic::error(codes::DUPLICATE_NAME, format!("`{}` is already defined", name.name), name.span, "defined again")
-                    .with_label(prev, "first defined here"),
+                Diagnostic::error(
+                    codes::DUPLICATE_NAME,
+                    format!("`{}` is already defined", name.name),
+                    name.span,
+                    "defined again",
+                )
+                .with_label(prev, "first defined here"),
             );
             return;
         }
@@ -392,8 +471,13 @@ impl<'db> Elab<'db> {
             }
             Err(e) => {
                 self.diags.push(
-                    Diagnostic::error(codes::WEIGHTS_FILE, format!("cannot open weights file \"{}\"", path.value), path.span, e)
-                        .with_help("weights files are .npz or .safetensors, relative to this file"),
+                    Diagnostic::error(
+                        codes::WEIGHTS_FILE,
+                        format!("cannot open weights file \"{}\"", path.value),
+                        path.span,
+                        e,
+                    )
+                    .with_help("weights files are .npz or .safetensors, relative to this file"),
                 );
                 // Bind a placeholder so uses do not also report unknown names.
                 ctx.bind(&name.name, Value::None, name.span);
@@ -402,27 +486,46 @@ impl<'db> Elab<'db> {
     }
 
     /// Record a member (object, instance, array element or alias) under its declared name.
-    pub(crate) fn insert_member(&mut self, ctx: &mut NetCtx, name: &ast::Ident, index: Option<i64>, member: Member) {
+    pub(crate) fn insert_member(
+        &mut self,
+        ctx: &mut NetCtx,
+        name: &ast::Ident,
+        index: Option<i64>,
+        member: Member,
+    ) {
         match index {
             None => {
                 if let Some(prev) = ctx.members.get(&name.name) {
                     self.diags.push(
-                        Diagnostic::error(codes::DUPLICATE_NAME, format!("`{}` is declared twice", name.name), name.span, "declared again")
-                            .with_label(prev.span(), "first declared here"),
+                        Diagnostic::error(
+                            codes::DUPLICATE_NAME,
+                            format!("`{}` is declared twice", name.name),
+                            name.span,
+                            "declared again",
+                        )
+                        .with_label(prev.span(), "first declared here"),
                     );
                     return;
                 }
                 ctx.members.insert(name.name.clone(), member);
             }
             Some(i) => {
-                let entry = ctx.members.entry(name.name.clone()).or_insert_with(|| Member::Array(Default::default(), name.span));
+                let entry = ctx
+                    .members
+                    .entry(name.name.clone())
+                    .or_insert_with(|| Member::Array(Default::default(), name.span));
                 match entry {
                     Member::Array(items, _) => {
                         if let Some(prev) = items.get(&i) {
                             let prev = prev.span();
                             self.diags.push(
-                                Diagnostic::error(codes::DUPLICATE_NAME, format!("`{}[{i}]` is declared twice", name.name), name.span, "declared again")
-                                    .with_label(prev, "first declared here"),
+                                Diagnostic::error(
+                                    codes::DUPLICATE_NAME,
+                                    format!("`{}[{i}]` is declared twice", name.name),
+                                    name.span,
+                                    "declared again",
+                                )
+                                .with_label(prev, "first declared here"),
                             );
                             return;
                         }
@@ -431,8 +534,13 @@ impl<'db> Elab<'db> {
                     other => {
                         let prev = other.span();
                         self.diags.push(
-                            Diagnostic::error(codes::DUPLICATE_NAME, format!("`{}` is declared twice", name.name), name.span, "declared again as an array")
-                                .with_label(prev, "first declared here"),
+                            Diagnostic::error(
+                                codes::DUPLICATE_NAME,
+                                format!("`{}` is declared twice", name.name),
+                                name.span,
+                                "declared again as an array",
+                            )
+                            .with_label(prev, "first declared here"),
                         );
                     }
                 }
@@ -441,13 +549,24 @@ impl<'db> Elab<'db> {
     }
 
     /// Instantiate a network definition into `ctx` (whose prefix names the instance).
-    pub(crate) fn instantiate_body(&mut self, ctx: &mut NetCtx, def: &ast::NetworkDef, args: &[value::CtorArg], call_span: Span) {
+    pub(crate) fn instantiate_body(
+        &mut self,
+        ctx: &mut NetCtx,
+        def: &ast::NetworkDef,
+        args: &[value::CtorArg],
+        call_span: Span,
+    ) {
         if self.stack.contains(&def.name.name) || self.stack.len() > 64 {
             let chain = self.stack.join(" → ");
             self.diags.push(
-                Diagnostic::error(codes::RECURSIVE_NETWORK, format!("network `{}` instantiates itself", def.name.name), call_span, "recursive instance")
-                    .with_label(def.name.span, "defined here")
-                    .with_help(format!("instantiation chain: {chain} → {}", def.name.name)),
+                Diagnostic::error(
+                    codes::RECURSIVE_NETWORK,
+                    format!("network `{}` instantiates itself", def.name.name),
+                    call_span,
+                    "recursive instance",
+                )
+                .with_label(def.name.span, "defined here")
+                .with_help(format!("instantiation chain: {chain} → {}", def.name.name)),
             );
             return;
         }
@@ -466,7 +585,11 @@ impl<'db> Elab<'db> {
                     None => {
                         self.diags.push(Diagnostic::error(
                             codes::ARITY,
-                            format!("network `{}` takes {} parameter(s)", def.name.name, def.params.len()),
+                            format!(
+                                "network `{}` takes {} parameter(s)",
+                                def.name.name,
+                                def.params.len()
+                            ),
                             a.span,
                             "extra argument",
                         ));
@@ -483,15 +606,22 @@ impl<'db> Elab<'db> {
                     "unknown parameter",
                 )
                 .with_label(def.name.span, "network defined here");
-                d = d.with_help(match snn_syntax::diag::did_you_mean(&pname, names.iter().copied()) {
-                    Some(g) => format!("did you mean `{g}`?"),
-                    None => format!("its parameters are: {}", names.join(", ")),
-                });
+                d = d.with_help(
+                    match snn_syntax::diag::did_you_mean(&pname, names.iter().copied()) {
+                        Some(g) => format!("did you mean `{g}`?"),
+                        None => format!("its parameters are: {}", names.join(", ")),
+                    },
+                );
                 self.diags.push(d);
                 continue;
             }
             if given.contains_key(&pname) {
-                self.diags.push(Diagnostic::error(codes::DUPLICATE_ARGUMENT, format!("parameter `{pname}` is given twice"), a.span, "given again"));
+                self.diags.push(Diagnostic::error(
+                    codes::DUPLICATE_ARGUMENT,
+                    format!("parameter `{pname}` is given twice"),
+                    a.span,
+                    "given again",
+                ));
                 continue;
             }
             given.insert(pname, (a.value.clone(), a.value_span));
@@ -521,7 +651,10 @@ impl<'db> Elab<'db> {
                         self.diags.push(
                             Diagnostic::error(
                                 codes::MISSING_ARGUMENT,
-                                format!("network `{}` needs parameter `{}`", def.name.name, p.name.name),
+                                format!(
+                                    "network `{}` needs parameter `{}`",
+                                    def.name.name, p.name.name
+                                ),
                                 call_span,
                                 format!("`{}` not given", p.name.name),
                             )
@@ -551,7 +684,11 @@ impl<'db> Elab<'db> {
     }
 
     /// Find the network definition called `name` visible from `file` (`q.name` for qualified).
-    pub(crate) fn find_network(&self, file: FileId, name: &str) -> Option<(Rc<ast::File>, usize, FileId)> {
+    pub(crate) fn find_network(
+        &self,
+        file: FileId,
+        name: &str,
+    ) -> Option<(Rc<ast::File>, usize, FileId)> {
         let info = self.files.get(&file)?;
         if let Some((q, rest)) = name.split_once('.') {
             let target = *info.qualified.get(q)?;
@@ -592,7 +729,12 @@ impl Env for EnvRef<'_, '_> {
 
     fn tensor(&mut self, id: WeightsId, name: &str, span: Span) -> Result<ArrayD<f64>, Diagnostic> {
         let Some(entry) = self.el.weights.get(id.0) else {
-            return Err(Diagnostic::error(codes::WEIGHTS_FILE, "weights file not open", span, "here"));
+            return Err(Diagnostic::error(
+                codes::WEIGHTS_FILE,
+                "weights file not open",
+                span,
+                "here",
+            ));
         };
         match entry.source.tensor(name) {
             Some(t) => Ok(t),
@@ -604,11 +746,17 @@ impl Env for EnvRef<'_, '_> {
                     span,
                     "not in the weights file",
                 );
-                d = d.with_help(match snn_syntax::diag::did_you_mean(name, names.iter().map(String::as_str)) {
-                    Some(g) => format!("did you mean \"{g}\"?"),
-                    None if names.len() <= 8 => format!("the file has: {}", names.join(", ")),
-                    None => format!("the file has {} tensors, e.g. {}", names.len(), names[..4].join(", ")),
-                });
+                d = d.with_help(
+                    match snn_syntax::diag::did_you_mean(name, names.iter().map(String::as_str)) {
+                        Some(g) => format!("did you mean \"{g}\"?"),
+                        None if names.len() <= 8 => format!("the file has: {}", names.join(", ")),
+                        None => format!(
+                            "the file has {} tensors, e.g. {}",
+                            names.len(),
+                            names[..4].join(", ")
+                        ),
+                    },
+                );
                 Err(d)
             }
         }

@@ -59,7 +59,14 @@ pub(crate) struct NetCtx {
 
 impl NetCtx {
     pub(crate) fn new(file: FileId, prefix: String, config: Rc<ConfigLayer>, seed: u64) -> NetCtx {
-        NetCtx { file, prefix, members: IndexMap::new(), values: vec![IndexMap::new()], config, seed }
+        NetCtx {
+            file,
+            prefix,
+            members: IndexMap::new(),
+            values: vec![IndexMap::new()],
+            config,
+            seed,
+        }
     }
 
     pub(crate) fn push_values(&mut self) {
@@ -96,7 +103,19 @@ impl NetCtx {
 
 /// Parameters a `config` block may set, per object kind (neuron types accept their parameters).
 const CONFIG_KEYS: &[(&str, &[&str])] = &[
-    ("ensemble", &["max_rates", "intercepts", "encoders", "radius", "eval_points", "n_eval_points", "normalize_encoders", "neuron"]),
+    (
+        "ensemble",
+        &[
+            "max_rates",
+            "intercepts",
+            "encoders",
+            "radius",
+            "eval_points",
+            "n_eval_points",
+            "normalize_encoders",
+            "neuron",
+        ],
+    ),
     ("connect", &["synapse", "solver"]),
     ("probe", &["synapse", "solver"]),
     ("layer", &["gain", "bias"]),
@@ -122,7 +141,12 @@ pub(crate) fn validate_config_key(entry: &ast::ConfigEntry) -> Option<Diagnostic
         None => {
             let mut kinds: Vec<&str> = CONFIG_KEYS.iter().map(|(k, _)| *k).collect();
             kinds.extend(crate::spec::NEURON_TYPES.iter().map(|n| n.name));
-            let mut d = Diagnostic::error(codes::UNKNOWN_ARGUMENT, format!("`config` has no defaults for `{kind}`"), entry.kind.span, "unknown kind");
+            let mut d = Diagnostic::error(
+                codes::UNKNOWN_ARGUMENT,
+                format!("`config` has no defaults for `{kind}`"),
+                entry.kind.span,
+                "unknown kind",
+            );
             if let Some(g) = snn_syntax::diag::did_you_mean(kind, kinds.iter().copied()) {
                 d = d.with_help(format!("did you mean `{g}`?"));
             }
@@ -132,7 +156,12 @@ pub(crate) fn validate_config_key(entry: &ast::ConfigEntry) -> Option<Diagnostic
 }
 
 fn unknown_key(param: &ast::Ident, params: &[&str], what: &str) -> Diagnostic {
-    let mut d = Diagnostic::error(codes::UNKNOWN_ARGUMENT, format!("{what} has no parameter `{}`", param.name), param.span, "unknown parameter");
+    let mut d = Diagnostic::error(
+        codes::UNKNOWN_ARGUMENT,
+        format!("{what} has no parameter `{}`", param.name),
+        param.span,
+        "unknown parameter",
+    );
     d = d.with_help(match snn_syntax::diag::did_you_mean(&param.name, params.iter().copied()) {
         Some(g) => format!("did you mean `{g}`?"),
         None => format!("its parameters are: {}", params.join(", ")),
@@ -141,21 +170,41 @@ fn unknown_key(param: &ast::Ident, params: &[&str], what: &str) -> Diagnostic {
 }
 
 /// Check a network argument against its parameter's declared type.
-pub(crate) fn check_param_type(v: &Value, ty: &ast::Ident, span: Span, pname: &str) -> Option<Diagnostic> {
+pub(crate) fn check_param_type(
+    v: &Value,
+    ty: &ast::Ident,
+    span: Span,
+    pname: &str,
+) -> Option<Diagnostic> {
     let ok = match ty.name.as_str() {
         "int" => matches!(v, Value::Num(x, Unit::One) if x.fract() == 0.0),
         "float" => matches!(v, Value::Num(_, Unit::One)),
-        "time" => matches!(v, Value::Num(_, Unit::Time)) || matches!(v, Value::Num(x, Unit::One) if *x == 0.0),
+        "time" => {
+            matches!(v, Value::Num(_, Unit::Time))
+                || matches!(v, Value::Num(x, Unit::One) if *x == 0.0)
+        }
         "freq" => matches!(v, Value::Num(_, Unit::Freq)),
         "bool" => matches!(v, Value::Bool(_)),
-        "neuron" => matches!(v, Value::Ctor(c) if crate::spec::NeuronKind::from_name(&c.name).is_some()),
-        "synapse" => matches!(v, Value::None | Value::Num(_, Unit::Time)) || matches!(v, Value::Ctor(c) if ["lowpass", "alpha", "linear_filter"].contains(&c.name.as_str())),
+        "neuron" => {
+            matches!(v, Value::Ctor(c) if crate::spec::NeuronKind::from_name(&c.name).is_some())
+        }
+        "synapse" => {
+            matches!(v, Value::None | Value::Num(_, Unit::Time))
+                || matches!(v, Value::Ctor(c) if ["lowpass", "alpha", "linear_filter"].contains(&c.name.as_str()))
+        }
         "tensor" => matches!(v, Value::Array(_) | Value::Num(..)),
         "string" => matches!(v, Value::Str(_)),
         other => {
             return Some(
-                Diagnostic::error(codes::UNKNOWN_NAME, format!("unknown parameter type `{other}`"), ty.span, "unknown type")
-                    .with_help("types are int, float, time, freq, bool, neuron, synapse, tensor and string"),
+                Diagnostic::error(
+                    codes::UNKNOWN_NAME,
+                    format!("unknown parameter type `{other}`"),
+                    ty.span,
+                    "unknown type",
+                )
+                .with_help(
+                    "types are int, float, time, freq, bool, neuron, synapse, tensor and string",
+                ),
             )
         }
     };
@@ -163,8 +212,13 @@ pub(crate) fn check_param_type(v: &Value, ty: &ast::Ident, span: Span, pname: &s
         return None;
     }
     Some(
-        Diagnostic::error(codes::TYPE_MISMATCH, format!("parameter `{pname}` is a `{}`, found {}", ty.name, v.describe()), span, "wrong type")
-            .with_label(ty.span, "declared here"),
+        Diagnostic::error(
+            codes::TYPE_MISMATCH,
+            format!("parameter `{pname}` is a `{}`, found {}", ty.name, v.describe()),
+            span,
+            "wrong type",
+        )
+        .with_label(ty.span, "declared here"),
     )
 }
 
@@ -187,17 +241,31 @@ impl Elab<'_> {
                 PathSeg::Field(f) => f.span,
                 PathSeg::Index(i) => i.span(),
             };
-            self.diags.push(Diagnostic::error(codes::WRONG_KIND, "an alias names an object or a network instance", span, "unexpected"));
+            self.diags.push(Diagnostic::error(
+                codes::WRONG_KIND,
+                "an alias names an object or a network instance",
+                span,
+                "unexpected",
+            ));
             return None;
         }
         Some(m)
     }
 
     /// Follow instance fields and array indices; return the member reached and the remaining segments.
-    fn walk_members<'p>(&mut self, ctx: &mut NetCtx, path: &'p ast::Path) -> Option<(Member, &'p [PathSeg])> {
+    fn walk_members<'p>(
+        &mut self,
+        ctx: &mut NetCtx,
+        path: &'p ast::Path,
+    ) -> Option<(Member, &'p [PathSeg])> {
         let root = &path.root;
         let Some(mut cur) = ctx.members.get(&root.name).cloned() else {
-            let mut d = Diagnostic::error(codes::UNKNOWN_NAME, format!("unknown name `{}`", root.name), root.span, "not declared in this network");
+            let mut d = Diagnostic::error(
+                codes::UNKNOWN_NAME,
+                format!("unknown name `{}`", root.name),
+                root.span,
+                "not declared in this network",
+            );
             let names: Vec<&str> = ctx.members.keys().map(String::as_str).collect();
             if let Some(g) = snn_syntax::diag::did_you_mean(&root.name, names.iter().copied()) {
                 d = d.with_help(format!("did you mean `{g}`?"));
@@ -211,11 +279,18 @@ impl Elab<'_> {
                 (Member::Instance(members, _), PathSeg::Field(f)) => {
                     let Some(next) = members.get(&f.name).cloned() else {
                         let names: Vec<&str> = members.keys().map(String::as_str).collect();
-                        let mut d = Diagnostic::error(codes::UNKNOWN_FIELD, format!("the instance has no member `{}`", f.name), f.span, "unknown member");
-                        d = d.with_help(match snn_syntax::diag::did_you_mean(&f.name, names.iter().copied()) {
-                            Some(g) => format!("did you mean `{g}`?"),
-                            None => format!("its members are: {}", names.join(", ")),
-                        });
+                        let mut d = Diagnostic::error(
+                            codes::UNKNOWN_FIELD,
+                            format!("the instance has no member `{}`", f.name),
+                            f.span,
+                            "unknown member",
+                        );
+                        d = d.with_help(
+                            match snn_syntax::diag::did_you_mean(&f.name, names.iter().copied()) {
+                                Some(g) => format!("did you mean `{g}`?"),
+                                None => format!("its members are: {}", names.join(", ")),
+                            },
+                        );
                         self.diags.push(d);
                         return None;
                     };
@@ -223,12 +298,20 @@ impl Elab<'_> {
                 }
                 (Member::Array(items, _), PathSeg::Index(idx)) => {
                     let ast::Index::Expr(e) = idx else {
-                        self.diags.push(Diagnostic::error(codes::WRONG_KIND, "pick one element of an array: `name[i]`", idx.span(), "slice of an array"));
+                        self.diags.push(Diagnostic::error(
+                            codes::WRONG_KIND,
+                            "pick one element of an array: `name[i]`",
+                            idx.span(),
+                            "slice of an array",
+                        ));
                         return None;
                     };
                     let k = self.eval_int(ctx, e)?;
                     let Some(next) = items.get(&k).cloned() else {
-                        let (lo, hi) = (items.keys().next().copied().unwrap_or(0), items.keys().last().copied().unwrap_or(-1));
+                        let (lo, hi) = (
+                            items.keys().next().copied().unwrap_or(0),
+                            items.keys().last().copied().unwrap_or(-1),
+                        );
                         self.diags.push(Diagnostic::error(
                             codes::INDEX_RANGE,
                             format!("`{}` has no element {k}", root.name),
@@ -241,13 +324,23 @@ impl Elab<'_> {
                 }
                 (Member::Array(_, _), PathSeg::Field(f)) => {
                     self.diags.push(
-                        Diagnostic::error(codes::WRONG_KIND, format!("`{}` is an array; pick an element first", root.name), f.span, "field of an array")
-                            .with_help(format!("write `{}[i].{}`", root.name, f.name)),
+                        Diagnostic::error(
+                            codes::WRONG_KIND,
+                            format!("`{}` is an array; pick an element first", root.name),
+                            f.span,
+                            "field of an array",
+                        )
+                        .with_help(format!("write `{}[i].{}`", root.name, f.name)),
                     );
                     return None;
                 }
                 (Member::Instance(..), PathSeg::Index(idx)) => {
-                    self.diags.push(Diagnostic::error(codes::WRONG_KIND, "a network instance cannot be indexed", idx.span(), "index of an instance"));
+                    self.diags.push(Diagnostic::error(
+                        codes::WRONG_KIND,
+                        "a network instance cannot be indexed",
+                        idx.span(),
+                        "index of an instance",
+                    ));
                     return None;
                 }
                 (Member::Object(..), _) => break,
@@ -258,24 +351,40 @@ impl Elab<'_> {
     }
 
     /// Resolve a full endpoint path: object, then `.neurons`, a slice, and (for probes) a state name.
-    pub(crate) fn resolve_target(&mut self, ctx: &mut NetCtx, path: &ast::Path, allow_attr: bool, as_post: bool) -> Option<Target> {
+    pub(crate) fn resolve_target(
+        &mut self,
+        ctx: &mut NetCtx,
+        path: &ast::Path,
+        allow_attr: bool,
+        as_post: bool,
+    ) -> Option<Target> {
         let (m, rest) = self.walk_members(ctx, path)?;
         let obj = match m {
             Member::Object(id, _) => id,
             Member::Instance(members, span) => {
                 let names: Vec<&str> = members.keys().map(String::as_str).collect();
                 self.diags.push(
-                    Diagnostic::error(codes::WRONG_KIND, "a network instance is not an object to connect", path.span, "network instance")
-                        .with_label(span, "instantiated here")
-                        .with_help(format!("name one of its members: {}", names.join(", "))),
+                    Diagnostic::error(
+                        codes::WRONG_KIND,
+                        "a network instance is not an object to connect",
+                        path.span,
+                        "network instance",
+                    )
+                    .with_label(span, "instantiated here")
+                    .with_help(format!("name one of its members: {}", names.join(", "))),
                 );
                 return None;
             }
             Member::Array(_, span) => {
                 self.diags.push(
-                    Diagnostic::error(codes::WRONG_KIND, format!("`{}` is an array of objects", path.root.name), path.span, "array")
-                        .with_label(span, "declared in a loop here")
-                        .with_help(format!("pick an element: `{}[0]`", path.root.name)),
+                    Diagnostic::error(
+                        codes::WRONG_KIND,
+                        format!("`{}` is an array of objects", path.root.name),
+                        path.span,
+                        "array",
+                    )
+                    .with_label(span, "declared in a loop here")
+                    .with_help(format!("pick an element: `{}[0]`", path.root.name)),
                 );
                 return None;
             }
@@ -286,22 +395,39 @@ impl Elab<'_> {
         let kind_name = self.model.object(obj).kind.describe();
         for seg in rest {
             match seg {
-                PathSeg::Field(f) if f.name == "neurons" && port == Port::Value && indices.is_none() => {
+                PathSeg::Field(f)
+                    if f.name == "neurons" && port == Port::Value && indices.is_none() =>
+                {
                     match &self.model.object(obj).kind {
                         ObjectKind::Ensemble(_) | ObjectKind::Layer(_) => port = Port::Neurons,
                         _ => {
                             self.diags.push(
-                                Diagnostic::error(codes::WRONG_KIND, format!("a {kind_name} has no neurons"), f.span, "not an ensemble or layer")
-                                    .with_label(self.model.object(obj).span, "declared here"),
+                                Diagnostic::error(
+                                    codes::WRONG_KIND,
+                                    format!("a {kind_name} has no neurons"),
+                                    f.span,
+                                    "not an ensemble or layer",
+                                )
+                                .with_label(self.model.object(obj).span, "declared here"),
                             );
                             return None;
                         }
                     }
                 }
                 PathSeg::Field(f) if allow_attr && attr.is_none() => {
-                    let states = self.model.object(obj).neuron().map(|n| n.kind.info().states).unwrap_or(&[]);
+                    let states = self
+                        .model
+                        .object(obj)
+                        .neuron()
+                        .map(|n| n.kind.info().states)
+                        .unwrap_or(&[]);
                     if !states.contains(&f.name.as_str()) {
-                        let mut d = Diagnostic::error(codes::UNKNOWN_FIELD, format!("`{}` has no state `{}`", path.root.name, f.name), f.span, "unknown state");
+                        let mut d = Diagnostic::error(
+                            codes::UNKNOWN_FIELD,
+                            format!("`{}` has no state `{}`", path.root.name, f.name),
+                            f.span,
+                            "unknown state",
+                        );
                         d = d.with_help(if states.is_empty() {
                             "this neuron type has no state to probe".to_string()
                         } else {
@@ -321,11 +447,17 @@ impl Elab<'_> {
                 }
                 PathSeg::Index(idx) if indices.is_none() => {
                     let len = self.port_size(obj, port, as_post);
-                    let picks = self.with_env(ctx, |env| crate::value::index_list(idx, len, env))?;
+                    let picks =
+                        self.with_env(ctx, |env| crate::value::index_list(idx, len, env))?;
                     indices = Some(picks);
                 }
                 PathSeg::Index(idx) => {
-                    self.diags.push(Diagnostic::error(codes::INDEX_RANGE, "only one selection is allowed on an object", idx.span(), "second selection"));
+                    self.diags.push(Diagnostic::error(
+                        codes::INDEX_RANGE,
+                        "only one selection is allowed on an object",
+                        idx.span(),
+                        "second selection",
+                    ));
                     return None;
                 }
             }

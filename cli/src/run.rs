@@ -1,0 +1,130 @@
+//! `snnc run` and `snnc ir`: compile a model, feed its inputs, simulate, write probes.
+
+use ndarray::ArrayD;
+use snn_compiler::{backend::interp, build, lower, FsDb, SourceDb};
+use snn_syntax::Diagnostic;
+use std::path::{Path, PathBuf};
+
+/// Options of `snnc run`.
+pub struct RunConfig {
+    /// The model file.
+    pub file: PathBuf,
+    /// Steps to simulate.
+    pub steps: usize,
+    /// Time step.
+    pub dt: f64,
+    /// `NAME=FILE.npy` or `FILE.npy`.
+    pub inputs: Vec<String>,
+    /// Seed override.
+    pub seed: Option<u64>,
+    /// `interp` (the only backend so far).
+    pub backend: String,
+    /// Output `.npz`.
+    pub output: PathBuf,
+}
+
+/// A failure, already rendered for the terminal.
+pub struct Failure(pub String);
+
+fn fail(msg: impl Into<String>) -> Failure {
+    Failure(format!("error: {}\n", msg.into()))
+}
+
+fn render_all(db: &FsDb, diags: &[Diagnostic]) -> Failure {
+    let mut s = String::new();
+    for d in diags {
+        s.push_str(&crate::render::render(db as &dyn SourceDb, d, false));
+    }
+    Failure(s)
+}
+
+/// Check, build and lower `file`.
+fn compile(
+    file: &Path,
+    seed: Option<u64>,
+    dt: f64,
+) -> Result<(FsDb, snn_compiler::ir::Program), Failure> {
+    if !(dt > 0.0 && dt.is_finite()) {
+        return Err(fail(format!("--dt must be a positive number of seconds, found {dt}")));
+    }
+    let mut db = FsDb::new();
+    let root = db.load(file).map_err(fail)?;
+    let checked = snn_compiler::check_with_seed(&mut db, root, seed);
+    if checked.has_errors() {
+        return Err(render_all(&db, &checked.diagnostics));
+    }
+    let built = build::build(&checked.model).map_err(|d| render_all(&db, &d))?;
+    let program = lower::lower(&checked.model, &built, dt).map_err(|d| render_all(&db, &d))?;
+    Ok((db, program))
+}
+
+/// `snnc ir FILE`.
+pub fn ir(file: &Path, dt: f64) -> Result<String, Failure> {
+    let (_, program) = compile(file, None, dt)?;
+    Ok(snn_compiler::ir::print(&program))
+}
+
+/// `snnc run FILE …`.
+pub fn run(cfg: &RunConfig) -> Result<(), Failure> {
+    if cfg.backend != "interp" {
+        return Err(fail(format!("unknown backend `{}` (available: interp)", cfg.backend)));
+    }
+    let (_, program) = compile(&cfg.file, cfg.seed, cfg.dt)?;
+    // Match --input arguments to the model's inputs.
+    let mut given: Vec<Option<ArrayD<f64>>> = vec![None; program.inputs.len()];
+    for arg in &cfg.inputs {
+        let (name, path) = match arg.split_once('=') {
+            Some((n, p)) => (Some(n.to_string()), PathBuf::from(p)),
+            None => (None, PathBuf::from(arg)),
+        };
+        let idx = match &name {
+            Some(n) => program.inputs.iter().position(|i| &i.name == n).ok_or_else(|| {
+                let names: Vec<&str> = program.inputs.iter().map(|i| i.name.as_str()).collect();
+                fail(format!(
+                    "the model has no input `{n}` (inputs: {})",
+                    if names.is_empty() { "none".to_string() } else { names.join(", ") }
+                ))
+            })?,
+            None if program.inputs.len() == 1 => 0,
+            None => {
+                return Err(fail(format!(
+                    "the model has {} inputs: name them with --input NAME=FILE.npy",
+                    program.inputs.len()
+                )))
+            }
+        };
+        let arr = snn_runtime::io::read_npy(&path).map_err(|e| fail(e.to_string()))?;
+        given[idx] = Some(arr);
+    }
+    let mut inputs = Vec::new();
+    let mut batch = None;
+    for (decl, arr) in program.inputs.iter().zip(given) {
+        let shape = crate::render_shape(&decl.shape);
+        let arr = arr.ok_or_else(|| fail(format!("missing input `{}`: give --input {}=FILE.npy with shape (batch, {}) or (batch, steps, {})", decl.name, decl.name, shape, shape)))?;
+        let s = arr.shape();
+        let held = s.len() == decl.shape.len() + 1 && s[1..] == decl.shape[..];
+        let per_step =
+            s.len() == decl.shape.len() + 2 && s[2..] == decl.shape[..] && s[1] == cfg.steps;
+        if !held && !per_step {
+            return Err(fail(format!(
+                "input `{}` has shape {:?}; expected (batch, {shape}) or (batch, {}, {shape})",
+                decl.name, s, cfg.steps
+            )));
+        }
+        match batch {
+            None => batch = Some(s[0]),
+            Some(b) if b != s[0] => {
+                return Err(fail(format!("inputs disagree on the batch size: {b} and {}", s[0])))
+            }
+            _ => {}
+        }
+        inputs.push(arr.as_standard_layout().to_owned());
+    }
+    let batch = batch.unwrap_or(1);
+    let out = interp::run(&program, cfg.steps, batch, &inputs).map_err(fail)?;
+    let named: Vec<(&str, ndarray::ArrayViewD<f64>)> =
+        program.probes.iter().zip(&out).map(|(p, a)| (p.name.as_str(), a.view())).collect();
+    snn_runtime::io::write_npz(&cfg.output, &named, snn_runtime::io::Precision::F64)
+        .map_err(|e| fail(e.to_string()))?;
+    Ok(())
+}
