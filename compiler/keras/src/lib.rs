@@ -112,7 +112,7 @@ fn read_member(
     if f.size() > limit {
         return Err(fe(format!("`{name}` is too large ({} bytes)", f.size())));
     }
-    let mut buf = Vec::with_capacity(f.size().min(limit) as usize);
+    let mut buf = Vec::with_capacity(f.size().min(64 << 20) as usize);
     (&mut f)
         .take(limit + 1)
         .read_to_end(&mut buf)

@@ -83,6 +83,58 @@ pub(crate) fn expected_names(class_name: &str, cfg: &LayerConfig) -> Option<Vec<
     }
 }
 
+/// Check weight shapes against the layer config for the classes whose shapes it determines.
+fn check_shapes(class_name: &str, cfg: &LayerConfig, ws: &[Weight]) -> Result<(), String> {
+    let shape = |n: &str| ws.iter().find(|w| w.name == n).map(|w| w.array.shape().to_vec());
+    let rank = if class_name.ends_with("1D") {
+        1
+    } else if class_name.ends_with("3D") {
+        3
+    } else {
+        2
+    };
+    let (kernel_rank, n_out) = match class_name {
+        "Dense" => (2, cfg.units()),
+        "Conv1D" | "Conv2D" | "Conv3D" | "Convolution1D" | "Convolution2D" | "Convolution3D" => {
+            (rank + 2, cfg.filters())
+        }
+        "BatchNormalization" | "LayerNormalization" => {
+            let lens: Vec<Vec<usize>> = ws.iter().map(|w| w.array.shape().to_vec()).collect();
+            if lens.windows(2).any(|p| p[0] != p[1]) {
+                return Err(format!("normalisation parameters have different shapes {lens:?}"));
+            }
+            return Ok(());
+        }
+        _ => return Ok(()),
+    };
+    if let Some(k) = shape("kernel") {
+        if k.len() != kernel_rank {
+            return Err(format!("kernel has shape {k:?}, expected {kernel_rank} dims"));
+        }
+        if let Some(n) = n_out {
+            if k[kernel_rank - 1] != n {
+                return Err(format!("kernel has shape {k:?} but the layer has {n} units/filters"));
+            }
+        }
+        if kernel_rank > 2 {
+            if let Some(ks) = cfg.kernel_size(rank) {
+                if k[..rank] != ks[..] {
+                    return Err(format!("kernel has shape {k:?} but kernel_size is {ks:?}"));
+                }
+            }
+        }
+        if let Some(b) = shape("bias") {
+            if b != [k[kernel_rank - 1]] {
+                return Err(format!(
+                    "bias has shape {b:?}, kernel has {} outputs",
+                    k[kernel_rank - 1]
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Check a layer's weights against the names its class needs.
 pub(crate) fn check_names(
     file: &str,
@@ -102,7 +154,8 @@ pub(crate) fn check_names(
             return Err(KerasError::layer(ErrorKind::Weights, file, flat, reason));
         }
     }
-    Ok(())
+    check_shapes(class_name, cfg, ws)
+        .map_err(|r| KerasError::layer(ErrorKind::Weights, file, flat, r))
 }
 
 /// Variable name from a Keras 2 weight name: `dense/kernel:0` -> `kernel`.
@@ -278,7 +331,13 @@ fn load_k3_container(
         if class == "InputLayer" {
             continue;
         }
-        let child = by_attr.get(name).cloned().unwrap_or(g);
+        // When the file records layer names, a layer it does not name has no weights there
+        // (falling back to the class-name path could pick another layer's weights).
+        let child = match by_attr.get(name) {
+            Some(c) => c.clone(),
+            None if !by_attr.is_empty() => continue,
+            None => g,
+        };
         let gpath = format!("{layers_group}/{child}");
         let flat = format!("{prefix}{name}");
         if is_model_class(class) {

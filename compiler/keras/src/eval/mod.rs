@@ -271,7 +271,7 @@ fn padding(cfg: &LayerConfig) -> Result<Padding, Fail> {
 
 /// Normalise a possibly negative axis against `ndim` (batch included); axis 0 is refused.
 fn norm_axis(axis: i64, ndim: usize) -> Result<usize, Fail> {
-    let a = if axis < 0 { ndim as i64 + axis } else { axis };
+    let a = if axis < 0 { (ndim as i64).saturating_add(axis) } else { axis };
     if a <= 0 || a as usize >= ndim {
         return Err(Fail::Shape(format!(
             "axis {axis} is out of range for a {ndim}-d tensor (batch axis excluded)"

@@ -9,6 +9,24 @@ use crate::config::{DataFormat, Padding};
 
 type R<T> = Result<T, String>;
 
+/// Largest tensor (in elements) a layer may produce; guards against configs that would
+/// exhaust memory (e.g. an absurd up-sampling factor).
+pub(crate) const MAX_TENSOR_ELEMENTS: usize = 1 << 28;
+/// Largest pooling window (in cells).
+const MAX_WINDOW: usize = 1 << 24;
+
+/// The element count of `shape`, refusing overflow and tensors above [`MAX_TENSOR_ELEMENTS`].
+pub(crate) fn checked_size(shape: &[usize]) -> R<usize> {
+    let mut n: usize = 1;
+    for &d in shape {
+        n = n.checked_mul(d).ok_or_else(|| format!("shape {shape:?} overflows"))?;
+    }
+    if n > MAX_TENSOR_ELEMENTS {
+        return Err(format!("output shape {shape:?} is too large ({n} elements)"));
+    }
+    Ok(n)
+}
+
 /// Move the channel axis from position 1 to the end (channels_first -> channels_last).
 pub(crate) fn to_channels_last<T: Scalar>(x: &ArrayD<T>) -> ArrayD<T> {
     let n = x.ndim();
@@ -58,7 +76,9 @@ pub(crate) fn geometry(
     if kernel == 0 || stride == 0 || dilation == 0 {
         return Err("kernel size, stride and dilation must be positive".into());
     }
-    let keff = (kernel - 1) * dilation + 1;
+    let overflow = || "window size overflows".to_string();
+    let keff =
+        (kernel - 1).checked_mul(dilation).and_then(|k| k.checked_add(1)).ok_or_else(overflow)?;
     match padding {
         Padding::Valid => {
             if input < keff {
@@ -70,12 +90,22 @@ pub(crate) fn geometry(
         }
         Padding::Same => {
             let out = input.div_ceil(stride);
-            let total = ((out.saturating_sub(1)) * stride + keff).saturating_sub(input);
-            Ok((out, total / 2))
+            let span = out
+                .saturating_sub(1)
+                .checked_mul(stride)
+                .and_then(|v| v.checked_add(keff))
+                .ok_or_else(overflow)?;
+            Ok((out, span.saturating_sub(input) / 2))
         }
         Padding::Causal => {
             let pad = keff - 1;
-            Ok(((input + pad - keff) / stride + 1, pad))
+            let total = input.checked_add(pad).ok_or_else(overflow)?;
+            if total < keff {
+                return Err(format!(
+                    "input size {input} is too small for the causal window {keff}"
+                ));
+            }
+            Ok(((total - keff) / stride + 1, pad))
         }
     }
 }
@@ -196,8 +226,13 @@ pub(crate) fn conv<T: Scalar>(
         out_sp.push(o);
         pads.push(p);
     }
+    let mut oshape = vec![b];
+    oshape.extend(&out_sp);
+    oshape.push(f);
+    checked_size(&oshape)?;
     let np = prod(&out_sp);
     let kp = prod(ks);
+    checked_size(&[np, kp, cg])?;
     let opos = multi_indices(&out_sp);
     let kpos = multi_indices(ks);
     // Element strides of the channels_last input (per spatial dim).
@@ -259,9 +294,6 @@ pub(crate) fn conv<T: Scalar>(
             }
         }
     }
-    let mut oshape = vec![b];
-    oshape.extend(&out_sp);
-    oshape.push(f);
     let y = ArrayD::from_shape_vec(IxDyn(&oshape), out).map_err(|e| e.to_string())?;
     Ok(channels_restore(y, spec.data_format))
 }
@@ -293,6 +325,15 @@ pub(crate) fn pool<T: Scalar>(
         let (o, p) = geometry(sp[d], pool[d], strides[d], 1, padding)?;
         out_sp.push(o);
         pads.push(p);
+    }
+    let mut oshape = vec![b];
+    oshape.extend(&out_sp);
+    oshape.push(c);
+    checked_size(&oshape)?;
+    let window =
+        pool.iter().try_fold(1usize, |a, &p| a.checked_mul(p)).filter(|&w| w <= MAX_WINDOW);
+    if window.is_none() {
+        return Err(format!("pool window {pool:?} is too large"));
     }
     let np = prod(&out_sp);
     let opos = multi_indices(&out_sp);
@@ -339,9 +380,6 @@ pub(crate) fn pool<T: Scalar>(
             }
         }
     }
-    let mut oshape = vec![b];
-    oshape.extend(&out_sp);
-    oshape.push(c);
     let y = ArrayD::from_shape_vec(IxDyn(&oshape), out).map_err(|e| e.to_string())?;
     Ok(channels_restore(y, df))
 }
@@ -452,8 +490,12 @@ pub(crate) fn zero_pad<T: Scalar>(
     };
     let mut shape = x.shape().to_vec();
     for (d, &(a, b)) in pads.iter().enumerate() {
-        shape[first + d] += a + b;
+        shape[first + d] = a
+            .checked_add(b)
+            .and_then(|p| p.checked_add(shape[first + d]))
+            .ok_or("padding overflows")?;
     }
+    checked_size(&shape)?;
     let mut y = ArrayD::<T>::zeros(IxDyn(&shape));
     let mut view = y.view_mut();
     for (d, &(a, _)) in pads.iter().enumerate() {
@@ -481,7 +523,7 @@ pub(crate) fn crop<T: Scalar>(
     let mut v = x.view();
     for (d, &(a, b)) in crops.iter().enumerate() {
         let n = x.shape()[first + d];
-        if a + b > n {
+        if a.checked_add(b).is_none_or(|ab| ab > n) {
             return Err(format!("cropping {a}+{b} exceeds size {n}"));
         }
         v.slice_axis_inplace(Axis(first + d), Slice::from(a..n - b));
@@ -499,6 +541,11 @@ pub(crate) fn upsample<T: Scalar>(x: &ArrayD<T>, size: &[usize], df: DataFormat)
         DataFormat::ChannelsLast => 1,
         DataFormat::ChannelsFirst => 2,
     };
+    let mut shape = x.shape().to_vec();
+    for (d, &r) in size.iter().enumerate() {
+        shape[first + d] = shape[first + d].checked_mul(r).ok_or("up-sampling size overflows")?;
+    }
+    checked_size(&shape)?;
     let mut y = x.clone();
     for (d, &r) in size.iter().enumerate() {
         let n = y.shape()[first + d];
@@ -523,7 +570,11 @@ pub(crate) fn flatten<T: Scalar>(x: &ArrayD<T>, df: DataFormat) -> R<ArrayD<T>> 
 pub(crate) fn reshape<T: Scalar>(x: &ArrayD<T>, target: &[i64]) -> R<ArrayD<T>> {
     let b = *x.shape().first().ok_or("input is a scalar")?;
     let per = x.len() / b.max(1);
-    let known: usize = target.iter().filter(|&&d| d >= 0).map(|&d| d as usize).product();
+    let known = target
+        .iter()
+        .filter(|&&d| d >= 0)
+        .try_fold(1usize, |a, &d| a.checked_mul(d as usize))
+        .ok_or_else(|| format!("target shape {target:?} overflows"))?;
     let n_unknown = target.iter().filter(|&&d| d < 0).count();
     let mut shape = vec![b];
     for &d in target {
