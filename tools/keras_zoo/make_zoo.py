@@ -197,7 +197,11 @@ def m_channels_first(df):
     g = L.GlobalAveragePooling2D(data_format=df, name="gap_cf")(h)
     y = L.Dense(3, name="head")(g)
     s = L.Conv1D(2, 2, data_format=df, name="c1_cf")(L.Reshape((6, 32) if cf else (32, 6), name="rs")(h))
-    return K.Model(x, [y, h, s], name="channels_first")
+    # Keras's channels_first Flatten moves channels last first, so the twin's plain Flatten
+    # gives the same vector.
+    f = L.Flatten(data_format=df, name="flat_cf")(h)
+    y2 = L.Dense(2, name="head_flat")(f)
+    return K.Model(x, [y, h, s, y2], name="channels_first")
 
 
 def m_batchnorm(df):
