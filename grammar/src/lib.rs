@@ -5,10 +5,12 @@ pub mod ast;
 mod build_ast;
 pub mod codes;
 pub mod diag;
+pub mod fmt;
 mod parse_error;
 pub mod span;
 
 pub use diag::{Diagnostic, Label, Severity};
+pub use fmt::format;
 pub use span::{FileId, LineIndex, Span};
 
 use pest::Parser;
