@@ -212,6 +212,7 @@ pub struct Path {
 }
 
 /// One step of a [`Path`].
+#[allow(clippy::large_enum_variant)] // paths are short; boxing would only add noise
 #[derive(Clone, Debug, PartialEq)]
 pub enum PathSeg {
     /// `.name`.

@@ -135,7 +135,8 @@ impl Builder {
         let span = self.span(&pair);
         let rule = pair.as_rule();
         // Skip the leading keyword token.
-        let mut inner: Vec<P<'_>> = pair.into_inner().filter(|p| !is_keyword(p.as_rule())).collect();
+        let mut inner: Vec<P<'_>> =
+            pair.into_inner().filter(|p| !is_keyword(p.as_rule())).collect();
         let mut take = |rule: Rule| -> Option<P<'_>> {
             let idx = inner.iter().position(|p| p.as_rule() == rule)?;
             Some(inner.remove(idx))
@@ -162,13 +163,21 @@ impl Builder {
             Rule::connect_stmt => {
                 let pre = self.path_or(take(Rule::path), span);
                 let post = self.path_or(take(Rule::path), span);
-                let clauses = inner.into_iter().filter(|p| p.as_rule() == Rule::clause).map(|p| self.clause(p)).collect();
+                let clauses = inner
+                    .into_iter()
+                    .filter(|p| p.as_rule() == Rule::clause)
+                    .map(|p| self.clause(p))
+                    .collect();
                 StmtKind::Connect { pre, post, clauses }
             }
             Rule::probe_stmt => {
                 let name = take(Rule::ident).map(|p| self.ident(p));
                 let target = self.path_or(take(Rule::path), span);
-                let clauses = inner.into_iter().filter(|p| p.as_rule() == Rule::clause).map(|p| self.clause(p)).collect();
+                let clauses = inner
+                    .into_iter()
+                    .filter(|p| p.as_rule() == Rule::clause)
+                    .map(|p| self.clause(p))
+                    .collect();
                 StmtKind::Probe { name, target, clauses }
             }
             Rule::instance_stmt => StmtKind::Instance {
@@ -181,7 +190,9 @@ impl Builder {
             },
             Rule::weights_stmt => StmtKind::Weights {
                 name: self.ident_or(take(Rule::ident), span),
-                path: take(Rule::string).map(|p| self.string(p)).unwrap_or(StrLit { value: String::new(), span }),
+                path: take(Rule::string)
+                    .map(|p| self.string(p))
+                    .unwrap_or(StrLit { value: String::new(), span }),
             },
             Rule::config_stmt => StmtKind::Config {
                 entries: inner.into_iter().map(|p| self.config_entry(p)).collect(),
@@ -280,7 +291,8 @@ impl Builder {
                 // Parts are positional around the colons: rebuild from the text positions.
                 let text_start = p.as_span().start();
                 let text = p.as_str();
-                let colons: Vec<usize> = colon_offsets(text).into_iter().map(|c| c + text_start).collect();
+                let colons: Vec<usize> =
+                    colon_offsets(text).into_iter().map(|c| c + text_start).collect();
                 let mut start = None;
                 let mut stop = None;
                 let mut step = None;

@@ -36,18 +36,22 @@ pub fn parse(file: FileId, text: &str) -> Parse {
             let tree = build_ast::first(pairs).map(|p| builder.file(p)).unwrap_or_default();
             Parse { file: tree, errors: Vec::new() }
         }
-        Err(err) => Parse { file: ast::File::default(), errors: vec![parse_error::convert(file, text, err)] },
+        Err(err) => Parse {
+            file: ast::File::default(),
+            errors: vec![parse_error::convert(file, text, err)],
+        },
     }
 }
 
+#[allow(clippy::result_large_err)] // diagnostics are the error type everywhere
 /// Parse a single expression (used by tests and by tools that evaluate snippets).
 pub fn parse_expr(file: FileId, text: &str) -> Result<ast::Expr, Diagnostic> {
     match SnnParser::parse(Rule::expr, text) {
         Ok(pairs) => {
             let builder = build_ast::Builder { file };
-            build_ast::first(pairs)
-                .map(|p| builder.expr(p))
-                .ok_or_else(|| Diagnostic::error(codes::SYNTAX, "empty expression", Span::new(file, 0, 0), ""))
+            build_ast::first(pairs).map(|p| builder.expr(p)).ok_or_else(|| {
+                Diagnostic::error(codes::SYNTAX, "empty expression", Span::new(file, 0, 0), "")
+            })
         }
         Err(err) => Err(parse_error::convert(file, text, err)),
     }

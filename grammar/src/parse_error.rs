@@ -22,7 +22,11 @@ pub(crate) fn convert(file: FileId, text: &str, err: pest::error::Error<Rule>) -
         }
         ErrorVariant::CustomError { message } => (message.clone(), format!("unexpected {found}")),
     };
-    let message = if expected.is_empty() { format!("unexpected {found}") } else { format!("expected {expected}, found {found}") };
+    let message = if expected.is_empty() {
+        format!("unexpected {found}")
+    } else {
+        format!("expected {expected}, found {found}")
+    };
     let mut diag = Diagnostic::error(codes::SYNTAX, message, span, label);
     if let Some(help) = hint(text, pos) {
         diag = diag.with_help(help);
@@ -37,7 +41,9 @@ fn token_at(text: &str, pos: usize) -> (String, (usize, usize)) {
         return ("end of file".to_string(), (text.len(), text.len()));
     };
     if c.is_alphanumeric() || c == '_' {
-        let len = rest.find(|ch: char| !(ch.is_alphanumeric() || ch == '_' || ch == '.')).unwrap_or(rest.len());
+        let len = rest
+            .find(|ch: char| !(ch.is_alphanumeric() || ch == '_' || ch == '.'))
+            .unwrap_or(rest.len());
         let word = rest[..len].trim_end_matches('.');
         return (format!("`{word}`"), (pos, pos + word.len()));
     }
@@ -112,7 +118,9 @@ fn describe(rule: Rule) -> Option<&'static str> {
         Rule::arg => "an argument",
         Rule::param => "a parameter",
         Rule::add | Rule::sub | Rule::mul | Rule::div | Rule::pow => "an operator",
-        Rule::eq | Rule::ne | Rule::le | Rule::ge | Rule::lt | Rule::gt | Rule::and | Rule::or => "an operator",
+        Rule::eq | Rule::ne | Rule::le | Rule::ge | Rule::lt | Rule::gt | Rule::and | Rule::or => {
+            "an operator"
+        }
         Rule::neg | Rule::not => "an expression",
         Rule::kw_true | Rule::kw_false | Rule::kw_none => "an expression",
         Rule::unit => "a unit",
