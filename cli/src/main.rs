@@ -21,6 +21,15 @@ enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Format files canonically (in place), or with --check report which would change.
+    Fmt {
+        /// Only check; exit 1 if a file is not formatted.
+        #[arg(long)]
+        check: bool,
+        /// The .snn files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
     /// Simulate a model and write its probes to an .npz file.
     Run {
         /// The .snn model.
@@ -61,6 +70,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Check { files } => check(&files),
+        Command::Fmt { check, files } => fmt(&files, check),
         Command::Run { file, steps, time, dt, inputs, seed, backend, output } => {
             let steps =
                 steps.unwrap_or_else(|| time.map(|t| (t / dt).round() as usize).unwrap_or(1000));
@@ -111,6 +121,47 @@ fn check(files: &[PathBuf]) -> ExitCode {
     }
     if n_errors > 0 {
         eprintln!("{n_errors} error(s)");
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn fmt(files: &[PathBuf], check_only: bool) -> ExitCode {
+    let color = std::io::stderr().is_terminal();
+    let mut failed = false;
+    for path in files {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("error: cannot read {}: {e}", path.display());
+                failed = true;
+                continue;
+            }
+        };
+        match snn_syntax::format(&text) {
+            Ok(out) if out == text => {}
+            Ok(_) if check_only => {
+                eprintln!("{} is not formatted", path.display());
+                failed = true;
+            }
+            Ok(out) => {
+                let tmp = path.with_extension("snn.fmt-tmp");
+                if let Err(e) = std::fs::write(&tmp, out).and_then(|_| std::fs::rename(&tmp, path)) {
+                    eprintln!("error: cannot write {}: {e}", path.display());
+                    let _ = std::fs::remove_file(&tmp);
+                    failed = true;
+                }
+            }
+            Err(d) => {
+                let mut db = FsDb::new();
+                db.add(&path.display().to_string(), None, text);
+                eprint!("{}", snnc::render::render(&db as &dyn SourceDb, &d, color));
+                failed = true;
+            }
+        }
+    }
+    if failed {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
