@@ -185,11 +185,7 @@ impl Elab<'_> {
                 let post_shape = if post_ep.indices.is_none()
                     && matches!(post_obj.kind, ObjectKind::Layer(_) | ObjectKind::Node(_))
                 {
-                    Some(if matches!(post_obj.kind, ObjectKind::Layer(_)) {
-                        post_obj.shape.clone()
-                    } else {
-                        vec![post_ep.size]
-                    })
+                    Some(post_obj.shape.clone())
                 } else {
                     None
                 };
@@ -627,8 +623,13 @@ impl Elab<'_> {
             return None;
         }
         let (in_spatial, in_ch) = split_channels(&input_shape, channels_last);
-        let strides_given = args.span_of("strides").is_some();
-        let strides = int_list_arg(self, &mut args, "strides", n_spatial, 1)?;
+        // Pooling strides default to the pool size (as Keras and NengoDL); convolutions to 1.
+        let pool_size =
+            if pool { Some(int_list_arg(self, &mut args, "size", n_spatial, 2)?) } else { None };
+        let strides = match &pool_size {
+            Some(size) if args.span_of("strides").is_none() => size.clone(),
+            _ => int_list_arg(self, &mut args, "strides", n_spatial, 1)?,
+        };
         let padding = match args.take("padding") {
             Some(a) => match a.value {
                 Value::Str(s) if s == "valid" || s == "same" => s,
@@ -644,8 +645,7 @@ impl Elab<'_> {
             },
             None => "valid".to_string(),
         };
-        let (kernel, groups, ksize) = if pool {
-            let size = int_list_arg(self, &mut args, "size", n_spatial, 2)?;
+        let (kernel, groups, ksize) = if let Some(size) = pool_size {
             let k: usize = size.iter().product();
             let mut shape = size.clone();
             shape.extend([1, in_ch]);
@@ -716,7 +716,6 @@ impl Elab<'_> {
             let ksize = kernel.shape()[..n_spatial].to_vec();
             (kernel, groups, ksize)
         };
-        let _ = strides_given;
         let filters = if pool { in_ch } else { kernel.shape()[n_spatial + 1] };
         let (output_shape, pad_before) = if transpose {
             let out_spatial = match args.take("output_shape") {
