@@ -1,0 +1,22 @@
+//! Fuzz target: arbitrary bytes as a .h5 or .keras file must give a model or an error, never a panic.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    for hint in ["fuzz.h5", "fuzz.keras"] {
+        if let Ok(model) = snn_keras::read_model_bytes(hint, data) {
+            // Whatever reads must also evaluate (or fail) without panicking.
+            let inputs: Vec<ndarray::ArrayD<f32>> = model
+                .inputs
+                .iter()
+                .map(|i| {
+                    let mut s = vec![1usize];
+                    s.extend(i.shape.iter().map(|d| d.unwrap_or(1).min(64)));
+                    ndarray::ArrayD::zeros(ndarray::IxDyn(&s))
+                })
+                .collect();
+            let _ = snn_keras::evaluate(&model, &inputs);
+        }
+    }
+});
