@@ -147,7 +147,8 @@ fn fmt(files: &[PathBuf], check_only: bool) -> ExitCode {
             }
             Ok(out) => {
                 let tmp = path.with_extension("snn.fmt-tmp");
-                if let Err(e) = std::fs::write(&tmp, out).and_then(|_| std::fs::rename(&tmp, path)) {
+                if let Err(e) = std::fs::write(&tmp, out).and_then(|_| std::fs::rename(&tmp, path))
+                {
                     eprintln!("error: cannot write {}: {e}", path.display());
                     let _ = std::fs::remove_file(&tmp);
                     failed = true;

@@ -247,7 +247,7 @@ fn build_ensemble(e: &crate::model::Ensemble, seed: u64) -> Result<BuiltEnsemble
             neuron.gain_bias(&mr, &ic).map_err(|m| m.to_string())?
         }
     };
-    if let Some(i) = gain.iter().position(|g| !(*g > 0.0) || !g.is_finite()) {
+    if let Some(i) = gain.iter().position(|g| g.is_nan() || *g <= 0.0 || !g.is_finite()) {
         return Err(format!("neuron {i} has a gain of {} (gains must be positive)", gain[i]));
     }
     let mut scaled_encoders = encoders.clone();

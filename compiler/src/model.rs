@@ -82,6 +82,7 @@ impl Object {
 }
 
 /// The kinds of object.
+#[allow(clippy::large_enum_variant)] // one per object
 #[derive(Clone, Debug)]
 pub enum ObjectKind {
     /// Data fed at run time.

@@ -36,59 +36,103 @@ const KNOWN_FAILING: &[(&str, &str)] = &[(
     "FIXME: probe `out` diverges (element 453: 0.146 vs Nengo 0.288); one of: connection eval points, radius 2, node → neurons, or ensemble → ensemble decoders",
 )];
 
-fn run_case(dir: &Path, seed: Option<u64>, case: &Case) -> Result<Vec<(String, ArrayD<f64>)>, String> {
+fn run_case(
+    dir: &Path,
+    seed: Option<u64>,
+    case: &Case,
+) -> Result<Vec<(String, ArrayD<f64>)>, String> {
     let mut db = FsDb::new();
     let root = db.load(&dir.join("model.snn"))?;
     let checked = snn_compiler::check_with_seed(&mut db, root, seed);
     if checked.has_errors() {
-        return Err(format!("check failed: {:?}", checked.diagnostics.iter().map(|d| &d.message).collect::<Vec<_>>()));
+        return Err(format!(
+            "check failed: {:?}",
+            checked.diagnostics.iter().map(|d| &d.message).collect::<Vec<_>>()
+        ));
     }
-    let built = build::build(&checked.model).map_err(|e| format!("build: {:?}", e.iter().map(|d| &d.message).collect::<Vec<_>>()))?;
-    let program = lower::lower(&checked.model, &built, case.dt).map_err(|e| format!("lower: {:?}", e.iter().map(|d| &d.message).collect::<Vec<_>>()))?;
+    let built = build::build(&checked.model)
+        .map_err(|e| format!("build: {:?}", e.iter().map(|d| &d.message).collect::<Vec<_>>()))?;
+    let program = lower::lower(&checked.model, &built, case.dt)
+        .map_err(|e| format!("lower: {:?}", e.iter().map(|d| &d.message).collect::<Vec<_>>()))?;
     let inputs_path = dir.join("inputs.npz");
-    let given = if inputs_path.exists() { snn_runtime::io::read_npz(&inputs_path).map_err(|e| e.to_string())? } else { Default::default() };
+    let given = if inputs_path.exists() {
+        snn_runtime::io::read_npz(&inputs_path).map_err(|e| e.to_string())?
+    } else {
+        Default::default()
+    };
     let mut inputs = Vec::new();
     for decl in &program.inputs {
-        inputs.push(given.get(&decl.name).cloned().ok_or_else(|| format!("inputs.npz has no `{}`", decl.name))?);
+        inputs.push(
+            given
+                .get(&decl.name)
+                .cloned()
+                .ok_or_else(|| format!("inputs.npz has no `{}`", decl.name))?,
+        );
     }
     let out = interp::run(&program, case.steps, case.batch, &inputs)?;
     Ok(program.probes.iter().map(|p| p.name.clone()).zip(out).collect())
 }
 
 fn compare(case_dir: &Path, case: &Case) -> Result<(), String> {
-    let expected = snn_runtime::io::read_npz(&case_dir.join("expected.npz")).map_err(|e| e.to_string())?;
+    let expected =
+        snn_runtime::io::read_npz(&case_dir.join("expected.npz")).map_err(|e| e.to_string())?;
     let needs_exact = case.check.iter().any(|c| c.kind != "rmse");
     let base = if needs_exact { Some(run_case(case_dir, None, case)?) } else { None };
     for c in &case.check {
-        let want = expected.get(&c.probe).ok_or_else(|| format!("expected.npz has no `{}`", c.probe))?;
+        let want =
+            expected.get(&c.probe).ok_or_else(|| format!("expected.npz has no `{}`", c.probe))?;
         match c.kind.as_str() {
             "exact" | "spikes" => {
-                let got = base.as_ref().and_then(|b| b.iter().find(|(n, _)| *n == c.probe)).map(|(_, a)| a).ok_or_else(|| format!("snnc has no probe `{}`", c.probe))?;
+                let got = base
+                    .as_ref()
+                    .and_then(|b| b.iter().find(|(n, _)| *n == c.probe))
+                    .map(|(_, a)| a)
+                    .ok_or_else(|| format!("snnc has no probe `{}`", c.probe))?;
                 if got.shape() != want.shape() {
-                    return Err(format!("probe `{}`: shape {:?}, Nengo {:?}", c.probe, got.shape(), want.shape()));
+                    return Err(format!(
+                        "probe `{}`: shape {:?}, Nengo {:?}",
+                        c.probe,
+                        got.shape(),
+                        want.shape()
+                    ));
                 }
                 let (rtol, atol) = if c.kind == "spikes" { (1e-9, 0.0) } else { (c.rtol, c.atol) };
                 for (i, (g, w)) in got.iter().zip(want.iter()).enumerate() {
-                    let bad = if c.kind == "spikes" { (*g == 0.0) != (*w == 0.0) || (g - w).abs() > rtol * w.abs() } else { (g - w).abs() > atol + rtol * w.abs() || g.is_nan() };
+                    let bad = if c.kind == "spikes" {
+                        (*g == 0.0) != (*w == 0.0) || (g - w).abs() > rtol * w.abs()
+                    } else {
+                        (g - w).abs() > atol + rtol * w.abs() || g.is_nan()
+                    };
                     if bad {
                         return Err(format!("probe `{}`: element {i} is {g}, Nengo {w}", c.probe));
                     }
                 }
             }
             "rmse" => {
-                let target = expected.get(c.target.as_deref().unwrap_or("")).ok_or("rmse check without target")?;
+                let target = expected
+                    .get(c.target.as_deref().unwrap_or(""))
+                    .ok_or("rmse check without target")?;
                 let seeds = c.snnc_seeds.unwrap_or(10);
                 let mut total = 0.0;
                 for s in 0..seeds {
                     let out = run_case(case_dir, Some(s + 1), case)?;
-                    let got = out.iter().find(|(n, _)| *n == c.probe).map(|(_, a)| a).ok_or_else(|| format!("snnc has no probe `{}`", c.probe))?;
-                    let mse = got.iter().zip(target.iter()).map(|(a, b)| (a - b) * (a - b)).sum::<f64>() / got.len().max(1) as f64;
+                    let got = out
+                        .iter()
+                        .find(|(n, _)| *n == c.probe)
+                        .map(|(_, a)| a)
+                        .ok_or_else(|| format!("snnc has no probe `{}`", c.probe))?;
+                    let mse =
+                        got.iter().zip(target.iter()).map(|(a, b)| (a - b) * (a - b)).sum::<f64>()
+                            / got.len().max(1) as f64;
                     total += mse.sqrt();
                 }
                 let mean = total / seeds as f64;
                 let limit = c.max_ratio.unwrap_or(1.1) * c.nengo_rmse.unwrap_or(0.0);
                 if mean > limit {
-                    return Err(format!("probe `{}`: mean RMSE {mean:.5} over {seeds} seeds > {limit:.5}", c.probe));
+                    return Err(format!(
+                        "probe `{}`: mean RMSE {mean:.5} over {seeds} seeds > {limit:.5}",
+                        c.probe
+                    ));
                 }
             }
             other => return Err(format!("unknown check kind `{other}`")),
@@ -100,14 +144,19 @@ fn compare(case_dir: &Path, case: &Case) -> Result<(), String> {
 #[test]
 fn conformance_with_nengo() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("conformance");
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&root).unwrap().filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.join("case.toml").exists()).collect();
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&root)
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.join("case.toml").exists())
+        .collect();
     dirs.sort();
     assert!(dirs.len() >= 30, "conformance cases are missing");
     let mut failures = Vec::new();
     let mut unexpected_passes = Vec::new();
     for dir in &dirs {
         let name = dir.file_name().unwrap().to_string_lossy().to_string();
-        let case: Case = toml::from_str(&std::fs::read_to_string(dir.join("case.toml")).unwrap()).unwrap();
+        let case: Case =
+            toml::from_str(&std::fs::read_to_string(dir.join("case.toml")).unwrap()).unwrap();
         let res = compare(dir, &case);
         let known = KNOWN_FAILING.iter().any(|(n, _)| *n == name);
         match (res, known) {
@@ -116,6 +165,14 @@ fn conformance_with_nengo() {
             _ => {}
         }
     }
-    assert!(failures.is_empty(), "{} case(s) disagree with Nengo:\n{}", failures.len(), failures.join("\n"));
-    assert!(unexpected_passes.is_empty(), "now passing, remove from KNOWN_FAILING: {unexpected_passes:?}");
+    assert!(
+        failures.is_empty(),
+        "{} case(s) disagree with Nengo:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    assert!(
+        unexpected_passes.is_empty(),
+        "now passing, remove from KNOWN_FAILING: {unexpected_passes:?}"
+    );
 }

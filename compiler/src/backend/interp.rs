@@ -12,6 +12,7 @@ use snn_runtime::process::{PresentInput, SampledSignal, WhiteNoise, WhiteSignal}
 use snn_runtime::synapse::FilterState;
 
 /// Per-op mutable state.
+#[allow(clippy::large_enum_variant)] // one per op, built once per run
 enum OpState {
     None,
     Neurons(NeuronState<f64>),
@@ -336,7 +337,7 @@ fn conv_inc(spec: &ConvSpec, x: &[f64], y: &mut [f64]) {
             for yw in 0..g.out_hw[1] {
                 for kh in 0..g.k_hw[0] {
                     let th = yh as isize + g.pad[0] as isize - kh as isize;
-                    if th < 0 || th as usize % g.stride[0] != 0 {
+                    if th < 0 || !(th as usize).is_multiple_of(g.stride[0]) {
                         continue;
                     }
                     let xh = th as usize / g.stride[0];
@@ -345,7 +346,7 @@ fn conv_inc(spec: &ConvSpec, x: &[f64], y: &mut [f64]) {
                     }
                     for kw in 0..g.k_hw[1] {
                         let tw = yw as isize + g.pad[1] as isize - kw as isize;
-                        if tw < 0 || tw as usize % g.stride[1] != 0 {
+                        if tw < 0 || !(tw as usize).is_multiple_of(g.stride[1]) {
                             continue;
                         }
                         let xw = tw as usize / g.stride[1];
