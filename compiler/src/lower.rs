@@ -15,6 +15,8 @@ struct ObjSignals {
     input: Option<SignalId>,
     /// The object's output value (node output, layer/ensemble neuron output).
     out: SignalId,
+    /// Neuron input current, for ensembles and layers.
+    j: Option<SignalId>,
 }
 
 struct Lowerer<'a> {
@@ -163,17 +165,17 @@ impl Lowerer<'_> {
                 let out = self.signal(format!("{name}.out"), o.size_out(), Vec::new());
                 self.op(OpKind::Input { input: inputs.len(), dst: out }, o.span);
                 inputs.push(InputDecl { name: name.clone(), shape: o.shape.clone() });
-                ObjSignals { input: None, out }
+                ObjSignals { input: None, out, j: None }
             }
             ObjectKind::Node(NodeKind::Const(v)) => {
                 let out =
                     self.signal(format!("{name}.out"), o.size_out(), v.iter().copied().collect());
-                ObjSignals { input: None, out }
+                ObjSignals { input: None, out, j: None }
             }
             ObjectKind::Node(NodeKind::Passthrough) => {
                 let s = self.signal(format!("{name}.out"), o.size_out(), Vec::new());
                 self.op(OpKind::Reset { dst: s, value: vec![0.0] }, o.span);
-                ObjSignals { input: Some(s), out: s }
+                ObjSignals { input: Some(s), out: s, j: None }
             }
             ObjectKind::Node(NodeKind::Function(f)) => {
                 let out = self.signal(format!("{name}.out"), o.size_out(), Vec::new());
@@ -183,12 +185,12 @@ impl Lowerer<'_> {
                     self.op(OpKind::Reset { dst: i, value: vec![0.0] }, o.span);
                 }
                 self.op(OpKind::NodeFn { f: f.clone(), input, dst: out }, o.span);
-                ObjSignals { input, out }
+                ObjSignals { input, out, j: None }
             }
             ObjectKind::Node(NodeKind::Process(p)) => {
                 let out = self.signal(format!("{name}.out"), o.size_out(), Vec::new());
                 self.op(OpKind::Process { spec: p.clone(), dst: out, seed: o.seed }, o.span);
-                ObjSignals { input: None, out }
+                ObjSignals { input: None, out, j: None }
             }
             ObjectKind::Layer(l) => {
                 let n = o.size_out();
@@ -196,7 +198,7 @@ impl Lowerer<'_> {
                 let out = self.signal(format!("{name}.out"), n, Vec::new());
                 self.op(OpKind::Reset { dst: j, value: l.bias.clone() }, o.span);
                 states = self.sim_neurons(name, &l.neuron, j, out, n, o.seed, o.span);
-                ObjSignals { input: Some(j), out }
+                ObjSignals { input: Some(j), out, j: Some(j) }
             }
             ObjectKind::Ensemble(e) => {
                 let b = &self.built.ensembles[idx];
@@ -220,7 +222,7 @@ impl Lowerer<'_> {
                     );
                 }
                 states = self.sim_neurons(name, &e.neuron, j, out, n, o.seed, o.span);
-                ObjSignals { input: Some(input), out }
+                ObjSignals { input: Some(input), out, j: Some(j) }
             }
         };
         self.states.push(states);
@@ -322,7 +324,10 @@ impl Lowerer<'_> {
                 out
             }
         };
-        let dst = post.input.unwrap_or(post.out);
+        let dst = match c.post.port {
+            Port::Neurons => post.j.unwrap_or(post.out),
+            Port::Value => post.input.unwrap_or(post.out),
+        };
         let dst_sel: Sel = c.post.indices.clone();
         match self.post_gain(&c.post) {
             Some(g) => self.op(

@@ -31,10 +31,7 @@ struct Check {
 
 /// Cases that do not pass yet, each with the reason (the test fails when one starts passing,
 /// so the list only shrinks).
-const KNOWN_FAILING: &[(&str, &str)] = &[(
-    "decoded_transform",
-    "FIXME: probe `out` diverges (element 453: 0.146 vs Nengo 0.288); one of: connection eval points, radius 2, node → neurons, or ensemble → ensemble decoders",
-)];
+const KNOWN_FAILING: &[(&str, &str)] = &[];
 
 fn run_case(
     dir: &Path,
