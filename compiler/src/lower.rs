@@ -287,8 +287,7 @@ impl Lowerer<'_> {
     fn connection(&mut self, index: usize, c: &crate::model::Connection) -> Result<(), Diagnostic> {
         let pre = self.objs[c.pre.obj.0 as usize];
         let post = self.objs[c.post.obj.0 as usize];
-        let ci = self.ops.len();
-        let name = format!("conn{ci}");
+        let name = format!("conn{index}");
         // The value the transform reads: decoded connections read neuron output via decoders.
         let decoded = c.is_decoded(self.model);
         let (src, src_sel, transform) = if decoded {
@@ -304,7 +303,13 @@ impl Lowerer<'_> {
         } else {
             (pre.out, c.pre.indices.clone(), c.transform.clone())
         };
-        let size_mid = c.post.size;
+        // A weight solver folds the post ensemble's scaled encoders (gains included) into the
+        // weights, which then target all of its neurons directly.
+        let full_weights = decoded && c.solver.weights;
+        let size_mid = match (&transform, full_weights) {
+            (Transform::Dense(w), true) => w.nrows(),
+            _ => c.post.size,
+        };
         let weighted = self.signal(format!("{name}.weighted"), size_mid, Vec::new());
         self.op(OpKind::Reset { dst: weighted, value: vec![0.0] }, c.span);
         self.transform_op(&transform, src, weighted, src_sel, c.span);
@@ -324,12 +329,13 @@ impl Lowerer<'_> {
                 out
             }
         };
-        let dst = match c.post.port {
-            Port::Neurons => post.j.unwrap_or(post.out),
-            Port::Value => post.input.unwrap_or(post.out),
+        let dst = match (c.post.port, full_weights) {
+            (Port::Neurons, _) | (_, true) => post.j.unwrap_or(post.out),
+            (Port::Value, false) => post.input.unwrap_or(post.out),
         };
-        let dst_sel: Sel = c.post.indices.clone();
-        match self.post_gain(&c.post) {
+        let dst_sel: Sel = if full_weights { None } else { c.post.indices.clone() };
+        let gain = if full_weights { None } else { self.post_gain(&c.post) };
+        match gain {
             Some(g) => self.op(
                 OpKind::ElementwiseInc { scale: g, src: filtered, dst, src_sel: None, dst_sel },
                 c.span,
