@@ -121,7 +121,19 @@ pub fn run(cfg: &RunConfig) -> Result<(), Failure> {
         inputs.push(arr.as_standard_layout().to_owned());
     }
     let batch = batch.unwrap_or(1);
-    let out = interp::run(&program, cfg.steps, batch, &inputs).map_err(fail)?;
+    let total = (cfg.steps * batch) as u64;
+    // A progress bar on long runs, on stderr only when it is a terminal.
+    let bar = (total >= 100_000 && std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .then(|| indicatif::ProgressBar::new(total));
+    let out = interp::run_with_progress(&program, cfg.steps, batch, &inputs, &mut |n| {
+        if let Some(b) = &bar {
+            b.inc(n);
+        }
+    })
+    .map_err(fail)?;
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
     let named: Vec<(&str, ndarray::ArrayViewD<f64>)> =
         program.probes.iter().zip(&out).map(|(p, a)| (p.name.as_str(), a.view())).collect();
     snn_runtime::io::write_npz(&cfg.output, &named, snn_runtime::io::Precision::F64)

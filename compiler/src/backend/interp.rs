@@ -31,9 +31,20 @@ pub fn run(
     batch: usize,
     inputs: &[ArrayD<f64>],
 ) -> Result<Vec<ArrayD<f64>>, String> {
+    run_with_progress(program, steps, batch, inputs, &mut |_| {})
+}
+
+/// [`run`], calling `progress(n)` after every `n` simulated steps (summed over the batch).
+pub fn run_with_progress(
+    program: &Program,
+    steps: usize,
+    batch: usize,
+    inputs: &[ArrayD<f64>],
+    progress: &mut dyn FnMut(u64),
+) -> Result<Vec<ArrayD<f64>>, String> {
     let mut outputs: Vec<Vec<f64>> = program.probes.iter().map(|_| Vec::new()).collect();
     for b in 0..batch {
-        run_one(program, steps, b, inputs, &mut outputs)?;
+        run_one(program, steps, b, inputs, &mut outputs, progress)?;
     }
     let mut res = Vec::new();
     for (p, data) in program.probes.iter().zip(outputs) {
@@ -54,6 +65,7 @@ fn run_one(
     b: usize,
     inputs: &[ArrayD<f64>],
     outputs: &mut [Vec<f64>],
+    progress: &mut dyn FnMut(u64),
 ) -> Result<(), String> {
     let dt = program.dt;
     let mut sig: Vec<Vec<f64>> = program
@@ -196,6 +208,9 @@ fn run_one(
                     }
                 }
             }
+        }
+        if k % 100 == 0 {
+            progress(100);
         }
         for (p, out) in program.probes.iter().zip(outputs.iter_mut()) {
             if k % p.every == 0 {
