@@ -624,10 +624,44 @@ def write_without_vars_names(src, dst):
     members["model.weights.h5"] = buf.getvalue()
     with zipfile.ZipFile(dst, "w") as zout:
         for n, data in members.items():
-            zout.writestr(n, data)
+            zout.writestr(zipfile.ZipInfo(n, date_time=(2000, 1, 1, 0, 0, 0)), data)
+
+
+def normalize_keras_zip(path):
+    """Make a .keras archive byte-reproducible: fixed member timestamps and save date."""
+    import zipfile
+
+    with zipfile.ZipFile(path) as zin:
+        members = [(i.filename, i.compress_type, zin.read(i.filename)) for i in zin.infolist()]
+    with zipfile.ZipFile(path, "w") as zout:
+        for name, ctype, data in members:
+            if name == "metadata.json":
+                meta = json.loads(data)
+                meta["date_saved"] = "2000-01-01@00:00:00"
+                data = json.dumps(meta).encode()
+            elif name == "config.json":
+                # shared_object_id values are Python object ids; renumber them in order.
+                ids = {}
+
+                def renumber(v):
+                    if isinstance(v, dict):
+                        return {
+                            k: (ids.setdefault(x, len(ids) + 1) if k == "shared_object_id" else renumber(x))
+                            for k, x in v.items()
+                        }
+                    if isinstance(v, list):
+                        return [renumber(x) for x in v]
+                    return v
+
+                data = json.dumps(renumber(json.loads(data))).encode()
+            info = zipfile.ZipInfo(name, date_time=(2000, 1, 1, 0, 0, 0))
+            info.compress_type = ctype
+            zout.writestr(info, data)
 
 
 LEGACY_STRINGS = {"dense_seq"}
+# Models also saved by Keras 3 in the legacy HDF5 format (Keras 3 config JSON inside an .h5).
+K3_LEGACY_H5 = {"nested", "nested_in_seq", "shared_layer", "batchnorm", "conv1d"}
 NO_VARS_NAMES = {"nested", "batchnorm", "custom_layer"}
 
 
@@ -704,6 +738,7 @@ def main():
         else:
             path = os.path.join(out_dir, "model.keras")
             model.save(path)
+            normalize_keras_zip(path)
         # Sanity: reload and compare with the computed outputs (not possible for CF on CPU).
         if name not in CF_TWIN:
             kw = {"compile": False, "custom_objects": custom_objects()}
@@ -718,6 +753,8 @@ def main():
                 np.testing.assert_allclose(np.asarray(o), outs[f"out_f32__{i}"], rtol=1e-6, atol=1e-6)
         if KERAS_MAJOR == 2 and name in LEGACY_STRINGS:
             write_legacy_strings(path, os.path.join(out_dir, "model_legacy_strings.h5"))
+        if KERAS_MAJOR == 3 and name in K3_LEGACY_H5:
+            model.save(os.path.join(out_dir, "model_k3.h5"))
         if KERAS_MAJOR == 3 and name in NO_VARS_NAMES:
             write_without_vars_names(path, os.path.join(out_dir, "model_no_vars_names.keras"))
         entry = {"cf_twin": name in CF_TWIN, "n_outputs": sum(k.startswith("out_f32__") for k in outs)}

@@ -306,3 +306,38 @@ fn keras3_weights_without_vars_name_attributes() {
         assert_eq!(a.layers, b.layers, "{name}");
     }
 }
+
+#[test]
+fn keras3_legacy_h5_files() {
+    // Keras 3 can still write the legacy HDF5 format, with Keras 3 config JSON inside.
+    for name in ["nested", "nested_in_seq", "shared_layer", "batchnorm", "conv1d"] {
+        let dir = zoo_dir().join(name);
+        let a = read_model(dir.join("model_k3.h5")).unwrap_or_else(|e| panic!("{e}"));
+        let b = load(name, true);
+        assert_eq!(a.format, SourceFormat::H5);
+        // Configs differ only in bookkeeping (`shared_object_id`); compare the graph and weights.
+        let skeleton = |m: &KerasModel| {
+            m.layers
+                .iter()
+                .map(|l| {
+                    (
+                        l.name.clone(),
+                        l.class_name.clone(),
+                        l.node,
+                        l.inbound.clone(),
+                        (*l.weights).clone(),
+                    )
+                })
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(skeleton(&a), skeleton(&b), "{name}: model_k3.h5 and model.keras differ");
+        let inputs = npz_f32(&dir.join("inputs.npz"));
+        let ins: Vec<ArrayD<f32>> = a.inputs.iter().map(|i| inputs[&i.name].clone()).collect();
+        let want = npz_f32(&dir.join("keras_outputs_k3.npz"));
+        let ev = evaluate(&a, &ins).unwrap_or_else(|e| panic!("{e}"));
+        for (i, got) in ev.outputs.iter().enumerate() {
+            let e = rel_err(got, &want[&format!("out_f32__{i}")]).unwrap();
+            assert!(e <= TOL_F32, "{name} output {i}: {e:e}");
+        }
+    }
+}
