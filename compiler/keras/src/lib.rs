@@ -8,6 +8,8 @@
 //!
 //! The container is recognised by its content (zip or HDF5 signature), not its extension.
 
+#![warn(missing_docs)]
+
 pub mod config;
 pub mod error;
 pub mod eval;

@@ -118,6 +118,12 @@ impl KerasModel {
         self.layers.iter().find(|l| l.name == name)
     }
 
+    /// `Ok` if the evaluator supports every layer class and activation of the model; otherwise an
+    /// `Unsupported` error naming the file and the first offending layer.
+    pub fn check_supported(&self) -> Result<(), crate::error::KerasError> {
+        crate::eval::check_supported(self)
+    }
+
     /// Layers whose class the evaluator does not implement (name, class), in graph order,
     /// one entry per layer (not per application).
     pub fn unsupported_layers(&self) -> Vec<(String, String)> {

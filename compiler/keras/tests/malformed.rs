@@ -333,6 +333,8 @@ fn unknown_classes_and_activations_fail_at_evaluation() {
     let m = read_model_bytes("unknown.keras", &b).unwrap();
     assert_eq!(m.unsupported_layers(), vec![("d_sigmoid".to_string(), "FancyDense".to_string())]);
     assert_eq!(m.layer("d_sigmoid").unwrap().weights.len(), 2, "weights kept, named by index");
+    let e = m.check_supported().unwrap_err();
+    assert_eq!((e.kind, e.layer.as_deref()), (ErrorKind::Unsupported, Some("d_sigmoid")));
     let x = ArrayD::<f32>::zeros(IxDyn(&[1, 8]));
     let e = evaluate(&m, std::slice::from_ref(&x)).unwrap_err();
     assert_eq!((e.kind, e.layer.as_deref()), (ErrorKind::Unsupported, Some("d_sigmoid")));
@@ -344,6 +346,7 @@ fn unknown_classes_and_activations_fail_at_evaluation() {
         l["config"]["activation"] = "warp_drive".into();
     });
     let m = read_model_bytes("act.keras", &b).unwrap();
+    assert!(m.check_supported().unwrap_err().reason.contains("warp_drive"));
     let e = evaluate(&m, &[x]).unwrap_err();
     assert_eq!((e.kind, e.layer.as_deref()), (ErrorKind::Unsupported, Some("d_tanh")));
     assert!(e.reason.contains("warp_drive"));

@@ -111,6 +111,7 @@ fn check(name: &str, k3: bool) {
         let unsup = model.unsupported_layers();
         assert_eq!(unsup.len(), 1, "{name}: {unsup:?}");
         assert_eq!(unsup[0].0, bad);
+        assert_eq!(model.check_supported().expect_err("unsupported").layer.as_deref(), Some(bad));
         let err = evaluate(&model, &ins32).expect_err("evaluating an unsupported layer fails");
         assert_eq!(err.kind, ErrorKind::Unsupported, "{err}");
         assert_eq!(err.layer.as_deref(), Some(bad), "{err}");
@@ -118,6 +119,7 @@ fn check(name: &str, k3: bool) {
         return;
     }
     assert!(model.unsupported_layers().is_empty(), "{name}: {:?}", model.unsupported_layers());
+    model.check_supported().unwrap_or_else(|e| panic!("{e}"));
     let outs_file = dir.join(if k3 { "keras_outputs_k3.npz" } else { "keras_outputs_k2.npz" });
     let want32 = npz_f32(&outs_file);
     let want64 = npz_f64(&outs_file);

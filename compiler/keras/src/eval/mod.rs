@@ -145,6 +145,34 @@ pub fn is_supported_class(class_name: &str) -> bool {
     SUPPORTED.contains(&class_name)
 }
 
+/// See [`KerasModel::check_supported`].
+pub(crate) fn check_supported(model: &KerasModel) -> Result<(), KerasError> {
+    let file = model.source.as_str();
+    for l in &model.layers {
+        let err = |r: String| KerasError::layer(ErrorKind::Unsupported, file, &l.name, r);
+        if !is_supported_class(&l.class_name) {
+            return Err(err(format!("layer class `{}` is not supported", l.class_name)));
+        }
+        if l.config.get("activation").is_some() {
+            match l.config.activation() {
+                Some(a) if ops::is_known_activation(&a) => {}
+                Some(a) => return Err(err(format!("activation `{a}` is not supported"))),
+                None => return Err(err("unreadable activation".to_string())),
+            }
+        }
+        if l.class_name.starts_with("UpSampling") && l.config.interpolation() != "nearest" {
+            return Err(err(format!(
+                "interpolation `{}` (only nearest)",
+                l.config.interpolation()
+            )));
+        }
+        if l.config.data_format().is_none() {
+            return Err(err(format!("data_format {:?}", l.config.str("data_format"))));
+        }
+    }
+    Ok(())
+}
+
 /// Spatial rank encoded in a class name suffix (`Conv2D` -> 2).
 fn rank_of(class_name: &str) -> usize {
     if class_name.ends_with("1D") {
