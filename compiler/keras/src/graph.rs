@@ -65,13 +65,24 @@ enum NodeOut {
     Model(Vec<TensorRef>),
 }
 
-/// A parsed inbound reference: local layer name, node index, tensor index, and whether it
-/// came from a Keras 2 list-style node (node indices then follow Keras 2's convention).
+/// How a node index in a config counts the calls of a nested model.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Numbering {
+    /// 0-based calls (Keras 3 `keras_history` in inbound nodes).
+    Calls,
+    /// Keras 2 (inbound nodes and `output_layers`): a nested Functional, or a Sequential built
+    /// from an Input, counts its internal node as 0, so its calls start at 1.
+    Keras2,
+    /// Keras 3 `output_layers`: a nested Functional (not a Sequential) starts at 1.
+    Keras3Outputs,
+}
+
+/// A parsed reference: local layer name, node index, tensor index, and its numbering.
 struct InRef {
     layer: String,
     node: usize,
     tensor: usize,
-    legacy: bool,
+    numbering: Numbering,
 }
 
 struct Flattener<'a> {
@@ -385,10 +396,19 @@ impl Flattener<'_> {
             }
         }
 
+        // `output_layers` follow the numbering of the Keras generation that wrote the config.
+        let keras3 = layers.iter().any(|l| {
+            l.get("inbound_nodes")
+                .and_then(Value::as_array)
+                .and_then(|a| a.first())
+                .is_some_and(Value::is_object)
+        });
+        let numbering = if keras3 { Numbering::Keras3Outputs } else { Numbering::Keras2 };
         let mut outputs = Vec::with_capacity(output_layers.len());
         for (n, node, t) in output_layers {
-            let r = InRef { layer: n, node, tensor: t, legacy: false };
-            let out = resolved.get(&(r.layer.clone(), r.node)).cloned();
+            let r = InRef { layer: n, node, tensor: t, numbering };
+            let out = adjust_node(&r, &by_name)
+                .and_then(|node| resolved.get(&(r.layer.clone(), node)).cloned());
             outputs.push(self.tensor_of(out, &r, prefix)?);
         }
         Ok(outputs)
@@ -416,16 +436,18 @@ impl Flattener<'_> {
     }
 }
 
-/// The local node index a reference means, after Keras 2's skip-first-node convention.
+/// The 0-based call index a reference means, undoing the skip-first-node conventions.
 fn adjust_node(r: &InRef, by_name: &BTreeMap<&str, &Value>) -> Option<usize> {
-    if r.legacy {
-        if let Some(e) = by_name.get(r.layer.as_str()) {
-            if k2_skips_first_node(e) {
-                return r.node.checked_sub(1);
-            }
-        }
+    let skips = by_name.get(r.layer.as_str()).is_some_and(|e| match r.numbering {
+        Numbering::Calls => false,
+        Numbering::Keras2 => k2_skips_first_node(e),
+        Numbering::Keras3Outputs => matches!(class_of(e), "Functional" | "Model"),
+    });
+    if skips {
+        r.node.checked_sub(1)
+    } else {
+        Some(r.node)
     }
-    Some(r.node)
 }
 
 /// Parse `input_layers` / `output_layers`: a list of `[name, node, tensor]`, or one such triple.
@@ -457,7 +479,7 @@ fn parse_node(node: &Value) -> Option<Vec<InRef>> {
                     layer: t.first()?.as_str()?.to_string(),
                     node: t.get(1)?.as_u64()? as usize,
                     tensor: t.get(2)?.as_u64()? as usize,
-                    legacy: true,
+                    numbering: Numbering::Keras2,
                 })
             })
             .collect(),
@@ -488,7 +510,7 @@ fn collect_keras_tensors(v: &Value, out: &mut Vec<InRef>, depth: usize) -> Optio
                 layer: h.first()?.as_str()?.to_string(),
                 node: h.get(1)?.as_u64()? as usize,
                 tensor: h.get(2)?.as_u64()? as usize,
-                legacy: false,
+                numbering: Numbering::Calls,
             });
         }
         _ => {}

@@ -210,6 +210,7 @@ zoo_tests!(
     multi_output,
     nested,
     nested_in_seq,
+    nested_shared,
     pooling2d,
     reshape,
     shared_layer,
@@ -341,5 +342,26 @@ fn keras3_legacy_h5_files() {
             let e = rel_err(got, &want[&format!("out_f32__{i}")]).unwrap();
             assert!(e <= TOL_F32, "{name} output {i}: {e:e}");
         }
+    }
+}
+
+#[test]
+fn nested_model_applied_twice() {
+    for k3 in [false, true] {
+        let m = load("nested_shared", k3);
+        let d: Vec<_> = m.layers.iter().filter(|l| l.name == "block/d").collect();
+        assert_eq!(d.len(), 2, "two applications of the inner Dense");
+        assert_eq!((d[0].node, d[1].node), (0, 1));
+        assert_eq!(d[0].inbound[0].layer, "a");
+        assert_eq!(d[1].inbound[0].layer, "b");
+        let sum = m.layer("sum").unwrap();
+        assert_eq!(
+            sum.inbound.iter().map(|t| (t.layer.as_str(), t.node)).collect::<Vec<_>>(),
+            [("block/bn", 0), ("block/bn", 1)]
+        );
+        assert_eq!(
+            m.outputs[1],
+            snn_keras::TensorRef { layer: "block/bn".into(), node: 1, tensor: 0 }
+        );
     }
 }
