@@ -27,6 +27,7 @@ outputs transposed back.  Such models are flagged with "cf_twin": true in `zoo.j
 import argparse
 import json
 import os
+import re
 import shutil
 import sys
 import traceback
@@ -506,8 +507,6 @@ def run_outputs(name, weights, inputs, floatx):
 
 def short_error(e):
     """Exception type, message (head and tail when long) and the innermost frame."""
-    import re
-
     msg = re.sub(r" at 0x[0-9a-f]+", "", str(e).strip())  # object addresses change every run
     if len(msg) > 600:
         msg = msg[:250] + " [...] " + msg[-300:]
@@ -555,7 +554,7 @@ def nengodl_report(model_path, inputs, custom_objects):
                     split = {"allow_fallback": True, "inference_only": True, "split_shared_weights": True}
                     if "split_shared_weights" in str(e) and split not in configs:
                         configs.append(split)
-                    run["warnings"] = sorted({str(w.message) for w in caught})
+                    run["warnings"] = sorted({re.sub(r" at 0x[0-9a-f]+", "", str(w.message)) for w in caught})
                     report["runs"].append(run)
                     continue
                 run["conversion"] = "ok"
@@ -590,7 +589,13 @@ def nengodl_report(model_path, inputs, custom_objects):
                         fail = isinstance(e, ValueError) and "does not match" in str(e)
                         run[label] = "fail" if fail else "exception"
                         run[label + "_message"] = short_error(e)
-                run["warnings"] = sorted({str(w.message).splitlines()[0][:300] for w in caught if "GPU" not in str(w.message)})
+                run["warnings"] = sorted(
+                    {
+                        re.sub(r" at 0x[0-9a-f]+", "", str(w.message).splitlines()[0][:300])
+                        for w in caught
+                        if "GPU" not in str(w.message)
+                    }
+                )
             report["runs"].append(run)
     finally:
         nengo_dl.converter.LayerConverter.add_nengo_obj = orig
