@@ -365,3 +365,24 @@ fn nested_model_applied_twice() {
         );
     }
 }
+
+#[test]
+fn inferred_shapes_match_keras() {
+    for name in ["conv2d", "conv1d", "pooling2d", "reshape", "batchnorm", "merge_multi_input"] {
+        let m = load(name, true);
+        let shapes = snn_keras::infer_shapes(&m).unwrap_or_else(|e| panic!("{e}"));
+        let want = npz_f32(&zoo_dir().join(name).join("keras_outputs_k3.npz"));
+        let mut n = 0;
+        for (k, v) in &want {
+            if let Some(layer) = k.strip_prefix("layer_f32__") {
+                assert_eq!(
+                    shapes[&snn_keras::TensorRef::first(layer)],
+                    v.shape()[1..],
+                    "{name}/{layer}"
+                );
+                n += 1;
+            }
+        }
+        assert!(n > 0);
+    }
+}

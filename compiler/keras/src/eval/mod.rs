@@ -254,6 +254,30 @@ pub fn evaluate<T: Scalar>(
     Ok(ev)
 }
 
+/// Output shape (without the batch dimension) of every layer application, found by evaluating
+/// the model in f32 on zeros with batch size 1. Every input dimension must be known.
+pub fn infer_shapes(model: &KerasModel) -> Result<IndexMap<TensorRef, Vec<usize>>, KerasError> {
+    let mut inputs = Vec::with_capacity(model.inputs.len());
+    for i in &model.inputs {
+        let mut shape = vec![1usize];
+        for d in &i.shape {
+            shape.push(d.ok_or_else(|| {
+                KerasError::layer(
+                    ErrorKind::Shape,
+                    &model.source,
+                    &i.name,
+                    "input has an unknown dimension",
+                )
+            })?);
+        }
+        ops::checked_size(&shape)
+            .map_err(|r| KerasError::layer(ErrorKind::Shape, &model.source, &i.name, r))?;
+        inputs.push(ArrayD::<f32>::zeros(IxDyn(&shape)));
+    }
+    let ev = evaluate(model, &inputs)?;
+    Ok(ev.layer_outputs.into_iter().map(|(t, a)| (t, a.shape()[1..].to_vec())).collect())
+}
+
 /// An evaluation failure inside one layer.
 enum Fail {
     Unsupported(String),
