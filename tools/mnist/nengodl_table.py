@@ -14,9 +14,13 @@ For each row this does what the notebook's helper ``run_network`` does
   * a probe on ``converter.layers[conv0]`` (here restricted to the 1000 neurons the notebook
     plots, ``np.linspace(0, n, 1000, endpoint=False, dtype=np.int32)``, to save memory; probes
     are passive so the dynamics are unchanged);
-  * ``configure_settings(stateful=False)``; ``nengo_dl.Simulator(net, minibatch_size=10,
-    seed=0)`` (the notebook passes no seed: its seed then comes from the global NumPy stream;
-    we fix it so that the spiking neurons' random initial voltages are reproducible);
+  * ``configure_settings(stateful=False)``; ``converter.net.seed = 0``;
+    ``nengo_dl.Simulator(net, minibatch_size=10, seed=0)``.  The notebook sets neither seed.
+    Note: the Simulator's ``seed`` only seeds stochastic processes; the objects' build seeds --
+    hence the SpikingRectifiedLinear initial voltages, U(0, 1) in Nengo 3.2 -- come from the
+    *network* seed (or the global NumPy stream when it is None).  With ``net.seed = 0`` NengoDL
+    and nengo.Simulator draw the same initial voltages; they are saved to
+    examples/mnist/nengodl_initial_voltages.npz (identical for every spiking row);
   * ``sim.predict`` on the 400 images of examples/mnist/test_images.npy, each tiled over
     ``n_steps`` steps (flattened to (400, n_steps, 784) as the notebook does);
   * accuracy = argmax of the output probe at the LAST step vs examples/mnist/test_labels.npy;
@@ -36,6 +40,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import sys
 import time
 
@@ -54,6 +59,7 @@ sys.path.insert(0, HERE)
 from train import build_model  # noqa: E402  (the notebook's cell [3], same layer names)
 
 SIM_SEED = 0
+NET_SEED = 0  # converter.net.seed: fixes the build (the spiking neurons' initial voltages)
 MINIBATCH = 10
 DT = 0.001
 N_SAMPLE = 1000  # neurons the notebook plots
@@ -97,6 +103,7 @@ def convert(model, inp, conv0, dense, activation, scale, synapse, sample):
     # the swap must have happened (a no-op swap is silent in NengoDL)
     types = {type(e.neuron_type).__name__ for e in conv.net.all_ensembles}
     assert types == {activation}, types
+    conv.net.seed = NET_SEED
     with conv.net:
         conv0_probe = nengo.Probe(conv.layers[conv0][sample])
         nengo_dl.configure_settings(stateful=False)
@@ -128,6 +135,12 @@ def run_row(row, images, labels, keep_outputs=False):
         t1 = time.perf_counter()
         data = sim.predict({nin: tiled}, verbose=0)
         t2 = time.perf_counter()
+        voltages = None
+        if activation.startswith("Spiking"):
+            voltages = {
+                layer.name: np.array(sim.model.sig[conv.layers[layer.output]]["voltage"].initial_value)
+                for layer in model.layers if layer.name in ("conv0", "conv1")
+            }
     t3 = time.perf_counter()
     out = data[nout]
     preds = np.argmax(out[:, -1], axis=-1)
@@ -147,6 +160,7 @@ def run_row(row, images, labels, keep_outputs=False):
         n_steps=n_steps,
         minibatch_size=MINIBATCH,
         simulator_seed=SIM_SEED,
+        network_seed=NET_SEED,
         n_test=int(images.shape[0]),
         accuracy=acc,
         notebook_accuracy=nb_acc / 100,
@@ -156,13 +170,13 @@ def run_row(row, images, labels, keep_outputs=False):
         wall_seconds=round(t3 - t0, 3),
         predict_seconds=round(t2 - t1, 3),
         image_steps_per_second=round(images.shape[0] * n_steps / (t2 - t1), 1),
-        predictions_first20=preds[:20].tolist(),
+        predictions=preds.tolist(),
     )
-    extra = dict(out=out, model=model, keras_parts=(inp, conv0, dense)) if keep_outputs else None
+    extra = dict(out=out, model=model, voltages=voltages) if keep_outputs else None
     return res, extra
 
 
-def time_nengo_core(images, labels, dl_out, n_images):
+def time_nengo_core(images, labels, dl_out, n_images, dl_voltages):
     """Run the CORE_ROW network in nengo.Simulator one image at a time; return a dict."""
     row = next(r for r in ROWS if r[0] == CORE_ROW)
     _, model_name, activation, n_steps, scale, synapse, _ = row
@@ -175,6 +189,12 @@ def time_nengo_core(images, labels, dl_out, n_images):
     t0 = time.perf_counter()
     sim = nengo.Simulator(conv.net, dt=DT, seed=SIM_SEED, progress_bar=False)
     build = time.perf_counter() - t0
+    vdiff = 0.0
+    if dl_voltages is not None:
+        for layer in model.layers:
+            if layer.name in dl_voltages:
+                v = sim.model.sig[conv.layers[layer.output]]["voltage"].initial_value
+                vdiff = max(vdiff, float(np.abs(v - dl_voltages[layer.name]).max()))
     outs, run_time = [], 0.0
     with sim:
         for i in range(n_images):
@@ -196,9 +216,20 @@ def time_nengo_core(images, labels, dl_out, n_images):
         run_seconds=round(run_time, 3),
         image_steps_per_second=round(n_images * n_steps / run_time, 1),
         accuracy=float((preds == labels[:n_images]).mean()),
+        predictions=preds.tolist(),
+        max_abs_initial_voltage_diff_vs_nengodl=vdiff,
         predictions_agree_with_nengodl=int((preds == dl_preds).sum()),
         max_abs_output_diff_vs_nengodl=float(np.abs(outs - dl_out[:n_images]).max()),
     )
+
+
+def dump_json(doc, path):
+    """json.dump with indent=1, but lists of numbers kept on one line."""
+    text = json.dumps(doc, indent=1)
+    text = re.sub(r"\[\s*(-?[0-9][0-9.e+-]*(?:,\s*-?[0-9][0-9.e+-]*)*)\s*\]",
+                  lambda m: "[" + ", ".join(x.strip() for x in m.group(1).split(",")) + "]", text)
+    with open(path, "w") as f:
+        f.write(text + "\n")
 
 
 def cpu_model():
@@ -227,12 +258,18 @@ def main():
     wanted = set(args.rows.split(",")) if args.rows else None
     rows = [r for r in ROWS if wanted is None or r[0] in wanted]
 
-    results, core_dl_out, checks = [], None, {}
+    results, core_dl_out, checks, voltages = [], None, {}, None
     for row in rows:
         res, extra = run_row(row, images, labels, keep_outputs=True)
         results.append(res)
         if row[0] == CORE_ROW:
             core_dl_out = extra["out"]
+        if extra["voltages"] is not None:
+            if voltages is None:
+                voltages = extra["voltages"]
+            else:  # the same build seeds for every spiking row
+                for k, v in voltages.items():
+                    assert np.array_equal(v, extra["voltages"][k]), (row[0], k)
         if row[2] == "RectifiedLinear":
             # the rate network must reproduce the Keras model (Converter.verify's check)
             keras_logits = extra["model"].predict(images, batch_size=100, verbose=0)
@@ -264,7 +301,7 @@ def main():
         rows=results,
     )
     if args.core_images and core_dl_out is not None:
-        core = time_nengo_core(images, labels, core_dl_out, args.core_images)
+        core = time_nengo_core(images, labels, core_dl_out, args.core_images, voltages)
         dl = next(r for r in results if r["name"] == CORE_ROW)
         core["nengodl_image_steps_per_second"] = dl["image_steps_per_second"]
         doc["speed"] = core
@@ -272,9 +309,17 @@ def main():
               f"(build {core['build_seconds']} s); NengoDL {dl['image_steps_per_second']} image-steps/s; "
               f"{core['predictions_agree_with_nengodl']}/{core['n_images']} predictions agree, "
               f"max |out diff| {core['max_abs_output_diff_vs_nengodl']:.3g}")
-    with open(args.out, "w") as f:
-        json.dump(doc, f, indent=1)
-        f.write("\n")
+    if voltages is not None:
+        vpath = os.path.join(os.path.dirname(args.out), "nengodl_initial_voltages.npz")
+        np.savez_compressed(vpath, **{k: v.astype(np.float32) for k, v in voltages.items()})
+        doc["initial_voltages"] = dict(
+            file=os.path.basename(vpath),
+            description="SpikingRectifiedLinear initial voltage of every conv0 / conv1 neuron "
+                        "(flat, Keras channels-last H*W*C order), drawn by Nengo's builder from "
+                        "U(0,1) with network seed 0; the same in every spiking row and in the "
+                        "nengo.Simulator run",
+            shapes={k: list(v.shape) for k, v in voltages.items()})
+    dump_json(doc, args.out)
 
     print()
     print(f"{'row':30s} {'acc %':>7s} {'notebook':>8s} {'conv0 mean':>10s} {'conv0 max':>10s} {'wall s':>7s}")
