@@ -1,6 +1,8 @@
 //! The `snnc` tool as a library: command implementations and diagnostic rendering. The only crate
 //! that prints.
 
+pub mod accuracy;
+pub mod plot;
 pub mod render;
 pub mod run;
 

@@ -55,6 +55,33 @@ enum Command {
         /// Output file.
         #[arg(short = 'o', long, default_value = "out.npz")]
         output: PathBuf,
+        /// Class labels `[PROBE=]FILE.npy`, shape (batch,): print the accuracy of the probe's
+        /// argmax at the last step (the probe may be omitted when the model has one).
+        #[arg(long)]
+        labels: Option<String>,
+    },
+    /// Draw a run's probes over time (and the input images) as a PNG or SVG figure.
+    Plot {
+        /// The .npz written by `snnc run`.
+        data: PathBuf,
+        /// The figure (.png or .svg).
+        #[arg(short = 'o', long)]
+        output: PathBuf,
+        /// A probe to draw (repeatable; default: every probe).
+        #[arg(long = "probe")]
+        probes: Vec<String>,
+        /// Input images (batch, H, W[, C]) to draw in the first column.
+        #[arg(long)]
+        image: Option<PathBuf>,
+        /// Batch element to draw, one row each (repeatable; default 0).
+        #[arg(long = "index")]
+        indices: Vec<usize>,
+        /// Draw at most this many neurons per probe (evenly spaced).
+        #[arg(long, default_value_t = 100)]
+        neurons: usize,
+        /// Time step of the run, for the time axis.
+        #[arg(long, default_value_t = 0.001)]
+        dt: f64,
     },
     /// Print the lowered step IR.
     Ir {
@@ -71,18 +98,35 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Check { files } => check(&files),
         Command::Fmt { check, files } => fmt(&files, check),
-        Command::Run { file, steps, time, dt, inputs, seed, backend, output } => {
+        Command::Run { file, steps, time, dt, inputs, seed, backend, output, labels } => {
             let steps =
                 steps.unwrap_or_else(|| time.map(|t| (t / dt).round() as usize).unwrap_or(1000));
-            report(snnc::run::run(&snnc::run::RunConfig {
+            let res = snnc::run::run(&snnc::run::RunConfig {
                 file,
                 steps,
                 dt,
                 inputs,
                 seed,
                 backend,
-                output,
-            }))
+                output: output.clone(),
+            });
+            match (res, labels) {
+                (Ok(()), Some(l)) => score(&output, &l),
+                (res, _) => report(res),
+            }
+        }
+        Command::Plot { data, output, probes, image, indices, neurons, dt } => {
+            let cfg = snnc::plot::PlotConfig { data, output, probes, image, indices, neurons, dt };
+            match snnc::plot::plot(&cfg) {
+                Ok(msg) => {
+                    eprintln!("{msg}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::FAILURE
+                }
+            }
         }
         Command::Ir { file, dt } => report(snnc::run::ir(&file, dt).map(|text| print!("{text}"))),
     }
@@ -93,6 +137,37 @@ fn report(res: Result<(), snnc::run::Failure>) -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(f) => {
             eprint!("{}", f.0);
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `run --labels`: score the probe written to `output` against the labels.
+fn score(output: &std::path::Path, arg: &str) -> ExitCode {
+    let (probe, file) = snnc::accuracy::parse_labels_arg(arg);
+    let res = snnc::accuracy::read_labels(file).and_then(|labels| {
+        let data = snn_runtime::io::read_npz(output).map_err(|e| e.to_string())?;
+        let (name, arr) = match probe {
+            Some(p) => (p, data.get(p).ok_or_else(|| format!("the model has no probe `{p}`"))?),
+            None if data.len() == 1 => data.iter().next().map(|(n, a)| (n.as_str(), a)).ok_or("no probe")?,
+            None => {
+                let names: Vec<&str> = data.keys().map(String::as_str).collect();
+                return Err(format!(
+                    "the model has {} probes ({}): name the scored one with --labels PROBE=FILE.npy",
+                    names.len(),
+                    names.join(", ")
+                ));
+            }
+        };
+        snnc::accuracy::accuracy(name, arr, &labels)
+    });
+    match res {
+        Ok(acc) => {
+            println!("{acc}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
             ExitCode::FAILURE
         }
     }

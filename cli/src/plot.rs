@@ -1,0 +1,298 @@
+//! `snnc plot`: figures from a run's probe file — the input image, a layer's activity over time
+//! (sampled neurons) and the output over time, one row per batch element, as PNG or SVG.
+
+use ndarray::{ArrayD, Axis, IxDyn};
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use snn_runtime::io::{read_npy, read_npz};
+use std::path::{Path, PathBuf};
+
+/// Options of `snnc plot`.
+pub struct PlotConfig {
+    /// The `.npz` written by `snnc run`.
+    pub data: PathBuf,
+    /// The figure to write (`.png` or `.svg`).
+    pub output: PathBuf,
+    /// Probes to draw, in order (empty: every probe in the file).
+    pub probes: Vec<String>,
+    /// The input images, `(batch, H, W[, C])` or `(batch, H*W)`, drawn in the first column.
+    pub image: Option<PathBuf>,
+    /// Batch elements to draw, one row each.
+    pub indices: Vec<usize>,
+    /// At most this many neurons are drawn per probe (evenly spaced, as the notebook samples).
+    pub neurons: usize,
+    /// Time step in seconds, for the time axis.
+    pub dt: f64,
+}
+
+const PANEL_W: u32 = 420;
+const PANEL_H: u32 = 300;
+static FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
+
+/// Draw the figure described by `cfg`; errors are plain messages.
+pub fn plot(cfg: &PlotConfig) -> Result<String, String> {
+    let data = read_npz(&cfg.data).map_err(|e| e.to_string())?;
+    let names: Vec<String> =
+        if cfg.probes.is_empty() { data.keys().cloned().collect() } else { cfg.probes.clone() };
+    let mut probes = Vec::new();
+    for name in &names {
+        let a = data.get(name).ok_or_else(|| {
+            let have: Vec<&str> = data.keys().map(String::as_str).collect();
+            format!("{} has no probe `{name}` (it has: {})", cfg.data.display(), have.join(", "))
+        })?;
+        if a.ndim() < 2 {
+            return Err(format!(
+                "probe `{name}` has shape {:?}; expected (batch, steps, ...) as `snnc run` writes",
+                a.shape()
+            ));
+        }
+        probes.push((name.as_str(), a));
+    }
+    let image = cfg.image.as_deref().map(read_images).transpose()?;
+    let batch = probes.first().map(|(_, a)| a.shape()[0]).or(image.as_ref().map(|i| i.len()));
+    let batch = batch.ok_or("nothing to plot: the file has no probes and no --image is given")?;
+    let indices = if cfg.indices.is_empty() { vec![0] } else { cfg.indices.clone() };
+    for &i in &indices {
+        if i >= batch {
+            return Err(format!("--index {i} is out of range: the batch has {batch} element(s)"));
+        }
+        if let Some(img) = &image {
+            if i >= img.len() {
+                return Err(format!(
+                    "--index {i} is out of range: --image has {} image(s)",
+                    img.len()
+                ));
+            }
+        }
+    }
+    if !(cfg.dt > 0.0 && cfg.dt.is_finite()) {
+        return Err(format!("--dt must be a positive number of seconds, found {}", cfg.dt));
+    }
+    if cfg.neurons == 0 {
+        return Err("--neurons must be at least 1".into());
+    }
+    let cols = probes.len() as u32 + u32::from(image.is_some());
+    let size = (PANEL_W * cols.max(1), PANEL_H * indices.len() as u32);
+    let ext = cfg.output.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
+    plotters::style::register_font("sans-serif", FontStyle::Normal, FONT)
+        .map_err(|_| "the embedded font cannot be loaded".to_string())?;
+    let tmp = tmp_path(&cfg.output);
+    let res = match ext.as_deref() {
+        Some("svg") => {
+            let root = SVGBackend::new(&tmp, size).into_drawing_area();
+            draw(&root, &probes, image.as_deref(), &indices, cfg)
+                .and_then(|_| root.present().map_err(|e| e.to_string()))
+        }
+        Some("png") => {
+            let root = BitMapBackend::new(&tmp, size).into_drawing_area();
+            draw(&root, &probes, image.as_deref(), &indices, cfg)
+                .and_then(|_| root.present().map_err(|e| e.to_string()))
+        }
+        _ => {
+            return Err(format!(
+                "cannot tell the figure format of {}: use a .png or .svg file name",
+                cfg.output.display()
+            ))
+        }
+    };
+    match res.and_then(|_| std::fs::rename(&tmp, &cfg.output).map_err(|e| e.to_string())) {
+        Ok(()) => Ok(format!(
+            "wrote {} ({} row(s) × {} panel(s))",
+            cfg.output.display(),
+            indices.len(),
+            cols
+        )),
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            Err(format!("cannot write {}: {e}", cfg.output.display()))
+        }
+    }
+}
+
+fn tmp_path(out: &Path) -> PathBuf {
+    // same directory (for the rename) and same extension (the PNG encoder goes by it)
+    let mut name = std::ffi::OsString::from(".snnc-tmp-");
+    name.push(out.file_name().unwrap_or_default());
+    out.with_file_name(name)
+}
+
+/// One grey-level (or RGB) image per batch element: (height, width, channels, values 0..1).
+struct Image {
+    h: usize,
+    w: usize,
+    c: usize,
+    pixels: Vec<f64>,
+}
+
+fn read_images(path: &Path) -> Result<Vec<Image>, String> {
+    let a = read_npy(path).map_err(|e| e.to_string())?;
+    let shape = a.shape().to_vec();
+    let (h, w, c) = match shape.as_slice() {
+        [_, n] => {
+            let side = (*n as f64).sqrt().round() as usize;
+            if side * side != *n {
+                return Err(format!(
+                    "{}: images of shape {:?} are flat but {n} is not a square; save them as \
+                     (batch, height, width[, channels])",
+                    path.display(),
+                    shape
+                ));
+            }
+            (side, side, 1)
+        }
+        [_, h, w] => (*h, *w, 1),
+        [_, h, w, c] if *c == 1 || *c == 3 => (*h, *w, *c),
+        _ => {
+            return Err(format!(
+                "{}: expected images of shape (batch, height, width[, 1 or 3]), found {:?}",
+                path.display(),
+                shape
+            ))
+        }
+    };
+    let lo = a.iter().copied().filter(|v| v.is_finite()).fold(f64::INFINITY, f64::min);
+    let hi = a.iter().copied().filter(|v| v.is_finite()).fold(f64::NEG_INFINITY, f64::max);
+    let span = if hi > lo { hi - lo } else { 1.0 };
+    let flat = a.into_shape_with_order(IxDyn(&[shape[0], h * w * c])).map_err(|e| e.to_string())?;
+    Ok(flat
+        .axis_iter(Axis(0))
+        .map(|row| Image {
+            h,
+            w,
+            c,
+            pixels: row.iter().map(|v| if v.is_finite() { (v - lo) / span } else { 0.0 }).collect(),
+        })
+        .collect())
+}
+
+fn draw<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    probes: &[(&str, &ArrayD<f64>)],
+    image: Option<&[Image]>,
+    indices: &[usize],
+    cfg: &PlotConfig,
+) -> Result<(), String> {
+    root.fill(&WHITE).map_err(|e| e.to_string())?;
+    let cols = probes.len() + usize::from(image.is_some());
+    let cells = root.split_evenly((indices.len(), cols.max(1)));
+    for (row, &i) in indices.iter().enumerate() {
+        let mut col = 0;
+        if let Some(images) = image {
+            draw_image(&cells[row * cols], &images[i], i)?;
+            col += 1;
+        }
+        for (name, a) in probes {
+            draw_traces(&cells[row * cols + col], name, a, i, cfg)?;
+            col += 1;
+        }
+    }
+    Ok(())
+}
+
+fn draw_image<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    img: &Image,
+    index: usize,
+) -> Result<(), String> {
+    let e = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
+    // square pixels: centre a box of the image's aspect ratio (the caption takes ~30 px)
+    let (w, h) = area.dim_in_pixel();
+    let box_h = h.saturating_sub(30);
+    let box_w = ((box_h as f64) * img.w as f64 / img.h.max(1) as f64).min(w as f64) as u32;
+    let side = (w.saturating_sub(box_w) / 2) as i32;
+    let area = area.margin(0, 0, side, side);
+    let mut chart = ChartBuilder::on(&area)
+        .caption(format!("input (batch {index})"), ("sans-serif", 16))
+        .margin(10)
+        .build_cartesian_2d(0..img.w as i32, img.h as i32..0)
+        .map_err(e)?;
+    chart
+        .draw_series((0..img.h).flat_map(|y| {
+            (0..img.w).map(move |x| {
+                let p = |k: usize| {
+                    (255.0 * img.pixels[(y * img.w + x) * img.c + k].clamp(0.0, 1.0)) as u8
+                };
+                let color = if img.c == 3 {
+                    RGBColor(p(0), p(1), p(2))
+                } else {
+                    RGBColor(p(0), p(0), p(0))
+                };
+                Rectangle::new([(x as i32, y as i32), (x as i32 + 1, y as i32 + 1)], color.filled())
+            })
+        }))
+        .map_err(e)?;
+    Ok(())
+}
+
+fn draw_traces<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    name: &str,
+    a: &ArrayD<f64>,
+    index: usize,
+    cfg: &PlotConfig,
+) -> Result<(), String> {
+    let e = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
+    let steps = a.shape()[1];
+    let n: usize = a.shape()[2..].iter().product();
+    let series = a
+        .index_axis(Axis(0), index)
+        .to_owned()
+        .into_shape_with_order(IxDyn(&[steps, n]))
+        .map_err(|e| e.to_string())?;
+    let picked = sample_neurons(n, cfg.neurons);
+    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+    for &k in &picked {
+        for s in 0..steps {
+            let v = series[[s, k]];
+            if v.is_finite() {
+                lo = lo.min(v);
+                hi = hi.max(v);
+            }
+        }
+    }
+    if lo > hi {
+        (lo, hi) = (0.0, 1.0);
+    } else if lo == hi {
+        (lo, hi) = (lo - 0.5, hi + 0.5);
+    }
+    let pad = 0.05 * (hi - lo);
+    let t_end = steps.max(1) as f64 * cfg.dt;
+    let caption = if picked.len() < n {
+        format!("{name} (batch {index}, {} of {n})", picked.len())
+    } else {
+        format!("{name} (batch {index})")
+    };
+    let mut chart = ChartBuilder::on(area)
+        .caption(caption, ("sans-serif", 16))
+        .margin(10)
+        .x_label_area_size(30)
+        .y_label_area_size(50)
+        .build_cartesian_2d(0.0..t_end, (lo - pad)..(hi + pad))
+        .map_err(e)?;
+    chart
+        .configure_mesh()
+        .disable_mesh()
+        .x_desc("time (s)")
+        .label_style(("sans-serif", 12))
+        .draw()
+        .map_err(e)?;
+    for (c, &k) in picked.iter().enumerate() {
+        let color = Palette99::pick(c).stroke_width(1);
+        chart
+            .draw_series(LineSeries::new(
+                (0..steps).map(|s| ((s + 1) as f64 * cfg.dt, series[[s, k]])),
+                color,
+            ))
+            .map_err(e)?;
+    }
+    Ok(())
+}
+
+/// `min(n, k)` neuron indices spread evenly over `0..n` (NumPy's `linspace(0, n, k, endpoint=False)`
+/// truncated to integers, as the keras-to-snn notebook samples neurons).
+pub fn sample_neurons(n: usize, k: usize) -> Vec<usize> {
+    if n <= k {
+        return (0..n).collect();
+    }
+    (0..k).map(|i| (i as f64 * n as f64 / k as f64) as usize).collect()
+}
