@@ -59,6 +59,9 @@ enum Command {
         /// argmax at the last step (the probe may be omitted when the model has one).
         #[arg(long)]
         labels: Option<String>,
+        /// Print each neuron population's mean and max firing rate (Hz) over the run.
+        #[arg(long)]
+        rates: bool,
     },
     /// Draw a run's probes over time (and the input images) as a PNG or SVG figure.
     Plot {
@@ -98,7 +101,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Check { files } => check(&files),
         Command::Fmt { check, files } => fmt(&files, check),
-        Command::Run { file, steps, time, dt, inputs, seed, backend, output, labels } => {
+        Command::Run { file, steps, time, dt, inputs, seed, backend, output, labels, rates } => {
             let steps =
                 steps.unwrap_or_else(|| time.map(|t| (t / dt).round() as usize).unwrap_or(1000));
             let res = snnc::run::run(&snnc::run::RunConfig {
@@ -109,6 +112,7 @@ fn main() -> ExitCode {
                 seed,
                 backend,
                 output: output.clone(),
+                rates,
             });
             match (res, labels) {
                 (Ok(()), Some(l)) => score(&output, &l),

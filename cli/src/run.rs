@@ -21,6 +21,8 @@ pub struct RunConfig {
     pub backend: String,
     /// Output `.npz`.
     pub output: PathBuf,
+    /// Print each neuron population's mean and max firing rate (Hz) over the run.
+    pub rates: bool,
 }
 
 /// A failure, already rendered for the terminal.
@@ -69,7 +71,12 @@ pub fn run(cfg: &RunConfig) -> Result<(), Failure> {
     if cfg.backend != "interp" {
         return Err(fail(format!("unknown backend `{}` (available: interp)", cfg.backend)));
     }
-    let (_, program) = compile(&cfg.file, cfg.seed, cfg.dt)?;
+    let (_, mut program) = compile(&cfg.file, cfg.seed, cfg.dt)?;
+    let monitors = if cfg.rates {
+        snn_compiler::ir::monitor::add_rate_monitors(&mut program, cfg.steps)
+    } else {
+        Vec::new()
+    };
     // Match --input arguments to the model's inputs.
     let mut given: Vec<Option<ArrayD<f64>>> = vec![None; program.inputs.len()];
     for arg in &cfg.inputs {
@@ -134,9 +141,38 @@ pub fn run(cfg: &RunConfig) -> Result<(), Failure> {
     if let Some(b) = bar {
         b.finish_and_clear();
     }
-    let named: Vec<(&str, ndarray::ArrayViewD<f64>)> =
-        program.probes.iter().zip(&out).map(|(p, a)| (p.name.as_str(), a.view())).collect();
+    if !monitors.is_empty() {
+        print_rates(&monitors, &out, cfg.steps);
+    }
+    let named: Vec<(&str, ndarray::ArrayViewD<f64>)> = program
+        .probes
+        .iter()
+        .zip(&out)
+        .filter(|(p, _)| !p.name.starts_with(snn_compiler::ir::monitor::PROBE_PREFIX))
+        .map(|(p, a)| (p.name.as_str(), a.view()))
+        .collect();
     snn_runtime::io::write_npz(&cfg.output, &named, snn_runtime::io::Precision::F64)
         .map_err(|e| fail(e.to_string()))?;
     Ok(())
+}
+
+/// The `--rates` table: one line per neuron population.
+fn print_rates(
+    monitors: &[snn_compiler::ir::monitor::RateMonitor],
+    out: &[ArrayD<f64>],
+    steps: usize,
+) {
+    let width = monitors.iter().map(|m| m.name.len()).max().unwrap_or(0).max(5);
+    println!(
+        "{:width$}  {:>8}  {:>8}  {:>12}  {:>12}",
+        "layer", "neurons", "kind", "mean (Hz)", "max (Hz)"
+    );
+    for m in monitors {
+        let s = snn_compiler::ir::monitor::rate_stats(m, &out[m.probe], steps);
+        let kind = if s.spiking { "spiking" } else { "rate" };
+        println!(
+            "{:width$}  {:>8}  {:>8}  {:>12.3}  {:>12.3}",
+            s.name, s.neurons, kind, s.mean_hz, s.max_hz
+        );
+    }
 }

@@ -5,11 +5,11 @@ use std::path::Path;
 
 fn lowered(path: &Path) -> String {
     let mut db = FsDb::new();
-    let root = db.load(path).unwrap();
+    let root = db.load(path).expect("example loads");
     let checked = snn_compiler::check(&mut db, root);
     assert!(!checked.has_errors(), "{}: {:?}", path.display(), checked.diagnostics);
-    let built = build::build(&checked.model).unwrap();
-    let program = lower::lower(&checked.model, &built, 0.001).unwrap();
+    let built = build::build(&checked.model).expect("example builds");
+    let program = lower::lower(&checked.model, &built, 0.001).expect("example lowers");
     ir::print(&program)
 }
 

@@ -1,6 +1,7 @@
 //! The step IR: named signals and a scheduled list of ops, Nengo's builder model. Each step runs
 //! the ops in order (sets → incs → reads → updates per signal), then probes sample signals.
 
+pub mod monitor;
 mod print;
 mod schedule;
 
