@@ -484,7 +484,28 @@ fn call(callee: &ast::Expr, args: &[ast::Arg], span: Span, env: &mut dyn Env) ->
             return const_function(name, vals, span);
         }
     }
-    let f = eval(callee, env)?;
+    let f = match eval(callee, env) {
+        // `lifx(…)`: an unknown name in call position is an unknown function or neuron type
+        Err(d) if d.code == codes::UNKNOWN_NAME && name.is_some() => {
+            let name = name.unwrap_or_default();
+            let known = crate::spec::NEURON_TYPES
+                .iter()
+                .map(|i| i.name)
+                .chain(CONSTRUCTORS.iter().copied())
+                .chain(CONST_FUNCTIONS.iter().copied());
+            let mut d = err(
+                codes::UNKNOWN_FUNCTION,
+                format!("unknown function or neuron type `{name}`"),
+                callee.span,
+                "not a function, neuron type or constructor",
+            );
+            if let Some(g) = snn_syntax::diag::did_you_mean(name, known) {
+                d = d.with_help(format!("did you mean `{g}`?"));
+            }
+            return Err(d);
+        }
+        other => other?,
+    };
     let mut ctor = match f {
         Value::Ctor(c) => c,
         other => {

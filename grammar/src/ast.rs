@@ -124,8 +124,8 @@ pub enum StmtKind {
     Ensemble { name: DeclName, value: Expr },
     /// `layer NAME: SHAPE = TYPE(args)`.
     Layer { name: DeclName, shape: Shape, value: Expr },
-    /// `connect PRE -> POST clauses`.
-    Connect { pre: Path, post: Path, clauses: Vec<Clause> },
+    /// `connect PRE -> POST clauses` (`arrow` is the span of `->`).
+    Connect { pre: Path, arrow: Span, post: Path, clauses: Vec<Clause> },
     /// `probe [NAME =] TARGET clauses`.
     Probe { name: Option<Ident>, target: Path, clauses: Vec<Clause> },
     /// `network NAME = DEF(args)`.

@@ -13,9 +13,12 @@ pub(crate) struct Builder {
 type P<'i> = Pair<'i, Rule>;
 
 impl Builder {
+    /// The pair's span without the whitespace pest's implicit `WHITESPACE` leaves at its end
+    /// (`x ` in `x -> y`), so labels underline just the text.
     fn span(&self, pair: &P<'_>) -> Span {
         let s = pair.as_span();
-        Span::new(self.file, s.start(), s.end())
+        let end = s.start() + pair.as_str().trim_end().len();
+        Span::new(self.file, s.start(), end)
     }
 
     fn ident(&self, pair: P<'_>) -> Ident {
@@ -162,13 +165,14 @@ impl Builder {
             },
             Rule::connect_stmt => {
                 let pre = self.path_or(take(Rule::path), span);
+                let arrow = take(Rule::arrow).map_or(span, |p| self.span(&p));
                 let post = self.path_or(take(Rule::path), span);
                 let clauses = inner
                     .into_iter()
                     .filter(|p| p.as_rule() == Rule::clause)
                     .map(|p| self.clause(p))
                     .collect();
-                StmtKind::Connect { pre, post, clauses }
+                StmtKind::Connect { pre, arrow, post, clauses }
             }
             Rule::probe_stmt => {
                 let name = take(Rule::ident).map(|p| self.ident(p));
@@ -457,7 +461,6 @@ fn is_keyword(rule: Rule) -> bool {
             | Rule::kw_in
             | Rule::kw_let
             | Rule::kw_alias
-            | Rule::arrow
     )
 }
 

@@ -92,7 +92,8 @@ pub fn did_you_mean<'a>(
     for cand in candidates {
         let d = edit_distance(name, cand);
         let limit = (name.len().max(cand.len()) / 3).max(1);
-        if d <= limit && best.is_none_or(|(bd, _)| d < bd) {
+        // a suggestion must keep most of the name: never replace all of it (`c` → `x`)
+        if d <= limit && d < name.chars().count() && best.is_none_or(|(bd, _)| d < bd) {
             best = Some((d, cand));
         }
     }

@@ -406,7 +406,7 @@ impl Formatter<'_> {
                 self.compound(&header, head_trail, &body, inner, depth);
                 return;
             }
-            StmtKind::Connect { pre, post, clauses } => {
+            StmtKind::Connect { pre, post, clauses, .. } => {
                 let head = format!("connect {} -> {}", path(pre), path(post));
                 with_clauses(head, clauses, room)
             }

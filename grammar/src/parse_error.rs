@@ -13,6 +13,17 @@ pub(crate) fn convert(file: FileId, text: &str, err: pest::error::Error<Rule>) -
     };
     let (found, found_span) = token_at(text, pos);
     let span = Span::new(file, found_span.0, found_span.1);
+    // A string that never closes: say so, rather than "expected a string, found `\"`".
+    let rest = &text[pos.min(text.len())..];
+    if rest.starts_with('"') && !rest[1..].lines().next().unwrap_or("").contains('"') {
+        return Diagnostic::error(
+            codes::SYNTAX,
+            "unterminated string",
+            span,
+            "this string is not closed",
+        )
+        .with_help("add the closing `\"` on the same line");
+    }
     let (expected, label) = match &err.variant {
         ErrorVariant::ParsingError { positives, .. } => {
             let mut names: Vec<&str> = positives.iter().filter_map(|r| describe(*r)).collect();

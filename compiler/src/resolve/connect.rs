@@ -91,6 +91,7 @@ impl Elab<'_> {
         post: &ast::Path,
         clauses: &[ast::Clause],
         span: Span,
+        arrow: Span,
     ) {
         let allowed = ["transform", "fn", "synapse", "solver", "eval_points", "seed"];
         let Some(cl) = self.clauses(clauses, &allowed, "connect") else { return };
@@ -123,7 +124,9 @@ impl Elab<'_> {
         // The value after the decoded function.
         let mut mid = pre_ep.size;
         let mut function = None;
+        let mut function_span = None;
         if let Some(l) = cl.function {
+            function_span = Some(l.span);
             if !decoded {
                 self.diags.push(
                     Diagnostic::error(codes::WRONG_KIND, "a decoded function needs an ensemble as the source", l.span, "not decodable")
@@ -142,11 +145,25 @@ impl Elab<'_> {
         }
         let transform = match cl.transform {
             None => {
+                if let (true, Some(fspan)) = (mid != post_ep.size, function_span) {
+                    let n = post_ep.size;
+                    self.diags.push(
+                        Diagnostic::error(
+                            codes::FUNCTION_SIZE,
+                            format!("the function gives {mid} value(s), but `{}` takes {n}", post_obj.name),
+                            fspan,
+                            format!("gives {mid}"),
+                        )
+                        .with_label(post.span, format!("takes {n}"))
+                        .with_help(format!("return {n} value(s) from the function, or add a `transform` with a {n}×{mid} matrix")),
+                    );
+                    return;
+                }
                 if mid != post_ep.size {
                     let mut d = Diagnostic::error(
                         codes::SHAPE_MISMATCH,
                         format!("cannot connect size {mid} to size {}", post_ep.size),
-                        span,
+                        arrow,
                         format!("{mid} → {}", post_ep.size),
                     )
                     .with_label(

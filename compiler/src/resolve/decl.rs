@@ -616,7 +616,11 @@ impl Elab<'_> {
         }
         let bad = match intercepts {
             DistSpec::Uniform { low, high, .. } => {
-                (*low < -1.0 || *high > 1.0).then_some((*low).min(*high))
+                if *low < -1.0 {
+                    Some(*low)
+                } else {
+                    (*high > 1.0).then_some(*high)
+                }
             }
             DistSpec::Array(a) => a.iter().copied().find(|x| !(-1.0..1.0).contains(x)),
             DistSpec::Choice(opts) => {

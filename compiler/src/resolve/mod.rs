@@ -37,6 +37,10 @@ pub fn check(db: &mut dyn SourceDb, root: FileId) -> Checked {
     check_with_seed(db, root, None)
 }
 
+/// The code of an error caused by one already reported (a use of a weights file that could not be
+/// opened): it stops the work that needs the value and is never shown.
+const FOLLOW_ON: &str = "follow-on";
+
 /// [`check`] with the model seed set from outside (`snnc run --seed`), overriding `seed N`.
 pub fn check_with_seed(db: &mut dyn SourceDb, root: FileId, seed: Option<u64>) -> Checked {
     let mut el = Elab::new(db);
@@ -48,6 +52,7 @@ pub fn check_with_seed(db: &mut dyn SourceDb, root: FileId, seed: Option<u64>) -
     }
     el.check_standalone_networks(root);
     let mut diagnostics = el.diags;
+    diagnostics.retain(|d| d.code != FOLLOW_ON);
     dedup(&mut diagnostics);
     Checked { model: el.model, diagnostics }
 }
@@ -76,7 +81,8 @@ struct FileInfo {
 
 /// A weights file opened by a `weights` statement.
 struct WeightsEntry {
-    source: Rc<dyn TensorSource>,
+    /// `None` when the file could not be opened (already reported).
+    source: Option<Rc<dyn TensorSource>>,
     path: String,
 }
 
@@ -347,7 +353,23 @@ impl<'db> Elab<'db> {
                         ctx.pop_values();
                     }
                 }
-                _ => self.declare(ctx, s),
+                _ => {
+                    let before = self.diags.len();
+                    self.declare(ctx, s);
+                    let name = match &s.kind {
+                        StmtKind::Input { name, .. }
+                        | StmtKind::Node { name, .. }
+                        | StmtKind::Ensemble { name, .. }
+                        | StmtKind::Layer { name, .. }
+                        | StmtKind::Instance { name, .. } => Some(&name.name.name),
+                        _ => None,
+                    };
+                    if let Some(n) = name {
+                        if self.diags.len() > before && !ctx.members.contains_key(n) {
+                            ctx.failed.insert(n.clone());
+                        }
+                    }
+                }
             }
         }
     }
@@ -365,8 +387,8 @@ impl<'db> Elab<'db> {
     fn pass_connect(&mut self, ctx: &mut NetCtx, stmts: &[&ast::Stmt]) {
         for s in stmts {
             match &s.kind {
-                StmtKind::Connect { pre, post, clauses } => {
-                    self.connect(ctx, pre, post, clauses, s.span)
+                StmtKind::Connect { pre, arrow, post, clauses } => {
+                    self.connect(ctx, pre, post, clauses, s.span, *arrow)
                 }
                 StmtKind::Probe { name, target, clauses } => {
                     self.probe(ctx, name.as_ref(), target, clauses, s.span)
@@ -466,7 +488,7 @@ impl<'db> Elab<'db> {
         match self.db.weights(ctx.file, &path.value) {
             Ok(source) => {
                 let id = WeightsId(self.weights.len());
-                self.weights.push(WeightsEntry { source, path: path.value.clone() });
+                self.weights.push(WeightsEntry { source: Some(source), path: path.value.clone() });
                 self.bind_value(ctx, name, Value::Weights(id));
             }
             Err(e) => {
@@ -479,8 +501,11 @@ impl<'db> Elab<'db> {
                     )
                     .with_help("weights files are .npz or .safetensors, relative to this file"),
                 );
-                // Bind a placeholder so uses do not also report unknown names.
-                ctx.bind(&name.name, Value::None, name.span);
+                // Bind a file with no tensors so uses report neither unknown names nor
+                // missing tensors: the one error is that the file cannot be opened.
+                let id = WeightsId(self.weights.len());
+                self.weights.push(WeightsEntry { source: None, path: path.value.clone() });
+                ctx.bind(&name.name, Value::Weights(id), name.span);
             }
         }
     }
@@ -736,10 +761,13 @@ impl Env for EnvRef<'_, '_> {
                 "here",
             ));
         };
-        match entry.source.tensor(name) {
+        let Some(source) = &entry.source else {
+            return Err(Diagnostic::error(FOLLOW_ON, "follow-on", span, ""));
+        };
+        match source.tensor(name) {
             Some(t) => Ok(t),
             None => {
-                let names = entry.source.names();
+                let names = source.names();
                 let mut d = Diagnostic::error(
                     codes::MISSING_TENSOR,
                     format!("no tensor \"{name}\" in \"{}\"", entry.path),

@@ -55,6 +55,8 @@ pub(crate) struct NetCtx {
     values: Vec<IndexMap<String, (Value, Span)>>,
     pub(crate) config: Rc<ConfigLayer>,
     pub(crate) seed: u64,
+    /// Names whose declarations failed with an error: their uses report nothing more.
+    pub(crate) failed: std::collections::BTreeSet<String>,
 }
 
 impl NetCtx {
@@ -66,6 +68,7 @@ impl NetCtx {
             values: vec![IndexMap::new()],
             config,
             seed,
+            failed: Default::default(),
         }
     }
 
@@ -214,7 +217,7 @@ pub(crate) fn check_param_type(
     Some(
         Diagnostic::error(
             codes::TYPE_MISMATCH,
-            format!("parameter `{pname}` is a `{}`, found {}", ty.name, v.describe()),
+            format!("parameter `{pname}` has type `{}`, found {}", ty.name, v.describe()),
             span,
             "wrong type",
         )
@@ -260,6 +263,9 @@ impl Elab<'_> {
     ) -> Option<(Member, &'p [PathSeg])> {
         let root = &path.root;
         let Some(mut cur) = ctx.members.get(&root.name).cloned() else {
+            if ctx.failed.contains(&root.name) {
+                return None; // its declaration's error is the one to fix
+            }
             let mut d = Diagnostic::error(
                 codes::UNKNOWN_NAME,
                 format!("unknown name `{}`", root.name),
