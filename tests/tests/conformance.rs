@@ -1,80 +1,19 @@
 //! Conformance with the real Nengo 3.2 simulator: every folder under tests/conformance is run
 //! through check → build → lower → interp and compared with Nengo's probe data.
 
-use ndarray::ArrayD;
-use serde::Deserialize;
-use snn_compiler::{backend::interp, build, lower, FsDb};
-use std::path::{Path, PathBuf};
-
-#[derive(Deserialize)]
-struct Case {
-    steps: usize,
-    dt: f64,
-    batch: usize,
-    #[serde(default)]
-    check: Vec<Check>,
-}
-
-#[derive(Deserialize)]
-struct Check {
-    probe: String,
-    kind: String,
-    #[serde(default)]
-    rtol: f64,
-    #[serde(default)]
-    atol: f64,
-    target: Option<String>,
-    max_ratio: Option<f64>,
-    snnc_seeds: Option<u64>,
-    nengo_rmse: Option<f64>,
-}
+use snn_tests::{cases, run_case, Case};
+use std::path::Path;
 
 /// Cases that do not pass yet, each with the reason (the test fails when one starts passing,
 /// so the list only shrinks).
 const KNOWN_FAILING: &[(&str, &str)] = &[];
 
-fn run_case(
-    dir: &Path,
-    seed: Option<u64>,
-    case: &Case,
-) -> Result<Vec<(String, ArrayD<f64>)>, String> {
-    let mut db = FsDb::new();
-    let root = db.load(&dir.join("model.snn"))?;
-    let checked = snn_compiler::check_with_seed(&mut db, root, seed);
-    if checked.has_errors() {
-        return Err(format!(
-            "check failed: {:?}",
-            checked.diagnostics.iter().map(|d| &d.message).collect::<Vec<_>>()
-        ));
-    }
-    let built = build::build(&checked.model)
-        .map_err(|e| format!("build: {:?}", e.iter().map(|d| &d.message).collect::<Vec<_>>()))?;
-    let program = lower::lower(&checked.model, &built, case.dt)
-        .map_err(|e| format!("lower: {:?}", e.iter().map(|d| &d.message).collect::<Vec<_>>()))?;
-    let inputs_path = dir.join("inputs.npz");
-    let given = if inputs_path.exists() {
-        snn_runtime::io::read_npz(&inputs_path).map_err(|e| e.to_string())?
-    } else {
-        Default::default()
-    };
-    let mut inputs = Vec::new();
-    for decl in &program.inputs {
-        inputs.push(
-            given
-                .get(&decl.name)
-                .cloned()
-                .ok_or_else(|| format!("inputs.npz has no `{}`", decl.name))?,
-        );
-    }
-    let out = interp::run(&program, case.steps, case.batch, &inputs)?;
-    Ok(program.probes.iter().map(|p| p.name.clone()).zip(out).collect())
-}
-
 fn compare(case_dir: &Path, case: &Case) -> Result<(), String> {
     let expected =
         snn_runtime::io::read_npz(&case_dir.join("expected.npz")).map_err(|e| e.to_string())?;
     let needs_exact = case.check.iter().any(|c| c.kind != "rmse");
-    let base = if needs_exact { Some(run_case(case_dir, None, case)?) } else { None };
+    let base =
+        if needs_exact { Some(run_case(case_dir, None, case)?) } else { None };
     for c in &case.check {
         let want =
             expected.get(&c.probe).ok_or_else(|| format!("expected.npz has no `{}`", c.probe))?;
@@ -140,21 +79,10 @@ fn compare(case_dir: &Path, case: &Case) -> Result<(), String> {
 
 #[test]
 fn conformance_with_nengo() {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("conformance");
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&root)
-        .unwrap()
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.join("case.toml").exists())
-        .collect();
-    dirs.sort();
-    assert!(dirs.len() >= 30, "conformance cases are missing");
     let mut failures = Vec::new();
     let mut unexpected_passes = Vec::new();
-    for dir in &dirs {
-        let name = dir.file_name().unwrap().to_string_lossy().to_string();
-        let case: Case =
-            toml::from_str(&std::fs::read_to_string(dir.join("case.toml")).unwrap()).unwrap();
-        let res = compare(dir, &case);
+    for (name, dir, case) in cases() {
+        let res = compare(&dir, &case);
         let known = KNOWN_FAILING.iter().any(|(n, _)| *n == name);
         match (res, known) {
             (Err(e), false) => failures.push(format!("{name}: {e}")),
