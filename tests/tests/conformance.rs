@@ -12,8 +12,7 @@ fn compare(case_dir: &Path, case: &Case) -> Result<(), String> {
     let expected =
         snn_runtime::io::read_npz(&case_dir.join("expected.npz")).map_err(|e| e.to_string())?;
     let needs_exact = case.check.iter().any(|c| c.kind != "rmse");
-    let base =
-        if needs_exact { Some(run_case(case_dir, None, case)?) } else { None };
+    let base = if needs_exact { Some(run_case(case_dir, None, case)?) } else { None };
     for c in &case.check {
         let want =
             expected.get(&c.probe).ok_or_else(|| format!("expected.npz has no `{}`", c.probe))?;
