@@ -62,6 +62,9 @@ enum Command {
         /// Print each neuron population's mean and max firing rate (Hz) over the run.
         #[arg(long)]
         rates: bool,
+        /// Float type of the simulation and of the output arrays (docs/PRECISION.md).
+        #[arg(long, value_enum, default_value_t = snnc::run::Dtype::Float64)]
+        dtype: snnc::run::Dtype,
     },
     /// Draw a run's probes over time (and the input images) as a PNG or SVG figure.
     Plot {
@@ -101,7 +104,19 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Check { files } => check(&files),
         Command::Fmt { check, files } => fmt(&files, check),
-        Command::Run { file, steps, time, dt, inputs, seed, backend, output, labels, rates } => {
+        Command::Run {
+            file,
+            steps,
+            time,
+            dt,
+            inputs,
+            seed,
+            backend,
+            output,
+            labels,
+            rates,
+            dtype,
+        } => {
             let steps =
                 steps.unwrap_or_else(|| time.map(|t| (t / dt).round() as usize).unwrap_or(1000));
             let res = snnc::run::run(&snnc::run::RunConfig {
@@ -113,6 +128,7 @@ fn main() -> ExitCode {
                 backend,
                 output: output.clone(),
                 rates,
+                dtype,
             });
             match (res, labels) {
                 (Ok(()), Some(l)) => score(&output, &l),

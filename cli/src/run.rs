@@ -1,7 +1,9 @@
 //! `snnc run` and `snnc ir`: compile a model, feed its inputs, simulate, write probes.
 
 use ndarray::ArrayD;
-use snn_compiler::{backend::interp, build, lower, FsDb, SourceDb};
+use snn_compiler::backend::interp::{self, Real};
+use snn_compiler::{build, ir::Program, lower, FsDb, SourceDb};
+use snn_runtime::io::Precision;
 use snn_syntax::Diagnostic;
 use std::path::{Path, PathBuf};
 
@@ -23,6 +25,37 @@ pub struct RunConfig {
     pub output: PathBuf,
     /// Print each neuron population's mean and max firing rate (Hz) over the run.
     pub rates: bool,
+    /// Float type of the simulation and of the output arrays.
+    pub dtype: Dtype,
+}
+
+/// Float type of a simulation (`--dtype`); float32 is faster with the looser contract of
+/// docs/PRECISION.md.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Dtype {
+    /// 32-bit floats.
+    Float32,
+    /// 64-bit floats (the reference).
+    #[default]
+    Float64,
+}
+
+impl Dtype {
+    /// NumPy's name (`float32`, `float64`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Dtype::Float32 => f32::NAME,
+            Dtype::Float64 => f64::NAME,
+        }
+    }
+
+    /// Element type of the arrays a run writes.
+    pub fn precision(self) -> Precision {
+        match self {
+            Dtype::Float32 => Precision::F32,
+            Dtype::Float64 => Precision::F64,
+        }
+    }
 }
 
 /// A failure, already rendered for the terminal.
@@ -40,12 +73,8 @@ fn render_all(db: &FsDb, diags: &[Diagnostic]) -> Failure {
     Failure(s)
 }
 
-/// Check, build and lower `file`.
-fn compile(
-    file: &Path,
-    seed: Option<u64>,
-    dt: f64,
-) -> Result<(FsDb, snn_compiler::ir::Program), Failure> {
+/// Check, build and lower `file` (with model seed `seed`, time step `dt`).
+pub fn compile(file: &Path, seed: Option<u64>, dt: f64) -> Result<(FsDb, Program), Failure> {
     if !(dt > 0.0 && dt.is_finite()) {
         return Err(fail(format!("--dt must be a positive number of seconds, found {dt}")));
     }
@@ -77,9 +106,45 @@ pub fn run(cfg: &RunConfig) -> Result<(), Failure> {
     } else {
         Vec::new()
     };
+    let (inputs, batch) = load_inputs(&program, &cfg.inputs, cfg.steps)?;
+    let total = (cfg.steps * batch) as u64;
+    // A progress bar on long runs, on stderr only when it is a terminal.
+    let bar = (total >= 100_000 && std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .then(|| indicatif::ProgressBar::new(total));
+    let out = simulate(&program, cfg.steps, batch, &inputs, cfg.dtype, &mut |n| {
+        if let Some(b) = &bar {
+            b.inc(n);
+        }
+    })?;
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    if !monitors.is_empty() {
+        print_rates(&monitors, &out, cfg.steps);
+    }
+    let named: Vec<(&str, ndarray::ArrayViewD<f64>)> = program
+        .probes
+        .iter()
+        .zip(&out)
+        .filter(|(p, _)| !p.name.starts_with(snn_compiler::ir::monitor::PROBE_PREFIX))
+        .map(|(p, a)| (p.name.as_str(), a.view()))
+        .collect();
+    snn_runtime::io::write_npz(&cfg.output, &named, cfg.dtype.precision())
+        .map_err(|e| fail(e.to_string()))?;
+    Ok(())
+}
+
+/// Read the `--input [NAME=]FILE.npy` arguments and match them to `program`'s inputs (shape
+/// `(batch, *shape)` or `(batch, steps, *shape)`); returns the arrays in input order and the
+/// batch size (1 for a model without inputs).
+pub fn load_inputs(
+    program: &Program,
+    args: &[String],
+    steps: usize,
+) -> Result<(Vec<ArrayD<f64>>, usize), Failure> {
     // Match --input arguments to the model's inputs.
     let mut given: Vec<Option<ArrayD<f64>>> = vec![None; program.inputs.len()];
-    for arg in &cfg.inputs {
+    for arg in args {
         let (name, path) = match arg.split_once('=') {
             Some((n, p)) => (Some(n.to_string()), PathBuf::from(p)),
             None => (None, PathBuf::from(arg)),
@@ -110,12 +175,11 @@ pub fn run(cfg: &RunConfig) -> Result<(), Failure> {
         let arr = arr.ok_or_else(|| fail(format!("missing input `{}`: give --input {}=FILE.npy with shape (batch, {}) or (batch, steps, {})", decl.name, decl.name, shape, shape)))?;
         let s = arr.shape();
         let held = s.len() == decl.shape.len() + 1 && s[1..] == decl.shape[..];
-        let per_step =
-            s.len() == decl.shape.len() + 2 && s[2..] == decl.shape[..] && s[1] == cfg.steps;
+        let per_step = s.len() == decl.shape.len() + 2 && s[2..] == decl.shape[..] && s[1] == steps;
         if !held && !per_step {
             return Err(fail(format!(
                 "input `{}` has shape {:?}; expected (batch, {shape}) or (batch, {}, {shape})",
-                decl.name, s, cfg.steps
+                decl.name, s, steps
             )));
         }
         match batch {
@@ -127,33 +191,35 @@ pub fn run(cfg: &RunConfig) -> Result<(), Failure> {
         }
         inputs.push(arr.as_standard_layout().to_owned());
     }
-    let batch = batch.unwrap_or(1);
-    let total = (cfg.steps * batch) as u64;
-    // A progress bar on long runs, on stderr only when it is a terminal.
-    let bar = (total >= 100_000 && std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .then(|| indicatif::ProgressBar::new(total));
-    let out = interp::run_with_progress(&program, cfg.steps, batch, &inputs, &mut |n| {
-        if let Some(b) = &bar {
-            b.inc(n);
-        }
-    })
-    .map_err(fail)?;
-    if let Some(b) = bar {
-        b.finish_and_clear();
+    Ok((inputs, batch.unwrap_or(1)))
+}
+
+/// Simulate `program` with the reference interpreter in `dtype`; inputs and probe arrays are
+/// `f64` (float32 results widened exactly). `progress(n)` is called every `n` steps.
+pub fn simulate(
+    program: &Program,
+    steps: usize,
+    batch: usize,
+    inputs: &[ArrayD<f64>],
+    dtype: Dtype,
+    progress: &mut dyn FnMut(u64),
+) -> Result<Vec<ArrayD<f64>>, Failure> {
+    match dtype {
+        Dtype::Float32 => simulate_in::<f32>(program, steps, batch, inputs, progress),
+        Dtype::Float64 => simulate_in::<f64>(program, steps, batch, inputs, progress),
     }
-    if !monitors.is_empty() {
-        print_rates(&monitors, &out, cfg.steps);
-    }
-    let named: Vec<(&str, ndarray::ArrayViewD<f64>)> = program
-        .probes
-        .iter()
-        .zip(&out)
-        .filter(|(p, _)| !p.name.starts_with(snn_compiler::ir::monitor::PROBE_PREFIX))
-        .map(|(p, a)| (p.name.as_str(), a.view()))
-        .collect();
-    snn_runtime::io::write_npz(&cfg.output, &named, snn_runtime::io::Precision::F64)
-        .map_err(|e| fail(e.to_string()))?;
-    Ok(())
+}
+
+fn simulate_in<T: Real>(
+    program: &Program,
+    steps: usize,
+    batch: usize,
+    inputs: &[ArrayD<f64>],
+    progress: &mut dyn FnMut(u64),
+) -> Result<Vec<ArrayD<f64>>, Failure> {
+    let cast: Vec<ArrayD<T>> = inputs.iter().map(|a| a.mapv(T::cast)).collect();
+    let out = interp::run_with_progress(program, steps, batch, &cast, progress).map_err(fail)?;
+    Ok(out.into_iter().map(|a| a.mapv(T::widen)).collect())
 }
 
 /// The `--rates` table: one line per neuron population.

@@ -1,50 +1,122 @@
-//! The reference backend: runs a [`Program`] op by op over plain f64 buffers, one batch element
-//! at a time. Simple and obviously right; the definition the other backends are tested against.
+//! The reference backend: runs a [`Program`] op by op over plain buffers of `f32` or `f64` (one
+//! generic code path, [`Real`]), one batch element at a time. Simple and obviously right; the
+//! definition the other backends are tested against.
+//!
+//! Constants of the IR (matrices, kernels, scales) are `f64`; a run casts them once to its float
+//! type. Node functions ([`crate::func::FnExpr`]) and processes are evaluated in `f64` and their
+//! results cast. Precision contract of `f32` runs: docs/PRECISION.md.
 
-use crate::ir::{OpKind, Program, Sel};
+use crate::ir::{OpKind, Program, Sel, SignalId};
 use crate::model::ConvSpec;
 use crate::spec::ProcessSpec;
-use ndarray::{ArrayD, IxDyn};
+use ndarray::linalg::general_mat_vec_mul;
+use ndarray::LinalgScalar;
+use ndarray::{Array2, ArrayD, ArrayView1, ArrayViewMut1, IxDyn};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use snn_runtime::neurons::{NeuronState, StateInit};
 use snn_runtime::process::{PresentInput, SampledSignal, WhiteNoise, WhiteSignal};
 use snn_runtime::synapse::FilterState;
 
-/// Per-op mutable state.
+/// A float type the interpreter can run in: `f32` or `f64`.
+pub trait Real:
+    num_traits::Float + LinalgScalar + std::ops::AddAssign + std::fmt::Debug + Send + Sync + 'static
+{
+    /// NumPy's name of the type (`float32`, `float64`).
+    const NAME: &'static str;
+    /// Rounds an `f64` to this type.
+    fn cast(x: f64) -> Self;
+    /// Widens (exactly) to `f64`.
+    fn widen(self) -> f64;
+}
+
+impl Real for f32 {
+    const NAME: &'static str = "float32";
+    fn cast(x: f64) -> Self {
+        x as f32
+    }
+    fn widen(self) -> f64 {
+        f64::from(self)
+    }
+}
+
+impl Real for f64 {
+    const NAME: &'static str = "float64";
+    fn cast(x: f64) -> Self {
+        x
+    }
+    fn widen(self) -> f64 {
+        self
+    }
+}
+
+fn cast_all<T: Real>(v: &[f64]) -> Vec<T> {
+    v.iter().map(|&x| T::cast(x)).collect()
+}
+
+/// Per-op mutable state of one batch element.
 #[allow(clippy::large_enum_variant)] // one per op, built once per run
-enum OpState {
+enum OpState<T> {
     None,
-    Neurons(NeuronState<f64>),
-    Filter(FilterState<f64>),
+    Neurons(NeuronState<T>),
+    Filter(FilterState<T>),
     Noise(WhiteNoise),
     Signal(SampledSignal),
     Present(PresentInput),
 }
 
-/// Run `program` for `steps` steps. `inputs[i]` is `(batch, *shape)` (held) or
-/// `(batch, steps, *shape)` (per step) for program input `i`. Returns one array per probe,
-/// `(batch, samples, *shape)`.
-pub fn run(
+/// Per-op constants cast to the run's float type (shared by the batch).
+enum Consts<T> {
+    None,
+    /// Reset value, elementwise scale or sparse values.
+    Vec(Vec<T>),
+    /// Dense matrix.
+    Mat(Array2<T>),
+    /// Convolution kernel (standard layout) and geometry.
+    Conv(Vec<T>, Geom),
+}
+
+fn prepare<T: Real>(program: &Program) -> Vec<Consts<T>> {
+    program
+        .ops
+        .iter()
+        .map(|op| match &op.kind {
+            OpKind::Reset { value, .. } => Consts::Vec(cast_all(value)),
+            OpKind::ElementwiseInc { scale, .. } => Consts::Vec(cast_all(scale)),
+            OpKind::SparseDotInc { vals, .. } => Consts::Vec(cast_all(vals)),
+            OpKind::DotInc { mat, .. } => Consts::Mat(mat.mapv(T::cast)),
+            OpKind::ConvInc { spec, .. } => {
+                Consts::Conv(spec.kernel.iter().map(|&x| T::cast(x)).collect(), geom(spec))
+            }
+            _ => Consts::None,
+        })
+        .collect()
+}
+
+/// Run `program` for `steps` steps in the float type `T`. `inputs[i]` is `(batch, *shape)`
+/// (held) or `(batch, steps, *shape)` (per step) for program input `i`. Returns one array per
+/// probe, `(batch, samples, *shape)`.
+pub fn run<T: Real>(
     program: &Program,
     steps: usize,
     batch: usize,
-    inputs: &[ArrayD<f64>],
-) -> Result<Vec<ArrayD<f64>>, String> {
+    inputs: &[ArrayD<T>],
+) -> Result<Vec<ArrayD<T>>, String> {
     run_with_progress(program, steps, batch, inputs, &mut |_| {})
 }
 
 /// [`run`], calling `progress(n)` after every `n` simulated steps (summed over the batch).
-pub fn run_with_progress(
+pub fn run_with_progress<T: Real>(
     program: &Program,
     steps: usize,
     batch: usize,
-    inputs: &[ArrayD<f64>],
+    inputs: &[ArrayD<T>],
     progress: &mut dyn FnMut(u64),
-) -> Result<Vec<ArrayD<f64>>, String> {
-    let mut outputs: Vec<Vec<f64>> = program.probes.iter().map(|_| Vec::new()).collect();
+) -> Result<Vec<ArrayD<T>>, String> {
+    let consts = prepare::<T>(program);
+    let mut outputs: Vec<Vec<T>> = program.probes.iter().map(|_| Vec::new()).collect();
     for b in 0..batch {
-        run_one(program, steps, b, inputs, &mut outputs, progress)?;
+        run_one(program, &consts, steps, b, inputs, &mut outputs, progress)?;
     }
     let mut res = Vec::new();
     for (p, data) in program.probes.iter().zip(outputs) {
@@ -59,19 +131,77 @@ pub fn run_with_progress(
     Ok(res)
 }
 
-fn run_one(
+/// Scratch buffers reused by every op of a step (no allocation per step).
+struct Scratch<T> {
+    /// Copy of a source that is also the destination.
+    alias: Vec<T>,
+    /// Gathered source elements.
+    gathered: Vec<T>,
+    /// Results before scattering.
+    y: Vec<T>,
+    /// `f64` values for node functions and processes.
+    wide: Vec<f64>,
+}
+
+/// `(src, dst)` of one op; `src` is copied first when it is `dst`.
+fn io<'a, T: Copy>(
+    sig: &'a mut [Vec<T>],
+    src: SignalId,
+    dst: SignalId,
+    alias: &'a mut Vec<T>,
+) -> (&'a [T], &'a mut [T]) {
+    let (s, d) = (src.0 as usize, dst.0 as usize);
+    if s == d {
+        alias.clear();
+        alias.extend_from_slice(&sig[s]);
+        (alias.as_slice(), sig[d].as_mut_slice())
+    } else if s < d {
+        let (lo, hi) = sig.split_at_mut(d);
+        (lo[s].as_slice(), hi[0].as_mut_slice())
+    } else {
+        let (lo, hi) = sig.split_at_mut(s);
+        (hi[0].as_slice(), lo[d].as_mut_slice())
+    }
+}
+
+/// `src[sel]`: the slice itself, or its selected elements gathered into `buf`.
+fn select<'a, T: Copy>(src: &'a [T], sel: &Sel, buf: &'a mut Vec<T>) -> &'a [T] {
+    match sel {
+        None => src,
+        Some(ix) => {
+            buf.clear();
+            buf.extend(ix.iter().map(|&i| src[i]));
+            buf
+        }
+    }
+}
+
+/// `dst[sel] = vals` or `dst[sel] += vals`.
+fn scatter<T: Real>(dst: &mut [T], sel: &Sel, vals: &[T], inc: bool) {
+    match (sel, inc) {
+        (None, true) => dst.iter_mut().zip(vals).for_each(|(d, &v)| *d += v),
+        (None, false) => dst.iter_mut().zip(vals).for_each(|(d, &v)| *d = v),
+        (Some(ix), true) => ix.iter().zip(vals).for_each(|(&i, &v)| dst[i] += v),
+        (Some(ix), false) => ix.iter().zip(vals).for_each(|(&i, &v)| dst[i] = v),
+    }
+}
+
+#[allow(clippy::too_many_lines)] // one arm per op kind
+fn run_one<T: Real>(
     program: &Program,
+    consts: &[Consts<T>],
     steps: usize,
     b: usize,
-    inputs: &[ArrayD<f64>],
-    outputs: &mut [Vec<f64>],
+    inputs: &[ArrayD<T>],
+    outputs: &mut [Vec<T>],
     progress: &mut dyn FnMut(u64),
 ) -> Result<(), String> {
     let dt = program.dt;
-    let mut sig: Vec<Vec<f64>> = program
+    let dt_t = T::cast(dt);
+    let mut sig: Vec<Vec<T>> = program
         .signals
         .iter()
-        .map(|s| if s.init.len() == s.size { s.init.clone() } else { vec![0.0; s.size] })
+        .map(|s| if s.init.len() == s.size { cast_all(&s.init) } else { vec![T::zero(); s.size] })
         .collect();
     let mut states = Vec::with_capacity(program.ops.len());
     for op in &program.ops {
@@ -119,10 +249,11 @@ fn run_one(
             _ => OpState::None,
         });
     }
-    let mut scratch = Vec::new();
+    let mut sc =
+        Scratch { alias: Vec::new(), gathered: Vec::new(), y: Vec::new(), wide: Vec::new() };
     for k in 1..=steps {
         let t = k as f64 * dt;
-        for (op, st) in program.ops.iter().zip(states.iter_mut()) {
+        for ((op, st), c) in program.ops.iter().zip(states.iter_mut()).zip(consts) {
             match &op.kind {
                 OpKind::Input { input, dst } => {
                     let data = &inputs[*input];
@@ -132,7 +263,8 @@ fn run_one(
                     let start = if per_b == size { b * per_b } else { b * per_b + (k - 1) * size };
                     sig[dst.0 as usize].copy_from_slice(&flat[start..start + size]);
                 }
-                OpKind::Reset { dst, value } => {
+                OpKind::Reset { dst, .. } => {
+                    let Consts::Vec(value) = c else { continue };
                     let d = &mut sig[dst.0 as usize];
                     if value.len() == 1 {
                         d.fill(value[0]);
@@ -141,44 +273,69 @@ fn run_one(
                     }
                 }
                 OpKind::Copy { src, dst, src_sel, dst_sel, inc } => {
-                    gather(&sig[src.0 as usize], src_sel, &mut scratch);
-                    scatter(&mut sig[dst.0 as usize], dst_sel, &scratch, *inc);
+                    let (s, d) = io(&mut sig, *src, *dst, &mut sc.alias);
+                    let x = select(s, src_sel, &mut sc.gathered);
+                    scatter(d, dst_sel, x, *inc);
                 }
-                OpKind::ElementwiseInc { scale, src, dst, src_sel, dst_sel } => {
-                    gather(&sig[src.0 as usize], src_sel, &mut scratch);
-                    for (i, v) in scratch.iter_mut().enumerate() {
-                        *v *= if scale.len() == 1 { scale[0] } else { scale[i] };
+                OpKind::ElementwiseInc { src, dst, src_sel, dst_sel, .. } => {
+                    let Consts::Vec(scale) = c else { continue };
+                    let (s, d) = io(&mut sig, *src, *dst, &mut sc.alias);
+                    let x = select(s, src_sel, &mut sc.gathered);
+                    sc.y.clear();
+                    if scale.len() == 1 {
+                        sc.y.extend(x.iter().map(|&v| v * scale[0]));
+                    } else {
+                        sc.y.extend(x.iter().zip(scale).map(|(&v, &a)| v * a));
                     }
-                    scatter(&mut sig[dst.0 as usize], dst_sel, &scratch, true);
+                    scatter(d, dst_sel, &sc.y, true);
                 }
-                OpKind::DotInc { mat, src, dst, src_sel, dst_sel } => {
-                    gather(&sig[src.0 as usize], src_sel, &mut scratch);
-                    let y: Vec<f64> = mat
-                        .outer_iter()
-                        .map(|row| row.iter().zip(&scratch).map(|(a, x)| a * x).sum())
-                        .collect();
-                    scatter(&mut sig[dst.0 as usize], dst_sel, &y, true);
-                }
-                OpKind::SparseDotInc { rows, cols, vals, src, dst, src_sel, dst_sel } => {
-                    gather(&sig[src.0 as usize], src_sel, &mut scratch);
-                    let n_out = match dst_sel {
-                        Some(ix) => ix.len(),
-                        None => sig[dst.0 as usize].len(),
-                    };
-                    let mut y = vec![0.0; n_out];
-                    for ((r, c), v) in rows.iter().zip(cols).zip(vals) {
-                        y[*r] += v * scratch[*c];
+                OpKind::DotInc { src, dst, src_sel, dst_sel, .. } => {
+                    let Consts::Mat(mat) = c else { continue };
+                    let (s, d) = io(&mut sig, *src, *dst, &mut sc.alias);
+                    let x = ArrayView1::from(select(s, src_sel, &mut sc.gathered));
+                    match dst_sel {
+                        None => general_mat_vec_mul(
+                            T::one(),
+                            mat,
+                            &x,
+                            T::one(),
+                            &mut ArrayViewMut1::from(d),
+                        ),
+                        Some(_) => {
+                            sc.y.clear();
+                            sc.y.resize(mat.nrows(), T::zero());
+                            general_mat_vec_mul(
+                                T::one(),
+                                mat,
+                                &x,
+                                T::zero(),
+                                &mut ArrayViewMut1::from(sc.y.as_mut_slice()),
+                            );
+                            scatter(d, dst_sel, &sc.y, true);
+                        }
                     }
-                    scatter(&mut sig[dst.0 as usize], dst_sel, &y, true);
+                }
+                OpKind::SparseDotInc { rows, cols, src, dst, src_sel, dst_sel, .. } => {
+                    let Consts::Vec(vals) = c else { continue };
+                    let (s, d) = io(&mut sig, *src, *dst, &mut sc.alias);
+                    let x = select(s, src_sel, &mut sc.gathered);
+                    let n_out = dst_sel.as_ref().map_or(d.len(), Vec::len);
+                    sc.y.clear();
+                    sc.y.resize(n_out, T::zero());
+                    for ((&r, &col), &v) in rows.iter().zip(cols).zip(vals) {
+                        sc.y[r] += v * x[col];
+                    }
+                    scatter(d, dst_sel, &sc.y, true);
                 }
                 OpKind::ConvInc { spec, src, dst } => {
-                    let x = sig[src.0 as usize].clone();
-                    conv_inc(spec, &x, &mut sig[dst.0 as usize]);
+                    let Consts::Conv(kernel, g) = c else { continue };
+                    let (x, y) = io(&mut sig, *src, *dst, &mut sc.alias);
+                    conv_inc(spec, g, kernel, x, y);
                 }
                 OpKind::SimNeurons { neuron, j, out, states: st_sigs, .. } => {
                     let OpState::Neurons(ns) = st else { continue };
-                    let jv = sig[j.0 as usize].clone();
-                    neuron.step(dt, &jv, &mut sig[out.0 as usize], ns);
+                    let (jv, o) = io(&mut sig, *j, *out, &mut sc.alias);
+                    neuron.step(dt_t, jv, o, ns);
                     for (name, s) in st_sigs {
                         if let Some(v) = ns.get(name) {
                             sig[s.0 as usize].copy_from_slice(v);
@@ -187,24 +344,31 @@ fn run_one(
                 }
                 OpKind::Filter { src, dst, .. } => {
                     let OpState::Filter(fs) = st else { continue };
-                    let x = sig[src.0 as usize].clone();
-                    fs.step(&x, &mut sig[dst.0 as usize]);
+                    let (x, y) = io(&mut sig, *src, *dst, &mut sc.alias);
+                    fs.step(x, y);
                 }
                 OpKind::NodeFn { f, input, dst } => {
-                    let x: &[f64] = match input {
-                        Some(i) => &sig[i.0 as usize],
-                        None => &[],
-                    };
-                    let y = f.eval(t, x);
-                    sig[dst.0 as usize].copy_from_slice(&y);
+                    sc.wide.clear();
+                    if let Some(i) = input {
+                        sc.wide.extend(sig[i.0 as usize].iter().map(|v| v.widen()));
+                    }
+                    let y = f.eval(t, &sc.wide);
+                    for (d, v) in sig[dst.0 as usize].iter_mut().zip(y) {
+                        *d = T::cast(v);
+                    }
                 }
                 OpKind::Process { dst, .. } => {
                     let d = &mut sig[dst.0 as usize];
+                    sc.wide.clear();
+                    sc.wide.resize(d.len(), 0.0);
                     match st {
-                        OpState::Noise(w) => w.step(k as u64, dt, d),
-                        OpState::Signal(s) => s.step(k as u64, d),
-                        OpState::Present(p) => p.step(k as u64, dt, d),
+                        OpState::Noise(w) => w.step(k as u64, dt, &mut sc.wide),
+                        OpState::Signal(s) => s.step(k as u64, &mut sc.wide),
+                        OpState::Present(p) => p.step(k as u64, dt, &mut sc.wide),
                         _ => {}
+                    }
+                    for (o, &v) in d.iter_mut().zip(&sc.wide) {
+                        *o = T::cast(v);
                     }
                 }
             }
@@ -219,37 +383,6 @@ fn run_one(
         }
     }
     Ok(())
-}
-
-fn gather(src: &[f64], sel: &Sel, out: &mut Vec<f64>) {
-    out.clear();
-    match sel {
-        None => out.extend_from_slice(src),
-        Some(ix) => out.extend(ix.iter().map(|&i| src[i])),
-    }
-}
-
-fn scatter(dst: &mut [f64], sel: &Sel, vals: &[f64], inc: bool) {
-    match sel {
-        None => {
-            for (d, v) in dst.iter_mut().zip(vals) {
-                if inc {
-                    *d += v;
-                } else {
-                    *d = *v;
-                }
-            }
-        }
-        Some(ix) => {
-            for (&i, v) in ix.iter().zip(vals) {
-                if inc {
-                    dst[i] += v;
-                } else {
-                    dst[i] = *v;
-                }
-            }
-        }
-    }
 }
 
 /// 2-D geometry of a convolution (1-D ones get a leading spatial size of 1).
@@ -302,15 +435,10 @@ fn idx(cl: bool, hw: [usize; 2], c_total: usize, h: usize, w: usize, c: usize) -
     }
 }
 
-/// `y += conv(x)` (or its transpose); the kernel is `kernel_size + (c_in_per_group, filters)`.
-fn conv_inc(spec: &ConvSpec, x: &[f64], y: &mut [f64]) {
-    let g = geom(spec);
+/// `y += conv(x)` (or its transpose); the kernel is `kernel_size + (c_in_per_group, filters)`,
+/// flattened in C order.
+fn conv_inc<T: Real>(spec: &ConvSpec, g: &Geom, kernel: &[T], x: &[T], y: &mut [T]) {
     let cl = spec.channels_last;
-    let kernel = spec
-        .kernel
-        .as_slice()
-        .map(<[f64]>::to_vec)
-        .unwrap_or_else(|| spec.kernel.iter().copied().collect());
     let kshape = spec.kernel.shape();
     let nk = kshape.len();
     let (kci, kco) = (kshape[nk - 2], kshape[nk - 1]);
@@ -324,7 +452,7 @@ fn conv_inc(spec: &ConvSpec, x: &[f64], y: &mut [f64]) {
             for ow in 0..g.out_hw[1] {
                 for co in 0..g.cout {
                     let grp = co / cout_g.max(1);
-                    let mut acc = 0.0;
+                    let mut acc = T::zero();
                     for kh in 0..g.k_hw[0] {
                         let ih = (oh * g.stride[0] + kh) as isize - g.pad[0] as isize;
                         if ih < 0 || ih as usize >= g.in_hw[0] {
@@ -342,7 +470,8 @@ fn conv_inc(spec: &ConvSpec, x: &[f64], y: &mut [f64]) {
                             }
                         }
                     }
-                    y[idx(cl, g.out_hw, g.cout, oh, ow, co)] += acc;
+                    let o = idx(cl, g.out_hw, g.cout, oh, ow, co);
+                    y[o] += acc;
                 }
             }
         }
@@ -371,8 +500,8 @@ fn conv_inc(spec: &ConvSpec, x: &[f64], y: &mut [f64]) {
                         for ci in 0..g.cin {
                             let xv = x[idx(cl, g.in_hw, g.cin, xh, xw, ci)];
                             for co in 0..g.cout {
-                                y[idx(cl, g.out_hw, g.cout, yh, yw, co)] +=
-                                    xv * kernel[kidx(kh, kw, ci, co)];
+                                let o = idx(cl, g.out_hw, g.cout, yh, yw, co);
+                                y[o] += xv * kernel[kidx(kh, kw, ci, co)];
                             }
                         }
                     }
