@@ -29,6 +29,23 @@ pub struct RunConfig {
     pub dtype: Dtype,
 }
 
+impl Default for RunConfig {
+    /// `snnc run`'s defaults: 1000 steps of 1 ms, the interpreter in float64, `out.npz`.
+    fn default() -> Self {
+        Self {
+            file: PathBuf::new(),
+            steps: 1000,
+            dt: 0.001,
+            inputs: Vec::new(),
+            seed: None,
+            backend: "interp".to_string(),
+            output: PathBuf::from("out.npz"),
+            rates: false,
+            dtype: Dtype::Float64,
+        }
+    }
+}
+
 /// Float type of a simulation (`--dtype`); float32 is faster with the looser contract of
 /// docs/PRECISION.md.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
