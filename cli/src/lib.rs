@@ -2,6 +2,7 @@
 //! that prints.
 
 pub mod accuracy;
+pub mod bench;
 pub mod plot;
 pub mod render;
 pub mod run;

@@ -89,6 +89,35 @@ enum Command {
         #[arg(long, default_value_t = 0.001)]
         dt: f64,
     },
+    /// Time compiling and simulating a model (in-process): compile time and steps per second.
+    Bench {
+        /// The .snn model.
+        file: PathBuf,
+        /// Steps per timed run.
+        #[arg(long, default_value_t = 1000)]
+        steps: usize,
+        /// Time step in seconds.
+        #[arg(long, default_value_t = 0.001)]
+        dt: f64,
+        /// Input data: `NAME=FILE.npy`, or `FILE.npy` for a model with one input.
+        #[arg(long = "input")]
+        inputs: Vec<String>,
+        /// Model seed (overrides `seed N` in the file).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Backend.
+        #[arg(long, default_value = "interp")]
+        backend: String,
+        /// Float type of the simulation.
+        #[arg(long, value_enum, default_value_t = snnc::run::Dtype::Float64)]
+        dtype: snnc::run::Dtype,
+        /// Timed runs; the fastest is reported.
+        #[arg(long, default_value_t = 3)]
+        repeat: usize,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Print the lowered step IR.
     Ir {
         /// The .snn model.
@@ -147,6 +176,16 @@ fn main() -> ExitCode {
                     ExitCode::FAILURE
                 }
             }
+        }
+        Command::Bench { file, steps, dt, inputs, seed, backend, dtype, repeat, json } => {
+            let cfg =
+                snnc::bench::BenchConfig { file, steps, dt, inputs, seed, backend, dtype, repeat };
+            report(snnc::bench::bench(&cfg).and_then(|r| {
+                let text =
+                    if json { snnc::bench::to_json(&r)? + "\n" } else { snnc::bench::render(&r) };
+                print!("{text}");
+                Ok(())
+            }))
         }
         Command::Ir { file, dt } => report(snnc::run::ir(&file, dt).map(|text| print!("{text}"))),
     }
