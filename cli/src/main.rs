@@ -118,6 +118,29 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Convert a Keras model (.h5 or .keras) into a .snn file and a .safetensors weights file.
+    Import {
+        /// The Keras model.
+        model: PathBuf,
+        /// The .snn file to write (weights go beside it, same name, .safetensors).
+        #[arg(short = 'o', long)]
+        output: PathBuf,
+        /// Swap an activation by name: `relu=spiking_relu`, `relu=lif` (repeatable).
+        #[arg(long)]
+        swap: Vec<String>,
+        /// Multiply gains and biases of neuron layers by X and divide their amplitude by X.
+        #[arg(long)]
+        scale_firing_rates: Option<f64>,
+        /// Lowpass synapse (seconds) on every connection leaving a neuron layer.
+        #[arg(long)]
+        synapse: Option<f64>,
+        /// Refuse layers that cannot be converted natively (exit 1 naming the layer).
+        #[arg(long)]
+        no_fallback: bool,
+        /// Convert MaxPooling as average pooling.
+        #[arg(long)]
+        max_to_avg_pool: bool,
+    },
     /// Print the lowered step IR.
     Ir {
         /// The .snn model.
@@ -186,6 +209,43 @@ fn main() -> ExitCode {
                 print!("{text}");
                 Ok(())
             }))
+        }
+        Command::Import {
+            model,
+            output,
+            swap,
+            scale_firing_rates,
+            synapse,
+            no_fallback,
+            max_to_avg_pool,
+        } => {
+            let cfg = snnc::import::ImportConfig {
+                model,
+                output,
+                swap,
+                options: snn_keras::convert::Options {
+                    swap: Vec::new(),
+                    scale_firing_rates,
+                    synapse,
+                    no_fallback,
+                    max_to_avg_pool,
+                },
+            };
+            match snnc::import::import(&cfg) {
+                Ok(c) => {
+                    print!("{}", snnc::import::table(&c));
+                    eprintln!(
+                        "wrote {} and {}",
+                        cfg.output.display(),
+                        cfg.output.with_extension("safetensors").display()
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::FAILURE
+                }
+            }
         }
         Command::Ir { file, dt } => report(snnc::run::ir(&file, dt).map(|text| print!("{text}"))),
     }

@@ -11,6 +11,7 @@
 #![warn(missing_docs)]
 
 pub mod config;
+pub mod convert;
 pub mod error;
 pub mod eval;
 mod graph;

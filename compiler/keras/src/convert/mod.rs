@@ -1,0 +1,272 @@
+//! Keras graph → `.snn` text plus a weights file: what `nengo_dl.Converter` does, emitted as the
+//! language (one block per Keras layer, named after it) rather than as a network object.
+//!
+//! Layers with an activation become neuron layers (`relu`, `sigmoid`, … or the type a `--swap`
+//! names); linear layers become passthrough nodes. Weighted layers are transforms on the
+//! connection into the layer (dense matrices, convolutions); biases are the layer's bias or a
+//! constant node. Layout layers (padding, upsampling, concatenation, channels-first flattening)
+//! are sparse selection transforms whose indices live in the weights file.
+
+mod layers;
+mod layout;
+
+use crate::{infer_shapes, ErrorKind, KerasError, KerasModel, TensorRef};
+use indexmap::{IndexMap, IndexSet};
+use ndarray::ArrayD;
+
+/// Options mirroring the Converter's.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// `FROM=TO` activation swaps by name (`relu` → `spiking_relu`).
+    pub swap: Vec<(String, String)>,
+    /// Gain and bias × X, amplitude ÷ X on neuron layers.
+    pub scale_firing_rates: Option<f64>,
+    /// Lowpass time constant (s) on connections leaving neuron layers (`None`: no synapse).
+    pub synapse: Option<f64>,
+    /// Refuse layers that would run on the host.
+    pub no_fallback: bool,
+    /// Convert MaxPooling as average pooling.
+    pub max_to_avg_pool: bool,
+}
+
+/// How one Keras layer was converted.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LayerRow {
+    /// Keras layer name.
+    pub layer: String,
+    /// Keras class.
+    pub class: String,
+    /// What it became (`relu layer [26, 26, 32]`, `passthrough node`, …).
+    pub became: String,
+}
+
+/// The result of a conversion.
+#[derive(Clone, Debug)]
+pub struct Converted {
+    /// The `.snn` text.
+    pub snn: String,
+    /// Tensors for the weights file, by name.
+    pub tensors: IndexMap<String, ArrayD<f64>>,
+    /// One row per Keras layer.
+    pub report: Vec<LayerRow>,
+    /// Things the user should know (NengoDL's warnings).
+    pub warnings: Vec<String>,
+}
+
+/// An object of the emitted network standing for a Keras tensor.
+#[derive(Clone, Debug)]
+pub(crate) struct Obj {
+    /// Its name in the `.snn` file.
+    pub(crate) name: String,
+    /// Keras shape without the batch dimension.
+    pub(crate) shape: Vec<usize>,
+    /// Whether it is a neuron layer (its outgoing connections get `--synapse`).
+    pub(crate) neurons: bool,
+}
+
+/// Convert `model`; the `.snn` refers to its tensors in `weights_file` (a path relative to it).
+pub fn convert(
+    model: &KerasModel,
+    weights_file: &str,
+    opts: &Options,
+) -> Result<Converted, KerasError> {
+    if let Some((layer, class)) = model.unsupported_layers().into_iter().next() {
+        let how = if opts.no_fallback {
+            "and --no-fallback refuses host ops"
+        } else {
+            "(running such layers on the host is not implemented yet)"
+        };
+        return Err(KerasError::layer(
+            ErrorKind::Unsupported,
+            &model.source,
+            &layer,
+            format!(
+                "{class} cannot be converted natively: snnc does not know this layer class {how}"
+            ),
+        ));
+    }
+    let shapes = infer_shapes(model)?;
+    let mut e = Emitter {
+        model,
+        opts,
+        shapes,
+        lines: Vec::new(),
+        tensors: IndexMap::new(),
+        objs: IndexMap::new(),
+        names: IndexSet::new(),
+        report: Vec::new(),
+        warnings: Vec::new(),
+        swaps_used: vec![false; opts.swap.len()],
+    };
+    e.header(weights_file);
+    for input in &model.inputs {
+        let shape: Option<Vec<usize>> = input.shape.iter().copied().collect();
+        let shape = shape.ok_or_else(|| {
+            KerasError::new(
+                ErrorKind::Unsupported,
+                &model.source,
+                format!("input `{}` has a variable dimension {:?}", input.name, input.shape),
+            )
+        })?;
+        let name = e.fresh(&input.name);
+        e.line(format!("// Keras: InputLayer\ninput {name}: {}", shape_str(&shape)));
+        e.report.push(LayerRow {
+            layer: input.name.clone(),
+            class: "InputLayer".into(),
+            became: format!("input {}", shape_str(&shape)),
+        });
+        let r = TensorRef { layer: input.name.clone(), node: 0, tensor: 0 };
+        e.objs.insert(r, Obj { name, shape, neurons: false });
+    }
+    for layer in &model.layers {
+        e.layer(layer)?;
+    }
+    for (i, used) in e.swaps_used.iter().enumerate() {
+        if !used {
+            let (from, to) = &opts.swap[i];
+            return Err(KerasError::new(
+                ErrorKind::Config,
+                &model.source,
+                format!(
+                    "--swap {from}={to} matches no layer: no layer has the activation `{from}`"
+                ),
+            ));
+        }
+    }
+    e.lines.push(String::new());
+    for out in &model.outputs {
+        let obj = e.obj(out, &out.layer)?.clone();
+        let probe = sanitize(&out.layer);
+        if probe == obj.name {
+            e.line(format!("probe {probe}"));
+        } else {
+            e.line(format!("probe {probe} = {}", obj.name));
+        }
+    }
+    let mut snn = e.lines.join("\n");
+    snn.push('\n');
+    // canonical layout, as `snnc fmt` would write it
+    if let Ok(formatted) = snn_syntax::format(&snn) {
+        snn = formatted;
+    }
+    Ok(Converted { snn, tensors: e.tensors, report: e.report, warnings: e.warnings })
+}
+
+/// Emission state.
+pub(crate) struct Emitter<'m> {
+    pub(crate) model: &'m KerasModel,
+    pub(crate) opts: &'m Options,
+    pub(crate) shapes: IndexMap<TensorRef, Vec<usize>>,
+    pub(crate) lines: Vec<String>,
+    pub(crate) tensors: IndexMap<String, ArrayD<f64>>,
+    pub(crate) objs: IndexMap<TensorRef, Obj>,
+    pub(crate) names: IndexSet<String>,
+    pub(crate) report: Vec<LayerRow>,
+    pub(crate) warnings: Vec<String>,
+    pub(crate) swaps_used: Vec<bool>,
+}
+
+impl Emitter<'_> {
+    fn header(&mut self, weights_file: &str) {
+        self.line(format!(
+            "// Converted from {} by `snnc import` (Keras {}).\n// One block per Keras layer; tensors are in {weights_file}.\n\nweights w = \"{}\"",
+            file_name(&self.model.source),
+            self.model.keras_version.as_deref().unwrap_or("version unknown"),
+            escape(weights_file)
+        ));
+    }
+
+    pub(crate) fn line(&mut self, s: String) {
+        self.lines.push(s);
+    }
+
+    /// A unique `.snn` name for a Keras name.
+    pub(crate) fn fresh(&mut self, keras: &str) -> String {
+        let base = sanitize(keras);
+        let mut name = base.clone();
+        let mut k = 1;
+        while self.names.contains(&name) {
+            k += 1;
+            name = format!("{base}_{k}");
+        }
+        self.names.insert(name.clone());
+        name
+    }
+
+    /// The object standing for tensor `r` (an error naming `layer` if there is none).
+    pub(crate) fn obj(&self, r: &TensorRef, layer: &str) -> Result<&Obj, KerasError> {
+        self.objs.get(r).ok_or_else(|| {
+            self.err(
+                ErrorKind::Config,
+                layer,
+                format!("input tensor `{}` is not available", r.layer),
+            )
+        })
+    }
+
+    pub(crate) fn err(&self, kind: ErrorKind, layer: &str, reason: String) -> KerasError {
+        KerasError::layer(kind, &self.model.source, layer, reason)
+    }
+
+    /// Store a tensor for the weights file; returns the `.snn` expression reading it.
+    pub(crate) fn tensor(&mut self, name: String, a: ArrayD<f64>) -> String {
+        let expr = format!("w[\"{}\"]", escape(&name));
+        self.tensors.insert(name, a);
+        expr
+    }
+
+    /// The synapse clause for a connection leaving `pre`.
+    pub(crate) fn synapse(&self, pre: &Obj) -> String {
+        match (pre.neurons, self.opts.synapse) {
+            (true, Some(tau)) => format!("synapse {}", seconds(tau)),
+            _ => "synapse none".to_string(),
+        }
+    }
+}
+
+/// `[2, 3]`.
+pub(crate) fn shape_str(shape: &[usize]) -> String {
+    let parts: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
+    format!("[{}]", parts.join(", "))
+}
+
+/// A time in the language's units (`10ms`, `1.5ms`, `2s`).
+pub(crate) fn seconds(t: f64) -> String {
+    let ms = t * 1e3;
+    if (ms - ms.round()).abs() < 1e-9 && ms.abs() >= 1.0 {
+        format!("{}ms", ms.round() as i64)
+    } else {
+        format!("{}s", fmt_num(t))
+    }
+}
+
+/// Shortest decimal that reads back as the same f64.
+pub(crate) fn fmt_num(x: f64) -> String {
+    let s = format!("{x}");
+    if s.contains('e') || s.contains('.') || s.contains("inf") || s.contains("NaN") {
+        s
+    } else {
+        format!("{s}.0").trim_end_matches(".0").to_string()
+    }
+}
+
+/// A Keras name as a `.snn` identifier (how inputs, layers and probes are named): letters, digits and `_`; never starting with a digit.
+pub fn sanitize(name: &str) -> String {
+    let mut s: String =
+        name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' }).collect();
+    if s.is_empty() || s.starts_with(|c: char| c.is_ascii_digit()) {
+        s.insert(0, '_');
+    }
+    s
+}
+
+fn escape(s: &str) -> String {
+    s.replace('\\', "/").replace('"', "'")
+}
+
+fn file_name(path: &str) -> String {
+    std::path::Path::new(path)
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_else(|| path.to_string())
+}
