@@ -72,12 +72,7 @@ pub fn neuron_count(program: &Program) -> usize {
 
 /// Compile once and simulate `repeat` times with `snnc run`'s own path.
 pub fn bench(cfg: &BenchConfig) -> Result<BenchResult, Failure> {
-    if cfg.backend != "interp" {
-        return Err(Failure(format!(
-            "error: unknown backend `{}` (available: interp)\n",
-            cfg.backend
-        )));
-    }
+    run::check_backend(&cfg.backend)?;
     if cfg.steps == 0 || cfg.repeat == 0 {
         return Err(Failure("error: --steps and --repeat must be at least 1\n".to_string()));
     }

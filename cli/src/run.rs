@@ -112,11 +112,18 @@ pub fn ir(file: &Path, dt: f64) -> Result<String, Failure> {
     Ok(snn_compiler::ir::print(&program))
 }
 
+/// Fails unless `name` is a backend [`simulate`] can run (`snnc run` and `snnc bench` share it).
+pub fn check_backend(name: &str) -> Result<(), Failure> {
+    if name == "interp" {
+        Ok(())
+    } else {
+        Err(fail(format!("unknown backend `{name}` (available: interp)")))
+    }
+}
+
 /// `snnc run FILE …`.
 pub fn run(cfg: &RunConfig) -> Result<(), Failure> {
-    if cfg.backend != "interp" {
-        return Err(fail(format!("unknown backend `{}` (available: interp)", cfg.backend)));
-    }
+    check_backend(&cfg.backend)?;
     let (_, mut program) = compile(&cfg.file, cfg.seed, cfg.dt)?;
     let monitors = if cfg.rates {
         snn_compiler::ir::monitor::add_rate_monitors(&mut program, cfg.steps)
