@@ -7,6 +7,7 @@ pub mod import;
 pub mod plot;
 pub mod render;
 pub mod run;
+pub mod verify;
 
 /// `2, 3` for messages about array shapes.
 pub(crate) fn render_shape(shape: &[usize]) -> String {

@@ -141,6 +141,21 @@ enum Command {
         #[arg(long)]
         max_to_avg_pool: bool,
     },
+    /// Check a converted network against a Keras-semantics evaluation of the model, layer by
+    /// layer (rate neurons, one step); exit 1 naming the first layer that diverges.
+    Verify {
+        /// The Keras model.
+        model: PathBuf,
+        /// An imported .snn (with its weights file) to check; default: convert in memory.
+        #[arg(long)]
+        snn: Option<PathBuf>,
+        /// Absolute tolerance.
+        #[arg(long, default_value_t = 1e-8)]
+        atol: f64,
+        /// Relative tolerance.
+        #[arg(long, default_value_t = 1e-5)]
+        rtol: f64,
+    },
     /// Print the lowered step IR.
     Ir {
         /// The .snn model.
@@ -240,6 +255,36 @@ fn main() -> ExitCode {
                         cfg.output.with_extension("safetensors").display()
                     );
                     ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Command::Verify { model, snn, atol, rtol } => {
+            let cfg = snnc::verify::VerifyConfig { model, snn, atol, rtol };
+            match snnc::verify::verify(&cfg) {
+                Ok(diffs) => {
+                    for d in diffs.iter().filter(|d| d.output) {
+                        println!("output `{}`: largest difference {:.3e}", d.layer, d.max_abs);
+                    }
+                    match diffs.iter().find(|d| !d.ok) {
+                        None => {
+                            println!(
+                                "verified: {} layer(s) agree with Keras (atol {atol:e}, rtol {rtol:e})",
+                                diffs.len()
+                            );
+                            ExitCode::SUCCESS
+                        }
+                        Some(d) => {
+                            eprintln!(
+                                "error: layer `{}` is the first to diverge from Keras: largest difference {:.3e} (atol {atol:e}, rtol {rtol:e})",
+                                d.layer, d.max_abs
+                            );
+                            ExitCode::FAILURE
+                        }
+                    }
                 }
                 Err(e) => {
                     eprintln!("error: {e}");

@@ -133,3 +133,89 @@ fn zoo_models_run_like_keras() {
     assert!(failures.is_empty(), "\n{}", failures.join("\n"));
     assert!(converted >= 30, "only {converted} zoo files converted");
 }
+
+#[test]
+fn verify_passes_on_the_zoo_and_names_a_corrupted_layer() {
+    use snnc::verify::{verify, VerifyConfig};
+    let mut failures = Vec::new();
+    for dir in zoo() {
+        let name = dir.file_name().and_then(|n| n.to_str()).unwrap_or("").to_string();
+        if NEEDS_HOST_OPS.iter().any(|(m, _)| *m == name) {
+            continue;
+        }
+        let cfg =
+            VerifyConfig { model: dir.join("model.keras"), snn: None, atol: 1e-8, rtol: 1e-5 };
+        match verify(&cfg) {
+            Ok(d) if d.iter().all(|l| l.ok) && !d.is_empty() => {}
+            Ok(d) => failures.push(format!("{name}: {:?}", d.iter().find(|l| !l.ok))),
+            Err(e) => failures.push(format!("{name}: {e}")),
+        }
+    }
+    assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+
+    // import conv2d, then change one kernel in the weights file: verify names that layer
+    let tmp = scratch("corrupt");
+    let snn = tmp.join("conv2d.snn");
+    let cfg = snnc::import::ImportConfig {
+        model: PathBuf::from("keras/conv2d/model.h5"),
+        output: snn.clone(),
+        swap: Vec::new(),
+        options: Options::default(),
+    };
+    snnc::import::import(&cfg).expect("imports");
+    let weights = tmp.join("conv2d.safetensors");
+    let mut t = snn_runtime::io::read_safetensors(&weights).expect("weights");
+    let k = t.get_mut("c_same_s2/kernel").expect("tensor of layer c_same_s2");
+    k[[0, 0, 0, 0]] += 0.5;
+    let named: Vec<(&str, ndarray::ArrayViewD<f64>)> =
+        t.iter().map(|(n, a)| (n.as_str(), a.view())).collect();
+    snn_runtime::io::write_safetensors(&weights, &named, snn_runtime::io::Precision::F64)
+        .expect("rewrite");
+    let cfg = VerifyConfig {
+        model: PathBuf::from("keras/conv2d/model.h5"),
+        snn: Some(snn.clone()),
+        atol: 1e-8,
+        rtol: 1e-5,
+    };
+    let diffs = verify(&cfg).expect("runs");
+    let first = diffs.iter().find(|d| !d.ok).expect("a layer diverges");
+    assert_eq!(first.layer, "c_same_s2");
+    assert!(diffs.iter().take_while(|d| d.layer != "c_same_s2").all(|d| d.ok));
+    let _ = std::fs::remove_dir_all(&tmp);
+}
+
+#[test]
+fn bad_models_are_clear_errors() {
+    let tmp = scratch("bad");
+    let import = |model: PathBuf, no_fallback: bool| {
+        let cfg = snnc::import::ImportConfig {
+            model,
+            output: tmp.join("out.snn"),
+            swap: Vec::new(),
+            options: Options { no_fallback, ..Options::default() },
+        };
+        snnc::import::import(&cfg).map(|_| ())
+    };
+    let e =
+        import(PathBuf::from("keras/unsupported_lambda/model.keras"), true).expect_err("lambda");
+    assert!(e.contains("layer `lam`") && e.contains("--no-fallback"), "{e}");
+    // truncated .keras zip, garbage .h5, a missing file
+    let bytes = std::fs::read("keras/dense_seq/model.keras").expect("zoo file");
+    std::fs::write(tmp.join("cut.keras"), &bytes[..bytes.len() / 2]).expect("write");
+    std::fs::write(tmp.join("junk.h5"), b"\x89HDF\r\n\x1a\nnot really hdf5").expect("write");
+    for (f, what) in [("cut.keras", "cut.keras"), ("junk.h5", "junk.h5"), ("none.h5", "none.h5")] {
+        let e = import(tmp.join(f), false).expect_err("malformed");
+        assert!(e.contains(what), "{f}: {e}");
+    }
+    assert!(!tmp.join("out.snn").exists(), "nothing is written on error");
+    // a swap that matches nothing is an error (NengoDL silently ignores it)
+    let cfg = snnc::import::ImportConfig {
+        model: PathBuf::from("keras/dense_seq/model.h5"),
+        output: tmp.join("out.snn"),
+        swap: vec!["elu=spiking_relu".into()],
+        options: Options::default(),
+    };
+    let e = snnc::import::import(&cfg).map(|_| ()).expect_err("unmatched swap");
+    assert!(e.contains("matches no layer"), "{e}");
+    let _ = std::fs::remove_dir_all(&tmp);
+}

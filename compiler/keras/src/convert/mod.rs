@@ -51,6 +51,8 @@ pub struct Converted {
     pub report: Vec<LayerRow>,
     /// Things the user should know (NengoDL's warnings).
     pub warnings: Vec<String>,
+    /// The `.snn` object standing for each Keras tensor (inputs first, then layers in order).
+    pub objects: Vec<(TensorRef, String)>,
 }
 
 /// An object of the emitted network standing for a Keras tensor.
@@ -149,7 +151,8 @@ pub fn convert(
     if let Ok(formatted) = snn_syntax::format(&snn) {
         snn = formatted;
     }
-    Ok(Converted { snn, tensors: e.tensors, report: e.report, warnings: e.warnings })
+    let objects = e.objs.iter().map(|(r, o)| (r.clone(), o.name.clone())).collect();
+    Ok(Converted { snn, tensors: e.tensors, report: e.report, warnings: e.warnings, objects })
 }
 
 /// Emission state.

@@ -1,0 +1,155 @@
+//! `snnc verify MODEL [--snn FILE.snn] [--atol A] [--rtol R]`: like `Converter.verify`, run the
+//! converted network (rate neurons, one step, float64) beside a Keras-semantics evaluation of
+//! the model on the same inputs, and compare every layer. Without `--snn` the model is converted
+//! in memory (checking the converter); with it, an imported `.snn` and its weights file are
+//! checked (a corrupted weights file is caught, and the first diverging layer named).
+
+use ndarray::{ArrayD, IxDyn};
+use snn_compiler::{backend::interp, build, lower, FsDb, SourceDb};
+use snn_keras::convert::{convert, Options};
+use std::path::{Path, PathBuf};
+
+/// Options of `snnc verify`.
+pub struct VerifyConfig {
+    /// The Keras model.
+    pub model: PathBuf,
+    /// An imported `.snn` to check instead of a fresh conversion.
+    pub snn: Option<PathBuf>,
+    /// Absolute tolerance.
+    pub atol: f64,
+    /// Relative tolerance.
+    pub rtol: f64,
+}
+
+/// The comparison of one layer.
+#[derive(Clone, Debug)]
+pub struct LayerDiff {
+    /// Keras layer name.
+    pub layer: String,
+    /// Largest |snnc − Keras|.
+    pub max_abs: f64,
+    /// Whether every element satisfies |a − b| ≤ atol + rtol·|b|.
+    pub ok: bool,
+    /// Whether the layer is a model output.
+    pub output: bool,
+}
+
+/// Inputs in [0, 1) from a fixed stream (batch 2), one per model input.
+fn inputs(model: &snn_keras::KerasModel) -> Result<Vec<ArrayD<f64>>, String> {
+    let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state >> 11) as f64 / (1u64 << 53) as f64
+    };
+    model
+        .inputs
+        .iter()
+        .map(|i| {
+            let mut shape = vec![2usize];
+            for d in &i.shape {
+                shape.push(d.ok_or_else(|| format!("input `{}` has a variable size", i.name))?);
+            }
+            Ok(ArrayD::from_shape_fn(IxDyn(&shape), |_| next()))
+        })
+        .collect()
+}
+
+/// Compare; the result lists every layer in graph order.
+pub fn verify(cfg: &VerifyConfig) -> Result<Vec<LayerDiff>, String> {
+    let model = snn_keras::read_model(&cfg.model).map_err(|e| e.to_string())?;
+    let scratch;
+    let (snn_path, mut text, converted) = match &cfg.snn {
+        Some(p) => {
+            let text = std::fs::read_to_string(p)
+                .map_err(|e| format!("cannot read {}: {e}", p.display()))?;
+            let c = convert(&model, "unused.safetensors", &Options::default())
+                .map_err(|e| e.to_string())?;
+            (p.clone(), text, c)
+        }
+        None => {
+            scratch = std::env::temp_dir().join(format!("snnc-verify-{}", std::process::id()));
+            std::fs::create_dir_all(&scratch).map_err(|e| e.to_string())?;
+            let c = convert(&model, "model.safetensors", &Options::default())
+                .map_err(|e| e.to_string())?;
+            let named: Vec<(&str, ndarray::ArrayViewD<f64>)> =
+                c.tensors.iter().map(|(n, a)| (n.as_str(), a.view())).collect();
+            snn_runtime::io::write_safetensors(
+                &scratch.join("model.safetensors"),
+                &named,
+                snn_runtime::io::Precision::F64,
+            )
+            .map_err(|e| e.to_string())?;
+            (scratch.join("model.snn"), c.snn.clone(), c)
+        }
+    };
+    // a probe on every object that stands for a Keras tensor
+    text.push_str("\n// added by snnc verify\n");
+    for (i, (_, name)) in converted.objects.iter().enumerate() {
+        text.push_str(&format!("probe __verify_{i} = {name}\n"));
+    }
+    let result = run_and_compare(&model, &snn_path, text, &converted.objects, cfg);
+    if cfg.snn.is_none() {
+        if let Some(dir) = snn_path.parent() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+    result
+}
+
+fn run_and_compare(
+    model: &snn_keras::KerasModel,
+    snn_path: &Path,
+    text: String,
+    objects: &[(snn_keras::TensorRef, String)],
+    cfg: &VerifyConfig,
+) -> Result<Vec<LayerDiff>, String> {
+    let mut db = FsDb::new();
+    let root = db.add(&snn_path.display().to_string(), Some(snn_path.to_path_buf()), text);
+    let checked = snn_compiler::check(&mut db, root);
+    if checked.has_errors() {
+        let mut s = String::new();
+        for d in &checked.diagnostics {
+            s.push_str(&crate::render::render(&db as &dyn SourceDb, d, false));
+        }
+        return Err(format!("the converted network does not check:\n{s}"));
+    }
+    let built = build::build(&checked.model).map_err(|d| format!("build failed: {d:?}"))?;
+    let program = lower::lower(&checked.model, &built, 0.001)
+        .map_err(|d| format!("lowering failed: {d:?}"))?;
+    let xs = inputs(model)?;
+    let eval = snn_keras::evaluate::<f64>(model, &xs).map_err(|e| e.to_string())?;
+    let mut ordered = Vec::new();
+    for decl in &program.inputs {
+        let k = model
+            .inputs
+            .iter()
+            .position(|i| snn_keras::convert::sanitize(&i.name) == decl.name)
+            .ok_or_else(|| format!("the network's input `{}` is not a Keras input", decl.name))?;
+        ordered.push(xs[k].clone());
+    }
+    let out = interp::run(&program, 1, 2, &ordered)?;
+    let mut diffs = Vec::new();
+    for (i, (r, _)) in objects.iter().enumerate() {
+        let Some(want) = eval.get(r).or_else(|| eval.inputs.get(&r.layer)) else { continue };
+        let pname = format!("__verify_{i}");
+        let Some(p) = program.probes.iter().position(|p| p.name == pname) else { continue };
+        let got = &out[p];
+        let (mut max_abs, mut ok) = (0.0f64, got.len() == want.len());
+        for (a, b) in got.iter().zip(want.iter()) {
+            let d = (a - b).abs();
+            max_abs = max_abs.max(d);
+            if d.is_nan() || d > cfg.atol + cfg.rtol * b.abs() {
+                ok = false;
+            }
+        }
+        diffs.push(LayerDiff {
+            layer: r.layer.clone(),
+            max_abs,
+            ok,
+            output: model.outputs.contains(r),
+        });
+    }
+    Ok(diffs)
+}
