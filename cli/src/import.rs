@@ -13,6 +13,8 @@ pub struct ImportConfig {
     pub output: PathBuf,
     /// `FROM=TO` swaps.
     pub swap: Vec<String>,
+    /// An `.npz` of initial voltages by Keras layer name.
+    pub initial_voltages: Option<PathBuf>,
     /// Converter options other than the swaps.
     pub options: Options,
 }
@@ -42,6 +44,9 @@ pub fn import(cfg: &ImportConfig) -> Result<Converted, String> {
         if !(t >= 0.0 && t.is_finite()) {
             return Err(format!("--synapse must be a non-negative time in seconds, found {t}"));
         }
+    }
+    if let Some(p) = &cfg.initial_voltages {
+        opts.initial_voltages = snn_runtime::io::read_npz(p).map_err(|e| e.to_string())?;
     }
     let model = snn_keras::read_model(&cfg.model).map_err(|e| e.to_string())?;
     let weights = cfg.output.with_extension("safetensors");

@@ -140,6 +140,9 @@ enum Command {
         /// Convert MaxPooling as average pooling.
         #[arg(long)]
         max_to_avg_pool: bool,
+        /// Initial voltages of spiking layers: an .npz with one array per Keras layer name.
+        #[arg(long)]
+        initial_voltages: Option<PathBuf>,
     },
     /// Check a converted network against a Keras-semantics evaluation of the model, layer by
     /// layer (rate neurons, one step); exit 1 naming the first layer that diverges.
@@ -233,17 +236,19 @@ fn main() -> ExitCode {
             synapse,
             no_fallback,
             max_to_avg_pool,
+            initial_voltages,
         } => {
             let cfg = snnc::import::ImportConfig {
                 model,
                 output,
                 swap,
+                initial_voltages,
                 options: snn_keras::convert::Options {
-                    swap: Vec::new(),
                     scale_firing_rates,
                     synapse,
                     no_fallback,
                     max_to_avg_pool,
+                    ..Default::default()
                 },
             };
             match snnc::import::import(&cfg) {

@@ -160,6 +160,7 @@ fn verify_passes_on_the_zoo_and_names_a_corrupted_layer() {
         model: PathBuf::from("keras/conv2d/model.h5"),
         output: snn.clone(),
         swap: Vec::new(),
+        initial_voltages: None,
         options: Options::default(),
     };
     snnc::import::import(&cfg).expect("imports");
@@ -192,6 +193,7 @@ fn bad_models_are_clear_errors() {
             model,
             output: tmp.join("out.snn"),
             swap: Vec::new(),
+            initial_voltages: None,
             options: Options { no_fallback, ..Options::default() },
         };
         snnc::import::import(&cfg).map(|_| ())
@@ -213,6 +215,7 @@ fn bad_models_are_clear_errors() {
         model: PathBuf::from("keras/dense_seq/model.h5"),
         output: tmp.join("out.snn"),
         swap: vec!["elu=spiking_relu".into()],
+        initial_voltages: None,
         options: Options::default(),
     };
     let e = snnc::import::import(&cfg).map(|_| ()).expect_err("unmatched swap");

@@ -225,6 +225,29 @@ impl Emitter<'_> {
                 args.push(format!("amplitude = {}", fmt_num(1.0 / x)));
             }
         }
+        if let Some(v) = self.opts.initial_voltages.get(&l.name) {
+            if !matches!(ty.as_str(), "spiking_relu" | "lif" | "adaptive_lif") {
+                return Err(self.err(
+                    ErrorKind::Config,
+                    &l.name,
+                    format!("initial voltages are given, but a `{ty}` layer has no voltage"),
+                ));
+            }
+            if v.len() != n {
+                return Err(self.err(
+                    ErrorKind::Shape,
+                    &l.name,
+                    format!("{} initial voltages for {n} neurons", v.len()),
+                ));
+            }
+            let flat = v
+                .clone()
+                .into_shape_with_order(IxDyn(&[n]))
+                .map_err(|e| self.err(ErrorKind::Shape, &l.name, e.to_string()))?;
+            let t = self.tensor(format!("{}/initial_voltage", l.name), flat);
+            args.push(format!("initial_voltage = {t}"));
+            self.voltages_used.insert(l.name.clone());
+        }
         if let Some(b) = bias {
             let b = match scale {
                 Some(x) => b * x,

@@ -27,6 +27,9 @@ pub struct Options {
     pub no_fallback: bool,
     /// Convert MaxPooling as average pooling.
     pub max_to_avg_pool: bool,
+    /// Initial voltages of spiking layers, by Keras layer name (one value per neuron, flat in
+    /// the layer's order), e.g. the ones NengoDL drew, for run-for-run comparisons.
+    pub initial_voltages: IndexMap<String, ArrayD<f64>>,
 }
 
 /// How one Keras layer was converted.
@@ -99,6 +102,7 @@ pub fn convert(
         report: Vec::new(),
         warnings: Vec::new(),
         swaps_used: vec![false; opts.swap.len()],
+        voltages_used: IndexSet::new(),
     };
     e.header(weights_file);
     for input in &model.inputs {
@@ -122,6 +126,15 @@ pub fn convert(
     }
     for layer in &model.layers {
         e.layer(layer)?;
+    }
+    for name in opts.initial_voltages.keys() {
+        if !e.voltages_used.contains(name) {
+            return Err(KerasError::new(
+                ErrorKind::Config,
+                &model.source,
+                format!("initial voltages are given for `{name}`, which is not a spiking layer of the model"),
+            ));
+        }
     }
     for (i, used) in e.swaps_used.iter().enumerate() {
         if !used {
@@ -167,6 +180,7 @@ pub(crate) struct Emitter<'m> {
     pub(crate) report: Vec<LayerRow>,
     pub(crate) warnings: Vec<String>,
     pub(crate) swaps_used: Vec<bool>,
+    pub(crate) voltages_used: IndexSet<String>,
 }
 
 impl Emitter<'_> {
