@@ -143,6 +143,9 @@ enum Command {
         /// Initial voltages of spiking layers: an .npz with one array per Keras layer name.
         #[arg(long)]
         initial_voltages: Option<PathBuf>,
+        /// Also probe this Keras layer (repeatable); the model's outputs are always probed.
+        #[arg(long)]
+        probe: Vec<String>,
     },
     /// Check a converted network against a Keras-semantics evaluation of the model, layer by
     /// layer (rate neurons, one step); exit 1 naming the first layer that diverges.
@@ -237,6 +240,7 @@ fn main() -> ExitCode {
             no_fallback,
             max_to_avg_pool,
             initial_voltages,
+            probe,
         } => {
             let cfg = snnc::import::ImportConfig {
                 model,
@@ -248,6 +252,7 @@ fn main() -> ExitCode {
                     synapse,
                     no_fallback,
                     max_to_avg_pool,
+                    probes: probe,
                     ..Default::default()
                 },
             };

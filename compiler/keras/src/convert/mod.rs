@@ -30,6 +30,8 @@ pub struct Options {
     /// Initial voltages of spiking layers, by Keras layer name (one value per neuron, flat in
     /// the layer's order), e.g. the ones NengoDL drew, for run-for-run comparisons.
     pub initial_voltages: IndexMap<String, ArrayD<f64>>,
+    /// Keras layers to probe besides the model's outputs (`nengo.Probe(converter.layers[l])`).
+    pub probes: Vec<String>,
 }
 
 /// How one Keras layer was converted.
@@ -149,7 +151,20 @@ pub fn convert(
         }
     }
     e.lines.push(String::new());
-    for out in &model.outputs {
+    let mut probed: Vec<TensorRef> = model.outputs.clone();
+    for name in &opts.probes {
+        let r = e.objs.keys().find(|r| r.layer == *name).cloned().ok_or_else(|| {
+            KerasError::new(
+                ErrorKind::Config,
+                &model.source,
+                format!("--probe {name}: the model has no layer `{name}`"),
+            )
+        })?;
+        if !probed.contains(&r) {
+            probed.push(r);
+        }
+    }
+    for out in &probed {
         let obj = e.obj(out, &out.layer)?.clone();
         let probe = sanitize(&out.layer);
         if probe == obj.name {
