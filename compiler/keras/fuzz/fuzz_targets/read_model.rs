@@ -1,4 +1,6 @@
-//! Fuzz target: arbitrary bytes as a .h5 or .keras file must give a model or an error, never a panic.
+//! Fuzz target: arbitrary bytes as a .h5 or .keras file must give a model or an error, never a
+//! panic; a model that reads must evaluate or fail cleanly, and convert (`snnc import`) into
+//! `.snn` text that parses, or fail with an error.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -17,6 +19,11 @@ fuzz_target!(|data: &[u8]| {
                 })
                 .collect();
             let _ = snn_keras::evaluate(&model, &inputs);
+            let opts = snn_keras::convert::Options::default();
+            if let Ok(c) = snn_keras::convert::convert(&model, "w.safetensors", &opts) {
+                let parsed = snn_syntax::parse(snn_syntax::FileId(0), &c.snn);
+                assert!(parsed.errors.is_empty(), "emitted .snn does not parse:\n{}", c.snn);
+            }
         }
     }
 });
