@@ -187,6 +187,13 @@ impl Lowerer<'_> {
                 self.op(OpKind::NodeFn { f: f.clone(), input, dst: out }, o.span);
                 ObjSignals { input, out, j: None }
             }
+            ObjectKind::Node(NodeKind::Host(h)) => {
+                let out = self.signal(format!("{name}.out"), o.size_out(), Vec::new());
+                let input = self.signal(format!("{name}.in"), o.size_in, Vec::new());
+                self.op(OpKind::Reset { dst: input, value: vec![0.0] }, o.span);
+                self.op(OpKind::HostFn { op: h.clone(), input, dst: out }, o.span);
+                ObjSignals { input: Some(input), out, j: None }
+            }
             ObjectKind::Node(NodeKind::Process(p)) => {
                 let out = self.signal(format!("{name}.out"), o.size_out(), Vec::new());
                 self.op(OpKind::Process { spec: p.clone(), dst: out, seed: o.seed }, o.span);

@@ -118,6 +118,8 @@ pub enum NodeKind {
     Function(FnExpr),
     /// Output from a process (noise, signal, presented inputs).
     Process(ProcessSpec),
+    /// Output = a host function of the sum of its inputs (max pooling, softmax, …).
+    Host(crate::spec::HostOp),
 }
 
 /// An NEF ensemble with its parameters as given or defaulted; sampling happens in `build`.

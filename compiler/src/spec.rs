@@ -281,3 +281,118 @@ pub enum ProcessSpec {
     /// Present each row of `inputs` for `presentation_time`.
     PresentInput { inputs: ArrayD<f64>, presentation_time: f64 },
 }
+
+/// A function of a node's input computed on the host, off the neuromorphic path: what the Keras
+/// importer emits for layers with no native conversion (NengoDL's TensorNode fallback).
+#[derive(Clone, Debug, PartialEq)]
+pub enum HostOp {
+    /// Max pooling (TensorFlow semantics: cells outside the input never win).
+    MaxPool {
+        /// Input shape (spatial dims and channels).
+        input_shape: Vec<usize>,
+        /// Output shape.
+        output_shape: Vec<usize>,
+        /// Window size per spatial dim.
+        size: Vec<usize>,
+        /// Stride per spatial dim.
+        strides: Vec<usize>,
+        /// Padding before each spatial dim ("same": total / 2).
+        pad_before: Vec<usize>,
+        /// Channels are the last axis (else the first).
+        channels_last: bool,
+    },
+    /// Softmax along `axis` of `shape` (max-subtracted, as TensorFlow).
+    Softmax {
+        /// The input (and output) shape.
+        shape: Vec<usize>,
+        /// The axis normalised over.
+        axis: usize,
+    },
+    /// ELU: `x` for x > 0, `alpha (e^x − 1)` otherwise.
+    Elu {
+        /// The negative-side scale.
+        alpha: f64,
+    },
+}
+
+impl HostOp {
+    /// Its name in the language.
+    pub fn name(&self) -> &'static str {
+        match self {
+            HostOp::MaxPool { size, .. } if size.len() == 1 => "max_pool1d",
+            HostOp::MaxPool { .. } => "max_pool2d",
+            HostOp::Softmax { .. } => "softmax",
+            HostOp::Elu { .. } => "elu",
+        }
+    }
+
+    /// `y = op(x)`; `x` and `y` are flat, row-major.
+    pub fn apply(&self, x: &[f64], y: &mut [f64]) {
+        match self {
+            HostOp::Elu { alpha } => {
+                for (o, &v) in y.iter_mut().zip(x) {
+                    *o = if v > 0.0 { v } else { alpha * v.exp_m1() };
+                }
+            }
+            HostOp::Softmax { shape, axis } => {
+                let n_axis = shape[*axis];
+                let inner: usize = shape[axis + 1..].iter().product();
+                let outer: usize = shape[..*axis].iter().product();
+                for o in 0..outer {
+                    for i in 0..inner {
+                        let at = |k: usize| (o * n_axis + k) * inner + i;
+                        let m = (0..n_axis).map(|k| x[at(k)]).fold(f64::NEG_INFINITY, f64::max);
+                        let s: f64 = (0..n_axis).map(|k| (x[at(k)] - m).exp()).sum();
+                        for k in 0..n_axis {
+                            y[at(k)] = (x[at(k)] - m).exp() / s;
+                        }
+                    }
+                }
+            }
+            HostOp::MaxPool {
+                input_shape,
+                output_shape,
+                size,
+                strides,
+                pad_before,
+                channels_last,
+            } => {
+                let nd = output_shape.len();
+                let ch = if *channels_last { nd - 1 } else { 0 };
+                let spatial: Vec<usize> = (0..nd).filter(|&d| d != ch).collect();
+                let flat = |ix: &[usize], shape: &[usize]| {
+                    ix.iter().zip(shape).fold(0, |acc, (&i, &d)| acc * d + i)
+                };
+                let mut ix = vec![0usize; nd];
+                for (k, out) in y.iter_mut().enumerate() {
+                    let mut r = k;
+                    for d in (0..nd).rev() {
+                        ix[d] = r % output_shape[d].max(1);
+                        r /= output_shape[d].max(1);
+                    }
+                    let n_win: usize = size.iter().product();
+                    let mut best = f64::NEG_INFINITY;
+                    for w in 0..n_win {
+                        let mut rem = w;
+                        let mut src = ix.clone();
+                        let mut inside = true;
+                        for (s, &d) in spatial.iter().enumerate().rev() {
+                            let off = rem % size[s].max(1);
+                            rem /= size[s].max(1);
+                            let p = (ix[d] * strides[s] + off) as isize - pad_before[s] as isize;
+                            if p < 0 || p as usize >= input_shape[d] {
+                                inside = false;
+                            } else {
+                                src[d] = p as usize;
+                            }
+                        }
+                        if inside {
+                            best = best.max(x[flat(&src, input_shape)]);
+                        }
+                    }
+                    *out = best;
+                }
+            }
+        }
+    }
+}

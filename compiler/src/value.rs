@@ -100,6 +100,10 @@ pub fn fmt_shape(shape: &[usize]) -> String {
 
 /// Constructors known to the language (interpreted where used).
 pub const CONSTRUCTORS: &[&str] = &[
+    "max_pool1d",
+    "max_pool2d",
+    "softmax",
+    "elu",
     "uniform",
     "gaussian",
     "choice",

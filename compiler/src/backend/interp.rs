@@ -357,6 +357,15 @@ fn run_one<T: Real>(
                         *d = T::cast(v);
                     }
                 }
+                OpKind::HostFn { op, input, dst } => {
+                    sc.wide.clear();
+                    sc.wide.extend(sig[input.0 as usize].iter().map(|v| v.widen()));
+                    let mut y = vec![0.0; sig[dst.0 as usize].len()];
+                    op.apply(&sc.wide, &mut y);
+                    for (d, v) in sig[dst.0 as usize].iter_mut().zip(y) {
+                        *d = T::cast(v);
+                    }
+                }
                 OpKind::Process { dst, .. } => {
                     let d = &mut sig[dst.0 as usize];
                     sc.wide.clear();

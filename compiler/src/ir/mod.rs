@@ -83,6 +83,8 @@ pub enum OpKind {
     NodeFn { f: FnExpr, input: Option<SignalId>, dst: SignalId },
     /// A process: set `dst` from the process at this step.
     Process { spec: ProcessSpec, dst: SignalId, seed: u64 },
+    /// A host function: read `input`, set `dst` (off the neuromorphic path).
+    HostFn { op: crate::spec::HostOp, input: SignalId, dst: SignalId },
 }
 
 impl OpKind {
@@ -121,6 +123,10 @@ impl OpKind {
                 a.reads.extend(input.iter().copied());
                 a.sets.push(*dst);
             }
+            OpKind::HostFn { input, dst, .. } => {
+                a.reads.push(*input);
+                a.sets.push(*dst);
+            }
         }
         a
     }
@@ -139,6 +145,7 @@ impl OpKind {
             OpKind::Filter { .. } => "Filter",
             OpKind::NodeFn { .. } => "NodeFn",
             OpKind::Process { .. } => "Process",
+            OpKind::HostFn { .. } => "HostFn",
         }
     }
 }

@@ -96,6 +96,9 @@ pub fn print(p: &Program) -> String {
                 }
                 None => format!("{} = fn(t) [-> {}]", name(dst), f.size_out),
             },
+            OpKind::HostFn { op, input, dst } => {
+                format!("{} = host {}({})", name(dst), op.name(), name(input))
+            }
             OpKind::Process { spec, dst, .. } => {
                 format!("{} = process {}", name(dst), process_name(spec))
             }

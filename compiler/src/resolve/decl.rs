@@ -220,6 +220,13 @@ impl Elab<'_> {
                 };
                 (NodeKind::Function(f), shape, n_in)
             }
+            Value::Ctor(c) if super::host::HOST_FUNCTIONS.contains(&c.name.as_str()) => {
+                let Some((h, shape, n_in)) = self.host_from(&c, declared.as_ref().map(|d| &d.0))
+                else {
+                    return;
+                };
+                (NodeKind::Host(h), shape, n_in)
+            }
             Value::Ctor(c) => {
                 let Some((p, shape)) =
                     self.process_from(ctx, c, declared.as_ref().map(|d| d.0.clone()))

@@ -4,6 +4,7 @@
 
 mod connect;
 mod decl;
+mod host;
 mod loops;
 mod scope;
 

@@ -109,8 +109,10 @@ impl Emitter<'_> {
             "GlobalAveragePooling1D" | "GlobalAveragePooling2D" => {
                 self.global_pooling(l, &one()?, &out_shape)?
             }
+            "MaxPooling1D" | "MaxPooling2D" => self.max_pool_host(l, &one()?, &out_shape)?,
             _ => return Err(self.unsupported(l, "no native conversion")),
         };
+        let obj = self.pending_output.take().unwrap_or(obj);
         self.objs.insert(l.output(), obj);
         Ok(())
     }
@@ -148,6 +150,7 @@ impl Emitter<'_> {
             "linear" => Act::Linear,
             "relu" | "sigmoid" | "tanh" => Act::Named(a),
             "leaky_relu" => Act::Leaky(0.2),
+            "elu" | "softmax" if !self.opts.no_fallback => Act::Host(a),
             other => {
                 return Err(self.unsupported(l, &format!("the activation `{other}`")));
             }
@@ -172,7 +175,17 @@ impl Emitter<'_> {
             Some(b) => Some(self.per_neuron(l, &b, shape)?),
             None => None,
         };
+        if let Act::Host(h) = act {
+            // the weighted sum flows into a linear node; the layer's output is a host node
+            let sum = Layer { name: format!("{}_linear", l.name), ..l.clone() };
+            let lin = self.target(&sum, shape, &Act::Linear, bias.map(ArrayD::into_dyn))?;
+            let out =
+                self.host_node(l, shape, &format!("{h}(input_shape = {})", shape_str(shape)), &lin);
+            self.pending_output = Some(out);
+            return Ok(lin);
+        }
         let (keras_act, mut ty, mut args) = match act {
+            Act::Host(_) => unreachable!("handled above"),
             Act::Linear => {
                 let name = self.fresh(&l.name);
                 self.line(format!("// Keras: {} (linear)", l.class_name));
@@ -404,6 +417,48 @@ impl Emitter<'_> {
         Obj { name, shape: shape.to_vec(), neurons: false }
     }
 
+    /// A host-function node `NAME = CALL` fed by `pre` (NengoDL's TensorNode fallback).
+    fn host_node(&mut self, l: &Layer, shape: &[usize], call: &str, pre: &Obj) -> Obj {
+        let name = self.fresh(&l.name);
+        self.line(format!(
+            "// Keras: {} (host op: computed on the host, off the neuromorphic path)",
+            l.class_name
+        ));
+        self.line(format!("node {name}: {} = {call}", shape_str(shape)));
+        let syn = self.synapse(pre);
+        self.line(format!("connect {} -> {name} {syn}", pre.name));
+        self.report.push(LayerRow {
+            layer: l.name.clone(),
+            class: l.class_name.clone(),
+            became: format!(
+                "host op {} {}",
+                call.split('(').next().unwrap_or(""),
+                shape_str(shape)
+            ),
+        });
+        Obj { name, shape: shape.to_vec(), neurons: false }
+    }
+
+    fn max_pool_host(&mut self, l: &Layer, pre: &Obj, out: &[usize]) -> Result<Obj, KerasError> {
+        if self.opts.no_fallback {
+            return Err(self.unsupported(l, "max pooling is not a neuromorphic operation"));
+        }
+        let rank = pre.shape.len() - 1;
+        let list = |v: Vec<usize>| v.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(", ");
+        let padding = if l.config.padding() == Some(Padding::Same) { "same" } else { "valid" };
+        let mut call = format!(
+            "max_pool{rank}d(input_shape = {}, size = [{}], strides = [{}], padding = {padding}",
+            shape_str(&pre.shape),
+            list(l.config.pool_size(rank)),
+            list(l.config.pool_strides(rank))
+        );
+        if l.config.data_format() == Some(DataFormat::ChannelsFirst) {
+            call.push_str(", channels_last = false");
+        }
+        call.push(')');
+        Ok(self.host_node(l, out, &call, pre))
+    }
+
     fn identity(&mut self, l: &Layer, pre: &Obj, shape: &[usize], became: &str) -> Obj {
         let obj = self.node(l, shape, became);
         let syn = self.synapse(pre);
@@ -421,4 +476,6 @@ pub(crate) enum Act {
     Named(String),
     /// Leaky ReLU with this negative slope.
     Leaky(f64),
+    /// An activation computed by a host function (`elu`, `softmax` over the last axis).
+    Host(String),
 }

@@ -105,6 +105,7 @@ pub fn convert(
         warnings: Vec::new(),
         swaps_used: vec![false; opts.swap.len()],
         voltages_used: IndexSet::new(),
+        pending_output: None,
     };
     e.header(weights_file);
     for input in &model.inputs {
@@ -196,6 +197,8 @@ pub(crate) struct Emitter<'m> {
     pub(crate) warnings: Vec<String>,
     pub(crate) swaps_used: Vec<bool>,
     pub(crate) voltages_used: IndexSet<String>,
+    /// Set by `target` when a layer's output is a host node after the node its sum flows into.
+    pub(crate) pending_output: Option<Obj>,
 }
 
 impl Emitter<'_> {
