@@ -50,8 +50,11 @@ def run_row(snnc, row, work):
     t2 = time.perf_counter()
     m = re.search(r"\((\d+)/(\d+)\)", out)
     correct, total = int(m.group(1)), int(m.group(2))
-    return dict(name=row["name"], import_cmd=" ".join(imp[1:]).replace(ROOT + "/", ""),
-                run_cmd=" ".join(run[1:]).replace(ROOT + "/", ""), accuracy=correct / total,
+    def shown(cmd):
+        return " ".join(cmd[1:]).replace(ROOT + "/", "").replace(work + "/", "OUT/")
+
+    return dict(name=row["name"], import_cmd=shown(imp), run_cmd=shown(run),
+                accuracy=correct / total,
                 import_seconds=round(t1 - t0, 3), run_seconds=round(t2 - t1, 3),
                 image_steps_per_second=round(total * row["n_steps"] / (t2 - t1), 1))
 
@@ -64,7 +67,7 @@ def main():
     dl = json.load(open(os.path.join(MNIST, "nengodl_results.json")))
     rows = [r for r in dl["rows"] if not args.rows or r["name"] in args.rows.split(",")]
     results = []
-    with tempfile.TemporaryDirectory() as work:
+    with tempfile.TemporaryDirectory() as work:  # commands are recorded with OUT/ for it
         for row in rows:
             res = run_row(args.snnc, row, work)
             res["nengodl_accuracy"] = row["accuracy"]
