@@ -15,6 +15,8 @@ pub struct ImportConfig {
     pub swap: Vec<String>,
     /// An `.npz` of initial voltages by Keras layer name.
     pub initial_voltages: Option<PathBuf>,
+    /// `.snn` files whose network definitions stand in for Keras classes.
+    pub layers: Vec<PathBuf>,
     /// Converter options other than the swaps.
     pub options: Options,
 }
@@ -48,6 +50,9 @@ pub fn import(cfg: &ImportConfig) -> Result<Converted, String> {
     if let Some(p) = &cfg.initial_voltages {
         opts.initial_voltages = snn_runtime::io::read_npz(p).map_err(|e| e.to_string())?;
     }
+    for f in &cfg.layers {
+        opts.custom.extend(custom_blocks(f, &cfg.output)?);
+    }
     let model = snn_keras::read_model(&cfg.model).map_err(|e| e.to_string())?;
     let weights = cfg.output.with_extension("safetensors");
     let weights_name = weights
@@ -57,6 +62,60 @@ pub fn import(cfg: &ImportConfig) -> Result<Converted, String> {
     let converted = convert(&model, &weights_name, &opts).map_err(|e| e.to_string())?;
     write_both(&cfg.output, &weights, &converted)?;
     Ok(converted)
+}
+
+/// The network definitions of a `--layers` file, with the path the output uses to import it
+/// (its file name when it sits beside the output, else its absolute path).
+fn custom_blocks(
+    file: &Path,
+    output: &Path,
+) -> Result<Vec<snn_keras::convert::CustomBlock>, String> {
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| format!("cannot read --layers {}: {e}", file.display()))?;
+    let parsed = snn_syntax::parse(snn_syntax::FileId(0), &text);
+    if let Some(d) = parsed.errors.first() {
+        let mut db = snn_compiler::FsDb::new();
+        db.add(&file.display().to_string(), None, text.clone());
+        return Err(crate::render::render(&db as &dyn snn_compiler::SourceDb, d, false));
+    }
+    let abs = file.canonicalize().map_err(|e| format!("{}: {e}", file.display()))?;
+    let out_dir = output
+        .parent()
+        .map(|p| if p.as_os_str().is_empty() { Path::new(".") } else { p })
+        .and_then(|p| p.canonicalize().ok());
+    let use_path = match (abs.parent(), out_dir) {
+        (Some(a), Some(b)) if a == b => {
+            abs.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default()
+        }
+        _ => abs.display().to_string(),
+    };
+    let blocks: Vec<_> = parsed
+        .file
+        .items
+        .iter()
+        .filter_map(|item| match item {
+            snn_syntax::ast::Item::Network(def) => Some(snn_keras::convert::CustomBlock {
+                network: def.name.name.clone(),
+                params: def
+                    .params
+                    .iter()
+                    .map(|p| {
+                        (
+                            p.name.name.clone(),
+                            p.ty.as_ref().map(|t| t.name.clone()),
+                            p.default.is_some(),
+                        )
+                    })
+                    .collect(),
+                use_path: use_path.clone(),
+            }),
+            _ => None,
+        })
+        .collect();
+    if blocks.is_empty() {
+        return Err(format!("--layers {} defines no network", file.display()));
+    }
+    Ok(blocks)
 }
 
 /// Write the weights then the `.snn`, each through a temporary file renamed into place.

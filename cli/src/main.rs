@@ -146,6 +146,9 @@ enum Command {
         /// Also probe this Keras layer (repeatable); the model's outputs are always probed.
         #[arg(long)]
         probe: Vec<String>,
+        /// A .snn file whose `network` definitions convert Keras classes of the same name.
+        #[arg(long)]
+        layers: Vec<PathBuf>,
     },
     /// Check a converted network against a Keras-semantics evaluation of the model, layer by
     /// layer (rate neurons, one step); exit 1 naming the first layer that diverges.
@@ -241,12 +244,14 @@ fn main() -> ExitCode {
             max_to_avg_pool,
             initial_voltages,
             probe,
+            layers,
         } => {
             let cfg = snnc::import::ImportConfig {
                 model,
                 output,
                 swap,
                 initial_voltages,
+                layers,
                 options: snn_keras::convert::Options {
                     scale_firing_rates,
                     synapse,

@@ -110,6 +110,7 @@ impl Emitter<'_> {
                 self.global_pooling(l, &one()?, &out_shape)?
             }
             "MaxPooling1D" | "MaxPooling2D" => self.max_pool_host(l, &one()?, &out_shape)?,
+            c if self.opts.custom.iter().any(|b| b.matches(c)) => self.custom(l, &one()?)?,
             _ => return Err(self.unsupported(l, "no native conversion")),
         };
         let obj = self.pending_output.take().unwrap_or(obj);
@@ -457,6 +458,56 @@ impl Emitter<'_> {
         }
         call.push(')');
         Ok(self.host_node(l, out, &call, pre))
+    }
+
+    /// A custom Keras class converted by the user's `.snn` block.
+    fn custom(&mut self, l: &Layer, pre: &Obj) -> Result<Obj, KerasError> {
+        let Some(block) = self.opts.custom.iter().find(|b| b.matches(&l.class_name)).cloned()
+        else {
+            return Err(self.unsupported(l, "no custom block"));
+        };
+        let mut weights = l.weights.iter();
+        let mut args = Vec::new();
+        for (name, ty, has_default) in &block.params {
+            if name == "n" {
+                args.push(format!("n = {}", pre.shape.iter().product::<usize>()));
+            } else if let Some(x) = l.config.f64(name) {
+                args.push(format!("{name} = {}", fmt_num(x)));
+            } else if ty.as_deref() == Some("tensor") {
+                let w = weights.next().ok_or_else(|| {
+                    self.err(
+                        ErrorKind::Weights,
+                        &l.name,
+                        format!(
+                            "block `{}` wants tensor `{name}`, but the layer has no more weights",
+                            block.network
+                        ),
+                    )
+                })?;
+                let t = self.tensor(format!("{}/{}", l.name, w.name), w.array.clone());
+                args.push(format!("{name} = {t}"));
+            } else if !has_default {
+                return Err(self.err(
+                    ErrorKind::Config,
+                    &l.name,
+                    format!("block `{}`: nothing fills parameter `{name}` (not `n`, not in the layer's config, not a tensor)", block.network),
+                ));
+            }
+        }
+        let name = self.fresh(&l.name);
+        self.line(format!(
+            "// Keras: {} (custom block `{}` from {})",
+            l.class_name, block.network, block.use_path
+        ));
+        self.line(format!("network {name} = {}({})", block.network, args.join(", ")));
+        let syn = self.synapse(pre);
+        self.line(format!("connect {} -> {name}.input {syn}", pre.name));
+        self.report.push(LayerRow {
+            layer: l.name.clone(),
+            class: l.class_name.clone(),
+            became: format!("custom block {}", block.network),
+        });
+        Ok(Obj { name: format!("{name}.output"), shape: pre.shape.clone(), neurons: false })
     }
 
     fn identity(&mut self, l: &Layer, pre: &Obj, shape: &[usize], became: &str) -> Obj {

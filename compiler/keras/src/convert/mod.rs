@@ -10,7 +10,7 @@
 mod layers;
 mod layout;
 
-use crate::{infer_shapes, ErrorKind, KerasError, KerasModel, TensorRef};
+use crate::{infer_shapes_with, ErrorKind, KerasError, KerasModel, TensorRef};
 use indexmap::{IndexMap, IndexSet};
 use ndarray::ArrayD;
 
@@ -32,6 +32,29 @@ pub struct Options {
     pub initial_voltages: IndexMap<String, ArrayD<f64>>,
     /// Keras layers to probe besides the model's outputs (`nengo.Probe(converter.layers[l])`).
     pub probes: Vec<String>,
+    /// `.snn` network blocks standing in for Keras classes (`--layers FILE.snn`).
+    pub custom: Vec<CustomBlock>,
+}
+
+/// A user's `.snn` network definition used for a Keras class (the analogue of registering a
+/// NengoDL LayerConverter): named after the class, with an `input` and an `output` member of the
+/// same size. Its parameters are filled by name: `n` = the input's element count, a name found in
+/// the layer's config = that number, `tensor` parameters = the layer's weights in Keras order.
+#[derive(Clone, Debug)]
+pub struct CustomBlock {
+    /// The network's name (= the Keras class, without a `package>` prefix).
+    pub network: String,
+    /// Its parameters: name, declared type, whether it has a default.
+    pub params: Vec<(String, Option<String>, bool)>,
+    /// The path the emitted `.snn` uses to import the file defining it.
+    pub use_path: String,
+}
+
+impl CustomBlock {
+    /// Whether this block stands for Keras class `class` (`zoo>ScaleShift` or `ScaleShift`).
+    pub fn matches(&self, class: &str) -> bool {
+        class.rsplit('>').next() == Some(self.network.as_str())
+    }
 }
 
 /// How one Keras layer was converted.
@@ -77,7 +100,10 @@ pub fn convert(
     weights_file: &str,
     opts: &Options,
 ) -> Result<Converted, KerasError> {
-    if let Some((layer, class)) = model.unsupported_layers().into_iter().next() {
+    let custom = |class: &str| opts.custom.iter().any(|b| b.matches(class));
+    if let Some((layer, class)) =
+        model.unsupported_layers().into_iter().find(|(_, class)| !custom(class))
+    {
         let how = if opts.no_fallback {
             "and --no-fallback refuses host ops"
         } else {
@@ -92,7 +118,13 @@ pub fn convert(
             ),
         ));
     }
-    let shapes = infer_shapes(model)?;
+    let custom_classes: Vec<String> = model
+        .layers
+        .iter()
+        .filter(|l| custom(&l.class_name))
+        .map(|l| l.class_name.clone())
+        .collect();
+    let shapes = infer_shapes_with(model, &custom_classes)?;
     let mut e = Emitter {
         model,
         opts,
@@ -209,6 +241,11 @@ impl Emitter<'_> {
             self.model.keras_version.as_deref().unwrap_or("version unknown"),
             escape(weights_file)
         ));
+        let mut uses: Vec<String> = self.opts.custom.iter().map(|b| b.use_path.clone()).collect();
+        uses.dedup();
+        for u in uses {
+            self.line(format!("use \"{}\"", escape(&u)));
+        }
     }
 
     pub(crate) fn line(&mut self, s: String) {

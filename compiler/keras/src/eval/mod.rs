@@ -191,6 +191,18 @@ pub fn evaluate<T: Scalar>(
     model: &KerasModel,
     inputs: &[ArrayD<T>],
 ) -> Result<Evaluation<T>, KerasError> {
+    evaluate_with(model, inputs, &|_, _| None)
+}
+
+/// Computes a layer the evaluator does not know from its inputs (`None`: still unsupported).
+pub type CustomLayerFn<'a, T> = &'a dyn Fn(&Layer, &[&ArrayD<T>]) -> Option<ArrayD<T>>;
+
+/// [`evaluate`], asking `custom` for the output of layers the evaluator does not support.
+pub fn evaluate_with<T: Scalar>(
+    model: &KerasModel,
+    inputs: &[ArrayD<T>],
+    custom: CustomLayerFn<'_, T>,
+) -> Result<Evaluation<T>, KerasError> {
     let file = model.source.as_str();
     if inputs.len() != model.inputs.len() {
         return Err(KerasError::new(
@@ -238,7 +250,12 @@ pub fn evaluate<T: Scalar>(
             })?;
             args.push(v);
         }
-        let y = apply(layer, &args, keras3).map_err(|e| e.into_error(file, &layer.name))?;
+        let y = match apply(layer, &args, keras3) {
+            Ok(y) => y,
+            Err(Fail::Unsupported(r)) => custom(layer, &args)
+                .ok_or_else(|| Fail::Unsupported(r).into_error(file, &layer.name))?,
+            Err(e) => return Err(e.into_error(file, &layer.name)),
+        };
         ev.layer_outputs.insert(layer.output(), y);
     }
     for t in &model.outputs {
@@ -257,6 +274,15 @@ pub fn evaluate<T: Scalar>(
 /// Output shape (without the batch dimension) of every layer application, found by evaluating
 /// the model in f32 on zeros with batch size 1. Every input dimension must be known.
 pub fn infer_shapes(model: &KerasModel) -> Result<IndexMap<TensorRef, Vec<usize>>, KerasError> {
+    infer_shapes_with(model, &[])
+}
+
+/// [`infer_shapes`], treating layers of the classes in `same_shape` (which the evaluator does not
+/// know, e.g. custom layers given as `.snn` blocks) as keeping the shape of their first input.
+pub fn infer_shapes_with(
+    model: &KerasModel,
+    same_shape: &[String],
+) -> Result<IndexMap<TensorRef, Vec<usize>>, KerasError> {
     let mut inputs = Vec::with_capacity(model.inputs.len());
     for i in &model.inputs {
         let mut shape = vec![1usize];
@@ -274,7 +300,10 @@ pub fn infer_shapes(model: &KerasModel) -> Result<IndexMap<TensorRef, Vec<usize>
             .map_err(|r| KerasError::layer(ErrorKind::Shape, &model.source, &i.name, r))?;
         inputs.push(ArrayD::<f32>::zeros(IxDyn(&shape)));
     }
-    let ev = evaluate(model, &inputs)?;
+    let keep = |l: &Layer, args: &[&ArrayD<f32>]| -> Option<ArrayD<f32>> {
+        same_shape.contains(&l.class_name).then(|| args.first().map(|a| (*a).clone())).flatten()
+    };
+    let ev = evaluate_with(model, &inputs, &keep)?;
     Ok(ev.layer_outputs.into_iter().map(|(t, a)| (t, a.shape()[1..].to_vec())).collect())
 }
 
