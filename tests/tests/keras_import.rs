@@ -28,8 +28,11 @@ fn scratch(tag: &str) -> PathBuf {
     d
 }
 
-/// Import `file` into `dir`, run one step, return probe name → output.
-fn import_and_run(file: &Path, dir: &Path) -> Result<Vec<(String, ArrayD<f64>)>, String> {
+/// A probe's name and its one-step output in float64 and in float32.
+type Probed = (String, ArrayD<f64>, ArrayD<f64>);
+
+/// Import `file` into `dir`, run one step in float64 and float32.
+fn import_and_run(file: &Path, dir: &Path) -> Result<Vec<Probed>, String> {
     let model = snn_keras::read_model(file).map_err(|e| e.to_string())?;
     // a model with a custom Keras class ships the .snn block that converts it
     let mut layers = Vec::new();
@@ -75,13 +78,35 @@ fn import_and_run(file: &Path, dir: &Path) -> Result<Vec<(String, ArrayD<f64>)>,
     }
     let batch = inputs.first().map_or(1, |a| a.shape()[0]);
     let out = interp::run(&program, 1, batch, &inputs)?;
-    Ok(program.probes.iter().map(|p| p.name.clone()).zip(out).collect())
+    let in32: Vec<ArrayD<f32>> = inputs.iter().map(|a| a.mapv(|v| v as f32)).collect();
+    let out32 = interp::run::<f32>(&program, 1, batch, &in32)?;
+    Ok(program
+        .probes
+        .iter()
+        .zip(out.into_iter().zip(out32))
+        .map(|(p, (a, b))| (p.name.clone(), a, b.mapv(f64::from)))
+        .collect())
+}
+
+/// max |got − want| / max |want|.
+fn rel_err(got: &ArrayD<f64>, want: &ArrayD<f64>) -> f64 {
+    if got.len() != want.len() {
+        return f64::INFINITY;
+    }
+    let scale = want.iter().fold(0.0f64, |m, v| m.max(v.abs())).max(1e-12);
+    let err = got.iter().zip(want.iter()).fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
+    if err.is_nan() {
+        f64::INFINITY
+    } else {
+        err / scale
+    }
 }
 
 #[test]
 fn zoo_models_run_like_keras() {
     let mut failures = Vec::new();
     let mut converted = 0;
+    let mut worst = (0.0f64, 0.0f64);
     for dir in zoo() {
         let name = dir.file_name().and_then(|n| n.to_str()).unwrap_or("").to_string();
         for (file, want_file) in
@@ -110,27 +135,30 @@ fn zoo_models_run_like_keras() {
             let want = snn_runtime::io::read_npz(&dir.join(want_file)).expect("keras outputs");
             let model = snn_keras::read_model(dir.join(file)).expect("readable");
             for (i, out) in model.outputs.iter().enumerate() {
-                let w = &want[&format!("out_f64__{i}")];
-                let Some((_, g)) = got.iter().find(|(n, _)| *n == sanitize(&out.layer)) else {
+                let Some((_, g64, g32)) = got.iter().find(|(n, _, _)| *n == sanitize(&out.layer))
+                else {
                     failures.push(format!("{name}/{file}: no probe for output {}", out.layer));
                     continue;
                 };
-                // (batch, 1 step, *shape) vs (batch, *shape)
-                let g: Vec<f64> = g.iter().copied().collect();
-                let w: Vec<f64> = w.iter().copied().collect();
-                let scale = w.iter().fold(0.0f64, |m, v| m.max(v.abs())).max(1e-12);
-                let err = g.iter().zip(&w).fold(0.0f64, |m, (a, b)| m.max((a - b).abs())) / scale;
-                if g.len() != w.len() || err.is_nan() || err > 1e-5 {
+                // (batch, 1 step, *shape) vs (batch, *shape): compare flat
+                let flat = |a: &ArrayD<f64>| {
+                    a.iter().copied().collect::<ndarray::Array1<f64>>().into_dyn()
+                };
+                let e64 = rel_err(&flat(g64), &flat(&want[&format!("out_f64__{i}")]));
+                let e32 = rel_err(&flat(g32), &flat(&want[&format!("out_f32__{i}")]));
+                if e64 > 1e-5 || e32 > 1e-4 {
                     failures.push(format!(
-                        "{name}/{file} output {}: relative error {err:e}",
+                        "{name}/{file} output {}: relative error {e64:e} (float64), {e32:e} (float32)",
                         out.layer
                     ));
                 }
+                worst = (worst.0.max(e64), worst.1.max(e32));
             }
             converted += 1;
         }
     }
     assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+    eprintln!("worst relative error: {:e} (float64), {:e} (float32)", worst.0, worst.1);
     assert!(converted >= 38, "only {converted} zoo files converted");
 }
 
