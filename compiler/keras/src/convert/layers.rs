@@ -1,6 +1,6 @@
 //! One Keras layer → `.snn` declarations and connections, following NengoDL's converters.
 
-use super::{fmt_num, shape_str, Emitter, LayerRow, Obj};
+use super::{fmt_num, sanitize, shape_str, Emitter, LayerRow, Obj};
 use crate::{DataFormat, ErrorKind, KerasError, Layer, Padding};
 use ndarray::{ArrayD, Dimension, IxDyn};
 
@@ -110,7 +110,7 @@ impl Emitter<'_> {
                 self.global_pooling(l, &one()?, &out_shape)?
             }
             "MaxPooling1D" | "MaxPooling2D" => self.max_pool_host(l, &one()?, &out_shape)?,
-            c if self.opts.custom.iter().any(|b| b.matches(c)) => self.custom(l, &one()?)?,
+            _ if self.opts.custom.iter().any(|b| b.matches(l)) => self.custom(l, &one()?)?,
             _ => return Err(self.unsupported(l, "no native conversion")),
         };
         let obj = self.pending_output.take().unwrap_or(obj);
@@ -462,8 +462,7 @@ impl Emitter<'_> {
 
     /// A custom Keras class converted by the user's `.snn` block.
     fn custom(&mut self, l: &Layer, pre: &Obj) -> Result<Obj, KerasError> {
-        let Some(block) = self.opts.custom.iter().find(|b| b.matches(&l.class_name)).cloned()
-        else {
+        let Some(block) = self.opts.custom.iter().find(|b| b.matches(l)).cloned() else {
             return Err(self.unsupported(l, "no custom block"));
         };
         let mut weights = l.weights.iter();
@@ -494,7 +493,11 @@ impl Emitter<'_> {
                 ));
             }
         }
-        let name = self.fresh(&l.name);
+        let name = if sanitize(&l.name) == block.network {
+            self.fresh(&format!("{}_block", l.name))
+        } else {
+            self.fresh(&l.name)
+        };
         self.line(format!(
             "// Keras: {} (custom block `{}` from {})",
             l.class_name, block.network, block.use_path

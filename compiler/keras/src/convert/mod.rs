@@ -51,9 +51,11 @@ pub struct CustomBlock {
 }
 
 impl CustomBlock {
-    /// Whether this block stands for Keras class `class` (`zoo>ScaleShift` or `ScaleShift`).
-    pub fn matches(&self, class: &str) -> bool {
-        class.rsplit('>').next() == Some(self.network.as_str())
+    /// Whether this block converts `layer`: it is named after the layer's class (`zoo>ScaleShift`
+    /// or `ScaleShift`) or after the layer itself (how a `Lambda`, which is Python code, is given).
+    pub fn matches(&self, layer: &crate::Layer) -> bool {
+        layer.class_name.rsplit('>').next() == Some(self.network.as_str())
+            || sanitize(&layer.name) == self.network
     }
 }
 
@@ -100,9 +102,10 @@ pub fn convert(
     weights_file: &str,
     opts: &Options,
 ) -> Result<Converted, KerasError> {
-    let custom = |class: &str| opts.custom.iter().any(|b| b.matches(class));
+    let custom = |l: &crate::Layer| opts.custom.iter().any(|b| b.matches(l));
+    let has_block = |name: &str| model.layers.iter().any(|l| l.name == name && custom(l));
     if let Some((layer, class)) =
-        model.unsupported_layers().into_iter().find(|(_, class)| !custom(class))
+        model.unsupported_layers().into_iter().find(|(name, _)| !has_block(name))
     {
         let how = if opts.no_fallback {
             "and --no-fallback refuses host ops"
@@ -118,12 +121,8 @@ pub fn convert(
             ),
         ));
     }
-    let custom_classes: Vec<String> = model
-        .layers
-        .iter()
-        .filter(|l| custom(&l.class_name))
-        .map(|l| l.class_name.clone())
-        .collect();
+    let custom_classes: Vec<String> =
+        model.layers.iter().filter(|l| custom(l)).map(|l| l.class_name.clone()).collect();
     let shapes = infer_shapes_with(model, &custom_classes)?;
     let mut e = Emitter {
         model,
