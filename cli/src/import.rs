@@ -66,7 +66,7 @@ pub fn import(cfg: &ImportConfig) -> Result<Converted, String> {
 
 /// The network definitions of a `--layers` file, with the path the output uses to import it
 /// (its file name when it sits beside the output, else its absolute path).
-fn custom_blocks(
+pub(crate) fn custom_blocks(
     file: &Path,
     output: &Path,
 ) -> Result<Vec<snn_keras::convert::CustomBlock>, String> {

@@ -164,6 +164,9 @@ enum Command {
         /// Relative tolerance.
         #[arg(long, default_value_t = 1e-5)]
         rtol: f64,
+        /// `.snn` blocks for custom classes and Lambdas (as given to `snnc import`).
+        #[arg(long)]
+        layers: Vec<PathBuf>,
     },
     /// Print the lowered step IR.
     Ir {
@@ -277,8 +280,8 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Command::Verify { model, snn, atol, rtol } => {
-            let cfg = snnc::verify::VerifyConfig { model, snn, atol, rtol };
+        Command::Verify { model, snn, atol, rtol, layers } => {
+            let cfg = snnc::verify::VerifyConfig { model, snn, atol, rtol, layers };
             match snnc::verify::verify(&cfg) {
                 Ok(diffs) => {
                     for d in diffs.iter().filter(|d| d.output) {

@@ -19,6 +19,9 @@ pub struct VerifyConfig {
     pub atol: f64,
     /// Relative tolerance.
     pub rtol: f64,
+    /// `--layers` files (custom classes, Lambdas): their layers are taken as the blocks compute
+    /// them (Keras semantics of Python code are not available), the rest is still checked.
+    pub layers: Vec<PathBuf>,
 }
 
 /// The comparison of one layer.
@@ -59,20 +62,27 @@ fn inputs(model: &snn_keras::KerasModel) -> Result<Vec<ArrayD<f64>>, String> {
 /// Compare; the result lists every layer in graph order.
 pub fn verify(cfg: &VerifyConfig) -> Result<Vec<LayerDiff>, String> {
     let model = snn_keras::read_model(&cfg.model).map_err(|e| e.to_string())?;
+    let mut opts = Options::default();
+    for f in &cfg.layers {
+        // in-memory runs use a scratch directory that does not exist yet: the block file is
+        // then imported by its absolute path
+        let here = cfg.snn.clone().unwrap_or_else(|| {
+            std::env::temp_dir().join(format!("snnc-verify-{}", std::process::id())).join("m.snn")
+        });
+        opts.custom.extend(crate::import::custom_blocks(f, &here)?);
+    }
     let scratch;
     let (snn_path, mut text, converted) = match &cfg.snn {
         Some(p) => {
             let text = std::fs::read_to_string(p)
                 .map_err(|e| format!("cannot read {}: {e}", p.display()))?;
-            let c = convert(&model, "unused.safetensors", &Options::default())
-                .map_err(|e| e.to_string())?;
+            let c = convert(&model, "unused.safetensors", &opts).map_err(|e| e.to_string())?;
             (p.clone(), text, c)
         }
         None => {
             scratch = std::env::temp_dir().join(format!("snnc-verify-{}", std::process::id()));
             std::fs::create_dir_all(&scratch).map_err(|e| e.to_string())?;
-            let c = convert(&model, "model.safetensors", &Options::default())
-                .map_err(|e| e.to_string())?;
+            let c = convert(&model, "model.safetensors", &opts).map_err(|e| e.to_string())?;
             let named: Vec<(&str, ndarray::ArrayViewD<f64>)> =
                 c.tensors.iter().map(|(n, a)| (n.as_str(), a.view())).collect();
             snn_runtime::io::write_safetensors(
@@ -89,7 +99,7 @@ pub fn verify(cfg: &VerifyConfig) -> Result<Vec<LayerDiff>, String> {
     for (i, (_, name)) in converted.objects.iter().enumerate() {
         text.push_str(&format!("probe __verify_{i} = {name}\n"));
     }
-    let result = run_and_compare(&model, &snn_path, text, &converted.objects, cfg);
+    let result = run_and_compare(&model, &snn_path, text, &converted.objects, cfg, &opts);
     if cfg.snn.is_none() {
         if let Some(dir) = snn_path.parent() {
             let _ = std::fs::remove_dir_all(dir);
@@ -104,6 +114,7 @@ fn run_and_compare(
     text: String,
     objects: &[(snn_keras::TensorRef, String)],
     cfg: &VerifyConfig,
+    opts: &Options,
 ) -> Result<Vec<LayerDiff>, String> {
     let mut db = FsDb::new();
     let root = db.add(&snn_path.display().to_string(), Some(snn_path.to_path_buf()), text);
@@ -119,7 +130,6 @@ fn run_and_compare(
     let program = lower::lower(&checked.model, &built, 0.001)
         .map_err(|d| format!("lowering failed: {d:?}"))?;
     let xs = inputs(model)?;
-    let eval = snn_keras::evaluate::<f64>(model, &xs).map_err(|e| e.to_string())?;
     let mut ordered = Vec::new();
     for decl in &program.inputs {
         let k = model
@@ -130,6 +140,19 @@ fn run_and_compare(
         ordered.push(xs[k].clone());
     }
     let out = interp::run(&program, 1, 2, &ordered)?;
+    // snnc's value of each Keras tensor, (batch, *shape)
+    let snnc_value = |r: &snn_keras::TensorRef| -> Option<ArrayD<f64>> {
+        let i = objects.iter().position(|(t, _)| t == r)?;
+        let p = program.probes.iter().position(|p| p.name == format!("__verify_{i}"))?;
+        let a = &out[p];
+        let mut shape = vec![a.shape()[0]];
+        shape.extend(&a.shape()[2..]);
+        a.to_owned().into_shape_with_order(IxDyn(&shape)).ok()
+    };
+    let custom = |l: &snn_keras::Layer, _: &[&ArrayD<f64>]| -> Option<ArrayD<f64>> {
+        opts.custom.iter().any(|b| b.matches(l)).then(|| snnc_value(&l.output())).flatten()
+    };
+    let eval = snn_keras::evaluate_with::<f64>(model, &xs, &custom).map_err(|e| e.to_string())?;
     let mut diffs = Vec::new();
     for (i, (r, _)) in objects.iter().enumerate() {
         let Some(want) = eval.get(r).or_else(|| eval.inputs.get(&r.layer)) else { continue };

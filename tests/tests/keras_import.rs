@@ -155,13 +155,16 @@ fn verify_passes_on_the_zoo_and_names_a_corrupted_layer() {
     let mut failures = Vec::new();
     for dir in zoo() {
         let name = dir.file_name().and_then(|n| n.to_str()).unwrap_or("").to_string();
-        // custom classes have no Keras semantics outside Python: verify cannot evaluate them
-        // (zoo_models_run_like_keras checks those against Keras's recorded outputs instead)
-        if dir.join("layers.snn").exists() {
-            continue;
-        }
-        let cfg =
-            VerifyConfig { model: dir.join("model.keras"), snn: None, atol: 1e-8, rtol: 1e-5 };
+        // custom classes and Lambdas are taken as their blocks compute them; the rest is checked
+        let layers: Vec<PathBuf> =
+            Some(dir.join("layers.snn")).filter(|p| p.exists()).into_iter().collect();
+        let cfg = VerifyConfig {
+            model: dir.join("model.keras"),
+            snn: None,
+            atol: 1e-8,
+            rtol: 1e-5,
+            layers,
+        };
         match verify(&cfg) {
             Ok(d) if d.iter().all(|l| l.ok) && !d.is_empty() => {}
             Ok(d) => failures.push(format!("{name}: {:?}", d.iter().find(|l| !l.ok))),
@@ -195,6 +198,7 @@ fn verify_passes_on_the_zoo_and_names_a_corrupted_layer() {
         snn: Some(snn.clone()),
         atol: 1e-8,
         rtol: 1e-5,
+        layers: Vec::new(),
     };
     let diffs = verify(&cfg).expect("runs");
     let first = diffs.iter().find(|d| !d.ok).expect("a layer diverges");
