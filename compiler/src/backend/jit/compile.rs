@@ -1,0 +1,145 @@
+//! Builds the one native function of a program: `run(mem, ctx, k0, k1)` simulates steps
+//! `k0..=k1` of one batch element over its state block, every op inlined in schedule order,
+//! then samples the probes; host symbols are registered with the JIT module.
+
+use super::conv::Conv;
+use super::emit::Gen;
+use super::float::JitFloat;
+use super::host;
+use super::kernels::{HostFn, Process};
+use super::layout::Res;
+use super::JitError;
+use crate::ir::{Op, OpKind, Program};
+use cranelift_codegen::ir::condcodes::IntCC;
+use cranelift_codegen::ir::{types, AbiParam, BlockArg, InstBuilder};
+use cranelift_codegen::settings::{self, Configurable};
+use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
+use cranelift_jit::{JITBuilder, JITModule};
+use cranelift_module::{default_libcall_names, Linkage, Module};
+
+/// The generated function: state block, context table, first and last step.
+pub(super) type RunFn<T> = unsafe extern "C" fn(*mut T, *const u64, i64, i64);
+
+fn cg<E: std::fmt::Display>(e: E) -> JitError {
+    JitError::Codegen(e.to_string())
+}
+
+/// Compiles `program` for `T`: the module owning the code, the entry point and the resources
+/// the code refers to, and the size of the code in bytes.
+pub(super) fn compile<T: JitFloat>(
+    program: &Program,
+) -> Result<(JITModule, RunFn<T>, Res<T>, usize), JitError> {
+    let mut flags = settings::builder();
+    flags.set("use_colocated_libcalls", "false").map_err(cg)?;
+    flags.set("is_pic", "false").map_err(cg)?;
+    flags.set("opt_level", "speed").map_err(cg)?;
+    flags
+        .set("enable_verifier", if cfg!(debug_assertions) { "true" } else { "false" })
+        .map_err(cg)?;
+    let isa =
+        cranelift_native::builder().map_err(cg)?.finish(settings::Flags::new(flags)).map_err(cg)?;
+    let mut jb = JITBuilder::with_isa(isa, default_libcall_names());
+    for (name, addr) in host::symbols::<T>() {
+        jb.symbol(name, addr);
+    }
+    let mut module = JITModule::new(jb);
+    let ptr = module.target_config().pointer_type();
+    if ptr != types::I64 {
+        return Err(JitError::Unsupported("only 64-bit targets".into()));
+    }
+    let mut sig = module.make_signature();
+    for _ in 0..4 {
+        sig.params.push(AbiParam::new(types::I64));
+    }
+    let fid = module.declare_function("snn_run", Linkage::Export, &sig).map_err(cg)?;
+    let mut ctx = module.make_context();
+    ctx.func.signature = sig;
+    let mut fbc = FunctionBuilderContext::new();
+    let tc = module.target_config();
+    let res = Res::<T>::new(program)?;
+    let res = {
+        let mut b = FunctionBuilder::new(&mut ctx.func, &mut fbc);
+        let entry = b.create_block();
+        b.append_block_params_for_function_params(entry);
+        b.switch_to_block(entry);
+        let p = b.block_params(entry).to_vec();
+        let (mem, cx, k0, k1) = (p[0], p[1], p[2], p[3]);
+        let head = b.create_block();
+        let k = b.append_block_param(head, types::I64);
+        let body = b.create_block();
+        let exit = b.create_block();
+        b.ins().jump(head, &[BlockArg::Value(k0)]);
+        b.switch_to_block(head);
+        let more = b.ins().icmp(IntCC::SignedLessThanOrEqual, k, k1);
+        b.ins().brif(more, body, &[], exit, &[]);
+        b.switch_to_block(body);
+        let kf = b.ins().fcvt_from_sint(types::F64, k);
+        let dt = b.ins().f64const(program.dt);
+        let t = b.ins().fmul(kf, dt);
+        let mut g = Gen::new(b, &mut module, res, mem, cx, k, t, program.dt);
+        for op in &program.ops {
+            emit_op(&mut g, op)?;
+        }
+        g.probes(&program.probes)?;
+        let (mut b, res) = g.into_parts();
+        let next = b.ins().iadd_imm_s(k, 1);
+        b.ins().jump(head, &[BlockArg::Value(next)]);
+        b.switch_to_block(exit);
+        b.ins().return_(&[]);
+        b.seal_all_blocks();
+        b.finalize(tc);
+        res
+    };
+    module.define_function(fid, &mut ctx).map_err(|e| JitError::Codegen(format!("{e:?}")))?;
+    let size = ctx.compiled_code().map_or(0, |c| c.code_buffer().len());
+    module.clear_context(&mut ctx);
+    module.finalize_definitions().map_err(cg)?;
+    let code = module.get_finalized_function(fid);
+    // SAFETY: `snn_run` was declared with exactly this signature (four 64-bit arguments).
+    let f: RunFn<T> = unsafe { std::mem::transmute::<*const u8, RunFn<T>>(code) };
+    Ok((module, f, res, size))
+}
+
+/// The code of one op.
+fn emit_op<T: JitFloat>(g: &mut Gen<'_, '_, T>, op: &Op) -> Result<(), JitError> {
+    match &op.kind {
+        OpKind::Input { input, dst } => g.op_input(*input, *dst),
+        OpKind::Reset { dst, value } => g.op_reset(*dst, value),
+        OpKind::Copy { src, dst, src_sel, dst_sel, inc } => {
+            g.op_copy(*src, *dst, src_sel, dst_sel, *inc, None)
+        }
+        OpKind::ElementwiseInc { scale, src, dst, src_sel, dst_sel } => {
+            g.op_copy(*src, *dst, src_sel, dst_sel, true, Some(scale))
+        }
+        OpKind::DotInc { mat, src, dst, src_sel, dst_sel } => {
+            g.op_dot(mat, *src, *dst, src_sel, dst_sel)
+        }
+        OpKind::SparseDotInc { rows, cols, vals, src, dst, src_sel, dst_sel } => {
+            g.op_sparse(rows, cols, vals, *src, *dst, src_sel, dst_sel)
+        }
+        OpKind::ConvInc { spec, src, dst } => {
+            let s = g.source(*src, *dst)?;
+            let (_, ns) = g.sig(*src)?;
+            let d = g.sig(*dst)?;
+            let kernel = Conv::<T>::new(spec, (s, ns), d).map_err(JitError::Invalid)?;
+            g.kernel(Box::new(kernel), "ConvInc: Rust convolution kernel".to_string())
+        }
+        OpKind::SimNeurons { neuron, j, out, states, init_voltage, seed } => {
+            g.op_neurons(neuron, *j, *out, states, init_voltage, *seed)
+        }
+        OpKind::Filter { filter, src, dst } => g.op_filter(filter, *src, *dst),
+        OpKind::NodeFn { f, input, dst } => g.op_node_fn(f, *input, *dst),
+        OpKind::Process { spec, dst, seed } => {
+            let (d, n) = g.sig(*dst)?;
+            let kernel = Process { spec: spec.clone(), seed: *seed, dst: d, n, dt: g.dt };
+            g.kernel(Box::new(kernel), "Process: host process".to_string())
+        }
+        OpKind::HostFn { op: hop, input, dst } => {
+            let s = g.source(*input, *dst)?;
+            let (_, ns) = g.sig(*input)?;
+            let d = g.sig(*dst)?;
+            let kernel = HostFn { op: hop.clone(), src: (s, ns), dst: d };
+            g.kernel(Box::new(kernel), format!("HostFn {}", hop.name()))
+        }
+    }
+}

@@ -1,0 +1,429 @@
+//! The code generator's state and its building blocks: constants, addressing of the state block,
+//! loops (unrolled when short), branches with results, calls to host symbols and kernels.
+
+use super::float::JitFloat;
+use super::host::{typed_symbol, HostKernel};
+use super::layout::{Cst, Res};
+use super::JitError;
+use crate::ir::Sel;
+use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
+use cranelift_codegen::ir::{
+    types, AbiParam, BlockArg, FuncRef, InstBuilder, MemFlagsData, Type, Value,
+};
+use cranelift_frontend::FunctionBuilder;
+use cranelift_jit::JITModule;
+use cranelift_module::{Linkage, Module};
+use std::collections::BTreeMap;
+
+/// Loops of at most this many iterations are unrolled.
+pub(super) const UNROLL: usize = 8;
+
+/// A loop index: known at compile time (unrolled) or a run-time `i64`.
+#[derive(Clone, Copy)]
+pub(super) enum I {
+    /// A constant index.
+    C(usize),
+    /// A run-time index.
+    V(Value),
+}
+
+/// Where the elements of a selection are: a contiguous run from an offset, or a table.
+pub(super) enum Ix {
+    /// Element `i` is at `start + i`.
+    Range(usize),
+    /// Element `i` is at `idx[i]`; the table is at `addr` (`u32`).
+    Table { addr: i64, idx: Vec<usize> },
+}
+
+/// The generator of one program's function.
+pub(super) struct Gen<'f, 'm, T: JitFloat> {
+    /// The function being built.
+    pub b: FunctionBuilder<'f>,
+    module: &'m mut JITModule,
+    funcs: BTreeMap<String, FuncRef>,
+    /// Layout, constants and kernels.
+    pub res: Res<T>,
+    /// State block pointer.
+    pub mem: Value,
+    /// Context table pointer.
+    pub ctx: Value,
+    /// Current step (`i64`, from 1).
+    pub k: Value,
+    /// Current time (`f64`).
+    pub t: Value,
+    /// Time step.
+    pub dt: f64,
+}
+
+/// Flags of scalar accesses to the state block, constants and the context table.
+pub(super) fn flags() -> MemFlagsData {
+    MemFlagsData::trusted()
+}
+
+fn vflags() -> MemFlagsData {
+    MemFlagsData::new().with_notrap()
+}
+
+impl<'f, 'm, T: JitFloat> Gen<'f, 'm, T> {
+    /// A generator over `b` (positioned in a block where `mem`, `ctx`, `k`, `t` are defined).
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn new(
+        b: FunctionBuilder<'f>,
+        module: &'m mut JITModule,
+        res: Res<T>,
+        mem: Value,
+        ctx: Value,
+        k: Value,
+        t: Value,
+        dt: f64,
+    ) -> Self {
+        Self { b, module, funcs: BTreeMap::new(), res, mem, ctx, k, t, dt }
+    }
+
+    /// Gives back the function builder and the resources.
+    pub(super) fn into_parts(self) -> (FunctionBuilder<'f>, Res<T>) {
+        (self.b, self.res)
+    }
+
+    /// Float constant of the run's type.
+    pub(super) fn fc(&mut self, x: T) -> Value {
+        T::emit(&mut self.b, x)
+    }
+
+    /// `f64` constant (node functions compute in `f64`).
+    pub(super) fn f64c(&mut self, x: f64) -> Value {
+        self.b.ins().f64const(x)
+    }
+
+    /// `i64` constant.
+    pub(super) fn ic(&mut self, x: i64) -> Value {
+        self.b.ins().iconst(types::I64, x)
+    }
+
+    /// Byte offset of element `e`, checked to fit an `i32` immediate.
+    fn off(&self, e: usize) -> Result<i32, JitError> {
+        i32::try_from(e as i64 * T::SIZE)
+            .map_err(|_| JitError::Unsupported("state block above 2 GiB".into()))
+    }
+
+    /// Address `base + (e + i * stride) * size` as (pointer, immediate offset).
+    pub(super) fn at(
+        &mut self,
+        base: Value,
+        e: usize,
+        i: I,
+        stride: usize,
+    ) -> Result<(Value, i32), JitError> {
+        match i {
+            I::C(i) => Ok((base, self.off(e + i * stride)?)),
+            I::V(i) => {
+                let scaled = self.b.ins().imul_imm_s(i, stride as i64 * T::SIZE);
+                let p = self.b.ins().iadd(base, scaled);
+                Ok((p, self.off(e)?))
+            }
+        }
+    }
+
+    /// Loads a float.
+    pub(super) fn ld(&mut self, base: Value, e: usize, i: I) -> Result<Value, JitError> {
+        let (p, o) = self.at(base, e, i, 1)?;
+        Ok(self.b.ins().load(T::TY, flags(), p, o))
+    }
+
+    /// Stores a float.
+    pub(super) fn st(&mut self, v: Value, base: Value, e: usize, i: I) -> Result<(), JitError> {
+        let (p, o) = self.at(base, e, i, 1)?;
+        self.b.ins().store(flags(), v, p, o);
+        Ok(())
+    }
+
+    /// Loads a vector of `T::LANES` floats starting at element `e + i * T::LANES`.
+    pub(super) fn ldv(&mut self, base: Value, e: usize, i: I) -> Result<Value, JitError> {
+        let (p, o) = self.at(base, e, i, T::LANES)?;
+        Ok(self.b.ins().load(T::VEC, vflags(), p, o))
+    }
+
+    /// Stores a vector (see [`Gen::ldv`]).
+    pub(super) fn stv(&mut self, v: Value, base: Value, e: usize, i: I) -> Result<(), JitError> {
+        let (p, o) = self.at(base, e, i, T::LANES)?;
+        self.b.ins().store(vflags(), v, p, o);
+        Ok(())
+    }
+
+    /// Element `i` of the state block region at `e`.
+    pub(super) fn ldm(&mut self, e: usize, i: I) -> Result<Value, JitError> {
+        self.ld(self.mem, e, i)
+    }
+
+    /// Stores element `i` of the region at `e`.
+    pub(super) fn stm(&mut self, v: Value, e: usize, i: I) -> Result<(), JitError> {
+        self.st(v, self.mem, e, i)
+    }
+
+    /// A pointer constant.
+    pub(super) fn ptr(&mut self, addr: i64) -> Value {
+        self.ic(addr)
+    }
+
+    /// Element `i` of a constant array (an immediate when `i` is known).
+    pub(super) fn cget(&mut self, c: &Cst<T>, i: I) -> Result<Value, JitError> {
+        match i {
+            I::C(i) => {
+                let v = c.vals.get(i).copied().ok_or_else(|| bug("constant index"))?;
+                Ok(self.fc(v))
+            }
+            I::V(_) => {
+                let base = self.ptr(c.addr);
+                self.ld(base, 0, i)
+            }
+        }
+    }
+
+    /// A `u64` of the context table.
+    pub(super) fn ld_ctx(&mut self, slot: usize) -> Value {
+        self.b.ins().load(types::I64, flags(), self.ctx, (slot * 8) as i32)
+    }
+
+    /// The selection `sel` of a signal of `len` elements, checked; its length.
+    pub(super) fn ix(&mut self, sel: &Sel, len: usize) -> Result<(Ix, usize), JitError> {
+        match sel {
+            None => Ok((Ix::Range(0), len)),
+            Some(idx) => {
+                if let Some(&bad) = idx.iter().find(|&&i| i >= len) {
+                    return Err(JitError::Invalid(format!(
+                        "selection index {bad} outside a signal of {len}"
+                    )));
+                }
+                let contiguous = idx.windows(2).all(|w| w[1] == w[0] + 1);
+                if contiguous {
+                    Ok((Ix::Range(idx.first().copied().unwrap_or(0)), idx.len()))
+                } else {
+                    let addr = self.res.uconst(idx)?;
+                    Ok((Ix::Table { addr, idx: idx.clone() }, idx.len()))
+                }
+            }
+        }
+    }
+
+    /// Address of element `i` of the selection `ix` of the region at `e`.
+    pub(super) fn sel_at(&mut self, e: usize, ix: &Ix, i: I) -> Result<(Value, i32), JitError> {
+        match ix {
+            Ix::Range(s) => self.at(self.mem, e + s, i, 1),
+            Ix::Table { addr, idx } => match i {
+                I::C(i) => {
+                    let j = idx.get(i).copied().ok_or_else(|| bug("table index"))?;
+                    self.at(self.mem, e + j, I::C(0), 1)
+                }
+                I::V(i) => {
+                    let tab = self.ptr(*addr);
+                    let scaled = self.b.ins().imul_imm_s(i, 4);
+                    let p = self.b.ins().iadd(tab, scaled);
+                    let j = self.b.ins().uload32(flags(), p, 0);
+                    self.at(self.mem, e, I::V(j), 1)
+                }
+            },
+        }
+    }
+
+    /// Loads element `i` of a selection.
+    pub(super) fn ld_sel(&mut self, e: usize, ix: &Ix, i: I) -> Result<Value, JitError> {
+        let (p, o) = self.sel_at(e, ix, i)?;
+        Ok(self.b.ins().load(T::TY, flags(), p, o))
+    }
+
+    /// Stores element `i` of a selection.
+    pub(super) fn st_sel(&mut self, v: Value, e: usize, ix: &Ix, i: I) -> Result<(), JitError> {
+        let (p, o) = self.sel_at(e, ix, i)?;
+        self.b.ins().store(flags(), v, p, o);
+        Ok(())
+    }
+
+    /// `body(i)` for `i` in `0..n`: unrolled up to [`UNROLL`] iterations, else a loop.
+    pub(super) fn for_n(
+        &mut self,
+        n: usize,
+        mut body: impl FnMut(&mut Self, I) -> Result<(), JitError>,
+    ) -> Result<(), JitError> {
+        if n <= UNROLL {
+            for i in 0..n {
+                body(self, I::C(i))?;
+            }
+            return Ok(());
+        }
+        let head = self.b.create_block();
+        let i = self.b.append_block_param(head, types::I64);
+        let exit = self.b.create_block();
+        let zero = self.ic(0);
+        self.b.ins().jump(head, &[BlockArg::Value(zero)]);
+        self.b.switch_to_block(head);
+        body(self, I::V(i))?;
+        let next = self.b.ins().iadd_imm_s(i, 1);
+        let more = self.b.ins().icmp_imm_s(IntCC::SignedLessThan, next, n as i64);
+        self.b.ins().brif(more, head, &[BlockArg::Value(next)], exit, &[]);
+        self.b.switch_to_block(exit);
+        Ok(())
+    }
+
+    /// A loop over `start..end` (run-time bounds, `start < end`) carrying `init` values;
+    /// `body(i, carried)` returns the next carried values. Returns the final ones.
+    pub(super) fn loop_carry(
+        &mut self,
+        start: Value,
+        end: Value,
+        init: &[Value],
+        body: impl FnOnce(&mut Self, Value, &[Value]) -> Result<Vec<Value>, JitError>,
+    ) -> Result<Vec<Value>, JitError> {
+        let head = self.b.create_block();
+        let i = self.b.append_block_param(head, types::I64);
+        let mut carried = Vec::new();
+        for &v in init {
+            let ty = self.b.func.dfg.value_type(v);
+            carried.push(self.b.append_block_param(head, ty));
+        }
+        let exit = self.b.create_block();
+        let mut outs = Vec::new();
+        for &v in init {
+            let ty = self.b.func.dfg.value_type(v);
+            outs.push(self.b.append_block_param(exit, ty));
+        }
+        let mut args = vec![BlockArg::Value(start)];
+        args.extend(init.iter().map(|&v| BlockArg::Value(v)));
+        self.b.ins().jump(head, &args);
+        self.b.switch_to_block(head);
+        let next_vals = body(self, i, &carried)?;
+        let next = self.b.ins().iadd_imm_s(i, 1);
+        let more = self.b.ins().icmp(IntCC::SignedLessThan, next, end);
+        let mut back = vec![BlockArg::Value(next)];
+        back.extend(next_vals.iter().map(|&v| BlockArg::Value(v)));
+        let fwd: Vec<BlockArg> = next_vals.iter().map(|&v| BlockArg::Value(v)).collect();
+        self.b.ins().brif(more, head, &back, exit, &fwd);
+        self.b.switch_to_block(exit);
+        Ok(outs)
+    }
+
+    /// `if cond { then() } else { other() }`, each arm giving values of the types `tys`.
+    pub(super) fn if_else(
+        &mut self,
+        cond: Value,
+        tys: &[Type],
+        then: impl FnOnce(&mut Self) -> Result<Vec<Value>, JitError>,
+        other: impl FnOnce(&mut Self) -> Result<Vec<Value>, JitError>,
+    ) -> Result<Vec<Value>, JitError> {
+        let bt = self.b.create_block();
+        let be = self.b.create_block();
+        let merge = self.b.create_block();
+        let outs: Vec<Value> = tys.iter().map(|&ty| self.b.append_block_param(merge, ty)).collect();
+        self.b.ins().brif(cond, bt, &[], be, &[]);
+        self.b.switch_to_block(bt);
+        let a = then(self)?;
+        let a: Vec<BlockArg> = a.into_iter().map(BlockArg::Value).collect();
+        self.b.ins().jump(merge, &a);
+        self.b.switch_to_block(be);
+        let c = other(self)?;
+        let c: Vec<BlockArg> = c.into_iter().map(BlockArg::Value).collect();
+        self.b.ins().jump(merge, &c);
+        self.b.switch_to_block(merge);
+        Ok(outs)
+    }
+
+    /// `if cond { then() }`.
+    pub(super) fn if_then(
+        &mut self,
+        cond: Value,
+        then: impl FnOnce(&mut Self) -> Result<(), JitError>,
+    ) -> Result<(), JitError> {
+        let bt = self.b.create_block();
+        let merge = self.b.create_block();
+        self.b.ins().brif(cond, bt, &[], merge, &[]);
+        self.b.switch_to_block(bt);
+        then(self)?;
+        self.b.ins().jump(merge, &[]);
+        self.b.switch_to_block(merge);
+        Ok(())
+    }
+
+    /// `a if cond else b`.
+    pub(super) fn select(&mut self, cond: Value, a: Value, b: Value) -> Value {
+        self.b.ins().select(cond, a, b)
+    }
+
+    /// `fcmp`.
+    pub(super) fn fcmp(&mut self, cc: FloatCC, a: Value, b: Value) -> Value {
+        self.b.ins().fcmp(cc, a, b)
+    }
+
+    /// Calls the host symbol `name` (declared on first use).
+    pub(super) fn call(
+        &mut self,
+        name: &str,
+        params: &[Type],
+        rets: &[Type],
+        args: &[Value],
+    ) -> Result<Vec<Value>, JitError> {
+        let fref = match self.funcs.get(name) {
+            Some(f) => *f,
+            None => {
+                let mut sig = self.module.make_signature();
+                sig.params.extend(params.iter().map(|&t| AbiParam::new(t)));
+                sig.returns.extend(rets.iter().map(|&t| AbiParam::new(t)));
+                let id = self
+                    .module
+                    .declare_function(name, Linkage::Import, &sig)
+                    .map_err(|e| JitError::Codegen(e.to_string()))?;
+                let f = self.module.declare_func_in_func(id, self.b.func);
+                self.funcs.insert(name.to_string(), f);
+                f
+            }
+        };
+        let inst = self.b.ins().call(fref, args);
+        Ok(self.b.inst_results(inst).to_vec())
+    }
+
+    /// Calls the `T` math routine `name` (`expm1`, `log1p`, `exp`, `tanh`) on `x`.
+    pub(super) fn math(&mut self, name: &str, x: Value) -> Result<Value, JitError> {
+        let sym = typed_symbol::<T>(name);
+        let r = self.call(&sym, &[T::TY], &[T::TY], &[x])?;
+        r.first().copied().ok_or_else(|| bug("math call result"))
+    }
+
+    /// Registers `kernel`; when it steps, emits the call running it here, each step.
+    pub(super) fn kernel(
+        &mut self,
+        kernel: Box<dyn HostKernel<T>>,
+        what: String,
+    ) -> Result<(), JitError> {
+        let steps = kernel.steps();
+        let (addr, slot) = self.res.kernel(kernel, what);
+        if steps {
+            let kp = self.ptr(addr);
+            let slot = self.ic(slot as i64);
+            let sym = typed_symbol::<T>("host_step");
+            let (ctx, k, mem) = (self.ctx, self.k, self.mem);
+            let p = types::I64;
+            self.call(&sym, &[p, p, p, p, p], &[], &[kp, ctx, slot, k, mem])?;
+        }
+        Ok(())
+    }
+
+    /// Copies `n` elements from region `src` to region `dst`.
+    pub(super) fn copy(&mut self, src: usize, dst: usize, n: usize) -> Result<(), JitError> {
+        self.for_n(n, |g, i| {
+            let v = g.ldm(src, i)?;
+            g.stm(v, dst, i)
+        })
+    }
+
+    /// Offset and size of signal `s`.
+    pub(super) fn sig(&self, s: crate::ir::SignalId) -> Result<(usize, usize), JitError> {
+        let i = s.0 as usize;
+        match (self.res.sig_off.get(i), self.res.sig_len.get(i)) {
+            (Some(&o), Some(&n)) => Ok((o, n)),
+            _ => Err(JitError::Invalid(format!("unknown signal %{i}"))),
+        }
+    }
+}
+
+/// An internal inconsistency of the generator.
+pub(super) fn bug(what: &str) -> JitError {
+    JitError::Codegen(format!("internal error: {what}"))
+}

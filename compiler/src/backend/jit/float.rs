@@ -1,0 +1,44 @@
+//! The float types the JIT generates code for (`f32`, `f64`): their Cranelift types and how a
+//! constant of each is emitted.
+
+use crate::backend::interp::Real;
+use cranelift_codegen::ir::{types, InstBuilder, Type, Value};
+use cranelift_frontend::FunctionBuilder;
+
+/// A float type with a code generator: [`Real`] plus its Cranelift scalar and vector types.
+pub trait JitFloat: Real {
+    /// Scalar type.
+    const TY: Type;
+    /// 128-bit vector type.
+    const VEC: Type;
+    /// Lanes of [`JitFloat::VEC`].
+    const LANES: usize;
+    /// Bytes per value.
+    const SIZE: i64;
+    /// Suffix of host symbol names (`f32`, `f64`).
+    const SUFFIX: &'static str;
+    /// Emits `x` as a constant.
+    fn emit(b: &mut FunctionBuilder, x: Self) -> Value;
+}
+
+impl JitFloat for f64 {
+    const TY: Type = types::F64;
+    const VEC: Type = types::F64X2;
+    const LANES: usize = 2;
+    const SIZE: i64 = 8;
+    const SUFFIX: &'static str = "f64";
+    fn emit(b: &mut FunctionBuilder, x: Self) -> Value {
+        b.ins().f64const(x)
+    }
+}
+
+impl JitFloat for f32 {
+    const TY: Type = types::F32;
+    const VEC: Type = types::F32X4;
+    const LANES: usize = 4;
+    const SIZE: i64 = 4;
+    const SUFFIX: &'static str = "f32";
+    fn emit(b: &mut FunctionBuilder, x: Self) -> Value {
+        b.ins().f32const(x)
+    }
+}

@@ -1,0 +1,177 @@
+//! Host kernels other than convolution: processes, host functions, node functions too large to
+//! unroll, and neuron-state initialisation (plus the random spike generation of the stochastic
+//! rates-to-spikes wrappers). Each mirrors what the interpreter does for the same op.
+
+use super::float::JitFloat;
+use super::host::{split, HostKernel, KernelState};
+use crate::func::FnExpr;
+use crate::spec::{HostOp, ProcessSpec};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use snn_runtime::neurons::{NeuronState, NeuronType, StateInit};
+use snn_runtime::process::{PresentInput, SampledSignal, WhiteNoise, WhiteSignal};
+
+/// A process writing `n` values at `dst` each step.
+pub(super) struct Process {
+    pub spec: ProcessSpec,
+    pub seed: u64,
+    pub dst: usize,
+    pub n: usize,
+    pub dt: f64,
+}
+
+enum ProcState {
+    Noise(WhiteNoise),
+    Signal(SampledSignal),
+    Present(PresentInput),
+}
+
+impl<T: JitFloat> HostKernel<T> for Process {
+    fn init(&self, b: usize, _mem: &mut [T]) -> Result<KernelState, String> {
+        let b = b as u64;
+        let st = match &self.spec {
+            ProcessSpec::WhiteNoise { mean, std, scale, seed } => {
+                let mut w = WhiteNoise::new(seed.unwrap_or(self.seed).wrapping_add(b));
+                w.mean = *mean;
+                w.std = *std;
+                w.scale = *scale;
+                ProcState::Noise(w)
+            }
+            ProcessSpec::WhiteSignal { period, high, rms, y0, seed } => {
+                let mut w =
+                    WhiteSignal::new(*period, *high, seed.unwrap_or(self.seed).wrapping_add(b));
+                w.rms = *rms;
+                w.y0 = *y0;
+                ProcState::Signal(w.build(self.n, self.dt).map_err(|e| e.to_string())?)
+            }
+            ProcessSpec::PresentInput { inputs, presentation_time } => ProcState::Present(
+                PresentInput::new(inputs.view(), *presentation_time).map_err(|e| e.to_string())?,
+            ),
+        };
+        Ok(Box::new((st, vec![0.0f64; self.n])))
+    }
+
+    fn step(&self, state: &mut KernelState, k: u64, mem: &mut [T]) -> Result<(), String> {
+        let (st, wide) =
+            state.downcast_mut::<(ProcState, Vec<f64>)>().ok_or("process: wrong state")?;
+        wide.iter_mut().for_each(|w| *w = 0.0);
+        match st {
+            ProcState::Noise(w) => w.step(k, self.dt, wide),
+            ProcState::Signal(s) => s.step(k, wide),
+            ProcState::Present(p) => p.step(k, self.dt, wide),
+        }
+        let dst = mem.get_mut(self.dst..self.dst + self.n).ok_or("process: bad range")?;
+        for (o, &v) in dst.iter_mut().zip(wide.iter()) {
+            *o = T::cast(v);
+        }
+        Ok(())
+    }
+}
+
+/// A host function (`max_pool2d`, `softmax`, …): `dst = op(src)`, evaluated in `f64`.
+pub(super) struct HostFn {
+    pub op: HostOp,
+    pub src: (usize, usize),
+    pub dst: (usize, usize),
+}
+
+impl<T: JitFloat> HostKernel<T> for HostFn {
+    fn init(&self, _b: usize, _mem: &mut [T]) -> Result<KernelState, String> {
+        Ok(Box::new((vec![0.0f64; self.src.1], vec![0.0f64; self.dst.1])))
+    }
+
+    fn step(&self, state: &mut KernelState, _k: u64, mem: &mut [T]) -> Result<(), String> {
+        let (x, y) = state.downcast_mut::<(Vec<f64>, Vec<f64>)>().ok_or("host fn: wrong state")?;
+        let (src, dst) = split(mem, self.src, self.dst)?;
+        for (w, v) in x.iter_mut().zip(src) {
+            *w = v.widen();
+        }
+        y.iter_mut().for_each(|v| *v = 0.0);
+        self.op.apply(x, y);
+        for (d, &v) in dst.iter_mut().zip(y.iter()) {
+            *d = T::cast(v);
+        }
+        Ok(())
+    }
+}
+
+/// A node function evaluated by [`FnExpr::eval`] (for functions too large to unroll).
+pub(super) struct NodeFn {
+    pub f: FnExpr,
+    pub src: Option<(usize, usize)>,
+    pub dst: (usize, usize),
+    pub dt: f64,
+}
+
+impl<T: JitFloat> HostKernel<T> for NodeFn {
+    fn init(&self, _b: usize, _mem: &mut [T]) -> Result<KernelState, String> {
+        Ok(Box::new(Vec::<f64>::new()))
+    }
+
+    fn step(&self, state: &mut KernelState, k: u64, mem: &mut [T]) -> Result<(), String> {
+        let wide = state.downcast_mut::<Vec<f64>>().ok_or("node fn: wrong state")?;
+        wide.clear();
+        if let Some((off, n)) = self.src {
+            let src = mem.get(off..off + n).ok_or("node fn: bad range")?;
+            wide.extend(src.iter().map(|v| v.widen()));
+        }
+        let y = self.f.eval(k as f64 * self.dt, wide);
+        let dst = mem.get_mut(self.dst.0..self.dst.0 + self.dst.1).ok_or("node fn: bad range")?;
+        for (d, v) in dst.iter_mut().zip(y) {
+            *d = T::cast(v);
+        }
+        Ok(())
+    }
+}
+
+/// Initial neuron states of one `SimNeurons` op (drawn as the interpreter draws them), written
+/// into the block; for the stochastic wrappers also the step that turns `rate_out` into spikes
+/// with the state's random stream.
+pub(super) struct Neurons {
+    pub neuron: NeuronType,
+    pub n: usize,
+    pub init_voltage: Option<Vec<f64>>,
+    pub seed: u64,
+    /// Where each state variable lives in the block.
+    pub states: Vec<(&'static str, usize)>,
+    /// For stochastic wrappers: `(rate_out offset, out offset, dt)`.
+    pub spikes: Option<(usize, usize, f64)>,
+}
+
+impl<T: JitFloat> HostKernel<T> for Neurons {
+    fn init(&self, b: usize, mem: &mut [T]) -> Result<KernelState, String> {
+        let mut rng = ChaCha8Rng::seed_from_u64(self.seed.wrapping_add(b as u64));
+        let st: NeuronState<T> = match &self.init_voltage {
+            Some(v) => self
+                .neuron
+                .make_state_with(self.n, &mut rng, &[("voltage", StateInit::Values(v.clone()))])
+                .map_err(|e| e.to_string())?,
+            None => self.neuron.make_state(self.n, &mut rng),
+        };
+        for &(name, off) in &self.states {
+            if let Some(v) = st.get(name) {
+                if v.len() == self.n {
+                    mem.get_mut(off..off + self.n).ok_or("neurons: bad range")?.copy_from_slice(v);
+                }
+            }
+        }
+        Ok(Box::new(st))
+    }
+
+    fn step(&self, state: &mut KernelState, _k: u64, mem: &mut [T]) -> Result<(), String> {
+        let Some((rate, out, dt)) = self.spikes else { return Ok(()) };
+        let st = state.downcast_mut::<NeuronState<T>>().ok_or("neurons: wrong state")?;
+        let (r, o) = split(mem, (rate, self.n), (out, self.n))?;
+        let dt = T::cast(dt);
+        match &self.neuron {
+            NeuronType::StochasticSpiking(w) => w.step(dt, r, o, w.base.is_negative(), &mut st.rng),
+            NeuronType::PoissonSpiking(w) => w.step(dt, r, o, w.base.is_negative(), &mut st.rng),
+            _ => return Err("neurons: no host spike step for this type".to_string()),
+        }
+        Ok(())
+    }
+
+    fn steps(&self) -> bool {
+        self.spikes.is_some()
+    }
+}

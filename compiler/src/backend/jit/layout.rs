@@ -1,0 +1,141 @@
+//! The state block of one batch element and everything generated code refers to by address:
+//! signals laid out contiguously, op-private regions (neuron and filter state, scratch copies),
+//! constant arrays, host kernels and context-table slots. Filled while code is generated;
+//! owned by the compiled program (generated code embeds the addresses of its arrays and kernels,
+//! which stay put because each lives in its own heap allocation).
+
+use super::float::JitFloat;
+use super::host::{HostKernel, FIXED_SLOTS};
+use super::JitError;
+use crate::ir::Program;
+
+/// A host kernel, boxed twice so that a thin pointer to it stays valid.
+pub(super) type Kernel<T> = Box<Box<dyn HostKernel<T>>>;
+
+/// A constant float array with its values (known values are emitted as immediates).
+pub(super) struct Cst<T> {
+    /// Address of the first element.
+    pub addr: i64,
+    /// The values.
+    pub vals: Vec<T>,
+}
+
+/// Layout, constants and kernels of a compiled program.
+pub(super) struct Res<T> {
+    /// Elements in the state block.
+    pub len: usize,
+    /// Offset of each signal.
+    pub sig_off: Vec<usize>,
+    /// Size of each signal.
+    pub sig_len: Vec<usize>,
+    /// Initial values of the signals (`(offset, values)`; the rest of the block starts at 0).
+    pub sig_init: Vec<(usize, Vec<T>)>,
+    /// Constant float arrays.
+    fconsts: Vec<Vec<T>>,
+    /// Constant index arrays.
+    uconsts: Vec<Vec<u32>>,
+    /// Host kernels and their context slot.
+    pub kernels: Vec<(Kernel<T>, usize)>,
+    /// Context slots in all.
+    pub n_slots: usize,
+    /// Per program input: (data pointer slot, byte stride per step slot).
+    pub inputs: Vec<(usize, usize)>,
+    /// Per probe: output pointer slot.
+    pub probes: Vec<usize>,
+    /// What runs on the host, for reports (`op name: reason`).
+    pub host_ops: Vec<String>,
+}
+
+impl<T: JitFloat> Res<T> {
+    /// Signals of `program` laid out one after the other (each starting on a 16-byte boundary).
+    pub(super) fn new(program: &Program) -> Result<Self, JitError> {
+        let mut res = Res {
+            len: 0,
+            sig_off: Vec::with_capacity(program.signals.len()),
+            sig_len: Vec::with_capacity(program.signals.len()),
+            sig_init: Vec::new(),
+            fconsts: Vec::new(),
+            uconsts: Vec::new(),
+            kernels: Vec::new(),
+            n_slots: FIXED_SLOTS,
+            inputs: Vec::new(),
+            probes: Vec::new(),
+            host_ops: Vec::new(),
+        };
+        for s in &program.signals {
+            let off = res.alloc(s.size);
+            res.sig_off.push(off);
+            res.sig_len.push(s.size);
+            if s.init.len() == s.size && s.init.iter().any(|&v| v != 0.0) {
+                res.sig_init.push((off, s.init.iter().map(|&v| T::cast(v)).collect()));
+            }
+        }
+        for _ in &program.inputs {
+            let p = res.slot();
+            let s = res.slot();
+            res.inputs.push((p, s));
+        }
+        for _ in &program.probes {
+            let p = res.slot();
+            res.probes.push(p);
+        }
+        Ok(res)
+    }
+
+    /// A region of `n` elements, 16-byte aligned.
+    pub(super) fn alloc(&mut self, n: usize) -> usize {
+        let lanes = T::LANES;
+        let off = self.len.div_ceil(lanes) * lanes;
+        self.len = off + n;
+        off
+    }
+
+    /// A new context slot.
+    pub(super) fn slot(&mut self) -> usize {
+        self.n_slots += 1;
+        self.n_slots - 1
+    }
+
+    /// Keeps `vals` and returns it with its address.
+    pub(super) fn fconst(&mut self, vals: Vec<T>) -> Cst<T> {
+        let mut v = vals.clone();
+        v.shrink_to_fit();
+        let addr = v.as_ptr() as i64;
+        self.fconsts.push(v);
+        Cst { addr, vals }
+    }
+
+    /// Keeps `idx` (as `u32`) and returns its address.
+    pub(super) fn uconst(&mut self, idx: &[usize]) -> Result<i64, JitError> {
+        let v: Vec<u32> = idx
+            .iter()
+            .map(|&i| {
+                u32::try_from(i).map_err(|_| JitError::Unsupported("index above 2^32".into()))
+            })
+            .collect::<Result<_, _>>()?;
+        let addr = v.as_ptr() as i64;
+        self.uconsts.push(v);
+        Ok(addr)
+    }
+
+    /// Keeps `kernel` with a new context slot; returns its address and slot.
+    pub(super) fn kernel(&mut self, kernel: Box<dyn HostKernel<T>>, what: String) -> (i64, usize) {
+        let slot = self.slot();
+        let boxed: Kernel<T> = Box::new(kernel);
+        let addr = &*boxed as *const Box<dyn HostKernel<T>> as i64;
+        self.kernels.push((boxed, slot));
+        if !what.is_empty() {
+            self.host_ops.push(what);
+        }
+        (addr, slot)
+    }
+
+    /// The initial state block (signal initial values, zeros elsewhere).
+    pub(super) fn initial_block(&self) -> Vec<T> {
+        let mut mem = vec![T::zero(); self.len];
+        for (off, vals) in &self.sig_init {
+            mem[*off..*off + vals.len()].copy_from_slice(vals);
+        }
+        mem
+    }
+}

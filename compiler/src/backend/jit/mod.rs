@@ -1,0 +1,163 @@
+//! The Cranelift backend: a whole [`Program`] — every op of a step and the loop over steps —
+//! compiled into one native function over a state block (all signals contiguous), probes
+//! written straight into the output buffers. Results equal the interpreter's: the generated
+//! arithmetic follows the interpreter's operation order (dot products in ndarray's summation
+//! order, filters and neurons as snn-runtime writes them) and calls the same math routines.
+//!
+//! Generated: Input, Reset, Copy, ElementwiseInc, DotInc, SparseDotInc, Filter, SimNeurons
+//! (every neuron type), NodeFn. Host calls: ConvInc (a Rust kernel), Process, HostFn, the random
+//! spike draws of stochastic/Poisson wrappers, node functions too large to unroll.
+//!
+//! Files: `compile.rs` (module, step loop, op dispatch), `emit.rs` (code-building helpers),
+//! `ops.rs` (linear and data-movement ops, filters, probes), `neurons.rs`, `func.rs` (node
+//! functions), `host.rs` (host symbols and the kernel trampoline), `kernels.rs` and `conv.rs`
+//! (host kernels), `layout.rs` (state block, constants, context slots), `driver.rs` (running).
+//! A new op kind is a new arm in `compile::emit_op`, generated with the helpers of `emit.rs` or
+//! run as a [`host::HostKernel`].
+
+mod compile;
+mod conv;
+mod driver;
+mod emit;
+mod float;
+mod func;
+mod host;
+mod kernels;
+mod layout;
+mod neurons;
+mod ops;
+
+pub use float::JitFloat;
+
+use crate::ir::Program;
+use cranelift_jit::JITModule;
+use driver::{Exec, Meta};
+use ndarray::ArrayD;
+use snn_runtime::io::Precision;
+use std::time::{Duration, Instant};
+
+/// Why a program could not be compiled.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum JitError {
+    /// The program uses something the backend does not support.
+    #[error("jit: unsupported: {0}")]
+    Unsupported(String),
+    /// The program is inconsistent (sizes or indices that do not fit).
+    #[error("jit: invalid program: {0}")]
+    Invalid(String),
+    /// Cranelift failed.
+    #[error("jit: code generation failed: {0}")]
+    Codegen(String),
+}
+
+enum Inner {
+    F64(Exec<f64>),
+    F32(Exec<f32>),
+}
+
+/// A program compiled to native code, ready to run any number of times.
+pub struct Compiled {
+    inner: Inner,
+    meta: Meta,
+    module: Option<JITModule>,
+    compile_time: Duration,
+    code_size: usize,
+    host_ops: Vec<String>,
+}
+
+impl Drop for Compiled {
+    fn drop(&mut self) {
+        if let Some(m) = self.module.take() {
+            // SAFETY: the code is only called through `self`, which is going away.
+            unsafe { m.free_memory() };
+        }
+    }
+}
+
+/// Compiles `program` to native code computing in `precision`.
+pub fn compile(program: &Program, precision: Precision) -> Result<Compiled, JitError> {
+    let start = Instant::now();
+    let (inner, module, size, host_ops) = match precision {
+        Precision::F64 => {
+            let (m, f, res, size) = compile::compile::<f64>(program)?;
+            let ops = res.host_ops.clone();
+            (Inner::F64(Exec { f, res }), m, size, ops)
+        }
+        Precision::F32 => {
+            let (m, f, res, size) = compile::compile::<f32>(program)?;
+            let ops = res.host_ops.clone();
+            (Inner::F32(Exec { f, res }), m, size, ops)
+        }
+    };
+    let meta = Meta {
+        inputs: program.inputs.iter().map(|i| (i.name.clone(), i.shape.iter().product())).collect(),
+        probes: program
+            .probes
+            .iter()
+            .map(|p| {
+                let size = program.signals.get(p.signal.0 as usize).map_or(0, |s| s.size);
+                (p.name.clone(), p.shape.clone(), p.every.max(1), size)
+            })
+            .collect(),
+    };
+    Ok(Compiled {
+        inner,
+        meta,
+        module: Some(module),
+        compile_time: start.elapsed(),
+        code_size: size,
+        host_ops,
+    })
+}
+
+impl Compiled {
+    /// Runs `steps` steps for `batch` elements, as [`crate::backend::interp::run_with_progress`]:
+    /// `inputs[i]` is `(batch, *shape)` (held) or `(batch, steps, *shape)` (per step); returns
+    /// one array per probe, `(batch, samples, *shape)`, widened to `f64`. Batch elements run in
+    /// parallel on `threads` threads (0: one per core); `progress(n)` is called on the calling
+    /// thread after every `n` simulated steps (summed over the batch).
+    pub fn run(
+        &self,
+        steps: usize,
+        batch: usize,
+        inputs: &[ArrayD<f64>],
+        threads: usize,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<Vec<ArrayD<f64>>, String> {
+        match &self.inner {
+            Inner::F64(e) => e.run(&self.meta, steps, batch, inputs, threads, progress),
+            Inner::F32(e) => e.run(&self.meta, steps, batch, inputs, threads, progress),
+        }
+    }
+
+    /// Wall-clock time [`compile`] took.
+    pub fn compile_time(&self) -> Duration {
+        self.compile_time
+    }
+
+    /// Bytes of generated machine code.
+    pub fn code_size(&self) -> usize {
+        self.code_size
+    }
+
+    /// The float type the code computes in.
+    pub fn precision(&self) -> Precision {
+        match self.inner {
+            Inner::F64(_) => Precision::F64,
+            Inner::F32(_) => Precision::F32,
+        }
+    }
+
+    /// Ops (or parts of ops) that run as host calls, one line each.
+    pub fn host_ops(&self) -> &[String] {
+        &self.host_ops
+    }
+
+    /// Values in one batch element's state block.
+    pub fn state_len(&self) -> usize {
+        match &self.inner {
+            Inner::F64(e) => e.res.len,
+            Inner::F32(e) => e.res.len,
+        }
+    }
+}
