@@ -26,6 +26,8 @@ mod kernels;
 mod layout;
 mod neurons;
 mod ops;
+#[cfg(test)]
+mod tests;
 
 pub use float::JitFloat;
 
