@@ -19,8 +19,10 @@ pub struct BenchConfig {
     pub inputs: Vec<String>,
     /// Seed override.
     pub seed: Option<u64>,
-    /// Backend (`interp`).
+    /// Backend (`jit` or `interp`).
     pub backend: String,
+    /// Threads for batch elements (jit; 0: one per core).
+    pub threads: usize,
     /// Float type of the simulation.
     pub dtype: Dtype,
     /// Timed runs (the best is reported).
@@ -48,6 +50,8 @@ pub struct BenchResult {
     pub ops: usize,
     /// Seconds to check, build and lower the model (file reading included).
     pub compile_s: f64,
+    /// Seconds the backend took to prepare the program (the JIT's code generation; 0 for interp).
+    pub codegen_s: f64,
     /// Seconds of each timed run (inputs loaded beforehand, outputs not written).
     pub run_s: Vec<f64>,
     /// The fastest run.
@@ -72,7 +76,7 @@ pub fn neuron_count(program: &Program) -> usize {
 
 /// Compile once and simulate `repeat` times with `snnc run`'s own path.
 pub fn bench(cfg: &BenchConfig) -> Result<BenchResult, Failure> {
-    run::check_backend(&cfg.backend)?;
+    let backend = run::check_backend(&cfg.backend)?;
     if cfg.steps == 0 || cfg.repeat == 0 {
         return Err(Failure("error: --steps and --repeat must be at least 1\n".to_string()));
     }
@@ -80,10 +84,14 @@ pub fn bench(cfg: &BenchConfig) -> Result<BenchResult, Failure> {
     let (_, program) = run::compile(&cfg.file, cfg.seed, cfg.dt)?;
     let compile_s = start.elapsed().as_secs_f64();
     let (inputs, batch) = run::load_inputs(&program, &cfg.inputs, cfg.steps)?;
+    let start = Instant::now();
+    let prepared = run::prepare(&program, backend, cfg.dtype)?;
+    let codegen_s = start.elapsed().as_secs_f64();
     let mut run_s = Vec::with_capacity(cfg.repeat);
     for _ in 0..cfg.repeat {
         let start = Instant::now();
-        let out = run::simulate(&program, cfg.steps, batch, &inputs, cfg.dtype, &mut |_| {})?;
+        let out =
+            prepared.simulate(&program, cfg.steps, batch, &inputs, cfg.threads, &mut |_| {})?;
         run_s.push(start.elapsed().as_secs_f64());
         std::hint::black_box(out);
     }
@@ -99,6 +107,7 @@ pub fn bench(cfg: &BenchConfig) -> Result<BenchResult, Failure> {
         neurons: neuron_count(&program),
         ops: program.ops.len(),
         compile_s,
+        codegen_s,
         run_s,
         best_run_s,
         steps_per_s,
@@ -111,7 +120,7 @@ pub fn render(r: &BenchResult) -> String {
     let runs: Vec<String> = r.run_s.iter().map(|s| format!("{s:.4}")).collect();
     format!(
         "{file}: {neurons} neurons, {ops} ops per step; backend {backend}, {dtype}\n\
-         compile  {compile:.2} ms (check + build + lower)\n\
+         compile  {compile:.2} ms (check + build + lower), {codegen:.2} ms code generation\n\
          run      {steps} steps x batch {batch}: best {best:.4} s of [{runs}] s\n\
          speed    {sps:.0} steps/s ({rt:.2}x real time at dt = {dt} s)\n",
         file = r.file,
@@ -120,6 +129,7 @@ pub fn render(r: &BenchResult) -> String {
         backend = r.backend,
         dtype = r.dtype,
         compile = r.compile_s * 1e3,
+        codegen = r.codegen_s * 1e3,
         steps = r.steps,
         batch = r.batch,
         best = r.best_run_s,

@@ -49,9 +49,15 @@ enum Command {
         /// Model seed (overrides `seed N` in the file).
         #[arg(long)]
         seed: Option<u64>,
-        /// Backend.
-        #[arg(long, default_value = "interp")]
+        /// Backend: `jit` (native code) or `interp` (the reference interpreter).
+        #[arg(long, default_value = "jit")]
         backend: String,
+        /// Threads running batch elements in parallel (jit; 0: one per core).
+        #[arg(long, default_value_t = 0)]
+        threads: usize,
+        /// Print compile and simulation times, and what runs as host calls.
+        #[arg(short = 'v', long)]
+        verbose: bool,
         /// Output file.
         #[arg(short = 'o', long, default_value = "out.npz")]
         output: PathBuf,
@@ -105,9 +111,12 @@ enum Command {
         /// Model seed (overrides `seed N` in the file).
         #[arg(long)]
         seed: Option<u64>,
-        /// Backend.
-        #[arg(long, default_value = "interp")]
+        /// Backend: `jit` (native code) or `interp` (the reference interpreter).
+        #[arg(long, default_value = "jit")]
         backend: String,
+        /// Threads running batch elements in parallel (jit; 0: one per core).
+        #[arg(long, default_value_t = 0)]
+        threads: usize,
         /// Float type of the simulation.
         #[arg(long, value_enum, default_value_t = snnc::run::Dtype::Float64)]
         dtype: snnc::run::Dtype,
@@ -191,6 +200,8 @@ fn main() -> ExitCode {
             inputs,
             seed,
             backend,
+            threads,
+            verbose,
             output,
             labels,
             rates,
@@ -205,6 +216,8 @@ fn main() -> ExitCode {
                 inputs,
                 seed,
                 backend,
+                threads,
+                verbose,
                 output: output.clone(),
                 rates,
                 dtype,
@@ -227,9 +240,18 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Command::Bench { file, steps, dt, inputs, seed, backend, dtype, repeat, json } => {
-            let cfg =
-                snnc::bench::BenchConfig { file, steps, dt, inputs, seed, backend, dtype, repeat };
+        Command::Bench { file, steps, dt, inputs, seed, backend, threads, dtype, repeat, json } => {
+            let cfg = snnc::bench::BenchConfig {
+                file,
+                steps,
+                dt,
+                inputs,
+                seed,
+                backend,
+                threads,
+                dtype,
+                repeat,
+            };
             report(snnc::bench::bench(&cfg).and_then(|r| {
                 let text =
                     if json { snnc::bench::to_json(&r)? + "\n" } else { snnc::bench::render(&r) };

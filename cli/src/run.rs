@@ -2,6 +2,7 @@
 
 use ndarray::ArrayD;
 use snn_compiler::backend::interp::{self, Real};
+use snn_compiler::backend::{jit, Backend};
 use snn_compiler::{build, ir::Program, lower, FsDb, SourceDb};
 use snn_runtime::io::Precision;
 use snn_syntax::Diagnostic;
@@ -19,8 +20,12 @@ pub struct RunConfig {
     pub inputs: Vec<String>,
     /// Seed override.
     pub seed: Option<u64>,
-    /// `interp` (the only backend so far).
+    /// `jit` (the default) or `interp` (the reference).
     pub backend: String,
+    /// Threads running batch elements in parallel (jit; 0: one per core).
+    pub threads: usize,
+    /// Print compile and simulation times (and what runs on the host) to stderr.
+    pub verbose: bool,
     /// Output `.npz`.
     pub output: PathBuf,
     /// Print each neuron population's mean and max firing rate (Hz) over the run.
@@ -30,7 +35,7 @@ pub struct RunConfig {
 }
 
 impl Default for RunConfig {
-    /// `snnc run`'s defaults: 1000 steps of 1 ms, the interpreter in float64, `out.npz`.
+    /// `snnc run`'s defaults: 1000 steps of 1 ms, the JIT in float64 on every core, `out.npz`.
     fn default() -> Self {
         Self {
             file: PathBuf::new(),
@@ -38,7 +43,9 @@ impl Default for RunConfig {
             dt: 0.001,
             inputs: Vec::new(),
             seed: None,
-            backend: "interp".to_string(),
+            backend: Backend::default().name().to_string(),
+            threads: 0,
+            verbose: false,
             output: PathBuf::from("out.npz"),
             rates: false,
             dtype: Dtype::Float64,
@@ -112,18 +119,72 @@ pub fn ir(file: &Path, dt: f64) -> Result<String, Failure> {
     Ok(snn_compiler::ir::print(&program))
 }
 
-/// Fails unless `name` is a backend [`simulate`] can run (`snnc run` and `snnc bench` share it).
-pub fn check_backend(name: &str) -> Result<(), Failure> {
-    if name == "interp" {
-        Ok(())
-    } else {
-        Err(fail(format!("unknown backend `{name}` (available: interp)")))
+/// The backend called `name` (`snnc run` and `snnc bench` share it).
+pub fn check_backend(name: &str) -> Result<Backend, Failure> {
+    Backend::parse(name).ok_or_else(|| {
+        let all: Vec<&str> = Backend::ALL.iter().map(|b| b.name()).collect();
+        fail(format!("unknown backend `{name}` (available: {})", all.join(", ")))
+    })
+}
+
+/// A program ready to simulate on a backend: compiled to native code for the JIT.
+pub enum Prepared {
+    /// The reference interpreter in this float type.
+    Interp(Dtype),
+    /// Code from the JIT.
+    Jit(jit::Compiled),
+}
+
+/// Prepare `program` for `backend` in `dtype` (the JIT compiles here).
+pub fn prepare(program: &Program, backend: Backend, dtype: Dtype) -> Result<Prepared, Failure> {
+    Ok(match backend {
+        Backend::Interp => Prepared::Interp(dtype),
+        Backend::Jit => Prepared::Jit(
+            jit::compile(program, dtype.precision()).map_err(|e| fail(e.to_string()))?,
+        ),
+    })
+}
+
+impl Prepared {
+    /// Simulate as [`simulate`] does, on this backend (`threads`: see [`RunConfig::threads`]).
+    pub fn simulate(
+        &self,
+        program: &Program,
+        steps: usize,
+        batch: usize,
+        inputs: &[ArrayD<f64>],
+        threads: usize,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<Vec<ArrayD<f64>>, Failure> {
+        match self {
+            Prepared::Interp(dtype) => simulate(program, steps, batch, inputs, *dtype, progress),
+            Prepared::Jit(c) => c.run(steps, batch, inputs, threads, progress).map_err(fail),
+        }
+    }
+
+    /// What `-v` prints about the preparation (empty for the interpreter).
+    pub fn describe(&self) -> String {
+        match self {
+            Prepared::Interp(_) => String::new(),
+            Prepared::Jit(c) => {
+                let mut s = format!(
+                    "jit: compiled in {:.2} ms ({} bytes of code, {} values of state per batch element)\n",
+                    c.compile_time().as_secs_f64() * 1e3,
+                    c.code_size(),
+                    c.state_len()
+                );
+                for h in c.host_ops() {
+                    s.push_str(&format!("jit: host call: {h}\n"));
+                }
+                s
+            }
+        }
     }
 }
 
 /// `snnc run FILE …`.
 pub fn run(cfg: &RunConfig) -> Result<(), Failure> {
-    check_backend(&cfg.backend)?;
+    let backend = check_backend(&cfg.backend)?;
     let (_, mut program) = compile(&cfg.file, cfg.seed, cfg.dt)?;
     let monitors = if cfg.rates {
         snn_compiler::ir::monitor::add_rate_monitors(&mut program, cfg.steps)
@@ -135,11 +196,25 @@ pub fn run(cfg: &RunConfig) -> Result<(), Failure> {
     // A progress bar on long runs, on stderr only when it is a terminal.
     let bar = (total >= 100_000 && std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .then(|| indicatif::ProgressBar::new(total));
-    let out = simulate(&program, cfg.steps, batch, &inputs, cfg.dtype, &mut |n| {
+    let prepared = prepare(&program, backend, cfg.dtype)?;
+    if cfg.verbose {
+        eprint!("{}", prepared.describe());
+    }
+    let start = std::time::Instant::now();
+    let out = prepared.simulate(&program, cfg.steps, batch, &inputs, cfg.threads, &mut |n| {
         if let Some(b) = &bar {
             b.inc(n);
         }
     })?;
+    if cfg.verbose {
+        let s = start.elapsed().as_secs_f64();
+        eprintln!(
+            "{backend}: {} steps x batch {batch} in {s:.4} s ({:.0} steps/s, {})",
+            cfg.steps,
+            (cfg.steps * batch) as f64 / s.max(1e-12),
+            cfg.dtype.name()
+        );
+    }
     if let Some(b) = bar {
         b.finish_and_clear();
     }
@@ -218,8 +293,9 @@ pub fn load_inputs(
     Ok((inputs, batch.unwrap_or(1)))
 }
 
-/// Simulate `program` with the reference interpreter in `dtype`; inputs and probe arrays are
-/// `f64` (float32 results widened exactly). `progress(n)` is called every `n` steps.
+/// Simulate `program` with the reference interpreter in `dtype` (other backends: [`prepare`]);
+/// inputs and probe arrays are `f64` (float32 results widened exactly). `progress(n)` is called
+/// every `n` steps.
 pub fn simulate(
     program: &Program,
     steps: usize,
