@@ -2,7 +2,9 @@
 
 use ndarray::ArrayD;
 use serde::Deserialize;
-use snn_compiler::{backend::interp, build, lower, FsDb};
+use snn_compiler::backend::{self, Backend};
+use snn_compiler::{build, lower, FsDb};
+use snn_runtime::io::Precision;
 use std::path::{Path, PathBuf};
 
 /// A conformance case's `case.toml`.
@@ -30,11 +32,13 @@ pub struct Check {
     pub nengo_rmse: Option<f64>,
 }
 
-/// Run the case in `dir` (model seed `seed`); probe name and data, in order.
+/// Run the case in `dir` (model seed `seed`) on `backend` in float64; probe name and data, in
+/// order.
 pub fn run_case(
     dir: &Path,
     seed: Option<u64>,
     case: &Case,
+    backend: Backend,
 ) -> Result<Vec<(String, ArrayD<f64>)>, String> {
     let mut db = FsDb::new();
     let root = db.load(&dir.join("model.snn"))?;
@@ -64,7 +68,16 @@ pub fn run_case(
                 .ok_or_else(|| format!("inputs.npz has no `{}`", decl.name))?,
         );
     }
-    let out = interp::run(&program, case.steps, case.batch, &inputs)?;
+    let out = backend::run(
+        backend,
+        &program,
+        Precision::F64,
+        case.steps,
+        case.batch,
+        &inputs,
+        1,
+        &mut |_| {},
+    )?;
     Ok(program.probes.iter().map(|p| p.name.clone()).zip(out).collect())
 }
 

@@ -1,6 +1,8 @@
 //! Conformance with the real Nengo 3.2 simulator: every folder under tests/conformance is run
-//! through check → build → lower → interp and compared with Nengo's probe data.
+//! through check → build → lower → each backend (interp and jit) and compared with Nengo's
+//! probe data.
 
+use snn_compiler::backend::Backend;
 use snn_tests::{cases, run_case, Case};
 use std::path::Path;
 
@@ -8,11 +10,11 @@ use std::path::Path;
 /// so the list only shrinks).
 const KNOWN_FAILING: &[(&str, &str)] = &[];
 
-fn compare(case_dir: &Path, case: &Case) -> Result<(), String> {
+fn compare(case_dir: &Path, case: &Case, backend: Backend) -> Result<(), String> {
     let expected =
         snn_runtime::io::read_npz(&case_dir.join("expected.npz")).map_err(|e| e.to_string())?;
     let needs_exact = case.check.iter().any(|c| c.kind != "rmse");
-    let base = if needs_exact { Some(run_case(case_dir, None, case)?) } else { None };
+    let base = if needs_exact { Some(run_case(case_dir, None, case, backend)?) } else { None };
     for c in &case.check {
         let want =
             expected.get(&c.probe).ok_or_else(|| format!("expected.npz has no `{}`", c.probe))?;
@@ -50,7 +52,7 @@ fn compare(case_dir: &Path, case: &Case) -> Result<(), String> {
                 let seeds = c.snnc_seeds.unwrap_or(10);
                 let mut total = 0.0;
                 for s in 0..seeds {
-                    let out = run_case(case_dir, Some(s + 1), case)?;
+                    let out = run_case(case_dir, Some(s + 1), case, backend)?;
                     let got = out
                         .iter()
                         .find(|(n, _)| *n == c.probe)
@@ -76,12 +78,11 @@ fn compare(case_dir: &Path, case: &Case) -> Result<(), String> {
     Ok(())
 }
 
-#[test]
-fn conformance_with_nengo() {
+fn conformance_on(backend: Backend) {
     let mut failures = Vec::new();
     let mut unexpected_passes = Vec::new();
     for (name, dir, case) in cases() {
-        let res = compare(&dir, &case);
+        let res = compare(&dir, &case, backend);
         let known = KNOWN_FAILING.iter().any(|(n, _)| *n == name);
         match (res, known) {
             (Err(e), false) => failures.push(format!("{name}: {e}")),
@@ -91,7 +92,7 @@ fn conformance_with_nengo() {
     }
     assert!(
         failures.is_empty(),
-        "{} case(s) disagree with Nengo:\n{}",
+        "{} case(s) disagree with Nengo on {backend}:\n{}",
         failures.len(),
         failures.join("\n")
     );
@@ -99,4 +100,14 @@ fn conformance_with_nengo() {
         unexpected_passes.is_empty(),
         "now passing, remove from KNOWN_FAILING: {unexpected_passes:?}"
     );
+}
+
+#[test]
+fn conformance_with_nengo_interp() {
+    conformance_on(Backend::Interp);
+}
+
+#[test]
+fn conformance_with_nengo_jit() {
+    conformance_on(Backend::Jit);
 }
