@@ -132,16 +132,16 @@ pub enum Prepared {
     /// The reference interpreter in this float type.
     Interp(Dtype),
     /// Code from the JIT.
-    Jit(jit::Compiled),
+    Jit(Box<jit::Compiled>),
 }
 
 /// Prepare `program` for `backend` in `dtype` (the JIT compiles here).
 pub fn prepare(program: &Program, backend: Backend, dtype: Dtype) -> Result<Prepared, Failure> {
     Ok(match backend {
         Backend::Interp => Prepared::Interp(dtype),
-        Backend::Jit => Prepared::Jit(
+        Backend::Jit => Prepared::Jit(Box::new(
             jit::compile(program, dtype.precision()).map_err(|e| fail(e.to_string()))?,
-        ),
+        )),
     })
 }
 
