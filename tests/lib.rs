@@ -33,7 +33,8 @@ pub struct Check {
 }
 
 /// Run the case in `dir` (model seed `seed`) on `backend` in float64; probe name and data, in
-/// order.
+/// order. The interpreter runs the program as lowered (the reference); the JIT runs it after
+/// the optimisation passes, as `snnc run` does.
 pub fn run_case(
     dir: &Path,
     seed: Option<u64>,
@@ -51,7 +52,7 @@ pub fn run_case(
     }
     let built = build::build(&checked.model)
         .map_err(|e| format!("build: {:?}", e.iter().map(|d| &d.message).collect::<Vec<_>>()))?;
-    let program = lower::lower(&checked.model, &built, case.dt)
+    let mut program = lower::lower(&checked.model, &built, case.dt)
         .map_err(|e| format!("lower: {:?}", e.iter().map(|d| &d.message).collect::<Vec<_>>()))?;
     let inputs_path = dir.join("inputs.npz");
     let given = if inputs_path.exists() {
@@ -67,6 +68,9 @@ pub fn run_case(
                 .cloned()
                 .ok_or_else(|| format!("inputs.npz has no `{}`", decl.name))?,
         );
+    }
+    if backend == Backend::Jit {
+        snnc::run::optimize(&mut program, &inputs);
     }
     let out = backend::run(
         backend,

@@ -23,6 +23,8 @@ pub struct BenchConfig {
     pub backend: String,
     /// Threads for batch elements (jit; 0: one per core).
     pub threads: usize,
+    /// Skip the optimisation passes.
+    pub no_opt: bool,
     /// Float type of the simulation.
     pub dtype: Dtype,
     /// Timed runs (the best is reported).
@@ -48,7 +50,7 @@ pub struct BenchResult {
     pub neurons: usize,
     /// Ops in one step of the lowered program.
     pub ops: usize,
-    /// Seconds to check, build and lower the model (file reading included).
+    /// Seconds to check, build, lower and optimise the model (file reading included).
     pub compile_s: f64,
     /// Seconds the backend took to prepare the program (the JIT's code generation; 0 for interp).
     pub codegen_s: f64,
@@ -81,9 +83,12 @@ pub fn bench(cfg: &BenchConfig) -> Result<BenchResult, Failure> {
         return Err(Failure("error: --steps and --repeat must be at least 1\n".to_string()));
     }
     let start = Instant::now();
-    let (_, program) = run::compile(&cfg.file, cfg.seed, cfg.dt)?;
-    let compile_s = start.elapsed().as_secs_f64();
+    let (_, mut program) = run::compile(&cfg.file, cfg.seed, cfg.dt)?;
     let (inputs, batch) = run::load_inputs(&program, &cfg.inputs, cfg.steps)?;
+    if !cfg.no_opt {
+        run::optimize(&mut program, &inputs);
+    }
+    let compile_s = start.elapsed().as_secs_f64();
     let start = Instant::now();
     let prepared = run::prepare(&program, backend, cfg.dtype)?;
     let codegen_s = start.elapsed().as_secs_f64();
@@ -120,7 +125,7 @@ pub fn render(r: &BenchResult) -> String {
     let runs: Vec<String> = r.run_s.iter().map(|s| format!("{s:.4}")).collect();
     format!(
         "{file}: {neurons} neurons, {ops} ops per step; backend {backend}, {dtype}\n\
-         compile  {compile:.2} ms (check + build + lower), {codegen:.2} ms code generation\n\
+         compile  {compile:.2} ms (check + build + lower + optimise), {codegen:.2} ms code generation\n\
          run      {steps} steps x batch {batch}: best {best:.4} s of [{runs}] s\n\
          speed    {sps:.0} steps/s ({rt:.2}x real time at dt = {dt} s)\n",
         file = r.file,

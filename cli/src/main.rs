@@ -58,6 +58,9 @@ enum Command {
         /// Print compile and simulation times, and what runs as host calls.
         #[arg(short = 'v', long)]
         verbose: bool,
+        /// Run the program as lowered, without the optimisation passes.
+        #[arg(long)]
+        no_opt: bool,
         /// Output file.
         #[arg(short = 'o', long, default_value = "out.npz")]
         output: PathBuf,
@@ -123,6 +126,9 @@ enum Command {
         /// Timed runs; the fastest is reported.
         #[arg(long, default_value_t = 3)]
         repeat: usize,
+        /// Run the program as lowered, without the optimisation passes.
+        #[arg(long)]
+        no_opt: bool,
         /// Print the result as JSON.
         #[arg(long)]
         json: bool,
@@ -184,6 +190,9 @@ enum Command {
         /// Time step in seconds.
         #[arg(long, default_value_t = 0.001)]
         dt: f64,
+        /// Print the program after the optimisation passes (every input taken as held).
+        #[arg(long)]
+        opt: bool,
     },
 }
 
@@ -202,6 +211,7 @@ fn main() -> ExitCode {
             backend,
             threads,
             verbose,
+            no_opt,
             output,
             labels,
             rates,
@@ -218,6 +228,7 @@ fn main() -> ExitCode {
                 backend,
                 threads,
                 verbose,
+                no_opt,
                 output: output.clone(),
                 rates,
                 dtype,
@@ -240,7 +251,19 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Command::Bench { file, steps, dt, inputs, seed, backend, threads, dtype, repeat, json } => {
+        Command::Bench {
+            file,
+            steps,
+            dt,
+            inputs,
+            seed,
+            backend,
+            threads,
+            dtype,
+            repeat,
+            no_opt,
+            json,
+        } => {
             let cfg = snnc::bench::BenchConfig {
                 file,
                 steps,
@@ -249,6 +272,7 @@ fn main() -> ExitCode {
                 seed,
                 backend,
                 threads,
+                no_opt,
                 dtype,
                 repeat,
             };
@@ -332,7 +356,9 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Command::Ir { file, dt } => report(snnc::run::ir(&file, dt).map(|text| print!("{text}"))),
+        Command::Ir { file, dt, opt } => {
+            report(snnc::run::ir(&file, dt, opt).map(|text| print!("{text}")))
+        }
     }
 }
 

@@ -26,6 +26,8 @@ pub struct RunConfig {
     pub threads: usize,
     /// Print compile and simulation times (and what runs on the host) to stderr.
     pub verbose: bool,
+    /// Skip the optimisation passes (run the program as lowered).
+    pub no_opt: bool,
     /// Output `.npz`.
     pub output: PathBuf,
     /// Print each neuron population's mean and max firing rate (Hz) over the run.
@@ -46,6 +48,7 @@ impl Default for RunConfig {
             backend: Backend::default().name().to_string(),
             threads: 0,
             verbose: false,
+            no_opt: false,
             output: PathBuf::from("out.npz"),
             rates: false,
             dtype: Dtype::Float64,
@@ -113,10 +116,22 @@ pub fn compile(file: &Path, seed: Option<u64>, dt: f64) -> Result<(FsDb, Program
     Ok((db, program))
 }
 
-/// `snnc ir FILE`.
-pub fn ir(file: &Path, dt: f64) -> Result<String, Failure> {
-    let (_, program) = compile(file, None, dt)?;
+/// `snnc ir FILE` (`opt`: after the optimisation passes, every input taken as held).
+pub fn ir(file: &Path, dt: f64, opt: bool) -> Result<String, Failure> {
+    let (_, mut program) = compile(file, None, dt)?;
+    if opt {
+        let held = vec![true; program.inputs.len()];
+        snn_compiler::ir::opt::optimize(&mut program, &held);
+    }
     Ok(snn_compiler::ir::print(&program))
+}
+
+/// Runs the optimisation passes for these inputs (each held when it has no time axis); what
+/// they did, one line per pass.
+pub fn optimize(program: &mut Program, inputs: &[ArrayD<f64>]) -> Vec<String> {
+    let held: Vec<bool> =
+        program.inputs.iter().zip(inputs).map(|(d, a)| a.ndim() == d.shape.len() + 1).collect();
+    snn_compiler::ir::opt::optimize(program, &held)
 }
 
 /// The backend called `name` (`snnc run` and `snnc bench` share it).
@@ -192,6 +207,14 @@ pub fn run(cfg: &RunConfig) -> Result<(), Failure> {
         Vec::new()
     };
     let (inputs, batch) = load_inputs(&program, &cfg.inputs, cfg.steps)?;
+    if !cfg.no_opt {
+        let report = optimize(&mut program, &inputs);
+        if cfg.verbose {
+            for line in report {
+                eprintln!("opt: {line}");
+            }
+        }
+    }
     let total = (cfg.steps * batch) as u64;
     // A progress bar on long runs, on stderr only when it is a terminal.
     let bar = (total >= 100_000 && std::io::IsTerminal::is_terminal(&std::io::stderr()))

@@ -138,7 +138,7 @@ pub fn lower(model: &Model, built: &Built, dt: f64) -> Result<Program, Vec<Diagn
             "internal scheduling error",
         )]
     })?;
-    Ok(Program { signals: lw.signals, ops, inputs, probes, dt })
+    Ok(Program { signals: lw.signals, once: Vec::new(), ops, inputs, probes, dt })
 }
 
 impl Lowerer<'_> {
@@ -149,7 +149,7 @@ impl Lowerer<'_> {
     }
 
     fn op(&mut self, kind: OpKind, origin: Span) {
-        self.ops.push(Op { kind, origin });
+        self.ops.push(Op::new(kind, origin));
     }
 
     fn object(

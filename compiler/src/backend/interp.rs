@@ -74,15 +74,19 @@ enum Consts<T> {
     Mat(Array2<T>),
     /// Convolution kernel (standard layout) and geometry.
     Conv(Vec<T>, Geom),
+    /// Sparse matrix by columns (spike-driven products).
+    Csc(Csc<T>),
 }
 
 fn prepare<T: Real>(program: &Program) -> Vec<Consts<T>> {
-    program
-        .ops
-        .iter()
+    all_ops(program)
         .map(|op| match &op.kind {
             OpKind::Reset { value, .. } => Consts::Vec(cast_all(value)),
             OpKind::ElementwiseInc { scale, .. } => Consts::Vec(cast_all(scale)),
+            OpKind::SparseDotInc { rows, cols, vals, src, src_sel, .. } if op.events => {
+                let n = src_sel.as_ref().map_or(program.signals[src.0 as usize].size, Vec::len);
+                Consts::Csc(Csc::new(rows, cols, vals, n))
+            }
             OpKind::SparseDotInc { vals, .. } => Consts::Vec(cast_all(vals)),
             OpKind::DotInc { mat, .. } => Consts::Mat(mat.mapv(T::cast)),
             OpKind::ConvInc { spec, .. } => {
@@ -91,6 +95,45 @@ fn prepare<T: Real>(program: &Program) -> Vec<Consts<T>> {
             _ => Consts::None,
         })
         .collect()
+}
+
+/// The hoisted ops, then the ops of a step.
+fn all_ops(program: &Program) -> impl Iterator<Item = &crate::ir::Op> {
+    program.once.iter().chain(&program.ops)
+}
+
+/// A sparse matrix by columns (entries of a column in the order given), for spike-driven
+/// products: the columns of the nonzero source elements are added in increasing order.
+struct Csc<T> {
+    /// Column `j`'s entries are `ptr[j]..ptr[j + 1]`.
+    ptr: Vec<usize>,
+    rows: Vec<usize>,
+    vals: Vec<T>,
+}
+
+impl<T: Real> Csc<T> {
+    fn new(rows: &[usize], cols: &[usize], vals: &[f64], ncols: usize) -> Self {
+        let mut ptr = vec![0usize; ncols + 1];
+        for &c in cols {
+            if c < ncols {
+                ptr[c + 1] += 1;
+            }
+        }
+        for j in 0..ncols {
+            ptr[j + 1] += ptr[j];
+        }
+        let mut next = ptr.clone();
+        let mut r = vec![0usize; ptr[ncols]];
+        let mut v = vec![T::zero(); ptr[ncols]];
+        for ((&row, &c), &x) in rows.iter().zip(cols).zip(vals) {
+            if c < ncols {
+                r[next[c]] = row;
+                v[next[c]] = T::cast(x);
+                next[c] += 1;
+            }
+        }
+        Self { ptr, rows: r, vals: v }
+    }
 }
 
 /// Run `program` for `steps` steps in the float type `T`. `inputs[i]` is `(batch, *shape)`
@@ -113,6 +156,9 @@ pub fn run_with_progress<T: Real>(
     inputs: &[ArrayD<T>],
     progress: &mut dyn FnMut(u64),
 ) -> Result<Vec<ArrayD<T>>, String> {
+    for (i, a) in inputs.iter().enumerate() {
+        program.check_held(i, a.len().checked_div(batch).unwrap_or(0))?;
+    }
     let consts = prepare::<T>(program);
     let mut outputs: Vec<Vec<T>> = program.probes.iter().map(|_| Vec::new()).collect();
     for b in 0..batch {
@@ -203,8 +249,10 @@ fn run_one<T: Real>(
         .iter()
         .map(|s| if s.init.len() == s.size { cast_all(&s.init) } else { vec![T::zero(); s.size] })
         .collect();
-    let mut states = Vec::with_capacity(program.ops.len());
-    for op in &program.ops {
+    let n_once = program.once.len();
+    let ops: Vec<&crate::ir::Op> = all_ops(program).collect();
+    let mut states = Vec::with_capacity(ops.len());
+    for op in &ops {
         states.push(match &op.kind {
             OpKind::SimNeurons { neuron, j, init_voltage, seed, .. } => {
                 let n = program.signals[j.0 as usize].size;
@@ -251,9 +299,13 @@ fn run_one<T: Real>(
     }
     let mut sc =
         Scratch { alias: Vec::new(), gathered: Vec::new(), y: Vec::new(), wide: Vec::new() };
-    for k in 1..=steps {
+    // Pass 0 runs the hoisted ops (as part of step 1), then each step runs the rest.
+    for pass in 0..=steps {
+        let k = pass.max(1);
         let t = k as f64 * dt;
-        for ((op, st), c) in program.ops.iter().zip(states.iter_mut()).zip(consts) {
+        let range = if pass == 0 { 0..n_once } else { n_once..ops.len() };
+        let todo = ops[range.clone()].iter().zip(&mut states[range.clone()]).zip(&consts[range]);
+        for ((op, st), c) in todo {
             match &op.kind {
                 OpKind::Input { input, dst } => {
                     let data = &inputs[*input];
@@ -289,6 +341,21 @@ fn run_one<T: Real>(
                     }
                     scatter(d, dst_sel, &sc.y, true);
                 }
+                OpKind::DotInc { src, dst, src_sel, dst_sel, .. } if op.events => {
+                    let Consts::Mat(mat) = c else { continue };
+                    let (s, d) = io(&mut sig, *src, *dst, &mut sc.alias);
+                    let x = select(s, src_sel, &mut sc.gathered);
+                    sc.y.clear();
+                    sc.y.resize(mat.nrows(), T::zero());
+                    for (j, &xj) in x.iter().enumerate() {
+                        if xj != T::zero() {
+                            for (y, &m) in sc.y.iter_mut().zip(mat.column(j)) {
+                                *y += m * xj;
+                            }
+                        }
+                    }
+                    scatter(d, dst_sel, &sc.y, true);
+                }
                 OpKind::DotInc { src, dst, src_sel, dst_sel, .. } => {
                     let Consts::Mat(mat) = c else { continue };
                     let (s, d) = io(&mut sig, *src, *dst, &mut sc.alias);
@@ -314,6 +381,22 @@ fn run_one<T: Real>(
                             scatter(d, dst_sel, &sc.y, true);
                         }
                     }
+                }
+                OpKind::SparseDotInc { src, dst, src_sel, dst_sel, .. } if op.events => {
+                    let Consts::Csc(m) = c else { continue };
+                    let (s, d) = io(&mut sig, *src, *dst, &mut sc.alias);
+                    let x = select(s, src_sel, &mut sc.gathered);
+                    let n_out = dst_sel.as_ref().map_or(d.len(), Vec::len);
+                    sc.y.clear();
+                    sc.y.resize(n_out, T::zero());
+                    for (j, &xj) in x.iter().enumerate() {
+                        if xj != T::zero() {
+                            for e in m.ptr[j]..m.ptr[j + 1] {
+                                sc.y[m.rows[e]] += m.vals[e] * xj;
+                            }
+                        }
+                    }
+                    scatter(d, dst_sel, &sc.y, true);
                 }
                 OpKind::SparseDotInc { rows, cols, src, dst, src_sel, dst_sel, .. } => {
                     let Consts::Vec(vals) = c else { continue };
@@ -381,6 +464,9 @@ fn run_one<T: Real>(
                     }
                 }
             }
+        }
+        if pass == 0 {
+            continue;
         }
         if k % 100 == 0 {
             progress(100);

@@ -2,6 +2,7 @@
 //! the ops in order (sets → incs → reads → updates per signal), then probes sample signals.
 
 pub mod monitor;
+pub mod opt;
 mod print;
 mod schedule;
 
@@ -41,6 +42,16 @@ pub struct Op {
     pub kind: OpKind,
     /// The source statement it comes from.
     pub origin: Span,
+    /// Set by [`opt::events`]: the op's source carries spikes (mostly zeros), so backends add
+    /// only the contributions of its nonzero elements.
+    pub events: bool,
+}
+
+impl Op {
+    /// An op from `origin`, run densely.
+    pub fn new(kind: OpKind, origin: Span) -> Self {
+        Self { kind, origin, events: false }
+    }
 }
 
 /// The kinds of op.
@@ -190,7 +201,10 @@ pub struct ProbeDecl {
 pub struct Program {
     /// All signals.
     pub signals: Vec<Signal>,
-    /// Ops in execution order.
+    /// Ops run once before the first step (their results do not change over a run; moved
+    /// here by [`opt::hoist`]), in execution order.
+    pub once: Vec<Op>,
+    /// Ops in execution order, every step.
     pub ops: Vec<Op>,
     /// Run-time inputs, in declaration order.
     pub inputs: Vec<InputDecl>,
@@ -198,4 +212,30 @@ pub struct Program {
     pub probes: Vec<ProbeDecl>,
     /// Time step (seconds).
     pub dt: f64,
+}
+
+impl Program {
+    /// Inputs the hoisted ops read: they must be held over a run (given without a time axis).
+    pub fn hoisted_inputs(&self) -> Vec<usize> {
+        self.once
+            .iter()
+            .filter_map(|op| match op.kind {
+                OpKind::Input { input, .. } => Some(input),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// An error when input `i`, given with `per_b` values per batch element, is not held but a
+    /// hoisted op reads it.
+    pub fn check_held(&self, i: usize, per_b: usize) -> Result<(), String> {
+        let size: usize = self.inputs.get(i).map_or(0, |d| d.shape.iter().product());
+        if per_b != size && self.hoisted_inputs().contains(&i) {
+            let name = self.inputs.get(i).map_or("?", |d| d.name.as_str());
+            return Err(format!(
+                "input `{name}` changes over time, but the program was optimised for it held"
+            ));
+        }
+        Ok(())
+    }
 }

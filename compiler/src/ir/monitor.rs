@@ -72,16 +72,10 @@ pub fn add_rate_monitors(program: &mut Program, steps: usize) -> Vec<RateMonitor
                     shape: vec![size],
                     every: steps,
                 });
-                Some(Op {
-                    kind: OpKind::Copy {
-                        src: *out,
-                        dst: sum,
-                        src_sel: None,
-                        dst_sel: None,
-                        inc: true,
-                    },
-                    origin: op.origin,
-                })
+                Some(Op::new(
+                    OpKind::Copy { src: *out, dst: sum, src_sel: None, dst_sel: None, inc: true },
+                    op.origin,
+                ))
             }
             _ => None,
         };

@@ -23,7 +23,8 @@ pub fn print(p: &Program) -> String {
         };
         let _ = writeln!(out, "signal %{i} {} [{}]{init}", s.name, s.size);
     }
-    for op in &p.ops {
+    let once = p.once.iter().map(|op| ("once ", op));
+    for (prefix, op) in once.chain(p.ops.iter().map(|op| ("", op))) {
         let line = match &op.kind {
             OpKind::Input { input, dst } => format!("{} = input #{input}", name(dst)),
             OpKind::Reset { dst, value } => format!("{} = {}", name(dst), preview(value)),
@@ -103,7 +104,8 @@ pub fn print(p: &Program) -> String {
                 format!("{} = process {}", name(dst), process_name(spec))
             }
         };
-        let _ = writeln!(out, "{:<15} {line}", op.kind.name());
+        let events = if op.events { "  (events)" } else { "" };
+        let _ = writeln!(out, "{prefix}{:<15} {line}{events}", op.kind.name());
     }
     for pr in &p.probes {
         let every = if pr.every > 1 { format!(" every {}", pr.every) } else { String::new() };

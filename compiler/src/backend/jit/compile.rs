@@ -4,6 +4,7 @@
 
 use super::conv::Conv;
 use super::emit::Gen;
+use super::events;
 use super::float::JitFloat;
 use super::host;
 use super::kernels::{HostFn, Process};
@@ -68,15 +69,29 @@ pub(super) fn compile<T: JitFloat>(
         let k = b.append_block_param(head, types::I64);
         let body = b.create_block();
         let exit = b.create_block();
-        b.ins().jump(head, &[BlockArg::Value(k0)]);
-        b.switch_to_block(head);
-        let more = b.ins().icmp(IntCC::SignedLessThanOrEqual, k, k1);
-        b.ins().brif(more, body, &[], exit, &[]);
-        b.switch_to_block(body);
-        let kf = b.ins().fcvt_from_sint(types::F64, k);
-        let dt = b.ins().f64const(program.dt);
-        let t = b.ins().fmul(kf, dt);
-        let mut g = Gen::new(b, &mut module, res, mem, cx, k, t, program.dt);
+        let once = b.create_block();
+        let t0 = {
+            let kf = b.ins().fcvt_from_sint(types::F64, k0);
+            let dt = b.ins().f64const(program.dt);
+            b.ins().fmul(kf, dt)
+        };
+        // The hoisted ops run before the first step only.
+        let first = b.ins().icmp_imm_s(IntCC::Equal, k0, 1);
+        b.ins().brif(first, once, &[], head, &[BlockArg::Value(k0)]);
+        b.switch_to_block(once);
+        let mut g = Gen::new(b, &mut module, res, mem, cx, k0, t0, program.dt);
+        for op in &program.once {
+            emit_op(&mut g, op)?;
+        }
+        g.b.ins().jump(head, &[BlockArg::Value(k0)]);
+        g.b.switch_to_block(head);
+        let more = g.b.ins().icmp(IntCC::SignedLessThanOrEqual, k, k1);
+        g.b.ins().brif(more, body, &[], exit, &[]);
+        g.b.switch_to_block(body);
+        let kf = g.b.ins().fcvt_from_sint(types::F64, k);
+        let dt = g.b.ins().f64const(program.dt);
+        g.t = g.b.ins().fmul(kf, dt);
+        g.k = k;
         for op in &program.ops {
             emit_op(&mut g, op)?;
         }
@@ -111,8 +126,17 @@ fn emit_op<T: JitFloat>(g: &mut Gen<'_, '_, T>, op: &Op) -> Result<(), JitError>
         OpKind::ElementwiseInc { scale, src, dst, src_sel, dst_sel } => {
             g.op_copy(*src, *dst, src_sel, dst_sel, true, Some(scale))
         }
+        OpKind::DotInc { mat, src, dst, src_sel, dst_sel } if op.events => {
+            let kernel = events::Dense::new(mat, g.sig(*src)?, g.sig(*dst)?, src_sel, dst_sel)?;
+            g.kernel(Box::new(kernel), "DotInc: spike-driven columns".to_string())
+        }
         OpKind::DotInc { mat, src, dst, src_sel, dst_sel } => {
             g.op_dot(mat, *src, *dst, src_sel, dst_sel)
+        }
+        OpKind::SparseDotInc { rows, cols, vals, src, dst, src_sel, dst_sel } if op.events => {
+            let (s, d) = (g.sig(*src)?, g.sig(*dst)?);
+            let kernel = events::Sparse::new(rows, cols, vals, s, d, src_sel, dst_sel)?;
+            g.kernel(Box::new(kernel), "SparseDotInc: spike-driven columns".to_string())
         }
         OpKind::SparseDotInc { rows, cols, vals, src, dst, src_sel, dst_sel } => {
             g.op_sparse(rows, cols, vals, *src, *dst, src_sel, dst_sel)
@@ -122,7 +146,11 @@ fn emit_op<T: JitFloat>(g: &mut Gen<'_, '_, T>, op: &Op) -> Result<(), JitError>
             let (_, ns) = g.sig(*src)?;
             let d = g.sig(*dst)?;
             let kernel = Conv::<T>::new(spec, (s, ns), d).map_err(JitError::Invalid)?;
-            g.kernel(Box::new(kernel), "ConvInc: Rust convolution kernel".to_string())
+            if op.events {
+                g.kernel(kernel.events(), "ConvInc: spike-driven scatter".to_string())
+            } else {
+                g.kernel(Box::new(kernel), "ConvInc: Rust convolution kernel".to_string())
+            }
         }
         OpKind::SimNeurons { neuron, j, out, states, init_voltage, seed } => {
             g.op_neurons(neuron, *j, *out, states, init_voltage, *seed)

@@ -204,3 +204,89 @@ impl<T: JitFloat> HostKernel<T> for Conv<T> {
         Ok(())
     }
 }
+
+/// A forward convolution of a spiking source: each nonzero input adds its kernel slice to the
+/// outputs it reaches. Per output the terms arrive in `(kh, kw, ci)` order — the order of the
+/// dense kernel — into a zeroed sum that is then added to `y`, so results are the same.
+pub(super) struct ConvEvents<T>(Conv<T>);
+
+impl<T: JitFloat> Conv<T> {
+    /// This convolution run spike-driven (forward convolutions only; others stay dense).
+    pub(super) fn events(self) -> Box<dyn HostKernel<T>> {
+        if self.transpose {
+            Box::new(self)
+        } else {
+            Box::new(ConvEvents(self))
+        }
+    }
+}
+
+impl<T: JitFloat> ConvEvents<T> {
+    fn scatter(&self, x: &[T], acc: &mut [T]) {
+        let c = &self.0;
+        let cin_g = c.cin / c.groups;
+        let cout_g = c.cout / c.groups;
+        acc.iter_mut().for_each(|a| *a = T::zero());
+        for ih in 0..c.in_hw[0] {
+            for iw in 0..c.in_hw[1] {
+                for ch in 0..c.cin {
+                    let xv = x[c.idx(c.in_hw, c.cin, ih, iw, ch)];
+                    if xv == T::zero() {
+                        continue;
+                    }
+                    let (g, ci) = (ch / cin_g, ch % cin_g);
+                    for kh in 0..c.k_hw[0] {
+                        let th = (ih + c.pad[0]) as isize - kh as isize;
+                        if th < 0 || !(th as usize).is_multiple_of(c.stride[0]) {
+                            continue;
+                        }
+                        let oh = th as usize / c.stride[0];
+                        if oh >= c.out_hw[0] {
+                            continue;
+                        }
+                        for kw in 0..c.k_hw[1] {
+                            let tw = (iw + c.pad[1]) as isize - kw as isize;
+                            if tw < 0 || !(tw as usize).is_multiple_of(c.stride[1]) {
+                                continue;
+                            }
+                            let ow = tw as usize / c.stride[1];
+                            if ow >= c.out_hw[1] {
+                                continue;
+                            }
+                            let base = c.kidx(kh, kw, ci) + g * cout_g;
+                            let krow = &c.kernel[base..base + cout_g];
+                            if c.channels_last {
+                                let o = c.idx(c.out_hw, c.cout, oh, ow, g * cout_g);
+                                axpy(&mut acc[o..o + cout_g], krow, xv);
+                            } else {
+                                for (co, &kv) in krow.iter().enumerate() {
+                                    acc[c.idx(c.out_hw, c.cout, oh, ow, g * cout_g + co)] +=
+                                        xv * kv;
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `y += a * x` elementwise (no fused multiply-add: the rounding of the dense kernel).
+fn axpy<T: JitFloat>(y: &mut [T], a: &[T], x: T) {
+    y.iter_mut().zip(a).for_each(|(v, &k)| *v += x * k);
+}
+
+impl<T: JitFloat> HostKernel<T> for ConvEvents<T> {
+    fn init(&self, _b: usize, _mem: &mut [T]) -> Result<KernelState, String> {
+        Ok(Box::new(vec![T::zero(); self.0.y.1]))
+    }
+
+    fn step(&self, state: &mut KernelState, _k: u64, mem: &mut [T]) -> Result<(), String> {
+        let (x, y) = split(mem, self.0.x, self.0.y)?;
+        let acc = state.downcast_mut::<Vec<T>>().ok_or("conv: wrong state")?;
+        self.scatter(x, acc);
+        y.iter_mut().zip(acc.iter()).for_each(|(v, &a)| *v += a);
+        Ok(())
+    }
+}

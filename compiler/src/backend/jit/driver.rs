@@ -14,6 +14,8 @@ const CHUNK: usize = 100;
 
 /// What the driver needs to know of the program.
 pub(super) struct Meta {
+    /// Inputs read by hoisted ops (they must be held).
+    pub hoisted_inputs: Vec<usize>,
     /// Per input: name and size of one sample.
     pub inputs: Vec<(String, usize)>,
     /// Per probe: name, shape, sampling period (steps) and signal size.
@@ -73,7 +75,7 @@ impl<T: JitFloat> Exec<T> {
             ));
         }
         let mut data = Vec::with_capacity(inputs.len());
-        for ((name, size), a) in meta.inputs.iter().zip(inputs) {
+        for (i, ((name, size), a)) in meta.inputs.iter().zip(inputs).enumerate() {
             let b0 = a.shape().first().copied().unwrap_or(0);
             if b0 != batch {
                 return Err(format!("input `{name}` has batch {b0}, expected {batch}"));
@@ -90,6 +92,11 @@ impl<T: JitFloat> Exec<T> {
                     steps * size
                 ));
             };
+            if stride != 0 && meta.hoisted_inputs.contains(&i) {
+                return Err(format!(
+                    "input `{name}` changes over time, but the program was optimised for it held"
+                ));
+            }
             data.push(Input { flat, per_b, stride_bytes: (stride as u64) * T::SIZE as u64 });
         }
         let samples: Vec<usize> = meta.probes.iter().map(|p| steps / p.2.max(1)).collect();

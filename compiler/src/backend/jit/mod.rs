@@ -19,6 +19,7 @@ mod compile;
 mod conv;
 mod driver;
 mod emit;
+mod events;
 mod float;
 mod func;
 mod host;
@@ -92,6 +93,7 @@ pub fn compile(program: &Program, precision: Precision) -> Result<Compiled, JitE
         }
     };
     let meta = Meta {
+        hoisted_inputs: program.hoisted_inputs(),
         inputs: program.inputs.iter().map(|i| (i.name.clone(), i.shape.iter().product())).collect(),
         probes: program
             .probes

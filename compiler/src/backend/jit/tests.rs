@@ -22,7 +22,14 @@ struct B(Program);
 
 impl B {
     fn new() -> Self {
-        B(Program { signals: vec![], ops: vec![], inputs: vec![], probes: vec![], dt: 0.001 })
+        B(Program {
+            signals: vec![],
+            once: vec![],
+            ops: vec![],
+            inputs: vec![],
+            probes: vec![],
+            dt: 0.001,
+        })
     }
     fn sig(&mut self, size: usize) -> SignalId {
         self.sig_init(size, vec![])
@@ -33,7 +40,7 @@ impl B {
         id
     }
     fn op(&mut self, kind: OpKind) {
-        self.0.ops.push(Op { kind, origin: Span::default() });
+        self.0.ops.push(Op::new(kind, Span::default()));
     }
     fn probe(&mut self, s: SignalId, every: usize) {
         let size = self.0.signals[s.0 as usize].size;

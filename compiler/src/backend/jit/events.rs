@@ -1,0 +1,214 @@
+//! Spike-driven host kernels for products marked [`crate::ir::Op::events`]: only the columns of
+//! the source's nonzero elements are added, in increasing column order, into a zeroed scratch
+//! vector that is then added to the destination — exactly what the interpreter does for the
+//! same op, so results are bit-identical.
+
+use super::emit::bug;
+use super::float::JitFloat;
+use super::host::{HostKernel, KernelState};
+use super::JitError;
+use crate::ir::Sel;
+use ndarray::Array2;
+
+/// Where the `n` selected elements of a signal are in the state block.
+#[derive(Clone)]
+enum Place {
+    Range(usize),
+    Table(Vec<usize>),
+}
+
+impl Place {
+    fn new(sig: (usize, usize), sel: &Sel) -> Result<(Place, usize), JitError> {
+        let (off, len) = sig;
+        match sel {
+            None => Ok((Place::Range(off), len)),
+            Some(ix) => {
+                if ix.iter().any(|&i| i >= len) {
+                    return Err(JitError::Invalid("selection outside its signal".into()));
+                }
+                Ok((Place::Table(ix.iter().map(|&i| off + i).collect()), ix.len()))
+            }
+        }
+    }
+
+    fn max_end(&self, n: usize) -> usize {
+        match self {
+            Place::Range(o) => o + n,
+            Place::Table(t) => t.iter().max().map_or(0, |m| m + 1),
+        }
+    }
+}
+
+/// The nonzero selected source elements, `(index, value)` in increasing index order.
+fn nonzero<T: JitFloat>(mem: &[T], src: &Place, n: usize, out: &mut Vec<(usize, T)>) {
+    out.clear();
+    match src {
+        Place::Range(o) => {
+            let x = &mem[*o..*o + n];
+            // Blocks of 8 are skipped with one test when all are zero (most are, for spikes).
+            let mut base = 0;
+            for chunk in x.chunks(8) {
+                if chunk.iter().any(|&v| v != T::zero()) {
+                    for (i, &v) in chunk.iter().enumerate() {
+                        if v != T::zero() {
+                            out.push((base + i, v));
+                        }
+                    }
+                }
+                base += chunk.len();
+            }
+        }
+        Place::Table(t) => {
+            out.extend(
+                t.iter()
+                    .enumerate()
+                    .filter(|(_, &o)| mem[o] != T::zero())
+                    .map(|(i, &o)| (i, mem[o])),
+            );
+        }
+    }
+}
+
+/// Adds `y` into the destination.
+fn add_into<T: JitFloat>(mem: &mut [T], dst: &Place, y: &[T]) {
+    match dst {
+        Place::Range(o) => mem[*o..*o + y.len()].iter_mut().zip(y).for_each(|(d, &v)| *d += v),
+        Place::Table(t) => t.iter().zip(y).for_each(|(&o, &v)| mem[o] += v),
+    }
+}
+
+/// Scratch of one batch element: nonzero source elements and the sum.
+type Scratch<T> = (Vec<(usize, T)>, Vec<T>);
+
+fn scratch<T: 'static + Send>(state: &mut KernelState) -> Result<&mut Scratch<T>, String> {
+    state.downcast_mut::<Scratch<T>>().ok_or_else(|| "events: wrong state".to_string())
+}
+
+/// `dst[dst_sel] += mat @ src[src_sel]` by columns of the spiking elements.
+pub(super) struct Dense<T> {
+    /// Column-major matrix: column `j` is `cols[j * m..(j + 1) * m]`.
+    cols: Vec<T>,
+    m: usize,
+    src: Place,
+    ns: usize,
+    dst: Place,
+    end: usize,
+}
+
+impl<T: JitFloat> Dense<T> {
+    /// The kernel of one marked DotInc (`src`, `dst`: offset and length in the block).
+    pub(super) fn new(
+        mat: &Array2<f64>,
+        src: (usize, usize),
+        dst: (usize, usize),
+        src_sel: &Sel,
+        dst_sel: &Sel,
+    ) -> Result<Self, JitError> {
+        let (m, k) = mat.dim();
+        let (src, ns) = Place::new(src, src_sel)?;
+        let (dst, nd) = Place::new(dst, dst_sel)?;
+        if ns != k || nd != m {
+            return Err(JitError::Invalid(format!(
+                "matrix [{m}, {k}] applied to {ns} values into {nd}"
+            )));
+        }
+        let cols = mat.t().iter().map(|&v| T::cast(v)).collect();
+        let end = src.max_end(ns).max(dst.max_end(nd));
+        Ok(Self { cols, m, src, ns, dst, end })
+    }
+}
+
+impl<T: JitFloat> HostKernel<T> for Dense<T> {
+    fn init(&self, _b: usize, mem: &mut [T]) -> Result<KernelState, String> {
+        if self.end > mem.len() {
+            return Err(bug("events: range").to_string());
+        }
+        Ok(Box::new((Vec::<(usize, T)>::new(), vec![T::zero(); self.m])))
+    }
+
+    fn step(&self, state: &mut KernelState, _k: u64, mem: &mut [T]) -> Result<(), String> {
+        let (nz, y) = scratch::<T>(state)?;
+        nonzero(mem, &self.src, self.ns, nz);
+        y.iter_mut().for_each(|v| *v = T::zero());
+        for &(j, xj) in nz.iter() {
+            let col = &self.cols[j * self.m..(j + 1) * self.m];
+            y.iter_mut().zip(col).for_each(|(v, &a)| *v += a * xj);
+        }
+        add_into(mem, &self.dst, y);
+        Ok(())
+    }
+}
+
+/// `dst[dst_sel] += S @ src[src_sel]` by columns of the spiking elements (entries of a column
+/// in the order given).
+pub(super) struct Sparse<T> {
+    ptr: Vec<usize>,
+    rows: Vec<usize>,
+    vals: Vec<T>,
+    nd: usize,
+    src: Place,
+    ns: usize,
+    dst: Place,
+    end: usize,
+}
+
+impl<T: JitFloat> Sparse<T> {
+    /// The kernel of one marked SparseDotInc.
+    pub(super) fn new(
+        rows: &[usize],
+        cols: &[usize],
+        vals: &[f64],
+        src: (usize, usize),
+        dst: (usize, usize),
+        src_sel: &Sel,
+        dst_sel: &Sel,
+    ) -> Result<Self, JitError> {
+        let (src, ns) = Place::new(src, src_sel)?;
+        let (dst, nd) = Place::new(dst, dst_sel)?;
+        if rows.len() != cols.len() || rows.len() != vals.len() {
+            return Err(JitError::Invalid("sparse matrix arrays differ in length".into()));
+        }
+        if rows.iter().any(|&r| r >= nd) || cols.iter().any(|&c| c >= ns) {
+            return Err(JitError::Invalid("sparse matrix index out of range".into()));
+        }
+        let mut ptr = vec![0usize; ns + 1];
+        for &c in cols {
+            ptr[c + 1] += 1;
+        }
+        for j in 0..ns {
+            ptr[j + 1] += ptr[j];
+        }
+        let mut next = ptr.clone();
+        let mut r = vec![0usize; rows.len()];
+        let mut v = vec![T::zero(); rows.len()];
+        for ((&row, &c), &x) in rows.iter().zip(cols).zip(vals) {
+            r[next[c]] = row;
+            v[next[c]] = T::cast(x);
+            next[c] += 1;
+        }
+        let end = src.max_end(ns).max(dst.max_end(nd));
+        Ok(Self { ptr, rows: r, vals: v, nd, src, ns, dst, end })
+    }
+}
+
+impl<T: JitFloat> HostKernel<T> for Sparse<T> {
+    fn init(&self, _b: usize, mem: &mut [T]) -> Result<KernelState, String> {
+        if self.end > mem.len() {
+            return Err(bug("events: range").to_string());
+        }
+        Ok(Box::new((Vec::<(usize, T)>::new(), vec![T::zero(); self.nd])))
+    }
+
+    fn step(&self, state: &mut KernelState, _k: u64, mem: &mut [T]) -> Result<(), String> {
+        let (nz, y) = scratch::<T>(state)?;
+        nonzero(mem, &self.src, self.ns, nz);
+        y.iter_mut().for_each(|v| *v = T::zero());
+        for &(j, xj) in nz.iter() {
+            for e in self.ptr[j]..self.ptr[j + 1] {
+                y[self.rows[e]] += self.vals[e] * xj;
+            }
+        }
+        add_into(mem, &self.dst, y);
+        Ok(())
+    }
+}

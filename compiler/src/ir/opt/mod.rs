@@ -1,0 +1,68 @@
+//! Optimisation passes over a lowered [`Program`], each separate and each keeping the program's
+//! meaning (results equal up to floating-point summation order, which both backends then share):
+//! [`dead`] (ops nothing observes), [`forward`] (copies through zero-reset temporaries),
+//! [`hoist`] (work constant over a run, done once), [`events`] (spike-driven products).
+//! [`optimize`] runs them in that order; `snnc ir --opt` prints the result.
+
+pub mod dead;
+pub mod events;
+pub mod forward;
+pub mod hoist;
+
+use super::{Access, Program, SignalId};
+
+/// What the passes did, one line per pass that changed something.
+pub type Report = Vec<String>;
+
+/// Runs every pass. `held[i]` says whether input `i` is held over the run (given without a
+/// time axis): only then is its value, and what is computed from it, constant.
+pub fn optimize(p: &mut Program, held: &[bool]) -> Report {
+    let mut report = Vec::new();
+    let mut note = |name: &str, n: usize, what: &str| {
+        if n > 0 {
+            report.push(format!("{name}: {n} {what}"));
+        }
+    };
+    note("dead", dead::run(p), "ops removed");
+    note("forward", forward::run(p), "copies forwarded");
+    note("dead", dead::run(p), "ops removed");
+    note("hoist", hoist::run(p, held), "ops moved out of the step");
+    note("events", events::run(p), "products made spike-driven");
+    report
+}
+
+/// For every signal, the indices of the ops (of `ops`) that set, increment, read and update it.
+#[derive(Default, Clone)]
+pub(crate) struct Uses {
+    pub(crate) sets: Vec<usize>,
+    pub(crate) incs: Vec<usize>,
+    pub(crate) reads: Vec<usize>,
+    pub(crate) updates: Vec<usize>,
+}
+
+impl Uses {
+    /// Every op writing the signal (sets, incs, updates).
+    pub(crate) fn writers(&self) -> impl Iterator<Item = usize> + '_ {
+        self.sets.iter().chain(&self.incs).chain(&self.updates).copied()
+    }
+}
+
+/// [`Uses`] of every signal of `p` by `p.ops`.
+pub(crate) fn uses(p: &Program) -> Vec<Uses> {
+    let mut u = vec![Uses::default(); p.signals.len()];
+    for (i, op) in p.ops.iter().enumerate() {
+        let Access { sets, incs, reads, updates } = op.kind.access();
+        let mut add = |list: Vec<SignalId>, pick: fn(&mut Uses) -> &mut Vec<usize>| {
+            for s in list {
+                if let Some(x) = u.get_mut(s.0 as usize) {
+                    pick(x).push(i);
+                }
+            }
+        };
+        add(sets, |x| &mut x.sets);
+        add(incs, |x| &mut x.incs);
+        add(reads, |x| &mut x.reads);
+        add(updates, |x| &mut x.updates);
+    }
+    u
+}

@@ -1,0 +1,73 @@
+//! Snapshots of each optimisation pass on its own: tests/ir_passes/PASS.snn lowered, then only
+//! that pass run (every input held), printed as `snnc ir` prints it, with the pass's count.
+//! `everything` snapshots the whole pipeline (`snnc ir --opt`) on the same files.
+
+use snn_compiler::ir::{self, opt, Program};
+use std::path::{Path, PathBuf};
+
+fn lowered(path: &Path) -> Program {
+    let (_, program) = snnc::run::compile(path, None, 0.001).unwrap_or_else(|f| panic!("{}", f.0));
+    program
+}
+
+fn dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("ir_passes")
+}
+
+/// Runs `pass` alone on `file`'s program; the count it reports, then the program.
+fn after(file: &str, pass: fn(&mut Program, &[bool]) -> usize) -> String {
+    let mut p = lowered(&dir().join(file));
+    let held = vec![true; p.inputs.len()];
+    let n = pass(&mut p, &held);
+    format!("changed: {n}\n{}", ir::print(&p))
+}
+
+#[test]
+fn dead_ops_are_removed() {
+    let out = after("dead.snn", |p, _| opt::dead::run(p));
+    let ops = out.lines().filter(|l| !l.starts_with("signal "));
+    assert!(ops.clone().all(|l| !l.contains("unused")), "the unobserved ensemble stays:\n{out}");
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn temporaries_are_forwarded() {
+    let out = after("forward.snn", |p, _| opt::forward::run(p));
+    assert!(out.starts_with("changed: 2"), "{out}");
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn constant_work_is_hoisted() {
+    let out = after("hoist.snn", opt::hoist::run);
+    assert!(out.contains("once ConvInc"), "{out}");
+    assert!(!out.contains("once SimNeurons"), "{out}");
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn per_step_inputs_are_not_hoisted() {
+    let mut p = lowered(&dir().join("hoist.snn"));
+    assert_eq!(opt::hoist::run(&mut p, &[false]), 0);
+    assert!(p.once.is_empty());
+}
+
+#[test]
+fn spiking_products_are_event_driven() {
+    let out = after("events.snn", |p, _| opt::events::run(p));
+    assert!(out.starts_with("changed: 3"), "{out}");
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn everything() {
+    for file in ["dead.snn", "forward.snn", "hoist.snn", "events.snn"] {
+        let mut p = lowered(&dir().join(file));
+        let held = vec![true; p.inputs.len()];
+        let report = opt::optimize(&mut p, &held);
+        insta::assert_snapshot!(
+            format!("everything_{}", file.trim_end_matches(".snn")),
+            format!("{}\n{}", report.join("\n"), ir::print(&p))
+        );
+    }
+}
