@@ -2,6 +2,7 @@
 //! distributions, synapses, solvers and processes, plus the table of neuron types.
 
 use ndarray::ArrayD;
+use std::sync::Arc;
 
 /// A neuron type with its parameters (all defaults filled in).
 #[derive(Clone, Debug, PartialEq)]
@@ -313,6 +314,45 @@ pub enum HostOp {
         /// The negative-side scale.
         alpha: f64,
     },
+    /// One Keras layer evaluated with the Keras semantics of snn-keras's evaluator
+    /// (`keras_layer(class = "Subtract", …)`): any layer the evaluator computes.
+    Keras(Arc<KerasLayerOp>),
+}
+
+/// A Keras layer run as a host op: its inputs are concatenated (flat, in call order) into the
+/// node's input.
+#[derive(Clone, Debug, PartialEq)]
+pub struct KerasLayerOp {
+    /// The layer: class, config and named weights (checked by [`snn_keras::check_layer`]).
+    pub layer: snn_keras::Layer,
+    /// Shape of each input (without the batch dimension), in call order.
+    pub input_shapes: Vec<Vec<usize>>,
+    /// Shape of the output (without the batch dimension).
+    pub output_shape: Vec<usize>,
+    /// Keras 3 definitions where the generations differ (`hard_sigmoid`).
+    pub keras3: bool,
+}
+
+impl KerasLayerOp {
+    /// The layer's output for flat inputs `x` (concatenated in call order), evaluated in `f64`
+    /// with batch size 1.
+    pub fn eval(&self, x: &[f64]) -> Result<ArrayD<f64>, String> {
+        let mut args = Vec::with_capacity(self.input_shapes.len());
+        let mut at = 0;
+        for shape in &self.input_shapes {
+            let n: usize = shape.iter().product();
+            let part = x.get(at..at + n).ok_or("keras_layer: input too short")?;
+            at += n;
+            let mut full = vec![1];
+            full.extend_from_slice(shape);
+            args.push(
+                ArrayD::from_shape_vec(ndarray::IxDyn(&full), part.to_vec())
+                    .map_err(|e| e.to_string())?,
+            );
+        }
+        let refs: Vec<&ArrayD<f64>> = args.iter().collect();
+        snn_keras::apply_layer(&self.layer, &refs, self.keras3).map_err(|e| e.reason)
+    }
 }
 
 impl HostOp {
@@ -323,12 +363,22 @@ impl HostOp {
             HostOp::MaxPool { .. } => "max_pool2d",
             HostOp::Softmax { .. } => "softmax",
             HostOp::Elu { .. } => "elu",
+            HostOp::Keras(_) => "keras_layer",
         }
     }
 
-    /// `y = op(x)`; `x` and `y` are flat, row-major.
+    /// `y = op(x)`; `x` and `y` are flat, row-major. (A Keras layer, whose shapes were checked
+    /// when the node was declared, cannot fail; were it to, `y` would be NaN.)
     pub fn apply(&self, x: &[f64], y: &mut [f64]) {
         match self {
+            HostOp::Keras(k) => match k.eval(x) {
+                Ok(out) if out.len() == y.len() => {
+                    for (o, &v) in y.iter_mut().zip(out.iter()) {
+                        *o = v;
+                    }
+                }
+                _ => y.iter_mut().for_each(|o| *o = f64::NAN),
+            },
             HostOp::Elu { alpha } => {
                 for (o, &v) in y.iter_mut().zip(x) {
                     *o = if v > 0.0 { v } else { alpha * v.exp_m1() };

@@ -104,6 +104,7 @@ pub const CONSTRUCTORS: &[&str] = &[
     "max_pool2d",
     "softmax",
     "elu",
+    "keras_layer",
     "uniform",
     "gaussian",
     "choice",

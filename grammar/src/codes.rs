@@ -29,6 +29,7 @@ codes! {
     INDEX_RANGE = "E0205": "an index or slice out of range",
     FUNCTION_SIZE = "E0206": "a function whose output size disagrees with its target",
     BAD_SHAPE = "E0208": "a shape with a dimension that is not a positive integer",
+    KERAS_LAYER = "E0209": "a `keras_layer` host function whose class, options, weights or input shapes Keras rejects",
     ALGEBRAIC_LOOP = "E0301": "a cycle of connections with no synapse",
     OUT_OF_RANGE = "E0401": "a parameter value outside its valid range",
     MAX_RATE = "E0402": "a maximum firing rate the neuron type cannot reach",

@@ -224,6 +224,14 @@ fn bad_models_are_clear_errors() {
     let e =
         import(PathBuf::from("keras/unsupported_lambda/model.keras"), true).expect_err("lambda");
     assert!(e.contains("layer `lam`") && e.contains("--no-fallback"), "{e}");
+    // layers that would run as host ops (`keras_layer`) are refused, naming the first one
+    for (model, layer) in [("host_layers", "d_selu"), ("host_layers_img", "c_selu")] {
+        for file in ["model.h5", "model.keras"] {
+            let e = import(PathBuf::from(format!("keras/{model}/{file}")), true)
+                .expect_err("--no-fallback");
+            assert!(e.contains(&format!("layer `{layer}`")) && e.contains("--no-fallback"), "{e}");
+        }
+    }
     // truncated .keras zip, garbage .h5, a missing file
     let bytes = std::fs::read("keras/dense_seq/model.keras").expect("zoo file");
     std::fs::write(tmp.join("cut.keras"), &bytes[..bytes.len() / 2]).expect("write");
@@ -244,5 +252,9 @@ fn bad_models_are_clear_errors() {
     };
     let e = snnc::import::import(&cfg).map(|_| ()).expect_err("unmatched swap");
     assert!(e.contains("matches no layer"), "{e}");
+    // without --no-fallback they convert (and run like Keras: `zoo_models_run_like_keras`)
+    for model in ["host_layers", "host_layers_img"] {
+        import(PathBuf::from(format!("keras/{model}/model.keras")), false).expect("host ops");
+    }
     let _ = std::fs::remove_dir_all(&tmp);
 }

@@ -160,3 +160,143 @@ fn mutated_programs() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
+
+/// `keras_layer` host nodes with random classes, input shapes, configs and weights: `snnc check`
+/// reports bad ones, and the ones it accepts run a step (through the interpreter) without a panic.
+#[test]
+fn random_keras_layers() {
+    use snn_compiler::backend::interp;
+    let mut rng = ChaCha8Rng::seed_from_u64(13);
+    let classes = [
+        "Dense",
+        "Conv1D",
+        "Conv2D",
+        "Conv3D",
+        "Activation",
+        "ReLU",
+        "LeakyReLU",
+        "ELU",
+        "PReLU",
+        "Softmax",
+        "BatchNormalization",
+        "Add",
+        "Subtract",
+        "Multiply",
+        "Average",
+        "Maximum",
+        "Minimum",
+        "Concatenate",
+        "AveragePooling1D",
+        "AveragePooling2D",
+        "MaxPooling2D",
+        "MaxPooling3D",
+        "GlobalAveragePooling2D",
+        "GlobalMaxPooling1D",
+        "Flatten",
+        "Reshape",
+        "Permute",
+        "ZeroPadding1D",
+        "ZeroPadding2D",
+        "Cropping1D",
+        "Cropping2D",
+        "Cropping3D",
+        "UpSampling1D",
+        "UpSampling2D",
+        "UpSampling3D",
+        "Dropout",
+        "RepeatVector",
+        "Identity",
+        "LSTM",
+        "",
+    ];
+    let options: &[(&str, &[&str])] = &[
+        ("activation", &["\"relu\"", "\"selu\"", "\"gelu\"", "\"bogus\"", "1", "null"]),
+        ("axis", &["-1", "0", "1", "2", "7", "-9", "[1, 2]", "\"x\""]),
+        ("data_format", &["\"channels_last\"", "\"channels_first\"", "\"x\""]),
+        ("cropping", &["0", "1", "[1, 2]", "[[1, 0], [0, 1]]", "[[9, 9], [9, 9]]", "-1"]),
+        ("padding", &["\"same\"", "\"valid\"", "\"causal\"", "1", "[[1, 1], [2, 0]]", "[3, 3]"]),
+        ("dims", &["[1]", "[2, 1]", "[1, 2, 3]", "[0]", "[3, 3]", "[]"]),
+        ("n", &["0", "1", "3", "1000000000", "-2"]),
+        ("size", &["0", "1", "2", "[2, 2]", "100000000"]),
+        ("pool_size", &["0", "1", "2", "[2, 2]", "[9, 9, 9]"]),
+        ("strides", &["0", "1", "2", "[1, 2]"]),
+        ("target_shape", &["[-1]", "[2, -1]", "[0]", "[-1, -1]", "[4]"]),
+        ("units", &["0", "3"]),
+        ("filters", &["0", "2"]),
+        ("kernel_size", &["0", "1", "2", "[2, 2]"]),
+        ("dilation_rate", &["0", "1", "2"]),
+        ("groups", &["0", "1", "2"]),
+        ("max_value", &["null", "0.5", "-1"]),
+        ("threshold", &["0", "1"]),
+        ("negative_slope", &["0.1", "-3"]),
+        ("shared_axes", &["[1]", "[1, 2]", "[5]"]),
+        ("epsilon", &["0.001", "-1"]),
+        ("center", &["true", "false"]),
+        ("scale", &["true", "false"]),
+        ("keepdims", &["true", "false"]),
+        ("interpolation", &["\"nearest\"", "\"bilinear\""]),
+        ("use_bias", &["true", "false"]),
+    ];
+    let weights = ["kernel", "bias", "alpha", "gamma", "beta", "moving_mean", "moving_variance"];
+    // a literal of ones of a random small shape (rank 1–4, dims 1–3)
+    let tensor = |rng: &mut ChaCha8Rng| -> String {
+        let shape: Vec<usize> = (0..rng.gen_range(1..5)).map(|_| rng.gen_range(1..4)).collect();
+        shape
+            .iter()
+            .rev()
+            .fold("1".to_string(), |inner, &d| format!("[{}]", vec![inner; d].join(", ")))
+    };
+    let dims = |rng: &mut ChaCha8Rng, rank: usize| -> Vec<String> {
+        (0..rank).map(|_| rng.gen_range(1..6).to_string()).collect()
+    };
+    let mut failures = Vec::new();
+    let mut accepted = 0;
+    for _ in 0..4000 {
+        let class = classes[rng.gen_range(0..classes.len())];
+        let rank = rng.gen_range(1..5);
+        let n_inputs = if rng.gen_bool(0.25) { rng.gen_range(2..4) } else { 1 };
+        let shapes: Vec<String> =
+            (0..n_inputs).map(|_| format!("[{}]", dims(&mut rng, rank).join(", "))).collect();
+        let input_shape =
+            if n_inputs == 1 { shapes[0].clone() } else { format!("[{}]", shapes.join(", ")) };
+        let mut config = Vec::new();
+        for _ in 0..rng.gen_range(0..4) {
+            let (k, vals) = options[rng.gen_range(0..options.len())];
+            config.push(format!("\"{k}\": {}", vals[rng.gen_range(0..vals.len())]));
+        }
+        // JSON, its quotes escaped inside the .snn string
+        let config = config.join(", ").replace('"', "\\\"");
+        let mut args = vec![
+            format!("class = \"{class}\""),
+            format!("input_shape = {input_shape}"),
+            format!("config = \"{{{config}}}\""),
+        ];
+        for w in weights {
+            if rng.gen_bool(0.15) {
+                args.push(format!("{w} = {}", tensor(&mut rng)));
+            }
+        }
+        let text = format!("node k = keras_layer({})\nprobe k\n", args.join(", "));
+        let res = catch_unwind(AssertUnwindSafe(|| {
+            let mut db = FsDb::new();
+            let root = db.add("keras.snn", Some(PathBuf::from("keras.snn")), text.clone());
+            let checked = snn_compiler::check(&mut db, root);
+            if checked.has_errors() {
+                return false;
+            }
+            let built = build::build(&checked.model).expect("builds");
+            let program = lower::lower(&checked.model, &built, 0.001).expect("lowers");
+            let out = interp::run::<f64>(&program, 1, 1, &[]).expect("runs");
+            assert!(out.iter().all(|o| o.iter().all(|v| v.is_finite())), "NaN output");
+            true
+        }));
+        match res {
+            Ok(true) => accepted += 1,
+            Ok(false) => {}
+            Err(_) => failures.push(text),
+        }
+    }
+    eprintln!("{accepted} of 4000 random keras_layer calls check clean and run");
+    assert!(failures.is_empty(), "panics on:\n{}", failures.join("\n"));
+    assert!(accepted > 50, "only {accepted} random keras_layer calls were valid");
+}

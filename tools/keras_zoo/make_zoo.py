@@ -357,6 +357,47 @@ def m_softmax_elu(df):
     return K.Model(x, y, name="softmax_elu")
 
 
+def m_host_layers(df):
+    # Layers with no native conversion that snnc runs as `keras_layer` host ops.
+    a = inp((6,), "a")
+    b = inp((6,), "b")
+    ha = L.Dense(8, activation="selu", name="d_selu")(a)
+    hb = L.Dense(8, name="db")(b)
+    sub = L.Subtract(name="sub")([ha, hb])
+    mul = L.Multiply(name="mul")([sub, hb, ha])
+    mx = L.Maximum(name="max")([ha, mul])
+    mn = L.Minimum(name="min")([sub, mul])
+    p = L.PReLU(name="prelu")(mx)
+    g = L.Activation("gelu", name="act_gelu")(mn)
+    cat = L.Concatenate(name="cat")([p, g])
+    h = L.Dense(6, activation="softplus", name="d_softplus")(cat)
+    h = L.Dense(6, activation="swish", name="d_swish")(h)
+    h = L.Activation("hard_sigmoid", name="act_hard_sigmoid")(h)
+    r = L.RepeatVector(3, name="rep")(h)
+    pm = L.Permute((2, 1), name="perm")(r)
+    c = L.Cropping1D((1, 2), name="crop1")(pm)
+    f = L.Flatten(name="flat")(c)
+    y = L.Dense(3, activation="exponential", name="d_exp")(f)
+    return K.Model([a, b], [y, sub], name="host_layers")
+
+
+def m_host_layers_img(df):
+    # Image layers with no native conversion (host ops), around native convolutions.
+    x = inp((8, 9, 3), "img")
+    h = L.Conv2D(4, 3, padding="same", activation="selu", name="c_selu")(x)
+    h = L.Cropping2D(((1, 0), (2, 1)), name="crop2")(h)
+    h = L.Permute((2, 1, 3), name="perm")(h)
+    h = L.PReLU(shared_axes=[1, 2], name="prelu_shared")(h)
+    h = L.Conv2D(3, 2, dilation_rate=2, name="c_dilated")(h)
+    h = L.ReLU(max_value=0.5, name="relu_max")(h)
+    g = L.GlobalMaxPooling2D(name="gmp")(h)
+    e = L.ELU(alpha=0.7, name="elu_layer")(h)
+    s = L.Softmax(axis=1, name="softmax_ax1")(e)
+    f = L.Flatten(name="flat")(s)
+    y = L.Dense(4, activation="gelu", name="head")(f)
+    return K.Model(x, [y, g], name="host_layers_img")
+
+
 MODELS = {
     "dense_seq": m_dense_seq,
     "activation_layers": m_activation_layers,
@@ -378,6 +419,8 @@ MODELS = {
     "unsupported_lambda": m_unsupported_lambda,
     "custom_layer": m_custom_layer,
     "softmax_elu": m_softmax_elu,
+    "host_layers": m_host_layers,
+    "host_layers_img": m_host_layers_img,
 }
 CF_TWIN = {"channels_first"}
 
@@ -407,6 +450,8 @@ def random_weights(model, rng):
                 v = rng.uniform(0.5, 1.5, w.shape)
             elif "moving_mean" in wname or "beta" in wname or "bias" in wname:
                 v = rng.uniform(-0.5, 0.5, w.shape)
+            elif "alpha" in wname:  # PReLU slopes
+                v = rng.uniform(0.1, 0.4, w.shape)
             elif w.ndim >= 2:
                 fan_in = int(np.prod(w.shape[:-1]))
                 v = rng.normal(0, 1.0 / np.sqrt(fan_in), w.shape) * 1.5

@@ -27,7 +27,10 @@ use serde_json::Value;
 
 pub use config::{DataFormat, LayerConfig, Padding};
 pub use error::{ErrorKind, KerasError};
-pub use eval::{evaluate, evaluate_with, infer_shapes, infer_shapes_with, Evaluation, Scalar};
+pub use eval::{
+    apply_layer, check_layer, evaluate, evaluate_with, infer_shapes, infer_shapes_with, Evaluation,
+    Scalar,
+};
 pub use model::{KerasModel, Layer, ModelInput, SourceFormat, TensorRef, Weight};
 
 /// The HDF5 file signature (at offset 0, or after a user block of 512 * 2^k bytes).

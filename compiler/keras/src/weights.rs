@@ -158,6 +158,28 @@ pub(crate) fn check_names(
         .map_err(|r| KerasError::layer(ErrorKind::Weights, file, flat, r))
 }
 
+/// [`check_names`] for a layer given on its own, its weights in any order.
+pub(crate) fn check_names_any_order(file: &str, l: &crate::Layer) -> Result<(), KerasError> {
+    if let Some(names) = expected_names(&l.class_name, &l.config) {
+        let mut got: Vec<&str> = l.weights.iter().map(|w| w.name.as_str()).collect();
+        got.sort_unstable();
+        let mut want = names.clone();
+        want.sort_unstable();
+        if got != want {
+            let reason = if names.is_empty() {
+                format!("a {} has no weights, but {got:?} are given", l.class_name)
+            } else if got.is_empty() {
+                format!("a {} needs weights {names:?}, none are given", l.class_name)
+            } else {
+                format!("weights {got:?} are given, a {} needs {names:?}", l.class_name)
+            };
+            return Err(KerasError::layer(ErrorKind::Weights, file, &l.name, reason));
+        }
+    }
+    check_shapes(&l.class_name, &l.config, &l.weights)
+        .map_err(|r| KerasError::layer(ErrorKind::Weights, file, &l.name, r))
+}
+
 /// Variable name from a Keras 2 weight name: `dense/kernel:0` -> `kernel`.
 fn var_name(weight_name: &str) -> String {
     let last = weight_name.rsplit('/').next().unwrap_or(weight_name);

@@ -221,8 +221,12 @@ impl Elab<'_> {
                 (NodeKind::Function(f), shape, n_in)
             }
             Value::Ctor(c) if super::host::HOST_FUNCTIONS.contains(&c.name.as_str()) => {
-                let Some((h, shape, n_in)) = self.host_from(&c, declared.as_ref().map(|d| &d.0))
-                else {
+                let res = if c.name == "keras_layer" {
+                    self.keras_from(&c)
+                } else {
+                    self.host_from(&c, declared.as_ref().map(|d| &d.0))
+                };
+                let Some((h, shape, n_in)) = res else {
                     return;
                 };
                 (NodeKind::Host(h), shape, n_in)

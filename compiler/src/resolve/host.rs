@@ -1,15 +1,27 @@
 //! Host-function nodes: `node p: [13, 13, 32] = max_pool2d(input_shape = [26, 26, 32], size = [2, 2])`,
 //! `softmax(input_shape = [10])`, `elu(alpha = 1)` — computed on the host from the sum of the
-//! node's inputs (the Keras importer's fallback for layers with no native conversion).
+//! node's inputs (the Keras importer's fallback for layers with no native conversion), and
+//! `keras_layer(class = "Subtract", input_shape = [[4], [4]], config = "{}")`: any layer
+//! snn-keras's evaluator computes, its inputs concatenated into the node's input.
 
 use super::decl::Args;
 use super::Elab;
-use crate::spec::HostOp;
+use crate::spec::{HostOp, KerasLayerOp};
 use crate::value::{fmt_shape, Ctor, Unit, Value};
-use snn_syntax::{codes, Diagnostic};
+use snn_syntax::{codes, Diagnostic, Span};
+use std::sync::Arc;
 
 /// The names of host functions.
-pub(crate) const HOST_FUNCTIONS: &[&str] = &["max_pool1d", "max_pool2d", "softmax", "elu"];
+pub(crate) const HOST_FUNCTIONS: &[&str] =
+    &["max_pool1d", "max_pool2d", "softmax", "elu", "keras_layer"];
+
+/// Largest number of elements of one `keras_layer` input.
+const MAX_KERAS_INPUT: usize = 1 << 26;
+
+/// A list of positive whole numbers.
+fn whole_dims<'a>(v: impl Iterator<Item = &'a f64>) -> Option<Vec<usize>> {
+    v.map(|&x| (x >= 1.0 && x.fract() == 0.0 && x < 1e12).then_some(x as usize)).collect()
+}
 
 impl Elab<'_> {
     /// A host op from its constructor; returns it with the output shape and the input size.
@@ -179,5 +191,228 @@ impl Elab<'_> {
         };
         args.finish(self);
         Some((res.0, res.1, n_in))
+    }
+}
+
+impl Elab<'_> {
+    /// `keras_layer(class = "…", input_shape = …, config = "{…}", keras = 2|3, WEIGHT = tensor…)`:
+    /// the layer is checked and run once on zeros, which gives its output shape. Returns the op,
+    /// the output shape and the input size (all inputs, flat, concatenated in call order).
+    pub(crate) fn keras_from(&mut self, c: &Ctor) -> Option<(HostOp, Vec<usize>, usize)> {
+        let mut class: Option<(String, Span)> = None;
+        let mut input_shapes: Option<Vec<Vec<usize>>> = None;
+        let mut config: Option<(String, Span)> = None;
+        let mut keras3 = true;
+        let mut weights: Vec<snn_keras::Weight> = Vec::new();
+        let mut seen: Vec<(String, Span)> = Vec::new();
+        let mut ok = true;
+        for a in &c.args {
+            let Some(name) = &a.name else {
+                self.diags.push(
+                    Diagnostic::error(
+                        codes::ARITY,
+                        "`keras_layer` takes named arguments only",
+                        a.span,
+                        "unnamed argument",
+                    )
+                    .with_help(
+                        "e.g. `keras_layer(class = \"Subtract\", input_shape = [[4], [4]])`",
+                    ),
+                );
+                ok = false;
+                continue;
+            };
+            if let Some((_, prev)) = seen.iter().find(|(n, _)| n == name) {
+                self.diags.push(
+                    Diagnostic::error(
+                        codes::DUPLICATE_ARGUMENT,
+                        format!("argument `{name}` is given twice"),
+                        a.span,
+                        "given again",
+                    )
+                    .with_label(*prev, "first given here"),
+                );
+                ok = false;
+                continue;
+            }
+            seen.push((name.clone(), a.span));
+            let mismatch = |what: &str| {
+                Diagnostic::error(
+                    codes::TYPE_MISMATCH,
+                    format!("`{name}` of `keras_layer` is {what}, found {}", a.value.describe()),
+                    a.value_span,
+                    "wrong type",
+                )
+            };
+            match (name.as_str(), &a.value) {
+                ("class", Value::Str(s)) => class = Some((s.clone(), a.value_span)),
+                ("config", Value::Str(s)) => config = Some((s.clone(), a.value_span)),
+                ("keras", Value::Num(x, Unit::One)) if *x == 2.0 || *x == 3.0 => keras3 = *x == 3.0,
+                ("input_shape", Value::Array(v)) => {
+                    let shapes = match v.ndim() {
+                        1 => whole_dims(v.iter()).map(|s| vec![s]),
+                        2 => v.outer_iter().map(|row| whole_dims(row.iter())).collect(),
+                        _ => None,
+                    };
+                    match shapes {
+                        Some(s) if !s.is_empty() && s.iter().all(|d| !d.is_empty()) => {
+                            input_shapes = Some(s)
+                        }
+                        _ => {
+                            self.diags.push(
+                                Diagnostic::error(
+                                    codes::BAD_SHAPE,
+                                    format!(
+                                        "`input_shape` is a shape or a list of shapes of positive whole numbers, found {}",
+                                        a.value.describe()
+                                    ),
+                                    a.value_span,
+                                    "not a shape",
+                                )
+                                .with_help("one input: `input_shape = [6, 4]`; two: `input_shape = [[4], [4]]`"),
+                            );
+                            ok = false;
+                        }
+                    }
+                }
+                ("class", _) | ("config", _) => {
+                    self.diags.push(mismatch("a string"));
+                    ok = false;
+                }
+                ("keras", _) => {
+                    self.diags.push(mismatch("the Keras major version, 2 or 3"));
+                    ok = false;
+                }
+                ("input_shape", _) => {
+                    self.diags.push(mismatch("a shape or a list of shapes"));
+                    ok = false;
+                }
+                (w, Value::Array(t)) => weights.push(snn_keras::Weight {
+                    name: w.to_string(),
+                    array: t.clone(),
+                    stored_f64: true,
+                }),
+                (_, _) => {
+                    self.diags.push(mismatch("a weight of the layer, a tensor").with_help(
+                        "`keras_layer` takes `class`, `input_shape`, `config`, `keras` and \
+                             the layer's weights by name (`alpha = w[\"prelu/alpha\"]`)",
+                    ));
+                    ok = false;
+                }
+            }
+        }
+        let missing = |name: &str| {
+            Diagnostic::error(
+                codes::MISSING_ARGUMENT,
+                format!("`keras_layer` needs argument `{name}`"),
+                c.span,
+                format!("`{name}` not given"),
+            )
+        };
+        let Some((class, class_span)) = class else {
+            self.diags.push(missing("class"));
+            return None;
+        };
+        let Some(input_shapes) = input_shapes else {
+            if ok {
+                self.diags.push(missing("input_shape"));
+            }
+            return None;
+        };
+        if !ok {
+            return None;
+        }
+        let (config_text, config_span) = config.unwrap_or_else(|| ("{}".to_string(), c.span));
+        let config = match serde_json::from_str::<serde_json::Value>(&config_text) {
+            Ok(v @ serde_json::Value::Object(_)) => v,
+            Ok(_) => {
+                self.diags.push(Diagnostic::error(
+                    codes::BAD_LITERAL,
+                    "`config` is a JSON object (the layer's Keras config)",
+                    config_span,
+                    "not a JSON object",
+                ));
+                return None;
+            }
+            Err(e) => {
+                self.diags.push(Diagnostic::error(
+                    codes::BAD_LITERAL,
+                    format!("`config` is not valid JSON: {e}"),
+                    config_span,
+                    "not JSON",
+                ));
+                return None;
+            }
+        };
+        let layer = snn_keras::Layer {
+            name: class.clone(),
+            class_name: class.clone(),
+            config: snn_keras::LayerConfig(config),
+            node: 0,
+            n_calls: 1,
+            inbound: Vec::new(),
+            weights: Arc::new(weights),
+        };
+        let keras_err = |reason: String, span: Span| {
+            Diagnostic::error(
+                codes::KERAS_LAYER,
+                format!("Keras layer `{class}`: {reason}"),
+                span,
+                "rejected by the Keras evaluator",
+            )
+        };
+        if let Err(e) = snn_keras::check_layer(&layer) {
+            let span = if e.kind == snn_keras::ErrorKind::Weights { c.span } else { class_span };
+            let mut d = keras_err(e.reason, span);
+            if e.kind == snn_keras::ErrorKind::Weights {
+                d = d.with_help(
+                    "weights are named arguments, as Keras names them: `alpha = w[\"prelu/alpha\"]`",
+                );
+            } else if !snn_keras::eval::is_supported_class(&class) {
+                d = d.with_help(
+                    "the evaluator computes the core Keras layers (Dense, Conv, merges, pooling, \
+                     cropping, padding, Permute, PReLU, activations, …)",
+                );
+            }
+            self.diags.push(d);
+            return None;
+        }
+        let mut zeros = Vec::with_capacity(input_shapes.len());
+        for shape in &input_shapes {
+            let n = shape.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d));
+            if n.is_none_or(|n| n > MAX_KERAS_INPUT) {
+                self.diags.push(keras_err(
+                    format!("input shape {} is too large", fmt_shape(shape)),
+                    c.span,
+                ));
+                return None;
+            }
+            let mut full = vec![1];
+            full.extend_from_slice(shape);
+            zeros.push(ndarray::ArrayD::<f64>::zeros(ndarray::IxDyn(&full)));
+        }
+        let refs: Vec<&ndarray::ArrayD<f64>> = zeros.iter().collect();
+        let out = match snn_keras::apply_layer(&layer, &refs, keras3) {
+            Ok(o) => o,
+            Err(e) => {
+                let shapes: Vec<String> = input_shapes.iter().map(|s| fmt_shape(s)).collect();
+                self.diags.push(keras_err(
+                    format!("{} (inputs {})", e.reason, shapes.join(", ")),
+                    c.span,
+                ));
+                return None;
+            }
+        };
+        let output_shape = out.shape().get(1..).unwrap_or(&[]).to_vec();
+        if output_shape.is_empty() || output_shape.contains(&0) {
+            self.diags.push(keras_err(
+                format!("its output has shape {}", fmt_shape(&output_shape)),
+                c.span,
+            ));
+            return None;
+        }
+        let n_in = input_shapes.iter().map(|s| s.iter().product::<usize>()).sum();
+        let op = KerasLayerOp { layer, input_shapes, output_shape: output_shape.clone(), keras3 };
+        Some((HostOp::Keras(Arc::new(op)), output_shape, n_in))
     }
 }

@@ -17,8 +17,38 @@ const IDENTITY: &[&str] = &[
 ];
 
 impl Emitter<'_> {
-    /// Convert one layer application.
+    /// Convert one layer application: natively when it can, else (fallback allowed) as a
+    /// `keras_layer` host op computing the layer with the evaluator's Keras semantics.
     pub(crate) fn layer(&mut self, l: &Layer) -> Result<(), KerasError> {
+        let mark = (self.lines.len(), self.tensors.len(), self.names.len(), self.report.len());
+        let obj = match self.native(l) {
+            Ok(obj) => obj,
+            Err(e) if e.kind == ErrorKind::Unsupported && self.can_host(l) => {
+                // undo what the native attempt emitted
+                self.lines.truncate(mark.0);
+                self.tensors.truncate(mark.1);
+                self.names.truncate(mark.2);
+                self.report.truncate(mark.3);
+                self.pending_output = None;
+                self.keras_host(l)?
+            }
+            Err(e) => return Err(e),
+        };
+        let obj = self.pending_output.take().unwrap_or(obj);
+        self.objs.insert(l.output(), obj);
+        Ok(())
+    }
+
+    /// Whether `l` may run as a `keras_layer` host op: fallback is allowed and the evaluator
+    /// computes it.
+    fn can_host(&self, l: &Layer) -> bool {
+        !self.opts.no_fallback
+            && crate::eval::check_layer(l).is_ok()
+            && !self.opts.custom.iter().any(|b| b.matches(l))
+    }
+
+    /// Convert one layer application natively (or with the dedicated host functions).
+    fn native(&mut self, l: &Layer) -> Result<Obj, KerasError> {
         let out_shape = self.shapes.get(&l.output()).cloned().ok_or_else(|| {
             self.err(ErrorKind::Shape, &l.name, "no inferred output shape".into())
         })?;
@@ -113,16 +143,17 @@ impl Emitter<'_> {
             _ if self.opts.custom.iter().any(|b| b.matches(l)) => self.custom(l, &one()?)?,
             _ => return Err(self.unsupported(l, "no native conversion")),
         };
-        let obj = self.pending_output.take().unwrap_or(obj);
-        self.objs.insert(l.output(), obj);
-        Ok(())
+        Ok(obj)
     }
 
     fn unsupported(&self, l: &Layer, why: &str) -> KerasError {
         let how = if self.opts.no_fallback {
             "and --no-fallback refuses host ops".to_string()
         } else {
-            "(running such layers on the host is not implemented yet)".to_string()
+            match crate::eval::check_layer(l) {
+                Ok(()) => "(it runs as a host op)".to_string(),
+                Err(e) => format!("and it cannot run as a host op either: {}", e.reason),
+            }
         };
         let mp = if l.class_name.starts_with("MaxPooling") {
             "; --max-to-avg-pool converts it as average pooling"
@@ -152,6 +183,10 @@ impl Emitter<'_> {
             "relu" | "sigmoid" | "tanh" => Act::Named(a),
             "leaky_relu" => Act::Leaky(0.2),
             "elu" | "softmax" if !self.opts.no_fallback => Act::Host(a),
+            // any other activation the evaluator knows: a `keras_layer` Activation host op
+            other if !self.opts.no_fallback && crate::eval::is_known_activation(other) => {
+                Act::Host(a)
+            }
             other => {
                 return Err(self.unsupported(l, &format!("the activation `{other}`")));
             }
@@ -180,8 +215,18 @@ impl Emitter<'_> {
             // the weighted sum flows into a linear node; the layer's output is a host node
             let sum = Layer { name: format!("{}_linear", l.name), ..l.clone() };
             let lin = self.target(&sum, shape, &Act::Linear, bias.map(ArrayD::into_dyn))?;
-            let out =
-                self.host_node(l, shape, &format!("{h}(input_shape = {})", shape_str(shape)), &lin);
+            let call = if matches!(h.as_str(), "elu" | "softmax") {
+                format!("{h}(input_shape = {})", shape_str(shape))
+            } else {
+                let config = serde_json::json!({ "activation": h }).to_string();
+                format!(
+                    "keras_layer(class = \"Activation\", input_shape = {}, config = \"{}\", keras = {})",
+                    shape_str(shape),
+                    escape_json(&config),
+                    self.keras_major()
+                )
+            };
+            let out = self.host_node(l, shape, &call, &lin);
             self.pending_output = Some(out);
             return Ok(lin);
         }
@@ -418,6 +463,103 @@ impl Emitter<'_> {
         Obj { name, shape: shape.to_vec(), neurons: false }
     }
 
+    /// The Keras major version the model's semantics follow (2 unless the file says 3).
+    fn keras_major(&self) -> u32 {
+        if self.model.keras_version.as_deref().is_some_and(|v| v.starts_with('3')) {
+            3
+        } else {
+            2
+        }
+    }
+
+    /// Any layer the evaluator computes, as a `keras_layer` host node: its config (without
+    /// names, dtypes, initializers, regularizers and constraints) as JSON, its weights as tensors
+    /// named after the layer, its inputs connected into consecutive slices of the node's input.
+    fn keras_host(&mut self, l: &Layer) -> Result<Obj, KerasError> {
+        let out_shape = self.shapes.get(&l.output()).cloned().ok_or_else(|| {
+            self.err(ErrorKind::Shape, &l.name, "no inferred output shape".into())
+        })?;
+        let inputs: Vec<Obj> =
+            l.inbound.iter().map(|r| self.obj(r, &l.name).cloned()).collect::<Result<_, _>>()?;
+        if inputs.is_empty() {
+            return Err(self.err(ErrorKind::Config, &l.name, "the layer has no input".into()));
+        }
+        let rank = inputs.iter().map(|i| i.shape.len()).max().unwrap_or(1);
+        // inputs of lower rank (broadcast by merge layers) get leading 1s: same result
+        let shapes: Vec<Vec<usize>> = inputs
+            .iter()
+            .map(|i| {
+                let mut s = vec![1; rank - i.shape.len()];
+                s.extend_from_slice(&i.shape);
+                s
+            })
+            .collect();
+        let input_shape = if shapes.len() == 1 {
+            shape_str(&shapes[0])
+        } else {
+            let parts: Vec<String> = shapes.iter().map(|s| shape_str(s)).collect();
+            format!("[{}]", parts.join(", "))
+        };
+        let config = match &l.config.0 {
+            serde_json::Value::Object(m) => serde_json::Value::Object(
+                m.iter()
+                    .filter(|(k, _)| {
+                        !matches!(
+                            k.as_str(),
+                            "name" | "trainable" | "dtype" | "batch_input_shape" | "batch_shape"
+                        ) && !k.ends_with("_initializer")
+                            && !k.ends_with("_regularizer")
+                            && !k.ends_with("_constraint")
+                    })
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
+            ),
+            other => other.clone(),
+        };
+        let mut args = vec![
+            format!("class = \"{}\"", escape_json(&l.class_name)),
+            format!("input_shape = {input_shape}"),
+            format!("config = \"{}\"", escape_json(&config.to_string())),
+            format!("keras = {}", self.keras_major()),
+        ];
+        for w in l.weights.iter() {
+            let ident = w.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                && w.name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_');
+            if !ident || matches!(w.name.as_str(), "class" | "input_shape" | "config" | "keras") {
+                return Err(self.unsupported(l, &format!("a weight named `{}`", w.name)));
+            }
+            let t = self.tensor(format!("{}/{}", l.name, w.name), w.array.clone());
+            args.push(format!("{} = {t}", w.name));
+        }
+        let name = self.fresh(&l.name);
+        self.line(format!(
+            "// Keras: {} (host op: computed on the host with Keras semantics, off the neuromorphic path)",
+            l.class_name
+        ));
+        self.line(format!(
+            "node {name}: {} = keras_layer({})",
+            shape_str(&out_shape),
+            args.join(", ")
+        ));
+        let mut at = 0;
+        for pre in &inputs {
+            let n: usize = pre.shape.iter().product();
+            let syn = self.synapse(pre);
+            if inputs.len() == 1 {
+                self.line(format!("connect {} -> {name} {syn}", pre.name));
+            } else {
+                self.line(format!("connect {} -> {name}[{at}:{}] {syn}", pre.name, at + n));
+            }
+            at += n;
+        }
+        self.report.push(LayerRow {
+            layer: l.name.clone(),
+            class: l.class_name.clone(),
+            became: format!("host op keras_layer {}", shape_str(&out_shape)),
+        });
+        Ok(Obj { name, shape: out_shape, neurons: false })
+    }
+
     /// A host-function node `NAME = CALL` fed by `pre` (NengoDL's TensorNode fallback).
     fn host_node(&mut self, l: &Layer, shape: &[usize], call: &str, pre: &Obj) -> Obj {
         let name = self.fresh(&l.name);
@@ -532,4 +674,9 @@ pub(crate) enum Act {
     Leaky(f64),
     /// An activation computed by a host function (`elu`, `softmax` over the last axis).
     Host(String),
+}
+
+/// Text inside a `.snn` string literal: backslashes and quotes escaped.
+fn escape_json(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('"', "\\\"")
 }

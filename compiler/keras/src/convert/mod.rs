@@ -110,7 +110,8 @@ pub fn convert(
         let how = if opts.no_fallback {
             "and --no-fallback refuses host ops"
         } else {
-            "(running such layers on the host is not implemented yet)"
+            "and the Keras evaluator cannot run it as a host op either (give a `.snn` block for \
+             it with --layers)"
         };
         return Err(KerasError::layer(
             ErrorKind::Unsupported,

@@ -3,6 +3,8 @@
 
 mod ops;
 
+pub(crate) use ops::is_known_activation;
+
 use std::fmt::Debug;
 
 use indexmap::IndexMap;
@@ -138,6 +140,7 @@ const SUPPORTED: &[&str] = &[
     "AlphaDropout",
     "ActivityRegularization",
     "Identity",
+    "RepeatVector",
 ];
 
 /// Whether the evaluator implements layer class `class_name`.
@@ -149,28 +152,53 @@ pub fn is_supported_class(class_name: &str) -> bool {
 pub(crate) fn check_supported(model: &KerasModel) -> Result<(), KerasError> {
     let file = model.source.as_str();
     for l in &model.layers {
-        let err = |r: String| KerasError::layer(ErrorKind::Unsupported, file, &l.name, r);
-        if !is_supported_class(&l.class_name) {
-            return Err(err(format!("layer class `{}` is not supported", l.class_name)));
-        }
-        if l.config.get("activation").is_some() {
-            match l.config.activation() {
-                Some(a) if ops::is_known_activation(&a) => {}
-                Some(a) => return Err(err(format!("activation `{a}` is not supported"))),
-                None => return Err(err("unreadable activation".to_string())),
-            }
-        }
-        if l.class_name.starts_with("UpSampling") && l.config.interpolation() != "nearest" {
-            return Err(err(format!(
-                "interpolation `{}` (only nearest)",
-                l.config.interpolation()
-            )));
-        }
-        if l.config.data_format().is_none() {
-            return Err(err(format!("data_format {:?}", l.config.str("data_format"))));
-        }
+        check_options(l)
+            .map_err(|r| KerasError::layer(ErrorKind::Unsupported, file, &l.name, r))?;
     }
     Ok(())
+}
+
+/// The class, activation, interpolation and data format of `l` are ones the evaluator knows.
+fn check_options(l: &Layer) -> Result<(), String> {
+    if !is_supported_class(&l.class_name) {
+        return Err(format!("layer class `{}` is not supported", l.class_name));
+    }
+    if l.config.get("activation").is_some() {
+        match l.config.activation() {
+            Some(a) if ops::is_known_activation(&a) => {}
+            Some(a) => return Err(format!("activation `{a}` is not supported")),
+            None => return Err("unreadable activation".to_string()),
+        }
+    }
+    if l.class_name.starts_with("UpSampling") && l.config.interpolation() != "nearest" {
+        return Err(format!("interpolation `{}` (only nearest)", l.config.interpolation()));
+    }
+    if l.config.data_format().is_none() {
+        return Err(format!("data_format {:?}", l.config.str("data_format")));
+    }
+    Ok(())
+}
+
+/// Check one layer given on its own (class, config and named weights, e.g. a host op of an
+/// imported `.snn`): a class and options the evaluator knows, and the weights its class needs
+/// (in any order) with shapes that fit its config. Errors name `layer.name`.
+pub fn check_layer(layer: &Layer) -> Result<(), KerasError> {
+    let file = "keras_layer";
+    check_options(layer)
+        .map_err(|r| KerasError::layer(ErrorKind::Unsupported, file, &layer.name, r))?;
+    crate::weights::check_names_any_order(file, layer)
+}
+
+/// Apply one layer with Keras inference semantics to its inputs (each with a leading batch
+/// dimension, in call order): what [`evaluate`] does for one layer application. Check the layer
+/// with [`check_layer`] first; shape errors and unsupported options are errors naming the layer.
+/// `keras3` selects Keras 3 definitions where the generations differ (`hard_sigmoid`).
+pub fn apply_layer<T: Scalar>(
+    layer: &Layer,
+    inputs: &[&ArrayD<T>],
+    keras3: bool,
+) -> Result<ArrayD<T>, KerasError> {
+    apply(layer, inputs, keras3).map_err(|e| e.into_error("keras_layer", &layer.name))
 }
 
 /// Spatial rank encoded in a class name suffix (`Conv2D` -> 2).
@@ -575,6 +603,19 @@ fn apply<T: Scalar>(layer: &Layer, args: &[&ArrayD<T>], keras3: bool) -> Result<
                 return Err(Fail::Unsupported(format!("interpolation `{interp}` (only nearest)")));
             }
             Ok(ops::upsample(one(args)?, &cfg.up_size(rank), data_format(cfg)?)?)
+        }
+        "RepeatVector" => {
+            let x = one(args)?;
+            let n = cfg.usize("n").ok_or_else(|| Fail::Unsupported("unreadable n".into()))?;
+            if x.ndim() != 2 {
+                return Err(Fail::Shape(format!(
+                    "RepeatVector needs a vector input, got shape {:?}",
+                    &x.shape()[1..]
+                )));
+            }
+            let (b, m) = (x.shape()[0], x.shape()[1]);
+            ops::checked_size(&[b, n, m])?;
+            Ok(ArrayD::from_shape_fn(IxDyn(&[b, n, m]), |ix| x[[ix[0], ix[2]]]))
         }
         "Dropout"
         | "SpatialDropout1D"
