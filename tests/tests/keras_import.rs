@@ -139,6 +139,10 @@ fn zoo_models_run_like_keras() {
                         out.layer
                     ));
                 }
+                eprintln!(
+                    "{name}/{file} output {}: {e64:.1e} (float64), {e32:.1e} (float32)",
+                    out.layer
+                );
                 worst = (worst.0.max(e64), worst.1.max(e32));
             }
             converted += 1;

@@ -206,6 +206,8 @@ zoo_tests!(
     custom_layer,
     dense_seq,
     dropout,
+    host_layers,
+    host_layers_img,
     merge_multi_input,
     multi_output,
     nested,

@@ -23,6 +23,8 @@ pub trait Scalar:
     fn of(x: f64) -> Self;
     /// The error function.
     fn erf(self) -> Self;
+    /// The complementary error function.
+    fn erfc(self) -> Self;
 }
 
 impl Scalar for f32 {
@@ -32,6 +34,9 @@ impl Scalar for f32 {
     fn erf(self) -> Self {
         libm::erff(self)
     }
+    fn erfc(self) -> Self {
+        libm::erfcf(self)
+    }
 }
 
 impl Scalar for f64 {
@@ -40,6 +45,9 @@ impl Scalar for f64 {
     }
     fn erf(self) -> Self {
         libm::erf(self)
+    }
+    fn erfc(self) -> Self {
+        libm::erfc(self)
     }
 }
 

@@ -668,7 +668,7 @@ pub(crate) fn is_known_activation(name: &str) -> bool {
 }
 
 /// Apply a Keras activation by name. `keras3` selects Keras 3 definitions where the two
-/// generations differ (`hard_sigmoid`).
+/// generations differ (`hard_sigmoid`, `gelu`).
 pub(crate) fn activation<T: Scalar>(name: &str, x: ArrayD<T>, keras3: bool) -> R<ArrayD<T>> {
     let last = x.ndim().saturating_sub(1);
     Ok(match name {
@@ -686,8 +686,16 @@ pub(crate) fn activation<T: Scalar>(name: &str, x: ArrayD<T>, keras3: bool) -> R
         "softplus" => x.mapv(softplus),
         "softsign" => x.mapv(|v| v / (T::one() + v.abs())),
         "swish" | "silu" => x.mapv(|v| v * sigmoid(v)),
+        // tf.nn.gelu (exact form) casts its constant through float32 in every precision:
+        // TF 2.12 (Keras 2) computes 0.5·x·(1 + erf(x / √2)), TF 2.16+ (Keras 3)
+        // 0.5·x·erfc(−x / √2)
+        "gelu" if keras3 => {
+            let c = T::of(f64::from(std::f64::consts::FRAC_1_SQRT_2 as f32));
+            x.mapv(|v| T::of(0.5) * v * (-v * c).erfc())
+        }
         "gelu" => {
-            x.mapv(|v| T::of(0.5) * v * (T::one() + (v / T::of(std::f64::consts::SQRT_2)).erf()))
+            let c = T::of(f64::from(std::f64::consts::SQRT_2 as f32));
+            x.mapv(|v| T::of(0.5) * v * (T::one() + (v / c).erf()))
         }
         "exponential" => x.mapv(T::exp),
         "relu6" => x.mapv(relu6),
