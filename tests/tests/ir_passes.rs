@@ -38,6 +38,14 @@ fn temporaries_are_forwarded() {
 }
 
 #[test]
+fn synapses_move_past_readouts() {
+    let out = after("commute.snn", |p, _| opt::commute::run(p));
+    assert!(out.starts_with("changed: 1"), "{out}");
+    assert!(out.contains("DotInc          conn1.out.readout_in += M[2, 16] @ s.out"), "{out}");
+    insta::assert_snapshot!(out);
+}
+
+#[test]
 fn constant_work_is_hoisted() {
     let out = after("hoist.snn", opt::hoist::run);
     assert!(out.contains("once ConvInc"), "{out}");
@@ -61,7 +69,7 @@ fn spiking_products_are_event_driven() {
 
 #[test]
 fn everything() {
-    for file in ["dead.snn", "forward.snn", "hoist.snn", "events.snn"] {
+    for file in ["dead.snn", "forward.snn", "commute.snn", "hoist.snn", "events.snn"] {
         let mut p = lowered(&dir().join(file));
         let held = vec![true; p.inputs.len()];
         let report = opt::optimize(&mut p, &held);

@@ -208,25 +208,146 @@ impl<T: JitFloat> HostKernel<T> for Conv<T> {
 /// A forward convolution of a spiking source: each nonzero input adds its kernel slice to the
 /// outputs it reaches. Per output the terms arrive in `(kh, kw, ci)` order — the order of the
 /// dense kernel — into a zeroed sum that is then added to `y`, so results are the same.
-pub(super) struct ConvEvents<T>(Conv<T>);
+pub(super) struct ConvEvents<T> {
+    conv: Conv<T>,
+    /// Channels-last, one group: per input position, the `(output offset, kernel offset)` of
+    /// each output position it reaches, in `(kh, kw)` order (the kernel offset is that of
+    /// input channel 0; channel `ci` adds `ci * cout`).
+    taps: Option<Vec<Vec<(usize, usize)>>>,
+}
 
 impl<T: JitFloat> Conv<T> {
     /// This convolution run spike-driven (forward convolutions only; others stay dense).
     pub(super) fn events(self) -> Box<dyn HostKernel<T>> {
         if self.transpose {
-            Box::new(self)
-        } else {
-            Box::new(ConvEvents(self))
+            return Box::new(self);
+        }
+        let taps = (self.channels_last && self.groups == 1).then(|| {
+            let mut taps = Vec::with_capacity(self.in_hw[0] * self.in_hw[1]);
+            for ih in 0..self.in_hw[0] {
+                for iw in 0..self.in_hw[1] {
+                    let mut t = Vec::new();
+                    self.reach(ih, iw, |kh, kw, oh, ow| {
+                        t.push((self.idx(self.out_hw, self.cout, oh, ow, 0), self.kidx(kh, kw, 0)));
+                    });
+                    taps.push(t);
+                }
+            }
+            taps
+        });
+        Box::new(ConvEvents { conv: self, taps })
+    }
+
+    /// Calls `f(kh, kw, oh, ow)` for each output position input `(ih, iw)` reaches.
+    fn reach(&self, ih: usize, iw: usize, mut f: impl FnMut(usize, usize, usize, usize)) {
+        for kh in 0..self.k_hw[0] {
+            let th = (ih + self.pad[0]) as isize - kh as isize;
+            if th < 0 || !(th as usize).is_multiple_of(self.stride[0]) {
+                continue;
+            }
+            let oh = th as usize / self.stride[0];
+            if oh >= self.out_hw[0] {
+                continue;
+            }
+            for kw in 0..self.k_hw[1] {
+                let tw = (iw + self.pad[1]) as isize - kw as isize;
+                if tw < 0 || !(tw as usize).is_multiple_of(self.stride[1]) {
+                    continue;
+                }
+                let ow = tw as usize / self.stride[1];
+                if ow < self.out_hw[1] {
+                    f(kh, kw, oh, ow);
+                }
+            }
         }
     }
 }
 
 impl<T: JitFloat> ConvEvents<T> {
+    /// `acc = conv(x)` by the nonzero inputs, in `(ih, iw, ch)` order.
     fn scatter(&self, x: &[T], acc: &mut [T]) {
-        let c = &self.0;
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                // SAFETY: the CPU has AVX-512F (checked above).
+                return unsafe { self.scatter_avx512(x, acc) };
+            }
+            if std::arch::is_x86_feature_detected!("avx2") {
+                // SAFETY: the CPU has AVX2 (checked above).
+                return unsafe { self.scatter_avx2(x, acc) };
+            }
+        }
+        self.scatter_plain(x, acc);
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn scatter_avx512(&self, x: &[T], acc: &mut [T]) {
+        self.scatter_plain(x, acc);
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn scatter_avx2(&self, x: &[T], acc: &mut [T]) {
+        self.scatter_plain(x, acc);
+    }
+
+    /// The channels-last scatter; `N` is the number of output channels when known (else 0).
+    #[inline(always)]
+    fn scatter_taps<const N: usize>(&self, taps: &[Vec<(usize, usize)>], x: &[T], acc: &mut [T]) {
+        let c = &self.conv;
+        let cout = c.cout;
+        // Inputs are stored in (ih, iw, ch) order: all-zero blocks of 8 are skipped at once.
+        for (b, chunk) in x.chunks(8).enumerate() {
+            if !chunk.iter().fold(false, |any, &v| any | (v != T::zero())) {
+                continue;
+            }
+            for (k, &xv) in chunk.iter().enumerate() {
+                if xv == T::zero() {
+                    continue;
+                }
+                let e = b * 8 + k;
+                let (pos, ci) = (e / c.cin, e % c.cin);
+                for &(o, kb) in &taps[pos] {
+                    let kr = kb + ci * cout;
+                    let (Some(a), Some(krow)) =
+                        (acc.get_mut(o..o + cout), c.kernel.get(kr..kr + cout))
+                    else {
+                        continue;
+                    };
+                    if N > 0 {
+                        let (Ok(a), Ok(krow)) =
+                            (<&mut [T; N]>::try_from(a), <&[T; N]>::try_from(krow))
+                        else {
+                            continue;
+                        };
+                        a.iter_mut().zip(krow).for_each(|(v, &kv)| *v += xv * kv);
+                    } else {
+                        a.iter_mut().zip(krow).for_each(|(v, &kv)| *v += xv * kv);
+                    }
+                }
+            }
+        }
+    }
+
+    #[inline(always)]
+    fn scatter_plain(&self, x: &[T], acc: &mut [T]) {
+        let c = &self.conv;
+        acc.iter_mut().for_each(|a| *a = T::zero());
+        if let Some(taps) = &self.taps {
+            // Output channel counts of usual layers get a loop of known length.
+            match c.cout {
+                8 => self.scatter_taps::<8>(taps, x, acc),
+                16 => self.scatter_taps::<16>(taps, x, acc),
+                32 => self.scatter_taps::<32>(taps, x, acc),
+                64 => self.scatter_taps::<64>(taps, x, acc),
+                128 => self.scatter_taps::<128>(taps, x, acc),
+                _ => self.scatter_taps::<0>(taps, x, acc),
+            }
+            return;
+        }
         let cin_g = c.cin / c.groups;
         let cout_g = c.cout / c.groups;
-        acc.iter_mut().for_each(|a| *a = T::zero());
         for ih in 0..c.in_hw[0] {
             for iw in 0..c.in_hw[1] {
                 for ch in 0..c.cin {
@@ -235,55 +356,25 @@ impl<T: JitFloat> ConvEvents<T> {
                         continue;
                     }
                     let (g, ci) = (ch / cin_g, ch % cin_g);
-                    for kh in 0..c.k_hw[0] {
-                        let th = (ih + c.pad[0]) as isize - kh as isize;
-                        if th < 0 || !(th as usize).is_multiple_of(c.stride[0]) {
-                            continue;
+                    c.reach(ih, iw, |kh, kw, oh, ow| {
+                        let base = c.kidx(kh, kw, ci) + g * cout_g;
+                        for (co, &kv) in c.kernel[base..base + cout_g].iter().enumerate() {
+                            acc[c.idx(c.out_hw, c.cout, oh, ow, g * cout_g + co)] += xv * kv;
                         }
-                        let oh = th as usize / c.stride[0];
-                        if oh >= c.out_hw[0] {
-                            continue;
-                        }
-                        for kw in 0..c.k_hw[1] {
-                            let tw = (iw + c.pad[1]) as isize - kw as isize;
-                            if tw < 0 || !(tw as usize).is_multiple_of(c.stride[1]) {
-                                continue;
-                            }
-                            let ow = tw as usize / c.stride[1];
-                            if ow >= c.out_hw[1] {
-                                continue;
-                            }
-                            let base = c.kidx(kh, kw, ci) + g * cout_g;
-                            let krow = &c.kernel[base..base + cout_g];
-                            if c.channels_last {
-                                let o = c.idx(c.out_hw, c.cout, oh, ow, g * cout_g);
-                                axpy(&mut acc[o..o + cout_g], krow, xv);
-                            } else {
-                                for (co, &kv) in krow.iter().enumerate() {
-                                    acc[c.idx(c.out_hw, c.cout, oh, ow, g * cout_g + co)] +=
-                                        xv * kv;
-                                }
-                            }
-                        }
-                    }
+                    });
                 }
             }
         }
     }
 }
 
-/// `y += a * x` elementwise (no fused multiply-add: the rounding of the dense kernel).
-fn axpy<T: JitFloat>(y: &mut [T], a: &[T], x: T) {
-    y.iter_mut().zip(a).for_each(|(v, &k)| *v += x * k);
-}
-
 impl<T: JitFloat> HostKernel<T> for ConvEvents<T> {
     fn init(&self, _b: usize, _mem: &mut [T]) -> Result<KernelState, String> {
-        Ok(Box::new(vec![T::zero(); self.0.y.1]))
+        Ok(Box::new(vec![T::zero(); self.conv.y.1]))
     }
 
     fn step(&self, state: &mut KernelState, _k: u64, mem: &mut [T]) -> Result<(), String> {
-        let (x, y) = split(mem, self.0.x, self.0.y)?;
+        let (x, y) = split(mem, self.conv.x, self.conv.y)?;
         let acc = state.downcast_mut::<Vec<T>>().ok_or("conv: wrong state")?;
         self.scatter(x, acc);
         y.iter_mut().zip(acc.iter()).for_each(|(v, &a)| *v += a);

@@ -8,7 +8,7 @@ use super::JitError;
 use crate::ir::Sel;
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::{
-    types, AbiParam, BlockArg, FuncRef, InstBuilder, MemFlagsData, Type, Value,
+    types, AbiParam, BlockArg, Endianness, FuncRef, InstBuilder, MemFlagsData, Type, Value,
 };
 use cranelift_frontend::FunctionBuilder;
 use cranelift_jit::JITModule;
@@ -53,6 +53,9 @@ pub(super) struct Gen<'f, 'm, T: JitFloat> {
     pub t: Value,
     /// Time step.
     pub dt: f64,
+    /// Inside [`Gen::for_vec`]: loads, stores, constants, comparisons and selects work on
+    /// vectors of `T::LANES` consecutive elements.
+    vec: bool,
 }
 
 /// Flags of scalar accesses to the state block, constants and the context table.
@@ -77,7 +80,7 @@ impl<'f, 'm, T: JitFloat> Gen<'f, 'm, T> {
         t: Value,
         dt: f64,
     ) -> Self {
-        Self { b, module, funcs: BTreeMap::new(), res, mem, ctx, k, t, dt }
+        Self { b, module, funcs: BTreeMap::new(), res, mem, ctx, k, t, dt, vec: false }
     }
 
     /// Gives back the function builder and the resources.
@@ -87,7 +90,12 @@ impl<'f, 'm, T: JitFloat> Gen<'f, 'm, T> {
 
     /// Float constant of the run's type.
     pub(super) fn fc(&mut self, x: T) -> Value {
-        T::emit(&mut self.b, x)
+        let v = T::emit(&mut self.b, x);
+        if self.vec {
+            self.b.ins().splat(T::VEC, v)
+        } else {
+            v
+        }
     }
 
     /// `f64` constant (node functions compute in `f64`).
@@ -126,12 +134,18 @@ impl<'f, 'm, T: JitFloat> Gen<'f, 'm, T> {
 
     /// Loads a float.
     pub(super) fn ld(&mut self, base: Value, e: usize, i: I) -> Result<Value, JitError> {
+        if self.vec {
+            return self.ldv(base, e, i);
+        }
         let (p, o) = self.at(base, e, i, 1)?;
         Ok(self.b.ins().load(T::TY, flags(), p, o))
     }
 
     /// Stores a float.
     pub(super) fn st(&mut self, v: Value, base: Value, e: usize, i: I) -> Result<(), JitError> {
+        if self.vec {
+            return self.stv(v, base, e, i);
+        }
         let (p, o) = self.at(base, e, i, 1)?;
         self.b.ins().store(flags(), v, p, o);
         Ok(())
@@ -168,11 +182,11 @@ impl<'f, 'm, T: JitFloat> Gen<'f, 'm, T> {
     /// Element `i` of a constant array (an immediate when `i` is known).
     pub(super) fn cget(&mut self, c: &Cst<T>, i: I) -> Result<Value, JitError> {
         match i {
-            I::C(i) => {
+            I::C(i) if !self.vec => {
                 let v = c.vals.get(i).copied().ok_or_else(|| bug("constant index"))?;
                 Ok(self.fc(v))
             }
-            I::V(_) => {
+            _ => {
                 let base = self.ptr(c.addr);
                 self.ld(base, 0, i)
             }
@@ -208,7 +222,11 @@ impl<'f, 'm, T: JitFloat> Gen<'f, 'm, T> {
     /// Address of element `i` of the selection `ix` of the region at `e`.
     pub(super) fn sel_at(&mut self, e: usize, ix: &Ix, i: I) -> Result<(Value, i32), JitError> {
         match ix {
-            Ix::Range(s) => self.at(self.mem, e + s, i, 1),
+            Ix::Range(s) => {
+                let stride = if self.vec { T::LANES } else { 1 };
+                self.at(self.mem, e + s, i, stride)
+            }
+            Ix::Table { .. } if self.vec => Err(bug("vector access through a table")),
             Ix::Table { addr, idx } => match i {
                 I::C(i) => {
                     let j = idx.get(i).copied().ok_or_else(|| bug("table index"))?;
@@ -228,13 +246,41 @@ impl<'f, 'm, T: JitFloat> Gen<'f, 'm, T> {
     /// Loads element `i` of a selection.
     pub(super) fn ld_sel(&mut self, e: usize, ix: &Ix, i: I) -> Result<Value, JitError> {
         let (p, o) = self.sel_at(e, ix, i)?;
-        Ok(self.b.ins().load(T::TY, flags(), p, o))
+        Ok(if self.vec {
+            self.b.ins().load(T::VEC, vflags(), p, o)
+        } else {
+            self.b.ins().load(T::TY, flags(), p, o)
+        })
     }
 
     /// Stores element `i` of a selection.
     pub(super) fn st_sel(&mut self, v: Value, e: usize, ix: &Ix, i: I) -> Result<(), JitError> {
         let (p, o) = self.sel_at(e, ix, i)?;
-        self.b.ins().store(flags(), v, p, o);
+        let f = if self.vec { vflags() } else { flags() };
+        self.b.ins().store(f, v, p, o);
+        Ok(())
+    }
+
+    /// `body(i)` for `i` in `0..n`, `T::LANES` elements at a time: the body runs in vector
+    /// mode (every value it makes with this generator is a vector; it must make its constants
+    /// inside, use no table selections, branches or calls), then once per leftover element.
+    /// Lanes compute exactly what the scalar code computes.
+    pub(super) fn for_vec(
+        &mut self,
+        n: usize,
+        mut body: impl FnMut(&mut Self, I) -> Result<(), JitError>,
+    ) -> Result<(), JitError> {
+        let nv = n / T::LANES;
+        if nv < 2 {
+            return self.for_n(n, body);
+        }
+        self.vec = true;
+        let res = self.for_n(nv, &mut body);
+        self.vec = false;
+        res?;
+        for i in nv * T::LANES..n {
+            body(self, I::C(i))?;
+        }
         Ok(())
     }
 
@@ -344,6 +390,11 @@ impl<'f, 'm, T: JitFloat> Gen<'f, 'm, T> {
 
     /// `a if cond else b`.
     pub(super) fn select(&mut self, cond: Value, a: Value, b: Value) -> Value {
+        if self.vec {
+            let le = MemFlagsData::new().with_endianness(Endianness::Little);
+            let mask = self.b.ins().bitcast(T::VEC, le, cond);
+            return self.b.ins().bitselect(mask, a, b);
+        }
         self.b.ins().select(cond, a, b)
     }
 

@@ -48,7 +48,7 @@ fn nonzero<T: JitFloat>(mem: &[T], src: &Place, n: usize, out: &mut Vec<(usize, 
             // Blocks of 8 are skipped with one test when all are zero (most are, for spikes).
             let mut base = 0;
             for chunk in x.chunks(8) {
-                if chunk.iter().any(|&v| v != T::zero()) {
+                if chunk.iter().fold(false, |any, &v| any | (v != T::zero())) {
                     for (i, &v) in chunk.iter().enumerate() {
                         if v != T::zero() {
                             out.push((base + i, v));

@@ -64,7 +64,15 @@ impl<T: JitFloat> Gen<'_, '_, T> {
             }
             _ => None,
         };
-        self.for_n(n, |g, i| {
+        // Types computed by arithmetic alone run a vector of neurons at a time.
+        let vectorise = matches!(
+            neuron,
+            NeuronType::RectifiedLinear(_)
+                | NeuronType::SpikingRectifiedLinear(_)
+                | NeuronType::LeakyRelu(_)
+                | NeuronType::SpikingLeakyRelu(_)
+        );
+        let each = |g: &mut Self, i: I| -> Result<(), JitError> {
             let jv = g.ldm(j_off, i)?;
             match neuron {
                 NeuronType::RegularSpiking(w) => {
@@ -91,7 +99,12 @@ impl<T: JitFloat> Gen<'_, '_, T> {
                     g.stm(o, o_off, i)
                 }
             }
-        })?;
+        };
+        if vectorise {
+            self.for_vec(n, each)?;
+        } else {
+            self.for_n(n, each)?;
+        }
         let what = if spikes.is_some() {
             format!("SimNeurons {}: random spike draws", neuron.name())
         } else {

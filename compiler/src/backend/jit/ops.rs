@@ -43,8 +43,11 @@ impl<T: JitFloat> Gen<'_, '_, T> {
     pub(super) fn op_reset(&mut self, dst: SignalId, value: &[f64]) -> Result<(), JitError> {
         let (d, n) = self.sig(dst)?;
         if value.len() == 1 {
-            let v = self.fc(T::cast(value[0]));
-            return self.for_n(n, |g, i| g.stm(v, d, i));
+            let x = T::cast(value[0]);
+            return self.for_vec(n, |g, i| {
+                let v = g.fc(x);
+                g.stm(v, d, i)
+            });
         }
         if value.len() != n {
             return Err(JitError::Invalid(format!(
@@ -53,7 +56,7 @@ impl<T: JitFloat> Gen<'_, '_, T> {
             )));
         }
         let c = self.res.fconst(value.iter().map(|&x| T::cast(x)).collect());
-        self.for_n(n, |g, i| {
+        self.for_vec(n, |g, i| {
             let v = g.cget(&c, i)?;
             g.stm(v, d, i)
         })
@@ -78,17 +81,20 @@ impl<T: JitFloat> Gen<'_, '_, T> {
         let mut n = ls.min(ld);
         let scale = match scale {
             None => None,
-            Some([a]) => Some(Err(self.fc(T::cast(*a)))),
+            Some([a]) => Some(Err(T::cast(*a))),
             Some(v) => {
                 n = n.min(v.len());
                 Some(Ok(self.res.fconst(v.iter().map(|&x| T::cast(x)).collect())))
             }
         };
-        self.for_n(n, |g, i| {
+        let each = |g: &mut Self, i: I| -> Result<(), JitError> {
             let mut x = g.ld_sel(s, &six, i)?;
             match &scale {
                 None => {}
-                Some(Err(a)) => x = g.b.ins().fmul(x, *a),
+                Some(Err(a)) => {
+                    let a = g.fc(*a);
+                    x = g.b.ins().fmul(x, a);
+                }
                 Some(Ok(c)) => {
                     let a = g.cget(c, i)?;
                     x = g.b.ins().fmul(x, a);
@@ -99,7 +105,12 @@ impl<T: JitFloat> Gen<'_, '_, T> {
                 x = g.b.ins().fadd(old, x);
             }
             g.st_sel(x, d, &dix, i)
-        })
+        };
+        if matches!((&six, &dix), (Ix::Range(_), Ix::Range(_))) {
+            self.for_vec(n, each)
+        } else {
+            self.for_n(n, each)
+        }
     }
 
     /// `dst[dst_sel] += mat @ src[src_sel]`, each row summed as ndarray's `unrolled_dot` does
@@ -448,8 +459,9 @@ impl<T: JitFloat> Gen<'_, '_, T> {
         let lit = |v: f64| T::cast(v);
         match f.kind {
             FilterKind::NoX => {
-                let dc = self.fc(lit(f.d));
-                self.for_n(n.min(nd), |g, i| {
+                let dv = lit(f.d);
+                self.for_vec(n.min(nd), |g, i| {
+                    let dc = g.fc(dv);
                     let u = g.ldm(s, i)?;
                     let y = g.b.ins().fmul(dc, u);
                     g.stm(y, d, i)
@@ -457,9 +469,10 @@ impl<T: JitFloat> Gen<'_, '_, T> {
             }
             FilterKind::OneX => {
                 let x = self.res.alloc(n);
-                let a = self.fc(lit(f.a[(0, 0)]));
-                let b = self.fc(lit(f.c[0] * f.b[0]));
-                self.for_n(n.min(nd), |g, i| {
+                let (av, bv) = (lit(f.a[(0, 0)]), lit(f.c[0] * f.b[0]));
+                self.for_vec(n.min(nd), |g, i| {
+                    let a = g.fc(av);
+                    let b = g.fc(bv);
                     let u = g.ldm(s, i)?;
                     let xs = g.ldm(x, i)?;
                     let ax = g.b.ins().fmul(a, xs);
@@ -473,7 +486,7 @@ impl<T: JitFloat> Gen<'_, '_, T> {
                 let x = self.res.alloc(order * n);
                 let general = f.kind == FilterKind::General;
                 let dc = lit(f.d);
-                self.for_n(n.min(nd), |g, i| {
+                self.for_vec(n.min(nd), |g, i| {
                     let u = g.ldm(s, i)?;
                     let mut xs = Vec::with_capacity(order);
                     for o in 0..order {

@@ -1,9 +1,11 @@
 //! Optimisation passes over a lowered [`Program`], each separate and each keeping the program's
 //! meaning (results equal up to floating-point summation order, which both backends then share):
 //! [`dead`] (ops nothing observes), [`forward`] (copies through zero-reset temporaries),
-//! [`hoist`] (work constant over a run, done once), [`events`] (spike-driven products).
+//! [`commute`] (synapses moved past dense readouts), [`hoist`] (work constant over a run, done
+//! once), [`events`] (spike-driven products).
 //! [`optimize`] runs them in that order; `snnc ir --opt` prints the result.
 
+pub mod commute;
 pub mod dead;
 pub mod events;
 pub mod forward;
@@ -25,6 +27,7 @@ pub fn optimize(p: &mut Program, held: &[bool]) -> Report {
     };
     note("dead", dead::run(p), "ops removed");
     note("forward", forward::run(p), "copies forwarded");
+    note("commute", commute::run(p), "synapses moved past dense readouts");
     note("dead", dead::run(p), "ops removed");
     note("hoist", hoist::run(p, held), "ops moved out of the step");
     note("events", events::run(p), "products made spike-driven");
