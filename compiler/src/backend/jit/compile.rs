@@ -92,9 +92,11 @@ pub(super) fn compile<T: JitFloat>(
         let dt = g.b.ins().f64const(program.dt);
         g.t = g.b.ins().fmul(kf, dt);
         g.k = k;
-        for op in &program.ops {
+        for (k, op) in program.ops.iter().enumerate() {
+            g.fresh = fresh_zero(&program.ops, k);
             emit_op(&mut g, op)?;
         }
+        g.fresh = false;
         g.probes(&program.probes)?;
         let (mut b, res) = g.into_parts();
         let next = b.ins().iadd_imm_s(k, 1);
@@ -115,6 +117,26 @@ pub(super) fn compile<T: JitFloat>(
     Ok((module, f, res, size))
 }
 
+/// Whether op `k` increments a whole destination that holds zeros when it runs (the last op of
+/// the step before it that writes the destination is a zero reset of all of it): spike-driven
+/// kernels then sum straight into it, which is the same as summing apart and adding to zeros.
+fn fresh_zero(ops: &[Op], k: usize) -> bool {
+    let dst = match &ops[k].kind {
+        OpKind::DotInc { dst, dst_sel: None, .. }
+        | OpKind::SparseDotInc { dst, dst_sel: None, .. }
+        | OpKind::ConvInc { dst, .. } => *dst,
+        _ => return false,
+    };
+    for op in ops[..k].iter().rev() {
+        let a = op.kind.access();
+        if a.sets.contains(&dst) || a.incs.contains(&dst) || a.updates.contains(&dst) {
+            return matches!(&op.kind, OpKind::Reset { dst: d, value }
+                if *d == dst && value.iter().all(|v| *v == 0.0));
+        }
+    }
+    false
+}
+
 /// The code of one op.
 fn emit_op<T: JitFloat>(g: &mut Gen<'_, '_, T>, op: &Op) -> Result<(), JitError> {
     match &op.kind {
@@ -127,7 +149,8 @@ fn emit_op<T: JitFloat>(g: &mut Gen<'_, '_, T>, op: &Op) -> Result<(), JitError>
             g.op_copy(*src, *dst, src_sel, dst_sel, true, Some(scale))
         }
         OpKind::DotInc { mat, src, dst, src_sel, dst_sel } if op.events => {
-            let kernel = events::Dense::new(mat, g.sig(*src)?, g.sig(*dst)?, src_sel, dst_sel)?;
+            let kernel = events::Dense::new(mat, g.sig(*src)?, g.sig(*dst)?, src_sel, dst_sel)?
+                .direct(g.fresh);
             g.kernel(Box::new(kernel), "DotInc: spike-driven columns".to_string())
         }
         OpKind::DotInc { mat, src, dst, src_sel, dst_sel } => {
@@ -135,7 +158,8 @@ fn emit_op<T: JitFloat>(g: &mut Gen<'_, '_, T>, op: &Op) -> Result<(), JitError>
         }
         OpKind::SparseDotInc { rows, cols, vals, src, dst, src_sel, dst_sel } if op.events => {
             let (s, d) = (g.sig(*src)?, g.sig(*dst)?);
-            let kernel = events::Sparse::new(rows, cols, vals, s, d, src_sel, dst_sel)?;
+            let kernel =
+                events::Sparse::new(rows, cols, vals, s, d, src_sel, dst_sel)?.direct(g.fresh);
             g.kernel(Box::new(kernel), "SparseDotInc: spike-driven columns".to_string())
         }
         OpKind::SparseDotInc { rows, cols, vals, src, dst, src_sel, dst_sel } => {
@@ -147,7 +171,7 @@ fn emit_op<T: JitFloat>(g: &mut Gen<'_, '_, T>, op: &Op) -> Result<(), JitError>
             let d = g.sig(*dst)?;
             let kernel = Conv::<T>::new(spec, (s, ns), d).map_err(JitError::Invalid)?;
             if op.events {
-                g.kernel(kernel.events(), "ConvInc: spike-driven scatter".to_string())
+                g.kernel(kernel.events(g.fresh), "ConvInc: spike-driven scatter".to_string())
             } else {
                 g.kernel(Box::new(kernel), "ConvInc: Rust convolution kernel".to_string())
             }

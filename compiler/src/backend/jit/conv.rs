@@ -214,11 +214,14 @@ pub(super) struct ConvEvents<T> {
     /// each output position it reaches, in `(kh, kw)` order (the kernel offset is that of
     /// input channel 0; channel `ci` adds `ci * cout`).
     taps: Option<Vec<Vec<(usize, usize)>>>,
+    /// Scatter straight into `y` (it holds zeros when the op runs).
+    direct: bool,
 }
 
 impl<T: JitFloat> Conv<T> {
-    /// This convolution run spike-driven (forward convolutions only; others stay dense).
-    pub(super) fn events(self) -> Box<dyn HostKernel<T>> {
+    /// This convolution run spike-driven (forward convolutions only; others stay dense);
+    /// `fresh`: `y` holds zeros when it runs.
+    pub(super) fn events(self, fresh: bool) -> Box<dyn HostKernel<T>> {
         if self.transpose {
             return Box::new(self);
         }
@@ -235,7 +238,7 @@ impl<T: JitFloat> Conv<T> {
             }
             taps
         });
-        Box::new(ConvEvents { conv: self, taps })
+        Box::new(ConvEvents { conv: self, taps, direct: fresh })
     }
 
     /// Calls `f(kh, kw, oh, ow)` for each output position input `(ih, iw)` reaches.
@@ -375,6 +378,10 @@ impl<T: JitFloat> HostKernel<T> for ConvEvents<T> {
 
     fn step(&self, state: &mut KernelState, _k: u64, mem: &mut [T]) -> Result<(), String> {
         let (x, y) = split(mem, self.conv.x, self.conv.y)?;
+        if self.direct {
+            self.scatter(x, y);
+            return Ok(());
+        }
         let acc = state.downcast_mut::<Vec<T>>().ok_or("conv: wrong state")?;
         self.scatter(x, acc);
         y.iter_mut().zip(acc.iter()).for_each(|(v, &a)| *v += a);

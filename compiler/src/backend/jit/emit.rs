@@ -53,6 +53,9 @@ pub(super) struct Gen<'f, 'm, T: JitFloat> {
     pub t: Value,
     /// Time step.
     pub dt: f64,
+    /// The op being generated increments a destination that is all zeros (see
+    /// `compile::fresh_zero`).
+    pub fresh: bool,
     /// Inside [`Gen::for_vec`]: loads, stores, constants, comparisons and selects work on
     /// vectors of `T::LANES` consecutive elements.
     vec: bool,
@@ -80,7 +83,19 @@ impl<'f, 'm, T: JitFloat> Gen<'f, 'm, T> {
         t: Value,
         dt: f64,
     ) -> Self {
-        Self { b, module, funcs: BTreeMap::new(), res, mem, ctx, k, t, dt, vec: false }
+        Self {
+            b,
+            module,
+            funcs: BTreeMap::new(),
+            res,
+            mem,
+            ctx,
+            k,
+            t,
+            dt,
+            fresh: false,
+            vec: false,
+        }
     }
 
     /// Gives back the function builder and the resources.
@@ -307,6 +322,62 @@ impl<'f, 'm, T: JitFloat> Gen<'f, 'm, T> {
         let more = self.b.ins().icmp_imm_s(IntCC::SignedLessThan, next, n as i64);
         self.b.ins().brif(more, head, &[BlockArg::Value(next)], exit, &[]);
         self.b.switch_to_block(exit);
+        Ok(())
+    }
+
+    /// [`Gen::for_vec`] with a fast path: `fast(i)` (vector mode) computes a vector of
+    /// elements and returns whether it applies to every lane (a scalar `i8`) and the stores
+    /// that then commit it, `(value, region offset)`; where it does not, `slow` runs each lane
+    /// as scalar code. Both must compute the same values for the lanes `fast` accepts.
+    #[allow(clippy::type_complexity)]
+    pub(super) fn for_vec_guarded(
+        &mut self,
+        n: usize,
+        mut fast: impl FnMut(&mut Self, I) -> Result<(Value, Vec<(Value, usize)>), JitError>,
+        mut slow: impl FnMut(&mut Self, I) -> Result<(), JitError>,
+    ) -> Result<(), JitError> {
+        let lanes = T::LANES;
+        let nv = n / lanes;
+        if nv < 2 {
+            return self.for_n(n, slow);
+        }
+        self.vec = true;
+        let res = self.for_n(nv, |g, i| {
+            let (ok, stores) = fast(g, i)?;
+            g.vec = false;
+            let r = g.if_else(
+                ok,
+                &[],
+                |g| {
+                    g.vec = true;
+                    for &(v, off) in &stores {
+                        g.stm(v, off, i)?;
+                    }
+                    g.vec = false;
+                    Ok(vec![])
+                },
+                |g| {
+                    for l in 0..lanes {
+                        let idx = match i {
+                            I::C(i) => I::C(i * lanes + l),
+                            I::V(v) => {
+                                let base = g.b.ins().imul_imm_s(v, lanes as i64);
+                                I::V(g.b.ins().iadd_imm_s(base, l as i64))
+                            }
+                        };
+                        slow(g, idx)?;
+                    }
+                    Ok(vec![])
+                },
+            );
+            g.vec = true;
+            r.map(|_| ())
+        });
+        self.vec = false;
+        res?;
+        for i in nv * lanes..n {
+            slow(self, I::C(i))?;
+        }
         Ok(())
     }
 

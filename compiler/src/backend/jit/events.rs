@@ -93,9 +93,16 @@ pub(super) struct Dense<T> {
     ns: usize,
     dst: Place,
     end: usize,
+    direct: bool,
 }
 
 impl<T: JitFloat> Dense<T> {
+    /// Sums straight into the destination when `fresh` (it holds zeros and is whole).
+    pub(super) fn direct(mut self, fresh: bool) -> Self {
+        self.direct = fresh && matches!(self.dst, Place::Range(_));
+        self
+    }
+
     /// The kernel of one marked DotInc (`src`, `dst`: offset and length in the block).
     pub(super) fn new(
         mat: &Array2<f64>,
@@ -114,7 +121,7 @@ impl<T: JitFloat> Dense<T> {
         }
         let cols = mat.t().iter().map(|&v| T::cast(v)).collect();
         let end = src.max_end(ns).max(dst.max_end(nd));
-        Ok(Self { cols, m, src, ns, dst, end })
+        Ok(Self { cols, m, src, ns, dst, end, direct: false })
     }
 }
 
@@ -129,12 +136,21 @@ impl<T: JitFloat> HostKernel<T> for Dense<T> {
     fn step(&self, state: &mut KernelState, _k: u64, mem: &mut [T]) -> Result<(), String> {
         let (nz, y) = scratch::<T>(state)?;
         nonzero(mem, &self.src, self.ns, nz);
-        y.iter_mut().for_each(|v| *v = T::zero());
+        let y = match (&self.dst, self.direct) {
+            (Place::Range(o), true) => &mut mem[*o..*o + self.m],
+            _ => {
+                y.iter_mut().for_each(|v| *v = T::zero());
+                y.as_mut_slice()
+            }
+        };
         for &(j, xj) in nz.iter() {
             let col = &self.cols[j * self.m..(j + 1) * self.m];
             y.iter_mut().zip(col).for_each(|(v, &a)| *v += a * xj);
         }
-        add_into(mem, &self.dst, y);
+        if !self.direct {
+            let (_, y) = scratch::<T>(state)?;
+            add_into(mem, &self.dst, y);
+        }
         Ok(())
     }
 }
@@ -150,9 +166,16 @@ pub(super) struct Sparse<T> {
     ns: usize,
     dst: Place,
     end: usize,
+    direct: bool,
 }
 
 impl<T: JitFloat> Sparse<T> {
+    /// Sums straight into the destination when `fresh` (it holds zeros and is whole).
+    pub(super) fn direct(mut self, fresh: bool) -> Self {
+        self.direct = fresh && matches!(self.dst, Place::Range(_));
+        self
+    }
+
     /// The kernel of one marked SparseDotInc.
     pub(super) fn new(
         rows: &[usize],
@@ -187,7 +210,7 @@ impl<T: JitFloat> Sparse<T> {
             next[c] += 1;
         }
         let end = src.max_end(ns).max(dst.max_end(nd));
-        Ok(Self { ptr, rows: r, vals: v, nd, src, ns, dst, end })
+        Ok(Self { ptr, rows: r, vals: v, nd, src, ns, dst, end, direct: false })
     }
 }
 
@@ -202,13 +225,22 @@ impl<T: JitFloat> HostKernel<T> for Sparse<T> {
     fn step(&self, state: &mut KernelState, _k: u64, mem: &mut [T]) -> Result<(), String> {
         let (nz, y) = scratch::<T>(state)?;
         nonzero(mem, &self.src, self.ns, nz);
-        y.iter_mut().for_each(|v| *v = T::zero());
+        let y = match (&self.dst, self.direct) {
+            (Place::Range(o), true) => &mut mem[*o..*o + self.nd],
+            _ => {
+                y.iter_mut().for_each(|v| *v = T::zero());
+                y.as_mut_slice()
+            }
+        };
         for &(j, xj) in nz.iter() {
             for e in self.ptr[j]..self.ptr[j + 1] {
                 y[self.rows[e]] += self.vals[e] * xj;
             }
         }
-        add_into(mem, &self.dst, y);
+        if !self.direct {
+            let (_, y) = scratch::<T>(state)?;
+            add_into(mem, &self.dst, y);
+        }
         Ok(())
     }
 }

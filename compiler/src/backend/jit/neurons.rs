@@ -100,7 +100,18 @@ impl<T: JitFloat> Gen<'_, '_, T> {
                 }
             }
         };
-        if vectorise {
+        if let NeuronType::Lif(p) = neuron {
+            // Vectors of neurons that integrate the whole step and do not spike (nearly all of
+            // them, each step) take a branch-free path; the rest run the scalar code.
+            let lp = LifP {
+                tau_rc: T::cast(p.tau_rc),
+                tau_ref: T::cast(p.tau_ref),
+                min_v: T::cast(p.min_voltage),
+            };
+            let (v_off, rt_off) = (state(&st, "voltage")?, state(&st, "refractory_time")?);
+            let fast = |g: &mut Self, i: I| g.lif_quiet(j_off, v_off, rt_off, o_off, i, &lp, dt);
+            self.for_vec_guarded(n, fast, each)?;
+        } else if vectorise {
             self.for_vec(n, each)?;
         } else {
             self.for_n(n, each)?;
@@ -253,6 +264,54 @@ impl<T: JitFloat> Gen<'_, '_, T> {
         self.stm(vr[0], v_off, i)?;
         self.stm(vr[1], rt_off, i)?;
         Ok(spiked)
+    }
+
+    /// LIF in vector mode for neurons that integrate the whole step or none of it (refractory)
+    /// and do not spike: the values [`Gen::lif_update`] computes for them, and whether every
+    /// lane is such a neuron.
+    #[allow(clippy::too_many_arguments)]
+    fn lif_quiet(
+        &mut self,
+        j_off: usize,
+        v_off: usize,
+        rt_off: usize,
+        o_off: usize,
+        i: I,
+        p: &LifP<T>,
+        dt: T,
+    ) -> Result<(Value, Vec<(Value, usize)>), JitError> {
+        let j = self.ldm(j_off, i)?;
+        let v = self.ldm(v_off, i)?;
+        let rt = self.ldm(rt_off, i)?;
+        let dtv = self.fc(dt);
+        let zero = self.fc(T::zero());
+        let one = self.fc(T::one());
+        let rt = self.b.ins().fsub(rt, dtv);
+        let d = self.b.ins().fsub(dtv, rt);
+        let pos = self.fcmp(FloatCC::GreaterThan, d, zero);
+        let d = self.select(pos, d, zero);
+        let lt = self.fcmp(FloatCC::LessThan, d, dtv);
+        let d = self.select(lt, d, dtv);
+        // Whole-step integration (the constant factor) or none (refractory: the scalar code's
+        // expm1(-0 / tau_rc) is -0, which leaves v as it is).
+        let full = self.fcmp(FloatCC::Equal, d, dtv);
+        let none_ = self.fcmp(FloatCC::Equal, d, zero);
+        let either = self.b.ins().bor(full, none_);
+        let all_full = self.b.ins().vall_true(either);
+        let ef = self.fc((-dt / p.tau_rc).exp_m1());
+        let mz = self.fc(-T::zero());
+        let e = self.select(full, ef, mz);
+        let jv = self.b.ins().fsub(j, v);
+        let dv = self.b.ins().fmul(jv, e);
+        let v = self.b.ins().fsub(v, dv);
+        let spiked = self.fcmp(FloatCC::GreaterThan, v, one);
+        let any = self.b.ins().vany_true(spiked);
+        let none = self.b.ins().bxor_imm_s(any, 1);
+        let ok = self.b.ins().band(all_full, none);
+        let mv = self.fc(p.min_v);
+        let below = self.fcmp(FloatCC::LessThan, v, mv);
+        let v = self.select(below, mv, v);
+        Ok((ok, vec![(v, v_off), (rt, rt_off), (zero, o_off)]))
     }
 
     /// The output of one neuron of a non-wrapper type for input `j` (updating its state).
