@@ -44,8 +44,9 @@ Usage (from the repository root; the NengoDL venv: nengo 3.2, nengo-dl 3.6, tens
 
 Writes tools/bench/results.json (everything measured, plus machine information and load
 averages) and tools/bench/results.md (all tables); with --readme it also replaces the
-README's "Performance" section with the summary table and the command that reproduces it. Without --snnc it builds snnc with `cargo build --release -p snnc` (CARGO_TARGET_DIR is
-honoured). A full run takes about 15-25 minutes on 2 cores, most of it in the peers.
+README's "Performance" section with the summary table and the command that reproduces it.
+Without --snnc it builds snnc with `cargo build --release -p snnc` (CARGO_TARGET_DIR is
+honoured). A full run takes about 10 minutes on 2 cores, most of it in the peers.
 
 Extending it:
 - a row: add a `Network` to NETWORKS with its `.snn` path (or a `prepare` function writing it),
