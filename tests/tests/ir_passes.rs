@@ -68,8 +68,15 @@ fn spiking_products_are_event_driven() {
 }
 
 #[test]
+fn elementwise_chains_are_fused() {
+    let out = after("fuse.snn", |p, _| opt::fuse::run(p));
+    assert!(out.contains("+ SimNeurons"), "{out}");
+    insta::assert_snapshot!(out);
+}
+
+#[test]
 fn everything() {
-    for file in ["dead.snn", "forward.snn", "commute.snn", "hoist.snn", "events.snn"] {
+    for file in ["dead.snn", "forward.snn", "commute.snn", "hoist.snn", "events.snn", "fuse.snn"] {
         let mut p = lowered(&dir().join(file));
         let held = vec![true; p.inputs.len()];
         let report = opt::optimize(&mut p, &held);

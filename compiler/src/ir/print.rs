@@ -98,14 +98,19 @@ pub fn print(p: &Program) -> String {
                 None => format!("{} = fn(t) [-> {}]", name(dst), f.size_out),
             },
             OpKind::HostFn { op, input, dst } => {
-                format!("{} = host {}({})", name(dst), op.name(), name(input))
+                let what = match op {
+                    crate::spec::HostOp::Keras(k) => format!("keras_layer {}", k.layer.class_name),
+                    other => other.name().to_string(),
+                };
+                format!("{} = host {what}({})", name(dst), name(input))
             }
             OpKind::Process { spec, dst, .. } => {
                 format!("{} = process {}", name(dst), process_name(spec))
             }
         };
         let events = if op.events { "  (events)" } else { "" };
-        let _ = writeln!(out, "{prefix}{:<15} {line}{events}", op.kind.name());
+        let fused = if op.fuse { "+ " } else { "" };
+        let _ = writeln!(out, "{prefix}{fused}{:<15} {line}{events}", op.kind.name());
     }
     for pr in &p.probes {
         let every = if pr.every > 1 { format!(" every {}", pr.every) } else { String::new() };

@@ -3,7 +3,7 @@
 //! then samples the probes; host symbols are registered with the JIT module.
 
 use super::conv::Conv;
-use super::emit::Gen;
+use super::emit::{Elem, Gen, Loop};
 use super::events;
 use super::float::JitFloat;
 use super::host;
@@ -81,7 +81,9 @@ pub(super) fn compile<T: JitFloat>(
         b.switch_to_block(once);
         let mut g = Gen::new(b, &mut module, res, mem, cx, k0, t0, program.dt);
         for op in &program.once {
-            emit_op(&mut g, op)?;
+            if let Some((n, e)) = emit_op(&mut g, op)? {
+                g.run_elems(n, vec![e])?;
+            }
         }
         g.b.ins().jump(head, &[BlockArg::Value(k0)]);
         g.b.switch_to_block(head);
@@ -92,9 +94,26 @@ pub(super) fn compile<T: JitFloat>(
         let dt = g.b.ins().f64const(program.dt);
         g.t = g.b.ins().fmul(kf, dt);
         g.k = k;
+        // Elementwise ops marked `fuse` join the loop of the ops before them.
+        let mut group: Vec<Elem<'_, '_, '_, T>> = Vec::new();
+        let mut group_n = 0;
         for (k, op) in program.ops.iter().enumerate() {
+            if !op.fuse && !group.is_empty() {
+                g.run_elems(group_n, std::mem::take(&mut group))?;
+            }
             g.fresh = fresh_zero(&program.ops, k);
-            emit_op(&mut g, op)?;
+            if let Some((n, e)) = emit_op(&mut g, op)? {
+                if !group.is_empty() && n != group_n {
+                    return Err(JitError::Invalid("fused ops of different lengths".into()));
+                }
+                group_n = n;
+                group.push(e);
+            } else if op.fuse {
+                return Err(JitError::Invalid(format!("{} cannot be fused", op.kind.name())));
+            }
+        }
+        if !group.is_empty() {
+            g.run_elems(group_n, group)?;
         }
         g.fresh = false;
         g.probes(&program.probes)?;
@@ -137,61 +156,65 @@ fn fresh_zero(ops: &[Op], k: usize) -> bool {
     false
 }
 
-/// The code of one op.
-fn emit_op<T: JitFloat>(g: &mut Gen<'_, '_, T>, op: &Op) -> Result<(), JitError> {
+/// The code of one op: emitted, or for an elementwise op its loop, to run alone or fused.
+fn emit_op<'c, 'f, 'm, T: JitFloat>(
+    g: &mut Gen<'f, 'm, T>,
+    op: &'c Op,
+) -> Result<Option<Loop<'c, 'f, 'm, T>>, JitError> {
+    let done = |r: Result<(), JitError>| r.map(|()| None);
     match &op.kind {
-        OpKind::Input { input, dst } => g.op_input(*input, *dst),
-        OpKind::Reset { dst, value } => g.op_reset(*dst, value),
+        OpKind::Input { input, dst } => done(g.op_input(*input, *dst)),
+        OpKind::Reset { dst, value } => g.op_reset(*dst, value).map(Some),
         OpKind::Copy { src, dst, src_sel, dst_sel, inc } => {
-            g.op_copy(*src, *dst, src_sel, dst_sel, *inc, None)
+            g.op_copy(*src, *dst, src_sel, dst_sel, *inc, None).map(Some)
         }
         OpKind::ElementwiseInc { scale, src, dst, src_sel, dst_sel } => {
-            g.op_copy(*src, *dst, src_sel, dst_sel, true, Some(scale))
+            g.op_copy(*src, *dst, src_sel, dst_sel, true, Some(scale)).map(Some)
         }
         OpKind::DotInc { mat, src, dst, src_sel, dst_sel } if op.events => {
             let kernel = events::Dense::new(mat, g.sig(*src)?, g.sig(*dst)?, src_sel, dst_sel)?
                 .direct(g.fresh);
-            g.kernel(Box::new(kernel), "DotInc: spike-driven columns".to_string())
+            done(g.kernel(Box::new(kernel), "DotInc: spike-driven columns".to_string()))
         }
         OpKind::DotInc { mat, src, dst, src_sel, dst_sel } => {
-            g.op_dot(mat, *src, *dst, src_sel, dst_sel)
+            done(g.op_dot(mat, *src, *dst, src_sel, dst_sel))
         }
         OpKind::SparseDotInc { rows, cols, vals, src, dst, src_sel, dst_sel } if op.events => {
             let (s, d) = (g.sig(*src)?, g.sig(*dst)?);
             let kernel =
                 events::Sparse::new(rows, cols, vals, s, d, src_sel, dst_sel)?.direct(g.fresh);
-            g.kernel(Box::new(kernel), "SparseDotInc: spike-driven columns".to_string())
+            done(g.kernel(Box::new(kernel), "SparseDotInc: spike-driven columns".to_string()))
         }
         OpKind::SparseDotInc { rows, cols, vals, src, dst, src_sel, dst_sel } => {
-            g.op_sparse(rows, cols, vals, *src, *dst, src_sel, dst_sel)
+            done(g.op_sparse(rows, cols, vals, *src, *dst, src_sel, dst_sel))
         }
         OpKind::ConvInc { spec, src, dst } => {
             let s = g.source(*src, *dst)?;
             let (_, ns) = g.sig(*src)?;
             let d = g.sig(*dst)?;
             let kernel = Conv::<T>::new(spec, (s, ns), d).map_err(JitError::Invalid)?;
-            if op.events {
+            done(if op.events {
                 g.kernel(kernel.events(g.fresh), "ConvInc: spike-driven scatter".to_string())
             } else {
                 g.kernel(Box::new(kernel), "ConvInc: Rust convolution kernel".to_string())
-            }
+            })
         }
         OpKind::SimNeurons { neuron, j, out, states, init_voltage, seed } => {
             g.op_neurons(neuron, *j, *out, states, init_voltage, *seed)
         }
-        OpKind::Filter { filter, src, dst } => g.op_filter(filter, *src, *dst),
-        OpKind::NodeFn { f, input, dst } => g.op_node_fn(f, *input, *dst),
+        OpKind::Filter { filter, src, dst } => g.op_filter(filter, *src, *dst).map(Some),
+        OpKind::NodeFn { f, input, dst } => done(g.op_node_fn(f, *input, *dst)),
         OpKind::Process { spec, dst, seed } => {
             let (d, n) = g.sig(*dst)?;
             let kernel = Process { spec: spec.clone(), seed: *seed, dst: d, n, dt: g.dt };
-            g.kernel(Box::new(kernel), "Process: host process".to_string())
+            done(g.kernel(Box::new(kernel), "Process: host process".to_string()))
         }
         OpKind::HostFn { op: hop, input, dst } => {
             let s = g.source(*input, *dst)?;
             let (_, ns) = g.sig(*input)?;
             let d = g.sig(*dst)?;
             let kernel = HostFn { op: hop.clone(), src: (s, ns), dst: d };
-            g.kernel(Box::new(kernel), format!("HostFn {}", hop.name()))
+            done(g.kernel(Box::new(kernel), format!("HostFn {}", hop.name())))
         }
     }
 }

@@ -35,6 +35,37 @@ pub(super) enum Ix {
     Table { addr: i64, idx: Vec<usize> },
 }
 
+/// Code for element `i` of an elementwise op, to run in a loop of its own or fused with others
+/// ([`Gen::run_elems`]).
+pub(super) type Body<'c, 'f, 'm, T> =
+    Box<dyn FnMut(&mut Gen<'f, 'm, T>, I) -> Result<(), JitError> + 'c>;
+
+/// A vector fast path: whether it applies to every lane (`i8`) and the stores committing it.
+pub(super) type Fast<'c, 'f, 'm, T> =
+    Box<dyn FnMut(&mut Gen<'f, 'm, T>, I) -> Result<(Value, Vec<(Value, usize)>), JitError> + 'c>;
+
+/// The per-element code of an elementwise op.
+pub(super) enum Elem<'c, 'f, 'm, T: JitFloat> {
+    /// Runs on vectors (in [`Gen::for_vec`]'s vector mode) or scalars.
+    Vector(Body<'c, 'f, 'm, T>),
+    /// Scalars only.
+    Scalar(Body<'c, 'f, 'm, T>),
+    /// A vector fast path, and the scalar code for lanes it refuses.
+    Guarded(Fast<'c, 'f, 'm, T>, Body<'c, 'f, 'm, T>),
+}
+
+impl<'f, 'm, T: JitFloat> Elem<'_, 'f, 'm, T> {
+    /// Element `i` as scalar code.
+    fn scalar(&mut self, g: &mut Gen<'f, 'm, T>, i: I) -> Result<(), JitError> {
+        match self {
+            Elem::Vector(f) | Elem::Scalar(f) | Elem::Guarded(_, f) => f(g, i),
+        }
+    }
+}
+
+/// An elementwise op's loop: its length and its per-element code.
+pub(super) type Loop<'c, 'f, 'm, T> = (usize, Elem<'c, 'f, 'm, T>);
+
 /// The generator of one program's function.
 pub(super) struct Gen<'f, 'm, T: JitFloat> {
     /// The function being built.
@@ -56,8 +87,8 @@ pub(super) struct Gen<'f, 'm, T: JitFloat> {
     /// The op being generated increments a destination that is all zeros (see
     /// `compile::fresh_zero`).
     pub fresh: bool,
-    /// Inside [`Gen::for_vec`]: loads, stores, constants, comparisons and selects work on
-    /// vectors of `T::LANES` consecutive elements.
+    /// Inside [`Gen::run_elems`]'s vector loop: loads, stores, constants, comparisons and
+    /// selects work on vectors of `T::LANES` consecutive elements.
     vec: bool,
 }
 
@@ -276,29 +307,6 @@ impl<'f, 'm, T: JitFloat> Gen<'f, 'm, T> {
         Ok(())
     }
 
-    /// `body(i)` for `i` in `0..n`, `T::LANES` elements at a time: the body runs in vector
-    /// mode (every value it makes with this generator is a vector; it must make its constants
-    /// inside, use no table selections, branches or calls), then once per leftover element.
-    /// Lanes compute exactly what the scalar code computes.
-    pub(super) fn for_vec(
-        &mut self,
-        n: usize,
-        mut body: impl FnMut(&mut Self, I) -> Result<(), JitError>,
-    ) -> Result<(), JitError> {
-        let nv = n / T::LANES;
-        if nv < 2 {
-            return self.for_n(n, body);
-        }
-        self.vec = true;
-        let res = self.for_n(nv, &mut body);
-        self.vec = false;
-        res?;
-        for i in nv * T::LANES..n {
-            body(self, I::C(i))?;
-        }
-        Ok(())
-    }
-
     /// `body(i)` for `i` in `0..n`: unrolled up to [`UNROLL`] iterations, else a loop.
     pub(super) fn for_n(
         &mut self,
@@ -325,58 +333,67 @@ impl<'f, 'm, T: JitFloat> Gen<'f, 'm, T> {
         Ok(())
     }
 
-    /// [`Gen::for_vec`] with a fast path: `fast(i)` (vector mode) computes a vector of
-    /// elements and returns whether it applies to every lane (a scalar `i8`) and the stores
-    /// that then commit it, `(value, region offset)`; where it does not, `slow` runs each lane
-    /// as scalar code. Both must compute the same values for the lanes `fast` accepts.
-    #[allow(clippy::type_complexity)]
-    pub(super) fn for_vec_guarded(
+    /// Runs `elems` (each over all `n` elements, in order) as one loop: element `i` of every
+    /// elem before element `i + 1` of the first. Elementwise ops give the same values fused
+    /// as one after the other. Vectors of `T::LANES` elements when every elem can (a guarded
+    /// one falling back to scalar code for the lanes its fast path refuses), else scalar.
+    pub(super) fn run_elems(
         &mut self,
         n: usize,
-        mut fast: impl FnMut(&mut Self, I) -> Result<(Value, Vec<(Value, usize)>), JitError>,
-        mut slow: impl FnMut(&mut Self, I) -> Result<(), JitError>,
+        mut elems: Vec<Elem<'_, 'f, 'm, T>>,
     ) -> Result<(), JitError> {
         let lanes = T::LANES;
         let nv = n / lanes;
-        if nv < 2 {
-            return self.for_n(n, slow);
+        let scalar_only = elems.iter().any(|e| matches!(e, Elem::Scalar(_)));
+        if scalar_only || nv < 2 {
+            return self.for_n(n, |g, i| elems.iter_mut().try_for_each(|e| e.scalar(g, i)));
         }
         self.vec = true;
         let res = self.for_n(nv, |g, i| {
-            let (ok, stores) = fast(g, i)?;
-            g.vec = false;
-            let r = g.if_else(
-                ok,
-                &[],
-                |g| {
-                    g.vec = true;
-                    for &(v, off) in &stores {
-                        g.stm(v, off, i)?;
+            for e in elems.iter_mut() {
+                match e {
+                    Elem::Vector(f) | Elem::Scalar(f) => f(g, i)?,
+                    Elem::Guarded(fast, slow) => {
+                        let (ok, stores) = fast(g, i)?;
+                        g.vec = false;
+                        let r = g.if_else(
+                            ok,
+                            &[],
+                            |g| {
+                                g.vec = true;
+                                for &(v, off) in &stores {
+                                    g.stm(v, off, i)?;
+                                }
+                                g.vec = false;
+                                Ok(vec![])
+                            },
+                            |g| {
+                                for l in 0..lanes {
+                                    let idx = match i {
+                                        I::C(i) => I::C(i * lanes + l),
+                                        I::V(v) => {
+                                            let base = g.b.ins().imul_imm_s(v, lanes as i64);
+                                            I::V(g.b.ins().iadd_imm_s(base, l as i64))
+                                        }
+                                    };
+                                    slow(g, idx)?;
+                                }
+                                Ok(vec![])
+                            },
+                        );
+                        g.vec = true;
+                        r?;
                     }
-                    g.vec = false;
-                    Ok(vec![])
-                },
-                |g| {
-                    for l in 0..lanes {
-                        let idx = match i {
-                            I::C(i) => I::C(i * lanes + l),
-                            I::V(v) => {
-                                let base = g.b.ins().imul_imm_s(v, lanes as i64);
-                                I::V(g.b.ins().iadd_imm_s(base, l as i64))
-                            }
-                        };
-                        slow(g, idx)?;
-                    }
-                    Ok(vec![])
-                },
-            );
-            g.vec = true;
-            r.map(|_| ())
+                }
+            }
+            Ok(())
         });
         self.vec = false;
         res?;
         for i in nv * lanes..n {
-            slow(self, I::C(i))?;
+            for e in elems.iter_mut() {
+                e.scalar(self, I::C(i))?;
+            }
         }
         Ok(())
     }

@@ -3,7 +3,7 @@
 //! stochastic wrappers' base runs here; their random spike draws run on the host
 //! ([`super::kernels::Neurons`]), which also draws every op's initial state as the interpreter does.
 
-use super::emit::{bug, Gen, I};
+use super::emit::{bug, Elem, Gen, Loop, I};
 use super::float::JitFloat;
 use super::kernels::Neurons;
 use super::JitError;
@@ -25,18 +25,19 @@ struct LifP<T> {
     min_v: T,
 }
 
-impl<T: JitFloat> Gen<'_, '_, T> {
-    /// A `SimNeurons` op.
+impl<'f, 'm, T: JitFloat> Gen<'f, 'm, T> {
+    /// A `SimNeurons` op: its loop (`None` when emitted already: stochastic wrappers, whose
+    /// random draws follow the loop as a host call).
     #[allow(clippy::too_many_arguments)]
-    pub(super) fn op_neurons(
+    pub(super) fn op_neurons<'c>(
         &mut self,
-        neuron: &NeuronType,
+        neuron: &'c NeuronType,
         j: SignalId,
         out: SignalId,
         states: &[(String, SignalId)],
         init_voltage: &Option<Vec<f64>>,
         seed: u64,
-    ) -> Result<(), JitError> {
+    ) -> Result<Option<Loop<'c, 'f, 'm, T>>, JitError> {
         let (_, n) = self.sig(j)?;
         let (o_off, no) = self.sig(out)?;
         if no != n {
@@ -72,50 +73,8 @@ impl<T: JitFloat> Gen<'_, '_, T> {
                 | NeuronType::LeakyRelu(_)
                 | NeuronType::SpikingLeakyRelu(_)
         );
-        let each = |g: &mut Self, i: I| -> Result<(), JitError> {
-            let jv = g.ldm(j_off, i)?;
-            match neuron {
-                NeuronType::RegularSpiking(w) => {
-                    let r = g.body(&w.base, jv, i, &st, dt)?;
-                    g.stm(r, state(&st, "rate_out")?, i)?;
-                    let v_off = state(&st, "voltage")?;
-                    let v = g.ldm(v_off, i)?;
-                    let dtv = g.fc(dt);
-                    let inc = g.b.ins().fmul(dtv, r);
-                    let v = g.b.ins().fadd(v, inc);
-                    let o = g.integrate_and_fire(v, v_off, i, T::cast(w.amplitude) / dt, false)?;
-                    g.stm(o, o_off, i)
-                }
-                NeuronType::StochasticSpiking(w) => {
-                    let r = g.body(&w.base, jv, i, &st, dt)?;
-                    g.stm(r, state(&st, "rate_out")?, i)
-                }
-                NeuronType::PoissonSpiking(w) => {
-                    let r = g.body(&w.base, jv, i, &st, dt)?;
-                    g.stm(r, state(&st, "rate_out")?, i)
-                }
-                other => {
-                    let o = g.body(other, jv, i, &st, dt)?;
-                    g.stm(o, o_off, i)
-                }
-            }
-        };
-        if let NeuronType::Lif(p) = neuron {
-            // Vectors of neurons that integrate the whole step and do not spike (nearly all of
-            // them, each step) take a branch-free path; the rest run the scalar code.
-            let lp = LifP {
-                tau_rc: T::cast(p.tau_rc),
-                tau_ref: T::cast(p.tau_ref),
-                min_v: T::cast(p.min_voltage),
-            };
-            let (v_off, rt_off) = (state(&st, "voltage")?, state(&st, "refractory_time")?);
-            let fast = |g: &mut Self, i: I| g.lif_quiet(j_off, v_off, rt_off, o_off, i, &lp, dt);
-            self.for_vec_guarded(n, fast, each)?;
-        } else if vectorise {
-            self.for_vec(n, each)?;
-        } else {
-            self.for_n(n, each)?;
-        }
+        // The initial state (and, for stochastic wrappers, the random spike draws after the
+        // neurons' loop: those are not fused).
         let what = if spikes.is_some() {
             format!("SimNeurons {}: random spike draws", neuron.name())
         } else {
@@ -126,10 +85,64 @@ impl<T: JitFloat> Gen<'_, '_, T> {
             n,
             init_voltage: init_voltage.clone(),
             seed,
-            states: st,
+            states: st.clone(),
             spikes,
         };
-        self.kernel(Box::new(kernel), what)
+        let stochastic = spikes.is_some();
+        let each_st = st.clone();
+        let each = move |g: &mut Gen<'f, 'm, T>, i: I| -> Result<(), JitError> {
+            let st = &each_st;
+            let jv = g.ldm(j_off, i)?;
+            match neuron {
+                NeuronType::RegularSpiking(w) => {
+                    let r = g.body(&w.base, jv, i, st, dt)?;
+                    g.stm(r, state(st, "rate_out")?, i)?;
+                    let v_off = state(st, "voltage")?;
+                    let v = g.ldm(v_off, i)?;
+                    let dtv = g.fc(dt);
+                    let inc = g.b.ins().fmul(dtv, r);
+                    let v = g.b.ins().fadd(v, inc);
+                    let o = g.integrate_and_fire(v, v_off, i, T::cast(w.amplitude) / dt, false)?;
+                    g.stm(o, o_off, i)
+                }
+                NeuronType::StochasticSpiking(w) => {
+                    let r = g.body(&w.base, jv, i, st, dt)?;
+                    g.stm(r, state(st, "rate_out")?, i)
+                }
+                NeuronType::PoissonSpiking(w) => {
+                    let r = g.body(&w.base, jv, i, st, dt)?;
+                    g.stm(r, state(st, "rate_out")?, i)
+                }
+                other => {
+                    let o = g.body(other, jv, i, st, dt)?;
+                    g.stm(o, o_off, i)
+                }
+            }
+        };
+        if stochastic {
+            // The draws are a host call after the loop: emit both here, unfused.
+            self.for_n(n, each)?;
+            self.kernel(Box::new(kernel), what)?;
+            return Ok(None);
+        }
+        self.kernel(Box::new(kernel), what)?;
+        if let NeuronType::Lif(p) = neuron {
+            // Vectors of neurons that integrate the whole step or none of it without spiking
+            // (nearly all of them, each step) take a branch-free path; other lanes the scalar code.
+            let lp = LifP {
+                tau_rc: T::cast(p.tau_rc),
+                tau_ref: T::cast(p.tau_ref),
+                min_v: T::cast(p.min_voltage),
+            };
+            let (v_off, rt_off) = (state(&st, "voltage")?, state(&st, "refractory_time")?);
+            let fast = move |g: &mut Gen<'f, 'm, T>, i: I| {
+                g.lif_quiet(j_off, v_off, rt_off, o_off, i, &lp, dt)
+            };
+            return Ok(Some((n, Elem::Guarded(Box::new(fast), Box::new(each)))));
+        }
+        let elem =
+            if vectorise { Elem::Vector(Box::new(each)) } else { Elem::Scalar(Box::new(each)) };
+        Ok(Some((n, elem)))
     }
 
     /// `n = floor(v)` (or `trunc`), `out = height n`, `v -= n`; stores `v`, returns `out`.

@@ -2,7 +2,7 @@
 //! (vectorised, in ndarray's summation order so results equal the interpreter's bit for bit),
 //! SparseDotInc (CSR), Filter (the ZOH discrete filters), and probe sampling.
 
-use super::emit::{bug, flags, Gen, Ix, I, UNROLL};
+use super::emit::{bug, flags, Elem, Gen, Ix, Loop, I, UNROLL};
 use super::float::JitFloat;
 use super::JitError;
 use crate::ir::{ProbeDecl, Sel, SignalId};
@@ -11,7 +11,7 @@ use cranelift_codegen::ir::{types, InstBuilder, Value};
 use ndarray::Array2;
 use snn_runtime::synapse::{DiscreteFilter, FilterKind};
 
-impl<T: JitFloat> Gen<'_, '_, T> {
+impl<'f, 'm, T: JitFloat> Gen<'f, 'm, T> {
     /// The region holding `src`'s values for an op writing `dst`: the signal itself, or a
     /// scratch copy when they are the same signal (the interpreter reads a copy then too).
     pub(super) fn source(&mut self, src: SignalId, dst: SignalId) -> Result<usize, JitError> {
@@ -40,14 +40,21 @@ impl<T: JitFloat> Gen<'_, '_, T> {
     }
 
     /// `dst = value` (length 1 broadcasts).
-    pub(super) fn op_reset(&mut self, dst: SignalId, value: &[f64]) -> Result<(), JitError> {
+    pub(super) fn op_reset<'c>(
+        &mut self,
+        dst: SignalId,
+        value: &[f64],
+    ) -> Result<Loop<'c, 'f, 'm, T>, JitError> {
         let (d, n) = self.sig(dst)?;
         if value.len() == 1 {
             let x = T::cast(value[0]);
-            return self.for_vec(n, |g, i| {
-                let v = g.fc(x);
-                g.stm(v, d, i)
-            });
+            return Ok((
+                n,
+                Elem::Vector(Box::new(move |g: &mut Gen<'f, 'm, T>, i| {
+                    let v = g.fc(x);
+                    g.stm(v, d, i)
+                })),
+            ));
         }
         if value.len() != n {
             return Err(JitError::Invalid(format!(
@@ -56,15 +63,18 @@ impl<T: JitFloat> Gen<'_, '_, T> {
             )));
         }
         let c = self.res.fconst(value.iter().map(|&x| T::cast(x)).collect());
-        self.for_vec(n, |g, i| {
-            let v = g.cget(&c, i)?;
-            g.stm(v, d, i)
-        })
+        Ok((
+            n,
+            Elem::Vector(Box::new(move |g: &mut Gen<'f, 'm, T>, i| {
+                let v = g.cget(&c, i)?;
+                g.stm(v, d, i)
+            })),
+        ))
     }
 
     /// `dst[dst_sel] (+)= scale * src[src_sel]` (Copy without scale; scale of length 1 broadcasts).
     #[allow(clippy::too_many_arguments)]
-    pub(super) fn op_copy(
+    pub(super) fn op_copy<'c>(
         &mut self,
         src: SignalId,
         dst: SignalId,
@@ -72,7 +82,7 @@ impl<T: JitFloat> Gen<'_, '_, T> {
         dst_sel: &Sel,
         inc: bool,
         scale: Option<&[f64]>,
-    ) -> Result<(), JitError> {
+    ) -> Result<Loop<'c, 'f, 'm, T>, JitError> {
         let (_, ns) = self.sig(src)?;
         let (d, nd) = self.sig(dst)?;
         let s = self.source(src, dst)?;
@@ -87,7 +97,8 @@ impl<T: JitFloat> Gen<'_, '_, T> {
                 Some(Ok(self.res.fconst(v.iter().map(|&x| T::cast(x)).collect())))
             }
         };
-        let each = |g: &mut Self, i: I| -> Result<(), JitError> {
+        let vector = matches!((&six, &dix), (Ix::Range(_), Ix::Range(_)));
+        let each = move |g: &mut Gen<'f, 'm, T>, i: I| -> Result<(), JitError> {
             let mut x = g.ld_sel(s, &six, i)?;
             match &scale {
                 None => {}
@@ -106,11 +117,7 @@ impl<T: JitFloat> Gen<'_, '_, T> {
             }
             g.st_sel(x, d, &dix, i)
         };
-        if matches!((&six, &dix), (Ix::Range(_), Ix::Range(_))) {
-            self.for_vec(n, each)
-        } else {
-            self.for_n(n, each)
-        }
+        Ok((n, if vector { Elem::Vector(Box::new(each)) } else { Elem::Scalar(Box::new(each)) }))
     }
 
     /// `dst[dst_sel] += mat @ src[src_sel]`, each row summed as ndarray's `unrolled_dot` does
@@ -446,12 +453,12 @@ impl<T: JitFloat> Gen<'_, '_, T> {
     }
 
     /// A synapse: reads `src`, updates `dst` and its private state, as `DiscreteFilter::step`.
-    pub(super) fn op_filter(
+    pub(super) fn op_filter<'c>(
         &mut self,
-        f: &DiscreteFilter,
+        f: &'c DiscreteFilter,
         src: SignalId,
         dst: SignalId,
-    ) -> Result<(), JitError> {
+    ) -> Result<Loop<'c, 'f, 'm, T>, JitError> {
         let (s, ns) = self.sig(src)?;
         let (d, nd) = self.sig(dst)?;
         let n = ns;
@@ -460,17 +467,18 @@ impl<T: JitFloat> Gen<'_, '_, T> {
         match f.kind {
             FilterKind::NoX => {
                 let dv = lit(f.d);
-                self.for_vec(n.min(nd), |g, i| {
+                let body = move |g: &mut Gen<'f, 'm, T>, i| {
                     let dc = g.fc(dv);
                     let u = g.ldm(s, i)?;
                     let y = g.b.ins().fmul(dc, u);
                     g.stm(y, d, i)
-                })
+                };
+                Ok((n.min(nd), Elem::Vector(Box::new(body))))
             }
             FilterKind::OneX => {
                 let x = self.res.alloc(n);
                 let (av, bv) = (lit(f.a[(0, 0)]), lit(f.c[0] * f.b[0]));
-                self.for_vec(n.min(nd), |g, i| {
+                let body = move |g: &mut Gen<'f, 'm, T>, i| {
                     let a = g.fc(av);
                     let b = g.fc(bv);
                     let u = g.ldm(s, i)?;
@@ -480,13 +488,14 @@ impl<T: JitFloat> Gen<'_, '_, T> {
                     let nx = g.b.ins().fadd(ax, bu);
                     g.stm(nx, x, i)?;
                     g.stm(nx, d, i)
-                })
+                };
+                Ok((n.min(nd), Elem::Vector(Box::new(body))))
             }
             FilterKind::NoD | FilterKind::General => {
                 let x = self.res.alloc(order * n);
                 let general = f.kind == FilterKind::General;
                 let dc = lit(f.d);
-                self.for_vec(n.min(nd), |g, i| {
+                let body = move |g: &mut Gen<'f, 'm, T>, i| {
                     let u = g.ldm(s, i)?;
                     let mut xs = Vec::with_capacity(order);
                     for o in 0..order {
@@ -530,7 +539,8 @@ impl<T: JitFloat> Gen<'_, '_, T> {
                         None => read(g, &col),
                     };
                     g.stm(y, d, i)
-                })
+                };
+                Ok((n.min(nd), Elem::Vector(Box::new(body))))
             }
         }
     }

@@ -8,6 +8,10 @@
 use super::uses;
 use crate::ir::{OpKind, Program};
 
+/// Dense products with fewer terms (matrix entries) than this stay dense: a decoder of 100
+/// neurons costs less than finding which of them spiked.
+pub const MIN_TERMS: usize = 2048;
+
 /// Marks the products of spiking sources; returns how many.
 pub fn run(p: &mut Program) -> usize {
     let u = uses(p);
@@ -23,8 +27,10 @@ pub fn run(p: &mut Program) -> usize {
     }
     let mut marked = 0;
     for op in &mut p.ops {
+        // Small products are cheaper dense than through the bookkeeping of events.
         let src = match &op.kind {
-            OpKind::DotInc { src, .. } | OpKind::SparseDotInc { src, .. } => *src,
+            OpKind::DotInc { src, mat, .. } if mat.len() >= MIN_TERMS => *src,
+            OpKind::SparseDotInc { src, .. } => *src,
             OpKind::ConvInc { spec, src, .. } if !spec.transpose => *src,
             _ => continue,
         };
