@@ -210,10 +210,11 @@ impl<T: JitFloat> HostKernel<T> for Conv<T> {
 /// dense kernel — into a zeroed sum that is then added to `y`, so results are the same.
 pub(super) struct ConvEvents<T> {
     conv: Conv<T>,
-    /// Channels-last, one group: per input position, the `(output offset, kernel offset)` of
-    /// each output position it reaches, in `(kh, kw)` order (the kernel offset is that of
-    /// input channel 0; channel `ci` adds `ci * cout`).
+    /// Channels-last, one group: per input position, the `(output offset, kernel tap)` of
+    /// each output position it reaches, in `(kh, kw)` order (tap `kh * kw_n + kw`).
     taps: Option<Vec<Vec<(usize, usize)>>>,
+    /// The kernel as `[ci][kh][kw][cout]`: the rows one input channel adds are together.
+    by_channel: Vec<T>,
     /// Scatter straight into `y` (it holds zeros when the op runs).
     direct: bool,
 }
@@ -231,14 +232,25 @@ impl<T: JitFloat> Conv<T> {
                 for iw in 0..self.in_hw[1] {
                     let mut t = Vec::new();
                     self.reach(ih, iw, |kh, kw, oh, ow| {
-                        t.push((self.idx(self.out_hw, self.cout, oh, ow, 0), self.kidx(kh, kw, 0)));
+                        t.push((self.idx(self.out_hw, self.cout, oh, ow, 0), kh * self.k_hw[1] + kw));
                     });
                     taps.push(t);
                 }
             }
             taps
         });
-        Box::new(ConvEvents { conv: self, taps, direct: fresh })
+        let ntaps = self.k_hw[0] * self.k_hw[1];
+        let mut by_channel = Vec::new();
+        if taps.is_some() {
+            by_channel.reserve(self.kernel.len());
+            for ci in 0..self.kci {
+                for tap in 0..ntaps {
+                    let base = self.kidx(tap / self.k_hw[1], tap % self.k_hw[1], ci);
+                    by_channel.extend_from_slice(&self.kernel[base..base + self.kco]);
+                }
+            }
+        }
+        Box::new(ConvEvents { conv: self, taps, by_channel, direct: fresh })
     }
 
     /// Calls `f(kh, kw, oh, ow)` for each output position input `(ih, iw)` reaches.
@@ -299,22 +311,23 @@ impl<T: JitFloat> ConvEvents<T> {
     #[inline(always)]
     fn scatter_taps<const N: usize>(&self, taps: &[Vec<(usize, usize)>], x: &[T], acc: &mut [T]) {
         let c = &self.conv;
-        let cout = c.cout;
-        // Inputs are stored in (ih, iw, ch) order: all-zero blocks of 8 are skipped at once.
-        for (b, chunk) in x.chunks(8).enumerate() {
-            if !chunk.iter().fold(false, |any, &v| any | (v != T::zero())) {
+        let (cin, cout) = (c.cin, c.cout);
+        let per_channel = c.k_hw[0] * c.k_hw[1] * cout;
+        // Inputs are stored in (ih, iw, ch) order: positions whose channels are all zero are
+        // skipped with one test.
+        for (pos, xs) in x.chunks(cin).enumerate() {
+            if !xs.iter().fold(false, |any, &v| any | (v != T::zero())) {
                 continue;
             }
-            for (k, &xv) in chunk.iter().enumerate() {
+            let Some(tp) = taps.get(pos) else { continue };
+            for (ci, &xv) in xs.iter().enumerate() {
                 if xv == T::zero() {
                     continue;
                 }
-                let e = b * 8 + k;
-                let (pos, ci) = (e / c.cin, e % c.cin);
-                for &(o, kb) in &taps[pos] {
-                    let kr = kb + ci * cout;
+                let rows = &self.by_channel[ci * per_channel..(ci + 1) * per_channel];
+                for &(o, tap) in tp {
                     let (Some(a), Some(krow)) =
-                        (acc.get_mut(o..o + cout), c.kernel.get(kr..kr + cout))
+                        (acc.get_mut(o..o + cout), rows.get(tap * cout..(tap + 1) * cout))
                     else {
                         continue;
                     };

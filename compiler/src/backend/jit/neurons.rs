@@ -300,15 +300,11 @@ impl<'f, 'm, T: JitFloat> Gen<'f, 'm, T> {
         let zero = self.fc(T::zero());
         let one = self.fc(T::one());
         let rt = self.b.ins().fsub(rt, dtv);
-        let d = self.b.ins().fsub(dtv, rt);
-        let pos = self.fcmp(FloatCC::GreaterThan, d, zero);
-        let d = self.select(pos, d, zero);
-        let lt = self.fcmp(FloatCC::LessThan, d, dtv);
-        let d = self.select(lt, d, dtv);
-        // Whole-step integration (the constant factor) or none (refractory: the scalar code's
-        // expm1(-0 / tau_rc) is -0, which leaves v as it is).
-        let full = self.fcmp(FloatCC::Equal, d, dtv);
-        let none_ = self.fcmp(FloatCC::Equal, d, zero);
+        // The scalar code integrates for d = clamp(dt - rt, 0, dt): the whole step (d = dt)
+        // when rt <= 0, none of it (d = 0: expm1(-0 / tau_rc) = -0, which leaves v as it is)
+        // when rt >= dt. Lanes in between go to the scalar code.
+        let full = self.fcmp(FloatCC::LessThanOrEqual, rt, zero);
+        let none_ = self.fcmp(FloatCC::GreaterThanOrEqual, rt, dtv);
         let either = self.b.ins().bor(full, none_);
         let all_full = self.b.ins().vall_true(either);
         let ef = self.fc((-dt / p.tau_rc).exp_m1());

@@ -39,12 +39,32 @@ pub fn elementwise_len(p: &Program, kind: &OpKind) -> Option<usize> {
     }
 }
 
-/// Marks the ops that join the loop before them; returns how many.
+/// Marks the ops that join the loop before them; returns how many. Synapse filters that would
+/// run alone are first moved to the end of the step (their order kept), where filters of one
+/// length then share a loop: a filter is an update, so nothing after it in a step reads its
+/// output or writes its input, and moving it later changes nothing.
 pub fn run(p: &mut Program) -> usize {
+    sink_resets(p);
+    let lens: Vec<Option<usize>> = p.ops.iter().map(|op| elementwise_len(p, &op.kind)).collect();
+    let joins = |a: Option<usize>, b: Option<usize>| matches!((a, b), (Some(x), Some(y)) if x == y);
+    let alone: Vec<bool> = (0..p.ops.len())
+        .map(|k| {
+            matches!(p.ops[k].kind, OpKind::Filter { .. })
+                && lens[k].is_some()
+                && !(k > 0 && joins(lens[k - 1], lens[k]))
+                && !(k + 1 < lens.len() && joins(lens[k], lens[k + 1]))
+        })
+        .collect();
+    if alone.iter().filter(|a| **a).count() > 1 {
+        let ops = std::mem::take(&mut p.ops);
+        let (moved, kept): (Vec<_>, Vec<_>) =
+            ops.into_iter().zip(alone).partition(|(_, alone)| *alone);
+        p.ops = kept.into_iter().chain(moved).map(|(op, _)| op).collect();
+    }
     let lens: Vec<Option<usize>> = p.ops.iter().map(|op| elementwise_len(p, &op.kind)).collect();
     let mut fused = 0;
     for k in 1..p.ops.len() {
-        let join = matches!((lens[k - 1], lens[k]), (Some(a), Some(b)) if a == b && a > 0);
+        let join = joins(lens[k - 1], lens[k]) && lens[k] != Some(0);
         if join && !p.ops[k].fuse {
             p.ops[k].fuse = true;
             fused += 1;
@@ -52,3 +72,30 @@ pub fn run(p: &mut Program) -> usize {
     }
     fused
 }
+
+/// Moves each reset down to just before the first op that uses what it sets, next to the chain
+/// that increments it (a reset is the first write of its signal in a step, so the ops it passes
+/// neither read nor write that signal).
+fn sink_resets(p: &mut Program) {
+    let mut k = 0;
+    while k < p.ops.len() {
+        let OpKind::Reset { dst, .. } = p.ops[k].kind else {
+            k += 1;
+            continue;
+        };
+        let touches = |op: &crate::ir::Op| {
+            let a = op.kind.access();
+            a.sets.iter().chain(&a.incs).chain(&a.reads).chain(&a.updates).any(|s| *s == dst)
+        };
+        let next = p.ops[k + 1..].iter().position(touches).map(|d| k + 1 + d);
+        match next {
+            Some(t) if t > k + 1 => {
+                let op = p.ops.remove(k);
+                p.ops.insert(t - 1, op);
+                // The op now at `k` has not been looked at.
+            }
+            _ => k += 1,
+        }
+    }
+}
+
