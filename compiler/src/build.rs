@@ -247,8 +247,10 @@ fn build_ensemble(e: &crate::model::Ensemble, seed: u64) -> Result<BuiltEnsemble
             neuron.gain_bias(&mr, &ic).map_err(|m| m.to_string())?
         }
     };
-    if let Some(i) = gain.iter().position(|g| g.is_nan() || *g <= 0.0 || !g.is_finite()) {
-        return Err(format!("neuron {i} has a gain of {} (gains must be positive)", gain[i]));
+    // Nengo takes any finite gain (nengo_dl's benchmarks draw gains from {1, -1}): a negative
+    // gain flips the neuron's preferred direction.
+    if let Some(i) = gain.iter().position(|g| !g.is_finite()) {
+        return Err(format!("neuron {i} has a gain of {} (gains must be finite)", gain[i]));
     }
     let mut scaled_encoders = encoders.clone();
     for (mut row, g) in scaled_encoders.outer_iter_mut().zip(&gain) {

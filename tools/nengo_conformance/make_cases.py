@@ -874,9 +874,14 @@ def node_passthrough():
 # ================================================================================================
 
 
-def _explicit_ensemble(c, name, n, d, neuron, spiking, rates=(200, 400), radius=1.0, m=None):
-    """Explicit gain/bias/encoders/eval points (and initial voltage) for an ensemble."""
+def _explicit_ensemble(
+    c, name, n, d, neuron, spiking, rates=(200, 400), radius=1.0, m=None, flip=False
+):
+    """Explicit gain/bias/encoders/eval points (and initial voltage) for an ensemble; `flip`
+    negates a random half of the gains (Nengo takes any finite gain)."""
     gain, bias = lif_gain_bias(c.rng, n, *rates, neuron=neuron)
+    if flip:
+        gain = gain * c.rng.choice([1.0, -1.0], size=n)
     enc = unit_vectors(c.rng, n, d)
     m = m or (100 if d == 1 else 300)
     ep = ball_points(c.rng, m, d)
@@ -899,11 +904,11 @@ def _snn_args(n, d, params, extra=""):
     return ", ".join(args) + extra
 
 
-def _decoded_case(name, snn_type, make_neuron, spiking, rates, description):
+def _decoded_case(name, snn_type, make_neuron, spiking, rates, description, flip=False):
     c = Case(name, description, steps=200)
     gain_neuron = nengo.LIFRate() if snn_type != "relu" else nengo.RectifiedLinear()
-    pa, ka = _explicit_ensemble(c, "a", 40, 1, gain_neuron, spiking, rates)
-    pb, kb = _explicit_ensemble(c, "b", 80, 2, gain_neuron, spiking, rates)
+    pa, ka = _explicit_ensemble(c, "a", 40, 1, gain_neuron, spiking, rates, flip=flip)
+    pb, kb = _explicit_ensemble(c, "b", 80, 2, gain_neuron, spiking, rates, flip=flip)
     probe_neurons = ""
     if spiking:
         probe_neurons = "probe a_spikes = a.neurons\nprobe a_voltage = a.neurons.voltage"
@@ -985,6 +990,21 @@ def decoded_lif():
         """LIF ensembles (40 neurons 1-D, 80 neurons 2-D) with explicit gain, bias, encoders, eval
         points and initial voltages; decoded identity, square, sin(2x) and the 2-D product into
         passthrough nodes (LstsqL2, reg 0.1), decoded probes, spikes and voltages.""",
+    )
+
+
+@register
+def decoded_negative_gain():
+    return _decoded_case(
+        "decoded_negative_gain",
+        "lif",
+        lambda st: nengo.LIF(initial_state=st),
+        True,
+        (200, 400),
+        """LIF ensembles as in decoded_lif with half the gains negative (as nengo_dl's benchmarks
+        draw them from {1, -1}): a negative gain flips the neuron's preferred direction; Nengo
+        takes any finite gain.""",
+        flip=True,
     )
 
 
