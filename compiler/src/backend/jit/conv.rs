@@ -232,7 +232,10 @@ impl<T: JitFloat> Conv<T> {
                 for iw in 0..self.in_hw[1] {
                     let mut t = Vec::new();
                     self.reach(ih, iw, |kh, kw, oh, ow| {
-                        t.push((self.idx(self.out_hw, self.cout, oh, ow, 0), kh * self.k_hw[1] + kw));
+                        t.push((
+                            self.idx(self.out_hw, self.cout, oh, ow, 0),
+                            kh * self.k_hw[1] + kw,
+                        ));
                     });
                     taps.push(t);
                 }

@@ -98,4 +98,3 @@ fn sink_resets(p: &mut Program) {
         }
     }
 }
-
