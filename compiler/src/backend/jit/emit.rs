@@ -348,6 +348,47 @@ impl<'f, 'm, T: JitFloat> Gen<'f, 'm, T> {
         if scalar_only || nv < 2 {
             return self.for_n(n, |g, i| elems.iter_mut().try_for_each(|e| e.scalar(g, i)));
         }
+        let guarded = elems.iter().any(|e| matches!(e, Elem::Guarded(..)));
+        if !guarded && nv >= 16 {
+            // Two vectors per iteration, op by op (elements are independent), for more
+            // instructions in flight.
+            self.vec = true;
+            let res = self.for_n(nv / 2, |g, ip| {
+                let (i0, i1) = match ip {
+                    I::C(p) => (I::C(2 * p), I::C(2 * p + 1)),
+                    I::V(v) => {
+                        let a = g.b.ins().imul_imm_s(v, 2);
+                        let b = g.b.ins().iadd_imm_s(a, 1);
+                        (I::V(a), I::V(b))
+                    }
+                };
+                for e in elems.iter_mut() {
+                    if let Elem::Vector(f) = e {
+                        f(g, i0)?;
+                        f(g, i1)?;
+                    }
+                }
+                Ok(())
+            });
+            let res = res.and_then(|()| {
+                if nv % 2 == 1 {
+                    for e in elems.iter_mut() {
+                        if let Elem::Vector(f) = e {
+                            f(self, I::C(nv - 1))?;
+                        }
+                    }
+                }
+                Ok(())
+            });
+            self.vec = false;
+            res?;
+            for i in nv * lanes..n {
+                for e in elems.iter_mut() {
+                    e.scalar(self, I::C(i))?;
+                }
+            }
+            return Ok(());
+        }
         self.vec = true;
         let res = self.for_n(nv, |g, i| {
             for e in elems.iter_mut() {
