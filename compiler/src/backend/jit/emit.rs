@@ -348,92 +348,97 @@ impl<'f, 'm, T: JitFloat> Gen<'f, 'm, T> {
         if scalar_only || nv < 2 {
             return self.for_n(n, |g, i| elems.iter_mut().try_for_each(|e| e.scalar(g, i)));
         }
+        // Long loops without a guarded elem do two vectors per iteration, op by op (elements are
+        // independent), for more instructions in flight (a guarded one gains nothing: measured).
         let guarded = elems.iter().any(|e| matches!(e, Elem::Guarded(..)));
-        if !guarded && nv >= 16 {
-            // Two vectors per iteration, op by op (elements are independent), for more
-            // instructions in flight.
-            self.vec = true;
-            let res = self.for_n(nv / 2, |g, ip| {
-                let (i0, i1) = match ip {
-                    I::C(p) => (I::C(2 * p), I::C(2 * p + 1)),
-                    I::V(v) => {
-                        let a = g.b.ins().imul_imm_s(v, 2);
-                        let b = g.b.ins().iadd_imm_s(a, 1);
-                        (I::V(a), I::V(b))
-                    }
-                };
-                for e in elems.iter_mut() {
-                    if let Elem::Vector(f) = e {
-                        f(g, i0)?;
-                        f(g, i1)?;
-                    }
-                }
-                Ok(())
-            });
-            let res = res.and_then(|()| {
-                if nv % 2 == 1 {
-                    for e in elems.iter_mut() {
-                        if let Elem::Vector(f) = e {
-                            f(self, I::C(nv - 1))?;
-                        }
-                    }
-                }
-                Ok(())
-            });
-            self.vec = false;
-            res?;
-            for i in nv * lanes..n {
-                for e in elems.iter_mut() {
-                    e.scalar(self, I::C(i))?;
-                }
-            }
-            return Ok(());
-        }
+        let unroll = if nv >= 16 && !guarded { 2 } else { 1 };
         self.vec = true;
-        let res = self.for_n(nv, |g, i| {
-            for e in elems.iter_mut() {
-                match e {
-                    Elem::Vector(f) | Elem::Scalar(f) => f(g, i)?,
-                    Elem::Guarded(fast, slow) => {
-                        let (ok, stores) = fast(g, i)?;
-                        g.vec = false;
-                        let r = g.if_else(
-                            ok,
-                            &[],
-                            |g| {
-                                g.vec = true;
-                                for &(v, off) in &stores {
-                                    g.stm(v, off, i)?;
-                                }
-                                g.vec = false;
-                                Ok(vec![])
-                            },
-                            |g| {
-                                for l in 0..lanes {
-                                    let idx = match i {
-                                        I::C(i) => I::C(i * lanes + l),
-                                        I::V(v) => {
-                                            let base = g.b.ins().imul_imm_s(v, lanes as i64);
-                                            I::V(g.b.ins().iadd_imm_s(base, l as i64))
-                                        }
-                                    };
-                                    slow(g, idx)?;
-                                }
-                                Ok(vec![])
-                            },
-                        );
-                        g.vec = true;
-                        r?;
+        let res = self.for_n(nv / unroll, |g, ip| {
+            let idx: Vec<I> = (0..unroll)
+                .map(|u| match ip {
+                    I::C(p) => I::C(p * unroll + u),
+                    I::V(v) => {
+                        let a = g.b.ins().imul_imm_s(v, unroll as i64);
+                        I::V(g.b.ins().iadd_imm_s(a, u as i64))
                     }
-                }
+                })
+                .collect();
+            g.vectors(&mut elems, &idx)
+        });
+        let res = res.and_then(|()| {
+            if nv % unroll == 1 {
+                self.vectors(&mut elems, &[I::C(nv - 1)])
+            } else {
+                Ok(())
             }
-            Ok(())
         });
         self.vec = false;
         res?;
         for i in nv * lanes..n {
             for e in elems.iter_mut() {
                 e.scalar(self, I::C(i))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The vectors `idx` (vector indices) through every elem, in vector mode. A guarded elem
+    /// commits its fast path for all of them when it applies to every lane, else runs their
+    /// lanes as scalar code.
+    fn vectors(&mut self, elems: &mut [Elem<'_, 'f, 'm, T>], idx: &[I]) -> Result<(), JitError> {
+        let lanes = T::LANES;
+        for e in elems.iter_mut() {
+            match e {
+                Elem::Vector(f) | Elem::Scalar(f) => {
+                    for &i in idx {
+                        f(self, i)?;
+                    }
+                }
+                Elem::Guarded(fast, slow) => {
+                    let mut ok = None;
+                    let mut commits = Vec::with_capacity(idx.len());
+                    for &i in idx {
+                        let (o, stores) = fast(self, i)?;
+                        ok = Some(match ok {
+                            None => o,
+                            Some(prev) => self.b.ins().band(prev, o),
+                        });
+                        commits.push((i, stores));
+                    }
+                    let Some(ok) = ok else { continue };
+                    self.vec = false;
+                    let r = self.if_else(
+                        ok,
+                        &[],
+                        |g| {
+                            g.vec = true;
+                            for (i, stores) in &commits {
+                                for &(v, off) in stores {
+                                    g.stm(v, off, *i)?;
+                                }
+                            }
+                            g.vec = false;
+                            Ok(vec![])
+                        },
+                        |g| {
+                            for &i in idx {
+                                for l in 0..lanes {
+                                    let el = match i {
+                                        I::C(i) => I::C(i * lanes + l),
+                                        I::V(v) => {
+                                            let base = g.b.ins().imul_imm_s(v, lanes as i64);
+                                            I::V(g.b.ins().iadd_imm_s(base, l as i64))
+                                        }
+                                    };
+                                    slow(g, el)?;
+                                }
+                            }
+                            Ok(vec![])
+                        },
+                    );
+                    self.vec = true;
+                    r?;
+                }
             }
         }
         Ok(())
