@@ -307,6 +307,29 @@ impl<'f, 'm, T: JitFloat> Gen<'f, 'm, T> {
         Ok(())
     }
 
+    /// `body(i)` for `i` in `0..n` as a loop, however short.
+    pub(super) fn for_loop(
+        &mut self,
+        n: usize,
+        mut body: impl FnMut(&mut Self, I) -> Result<(), JitError>,
+    ) -> Result<(), JitError> {
+        if n <= 1 {
+            return if n == 1 { body(self, I::C(0)) } else { Ok(()) };
+        }
+        let head = self.b.create_block();
+        let i = self.b.append_block_param(head, types::I64);
+        let exit = self.b.create_block();
+        let zero = self.ic(0);
+        self.b.ins().jump(head, &[BlockArg::Value(zero)]);
+        self.b.switch_to_block(head);
+        body(self, I::V(i))?;
+        let next = self.b.ins().iadd_imm_s(i, 1);
+        let more = self.b.ins().icmp_imm_s(IntCC::SignedLessThan, next, n as i64);
+        self.b.ins().brif(more, head, &[BlockArg::Value(next)], exit, &[]);
+        self.b.switch_to_block(exit);
+        Ok(())
+    }
+
     /// `body(i)` for `i` in `0..n`: unrolled up to [`UNROLL`] iterations, else a loop.
     pub(super) fn for_n(
         &mut self,
@@ -353,7 +376,10 @@ impl<'f, 'm, T: JitFloat> Gen<'f, 'm, T> {
         let guarded = elems.iter().any(|e| matches!(e, Elem::Guarded(..)));
         let unroll = if nv >= 16 && !guarded { 2 } else { 1 };
         self.vec = true;
-        let res = self.for_n(nv / unroll, |g, ip| {
+        // A guarded elem's code is long: keep it in a loop even when the loop is short (small
+        // populations, such as an ensemble array's, would otherwise multiply the code size).
+        let count = nv / unroll;
+        let body = |g: &mut Self, ip: I| {
             let idx: Vec<I> = (0..unroll)
                 .map(|u| match ip {
                     I::C(p) => I::C(p * unroll + u),
@@ -364,7 +390,8 @@ impl<'f, 'm, T: JitFloat> Gen<'f, 'm, T> {
                 })
                 .collect();
             g.vectors(&mut elems, &idx)
-        });
+        };
+        let res = if guarded { self.for_loop(count, body) } else { self.for_n(count, body) };
         let res = res.and_then(|()| {
             if nv % unroll == 1 {
                 self.vectors(&mut elems, &[I::C(nv - 1)])
