@@ -25,6 +25,10 @@ pub(super) struct Conv<T> {
     /// `(offset, len)` of the input and output in the block.
     x: (usize, usize),
     y: (usize, usize),
+    /// Channels-last forward convolutions: per output position, the `(input offset of channel
+    /// 0, kernel offset of (kh, kw, 0, 0))` of each kernel tap inside the input, in `(kh, kw)`
+    /// order.
+    gather: Vec<Vec<(usize, usize)>>,
 }
 
 fn two(v: &[usize], fill: usize) -> Result<[usize; 2], String> {
@@ -72,7 +76,7 @@ impl<T: JitFloat> Conv<T> {
         if !ok || x.1 != in_len || y.1 != out_len {
             return Err("convolution shapes do not match their signals".to_string());
         }
-        Ok(Self {
+        let mut conv = Self {
             transpose: spec.transpose,
             channels_last: cl,
             in_hw: two(&xi, 1)?,
@@ -88,7 +92,65 @@ impl<T: JitFloat> Conv<T> {
             kernel: spec.kernel.iter().map(|&v| T::cast(v)).collect(),
             x,
             y,
-        })
+            gather: Vec::new(),
+        };
+        if conv.channels_last && !conv.transpose {
+            conv.gather = conv.gather_taps();
+        }
+        Ok(conv)
+    }
+
+    /// The taps of every output position (see [`Conv::gather`]).
+    fn gather_taps(&self) -> Vec<Vec<(usize, usize)>> {
+        let mut all = Vec::with_capacity(self.out_hw[0] * self.out_hw[1]);
+        for oh in 0..self.out_hw[0] {
+            for ow in 0..self.out_hw[1] {
+                let mut taps = Vec::new();
+                for kh in 0..self.k_hw[0] {
+                    let ih = (oh * self.stride[0] + kh) as isize - self.pad[0] as isize;
+                    if ih < 0 || ih as usize >= self.in_hw[0] {
+                        continue;
+                    }
+                    for kw in 0..self.k_hw[1] {
+                        let iw = (ow * self.stride[1] + kw) as isize - self.pad[1] as isize;
+                        if iw < 0 || iw as usize >= self.in_hw[1] {
+                            continue;
+                        }
+                        let xi = self.idx(self.in_hw, self.cin, ih as usize, iw as usize, 0);
+                        taps.push((xi, self.kidx(kh, kw, 0)));
+                    }
+                }
+                all.push(taps);
+            }
+        }
+        all
+    }
+
+    /// [`Conv::forward`] for channels-last through the precomputed taps: the same sums in the
+    /// same order.
+    fn forward_gather(&self, x: &[T], y: &mut [T], acc: &mut [T]) {
+        let cin_g = self.cin / self.groups;
+        let cout_g = self.cout / self.groups;
+        for (o, taps) in self.gather.iter().enumerate() {
+            acc.iter_mut().for_each(|a| *a = T::zero());
+            for &(xi, kb) in taps {
+                for g in 0..self.groups {
+                    let acc_g = &mut acc[g * cout_g..(g + 1) * cout_g];
+                    for ci in 0..cin_g {
+                        let xv = x[xi + g * cin_g + ci];
+                        let base = kb + ci * self.kco + g * cout_g;
+                        let krow = &self.kernel[base..base + cout_g];
+                        for (a, &kv) in acc_g.iter_mut().zip(krow) {
+                            *a += xv * kv;
+                        }
+                    }
+                }
+            }
+            let yo = &mut y[o * self.cout..(o + 1) * self.cout];
+            for (yv, &a) in yo.iter_mut().zip(acc.iter()) {
+                *yv += a;
+            }
+        }
     }
 
     fn idx(&self, hw: [usize; 2], c_total: usize, h: usize, w: usize, c: usize) -> usize {
@@ -199,7 +261,11 @@ impl<T: JitFloat> HostKernel<T> for Conv<T> {
             self.transposed(x, y);
         } else {
             let acc = state.downcast_mut::<Vec<T>>().ok_or("conv: wrong state")?;
-            self.forward(x, y, acc);
+            if self.gather.is_empty() {
+                self.forward(x, y, acc);
+            } else {
+                self.forward_gather(x, y, acc);
+            }
         }
         Ok(())
     }
