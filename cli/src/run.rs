@@ -1,7 +1,7 @@
 //! `snnc run` and `snnc ir`: compile a model, feed its inputs, simulate, write probes.
 
 use ndarray::ArrayD;
-use snn_compiler::backend::interp::{self, Real};
+use snn_compiler::backend::interp::Real;
 use snn_compiler::backend::{jit, Backend};
 use snn_compiler::{build, ir::Program, lower, FsDb, SourceDb};
 use snn_runtime::io::Precision;
@@ -327,22 +327,17 @@ pub fn simulate(
     dtype: Dtype,
     progress: &mut dyn FnMut(u64),
 ) -> Result<Vec<ArrayD<f64>>, Failure> {
-    match dtype {
-        Dtype::Float32 => simulate_in::<f32>(program, steps, batch, inputs, progress),
-        Dtype::Float64 => simulate_in::<f64>(program, steps, batch, inputs, progress),
-    }
-}
-
-fn simulate_in<T: Real>(
-    program: &Program,
-    steps: usize,
-    batch: usize,
-    inputs: &[ArrayD<f64>],
-    progress: &mut dyn FnMut(u64),
-) -> Result<Vec<ArrayD<f64>>, Failure> {
-    let cast: Vec<ArrayD<T>> = inputs.iter().map(|a| a.mapv(T::cast)).collect();
-    let out = interp::run_with_progress(program, steps, batch, &cast, progress).map_err(fail)?;
-    Ok(out.into_iter().map(|a| a.mapv(T::widen)).collect())
+    snn_compiler::backend::run(
+        Backend::Interp,
+        program,
+        dtype.precision(),
+        steps,
+        batch,
+        inputs,
+        1,
+        progress,
+    )
+    .map_err(fail)
 }
 
 /// The `--rates` table: one line per neuron population.

@@ -106,49 +106,61 @@ impl<T: JitFloat> Conv<T> {
         for oh in 0..self.out_hw[0] {
             for ow in 0..self.out_hw[1] {
                 let mut taps = Vec::new();
-                for kh in 0..self.k_hw[0] {
-                    let ih = (oh * self.stride[0] + kh) as isize - self.pad[0] as isize;
-                    if ih < 0 || ih as usize >= self.in_hw[0] {
-                        continue;
-                    }
-                    for kw in 0..self.k_hw[1] {
-                        let iw = (ow * self.stride[1] + kw) as isize - self.pad[1] as isize;
-                        if iw < 0 || iw as usize >= self.in_hw[1] {
-                            continue;
-                        }
-                        let xi = self.idx(self.in_hw, self.cin, ih as usize, iw as usize, 0);
-                        taps.push((xi, self.kidx(kh, kw, 0)));
-                    }
-                }
+                self.taps_of(oh, ow, |kh, kw, ih, iw| {
+                    taps.push((self.idx(self.in_hw, self.cin, ih, iw, 0), self.kidx(kh, kw, 0)));
+                });
                 all.push(taps);
             }
         }
         all
     }
 
+    /// Calls `f(kh, kw, ih, iw)` for each kernel tap of output `(oh, ow)` that falls inside the
+    /// input, in `(kh, kw)` order (the inverse of [`Conv::reach`]).
+    fn taps_of(&self, oh: usize, ow: usize, mut f: impl FnMut(usize, usize, usize, usize)) {
+        for kh in 0..self.k_hw[0] {
+            let ih = (oh * self.stride[0] + kh) as isize - self.pad[0] as isize;
+            if ih < 0 || ih as usize >= self.in_hw[0] {
+                continue;
+            }
+            for kw in 0..self.k_hw[1] {
+                let iw = (ow * self.stride[1] + kw) as isize - self.pad[1] as isize;
+                if iw >= 0 && (iw as usize) < self.in_hw[1] {
+                    f(kh, kw, ih as usize, iw as usize);
+                }
+            }
+        }
+    }
+
     /// [`Conv::forward`] for channels-last through the precomputed taps: the same sums in the
     /// same order.
     fn forward_gather(&self, x: &[T], y: &mut [T], acc: &mut [T]) {
-        let cin_g = self.cin / self.groups;
-        let cout_g = self.cout / self.groups;
         for (o, taps) in self.gather.iter().enumerate() {
             acc.iter_mut().for_each(|a| *a = T::zero());
             for &(xi, kb) in taps {
-                for g in 0..self.groups {
-                    let acc_g = &mut acc[g * cout_g..(g + 1) * cout_g];
-                    for ci in 0..cin_g {
-                        let xv = x[xi + g * cin_g + ci];
-                        let base = kb + ci * self.kco + g * cout_g;
-                        let krow = &self.kernel[base..base + cout_g];
-                        for (a, &kv) in acc_g.iter_mut().zip(krow) {
-                            *a += xv * kv;
-                        }
-                    }
-                }
+                self.add_tap(acc, x, kb, |c| xi + c);
             }
             let yo = &mut y[o * self.cout..(o + 1) * self.cout];
             for (yv, &a) in yo.iter_mut().zip(acc.iter()) {
                 *yv += a;
+            }
+        }
+    }
+
+    /// `acc[co] += x[xi(c)] * kernel[kb + ci, co]` for one kernel tap (`kb`: its offset for
+    /// input channel 0), each group's input channels into its output channels.
+    fn add_tap(&self, acc: &mut [T], x: &[T], kb: usize, xi: impl Fn(usize) -> usize) {
+        let cin_g = self.cin / self.groups;
+        let cout_g = self.cout / self.groups;
+        for g in 0..self.groups {
+            let acc_g = &mut acc[g * cout_g..(g + 1) * cout_g];
+            for ci in 0..cin_g {
+                let xv = x[xi(g * cin_g + ci)];
+                let base = kb + ci * self.kco + g * cout_g;
+                let krow = &self.kernel[base..base + cout_g];
+                for (a, &kv) in acc_g.iter_mut().zip(krow) {
+                    *a += xv * kv;
+                }
             }
         }
     }
@@ -165,49 +177,20 @@ impl<T: JitFloat> Conv<T> {
         ((kh * self.k_hw[1] + kw) * self.kci + ci) * self.kco
     }
 
-    /// Forward: per output position, one accumulator per output channel summed over
-    /// `(kh, kw, ci)` in the interpreter's order, then added to `y`.
+    /// Forward, channels-first (channels-last runs [`Conv::forward_gather`]): per output
+    /// position, one accumulator per output channel summed over `(kh, kw, ci)` in the
+    /// interpreter's order, then added to `y`.
     fn forward(&self, x: &[T], y: &mut [T], acc: &mut [T]) {
-        let cin_g = self.cin / self.groups;
-        let cout_g = self.cout / self.groups;
         for oh in 0..self.out_hw[0] {
             for ow in 0..self.out_hw[1] {
                 acc.iter_mut().for_each(|a| *a = T::zero());
-                for kh in 0..self.k_hw[0] {
-                    let ih = (oh * self.stride[0] + kh) as isize - self.pad[0] as isize;
-                    if ih < 0 || ih as usize >= self.in_hw[0] {
-                        continue;
-                    }
-                    for kw in 0..self.k_hw[1] {
-                        let iw = (ow * self.stride[1] + kw) as isize - self.pad[1] as isize;
-                        if iw < 0 || iw as usize >= self.in_hw[1] {
-                            continue;
-                        }
-                        for g in 0..self.groups {
-                            let acc_g = &mut acc[g * cout_g..(g + 1) * cout_g];
-                            for ci in 0..cin_g {
-                                let c = g * cin_g + ci;
-                                let xv =
-                                    x[self.idx(self.in_hw, self.cin, ih as usize, iw as usize, c)];
-                                let base = self.kidx(kh, kw, ci) + g * cout_g;
-                                let krow = &self.kernel[base..base + cout_g];
-                                for (a, &kv) in acc_g.iter_mut().zip(krow) {
-                                    *a += xv * kv;
-                                }
-                            }
-                        }
-                    }
-                }
-                if self.channels_last {
-                    let o = self.idx(self.out_hw, self.cout, oh, ow, 0);
-                    for (yv, &a) in y[o..o + self.cout].iter_mut().zip(acc.iter()) {
-                        *yv += a;
-                    }
-                } else {
-                    for (co, &a) in acc.iter().enumerate() {
-                        let o = self.idx(self.out_hw, self.cout, oh, ow, co);
-                        y[o] += a;
-                    }
+                self.taps_of(oh, ow, |kh, kw, ih, iw| {
+                    self.add_tap(acc, x, self.kidx(kh, kw, 0), |c| {
+                        self.idx(self.in_hw, self.cin, ih, iw, c)
+                    });
+                });
+                for (co, &a) in acc.iter().enumerate() {
+                    y[self.idx(self.out_hw, self.cout, oh, ow, co)] += a;
                 }
             }
         }

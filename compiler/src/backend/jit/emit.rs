@@ -336,23 +336,12 @@ impl<'f, 'm, T: JitFloat> Gen<'f, 'm, T> {
         n: usize,
         mut body: impl FnMut(&mut Self, I) -> Result<(), JitError>,
     ) -> Result<(), JitError> {
-        if n <= UNROLL {
-            for i in 0..n {
-                body(self, I::C(i))?;
-            }
-            return Ok(());
+        if n > UNROLL {
+            return self.for_loop(n, body);
         }
-        let head = self.b.create_block();
-        let i = self.b.append_block_param(head, types::I64);
-        let exit = self.b.create_block();
-        let zero = self.ic(0);
-        self.b.ins().jump(head, &[BlockArg::Value(zero)]);
-        self.b.switch_to_block(head);
-        body(self, I::V(i))?;
-        let next = self.b.ins().iadd_imm_s(i, 1);
-        let more = self.b.ins().icmp_imm_s(IntCC::SignedLessThan, next, n as i64);
-        self.b.ins().brif(more, head, &[BlockArg::Value(next)], exit, &[]);
-        self.b.switch_to_block(exit);
+        for i in 0..n {
+            body(self, I::C(i))?;
+        }
         Ok(())
     }
 
