@@ -103,16 +103,20 @@ fn all_ops(program: &Program) -> impl Iterator<Item = &crate::ir::Op> {
 }
 
 /// A sparse matrix by columns (entries of a column in the order given), for spike-driven
-/// products: the columns of the nonzero source elements are added in increasing order.
-struct Csc<T> {
+/// products: the columns of the nonzero source elements are added in increasing order (the
+/// JIT's spike-driven kernel uses it too, so both add in the same order).
+pub(crate) struct Csc<T> {
     /// Column `j`'s entries are `ptr[j]..ptr[j + 1]`.
-    ptr: Vec<usize>,
-    rows: Vec<usize>,
-    vals: Vec<T>,
+    pub(crate) ptr: Vec<usize>,
+    /// Row of each entry.
+    pub(crate) rows: Vec<usize>,
+    /// Value of each entry.
+    pub(crate) vals: Vec<T>,
 }
 
 impl<T: Real> Csc<T> {
-    fn new(rows: &[usize], cols: &[usize], vals: &[f64], ncols: usize) -> Self {
+    /// The triplets `(rows, cols, vals)` by columns (entries in columns `>= ncols` dropped).
+    pub(crate) fn new(rows: &[usize], cols: &[usize], vals: &[f64], ncols: usize) -> Self {
         let mut ptr = vec![0usize; ncols + 1];
         for &c in cols {
             if c < ncols {

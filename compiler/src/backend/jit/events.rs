@@ -7,6 +7,7 @@ use super::emit::bug;
 use super::float::JitFloat;
 use super::host::{HostKernel, KernelState};
 use super::JitError;
+use crate::backend::interp::Csc;
 use crate::ir::Sel;
 use ndarray::Array2;
 
@@ -158,9 +159,7 @@ impl<T: JitFloat> HostKernel<T> for Dense<T> {
 /// `dst[dst_sel] += S @ src[src_sel]` by columns of the spiking elements (entries of a column
 /// in the order given).
 pub(super) struct Sparse<T> {
-    ptr: Vec<usize>,
-    rows: Vec<usize>,
-    vals: Vec<T>,
+    m: Csc<T>,
     nd: usize,
     src: Place,
     ns: usize,
@@ -194,23 +193,9 @@ impl<T: JitFloat> Sparse<T> {
         if rows.iter().any(|&r| r >= nd) || cols.iter().any(|&c| c >= ns) {
             return Err(JitError::Invalid("sparse matrix index out of range".into()));
         }
-        let mut ptr = vec![0usize; ns + 1];
-        for &c in cols {
-            ptr[c + 1] += 1;
-        }
-        for j in 0..ns {
-            ptr[j + 1] += ptr[j];
-        }
-        let mut next = ptr.clone();
-        let mut r = vec![0usize; rows.len()];
-        let mut v = vec![T::zero(); rows.len()];
-        for ((&row, &c), &x) in rows.iter().zip(cols).zip(vals) {
-            r[next[c]] = row;
-            v[next[c]] = T::cast(x);
-            next[c] += 1;
-        }
+        let m = Csc::new(rows, cols, vals, ns);
         let end = src.max_end(ns).max(dst.max_end(nd));
-        Ok(Self { ptr, rows: r, vals: v, nd, src, ns, dst, end, direct: false })
+        Ok(Self { m, nd, src, ns, dst, end, direct: false })
     }
 }
 
@@ -233,8 +218,8 @@ impl<T: JitFloat> HostKernel<T> for Sparse<T> {
             }
         };
         for &(j, xj) in nz.iter() {
-            for e in self.ptr[j]..self.ptr[j + 1] {
-                y[self.rows[e]] += self.vals[e] * xj;
+            for e in self.m.ptr[j]..self.m.ptr[j + 1] {
+                y[self.m.rows[e]] += self.m.vals[e] * xj;
             }
         }
         if !self.direct {
