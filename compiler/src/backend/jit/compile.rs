@@ -97,11 +97,12 @@ pub(super) fn compile<T: JitFloat>(
         // Elementwise ops marked `fuse` join the loop of the ops before them.
         let mut group: Vec<Elem<'_, '_, '_, T>> = Vec::new();
         let mut group_n = 0;
-        for (k, op) in program.ops.iter().enumerate() {
+        let fresh = fresh_zero(&program.ops);
+        for (op, &fresh) in program.ops.iter().zip(&fresh) {
             if !op.fuse && !group.is_empty() {
                 g.run_elems(group_n, std::mem::take(&mut group))?;
             }
-            g.fresh = fresh_zero(&program.ops, k);
+            g.fresh = fresh;
             if let Some((n, e)) = emit_op(&mut g, op)? {
                 if !group.is_empty() && n != group_n {
                     return Err(JitError::Invalid("fused ops of different lengths".into()));
@@ -136,24 +137,32 @@ pub(super) fn compile<T: JitFloat>(
     Ok((module, f, res, size))
 }
 
-/// Whether op `k` increments a whole destination that holds zeros when it runs (the last op of
-/// the step before it that writes the destination is a zero reset of all of it): spike-driven
-/// kernels then sum straight into it, which is the same as summing apart and adding to zeros.
-fn fresh_zero(ops: &[Op], k: usize) -> bool {
-    let dst = match &ops[k].kind {
-        OpKind::DotInc { dst, dst_sel: None, .. }
-        | OpKind::SparseDotInc { dst, dst_sel: None, .. }
-        | OpKind::ConvInc { dst, .. } => *dst,
-        _ => return false,
-    };
-    for op in ops[..k].iter().rev() {
-        let a = op.kind.access();
-        if a.sets.contains(&dst) || a.incs.contains(&dst) || a.updates.contains(&dst) {
-            return matches!(&op.kind, OpKind::Reset { dst: d, value }
-                if *d == dst && value.iter().all(|v| *v == 0.0));
-        }
-    }
-    false
+/// For each op, whether it increments a whole destination that holds zeros when it runs (the
+/// last op of the step before it that writes the destination is a zero reset of all of it):
+/// spike-driven kernels then sum straight into it, which is the same as summing apart and
+/// adding to zeros. One pass over the ops, tracking which signals were just reset to zero.
+fn fresh_zero(ops: &[Op]) -> Vec<bool> {
+    let mut zeroed = std::collections::HashSet::new();
+    ops.iter()
+        .map(|op| {
+            let fresh = match &op.kind {
+                OpKind::DotInc { dst, dst_sel: None, .. }
+                | OpKind::SparseDotInc { dst, dst_sel: None, .. }
+                | OpKind::ConvInc { dst, .. } => zeroed.contains(dst),
+                _ => false,
+            };
+            let a = op.kind.access();
+            for w in a.sets.iter().chain(&a.incs).chain(&a.updates) {
+                zeroed.remove(w);
+            }
+            if let OpKind::Reset { dst, value } = &op.kind {
+                if value.iter().all(|v| *v == 0.0) {
+                    zeroed.insert(*dst);
+                }
+            }
+            fresh
+        })
+        .collect()
 }
 
 /// The code of one op: emitted, or for an elementwise op its loop, to run alone or fused.
