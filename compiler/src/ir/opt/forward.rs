@@ -4,38 +4,67 @@
 //! b += f(a); c += b` becomes `c += f(a)`: the same sum, added to `c` in the same order.
 
 use super::uses;
-use crate::ir::{OpKind, Program, SignalId};
+use crate::ir::{Op, OpKind, Program, SignalId};
 
-/// Forwards such temporaries; returns how many copies were removed.
+/// Forwards such temporaries; returns how many copies were removed. Each round finds every
+/// candidate and rewrites those that share no op with one taken before (they are then
+/// independent: each temporary is read by its copy alone); rounds repeat until none is left.
 pub fn run(p: &mut Program) -> usize {
     let mut removed = 0;
-    while let Some((reset, inc, copy, dst)) = candidate(p) {
-        // The increment takes the copy's place, so it adds to `dst` in the same order as before.
-        let mut op = p.ops[inc].clone();
-        set_inc_dst(&mut op.kind, dst);
-        p.ops[copy] = op;
-        let mut drop = [reset, inc];
-        drop.sort_unstable();
-        p.ops.remove(drop[1]);
-        p.ops.remove(drop[0]);
-        removed += 1;
+    loop {
+        let found = candidates(p);
+        if found.is_empty() {
+            return removed;
+        }
+        let n = p.ops.len();
+        let mut taken = vec![false; n];
+        let mut drop = vec![false; n];
+        let mut replace: Vec<Option<Op>> = vec![None; n];
+        for (reset, inc, copy, dst) in found {
+            if taken[reset] || taken[inc] || taken[copy] {
+                continue;
+            }
+            taken[reset] = true;
+            taken[inc] = true;
+            taken[copy] = true;
+            // The increment takes the copy's place, so it adds to `dst` in the same order.
+            let mut op = p.ops[inc].clone();
+            set_inc_dst(&mut op.kind, dst);
+            replace[copy] = Some(op);
+            drop[reset] = true;
+            drop[inc] = true;
+            removed += 1;
+        }
+        let ops = std::mem::take(&mut p.ops);
+        p.ops = ops
+            .into_iter()
+            .zip(replace)
+            .zip(drop)
+            .filter(|(_, drop)| !drop)
+            .map(|((op, new), _)| new.unwrap_or(op))
+            .collect();
     }
-    removed
 }
 
-/// One forwardable temporary: its reset, its increment, the one copy reading it, and the copy's
-/// destination.
-fn candidate(p: &Program) -> Option<(usize, usize, usize, SignalId)> {
+/// Every forwardable temporary: its reset, its increment, the one copy reading it, and the
+/// copy's destination.
+fn candidates(p: &Program) -> Vec<(usize, usize, usize, SignalId)> {
     let u = uses(p);
-    let probed = |s: usize| p.probes.iter().any(|pr| pr.signal.0 as usize == s);
-    let once_reads =
-        |s: usize| p.once.iter().any(|op| op.kind.access().reads.iter().any(|r| r.0 as usize == s));
+    // Probed signals and signals the hoisted ops read are observed outside the step's ops.
+    let mut observed = vec![false; p.signals.len()];
+    let once_reads = p.once.iter().flat_map(|op| op.kind.access().reads);
+    for s in p.probes.iter().map(|pr| pr.signal).chain(once_reads) {
+        if let Some(o) = observed.get_mut(s.0 as usize) {
+            *o = true;
+        }
+    }
+    let mut found = Vec::new();
     for (s, su) in u.iter().enumerate() {
         if su.sets.len() != 1 || su.incs.len() != 1 || su.reads.len() != 1 || !su.updates.is_empty()
         {
             continue;
         }
-        if probed(s) || once_reads(s) || !p.signals[s].init.iter().all(|v| *v == 0.0) {
+        if observed[s] || !p.signals[s].init.iter().all(|v| *v == 0.0) {
             continue;
         }
         let (reset, inc, copy) = (su.sets[0], su.incs[0], su.reads[0]);
@@ -69,10 +98,10 @@ fn candidate(p: &Program) -> Option<(usize, usize, usize, SignalId)> {
                 a.sets.iter().chain(&a.incs).chain(&a.updates).any(|w| reads.contains(w))
             });
         if whole && !disturbed {
-            return Some((reset, inc, copy, dst));
+            found.push((reset, inc, copy, dst));
         }
     }
-    None
+    found
 }
 
 fn set_inc_dst(kind: &mut OpKind, to: SignalId) {

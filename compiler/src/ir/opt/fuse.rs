@@ -75,26 +75,37 @@ pub fn run(p: &mut Program) -> usize {
 
 /// Moves each reset down to just before the first op that uses what it sets, next to the chain
 /// that increments it (a reset is the first write of its signal in a step, so the ops it passes
-/// neither read nor write that signal).
+/// neither read nor write that signal). Resets bound for one op keep their order; a reset nothing
+/// after it uses stays where it is.
 fn sink_resets(p: &mut Program) {
-    let mut k = 0;
-    while k < p.ops.len() {
-        let OpKind::Reset { dst, .. } = p.ops[k].kind else {
-            k += 1;
-            continue;
-        };
-        let touches = |op: &crate::ir::Op| {
-            let a = op.kind.access();
-            a.sets.iter().chain(&a.incs).chain(&a.reads).chain(&a.updates).any(|s| *s == dst)
-        };
-        let next = p.ops[k + 1..].iter().position(touches).map(|d| k + 1 + d);
-        match next {
-            Some(t) if t > k + 1 => {
-                let op = p.ops.remove(k);
-                p.ops.insert(t - 1, op);
-                // The op now at `k` has not been looked at.
+    let n = p.ops.len();
+    // Walking backwards: the next op at or after each position that touches each signal.
+    let mut next_use: std::collections::HashMap<crate::ir::SignalId, usize> = Default::default();
+    let mut target: Vec<Option<usize>> = vec![None; n];
+    for k in (0..n).rev() {
+        if let OpKind::Reset { dst, .. } = p.ops[k].kind {
+            target[k] = next_use.get(&dst).copied().filter(|&t| t > k + 1);
+        }
+        let a = p.ops[k].kind.access();
+        for s in a.sets.iter().chain(&a.incs).chain(&a.reads).chain(&a.updates) {
+            next_use.insert(*s, k);
+        }
+    }
+    let mut bound: Vec<Vec<crate::ir::Op>> = vec![Vec::new(); n];
+    let mut kept = Vec::with_capacity(n);
+    for (op, t) in std::mem::take(&mut p.ops).into_iter().zip(&target) {
+        match t {
+            Some(t) => bound[*t].push(op),
+            None => kept.push(op),
+        }
+    }
+    let mut kept = kept.into_iter();
+    for (k, t) in target.iter().enumerate() {
+        p.ops.append(&mut bound[k]);
+        if t.is_none() {
+            if let Some(op) = kept.next() {
+                p.ops.push(op);
             }
-            _ => k += 1,
         }
     }
 }
