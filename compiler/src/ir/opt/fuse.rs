@@ -80,15 +80,17 @@ pub fn run(p: &mut Program) -> usize {
 fn sink_resets(p: &mut Program) {
     let n = p.ops.len();
     // Walking backwards: the next op at or after each position that touches each signal.
-    let mut next_use: std::collections::HashMap<crate::ir::SignalId, usize> = Default::default();
+    let mut next_use: Vec<Option<usize>> = vec![None; p.signals.len()];
     let mut target: Vec<Option<usize>> = vec![None; n];
     for k in (0..n).rev() {
         if let OpKind::Reset { dst, .. } = p.ops[k].kind {
-            target[k] = next_use.get(&dst).copied().filter(|&t| t > k + 1);
+            target[k] = next_use.get(dst.0 as usize).copied().flatten().filter(|&t| t > k + 1);
         }
         let a = p.ops[k].kind.access();
         for s in a.sets.iter().chain(&a.incs).chain(&a.reads).chain(&a.updates) {
-            next_use.insert(*s, k);
+            if let Some(u) = next_use.get_mut(s.0 as usize) {
+                *u = Some(k);
+            }
         }
     }
     let mut bound: Vec<Vec<crate::ir::Op>> = vec![Vec::new(); n];
