@@ -68,6 +68,15 @@ fn spiking_products_are_event_driven() {
 }
 
 #[test]
+fn synapses_are_absorbed_into_products() {
+    let out = after("absorb.snn", |p, _| opt::absorb::run(p));
+    assert!(out.starts_with("changed: 3"), "{out}");
+    assert!(!out.contains("order 1"), "every first-order synapse goes:\n{out}");
+    assert!(out.contains("order 2"), "the alpha synapse stays:\n{out}");
+    insta::assert_snapshot!(out);
+}
+
+#[test]
 fn elementwise_chains_are_fused() {
     let out = after("fuse.snn", |p, _| opt::fuse::run(p));
     assert!(out.contains("+ SimNeurons"), "{out}");
@@ -76,12 +85,13 @@ fn elementwise_chains_are_fused() {
 
 #[test]
 fn everything() {
-    for file in ["dead.snn", "forward.snn", "commute.snn", "hoist.snn", "events.snn", "fuse.snn"] {
-        let mut p = lowered(&dir().join(file));
+    let files = ["dead", "forward", "commute", "hoist", "events", "absorb", "fuse"];
+    for name in files {
+        let mut p = lowered(&dir().join(format!("{name}.snn")));
         let held = vec![true; p.inputs.len()];
         let report = opt::optimize(&mut p, &held);
         insta::assert_snapshot!(
-            format!("everything_{}", file.trim_end_matches(".snn")),
+            format!("everything_{name}"),
             format!("{}\n{}", report.join("\n"), ir::print(&p))
         );
     }

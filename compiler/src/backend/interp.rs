@@ -319,6 +319,10 @@ fn run_one<T: Real>(
                     let start = if per_b == size { b * per_b } else { b * per_b + (k - 1) * size };
                     sig[dst.0 as usize].copy_from_slice(&flat[start..start + size]);
                 }
+                OpKind::Scale { dst, factor } => {
+                    let f = T::cast(*factor);
+                    sig[dst.0 as usize].iter_mut().for_each(|v| *v = *v * f);
+                }
                 OpKind::Reset { dst, .. } => {
                     let Consts::Vec(value) = c else { continue };
                     let d = &mut sig[dst.0 as usize];
@@ -349,16 +353,26 @@ fn run_one<T: Real>(
                     let Consts::Mat(mat) = c else { continue };
                     let (s, d) = io(&mut sig, *src, *dst, &mut sc.alias);
                     let x = select(s, src_sel, &mut sc.gathered);
-                    sc.y.clear();
-                    sc.y.resize(mat.nrows(), T::zero());
+                    // Whole destinations gain the spiking columns in place; selections through
+                    // a scratch sum.
+                    let y = match dst_sel {
+                        None => &mut *d,
+                        Some(_) => {
+                            sc.y.clear();
+                            sc.y.resize(mat.nrows(), T::zero());
+                            sc.y.as_mut_slice()
+                        }
+                    };
                     for (j, &xj) in x.iter().enumerate() {
                         if xj != T::zero() {
-                            for (y, &m) in sc.y.iter_mut().zip(mat.column(j)) {
+                            for (y, &m) in y.iter_mut().zip(mat.column(j)) {
                                 *y += m * xj;
                             }
                         }
                     }
-                    scatter(d, dst_sel, &sc.y, true);
+                    if dst_sel.is_some() {
+                        scatter(d, dst_sel, &sc.y, true);
+                    }
                 }
                 OpKind::DotInc { src, dst, src_sel, dst_sel, .. } => {
                     let Consts::Mat(mat) = c else { continue };
@@ -390,17 +404,24 @@ fn run_one<T: Real>(
                     let Consts::Csc(m) = c else { continue };
                     let (s, d) = io(&mut sig, *src, *dst, &mut sc.alias);
                     let x = select(s, src_sel, &mut sc.gathered);
-                    let n_out = dst_sel.as_ref().map_or(d.len(), Vec::len);
-                    sc.y.clear();
-                    sc.y.resize(n_out, T::zero());
+                    let y = match dst_sel {
+                        None => &mut *d,
+                        Some(sel) => {
+                            sc.y.clear();
+                            sc.y.resize(sel.len(), T::zero());
+                            sc.y.as_mut_slice()
+                        }
+                    };
                     for (j, &xj) in x.iter().enumerate() {
                         if xj != T::zero() {
                             for e in m.ptr[j]..m.ptr[j + 1] {
-                                sc.y[m.rows[e]] += m.vals[e] * xj;
+                                y[m.rows[e]] += m.vals[e] * xj;
                             }
                         }
                     }
-                    scatter(d, dst_sel, &sc.y, true);
+                    if dst_sel.is_some() {
+                        scatter(d, dst_sel, &sc.y, true);
+                    }
                 }
                 OpKind::SparseDotInc { rows, cols, src, dst, src_sel, dst_sel, .. } => {
                     let Consts::Vec(vals) = c else { continue };

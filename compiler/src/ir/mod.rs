@@ -93,6 +93,9 @@ pub enum OpKind {
     },
     /// A synapse: read `src`, update `dst` (visible next step).
     Filter { filter: DiscreteFilter, src: SignalId, dst: SignalId },
+    /// `dst *= factor`, an update: the decay of a synapse absorbed into its products
+    /// ([`opt::absorb`]).
+    Scale { dst: SignalId, factor: f64 },
     /// A node function: read time and `input`, set `dst`.
     NodeFn { f: FnExpr, input: Option<SignalId>, dst: SignalId },
     /// A process: set `dst` from the process at this step.
@@ -133,6 +136,7 @@ impl OpKind {
                 a.reads.push(*src);
                 a.updates.push(*dst);
             }
+            OpKind::Scale { dst, .. } => a.updates.push(*dst),
             OpKind::NodeFn { input, dst, .. } => {
                 a.reads.extend(input.iter().copied());
                 a.sets.push(*dst);
@@ -157,6 +161,7 @@ impl OpKind {
             OpKind::ConvInc { .. } => "ConvInc",
             OpKind::SimNeurons { .. } => "SimNeurons",
             OpKind::Filter { .. } => "Filter",
+            OpKind::Scale { .. } => "Scale",
             OpKind::NodeFn { .. } => "NodeFn",
             OpKind::Process { .. } => "Process",
             OpKind::HostFn { .. } => "HostFn",

@@ -88,6 +88,7 @@ pub fn print(p: &Program) -> String {
                     name(j)
                 )
             }
+            OpKind::Scale { dst, factor } => format!("{} *= {factor}", name(dst)),
             OpKind::Filter { filter, src, dst } => {
                 format!("{} <- filter(order {}) {}", name(dst), filter.order(), name(src))
             }

@@ -82,7 +82,7 @@ pub(super) fn compile<T: JitFloat>(
         let mut g = Gen::new(b, &mut module, res, mem, cx, k0, t0, program.dt);
         for op in &program.once {
             if let Some((n, e)) = emit_op(&mut g, op)? {
-                g.run_elems(n, vec![e])?;
+                g.run_elems(n, vec![e], true)?;
             }
         }
         g.b.ins().jump(head, &[BlockArg::Value(k0)]);
@@ -96,11 +96,14 @@ pub(super) fn compile<T: JitFloat>(
         g.k = k;
         // Elementwise ops marked `fuse` join the loop of the ops before them.
         let mut group: Vec<Elem<'_, '_, '_, T>> = Vec::new();
+        let mut group_ops: Vec<&Op> = Vec::new();
         let mut group_n = 0;
         let fresh = fresh_zero(&program.ops);
         for (op, &fresh) in program.ops.iter().zip(&fresh) {
             if !op.fuse && !group.is_empty() {
-                g.run_elems(group_n, std::mem::take(&mut group))?;
+                let defer = may_defer(&group, &group_ops);
+                g.run_elems(group_n, std::mem::take(&mut group), defer)?;
+                group_ops.clear();
             }
             g.fresh = fresh;
             if let Some((n, e)) = emit_op(&mut g, op)? {
@@ -109,12 +112,14 @@ pub(super) fn compile<T: JitFloat>(
                 }
                 group_n = n;
                 group.push(e);
+                group_ops.push(op);
             } else if op.fuse {
                 return Err(JitError::Invalid(format!("{} cannot be fused", op.kind.name())));
             }
         }
         if !group.is_empty() {
-            g.run_elems(group_n, group)?;
+            let defer = may_defer(&group, &group_ops);
+            g.run_elems(group_n, group, defer)?;
         }
         g.fresh = false;
         g.probes(&program.probes)?;
@@ -135,6 +140,22 @@ pub(super) fn compile<T: JitFloat>(
     // SAFETY: `snn_run` was declared with exactly this signature (four 64-bit arguments).
     let f: RunFn<T> = unsafe { std::mem::transmute::<*const u8, RunFn<T>>(code) };
     Ok((module, f, res, size))
+}
+
+/// Whether a fused group's guarded elem may leave the vectors its fast path refuses until after
+/// the loop: no later op of the group touches a signal it touches.
+fn may_defer<T: JitFloat>(elems: &[Elem<'_, '_, '_, T>], ops: &[&Op]) -> bool {
+    let Some(at) = elems.iter().position(|e| matches!(e, Elem::Guarded(..))) else {
+        return false;
+    };
+    let signals = |op: &Op| {
+        let a = op.kind.access();
+        let mut all = a.sets;
+        all.extend(a.incs.into_iter().chain(a.reads).chain(a.updates));
+        all
+    };
+    let mine = signals(ops[at]);
+    ops[at + 1..].iter().all(|op| signals(op).iter().all(|s| !mine.contains(s)))
 }
 
 /// For each op, whether it increments a whole destination that holds zeros when it runs (the
@@ -182,7 +203,7 @@ fn emit_op<'c, 'f, 'm, T: JitFloat>(
         }
         OpKind::DotInc { mat, src, dst, src_sel, dst_sel } if op.events => {
             let kernel = events::Dense::new(mat, g.sig(*src)?, g.sig(*dst)?, src_sel, dst_sel)?
-                .direct(g.fresh);
+                .direct(dst_sel.is_none());
             done(g.kernel(Box::new(kernel), "DotInc: spike-driven columns".to_string()))
         }
         OpKind::DotInc { mat, src, dst, src_sel, dst_sel } => {
@@ -190,8 +211,8 @@ fn emit_op<'c, 'f, 'm, T: JitFloat>(
         }
         OpKind::SparseDotInc { rows, cols, vals, src, dst, src_sel, dst_sel } if op.events => {
             let (s, d) = (g.sig(*src)?, g.sig(*dst)?);
-            let kernel =
-                events::Sparse::new(rows, cols, vals, s, d, src_sel, dst_sel)?.direct(g.fresh);
+            let kernel = events::Sparse::new(rows, cols, vals, s, d, src_sel, dst_sel)?
+                .direct(dst_sel.is_none());
             done(g.kernel(Box::new(kernel), "SparseDotInc: spike-driven columns".to_string()))
         }
         OpKind::SparseDotInc { rows, cols, vals, src, dst, src_sel, dst_sel } => {
@@ -212,6 +233,7 @@ fn emit_op<'c, 'f, 'm, T: JitFloat>(
             g.op_neurons(neuron, *j, *out, states, init_voltage, *seed)
         }
         OpKind::Filter { filter, src, dst } => g.op_filter(filter, *src, *dst).map(Some),
+        OpKind::Scale { dst, factor } => g.op_scale(*dst, *factor).map(Some),
         OpKind::NodeFn { f, input, dst } => done(g.op_node_fn(f, *input, *dst)),
         OpKind::Process { spec, dst, seed } => {
             let (d, n) = g.sig(*dst)?;

@@ -90,6 +90,8 @@ pub(super) struct Gen<'f, 'm, T: JitFloat> {
     /// Inside [`Gen::run_elems`]'s vector loop: loads, stores, constants, comparisons and
     /// selects work on vectors of `T::LANES` consecutive elements.
     vec: bool,
+    /// Inside a deferring [`Gen::run_elems`]: byte offset of its queue of refused vectors.
+    queue: Option<i32>,
 }
 
 /// Flags of scalar accesses to the state block, constants and the context table.
@@ -126,6 +128,7 @@ impl<'f, 'm, T: JitFloat> Gen<'f, 'm, T> {
             dt,
             fresh: false,
             vec: false,
+            queue: None,
         }
     }
 
@@ -349,10 +352,14 @@ impl<'f, 'm, T: JitFloat> Gen<'f, 'm, T> {
     /// elem before element `i + 1` of the first. Elementwise ops give the same values fused
     /// as one after the other. Vectors of `T::LANES` elements when every elem can (a guarded
     /// one falling back to scalar code for the lanes its fast path refuses), else scalar.
+    /// With `defer`, the vectors a guarded elem's fast path refuses are queued and their lanes
+    /// run as scalar code after the loop, keeping calls out of the hot loop (the caller checks
+    /// that no later elem touches the guarded elem's signals, so the order of values is kept).
     pub(super) fn run_elems(
         &mut self,
         n: usize,
         mut elems: Vec<Elem<'_, 'f, 'm, T>>,
+        defer: bool,
     ) -> Result<(), JitError> {
         let lanes = T::LANES;
         let nv = n / lanes;
@@ -362,8 +369,18 @@ impl<'f, 'm, T: JitFloat> Gen<'f, 'm, T> {
         }
         // Long loops without a guarded elem do two vectors per iteration, op by op (elements are
         // independent), for more instructions in flight (a guarded one gains nothing: measured).
-        let guarded = elems.iter().any(|e| matches!(e, Elem::Guarded(..)));
+        let n_guarded = elems.iter().filter(|e| matches!(e, Elem::Guarded(..))).count();
+        let guarded = n_guarded > 0;
         let unroll = if nv >= 16 && !guarded { 2 } else { 1 };
+        // The queue: a count (`i64`), then the refused vectors' indices (`i32`).
+        self.queue = (defer && n_guarded == 1).then(|| {
+            let q = self.res.alloc((8 + 4 * nv).div_ceil(T::SIZE as usize));
+            (q as i64 * T::SIZE) as i32
+        });
+        if let Some(q) = self.queue {
+            let zero = self.ic(0);
+            self.b.ins().store(flags(), zero, self.mem, q);
+        }
         self.vec = true;
         // A guarded elem's code is long: keep it in a loop even when the loop is short (small
         // populations, such as an ensemble array's, would otherwise multiply the code size).
@@ -390,6 +407,9 @@ impl<'f, 'm, T: JitFloat> Gen<'f, 'm, T> {
         });
         self.vec = false;
         res?;
+        if let Some(q) = self.queue.take() {
+            self.run_queued(q, &mut elems)?;
+        }
         for i in nv * lanes..n {
             for e in elems.iter_mut() {
                 e.scalar(self, I::C(i))?;
@@ -437,6 +457,12 @@ impl<'f, 'm, T: JitFloat> Gen<'f, 'm, T> {
                             Ok(vec![])
                         },
                         |g| {
+                            if let Some(q) = g.queue {
+                                for &i in idx {
+                                    g.enqueue(q, i);
+                                }
+                                return Ok(vec![]);
+                            }
                             for &i in idx {
                                 for l in 0..lanes {
                                     let el = match i {
@@ -458,6 +484,48 @@ impl<'f, 'm, T: JitFloat> Gen<'f, 'm, T> {
             }
         }
         Ok(())
+    }
+
+    /// Appends vector `i` to the queue at byte offset `q`.
+    fn enqueue(&mut self, q: i32, i: I) {
+        let iv = match i {
+            I::C(c) => self.ic(c as i64),
+            I::V(v) => v,
+        };
+        let count = self.b.ins().load(types::I64, flags(), self.mem, q);
+        let at = self.b.ins().imul_imm_s(count, 4);
+        let p = self.b.ins().iadd(self.mem, at);
+        let i32v = self.b.ins().ireduce(types::I32, iv);
+        self.b.ins().store(flags(), i32v, p, q + 8);
+        let next = self.b.ins().iadd_imm_s(count, 1);
+        self.b.ins().store(flags(), next, self.mem, q);
+    }
+
+    /// The lanes of the queued vectors (queue at byte offset `q`) through the guarded elem's
+    /// scalar code.
+    fn run_queued(&mut self, q: i32, elems: &mut [Elem<'_, 'f, 'm, T>]) -> Result<(), JitError> {
+        let lanes = T::LANES as i64;
+        let count = self.b.ins().load(types::I64, flags(), self.mem, q);
+        let any = self.b.ins().icmp_imm_s(IntCC::SignedGreaterThan, count, 0);
+        self.if_then(any, |g| {
+            let start = g.ic(0);
+            g.loop_carry(start, count, &[], |g, j, _| {
+                let at = g.b.ins().imul_imm_s(j, 4);
+                let p = g.b.ins().iadd(g.mem, at);
+                let iv = g.b.ins().uload32(flags(), p, q + 8);
+                let base = g.b.ins().imul_imm_s(iv, lanes);
+                for l in 0..lanes {
+                    let el = g.b.ins().iadd_imm_s(base, l);
+                    for e in elems.iter_mut() {
+                        if let Elem::Guarded(_, slow) = e {
+                            slow(g, I::V(el))?;
+                        }
+                    }
+                }
+                Ok(vec![])
+            })?;
+            Ok(())
+        })
     }
 
     /// A loop over `start..end` (run-time bounds, `start < end`) carrying `init` values;

@@ -1,7 +1,7 @@
 //! Spike-driven host kernels for products marked [`crate::ir::Op::events`]: only the columns of
-//! the source's nonzero elements are added, in increasing column order, into a zeroed scratch
-//! vector that is then added to the destination — exactly what the interpreter does for the
-//! same op, so results are bit-identical.
+//! the source's nonzero elements are added, in increasing column order, straight into a whole
+//! destination (through a zeroed scratch vector then added for a selection) — exactly what the
+//! interpreter does for the same op, so results are bit-identical.
 
 use super::emit::bug;
 use super::float::JitFloat;
@@ -27,6 +27,9 @@ impl Place {
                 if ix.iter().any(|&i| i >= len) {
                     return Err(JitError::Invalid("selection outside its signal".into()));
                 }
+                if ix.windows(2).all(|w| w[1] == w[0] + 1) {
+                    return Ok((Place::Range(off + ix.first().copied().unwrap_or(0)), ix.len()));
+                }
                 Ok((Place::Table(ix.iter().map(|&i| off + i).collect()), ix.len()))
             }
         }
@@ -44,21 +47,7 @@ impl Place {
 fn nonzero<T: JitFloat>(mem: &[T], src: &Place, n: usize, out: &mut Vec<(usize, T)>) {
     out.clear();
     match src {
-        Place::Range(o) => {
-            let x = &mem[*o..*o + n];
-            // Blocks of 8 are skipped with one test when all are zero (most are, for spikes).
-            let mut base = 0;
-            for chunk in x.chunks(8) {
-                if chunk.iter().fold(false, |any, &v| any | (v != T::zero())) {
-                    for (i, &v) in chunk.iter().enumerate() {
-                        if v != T::zero() {
-                            out.push((base + i, v));
-                        }
-                    }
-                }
-                base += chunk.len();
-            }
-        }
+        Place::Range(o) => nonzero_run(&mem[*o..*o + n], out),
         Place::Table(t) => {
             out.extend(
                 t.iter()
@@ -67,6 +56,55 @@ fn nonzero<T: JitFloat>(mem: &[T], src: &Place, n: usize, out: &mut Vec<(usize, 
                     .map(|(i, &o)| (i, mem[o])),
             );
         }
+    }
+}
+
+/// [`nonzero`] of a contiguous run, in the widest vectors the CPU has: spikes are rare, so
+/// nearly every block of [`BLOCK`] values is skipped after one vector test.
+fn nonzero_run<T: JitFloat>(x: &[T], out: &mut Vec<(usize, T)>) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU has AVX-512F (checked above).
+            return unsafe { nonzero_avx512(x, out) };
+        }
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2 (checked above).
+            return unsafe { nonzero_avx2(x, out) };
+        }
+    }
+    nonzero_plain(x, out);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn nonzero_avx512<T: JitFloat>(x: &[T], out: &mut Vec<(usize, T)>) {
+    nonzero_plain(x, out);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn nonzero_avx2<T: JitFloat>(x: &[T], out: &mut Vec<(usize, T)>) {
+    nonzero_plain(x, out);
+}
+
+/// Values tested at once by [`nonzero_plain`].
+const BLOCK: usize = 32;
+
+#[inline(always)]
+fn nonzero_plain<T: JitFloat>(x: &[T], out: &mut Vec<(usize, T)>) {
+    let mut base = 0;
+    for chunk in x.chunks(BLOCK) {
+        // The OR of the values' bits without sign: zero when every value is 0 (branch-free, so
+        // the compiler vectorises it).
+        if chunk.iter().fold(0u64, |any, &v| any | T::magnitude_bits(v)) != 0 {
+            for (i, &v) in chunk.iter().enumerate() {
+                if v != T::zero() {
+                    out.push((base + i, v));
+                }
+            }
+        }
+        base += chunk.len();
     }
 }
 
@@ -98,9 +136,10 @@ pub(super) struct Dense<T> {
 }
 
 impl<T: JitFloat> Dense<T> {
-    /// Sums straight into the destination when `fresh` (it holds zeros and is whole).
-    pub(super) fn direct(mut self, fresh: bool) -> Self {
-        self.direct = fresh && matches!(self.dst, Place::Range(_));
+    /// Sums straight into the destination when it is whole (`whole`: no selection), as the
+    /// interpreter does.
+    pub(super) fn direct(mut self, whole: bool) -> Self {
+        self.direct = whole && matches!(self.dst, Place::Range(_));
         self
     }
 
@@ -169,9 +208,10 @@ pub(super) struct Sparse<T> {
 }
 
 impl<T: JitFloat> Sparse<T> {
-    /// Sums straight into the destination when `fresh` (it holds zeros and is whole).
-    pub(super) fn direct(mut self, fresh: bool) -> Self {
-        self.direct = fresh && matches!(self.dst, Place::Range(_));
+    /// Sums straight into the destination when it is whole (`whole`: no selection), as the
+    /// interpreter does.
+    pub(super) fn direct(mut self, whole: bool) -> Self {
+        self.direct = whole && matches!(self.dst, Place::Range(_));
         self
     }
 

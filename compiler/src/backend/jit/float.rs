@@ -19,6 +19,8 @@ pub trait JitFloat: Real {
     const SUFFIX: &'static str;
     /// Emits `x` as a constant.
     fn emit(b: &mut FunctionBuilder, x: Self) -> Value;
+    /// The bits of `x` without its sign: zero exactly when `x == 0` (`+0` or `-0`).
+    fn magnitude_bits(x: Self) -> u64;
 }
 
 impl JitFloat for f64 {
@@ -30,6 +32,9 @@ impl JitFloat for f64 {
     fn emit(b: &mut FunctionBuilder, x: Self) -> Value {
         b.ins().f64const(x)
     }
+    fn magnitude_bits(x: Self) -> u64 {
+        x.to_bits() << 1
+    }
 }
 
 impl JitFloat for f32 {
@@ -40,5 +45,8 @@ impl JitFloat for f32 {
     const SUFFIX: &'static str = "f32";
     fn emit(b: &mut FunctionBuilder, x: Self) -> Value {
         b.ins().f32const(x)
+    }
+    fn magnitude_bits(x: Self) -> u64 {
+        u64::from(x.to_bits() << 1)
     }
 }

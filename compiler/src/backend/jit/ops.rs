@@ -453,6 +453,23 @@ impl<'f, 'm, T: JitFloat> Gen<'f, 'm, T> {
     }
 
     /// A synapse: reads `src`, updates `dst` and its private state, as `DiscreteFilter::step`.
+    /// `dst *= factor`.
+    pub(super) fn op_scale<'c>(
+        &mut self,
+        dst: SignalId,
+        factor: f64,
+    ) -> Result<Loop<'c, 'f, 'm, T>, JitError> {
+        let (d, n) = self.sig(dst)?;
+        let fv = T::cast(factor);
+        let body = move |g: &mut Gen<'f, 'm, T>, i| {
+            let f = g.fc(fv);
+            let y = g.ldm(d, i)?;
+            let y = g.b.ins().fmul(y, f);
+            g.stm(y, d, i)
+        };
+        Ok((n, Elem::Vector(Box::new(body))))
+    }
+
     pub(super) fn op_filter<'c>(
         &mut self,
         f: &'c DiscreteFilter,

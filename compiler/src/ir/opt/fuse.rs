@@ -25,6 +25,7 @@ pub fn elementwise_len(p: &Program, kind: &OpKind) -> Option<usize> {
             let n = size(dst)?;
             (src != dst && size(src)? == n && (scale.len() == 1 || scale.len() == n)).then_some(n)
         }
+        OpKind::Scale { dst, .. } => size(dst),
         OpKind::Filter { src, dst, .. } => {
             let n = size(dst)?;
             (src != dst && size(src)? == n).then_some(n)

@@ -25,6 +25,7 @@ pub fn run(p: &mut Program, held: &[bool]) -> usize {
         OpKind::NodeFn { .. }
         | OpKind::SimNeurons { .. }
         | OpKind::Filter { .. }
+        | OpKind::Scale { .. }
         | OpKind::Process { .. } => false,
     };
     // A signal is constant when nothing writes it, or when it is set each step (exactly one

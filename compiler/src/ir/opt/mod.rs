@@ -2,9 +2,11 @@
 //! meaning (results equal up to floating-point summation order, which both backends then share):
 //! [`dead`] (ops nothing observes), [`forward`] (copies through zero-reset temporaries),
 //! [`commute`] (synapses moved past dense readouts), [`hoist`] (work constant over a run, done
-//! once), [`events`] (spike-driven products), [`fuse`] (elementwise chains in one loop).
+//! once), [`events`] (spike-driven products), [`absorb`] (first-order synapses folded into the
+//! products feeding them), [`fuse`] (elementwise chains in one loop).
 //! [`optimize`] runs them in that order; `snnc ir --opt` prints the result.
 
+pub mod absorb;
 pub mod commute;
 pub mod dead;
 pub mod events;
@@ -32,6 +34,7 @@ pub fn optimize(p: &mut Program, held: &[bool]) -> Report {
     note("dead", dead::run(p), "ops removed");
     note("hoist", hoist::run(p, held), "ops moved out of the step");
     note("events", events::run(p), "products made spike-driven");
+    note("absorb", absorb::run(p), "synapses absorbed into their products");
     note("fuse", fuse::run(p), "elementwise ops fused into the loop before them");
     report
 }
