@@ -306,7 +306,6 @@ impl<'f, 'm, T: JitFloat> Gen<'f, 'm, T> {
         let full = self.fcmp(FloatCC::LessThanOrEqual, rt, zero);
         let none_ = self.fcmp(FloatCC::GreaterThanOrEqual, rt, dtv);
         let either = self.b.ins().bor(full, none_);
-        let all_full = self.b.ins().vall_true(either);
         let ef = self.fc((-dt / p.tau_rc).exp_m1());
         let mz = self.fc(-T::zero());
         let e = self.select(full, ef, mz);
@@ -314,9 +313,10 @@ impl<'f, 'm, T: JitFloat> Gen<'f, 'm, T> {
         let dv = self.b.ins().fmul(jv, e);
         let v = self.b.ins().fsub(v, dv);
         let spiked = self.fcmp(FloatCC::GreaterThan, v, one);
-        let any = self.b.ins().vany_true(spiked);
-        let none = self.b.ins().bxor_imm_s(any, 1);
-        let ok = self.b.ins().band(all_full, none);
+        // Refused: a lane that spikes or is part-way out of its refractory period.
+        let refused = self.b.ins().bor_not(spiked, either);
+        let any = self.b.ins().vany_true(refused);
+        let ok = self.b.ins().bxor_imm_s(any, 1);
         let mv = self.fc(p.min_v);
         let below = self.fcmp(FloatCC::LessThan, v, mv);
         let v = self.select(below, mv, v);
