@@ -95,6 +95,20 @@ pub(super) struct Gen<'f, 'm, T: JitFloat> {
     vec: bool,
     /// Inside a deferring [`Gen::run_elems`]: byte offset of its queue of refused vectors.
     queue: Option<i32>,
+    /// Inside [`Gen::vectors`]: the vectors of the state block loaded or stored so far, by
+    /// element offset and index, and whether stored (written back once, at the end).
+    cache: Option<Vec<Cached>>,
+}
+
+/// A vector of the state block held in a register: element offset, index, value, stored.
+type Cached = (usize, I, Value, bool);
+
+fn same(a: I, b: I) -> bool {
+    match (a, b) {
+        (I::C(x), I::C(y)) => x == y,
+        (I::V(x), I::V(y)) => x == y,
+        _ => false,
+    }
 }
 
 /// Flags of scalar accesses to the state block, constants and the context table.
@@ -132,6 +146,7 @@ impl<'f, 'm, T: JitFloat> Gen<'f, 'm, T> {
             fresh: false,
             vec: false,
             queue: None,
+            cache: None,
         }
     }
 
@@ -218,12 +233,66 @@ impl<'f, 'm, T: JitFloat> Gen<'f, 'm, T> {
 
     /// Element `i` of the state block region at `e`.
     pub(super) fn ldm(&mut self, e: usize, i: I) -> Result<Value, JitError> {
+        if self.vec && self.cache.is_some() {
+            return self.cached_load(e, i);
+        }
         self.ld(self.mem, e, i)
     }
 
     /// Stores element `i` of the region at `e`.
     pub(super) fn stm(&mut self, v: Value, e: usize, i: I) -> Result<(), JitError> {
+        if self.vec && self.cache.is_some() {
+            return self.cached_store(v, e, i);
+        }
         self.st(v, self.mem, e, i)
+    }
+
+    /// Vector `i` at element offset `e` from the cache, else loaded (and cached).
+    fn cached_load(&mut self, e: usize, i: I) -> Result<Value, JitError> {
+        let cache = self.cache.as_ref().ok_or_else(|| bug("cache"))?;
+        if let Some(c) = cache.iter().find(|c| c.0 == e && same(c.1, i)) {
+            return Ok(c.2);
+        }
+        self.flush_overlapping(e, i)?;
+        let v = self.ldv(self.mem, e, i)?;
+        self.cache.get_or_insert_with(Vec::new).push((e, i, v, false));
+        Ok(v)
+    }
+
+    /// Records a store of vector `i` at element offset `e`, written back by [`Gen::flush`].
+    fn cached_store(&mut self, v: Value, e: usize, i: I) -> Result<(), JitError> {
+        self.flush_overlapping(e, i)?;
+        let cache = self.cache.get_or_insert_with(Vec::new);
+        match cache.iter_mut().find(|c| c.0 == e && same(c.1, i)) {
+            Some(c) => {
+                c.2 = v;
+                c.3 = true;
+            }
+            None => cache.push((e, i, v, true)),
+        }
+        Ok(())
+    }
+
+    /// Writes back and forgets cached vectors that partly overlap vector `i` at `e`.
+    fn flush_overlapping(&mut self, e: usize, i: I) -> Result<(), JitError> {
+        let lanes = T::LANES;
+        let overlaps = |c: &Cached| same(c.1, i) && c.0 != e && c.0 < e + lanes && e < c.0 + lanes;
+        if self.cache.as_ref().is_some_and(|cache| cache.iter().any(overlaps)) {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Writes back the stored vectors of the cache and empties it.
+    fn flush(&mut self) -> Result<(), JitError> {
+        let Some(cache) = self.cache.take() else { return Ok(()) };
+        for &(e, i, v, stored) in &cache {
+            if stored {
+                self.stv(v, self.mem, e, i)?;
+            }
+        }
+        self.cache = Some(Vec::new());
+        Ok(())
     }
 
     /// A pointer constant.
@@ -297,6 +366,9 @@ impl<'f, 'm, T: JitFloat> Gen<'f, 'm, T> {
 
     /// Loads element `i` of a selection.
     pub(super) fn ld_sel(&mut self, e: usize, ix: &Ix, i: I) -> Result<Value, JitError> {
+        if let (Ix::Range(s), true) = (ix, self.vec && self.cache.is_some()) {
+            return self.cached_load(e + s, i);
+        }
         let (p, o) = self.sel_at(e, ix, i)?;
         Ok(if self.vec {
             self.b.ins().load(T::VEC, vflags(), p, o)
@@ -307,6 +379,9 @@ impl<'f, 'm, T: JitFloat> Gen<'f, 'm, T> {
 
     /// Stores element `i` of a selection.
     pub(super) fn st_sel(&mut self, v: Value, e: usize, ix: &Ix, i: I) -> Result<(), JitError> {
+        if let (Ix::Range(s), true) = (ix, self.vec && self.cache.is_some()) {
+            return self.cached_store(v, e + s, i);
+        }
         let (p, o) = self.sel_at(e, ix, i)?;
         let f = if self.vec { vflags() } else { flags() };
         self.b.ins().store(f, v, p, o);
@@ -429,7 +504,22 @@ impl<'f, 'm, T: JitFloat> Gen<'f, 'm, T> {
     /// The vectors `idx` (vector indices) through every elem, in vector mode. A guarded elem
     /// commits its fast path for all of them when it applies to every lane, else runs their
     /// lanes as scalar code.
+    /// Within the call, vectors of the state block stay in registers from one elem to the next
+    /// and are stored once at the end (before a guarded elem's branch, whose scalar code works
+    /// in memory).
     fn vectors(&mut self, elems: &mut [Elem<'_, 'f, 'm, T>], idx: &[I]) -> Result<(), JitError> {
+        self.cache = Some(Vec::new());
+        let r = self.vectors_cached(elems, idx);
+        let f = self.flush();
+        self.cache = None;
+        r.and(f)
+    }
+
+    fn vectors_cached(
+        &mut self,
+        elems: &mut [Elem<'_, 'f, 'm, T>],
+        idx: &[I],
+    ) -> Result<(), JitError> {
         let lanes = T::LANES;
         for e in elems.iter_mut() {
             match e {
@@ -450,6 +540,9 @@ impl<'f, 'm, T: JitFloat> Gen<'f, 'm, T> {
                         commits.push((i, stores));
                     }
                     let Some(ok) = ok else { continue };
+                    // Memory is current for the branch; what it writes is reloaded after.
+                    self.flush()?;
+                    self.cache = None;
                     self.vec = false;
                     let r = self.if_else(
                         ok,
@@ -487,6 +580,7 @@ impl<'f, 'm, T: JitFloat> Gen<'f, 'm, T> {
                         },
                     );
                     self.vec = true;
+                    self.cache = Some(Vec::new());
                     r?;
                 }
             }

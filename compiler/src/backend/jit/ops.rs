@@ -90,7 +90,9 @@ impl<'f, 'm, T: JitFloat> Gen<'f, 'm, T> {
         let (dix, ld) = self.ix(dst_sel, nd)?;
         let mut n = ls.min(ld);
         let scale = match scale {
+            // `x * 1` is `x`.
             None => None,
+            Some([a]) if *a == 1.0 => None,
             Some([a]) => Some(Err(T::cast(*a))),
             Some(v) => {
                 n = n.min(v.len());
