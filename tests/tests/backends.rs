@@ -107,12 +107,13 @@ fn both(
 #[test]
 fn examples_agree() {
     let ex = root().join("examples");
-    let runs: [(&str, &[&str], usize); 5] = [
+    let runs: [(&str, &[&str], usize); 6] = [
         ("communication_channel.snn", &[], 1000),
         ("square.snn", &["data/square_x.npy"], 1000),
         ("integrator.snn", &[], 1000),
         ("conv_layers.snn", &["image=data/image.npy"], 200),
         ("tour.snn", &[], 500),
+        ("../tests/ir_passes/absorb.snn", &[], 500),
     ];
     let mut failures = Vec::new();
     for (file, inputs, steps) in runs {
