@@ -13,13 +13,14 @@ use ndarray::Array2;
 
 /// Where the `n` selected elements of a signal are in the state block.
 #[derive(Clone)]
-enum Place {
+pub(super) enum Place {
     Range(usize),
     Table(Vec<usize>),
 }
 
 impl Place {
-    fn new(sig: (usize, usize), sel: &Sel) -> Result<(Place, usize), JitError> {
+    /// The selection `sel` of a signal at (offset, length); its length.
+    pub(super) fn new(sig: (usize, usize), sel: &Sel) -> Result<(Place, usize), JitError> {
         let (off, len) = sig;
         match sel {
             None => Ok((Place::Range(off), len)),
@@ -35,7 +36,8 @@ impl Place {
         }
     }
 
-    fn max_end(&self, n: usize) -> usize {
+    /// One past the last element of the block it touches.
+    pub(super) fn max_end(&self, n: usize) -> usize {
         match self {
             Place::Range(o) => o + n,
             Place::Table(t) => t.iter().max().map_or(0, |m| m + 1),
@@ -108,8 +110,16 @@ fn nonzero_plain<T: JitFloat>(x: &[T], out: &mut Vec<(usize, T)>) {
     }
 }
 
+/// Copies the selected elements into `x`.
+pub(super) fn gather<T: JitFloat>(mem: &[T], src: &Place, x: &mut [T]) {
+    match src {
+        Place::Range(o) => x.copy_from_slice(&mem[*o..*o + x.len()]),
+        Place::Table(t) => x.iter_mut().zip(t).for_each(|(v, &o)| *v = mem[o]),
+    }
+}
+
 /// Adds `y` into the destination.
-fn add_into<T: JitFloat>(mem: &mut [T], dst: &Place, y: &[T]) {
+pub(super) fn add_into<T: JitFloat>(mem: &mut [T], dst: &Place, y: &[T]) {
     match dst {
         Place::Range(o) => mem[*o..*o + y.len()].iter_mut().zip(y).for_each(|(d, &v)| *d += v),
         Place::Table(t) => t.iter().zip(y).for_each(|(&o, &v)| mem[o] += v),

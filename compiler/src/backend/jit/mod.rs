@@ -17,6 +17,7 @@
 
 mod compile;
 mod conv;
+mod dense;
 mod driver;
 mod emit;
 mod events;

@@ -206,7 +206,12 @@ impl<'f, 'm, T: JitFloat> Gen<'f, 'm, T> {
             };
             return self.for_n(rest, row);
         }
-        // Contiguous rows of at least 8.
+        // Contiguous rows of at least 8: a large matrix through the Rust kernel, else generated.
+        if m * kk >= super::dense::MIN_TERMS {
+            let kernel =
+                super::dense::Rows::<T>::new(mat, m, (s_off, ns), (d, nd), src_sel, dst_sel)?;
+            return self.kernel(Box::new(kernel), "DotInc: Rust dense kernel".to_string());
+        }
         let x = self.contiguous(src, dst, &six, kk)?;
         let c = self.res.fconst(mat.iter().map(|&v| T::cast(v)).collect());
         let chunks = kk / 8;

@@ -254,8 +254,29 @@ fn dense_products_every_path() {
         src_sel: Some(vec![0, 15, 7]),
         dst_sel: None,
     });
+    // large contiguous rows (the Rust kernel: rows four at a time and the rest, 8-way partial
+    // sums and the remainder), into the whole destination, a table and its own source
+    let big = b.sig(140);
+    b.op(OpKind::DotInc {
+        mat: mat(131, 37),
+        src: x,
+        dst: big,
+        src_sel: Some((3..40).collect()),
+        dst_sel: Some((0..131).collect()),
+    });
+    b.op(OpKind::DotInc {
+        mat: mat(110, 40),
+        src: x,
+        dst: big,
+        src_sel: None,
+        dst_sel: Some((0..110).map(|i| (i * 7) % 140).collect()),
+    });
+    let sq2 = b.sig_init(70, (0..70).map(|v| v as f64 * 0.01).collect());
+    b.op(OpKind::DotInc { mat: mat(70, 70), src: sq2, dst: sq2, src_sel: None, dst_sel: None });
     b.probe(y, 1);
     b.probe(sq, 1);
+    b.probe(big, 1);
+    b.probe(sq2, 1);
     check(&b.0, 5, 3, &[random(&[3, 40], -1.0, 1.0, 4)]);
 }
 
