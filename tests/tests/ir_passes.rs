@@ -33,7 +33,8 @@ fn dead_ops_are_removed() {
 #[test]
 fn temporaries_are_forwarded() {
     let out = after("forward.snn", |p, _| opt::forward::run(p));
-    assert!(out.starts_with("changed: 2"), "{out}");
+    assert!(out.starts_with("changed: 3"), "{out}");
+    assert!(out.contains("DotInc          wide.out[1] += M[1, 3] @ x.out"), "{out}");
     insta::assert_snapshot!(out);
 }
 
@@ -80,6 +81,7 @@ fn synapses_are_absorbed_into_products() {
 fn elementwise_chains_are_fused() {
     let out = after("fuse.snn", |p, _| opt::fuse::run(p));
     assert!(out.contains("+ SimNeurons"), "{out}");
+    assert!(out.contains("+ DotInc          e.neurons.in += M[16, 1] @ e.in"), "{out}");
     insta::assert_snapshot!(out);
 }
 

@@ -377,6 +377,16 @@ impl<'f, 'm, T: JitFloat> Gen<'f, 'm, T> {
         })
     }
 
+    /// Element 0 of a selection as a scalar load, in every lane in vector mode.
+    pub(super) fn ld_sel_broadcast(&mut self, e: usize, ix: &Ix) -> Result<Value, JitError> {
+        let vec = self.vec;
+        self.vec = false;
+        let x = self.ld_sel(e, ix, I::C(0));
+        self.vec = vec;
+        let x = x?;
+        Ok(if vec { self.b.ins().splat(T::VEC, x) } else { x })
+    }
+
     /// Stores element `i` of a selection.
     pub(super) fn st_sel(&mut self, v: Value, e: usize, ix: &Ix, i: I) -> Result<(), JitError> {
         if let (Ix::Range(s), true) = (ix, self.vec && self.cache.is_some()) {
@@ -564,17 +574,19 @@ impl<'f, 'm, T: JitFloat> Gen<'f, 'm, T> {
                                 }
                                 return Ok(vec![]);
                             }
+                            // One copy of the scalar code, in a loop over the lanes.
                             for &i in idx {
-                                for l in 0..lanes {
-                                    let el = match i {
-                                        I::C(i) => I::C(i * lanes + l),
-                                        I::V(v) => {
-                                            let base = g.b.ins().imul_imm_s(v, lanes as i64);
-                                            I::V(g.b.ins().iadd_imm_s(base, l as i64))
-                                        }
+                                let base = match i {
+                                    I::C(i) => g.ic((i * lanes) as i64),
+                                    I::V(v) => g.b.ins().imul_imm_s(v, lanes as i64),
+                                };
+                                g.for_loop(lanes, |g, l| {
+                                    let el = match l {
+                                        I::C(l) => g.b.ins().iadd_imm_s(base, l as i64),
+                                        I::V(l) => g.b.ins().iadd(base, l),
                                     };
-                                    slow(g, el)?;
-                                }
+                                    slow(g, I::V(el))
+                                })?;
                             }
                             Ok(vec![])
                         },
@@ -616,14 +628,18 @@ impl<'f, 'm, T: JitFloat> Gen<'f, 'm, T> {
                 let p = g.b.ins().iadd(g.mem, at);
                 let iv = g.b.ins().uload32(flags(), p, q + 8);
                 let base = g.b.ins().imul_imm_s(iv, lanes);
-                for l in 0..lanes {
-                    let el = g.b.ins().iadd_imm_s(base, l);
+                g.for_loop(lanes as usize, |g, l| {
+                    let el = match l {
+                        I::C(l) => g.b.ins().iadd_imm_s(base, l as i64),
+                        I::V(l) => g.b.ins().iadd(base, l),
+                    };
                     for e in elems.iter_mut() {
                         if let Elem::Guarded(_, slow) = e {
                             slow(g, I::V(el))?;
                         }
                     }
-                }
+                    Ok(())
+                })?;
                 Ok(vec![])
             })?;
             Ok(())

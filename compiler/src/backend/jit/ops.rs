@@ -122,6 +122,41 @@ impl<'f, 'm, T: JitFloat> Gen<'f, 'm, T> {
         Ok((n, if vector { Elem::Vector(Box::new(each)) } else { Elem::Scalar(Box::new(each)) }))
     }
 
+    /// A one-column product from a one-value signal into a whole destination as an elementwise
+    /// loop (`dst[i] += 0 + M[i, 0] x`, [`Gen::op_dot`]'s sum for one term), which
+    /// [`crate::ir::opt::fuse`] may fuse; `None` for any other product.
+    pub(super) fn op_dot_column<'c>(
+        &mut self,
+        mat: &Array2<f64>,
+        src: SignalId,
+        dst: SignalId,
+        src_sel: &Sel,
+        dst_sel: &Sel,
+    ) -> Result<Option<Loop<'c, 'f, 'm, T>>, JitError> {
+        let (s_off, ns) = self.sig(src)?;
+        let (d, nd) = self.sig(dst)?;
+        let (six, ls) = self.ix(src_sel, ns)?;
+        if mat.ncols() != 1 || mat.nrows() != nd || ns != 1 || ls != 1 || dst_sel.is_some() {
+            return Ok(None);
+        }
+        if src == dst {
+            return Ok(None);
+        }
+        let c = self.res.fconst(mat.iter().map(|&v| T::cast(v)).collect());
+        let body = move |g: &mut Gen<'f, 'm, T>, i: I| {
+            // The one value (no element of this loop's signals), in every lane.
+            let x = g.ld_sel_broadcast(s_off, &six)?;
+            let a = g.cget(&c, i)?;
+            let zero = g.fc(T::zero());
+            let p = g.b.ins().fmul(a, x);
+            let acc = g.b.ins().fadd(zero, p);
+            let old = g.ldm(d, i)?;
+            let new = g.b.ins().fadd(old, acc);
+            g.stm(new, d, i)
+        };
+        Ok(Some((nd, Elem::Vector(Box::new(body)))))
+    }
+
     /// `dst[dst_sel] += mat @ src[src_sel]`, each row summed as ndarray's `unrolled_dot` does
     /// (eight partial sums, then the remainder), with vectors holding the partial sums.
     pub(super) fn op_dot(

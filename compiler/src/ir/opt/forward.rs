@@ -1,7 +1,9 @@
 //! Copy forwarding (the merging of Nengo's optimiser, for this IR): a temporary that is reset to
 //! zero, incremented by exactly one whole-signal op and read only by one whole-signal `+=` copy is
 //! removed — the increment goes straight to the copy's destination, in the copy's place. `b = 0;
-//! b += f(a); c += b` becomes `c += f(a)`: the same sum, added to `c` in the same order.
+//! b += f(a); c += b` becomes `c += f(a)`: the same sum, added to `c` in the same order. The copy
+//! may write a selection of `c` (an ensemble array's decoded output into its element of the
+//! array's output): `c[sel] += f(a)`.
 
 use super::uses;
 use crate::ir::{Op, OpKind, Program, SignalId};
@@ -20,7 +22,7 @@ pub fn run(p: &mut Program) -> usize {
         let mut taken = vec![false; n];
         let mut drop = vec![false; n];
         let mut replace: Vec<Option<Op>> = vec![None; n];
-        for (reset, inc, copy, dst) in found {
+        for (reset, inc, copy, dst, dst_sel) in found {
             if taken[reset] || taken[inc] || taken[copy] {
                 continue;
             }
@@ -29,7 +31,7 @@ pub fn run(p: &mut Program) -> usize {
             taken[copy] = true;
             // The increment takes the copy's place, so it adds to `dst` in the same order.
             let mut op = p.ops[inc].clone();
-            set_inc_dst(&mut op.kind, dst);
+            set_inc_dst(&mut op.kind, dst, dst_sel);
             replace[copy] = Some(op);
             drop[reset] = true;
             drop[inc] = true;
@@ -46,9 +48,12 @@ pub fn run(p: &mut Program) -> usize {
     }
 }
 
-/// Every forwardable temporary: its reset, its increment, the one copy reading it, and the
-/// copy's destination.
-fn candidates(p: &Program) -> Vec<(usize, usize, usize, SignalId)> {
+/// A forwardable temporary: its reset, its increment, the one copy reading it, and the copy's
+/// destination and selection.
+type Found = (usize, usize, usize, SignalId, Option<Vec<usize>>);
+
+/// Every forwardable temporary.
+fn candidates(p: &Program) -> Vec<Found> {
     let u = uses(p);
     // Probed signals and signals the hoisted ops read are observed outside the step's ops.
     let mut observed = vec![false; p.signals.len()];
@@ -72,12 +77,16 @@ fn candidates(p: &Program) -> Vec<(usize, usize, usize, SignalId)> {
         if !value.iter().all(|v| *v == 0.0) {
             continue;
         }
-        let OpKind::Copy { dst, src_sel: None, dst_sel: None, inc: true, .. } = &p.ops[copy].kind
-        else {
+        let OpKind::Copy { dst, src_sel: None, dst_sel, inc: true, .. } = &p.ops[copy].kind else {
             continue;
         };
         let dst = *dst;
-        if dst.0 as usize == s || p.signals[dst.0 as usize].size != p.signals[s].size {
+        let n_dst = dst_sel.as_ref().map_or(p.signals[dst.0 as usize].size, Vec::len);
+        if dst.0 as usize == s || n_dst != p.signals[s].size {
+            continue;
+        }
+        // A convolution writes whole signals only.
+        if dst_sel.is_some() && matches!(p.ops[inc].kind, OpKind::ConvInc { .. }) {
             continue;
         }
         // The increment must write all of `s`, and must not read `dst` (it would then read the
@@ -98,19 +107,22 @@ fn candidates(p: &Program) -> Vec<(usize, usize, usize, SignalId)> {
                 a.sets.iter().chain(&a.incs).chain(&a.updates).any(|w| reads.contains(w))
             });
         if whole && !disturbed {
-            found.push((reset, inc, copy, dst));
+            found.push((reset, inc, copy, dst, dst_sel.clone()));
         }
     }
     found
 }
 
-fn set_inc_dst(kind: &mut OpKind, to: SignalId) {
+fn set_inc_dst(kind: &mut OpKind, to: SignalId, sel: Option<Vec<usize>>) {
     match kind {
-        OpKind::Copy { dst, .. }
-        | OpKind::ElementwiseInc { dst, .. }
-        | OpKind::DotInc { dst, .. }
-        | OpKind::SparseDotInc { dst, .. }
-        | OpKind::ConvInc { dst, .. } => *dst = to,
+        OpKind::Copy { dst, dst_sel, .. }
+        | OpKind::ElementwiseInc { dst, dst_sel, .. }
+        | OpKind::DotInc { dst, dst_sel, .. }
+        | OpKind::SparseDotInc { dst, dst_sel, .. } => {
+            *dst = to;
+            *dst_sel = sel;
+        }
+        OpKind::ConvInc { dst, .. } => *dst = to,
         _ => {}
     }
 }

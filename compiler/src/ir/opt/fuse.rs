@@ -6,13 +6,20 @@
 //!
 //! [`Op::fuse`]: crate::ir::Op::fuse
 
-use crate::ir::{OpKind, Program};
+use crate::ir::{Op, OpKind, Program};
 use snn_runtime::neurons::NeuronType;
 
-/// The length of `kind`'s loop when it is elementwise and fusable.
-pub fn elementwise_len(p: &Program, kind: &OpKind) -> Option<usize> {
+/// The length of `op`'s loop when it is elementwise and fusable. A dense product with one
+/// column from a one-value signal (a one-dimensional ensemble's encoders) counts: element `i`
+/// of its destination gains `M[i, 0] x`, and `x` is written by no op of its loop's length.
+pub fn elementwise_len(p: &Program, op: &Op) -> Option<usize> {
     let size = |s: &crate::ir::SignalId| p.signals.get(s.0 as usize).map(|x| x.size);
-    match kind {
+    match &op.kind {
+        OpKind::DotInc { mat, src, dst, src_sel, dst_sel: None } if !op.events => {
+            let n = size(dst)?;
+            let one = size(src)? == 1 && src_sel.as_ref().is_none_or(|s| s.len() == 1);
+            (mat.ncols() == 1 && mat.nrows() == n && one && src != dst).then_some(n)
+        }
         OpKind::Reset { dst, value } => {
             let n = size(dst)?;
             (value.len() == 1 || value.len() == n).then_some(n)
@@ -46,7 +53,7 @@ pub fn elementwise_len(p: &Program, kind: &OpKind) -> Option<usize> {
 /// output or writes its input, and moving it later changes nothing.
 pub fn run(p: &mut Program) -> usize {
     sink_resets(p);
-    let lens: Vec<Option<usize>> = p.ops.iter().map(|op| elementwise_len(p, &op.kind)).collect();
+    let lens: Vec<Option<usize>> = p.ops.iter().map(|op| elementwise_len(p, op)).collect();
     let joins = |a: Option<usize>, b: Option<usize>| matches!((a, b), (Some(x), Some(y)) if x == y);
     let alone: Vec<bool> = (0..p.ops.len())
         .map(|k| {
@@ -62,7 +69,7 @@ pub fn run(p: &mut Program) -> usize {
             ops.into_iter().zip(alone).partition(|(_, alone)| *alone);
         p.ops = kept.into_iter().chain(moved).map(|(op, _)| op).collect();
     }
-    let lens: Vec<Option<usize>> = p.ops.iter().map(|op| elementwise_len(p, &op.kind)).collect();
+    let lens: Vec<Option<usize>> = p.ops.iter().map(|op| elementwise_len(p, op)).collect();
     let mut fused = 0;
     for k in 1..p.ops.len() {
         let join = joins(lens[k - 1], lens[k]) && lens[k] != Some(0);
