@@ -39,6 +39,14 @@ fn temporaries_are_forwarded() {
 }
 
 #[test]
+fn sums_are_distributed_over_encoders() {
+    let out = after("distribute.snn", |p, _| opt::distribute::run(p));
+    assert!(out.starts_with("changed: 2"), "{out}");
+    assert!(out.contains("DotInc          a.neurons.in += M[8, 1] @ conn1.weighted"), "{out}");
+    insta::assert_snapshot!(out);
+}
+
+#[test]
 fn synapses_move_past_readouts() {
     let out = after("commute.snn", |p, _| opt::commute::run(p));
     assert!(out.starts_with("changed: 1"), "{out}");
@@ -87,7 +95,7 @@ fn elementwise_chains_are_fused() {
 
 #[test]
 fn everything() {
-    let files = ["dead", "forward", "commute", "hoist", "events", "absorb", "fuse"];
+    let files = ["dead", "forward", "distribute", "commute", "hoist", "events", "absorb", "fuse"];
     for name in files {
         let mut p = lowered(&dir().join(format!("{name}.snn")));
         let held = vec![true; p.inputs.len()];

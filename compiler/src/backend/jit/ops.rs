@@ -136,7 +136,7 @@ impl<'f, 'm, T: JitFloat> Gen<'f, 'm, T> {
         let (s_off, ns) = self.sig(src)?;
         let (d, nd) = self.sig(dst)?;
         let (six, ls) = self.ix(src_sel, ns)?;
-        if mat.ncols() != 1 || mat.nrows() != nd || ns != 1 || ls != 1 || dst_sel.is_some() {
+        if mat.ncols() != 1 || mat.nrows() != nd || ls != 1 || dst_sel.is_some() {
             return Ok(None);
         }
         if src == dst {

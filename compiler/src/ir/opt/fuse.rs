@@ -10,14 +10,16 @@ use crate::ir::{Op, OpKind, Program};
 use snn_runtime::neurons::NeuronType;
 
 /// The length of `op`'s loop when it is elementwise and fusable. A dense product with one
-/// column from a one-value signal (a one-dimensional ensemble's encoders) counts: element `i`
-/// of its destination gains `M[i, 0] x`, and `x` is written by no op of its loop's length.
+/// column from one value (a one-dimensional ensemble's encoders) counts: element `i` of its
+/// destination gains `M[i, 0] x`, and `x` is in no signal of the loop's length (every op of a
+/// loop writes signals of its length only), so no op of the loop writes it.
 pub fn elementwise_len(p: &Program, op: &Op) -> Option<usize> {
     let size = |s: &crate::ir::SignalId| p.signals.get(s.0 as usize).map(|x| x.size);
     match &op.kind {
         OpKind::DotInc { mat, src, dst, src_sel, dst_sel: None } if !op.events => {
             let n = size(dst)?;
-            let one = size(src)? == 1 && src_sel.as_ref().is_none_or(|s| s.len() == 1);
+            let ns = size(src)?;
+            let one = src_sel.as_ref().map_or(ns, Vec::len) == 1 && (ns != n || n == 1);
             (mat.ncols() == 1 && mat.nrows() == n && one && src != dst).then_some(n)
         }
         OpKind::Reset { dst, value } => {

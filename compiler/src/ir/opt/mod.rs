@@ -1,6 +1,7 @@
 //! Optimisation passes over a lowered [`Program`], each separate and each keeping the program's
 //! meaning (results equal up to floating-point summation order, which both backends then share):
 //! [`dead`] (ops nothing observes), [`forward`] (copies through zero-reset temporaries),
+//! [`distribute`] (an ensemble's input sum met by its encoders),
 //! [`commute`] (synapses moved past dense readouts), [`hoist`] (work constant over a run, done
 //! once), [`events`] (spike-driven products), [`absorb`] (first-order synapses folded into the
 //! products feeding them), [`fuse`] (elementwise chains in one loop).
@@ -9,6 +10,7 @@
 pub mod absorb;
 pub mod commute;
 pub mod dead;
+pub mod distribute;
 pub mod events;
 pub mod forward;
 pub mod fuse;
@@ -30,6 +32,7 @@ pub fn optimize(p: &mut Program, held: &[bool]) -> Report {
     };
     note("dead", dead::run(p), "ops removed");
     note("forward", forward::run(p), "copies forwarded");
+    note("distribute", distribute::run(p), "sums distributed over the products reading them");
     note("commute", commute::run(p), "synapses moved past dense readouts");
     note("dead", dead::run(p), "ops removed");
     note("hoist", hoist::run(p, held), "ops moved out of the step");
