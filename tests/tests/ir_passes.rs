@@ -79,7 +79,7 @@ fn spiking_products_are_event_driven() {
 #[test]
 fn synapses_are_absorbed_into_products() {
     let out = after("absorb.snn", |p, _| opt::absorb::run(p));
-    assert!(out.starts_with("changed: 3"), "{out}");
+    assert!(out.starts_with("changed: 4"), "{out}");
     assert!(!out.contains("order 1"), "every first-order synapse goes:\n{out}");
     assert!(out.contains("order 2"), "the alpha synapse stays:\n{out}");
     insta::assert_snapshot!(out);

@@ -1,6 +1,7 @@
 //! First-order synapses absorbed into the products feeding them: `W = 0; W += M @ S;
-//! F <- lowpass(W)` becomes `F *= a` (just after the last op reading `F`) and `F += (b M) @ S`
-//! (where the filter was). The synapse's update is `F = a F + b W` and the product is linear, so
+//! F <- lowpass(W)` becomes `F *= a` (just after the last op reading `F` when that op's loop has
+//! `F`'s length, so the two fuse; else where the filter was) and `F += (b M) @ S` (where the
+//! filter was). The synapse's update is `F = a F + b W` and the product is linear, so
 //! the two are equal up to rounding — but the second has no `W` to reset, sum into and read
 //! back: a spike-driven product adds its few columns straight into `F`, and the decay joins the
 //! loop of the neurons that read `F` ([`super::fuse`]). This is Brian2's way with current-based
@@ -17,6 +18,7 @@
 //! A product moves from its place to the filter's, so what it reads must not change in between
 //! (nothing writes it there, and it is not the output of another absorbed synapse).
 
+use super::fuse::elementwise_len;
 use super::uses;
 use crate::ir::{Op, OpKind, Program, SignalId};
 use snn_runtime::synapse::FilterKind;
@@ -27,7 +29,8 @@ struct Cand {
     reset: usize,
     prods: Vec<usize>,
     filter: usize,
-    /// The op after which the decay runs (the last reader of `F`), or `None`: at the filter.
+    /// The op after which the decay runs (the last reader of `F`, when its loop has `F`'s
+    /// length), or `None`: at the filter.
     after: Option<usize>,
     decay: f64,
     gain: f64,
@@ -140,11 +143,14 @@ fn candidates(p: &Program) -> Vec<Cand> {
             continue;
         }
         let (a, b) = (filter.a[(0, 0)], filter.c[0] * filter.b[0]);
+        let n = p.signals[out.0 as usize].size;
+        let after =
+            uo.reads.iter().max().copied().filter(|&r| elementwise_len(p, &p.ops[r]) == Some(n));
         cands.push(Cand {
             reset,
             prods: uw.incs.clone(),
             filter: f,
-            after: uo.reads.iter().max().copied(),
+            after,
             decay: a,
             gain: b,
             out: *out,
