@@ -377,14 +377,9 @@ impl<'f, 'm, T: JitFloat> Gen<'f, 'm, T> {
         })
     }
 
-    /// Element 0 of a selection as a scalar load, in every lane in vector mode.
-    pub(super) fn ld_sel_broadcast(&mut self, e: usize, ix: &Ix) -> Result<Value, JitError> {
-        let vec = self.vec;
-        self.vec = false;
-        let x = self.ld_sel(e, ix, I::C(0));
-        self.vec = vec;
-        let x = x?;
-        Ok(if vec { self.b.ins().splat(T::VEC, x) } else { x })
+    /// Whether code is generated for vectors of `T::LANES` elements (in [`Gen::run_elems`]).
+    pub(super) fn in_vectors(&self) -> bool {
+        self.vec
     }
 
     /// Stores element `i` of a selection.

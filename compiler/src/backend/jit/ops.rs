@@ -122,10 +122,10 @@ impl<'f, 'm, T: JitFloat> Gen<'f, 'm, T> {
         Ok((n, if vector { Elem::Vector(Box::new(each)) } else { Elem::Scalar(Box::new(each)) }))
     }
 
-    /// A one-column product from a one-value signal into a whole destination as an elementwise
-    /// loop (`dst[i] += 0 + M[i, 0] x`, [`Gen::op_dot`]'s sum for one term), which
+    /// A product of fewer than 8 columns into a whole destination as an elementwise loop
+    /// (`dst[i] += 0 + M[i, 0] x[0] + M[i, 1] x[1] + …`, [`Gen::op_dot`]'s sequential sum), which
     /// [`crate::ir::opt::fuse`] may fuse; `None` for any other product.
-    pub(super) fn op_dot_column<'c>(
+    pub(super) fn op_dot_narrow<'c>(
         &mut self,
         mat: &Array2<f64>,
         src: SignalId,
@@ -136,20 +136,30 @@ impl<'f, 'm, T: JitFloat> Gen<'f, 'm, T> {
         let (s_off, ns) = self.sig(src)?;
         let (d, nd) = self.sig(dst)?;
         let (six, ls) = self.ix(src_sel, ns)?;
-        if mat.ncols() != 1 || mat.nrows() != nd || ls != 1 || dst_sel.is_some() {
+        let k = mat.ncols();
+        if k == 0 || k >= 8 || mat.nrows() != nd || ls != k || dst_sel.is_some() || src == dst {
             return Ok(None);
         }
-        if src == dst {
-            return Ok(None);
+        let cols: Vec<_> = mat
+            .columns()
+            .into_iter()
+            .map(|c| self.res.fconst(c.iter().map(|&v| T::cast(v)).collect()))
+            .collect();
+        // The values, loaded once before the loop (no op of the loop writes them: `fuse`), as
+        // scalars and in every lane.
+        let mut xs = Vec::with_capacity(k);
+        for j in 0..k {
+            let x = self.ld_sel(s_off, &six, I::C(j))?;
+            xs.push((x, self.b.ins().splat(T::VEC, x)));
         }
-        let c = self.res.fconst(mat.iter().map(|&v| T::cast(v)).collect());
         let body = move |g: &mut Gen<'f, 'm, T>, i: I| {
-            // The one value (no element of this loop's signals), in every lane.
-            let x = g.ld_sel_broadcast(s_off, &six)?;
-            let a = g.cget(&c, i)?;
-            let zero = g.fc(T::zero());
-            let p = g.b.ins().fmul(a, x);
-            let acc = g.b.ins().fadd(zero, p);
+            let mut acc = g.fc(T::zero());
+            for (c, &(xs, xv)) in cols.iter().zip(&xs) {
+                let x = if g.in_vectors() { xv } else { xs };
+                let a = g.cget(c, i)?;
+                let p = g.b.ins().fmul(a, x);
+                acc = g.b.ins().fadd(acc, p);
+            }
             let old = g.ldm(d, i)?;
             let new = g.b.ins().fadd(old, acc);
             g.stm(new, d, i)

@@ -9,18 +9,18 @@
 use crate::ir::{Op, OpKind, Program};
 use snn_runtime::neurons::NeuronType;
 
-/// The length of `op`'s loop when it is elementwise and fusable. A dense product with one
-/// column from one value (a one-dimensional ensemble's encoders) counts: element `i` of its
-/// destination gains `M[i, 0] x`, and `x` is in no signal of the loop's length (every op of a
-/// loop writes signals of its length only), so no op of the loop writes it.
+/// The length of `op`'s loop when it is elementwise and fusable. A dense product of fewer than
+/// 8 columns (an ensemble's encoders) counts: element `i` of its destination gains
+/// `M[i, :] · x`, and `x` is in no signal of the loop's length (every op of a loop writes
+/// signals of its length only), so no op of the loop writes it.
 pub fn elementwise_len(p: &Program, op: &Op) -> Option<usize> {
     let size = |s: &crate::ir::SignalId| p.signals.get(s.0 as usize).map(|x| x.size);
     match &op.kind {
         OpKind::DotInc { mat, src, dst, src_sel, dst_sel: None } if !op.events => {
             let n = size(dst)?;
-            let ns = size(src)?;
-            let one = src_sel.as_ref().map_or(ns, Vec::len) == 1 && (ns != n || n == 1);
-            (mat.ncols() == 1 && mat.nrows() == n && one && src != dst).then_some(n)
+            let (ns, k) = (size(src)?, mat.ncols());
+            let narrow = (1..8).contains(&k) && src_sel.as_ref().map_or(ns, Vec::len) == k;
+            (narrow && (ns != n || n == 1) && mat.nrows() == n && src != dst).then_some(n)
         }
         OpKind::Reset { dst, value } => {
             let n = size(dst)?;
