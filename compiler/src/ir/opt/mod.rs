@@ -1,9 +1,8 @@
 //! Optimisation passes over a lowered [`Program`], each separate and each keeping the program's
 //! meaning (results equal up to floating-point summation order, which both backends then share):
 //! [`dead`] (ops nothing observes), [`forward`] (copies through zero-reset temporaries),
-//! [`distribute`] (an ensemble's input sum met by its encoders),
-//! [`commute`] (synapses moved past dense readouts), [`hoist`] (work constant over a run, done
-//! once), [`events`] (spike-driven products), [`absorb`] (first-order synapses folded into the
+//! [`commute`] (synapses moved past dense readouts), [`distribute`] (an ensemble's input sum met
+//! by its encoders), [`hoist`] (work constant over a run, done once), [`events`] (spike-driven products), [`absorb`] (first-order synapses folded into the
 //! products feeding them), [`fuse`] (elementwise chains in one loop).
 //! [`optimize`] runs them in that order; `snnc ir --opt` prints the result.
 
@@ -32,9 +31,10 @@ pub fn optimize(p: &mut Program, held: &[bool]) -> Report {
     };
     note("dead", dead::run(p), "ops removed");
     note("forward", forward::run(p), "copies forwarded");
-    note("distribute", distribute::run(p), "sums distributed over the products reading them");
     note("commute", commute::run(p), "synapses moved past dense readouts");
     note("dead", dead::run(p), "ops removed");
+    // After commute, whose pattern (a readout through a copied temporary) it would take.
+    note("distribute", distribute::run(p), "sums distributed over the products reading them");
     note("hoist", hoist::run(p, held), "ops moved out of the step");
     note("events", events::run(p), "products made spike-driven");
     note("absorb", absorb::run(p), "synapses absorbed into their products");
