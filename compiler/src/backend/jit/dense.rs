@@ -63,102 +63,72 @@ impl<T: JitFloat> Rows<T> {
     }
 }
 
-/// `y[r] = row r · x` in `unrolled_dot`'s order with AVX-512 (`f64`: the eight partial sums
-/// are one vector), four rows at a time; `x.len() == k`, `mat.len() == k * y.len()`.
-///
-/// # Safety
-/// The CPU must have AVX-512F.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-pub(super) unsafe fn rows_f64_avx512(mat: &[f64], k: usize, x: &[f64], y: &mut [f64]) {
-    use std::arch::x86_64::*;
-    let c = k / 8;
-    let finish = |acc: __m512d, row: &[f64]| {
-        let mut p = [0.0f64; 8];
-        // SAFETY: `p` holds eight values.
-        unsafe { _mm512_storeu_pd(p.as_mut_ptr(), acc) };
-        let mut sum = 0.0f64;
-        for l in 0..4 {
-            sum += p[l] + p[l + 4];
-        }
-        for j in c * 8..k {
-            sum += row[j] * x[j];
-        }
-        sum
-    };
-    let mut quads = mat.chunks_exact(4 * k).zip(y.chunks_exact_mut(4));
-    for (rows, out) in &mut quads {
-        let mut acc = [_mm512_setzero_pd(); 4];
-        for j in 0..c {
-            let xv = _mm512_loadu_pd(x.as_ptr().add(j * 8));
-            for (r, a) in acc.iter_mut().enumerate() {
-                let m = _mm512_loadu_pd(rows.as_ptr().add(r * k + j * 8));
-                *a = _mm512_add_pd(*a, _mm512_mul_pd(m, xv));
+/// A kernel `y[r] = row r of mat · x` in `unrolled_dot`'s order: the eight partial sums are one
+/// vector (`f64` in AVX-512, `f32` in AVX), rows four at a time, then the rest one by one;
+/// `x.len() == k`, `mat.len() == k * y.len()`.
+macro_rules! rows_kernel {
+    ($(#[$doc:meta])* $name:ident, $feature:literal, $t:ty, $v:ty,
+     $zero:ident, $load:ident, $add:ident, $mul:ident, $store:ident) => {
+        $(#[$doc])*
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = $feature)]
+        pub(super) unsafe fn $name(mat: &[$t], k: usize, x: &[$t], y: &mut [$t]) {
+            use std::arch::x86_64::*;
+            /// `R` rows: `out[r] = rows[r] · x`.
+            #[target_feature(enable = $feature)]
+            unsafe fn block<const R: usize>(rows: &[$t], k: usize, x: &[$t], out: &mut [$t]) {
+                let c = k / 8;
+                let mut acc: [$v; R] = [$zero(); R];
+                for j in 0..c {
+                    let xv = $load(x.as_ptr().add(j * 8));
+                    for (r, a) in acc.iter_mut().enumerate() {
+                        let m = $load(rows.as_ptr().add(r * k + j * 8));
+                        *a = $add(*a, $mul(m, xv));
+                    }
+                }
+                for (r, o) in out.iter_mut().enumerate() {
+                    let mut p: [$t; 8] = [0.0; 8];
+                    $store(p.as_mut_ptr(), acc[r]);
+                    let row = &rows[r * k..(r + 1) * k];
+                    let mut sum: $t = 0.0;
+                    for l in 0..4 {
+                        sum += p[l] + p[l + 4];
+                    }
+                    for j in c * 8..k {
+                        sum += row[j] * x[j];
+                    }
+                    *o = sum;
+                }
+            }
+            let quads = y.len() / 4;
+            for (rows, out) in mat.chunks_exact(4 * k).zip(y.chunks_exact_mut(4)) {
+                block::<4>(rows, k, x, out);
+            }
+            let rest = mat[quads * 4 * k..].chunks_exact(k);
+            for (row, out) in rest.zip(y[quads * 4..].chunks_exact_mut(1)) {
+                block::<1>(row, k, x, out);
             }
         }
-        for (r, o) in out.iter_mut().enumerate() {
-            *o = finish(acc[r], &rows[r * k..(r + 1) * k]);
-        }
-    }
-    let done = y.len() / 4 * 4;
-    for (row, o) in mat[done * k..].chunks_exact(k).zip(&mut y[done..]) {
-        let mut acc = _mm512_setzero_pd();
-        for j in 0..c {
-            let xv = _mm512_loadu_pd(x.as_ptr().add(j * 8));
-            let m = _mm512_loadu_pd(row.as_ptr().add(j * 8));
-            acc = _mm512_add_pd(acc, _mm512_mul_pd(m, xv));
-        }
-        *o = finish(acc, row);
-    }
+    };
 }
 
-/// [`rows_f64_avx512`] for `f32` with AVX (the eight partial sums are one 256-bit vector).
-///
-/// # Safety
-/// The CPU must have AVX.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx")]
-pub(super) unsafe fn rows_f32_avx(mat: &[f32], k: usize, x: &[f32], y: &mut [f32]) {
-    use std::arch::x86_64::*;
-    let c = k / 8;
-    let finish = |acc: __m256, row: &[f32]| {
-        let mut p = [0.0f32; 8];
-        // SAFETY: `p` holds eight values.
-        unsafe { _mm256_storeu_ps(p.as_mut_ptr(), acc) };
-        let mut sum = 0.0f32;
-        for l in 0..4 {
-            sum += p[l] + p[l + 4];
-        }
-        for j in c * 8..k {
-            sum += row[j] * x[j];
-        }
-        sum
-    };
-    let mut quads = mat.chunks_exact(4 * k).zip(y.chunks_exact_mut(4));
-    for (rows, out) in &mut quads {
-        let mut acc = [_mm256_setzero_ps(); 4];
-        for j in 0..c {
-            let xv = _mm256_loadu_ps(x.as_ptr().add(j * 8));
-            for (r, a) in acc.iter_mut().enumerate() {
-                let m = _mm256_loadu_ps(rows.as_ptr().add(r * k + j * 8));
-                *a = _mm256_add_ps(*a, _mm256_mul_ps(m, xv));
-            }
-        }
-        for (r, o) in out.iter_mut().enumerate() {
-            *o = finish(acc[r], &rows[r * k..(r + 1) * k]);
-        }
-    }
-    let done = y.len() / 4 * 4;
-    for (row, o) in mat[done * k..].chunks_exact(k).zip(&mut y[done..]) {
-        let mut acc = _mm256_setzero_ps();
-        for j in 0..c {
-            let xv = _mm256_loadu_ps(x.as_ptr().add(j * 8));
-            let m = _mm256_loadu_ps(row.as_ptr().add(j * 8));
-            acc = _mm256_add_ps(acc, _mm256_mul_ps(m, xv));
-        }
-        *o = finish(acc, row);
-    }
-}
+rows_kernel!(
+    /// The kernel for `f64` with AVX-512.
+    ///
+    /// # Safety
+    /// The CPU must have AVX-512F; the lengths as above.
+    rows_f64_avx512, "avx512f", f64, __m512d,
+    _mm512_setzero_pd, _mm512_loadu_pd, _mm512_add_pd, _mm512_mul_pd, _mm512_storeu_pd
+);
+
+rows_kernel!(
+    /// The kernel for `f32` with AVX.
+    ///
+    /// # Safety
+    /// The CPU must have AVX; the lengths as above.
+    rows_f32_avx, "avx", f32, __m256,
+    _mm256_setzero_ps, _mm256_loadu_ps, _mm256_add_ps, _mm256_mul_ps, _mm256_storeu_ps
+);
 
 /// ndarray's `unrolled_dot`: eight partial sums (mul then add, never fused), combined as
 /// `0 + (p0 + p4) + (p1 + p5) + (p2 + p6) + (p3 + p7)`, then the remaining terms in order.
