@@ -1,6 +1,7 @@
 //! Hoisting of work constant over a run: a held input (one image shown for the whole run) makes
 //! every product computed from it constant — the first layer's input current of a converted
-//! network is computed once per presentation instead of every step. An op moves to
+//! network is computed once per presentation instead of every step (and so is a rate layer's
+//! output from it, when its neurons keep no state). An op moves to
 //! [`Program::once`] when it reads only constant signals and writes only signals that every
 //! step are set afresh and then computed from constants (a signal that is only incremented
 //! accumulates over steps and stays).
@@ -22,8 +23,11 @@ pub fn run(p: &mut Program, held: &[bool]) -> usize {
         | OpKind::SparseDotInc { .. }
         | OpKind::ConvInc { .. }
         | OpKind::HostFn { .. } => true,
+        // Rate neurons without state (ReLU, sigmoid, LIF rate, …) are functions of their input.
+        OpKind::SimNeurons { neuron, states, .. } => {
+            neuron.state_names().is_empty() && states.is_empty()
+        }
         OpKind::NodeFn { .. }
-        | OpKind::SimNeurons { .. }
         | OpKind::Filter { .. }
         | OpKind::Scale { .. }
         | OpKind::Process { .. } => false,
