@@ -64,11 +64,12 @@ pub struct BenchResult {
     pub realtime_factor: f64,
 }
 
-/// Neurons of a lowered program (the sizes of its neuron-input signals).
+/// Neurons of a program (the sizes of its neuron-input signals; hoisted layers included).
 pub fn neuron_count(program: &Program) -> usize {
     program
-        .ops
+        .once
         .iter()
+        .chain(&program.ops)
         .map(|op| match &op.kind {
             OpKind::SimNeurons { j, .. } => program.signals[j.0 as usize].size,
             _ => 0,
