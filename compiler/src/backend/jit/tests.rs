@@ -147,6 +147,55 @@ fn every_neuron_type_with_probed_states() {
     }
 }
 
+/// Fused LIF loops long enough to defer the vectors their fast path refuses (>= 256 vectors in
+/// f64 and f32, and a tail): with a later op of the loop that does not touch the neurons'
+/// signals (deferred) and one that reads their output (not deferred).
+#[test]
+fn long_lif_loops_defer_refused_vectors() {
+    let n = 1030;
+    for reads_output in [false, true] {
+        let mut b = B::new();
+        let j_in = b.input(n);
+        let j = b.sig(n);
+        let out = b.sig(n);
+        let other = b.sig(n);
+        let states: Vec<(String, SignalId)> =
+            ["voltage", "refractory_time"].iter().map(|s| (s.to_string(), b.sig(n))).collect();
+        b.op(OpKind::Reset { dst: j, value: vec![0.5] });
+        let inc = |dst, src| OpKind::ElementwiseInc {
+            scale: vec![2.0],
+            src,
+            dst,
+            src_sel: None,
+            dst_sel: None,
+        };
+        b.op(inc(j, j_in));
+        let neuron = Lif { tau_rc: 0.02, tau_ref: 0.002, min_voltage: 0.0, amplitude: 1.0 };
+        let st = states.clone();
+        b.op(OpKind::SimNeurons {
+            neuron: neuron.into(),
+            j,
+            out,
+            states: st,
+            init_voltage: None,
+            seed: 3,
+        });
+        b.op(OpKind::Reset { dst: other, value: vec![0.25] });
+        if reads_output {
+            b.op(inc(other, out));
+        }
+        for k in 1..b.0.ops.len() {
+            b.0.ops[k].fuse = k > 1;
+        }
+        b.probe(out, 1);
+        b.probe(other, 1);
+        for (_, s) in &states {
+            b.probe(*s, 1);
+        }
+        check(&b.0, 100, 2, &[random(&[2, 100, n], 0.0, 3.0, 5)]);
+    }
+}
+
 #[test]
 fn selections_aliasing_and_elementwise() {
     let mut b = B::new();
