@@ -207,10 +207,7 @@ fn emit_op<'c, 'f, 'm, T: JitFloat>(
             done(g.kernel(Box::new(kernel), "DotInc: spike-driven columns".to_string()))
         }
         OpKind::DotInc { mat, src, dst, src_sel, dst_sel } => {
-            match g.op_dot_narrow(mat, *src, *dst, src_sel, dst_sel)? {
-                Some(l) => Ok(Some(l)),
-                None => done(g.op_dot(mat, *src, *dst, src_sel, dst_sel)),
-            }
+            g.op_dot(mat, *src, *dst, src_sel, dst_sel)
         }
         OpKind::SparseDotInc { rows, cols, vals, src, dst, src_sel, dst_sel } if op.events => {
             let (s, d) = (g.sig(*src)?, g.sig(*dst)?);

@@ -122,10 +122,13 @@ impl<'f, 'm, T: JitFloat> Gen<'f, 'm, T> {
         Ok((n, if vector { Elem::Vector(Box::new(each)) } else { Elem::Scalar(Box::new(each)) }))
     }
 
-    /// A product of fewer than 8 columns into a whole destination as an elementwise loop
-    /// (`dst[i] += 0 + M[i, 0] x[0] + M[i, 1] x[1] + …`, [`Gen::op_dot`]'s sequential sum), which
-    /// [`crate::ir::opt::fuse`] may fuse; `None` for any other product.
-    pub(super) fn op_dot_narrow<'c>(
+    /// `dst[dst_sel] += mat @ src[src_sel]`. Rows summed sequentially (`0 + m[r,0] x[0] +
+    /// m[r,1] x[1] + …`: fewer than 8 columns, or a column-major matrix) are an elementwise loop
+    /// over the rows when there are at most 16 columns (returned, for
+    /// [`crate::ir::opt::fuse`] to fuse or to run alone), else emitted; other rows are summed as
+    /// ndarray's `unrolled_dot` does (eight partial sums, then the remainder), with vectors
+    /// holding the partial sums.
+    pub(super) fn op_dot<'c>(
         &mut self,
         mat: &Array2<f64>,
         src: SignalId,
@@ -133,50 +136,6 @@ impl<'f, 'm, T: JitFloat> Gen<'f, 'm, T> {
         src_sel: &Sel,
         dst_sel: &Sel,
     ) -> Result<Option<Loop<'c, 'f, 'm, T>>, JitError> {
-        let (s_off, ns) = self.sig(src)?;
-        let (d, nd) = self.sig(dst)?;
-        let (six, ls) = self.ix(src_sel, ns)?;
-        let k = mat.ncols();
-        if k == 0 || k >= 8 || mat.nrows() != nd || ls != k || dst_sel.is_some() || src == dst {
-            return Ok(None);
-        }
-        let cols: Vec<_> = mat
-            .columns()
-            .into_iter()
-            .map(|c| self.res.fconst(c.iter().map(|&v| T::cast(v)).collect()))
-            .collect();
-        // The values, loaded once before the loop (no op of the loop writes them: `fuse`), as
-        // scalars and in every lane.
-        let mut xs = Vec::with_capacity(k);
-        for j in 0..k {
-            let x = self.ld_sel(s_off, &six, I::C(j))?;
-            xs.push((x, self.b.ins().splat(T::VEC, x)));
-        }
-        let body = move |g: &mut Gen<'f, 'm, T>, i: I| {
-            let mut acc = g.fc(T::zero());
-            for (c, &(xs, xv)) in cols.iter().zip(&xs) {
-                let x = if g.in_vectors() { xv } else { xs };
-                let a = g.cget(c, i)?;
-                let p = g.b.ins().fmul(a, x);
-                acc = g.b.ins().fadd(acc, p);
-            }
-            let old = g.ldm(d, i)?;
-            let new = g.b.ins().fadd(old, acc);
-            g.stm(new, d, i)
-        };
-        Ok(Some((nd, Elem::Vector(Box::new(body)))))
-    }
-
-    /// `dst[dst_sel] += mat @ src[src_sel]`, each row summed as ndarray's `unrolled_dot` does
-    /// (eight partial sums, then the remainder), with vectors holding the partial sums.
-    pub(super) fn op_dot(
-        &mut self,
-        mat: &Array2<f64>,
-        src: SignalId,
-        dst: SignalId,
-        src_sel: &Sel,
-        dst_sel: &Sel,
-    ) -> Result<(), JitError> {
         let (m, kk) = mat.dim();
         let (s_off, ns) = self.sig(src)?;
         let (d, nd) = self.sig(dst)?;
@@ -194,75 +153,53 @@ impl<'f, 'm, T: JitFloat> Gen<'f, 'm, T> {
         let rows_contiguous = m == 0 || mat.mapv(|v| v).row(0).as_slice().is_some();
         let sequential = kk < 8 || !rows_contiguous;
         if sequential && kk > 16 {
-            return self.dot_sequential(mat, src, dst, &six, &dix, m);
+            return self.dot_sequential(mat, src, dst, &six, &dix, m).map(|()| None);
         }
         if sequential {
-            // Load x once, run across rows.
+            let cols: Vec<_> = mat
+                .columns()
+                .into_iter()
+                .map(|c| self.res.fconst(c.iter().take(m).map(|&v| T::cast(v)).collect()))
+                .collect();
+            // The values, loaded once before the loop (when fused, no op of the loop writes
+            // them: `fuse`; when the source is the destination, its values before the product,
+            // as the interpreter reads them), as scalars and in every lane.
             let mut xs = Vec::with_capacity(kk);
             for j in 0..kk {
-                xs.push(self.ld_sel(s_off, &six, I::C(j))?);
+                let x = self.ld_sel(s_off, &six, I::C(j))?;
+                xs.push((x, self.b.ins().splat(T::VEC, x)));
             }
-            let mt: Vec<T> = (0..kk)
-                .flat_map(|j| (0..m).map(move |r| (j, r)))
-                .map(|(j, r)| T::cast(mat[(r, j)]))
-                .collect();
-            let c = self.res.fconst(mt);
-            let zero = self.fc(T::zero());
-            let lanes = T::LANES;
-            let vec_rows = if matches!(dix, Ix::Range(_)) && m > UNROLL { m / lanes } else { 0 };
-            if vec_rows > 0 {
-                let Ix::Range(start) = dix else { return Err(bug("dot range")) };
-                let base = self.ptr(c.addr);
-                let xv: Vec<Value> = xs.iter().map(|&x| self.b.ins().splat(T::VEC, x)).collect();
-                let zv = self.b.ins().splat(T::VEC, zero);
-                self.for_n(vec_rows, |g, i| {
-                    let mut acc = zv;
-                    for (j, &x) in xv.iter().enumerate() {
-                        let a = g.ldv(base, j * m, i)?;
-                        let p = g.b.ins().fmul(a, x);
-                        acc = g.b.ins().fadd(acc, p);
-                    }
-                    let old = g.ldv(g.mem, d + start, i)?;
-                    let new = g.b.ins().fadd(old, acc);
-                    g.stv(new, g.mem, d + start, i)
-                })?;
-            }
-            let done = vec_rows * lanes;
-            let base = if c.vals.is_empty() { None } else { Some(self.ptr(c.addr)) };
-            let rest = m - done;
-            let row = |g: &mut Self, r: I| -> Result<(), JitError> {
-                let mut acc = zero;
-                for (j, &x) in xs.iter().enumerate() {
-                    let a = match (r, base) {
-                        (I::C(r), _) => g.fc(c.vals[j * m + done + r]),
-                        (I::V(_), Some(bp)) => g.ld(bp, j * m + done, r)?,
-                        (I::V(_), None) => return Err(bug("dot constant")),
-                    };
+            let vector = matches!(dix, Ix::Range(_));
+            let body = move |g: &mut Gen<'f, 'm, T>, i: I| {
+                let mut acc = g.fc(T::zero());
+                for (c, &(xs, xv)) in cols.iter().zip(&xs) {
+                    let x = if g.in_vectors() { xv } else { xs };
+                    let a = g.cget(c, i)?;
                     let p = g.b.ins().fmul(a, x);
                     acc = g.b.ins().fadd(acc, p);
                 }
-                let ri = match r {
-                    I::C(r) => I::C(r + done),
-                    I::V(v) => I::V(g.b.ins().iadd_imm_s(v, done as i64)),
-                };
-                let old = g.ld_sel(d, &dix, ri)?;
+                let old = g.ld_sel(d, &dix, i)?;
                 let new = g.b.ins().fadd(old, acc);
-                g.st_sel(new, d, &dix, ri)
+                g.st_sel(new, d, &dix, i)
             };
-            return self.for_n(rest, row);
+            let elem =
+                if vector { Elem::Vector(Box::new(body)) } else { Elem::Scalar(Box::new(body)) };
+            return Ok(Some((m, elem)));
         }
         // Contiguous rows of at least 8: a large matrix through the Rust kernel, else generated.
         if m * kk >= super::dense::MIN_TERMS {
             let kernel =
                 super::dense::Rows::<T>::new(mat, m, (s_off, ns), (d, nd), src_sel, dst_sel)?;
-            return self.kernel(Box::new(kernel), "DotInc: Rust dense kernel".to_string());
+            return self
+                .kernel(Box::new(kernel), "DotInc: Rust dense kernel".to_string())
+                .map(|()| None);
         }
         let x = self.contiguous(src, dst, &six, kk)?;
         let c = self.res.fconst(mat.iter().map(|&v| T::cast(v)).collect());
         let chunks = kk / 8;
         let nv = 8 / T::LANES;
         let base = self.ptr(c.addr);
-        self.for_n(m, |g, r| {
+        let rows = self.for_n(m, |g, r| {
             let row = match r {
                 I::C(r) => g.b.ins().iadd_imm_s(base, (r * kk) as i64 * T::SIZE),
                 I::V(r) => {
@@ -316,7 +253,8 @@ impl<'f, 'm, T: JitFloat> Gen<'f, 'm, T> {
             let old = g.ld_sel(d, &dix, r)?;
             let new = g.b.ins().fadd(old, sum);
             g.st_sel(new, d, &dix, r)
-        })
+        });
+        rows.map(|()| None)
     }
 
     /// The `n` selected values of `src` in one run: in place, or gathered into scratch when
