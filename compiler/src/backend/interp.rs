@@ -227,6 +227,28 @@ fn select<'a, T: Copy>(src: &'a [T], sel: &Sel, buf: &'a mut Vec<T>) -> &'a [T] 
 }
 
 /// `dst[sel] = vals` or `dst[sel] += vals`.
+/// A spike-driven product into `d[dst_sel]`: `add(y, j, x_j)` for each nonzero `x_j` in order,
+/// `y` being `d` itself when whole, else a zeroed sum of `n` values then added into it.
+fn spike_driven<T: Real>(
+    d: &mut [T],
+    dst_sel: &Sel,
+    n: usize,
+    sum: &mut Vec<T>,
+    x: &[T],
+    add: impl Fn(&mut [T], usize, T),
+) {
+    let nonzero = x.iter().enumerate().filter(|(_, &xj)| xj != T::zero());
+    match dst_sel {
+        None => nonzero.for_each(|(j, &xj)| add(d, j, xj)),
+        Some(_) => {
+            sum.clear();
+            sum.resize(n, T::zero());
+            nonzero.for_each(|(j, &xj)| add(sum, j, xj));
+            scatter(d, dst_sel, sum, true);
+        }
+    }
+}
+
 fn scatter<T: Real>(dst: &mut [T], sel: &Sel, vals: &[T], inc: bool) {
     match (sel, inc) {
         (None, true) => dst.iter_mut().zip(vals).for_each(|(d, &v)| *d += v),
@@ -353,26 +375,11 @@ fn run_one<T: Real>(
                     let Consts::Mat(mat) = c else { continue };
                     let (s, d) = io(&mut sig, *src, *dst, &mut sc.alias);
                     let x = select(s, src_sel, &mut sc.gathered);
-                    // Whole destinations gain the spiking columns in place; selections through
-                    // a scratch sum.
-                    let y = match dst_sel {
-                        None => &mut *d,
-                        Some(_) => {
-                            sc.y.clear();
-                            sc.y.resize(mat.nrows(), T::zero());
-                            sc.y.as_mut_slice()
+                    spike_driven(d, dst_sel, mat.nrows(), &mut sc.y, x, |y, j, xj| {
+                        for (y, &m) in y.iter_mut().zip(mat.column(j)) {
+                            *y += m * xj;
                         }
-                    };
-                    for (j, &xj) in x.iter().enumerate() {
-                        if xj != T::zero() {
-                            for (y, &m) in y.iter_mut().zip(mat.column(j)) {
-                                *y += m * xj;
-                            }
-                        }
-                    }
-                    if dst_sel.is_some() {
-                        scatter(d, dst_sel, &sc.y, true);
-                    }
+                    });
                 }
                 OpKind::DotInc { src, dst, src_sel, dst_sel, .. } => {
                     let Consts::Mat(mat) = c else { continue };
@@ -404,24 +411,12 @@ fn run_one<T: Real>(
                     let Consts::Csc(m) = c else { continue };
                     let (s, d) = io(&mut sig, *src, *dst, &mut sc.alias);
                     let x = select(s, src_sel, &mut sc.gathered);
-                    let y = match dst_sel {
-                        None => &mut *d,
-                        Some(sel) => {
-                            sc.y.clear();
-                            sc.y.resize(sel.len(), T::zero());
-                            sc.y.as_mut_slice()
+                    let n_out = dst_sel.as_ref().map_or(d.len(), Vec::len);
+                    spike_driven(d, dst_sel, n_out, &mut sc.y, x, |y, j, xj| {
+                        for e in m.ptr[j]..m.ptr[j + 1] {
+                            y[m.rows[e]] += m.vals[e] * xj;
                         }
-                    };
-                    for (j, &xj) in x.iter().enumerate() {
-                        if xj != T::zero() {
-                            for e in m.ptr[j]..m.ptr[j + 1] {
-                                y[m.rows[e]] += m.vals[e] * xj;
-                            }
-                        }
-                    }
-                    if dst_sel.is_some() {
-                        scatter(d, dst_sel, &sc.y, true);
-                    }
+                    });
                 }
                 OpKind::SparseDotInc { rows, cols, src, dst, src_sel, dst_sel, .. } => {
                     let Consts::Vec(vals) = c else { continue };

@@ -158,18 +158,18 @@ fn may_defer<T: JitFloat>(elems: &[Elem<'_, '_, '_, T>], ops: &[&Op]) -> bool {
     ops[at + 1..].iter().all(|op| signals(op).iter().all(|s| !mine.contains(s)))
 }
 
-/// For each op, whether it increments a whole destination that holds zeros when it runs (the
-/// last op of the step before it that writes the destination is a zero reset of all of it):
-/// spike-driven kernels then sum straight into it, which is the same as summing apart and
-/// adding to zeros. One pass over the ops, tracking which signals were just reset to zero.
+/// For each op, whether it is a convolution into a destination that holds zeros when it runs
+/// (the last op of the step before it that writes the destination is a zero reset of all of
+/// it): the spike-driven scatter then sums straight into it, which is the same as summing apart
+/// and adding to zeros (spike-driven dense and sparse products sum in place into any whole
+/// destination, as the interpreter does). One pass over the ops, tracking which signals were
+/// just reset to zero.
 fn fresh_zero(ops: &[Op]) -> Vec<bool> {
     let mut zeroed = std::collections::HashSet::new();
     ops.iter()
         .map(|op| {
             let fresh = match &op.kind {
-                OpKind::DotInc { dst, dst_sel: None, .. }
-                | OpKind::SparseDotInc { dst, dst_sel: None, .. }
-                | OpKind::ConvInc { dst, .. } => zeroed.contains(dst),
+                OpKind::ConvInc { dst, .. } => zeroed.contains(dst),
                 _ => false,
             };
             let a = op.kind.access();
@@ -202,8 +202,7 @@ fn emit_op<'c, 'f, 'm, T: JitFloat>(
             g.op_copy(*src, *dst, src_sel, dst_sel, true, Some(scale)).map(Some)
         }
         OpKind::DotInc { mat, src, dst, src_sel, dst_sel } if op.events => {
-            let kernel = events::Dense::new(mat, g.sig(*src)?, g.sig(*dst)?, src_sel, dst_sel)?
-                .direct(dst_sel.is_none());
+            let kernel = events::Dense::new(mat, g.sig(*src)?, g.sig(*dst)?, src_sel, dst_sel)?;
             done(g.kernel(Box::new(kernel), "DotInc: spike-driven columns".to_string()))
         }
         OpKind::DotInc { mat, src, dst, src_sel, dst_sel } => {
@@ -211,8 +210,7 @@ fn emit_op<'c, 'f, 'm, T: JitFloat>(
         }
         OpKind::SparseDotInc { rows, cols, vals, src, dst, src_sel, dst_sel } if op.events => {
             let (s, d) = (g.sig(*src)?, g.sig(*dst)?);
-            let kernel = events::Sparse::new(rows, cols, vals, s, d, src_sel, dst_sel)?
-                .direct(dst_sel.is_none());
+            let kernel = events::Sparse::new(rows, cols, vals, s, d, src_sel, dst_sel)?;
             done(g.kernel(Box::new(kernel), "SparseDotInc: spike-driven columns".to_string()))
         }
         OpKind::SparseDotInc { rows, cols, vals, src, dst, src_sel, dst_sel } => {

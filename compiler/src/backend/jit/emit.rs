@@ -87,7 +87,7 @@ pub(super) struct Gen<'f, 'm, T: JitFloat> {
     pub t: Value,
     /// Time step.
     pub dt: f64,
-    /// The op being generated increments a destination that is all zeros (see
+    /// The op being generated is a convolution into a destination that is all zeros (see
     /// `compile::fresh_zero`).
     pub fresh: bool,
     /// Inside [`Gen::run_elems`]'s vector loop: loads, stores, constants, comparisons and

@@ -129,8 +129,35 @@ pub(super) fn add_into<T: JitFloat>(mem: &mut [T], dst: &Place, y: &[T]) {
 /// Scratch of one batch element: nonzero source elements and the sum.
 type Scratch<T> = (Vec<(usize, T)>, Vec<T>);
 
-fn scratch<T: 'static + Send>(state: &mut KernelState) -> Result<&mut Scratch<T>, String> {
-    state.downcast_mut::<Scratch<T>>().ok_or_else(|| "events: wrong state".to_string())
+/// One step of a spike-driven product into `n` values at `dst`: `add(y, j, x_j)` for each
+/// nonzero source element in order, `y` being the destination itself when `direct` (whole),
+/// else a zeroed sum then added to it.
+#[allow(clippy::too_many_arguments)]
+fn spike_step<T: JitFloat>(
+    state: &mut KernelState,
+    mem: &mut [T],
+    src: &Place,
+    ns: usize,
+    dst: &Place,
+    n: usize,
+    direct: bool,
+    add: impl Fn(&mut [T], usize, T),
+) -> Result<(), String> {
+    let (nz, y) =
+        state.downcast_mut::<Scratch<T>>().ok_or_else(|| "events: wrong state".to_string())?;
+    nonzero(mem, src, ns, nz);
+    match (dst, direct) {
+        (Place::Range(o), true) => {
+            let y = &mut mem[*o..*o + n];
+            nz.iter().for_each(|&(j, xj)| add(y, j, xj));
+        }
+        _ => {
+            y.iter_mut().for_each(|v| *v = T::zero());
+            nz.iter().for_each(|&(j, xj)| add(y, j, xj));
+            add_into(mem, dst, y);
+        }
+    }
+    Ok(())
 }
 
 /// `dst[dst_sel] += mat @ src[src_sel]` by columns of the spiking elements.
@@ -142,17 +169,11 @@ pub(super) struct Dense<T> {
     ns: usize,
     dst: Place,
     end: usize,
+    /// No destination selection: the columns are summed in place, as the interpreter does.
     direct: bool,
 }
 
 impl<T: JitFloat> Dense<T> {
-    /// Sums straight into the destination when it is whole (`whole`: no selection), as the
-    /// interpreter does.
-    pub(super) fn direct(mut self, whole: bool) -> Self {
-        self.direct = whole && matches!(self.dst, Place::Range(_));
-        self
-    }
-
     /// The kernel of one marked DotInc (`src`, `dst`: offset and length in the block).
     pub(super) fn new(
         mat: &Array2<f64>,
@@ -171,7 +192,8 @@ impl<T: JitFloat> Dense<T> {
         }
         let cols = mat.t().iter().map(|&v| T::cast(v)).collect();
         let end = src.max_end(ns).max(dst.max_end(nd));
-        Ok(Self { cols, m, src, ns, dst, end, direct: false })
+        let direct = dst_sel.is_none();
+        Ok(Self { cols, m, src, ns, dst, end, direct })
     }
 }
 
@@ -184,24 +206,11 @@ impl<T: JitFloat> HostKernel<T> for Dense<T> {
     }
 
     fn step(&self, state: &mut KernelState, _k: u64, mem: &mut [T]) -> Result<(), String> {
-        let (nz, y) = scratch::<T>(state)?;
-        nonzero(mem, &self.src, self.ns, nz);
-        let y = match (&self.dst, self.direct) {
-            (Place::Range(o), true) => &mut mem[*o..*o + self.m],
-            _ => {
-                y.iter_mut().for_each(|v| *v = T::zero());
-                y.as_mut_slice()
-            }
-        };
-        for &(j, xj) in nz.iter() {
-            let col = &self.cols[j * self.m..(j + 1) * self.m];
+        let m = self.m;
+        spike_step(state, mem, &self.src, self.ns, &self.dst, m, self.direct, |y, j, xj| {
+            let col = &self.cols[j * m..(j + 1) * m];
             y.iter_mut().zip(col).for_each(|(v, &a)| *v += a * xj);
-        }
-        if !self.direct {
-            let (_, y) = scratch::<T>(state)?;
-            add_into(mem, &self.dst, y);
-        }
-        Ok(())
+        })
     }
 }
 
@@ -214,17 +223,11 @@ pub(super) struct Sparse<T> {
     ns: usize,
     dst: Place,
     end: usize,
+    /// No destination selection: the columns are summed in place, as the interpreter does.
     direct: bool,
 }
 
 impl<T: JitFloat> Sparse<T> {
-    /// Sums straight into the destination when it is whole (`whole`: no selection), as the
-    /// interpreter does.
-    pub(super) fn direct(mut self, whole: bool) -> Self {
-        self.direct = whole && matches!(self.dst, Place::Range(_));
-        self
-    }
-
     /// The kernel of one marked SparseDotInc.
     pub(super) fn new(
         rows: &[usize],
@@ -245,7 +248,8 @@ impl<T: JitFloat> Sparse<T> {
         }
         let m = Csc::new(rows, cols, vals, ns);
         let end = src.max_end(ns).max(dst.max_end(nd));
-        Ok(Self { m, nd, src, ns, dst, end, direct: false })
+        let direct = dst_sel.is_none();
+        Ok(Self { m, nd, src, ns, dst, end, direct })
     }
 }
 
@@ -258,24 +262,11 @@ impl<T: JitFloat> HostKernel<T> for Sparse<T> {
     }
 
     fn step(&self, state: &mut KernelState, _k: u64, mem: &mut [T]) -> Result<(), String> {
-        let (nz, y) = scratch::<T>(state)?;
-        nonzero(mem, &self.src, self.ns, nz);
-        let y = match (&self.dst, self.direct) {
-            (Place::Range(o), true) => &mut mem[*o..*o + self.nd],
-            _ => {
-                y.iter_mut().for_each(|v| *v = T::zero());
-                y.as_mut_slice()
+        let c = &self.m;
+        spike_step(state, mem, &self.src, self.ns, &self.dst, self.nd, self.direct, |y, j, xj| {
+            for e in c.ptr[j]..c.ptr[j + 1] {
+                y[c.rows[e]] += c.vals[e] * xj;
             }
-        };
-        for &(j, xj) in nz.iter() {
-            for e in self.m.ptr[j]..self.m.ptr[j + 1] {
-                y[self.m.rows[e]] += self.m.vals[e] * xj;
-            }
-        }
-        if !self.direct {
-            let (_, y) = scratch::<T>(state)?;
-            add_into(mem, &self.dst, y);
-        }
-        Ok(())
+        })
     }
 }
