@@ -15,7 +15,7 @@
 //! with fewer rows in `M` than values in `S`, is rewritten to `W2 = 0; W2 += M @ S` (where `W += S` was), then `D += F2` and
 //! `F2 <- filter(W2)` (where the readout was); [`super::dead`] removes what is left unread.
 
-use super::uses;
+use super::{observed, uses};
 use crate::ir::{Op, OpKind, Program, Signal, SignalId};
 
 /// Moves such synapses; returns how many.
@@ -37,10 +37,8 @@ struct Match {
 
 fn candidate(p: &Program) -> Option<Match> {
     let u = uses(p);
-    let observed = |s: SignalId| {
-        p.probes.iter().any(|pr| pr.signal == s)
-            || p.once.iter().any(|op| op.kind.access().reads.contains(&s))
-    };
+    let seen = observed(p);
+    let observed = |s: SignalId| seen[s.0 as usize];
     let zero_reset = |i: usize| matches!(&p.ops[i].kind, OpKind::Reset { value, .. } if value.iter().all(|v| *v == 0.0));
     let zero_init = |s: SignalId| p.signals[s.0 as usize].init.iter().all(|v| *v == 0.0);
     for (dot, op) in p.ops.iter().enumerate() {

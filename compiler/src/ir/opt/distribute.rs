@@ -6,7 +6,7 @@
 //! encoders then read that value directly, as a one-column product [`super::fuse`] runs in the
 //! neurons' loop. Equal up to rounding (`(M s) a` for `M (s a)`).
 
-use super::uses;
+use super::{observed, uses};
 use crate::ir::{Op, OpKind, Program, Sel, SignalId};
 
 /// Sums with more terms than this stay (each product would become that many).
@@ -74,13 +74,7 @@ pub fn run(p: &mut Program) -> usize {
 
 fn plans(p: &Program) -> Vec<Plan> {
     let u = uses(p);
-    let mut observed = vec![false; p.signals.len()];
-    let once_reads = p.once.iter().flat_map(|op| op.kind.access().reads);
-    for s in p.probes.iter().map(|pr| pr.signal).chain(once_reads) {
-        if let Some(o) = observed.get_mut(s.0 as usize) {
-            *o = true;
-        }
-    }
+    let observed = observed(p);
     let mut plans = Vec::new();
     for (t, ut) in u.iter().enumerate() {
         let size = p.signals[t].size;

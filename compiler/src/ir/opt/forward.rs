@@ -5,7 +5,7 @@
 //! may write a selection of `c` (an ensemble array's decoded output into its element of the
 //! array's output): `c[sel] += f(a)`.
 
-use super::uses;
+use super::{observed, uses};
 use crate::ir::{Op, OpKind, Program, SignalId};
 
 /// Forwards such temporaries; returns how many copies were removed. Each round finds every
@@ -55,14 +55,7 @@ type Found = (usize, usize, usize, SignalId, Option<Vec<usize>>);
 /// Every forwardable temporary.
 fn candidates(p: &Program) -> Vec<Found> {
     let u = uses(p);
-    // Probed signals and signals the hoisted ops read are observed outside the step's ops.
-    let mut observed = vec![false; p.signals.len()];
-    let once_reads = p.once.iter().flat_map(|op| op.kind.access().reads);
-    for s in p.probes.iter().map(|pr| pr.signal).chain(once_reads) {
-        if let Some(o) = observed.get_mut(s.0 as usize) {
-            *o = true;
-        }
-    }
+    let observed = observed(p);
     let mut found = Vec::new();
     for (s, su) in u.iter().enumerate() {
         if su.sets.len() != 1 || su.incs.len() != 1 || su.reads.len() != 1 || !su.updates.is_empty()

@@ -58,6 +58,19 @@ impl Uses {
     }
 }
 
+/// For every signal of `p`, whether it is observed outside the step's ops: probed, or read by
+/// a hoisted op.
+pub(crate) fn observed(p: &Program) -> Vec<bool> {
+    let mut observed = vec![false; p.signals.len()];
+    let once_reads = p.once.iter().flat_map(|op| op.kind.access().reads);
+    for s in p.probes.iter().map(|pr| pr.signal).chain(once_reads) {
+        if let Some(o) = observed.get_mut(s.0 as usize) {
+            *o = true;
+        }
+    }
+    observed
+}
+
 /// [`Uses`] of every signal of `p` by `p.ops`.
 pub(crate) fn uses(p: &Program) -> Vec<Uses> {
     let mut u = vec![Uses::default(); p.signals.len()];
