@@ -2,8 +2,9 @@
 
 use ndarray::ArrayD;
 use serde::Deserialize;
-use snn_compiler::backend::{self, Backend};
-use snn_compiler::{build, lower, FsDb};
+use snn_compiler::backend::interp::Interp;
+use snn_compiler::target::Target;
+use snn_compiler::{CompileConfig, FsDb};
 use snn_runtime::io::Precision;
 use std::path::{Path, PathBuf};
 
@@ -32,28 +33,19 @@ pub struct Check {
     pub nengo_rmse: Option<f64>,
 }
 
-/// Run the case in `dir` (model seed `seed`) on `backend` in float64; probe name and data, in
-/// order. The interpreter runs the program as lowered (the reference); the JIT runs it after
-/// the optimisation passes, as `snnc run` does.
+/// Run the case in `dir` (model seed `seed`) on `target` in float64; probe name and data, in
+/// order. The interpreter runs the program as lowered (the reference); every other target runs
+/// it after its optimisation passes, as `snnc run` does.
 pub fn run_case(
     dir: &Path,
     seed: Option<u64>,
     case: &Case,
-    backend: Backend,
+    target: &dyn Target,
 ) -> Result<Vec<(String, ArrayD<f64>)>, String> {
     let mut db = FsDb::new();
     let root = db.load(&dir.join("model.snn"))?;
-    let checked = snn_compiler::check_with_seed(&mut db, root, seed);
-    if checked.has_errors() {
-        return Err(format!(
-            "check failed: {:?}",
-            checked.diagnostics.iter().map(|d| &d.message).collect::<Vec<_>>()
-        ));
-    }
-    let built = build::build(&checked.model)
-        .map_err(|e| format!("build: {:?}", e.iter().map(|d| &d.message).collect::<Vec<_>>()))?;
-    let mut program = lower::lower(&checked.model, &built, case.dt)
-        .map_err(|e| format!("lower: {:?}", e.iter().map(|d| &d.message).collect::<Vec<_>>()))?;
+    let mut program = snn_compiler::compile(&mut db, root, &CompileConfig { seed, dt: case.dt })
+        .map_err(|e| format!("compile: {:?}", e.iter().map(|d| &d.message).collect::<Vec<_>>()))?;
     let inputs_path = dir.join("inputs.npz");
     let given = if inputs_path.exists() {
         snn_runtime::io::read_npz(&inputs_path).map_err(|e| e.to_string())?
@@ -69,11 +61,11 @@ pub fn run_case(
                 .ok_or_else(|| format!("inputs.npz has no `{}`", decl.name))?,
         );
     }
-    if backend == Backend::Jit {
-        snnc::run::optimize(&mut program, &inputs);
+    if target.name() != Interp.name() {
+        snnc::run::optimize(target, &mut program, &inputs);
     }
-    let out = backend::run(
-        backend,
+    let out = snn_compiler::target::run(
+        target,
         &program,
         Precision::F64,
         case.steps,
@@ -81,7 +73,8 @@ pub fn run_case(
         &inputs,
         1,
         &mut |_| {},
-    )?;
+    )
+    .map_err(|e| e.to_string())?;
     Ok(program.probes.iter().map(|p| p.name.clone()).zip(out).collect())
 }
 

@@ -79,7 +79,7 @@ pub fn neuron_count(program: &Program) -> usize {
 
 /// Compile once and simulate `repeat` times with `snnc run`'s own path.
 pub fn bench(cfg: &BenchConfig) -> Result<BenchResult, Failure> {
-    let backend = run::check_backend(&cfg.backend)?;
+    let target = run::check_backend(&cfg.backend)?;
     if cfg.steps == 0 || cfg.repeat == 0 {
         return Err(Failure("error: --steps and --repeat must be at least 1\n".to_string()));
     }
@@ -87,17 +87,18 @@ pub fn bench(cfg: &BenchConfig) -> Result<BenchResult, Failure> {
     let (_, mut program) = run::compile(&cfg.file, cfg.seed, cfg.dt)?;
     let (inputs, batch) = run::load_inputs(&program, &cfg.inputs, cfg.steps)?;
     if !cfg.no_opt {
-        run::optimize(&mut program, &inputs);
+        run::optimize(target, &mut program, &inputs);
     }
     let compile_s = start.elapsed().as_secs_f64();
     let start = Instant::now();
-    let prepared = run::prepare(&program, backend, cfg.dtype)?;
+    let prepared = run::prepare(&program, target, cfg.dtype)?;
     let codegen_s = start.elapsed().as_secs_f64();
     let mut run_s = Vec::with_capacity(cfg.repeat);
     for _ in 0..cfg.repeat {
         let start = Instant::now();
-        let out =
-            prepared.simulate(&program, cfg.steps, batch, &inputs, cfg.threads, &mut |_| {})?;
+        let out = prepared
+            .run(cfg.steps, batch, &inputs, cfg.threads, &mut |_| {})
+            .map_err(|e| Failure(format!("error: {e}\n")))?;
         run_s.push(start.elapsed().as_secs_f64());
         std::hint::black_box(out);
     }

@@ -1,10 +1,12 @@
 //! `snnc run` and `snnc ir`: compile a model, feed its inputs, simulate, write probes.
 
 use ndarray::ArrayD;
-use snn_compiler::backend::interp::Real;
-use snn_compiler::backend::{jit, Backend};
-use snn_compiler::{build, ir::Program, lower, FsDb, SourceDb};
+use snn_compiler::backend::interp::Interp;
+use snn_compiler::target::{Executable, Target};
+use snn_compiler::{ir::Program, CompileConfig, FsDb, SourceDb};
+use snn_jit::Jit;
 use snn_runtime::io::Precision;
+use snn_runtime::Real;
 use snn_syntax::Diagnostic;
 use std::path::{Path, PathBuf};
 
@@ -45,7 +47,7 @@ impl Default for RunConfig {
             dt: 0.001,
             inputs: Vec::new(),
             seed: None,
-            backend: Backend::default().name().to_string(),
+            backend: DEFAULT_TARGET.name().to_string(),
             threads: 0,
             verbose: false,
             no_opt: false,
@@ -100,6 +102,12 @@ fn render_all(db: &FsDb, diags: &[Diagnostic]) -> Failure {
     Failure(s)
 }
 
+/// Every target `--backend` can name, the default first.
+pub const TARGETS: [&dyn Target; 2] = [&Jit, &Interp];
+
+/// The target of `snnc run` without `--backend`, whose passes `snnc ir --opt` prints.
+pub const DEFAULT_TARGET: &dyn Target = TARGETS[0];
+
 /// Check, build and lower `file` (with model seed `seed`, time step `dt`).
 pub fn compile(file: &Path, seed: Option<u64>, dt: f64) -> Result<(FsDb, Program), Failure> {
     if !(dt > 0.0 && dt.is_finite()) {
@@ -107,99 +115,54 @@ pub fn compile(file: &Path, seed: Option<u64>, dt: f64) -> Result<(FsDb, Program
     }
     let mut db = FsDb::new();
     let root = db.load(file).map_err(fail)?;
-    let checked = snn_compiler::check_with_seed(&mut db, root, seed);
-    if checked.has_errors() {
-        return Err(render_all(&db, &checked.diagnostics));
-    }
-    let built = build::build(&checked.model).map_err(|d| render_all(&db, &d))?;
-    let program = lower::lower(&checked.model, &built, dt).map_err(|d| render_all(&db, &d))?;
+    let program = snn_compiler::compile(&mut db, root, &CompileConfig { seed, dt })
+        .map_err(|d| render_all(&db, &d))?;
     Ok((db, program))
 }
 
-/// `snnc ir FILE` (`opt`: after the optimisation passes, every input taken as held).
+/// `snnc ir FILE` (`opt`: after the default target's passes, every input taken as held).
 pub fn ir(file: &Path, dt: f64, opt: bool) -> Result<String, Failure> {
     let (_, mut program) = compile(file, None, dt)?;
     if opt {
         let held = vec![true; program.inputs.len()];
-        snn_compiler::ir::opt::optimize(&mut program, &held);
+        DEFAULT_TARGET.optimize(&mut program, &held);
     }
     Ok(snn_compiler::ir::print(&program))
 }
 
-/// Runs the optimisation passes for these inputs (each held when it has no time axis); what
-/// they did, one line per pass.
-pub fn optimize(program: &mut Program, inputs: &[ArrayD<f64>]) -> Vec<String> {
+/// Runs `target`'s optimisation passes for these inputs (each held when it has no time axis);
+/// what they did, one line per pass.
+pub fn optimize(target: &dyn Target, program: &mut Program, inputs: &[ArrayD<f64>]) -> Vec<String> {
     let held: Vec<bool> =
         program.inputs.iter().zip(inputs).map(|(d, a)| a.ndim() == d.shape.len() + 1).collect();
-    snn_compiler::ir::opt::optimize(program, &held)
+    target.optimize(program, &held)
 }
 
-/// The backend called `name` (`snnc run` and `snnc bench` share it).
-pub fn check_backend(name: &str) -> Result<Backend, Failure> {
-    Backend::parse(name).ok_or_else(|| {
-        let all: Vec<&str> = Backend::ALL.iter().map(|b| b.name()).collect();
+/// The target called `name` (`snnc run` and `snnc bench` share it).
+pub fn check_backend(name: &str) -> Result<&'static dyn Target, Failure> {
+    TARGETS.into_iter().find(|t| t.name() == name).ok_or_else(|| {
+        let all: Vec<&str> = TARGETS.iter().map(|t| t.name()).collect();
         fail(format!("unknown backend `{name}` (available: {})", all.join(", ")))
     })
 }
 
-/// A program ready to simulate on a backend: compiled to native code for the JIT.
-pub enum Prepared {
-    /// The reference interpreter in this float type.
-    Interp(Dtype),
-    /// Code from the JIT.
-    Jit(Box<jit::Compiled>),
+/// Prepare `program` for `target` in `dtype` (the JIT compiles here).
+pub fn prepare(
+    program: &Program,
+    target: &dyn Target,
+    dtype: Dtype,
+) -> Result<Box<dyn Executable>, Failure> {
+    target.prepare(program, dtype.precision()).map_err(|e| fail(e.to_string()))
 }
 
-/// Prepare `program` for `backend` in `dtype` (the JIT compiles here).
-pub fn prepare(program: &Program, backend: Backend, dtype: Dtype) -> Result<Prepared, Failure> {
-    Ok(match backend {
-        Backend::Interp => Prepared::Interp(dtype),
-        Backend::Jit => Prepared::Jit(Box::new(
-            jit::compile(program, dtype.precision()).map_err(|e| fail(e.to_string()))?,
-        )),
-    })
-}
-
-impl Prepared {
-    /// Simulate as [`simulate`] does, on this backend (`threads`: see [`RunConfig::threads`]).
-    pub fn simulate(
-        &self,
-        program: &Program,
-        steps: usize,
-        batch: usize,
-        inputs: &[ArrayD<f64>],
-        threads: usize,
-        progress: &mut dyn FnMut(u64),
-    ) -> Result<Vec<ArrayD<f64>>, Failure> {
-        match self {
-            Prepared::Interp(dtype) => simulate(program, steps, batch, inputs, *dtype, progress),
-            Prepared::Jit(c) => c.run(steps, batch, inputs, threads, progress).map_err(fail),
-        }
-    }
-
-    /// What `-v` prints about the preparation (empty for the interpreter).
-    pub fn describe(&self) -> String {
-        match self {
-            Prepared::Interp(_) => String::new(),
-            Prepared::Jit(c) => {
-                let mut s = format!(
-                    "jit: compiled in {:.2} ms ({} bytes of code, {} values of state per batch element)\n",
-                    c.compile_time().as_secs_f64() * 1e3,
-                    c.code_size(),
-                    c.state_len()
-                );
-                for h in c.host_ops() {
-                    s.push_str(&format!("jit: host call: {h}\n"));
-                }
-                s
-            }
-        }
-    }
+/// What `-v` prints about a prepared program (empty for the interpreter).
+pub fn describe(prepared: &dyn Executable) -> String {
+    prepared.describe().iter().map(|l| format!("{l}\n")).collect()
 }
 
 /// `snnc run FILE …`.
 pub fn run(cfg: &RunConfig) -> Result<(), Failure> {
-    let backend = check_backend(&cfg.backend)?;
+    let target = check_backend(&cfg.backend)?;
     let (_, mut program) = compile(&cfg.file, cfg.seed, cfg.dt)?;
     let monitors = if cfg.rates {
         snn_compiler::ir::monitor::add_rate_monitors(&mut program, cfg.steps)
@@ -208,7 +171,7 @@ pub fn run(cfg: &RunConfig) -> Result<(), Failure> {
     };
     let (inputs, batch) = load_inputs(&program, &cfg.inputs, cfg.steps)?;
     if !cfg.no_opt {
-        let report = optimize(&mut program, &inputs);
+        let report = optimize(target, &mut program, &inputs);
         if cfg.verbose {
             for line in report {
                 eprintln!("opt: {line}");
@@ -219,20 +182,23 @@ pub fn run(cfg: &RunConfig) -> Result<(), Failure> {
     // A progress bar on long runs, on stderr only when it is a terminal.
     let bar = (total >= 100_000 && std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .then(|| indicatif::ProgressBar::new(total));
-    let prepared = prepare(&program, backend, cfg.dtype)?;
+    let prepared = prepare(&program, target, cfg.dtype)?;
     if cfg.verbose {
-        eprint!("{}", prepared.describe());
+        eprint!("{}", describe(prepared.as_ref()));
     }
     let start = std::time::Instant::now();
-    let out = prepared.simulate(&program, cfg.steps, batch, &inputs, cfg.threads, &mut |n| {
-        if let Some(b) = &bar {
-            b.inc(n);
-        }
-    })?;
+    let out = prepared
+        .run(cfg.steps, batch, &inputs, cfg.threads, &mut |n| {
+            if let Some(b) = &bar {
+                b.inc(n);
+            }
+        })
+        .map_err(|e| fail(e.to_string()))?;
     if cfg.verbose {
         let s = start.elapsed().as_secs_f64();
         eprintln!(
-            "{backend}: {} steps x batch {batch} in {s:.4} s ({:.0} steps/s, {})",
+            "{}: {} steps x batch {batch} in {s:.4} s ({:.0} steps/s, {})",
+            target.name(),
             cfg.steps,
             (cfg.steps * batch) as f64 / s.max(1e-12),
             cfg.dtype.name()
@@ -316,7 +282,7 @@ pub fn load_inputs(
     Ok((inputs, batch.unwrap_or(1)))
 }
 
-/// Simulate `program` with the reference interpreter in `dtype` (other backends: [`prepare`]);
+/// Simulate `program` with the reference interpreter in `dtype` (any target: [`prepare`]);
 /// inputs and probe arrays are `f64` (float32 results widened exactly). `progress(n)` is called
 /// every `n` steps.
 pub fn simulate(
@@ -327,8 +293,8 @@ pub fn simulate(
     dtype: Dtype,
     progress: &mut dyn FnMut(u64),
 ) -> Result<Vec<ArrayD<f64>>, Failure> {
-    snn_compiler::backend::run(
-        Backend::Interp,
+    snn_compiler::target::run(
+        &Interp,
         program,
         dtype.precision(),
         steps,
@@ -337,7 +303,7 @@ pub fn simulate(
         1,
         progress,
     )
-    .map_err(fail)
+    .map_err(|e| fail(e.to_string()))
 }
 
 /// The `--rates` table: one line per neuron population.

@@ -5,7 +5,7 @@
 //! checked (a corrupted weights file is caught, and the first diverging layer named).
 
 use ndarray::{ArrayD, IxDyn};
-use snn_compiler::{backend::interp, build, lower, FsDb, SourceDb};
+use snn_compiler::{backend::interp, CompileConfig, FsDb, SourceDb};
 use snn_keras::convert::{convert, Options};
 use std::path::{Path, PathBuf};
 
@@ -118,17 +118,13 @@ fn run_and_compare(
 ) -> Result<Vec<LayerDiff>, String> {
     let mut db = FsDb::new();
     let root = db.add(&snn_path.display().to_string(), Some(snn_path.to_path_buf()), text);
-    let checked = snn_compiler::check(&mut db, root);
-    if checked.has_errors() {
+    let program = snn_compiler::compile(&mut db, root, &CompileConfig::default()).map_err(|d| {
         let mut s = String::new();
-        for d in &checked.diagnostics {
+        for d in &d {
             s.push_str(&crate::render::render(&db as &dyn SourceDb, d, false));
         }
-        return Err(format!("the converted network does not check:\n{s}"));
-    }
-    let built = build::build(&checked.model).map_err(|d| format!("build failed: {d:?}"))?;
-    let program = lower::lower(&checked.model, &built, 0.001)
-        .map_err(|d| format!("lowering failed: {d:?}"))?;
+        format!("the converted network does not compile:\n{s}")
+    })?;
     let xs = inputs(model)?;
     let mut ordered = Vec::new();
     for decl in &program.inputs {

@@ -1,7 +1,9 @@
-//! snn-compiler: resolve, check, build (NEF), lower to IR, optimise, run and import.
+//! snn-compiler: resolve, check, build (NEF), lower to IR, verify and optimise; the reference
+//! interpreter and the [`target::Target`] trait every backend implements.
 
 pub mod backend;
 pub mod build;
+pub mod compile;
 pub mod func;
 pub mod ir;
 pub mod lower;
@@ -10,7 +12,9 @@ pub mod nef;
 pub mod resolve;
 pub mod source_db;
 pub mod spec;
+pub mod target;
 pub mod value;
 
+pub use compile::{compile, lower_model, CompileConfig};
 pub use resolve::{check, check_with_seed, Checked};
 pub use source_db::{FsDb, SourceDb, TensorSource};

@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use snn_compiler::{build, lower, FsDb};
+use snn_compiler::FsDb;
 
 /// Models bigger than this (neurons, or values over all objects) are checked but not built: the
 /// NEF solve and dense transforms are slow for them, not wrong.
@@ -23,7 +23,5 @@ fuzz_target!(|data: &[u8]| {
     if checked.has_errors() || neurons > MAX_NEURONS || values > MAX_VALUES {
         return;
     }
-    if let Ok(built) = build::build(&checked.model) {
-        let _ = lower::lower(&checked.model, &built, 0.001);
-    }
+    let _ = snn_compiler::lower_model(&checked.model, 0.001);
 });

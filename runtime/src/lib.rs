@@ -8,6 +8,10 @@
 #![forbid(unsafe_code)]
 
 pub mod io;
+pub mod kernels;
 pub mod neurons;
 pub mod process;
+pub mod real;
 pub mod synapse;
+
+pub use real::Real;

@@ -1,12 +1,13 @@
-//! The JIT against the reference interpreter: every example, every conformance case, the Keras
-//! zoo and the MNIST walkthrough's spiking network run on both backends, in float64 and float32,
-//! and must agree (≤ 1e-9 relative per value in float64 and 1e-6 in float32, spike trains
+//! Every target against the reference interpreter: every example, every conformance case, the
+//! Keras zoo and the MNIST walkthrough's spiking network (the cases) run on every target of
+//! `snnc run` (`snnc::run::TARGETS`), in float64 and float32, and must agree (≤ 1e-9 relative per value in float64 and 1e-6 in float32, spike trains
 //! identical: zero where the interpreter is zero). `cargo test -p snn-tests --test backends --
 //! --nocapture` prints the largest differences measured.
 
 use ndarray::ArrayD;
-use snn_compiler::backend::{self, Backend};
+use snn_compiler::backend::interp::Interp;
 use snn_compiler::ir::Program;
+use snn_compiler::target::Target;
 use snn_keras::convert::sanitize;
 use snn_runtime::io::Precision;
 use snn_tests::cases;
@@ -16,16 +17,16 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-/// Largest relative difference of `jit` from `interp` over all probes, or the first value that
-/// breaks the rule (relative `rtol`, zeros where the interpreter has zeros).
+/// Largest relative difference of `got` from the interpreter's `interp` over all probes, or the
+/// first value that breaks the rule (relative `rtol`, zeros where the interpreter has zeros).
 fn agree(
     program: &Program,
     interp: &[ArrayD<f64>],
-    jit: &[ArrayD<f64>],
+    got: &[ArrayD<f64>],
     rtol: f64,
 ) -> Result<f64, String> {
     let mut worst = 0.0f64;
-    for ((p, a), b) in program.probes.iter().zip(interp).zip(jit) {
+    for ((p, a), b) in program.probes.iter().zip(interp).zip(got) {
         if a.shape() != b.shape() {
             return Err(format!("probe `{}`: shape {:?} vs {:?}", p.name, b.shape(), a.shape()));
         }
@@ -36,7 +37,7 @@ fn agree(
             let scale = w.abs().max(g.abs());
             let rel = if scale == 0.0 { 0.0 } else { (g - w).abs() / scale };
             if rel > rtol || (w == 0.0) != (g == 0.0) || g.is_nan() != w.is_nan() {
-                return Err(format!("probe `{}`: element {i}: jit {g}, interp {w}", p.name));
+                return Err(format!("probe `{}`: element {i}: {g}, interp {w}", p.name));
             }
             worst = worst.max(rel);
         }
@@ -66,39 +67,46 @@ fn agree_scaled(
     Ok(worst)
 }
 
-/// Runs `program`, as lowered and after the optimisation passes, on both backends in both
-/// precisions: the backends must agree on each program, and the optimised program with the
-/// lowered one. Returns the worst differences (f64, f32).
+/// Runs `program`, as lowered and after each target's optimisation passes, on the interpreter
+/// and every other target in both precisions: each target must agree with the interpreter on
+/// each program, and the optimised program with the lowered one. Returns the worst differences
+/// (f64, f32).
 fn both(
     program: &Program,
     steps: usize,
     batch: usize,
     inputs: &[ArrayD<f64>],
 ) -> Result<(f64, f64), String> {
-    let mut optimised = program.clone();
-    snnc::run::optimize(&mut optimised, inputs);
     let mut worst = [0.0f64; 2];
-    for (slot, (precision, rtol)) in
-        [(Precision::F64, 1e-9), (Precision::F32, 1e-6)].into_iter().enumerate()
-    {
-        let run =
-            |p: &Program, b| backend::run(b, p, precision, steps, batch, inputs, 2, &mut |_| {});
-        let a = run(program, Backend::Interp)?;
-        let b = run(program, Backend::Jit)?;
-        let w = agree(program, &a, &b, rtol).map_err(|e| format!("{precision:?}: {e}"))?;
-        let oa = run(&optimised, Backend::Interp)?;
-        let ob = run(&optimised, Backend::Jit)?;
-        let wo =
-            agree(program, &oa, &ob, rtol).map_err(|e| format!("{precision:?}, optimised: {e}"))?;
-        // The passes change summation orders: in float64 that stays within `rtol` per value; in
-        // float32 the optimised run is held to 1e-4 of each probe's largest value.
-        let wl = if precision == Precision::F64 {
-            agree(program, &a, &oa, rtol)
-        } else {
-            agree_scaled(program, &a, &oa, 1e-4)
+    for target in snnc::run::TARGETS.into_iter().filter(|t| t.name() != Interp.name()) {
+        let name = target.name();
+        let mut optimised = program.clone();
+        snnc::run::optimize(target, &mut optimised, inputs);
+        for (slot, (precision, rtol)) in
+            [(Precision::F64, 1e-9), (Precision::F32, 1e-6)].into_iter().enumerate()
+        {
+            let run = |p: &Program, t: &dyn Target| {
+                snn_compiler::target::run(t, p, precision, steps, batch, inputs, 2, &mut |_| {})
+                    .map_err(|e| e.to_string())
+            };
+            let a = run(program, &Interp)?;
+            let b = run(program, target)?;
+            let w =
+                agree(program, &a, &b, rtol).map_err(|e| format!("{name}, {precision:?}: {e}"))?;
+            let oa = run(&optimised, &Interp)?;
+            let ob = run(&optimised, target)?;
+            let wo = agree(program, &oa, &ob, rtol)
+                .map_err(|e| format!("{name}, {precision:?}, optimised: {e}"))?;
+            // The passes change summation orders: in float64 that stays within `rtol` per value;
+            // in float32 the optimised run is held to 1e-4 of each probe's largest value.
+            let wl = if precision == Precision::F64 {
+                agree(program, &a, &oa, rtol)
+            } else {
+                agree_scaled(program, &a, &oa, 1e-4)
+            }
+            .map_err(|e| format!("{name}, {precision:?}, optimised vs lowered (interp): {e}"))?;
+            worst[slot] = worst[slot].max(w.max(wo).max(wl));
         }
-        .map_err(|e| format!("{precision:?}, optimised vs lowered (interp): {e}"))?;
-        worst[slot] = w.max(wo).max(wl);
     }
     Ok((worst[0], worst[1]))
 }
@@ -128,7 +136,11 @@ fn examples_agree() {
             Err(e) => failures.push(format!("{file}: {e}")),
         }
     }
-    assert!(failures.is_empty(), "jit and interp disagree:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "a target disagrees with the interpreter:\n{}",
+        failures.join("\n")
+    );
 }
 
 /// Every conformance case, with its own inputs, steps and batch.
@@ -156,7 +168,11 @@ fn conformance_cases_agree() {
             Err(e) => failures.push(format!("{name}: {e}")),
         }
     }
-    assert!(failures.is_empty(), "jit and interp disagree:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "a target disagrees with the interpreter:\n{}",
+        failures.join("\n")
+    );
 }
 
 fn scratch(tag: &str) -> PathBuf {
@@ -230,7 +246,11 @@ fn keras_zoo_agrees() {
             Err(e) => failures.push(format!("{name}: {e}")),
         }
     }
-    assert!(failures.is_empty(), "jit and interp disagree:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "a target disagrees with the interpreter:\n{}",
+        failures.join("\n")
+    );
 }
 
 /// The MNIST walkthrough's spiking network (spiking ReLU, firing rates ×20, 10 ms synapses) on
@@ -246,6 +266,7 @@ fn mnist_spiking_agrees() {
     let program = import(&ex.join("model.keras"), &out, options).expect("import");
     let _ = std::fs::remove_dir_all(&out);
     let images = snn_runtime::io::read_npy(&ex.join("first4_images.npy")).expect("images");
-    let (w64, w32) = both(&program, 30, 4, &[images]).expect("jit and interp agree");
+    let (w64, w32) =
+        both(&program, 30, 4, &[images]).expect("every target agrees with the interpreter");
     println!("mnist spiking: worst rel diff f64 {w64:.1e}, f32 {w32:.1e}");
 }

@@ -1,8 +1,8 @@
 //! Conformance with the real Nengo 3.2 simulator: every folder under tests/conformance is run
-//! through check → build → lower → each backend (interp and jit) and compared with Nengo's
+//! through the compile façade and each target (interp and jit) and compared with Nengo's
 //! probe data.
 
-use snn_compiler::backend::Backend;
+use snn_compiler::target::Target;
 use snn_tests::{cases, run_case, Case};
 use std::path::Path;
 
@@ -10,11 +10,11 @@ use std::path::Path;
 /// so the list only shrinks).
 const KNOWN_FAILING: &[(&str, &str)] = &[];
 
-fn compare(case_dir: &Path, case: &Case, backend: Backend) -> Result<(), String> {
+fn compare(case_dir: &Path, case: &Case, target: &dyn Target) -> Result<(), String> {
     let expected =
         snn_runtime::io::read_npz(&case_dir.join("expected.npz")).map_err(|e| e.to_string())?;
     let needs_exact = case.check.iter().any(|c| c.kind != "rmse");
-    let base = if needs_exact { Some(run_case(case_dir, None, case, backend)?) } else { None };
+    let base = if needs_exact { Some(run_case(case_dir, None, case, target)?) } else { None };
     for c in &case.check {
         let want =
             expected.get(&c.probe).ok_or_else(|| format!("expected.npz has no `{}`", c.probe))?;
@@ -46,20 +46,20 @@ fn compare(case_dir: &Path, case: &Case, backend: Backend) -> Result<(), String>
                 }
             }
             "rmse" => {
-                let target = expected
+                let wanted = expected
                     .get(c.target.as_deref().unwrap_or(""))
                     .ok_or("rmse check without target")?;
                 let seeds = c.snnc_seeds.unwrap_or(10);
                 let mut total = 0.0;
                 for s in 0..seeds {
-                    let out = run_case(case_dir, Some(s + 1), case, backend)?;
+                    let out = run_case(case_dir, Some(s + 1), case, target)?;
                     let got = out
                         .iter()
                         .find(|(n, _)| *n == c.probe)
                         .map(|(_, a)| a)
                         .ok_or_else(|| format!("snnc has no probe `{}`", c.probe))?;
                     let mse =
-                        got.iter().zip(target.iter()).map(|(a, b)| (a - b) * (a - b)).sum::<f64>()
+                        got.iter().zip(wanted.iter()).map(|(a, b)| (a - b) * (a - b)).sum::<f64>()
                             / got.len().max(1) as f64;
                     total += mse.sqrt();
                 }
@@ -78,11 +78,11 @@ fn compare(case_dir: &Path, case: &Case, backend: Backend) -> Result<(), String>
     Ok(())
 }
 
-fn conformance_on(backend: Backend) {
+fn conformance_on(target: &dyn Target) {
     let mut failures = Vec::new();
     let mut unexpected_passes = Vec::new();
     for (name, dir, case) in cases() {
-        let res = compare(&dir, &case, backend);
+        let res = compare(&dir, &case, target);
         let known = KNOWN_FAILING.iter().any(|(n, _)| *n == name);
         match (res, known) {
             (Err(e), false) => failures.push(format!("{name}: {e}")),
@@ -92,8 +92,9 @@ fn conformance_on(backend: Backend) {
     }
     assert!(
         failures.is_empty(),
-        "{} case(s) disagree with Nengo on {backend}:\n{}",
+        "{} case(s) disagree with Nengo on {}:\n{}",
         failures.len(),
+        target.name(),
         failures.join("\n")
     );
     assert!(
@@ -104,10 +105,10 @@ fn conformance_on(backend: Backend) {
 
 #[test]
 fn conformance_with_nengo_interp() {
-    conformance_on(Backend::Interp);
+    conformance_on(&snn_compiler::backend::interp::Interp);
 }
 
 #[test]
 fn conformance_with_nengo_jit() {
-    conformance_on(Backend::Jit);
+    conformance_on(&snn_jit::Jit);
 }

@@ -4,7 +4,7 @@
 //! those places, and the rendered text is snapshot-tested. A tidy test checks that every code in the
 //! registry has at least one broken program.
 
-use snn_compiler::{build, lower, FsDb, SourceDb};
+use snn_compiler::{FsDb, SourceDb};
 use snn_syntax::{codes, Diagnostic, LineIndex};
 use std::path::{Path, PathBuf};
 
@@ -43,13 +43,8 @@ fn diagnose(path: &Path) -> (FsDb, Vec<Diagnostic>) {
     let checked = snn_compiler::check(&mut db, root);
     let mut diags = checked.diagnostics.clone();
     if !checked.has_errors() {
-        match build::build(&checked.model) {
-            Ok(built) => {
-                if let Err(d) = lower::lower(&checked.model, &built, 0.001) {
-                    diags.extend(d);
-                }
-            }
-            Err(d) => diags.extend(d),
+        if let Err(d) = snn_compiler::lower_model(&checked.model, 0.001) {
+            diags.extend(d);
         }
     }
     (db, diags)

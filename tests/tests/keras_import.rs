@@ -4,7 +4,7 @@
 //! float64 and 1e-4 in float32; the emitted `.snn` checks clean and is already formatted.
 
 use ndarray::ArrayD;
-use snn_compiler::{backend::interp, build, lower, FsDb};
+use snn_compiler::{backend::interp, CompileConfig, FsDb};
 use snn_keras::convert::{sanitize, Options};
 use std::path::{Path, PathBuf};
 
@@ -55,13 +55,10 @@ fn import_and_run(file: &Path, dir: &Path) -> Result<Vec<Probed>, String> {
     }
     let mut db = FsDb::new();
     let root = db.load(&snn)?;
-    let checked = snn_compiler::check(&mut db, root);
-    if checked.has_errors() {
-        let msgs: Vec<&str> = checked.diagnostics.iter().map(|d| d.message.as_str()).collect();
-        return Err(format!("check: {msgs:?}\n{}", c.snn));
-    }
-    let built = build::build(&checked.model).map_err(|d| format!("build: {d:?}"))?;
-    let program = lower::lower(&checked.model, &built, 0.001).map_err(|d| format!("{d:?}"))?;
+    let program = snn_compiler::compile(&mut db, root, &CompileConfig::default()).map_err(|d| {
+        let msgs: Vec<&str> = d.iter().map(|d| d.message.as_str()).collect();
+        format!("compile: {msgs:?}\n{}", c.snn)
+    })?;
     let given =
         snn_runtime::io::read_npz(&file.with_file_name("inputs.npz")).map_err(|e| e.to_string())?;
     let mut inputs = Vec::new();

@@ -4,7 +4,7 @@
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use snn_compiler::{build, lower, FsDb};
+use snn_compiler::FsDb;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 
@@ -19,9 +19,7 @@ fn front_end(path: &Path, text: &str) {
     if checked.has_errors() || neurons > 2_000 {
         return;
     }
-    if let Ok(built) = build::build(&checked.model) {
-        let _ = lower::lower(&checked.model, &built, 0.001);
-    }
+    let _ = snn_compiler::lower_model(&checked.model, 0.001);
 }
 
 fn survives(path: &Path, text: &str) -> Result<(), String> {
@@ -284,8 +282,7 @@ fn random_keras_layers() {
             if checked.has_errors() {
                 return false;
             }
-            let built = build::build(&checked.model).expect("builds");
-            let program = lower::lower(&checked.model, &built, 0.001).expect("lowers");
+            let program = snn_compiler::lower_model(&checked.model, 0.001).expect("lowers");
             let out = interp::run::<f64>(&program, 1, 1, &[]).expect("runs");
             assert!(out.iter().all(|o| o.iter().all(|v| v.is_finite())), "NaN output");
             true

@@ -4,7 +4,7 @@
 use ndarray::{ArrayD, Axis};
 use snn_compiler::backend::interp;
 use snn_compiler::ir::monitor::{add_rate_monitors, rate_stats};
-use snn_compiler::{build, lower, FsDb};
+use snn_compiler::{CompileConfig, FsDb};
 
 const MODEL: &str = "
 input x: [2]
@@ -20,10 +20,8 @@ probe rates
 fn monitors_agree_with_probes() {
     let mut db = FsDb::new();
     let root = db.add("monitor.snn", None, MODEL.to_string());
-    let checked = snn_compiler::check(&mut db, root);
-    assert!(!checked.has_errors(), "{:?}", checked.diagnostics);
-    let built = build::build(&checked.model).expect("build");
-    let mut program = lower::lower(&checked.model, &built, 0.001).expect("lower");
+    let mut program =
+        snn_compiler::compile(&mut db, root, &CompileConfig::default()).expect("compiles");
     let steps = 500;
     let plain = program.clone();
     let monitors = add_rate_monitors(&mut program, steps);

@@ -9,50 +9,18 @@
 use crate::ir::{OpKind, Program, Sel, SignalId};
 use crate::model::ConvSpec;
 use crate::spec::ProcessSpec;
+use crate::target::{Executable, Target, TargetError};
 use ndarray::linalg::general_mat_vec_mul;
-use ndarray::LinalgScalar;
 use ndarray::{Array2, ArrayD, ArrayView1, ArrayViewMut1, IxDyn};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
+use snn_runtime::io::Precision;
+use snn_runtime::kernels::Csc;
 use snn_runtime::neurons::{NeuronState, StateInit};
 use snn_runtime::process::{PresentInput, SampledSignal, WhiteNoise, WhiteSignal};
+use snn_runtime::real::cast_all;
 use snn_runtime::synapse::FilterState;
-
-/// A float type the interpreter can run in: `f32` or `f64`.
-pub trait Real:
-    num_traits::Float + LinalgScalar + std::ops::AddAssign + std::fmt::Debug + Send + Sync + 'static
-{
-    /// NumPy's name of the type (`float32`, `float64`).
-    const NAME: &'static str;
-    /// Rounds an `f64` to this type.
-    fn cast(x: f64) -> Self;
-    /// Widens (exactly) to `f64`.
-    fn widen(self) -> f64;
-}
-
-impl Real for f32 {
-    const NAME: &'static str = "float32";
-    fn cast(x: f64) -> Self {
-        x as f32
-    }
-    fn widen(self) -> f64 {
-        f64::from(self)
-    }
-}
-
-impl Real for f64 {
-    const NAME: &'static str = "float64";
-    fn cast(x: f64) -> Self {
-        x
-    }
-    fn widen(self) -> f64 {
-        self
-    }
-}
-
-fn cast_all<T: Real>(v: &[f64]) -> Vec<T> {
-    v.iter().map(|&x| T::cast(x)).collect()
-}
+pub use snn_runtime::Real;
 
 /// Per-op mutable state of one batch element.
 #[allow(clippy::large_enum_variant)] // one per op, built once per run
@@ -102,41 +70,49 @@ fn all_ops(program: &Program) -> impl Iterator<Item = &crate::ir::Op> {
     program.once.iter().chain(&program.ops)
 }
 
-/// A sparse matrix by columns (entries of a column in the order given), for spike-driven
-/// products: the columns of the nonzero source elements are added in increasing order (the
-/// JIT's spike-driven kernel uses it too, so both add in the same order).
-pub(crate) struct Csc<T> {
-    /// Column `j`'s entries are `ptr[j]..ptr[j + 1]`.
-    pub(crate) ptr: Vec<usize>,
-    /// Row of each entry.
-    pub(crate) rows: Vec<usize>,
-    /// Value of each entry.
-    pub(crate) vals: Vec<T>,
+/// The reference interpreter as a [`Target`].
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Interp;
+
+impl Target for Interp {
+    fn name(&self) -> &'static str {
+        "interp"
+    }
+
+    fn prepare(
+        &self,
+        program: &Program,
+        precision: Precision,
+    ) -> Result<Box<dyn Executable>, TargetError> {
+        Ok(Box::new(Prepared { program: program.clone(), precision }))
+    }
 }
 
-impl<T: Real> Csc<T> {
-    /// The triplets `(rows, cols, vals)` by columns (entries in columns `>= ncols` dropped).
-    pub(crate) fn new(rows: &[usize], cols: &[usize], vals: &[f64], ncols: usize) -> Self {
-        let mut ptr = vec![0usize; ncols + 1];
-        for &c in cols {
-            if c < ncols {
-                ptr[c + 1] += 1;
+/// A program for the interpreter, with the float type it runs in.
+struct Prepared {
+    program: Program,
+    precision: Precision,
+}
+
+impl Executable for Prepared {
+    fn run(
+        &self,
+        steps: usize,
+        batch: usize,
+        inputs: &[ArrayD<f64>],
+        _threads: usize,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<Vec<ArrayD<f64>>, TargetError> {
+        let p = &self.program;
+        let out = match self.precision {
+            Precision::F64 => run_with_progress::<f64>(p, steps, batch, inputs, progress),
+            Precision::F32 => {
+                let cast: Vec<ArrayD<f32>> = inputs.iter().map(|a| a.mapv(|v| v as f32)).collect();
+                run_with_progress::<f32>(p, steps, batch, &cast, progress)
+                    .map(|out| out.into_iter().map(|a| a.mapv(f64::from)).collect())
             }
-        }
-        for j in 0..ncols {
-            ptr[j + 1] += ptr[j];
-        }
-        let mut next = ptr.clone();
-        let mut r = vec![0usize; ptr[ncols]];
-        let mut v = vec![T::zero(); ptr[ncols]];
-        for ((&row, &c), &x) in rows.iter().zip(cols).zip(vals) {
-            if c < ncols {
-                r[next[c]] = row;
-                v[next[c]] = T::cast(x);
-                next[c] += 1;
-            }
-        }
-        Self { ptr, rows: r, vals: v }
+        };
+        out.map_err(TargetError::Run)
     }
 }
 

@@ -7,7 +7,7 @@
 use super::float::JitFloat;
 use super::host::{HostKernel, FIXED_SLOTS};
 use super::JitError;
-use crate::ir::Program;
+use snn_compiler::ir::Program;
 
 /// A host kernel, boxed twice so that a thin pointer to it stays valid.
 pub(super) type Kernel<T> = Box<Box<dyn HostKernel<T>>>;

@@ -1,6 +1,6 @@
 //! Node and decoded functions ([`FnExpr`]) compiled to straight-line code in `f64` (as the
 //! interpreter evaluates them), one value per element; transcendental functions are host calls
-//! to the very routines [`crate::func::Fn1::apply`] uses. Functions too large to unroll run on
+//! to the very routines [`snn_compiler::func::Fn1::apply`] uses. Functions too large to unroll run on
 //! the host ([`super::kernels::NodeFn`]).
 
 use super::emit::{bug, Gen, I};
@@ -8,10 +8,10 @@ use super::float::JitFloat;
 use super::host::fn1_symbol;
 use super::kernels::NodeFn;
 use super::JitError;
-use crate::func::{FExpr, Fn1, FnExpr, Reduce};
-use crate::ir::SignalId;
 use cranelift_codegen::ir::condcodes::FloatCC;
 use cranelift_codegen::ir::{types, InstBuilder, Value};
+use snn_compiler::func::{FExpr, Fn1, FnExpr, Reduce};
+use snn_compiler::ir::SignalId;
 use snn_syntax::ast::BinaryOp;
 
 /// Node functions whose expression tree holds more values than this run on the host.

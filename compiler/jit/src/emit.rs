@@ -5,7 +5,6 @@ use super::float::JitFloat;
 use super::host::{typed_symbol, HostKernel};
 use super::layout::{Cst, Res};
 use super::JitError;
-use crate::ir::Sel;
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::{
     types, AbiParam, BlockArg, Endianness, FuncRef, InstBuilder, MemFlagsData, Type, Value,
@@ -13,6 +12,7 @@ use cranelift_codegen::ir::{
 use cranelift_frontend::FunctionBuilder;
 use cranelift_jit::JITModule;
 use cranelift_module::{Linkage, Module};
+use snn_compiler::ir::Sel;
 use std::collections::BTreeMap;
 
 /// Guarded loops of at least this many vectors defer the vectors their fast path refuses.
@@ -796,7 +796,7 @@ impl<'f, 'm, T: JitFloat> Gen<'f, 'm, T> {
     }
 
     /// Offset and size of signal `s`.
-    pub(super) fn sig(&self, s: crate::ir::SignalId) -> Result<(usize, usize), JitError> {
+    pub(super) fn sig(&self, s: snn_compiler::ir::SignalId) -> Result<(usize, usize), JitError> {
         let i = s.0 as usize;
         match (self.res.sig_off.get(i), self.res.sig_len.get(i)) {
             (Some(&o), Some(&n)) => Ok((o, n)),

@@ -5,10 +5,10 @@
 use super::emit::{bug, flags, Elem, Gen, Ix, Loop, I, UNROLL};
 use super::float::JitFloat;
 use super::JitError;
-use crate::ir::{ProbeDecl, Sel, SignalId};
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{types, InstBuilder, Value};
 use ndarray::Array2;
+use snn_compiler::ir::{ProbeDecl, Sel, SignalId};
 use snn_runtime::synapse::{DiscreteFilter, FilterKind};
 
 impl<'f, 'm, T: JitFloat> Gen<'f, 'm, T> {
@@ -125,7 +125,7 @@ impl<'f, 'm, T: JitFloat> Gen<'f, 'm, T> {
     /// `dst[dst_sel] += mat @ src[src_sel]`. Rows summed sequentially (`0 + m[r,0] x[0] +
     /// m[r,1] x[1] + …`: fewer than 8 columns, or a column-major matrix) are an elementwise loop
     /// over the rows when there are at most 16 columns (returned, for
-    /// [`crate::ir::opt::fuse`] to fuse or to run alone), else emitted; other rows are summed as
+    /// [`snn_compiler::ir::opt::fuse`] to fuse or to run alone), else emitted; other rows are summed as
     /// ndarray's `unrolled_dot` does (eight partial sums, then the remainder), with vectors
     /// holding the partial sums.
     pub(super) fn op_dot<'c>(

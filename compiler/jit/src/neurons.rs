@@ -7,9 +7,9 @@ use super::emit::{bug, Elem, Gen, Loop, I};
 use super::float::JitFloat;
 use super::kernels::Neurons;
 use super::JitError;
-use crate::ir::SignalId;
 use cranelift_codegen::ir::condcodes::FloatCC;
 use cranelift_codegen::ir::{InstBuilder, Value};
+use snn_compiler::ir::SignalId;
 use snn_runtime::neurons::NeuronType;
 
 type States = [(&'static str, usize)];

@@ -4,10 +4,10 @@
 
 use super::float::JitFloat;
 use super::host::{split, HostKernel, KernelState};
-use crate::func::FnExpr;
-use crate::spec::{HostOp, ProcessSpec};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
+use snn_compiler::func::FnExpr;
+use snn_compiler::spec::{HostOp, ProcessSpec};
 use snn_runtime::neurons::{NeuronState, NeuronType, StateInit};
 use snn_runtime::process::{PresentInput, SampledSignal, WhiteNoise, WhiteSignal};
 

@@ -5,13 +5,13 @@
 //! per-step and held inputs, sparse probes. The JIT must equal the interpreter bit for bit.
 
 use super::compile as jit_compile;
-use crate::backend::interp;
-use crate::func::{FExpr, Fn1, FnExpr, Reduce};
-use crate::ir::{InputDecl, Op, OpKind, ProbeDecl, Program, Signal, SignalId};
-use crate::spec::{HostOp, ProcessSpec};
 use ndarray::{Array2, ArrayD, IxDyn, ShapeBuilder};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use snn_compiler::backend::interp;
+use snn_compiler::func::{FExpr, Fn1, FnExpr, Reduce};
+use snn_compiler::ir::{InputDecl, Op, OpKind, ProbeDecl, Program, Signal, SignalId};
+use snn_compiler::spec::{HostOp, ProcessSpec};
 use snn_runtime::io::Precision;
 use snn_runtime::neurons::*;
 use snn_runtime::synapse::Synapse;

@@ -4,7 +4,7 @@
 
 use super::float::JitFloat;
 use super::host::{split, HostKernel, KernelState};
-use crate::model::ConvSpec;
+use snn_compiler::model::ConvSpec;
 
 /// A convolution between two ranges of the state block.
 pub(super) struct Conv<T> {

@@ -9,8 +9,8 @@ use super::events::{add_into, gather, Place};
 use super::float::JitFloat;
 use super::host::{HostKernel, KernelState};
 use super::JitError;
-use crate::ir::Sel;
 use ndarray::Array2;
+use snn_compiler::ir::Sel;
 
 /// Products of at least this many terms use [`Rows`] (smaller ones stay generated: a host call
 /// costs more than it saves).

@@ -4,7 +4,7 @@
 //! functions).
 
 use super::float::JitFloat;
-use crate::func::{apply_binary, Fn1};
+use snn_compiler::func::{apply_binary, Fn1};
 use snn_syntax::ast::BinaryOp;
 use std::any::Any;
 use std::panic::AssertUnwindSafe;

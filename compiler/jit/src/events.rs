@@ -1,4 +1,4 @@
-//! Spike-driven host kernels for products marked [`crate::ir::Op::events`]: only the columns of
+//! Spike-driven host kernels for products marked [`snn_compiler::ir::Op::events`]: only the columns of
 //! the source's nonzero elements are added, in increasing column order, straight into a whole
 //! destination (through a zeroed scratch vector then added for a selection) — exactly what the
 //! interpreter does for the same op, so results are bit-identical.
@@ -7,9 +7,9 @@ use super::emit::bug;
 use super::float::JitFloat;
 use super::host::{HostKernel, KernelState};
 use super::JitError;
-use crate::backend::interp::Csc;
-use crate::ir::Sel;
 use ndarray::Array2;
+use snn_compiler::ir::Sel;
+use snn_runtime::kernels::Csc;
 
 /// Where the `n` selected elements of a signal are in the state block.
 #[derive(Clone)]

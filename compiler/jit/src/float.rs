@@ -1,9 +1,9 @@
 //! The float types the JIT generates code for (`f32`, `f64`): their Cranelift types and how a
 //! constant of each is emitted.
 
-use crate::backend::interp::Real;
 use cranelift_codegen::ir::{types, InstBuilder, Type, Value};
 use cranelift_frontend::FunctionBuilder;
+use snn_compiler::backend::interp::Real;
 
 /// A float type with a code generator: [`Real`] plus its Cranelift scalar and vector types.
 pub trait JitFloat: Real {

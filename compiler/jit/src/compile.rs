@@ -10,13 +10,13 @@ use super::host;
 use super::kernels::{HostFn, Process};
 use super::layout::Res;
 use super::JitError;
-use crate::ir::{Op, OpKind, Program};
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{types, AbiParam, BlockArg, InstBuilder};
 use cranelift_codegen::settings::{self, Configurable};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use cranelift_jit::{JITBuilder, JITModule};
 use cranelift_module::{default_libcall_names, Linkage, Module};
+use snn_compiler::ir::{Op, OpKind, Program};
 
 /// The generated function: state block, context table, first and last step.
 pub(super) type RunFn<T> = unsafe extern "C" fn(*mut T, *const u64, i64, i64);

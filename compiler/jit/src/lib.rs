@@ -1,4 +1,4 @@
-//! The Cranelift backend: a whole [`Program`] — every op of a step and the loop over steps —
+//! snn-jit, the Cranelift backend: a whole [`Program`] — every op of a step and the loop over steps —
 //! compiled into one native function over a state block (all signals contiguous), probes
 //! written straight into the output buffers. Results equal the interpreter's: the generated
 //! arithmetic follows the interpreter's operation order (dot products in ndarray's summation
@@ -33,10 +33,11 @@ mod tests;
 
 pub use float::JitFloat;
 
-use crate::ir::Program;
 use cranelift_jit::JITModule;
 use driver::{Exec, Meta};
 use ndarray::ArrayD;
+use snn_compiler::ir::Program;
+use snn_compiler::target::{Executable, Target, TargetError};
 use snn_runtime::io::Precision;
 use std::time::{Duration, Instant};
 
@@ -78,6 +79,58 @@ impl Drop for Compiled {
     }
 }
 
+impl From<JitError> for TargetError {
+    fn from(e: JitError) -> Self {
+        match e {
+            JitError::Unsupported(what) => TargetError::Unsupported { target: "jit", what },
+            JitError::Invalid(what) => TargetError::Invalid { target: "jit", what },
+            JitError::Codegen(what) => TargetError::Codegen { target: "jit", what },
+        }
+    }
+}
+
+/// The Cranelift JIT as a [`Target`] (the default of `snnc run`).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Jit;
+
+impl Target for Jit {
+    fn name(&self) -> &'static str {
+        "jit"
+    }
+
+    fn prepare(
+        &self,
+        program: &Program,
+        precision: Precision,
+    ) -> Result<Box<dyn Executable>, TargetError> {
+        Ok(Box::new(compile(program, precision)?))
+    }
+}
+
+impl Executable for Compiled {
+    fn run(
+        &self,
+        steps: usize,
+        batch: usize,
+        inputs: &[ArrayD<f64>],
+        threads: usize,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<Vec<ArrayD<f64>>, TargetError> {
+        Compiled::run(self, steps, batch, inputs, threads, progress).map_err(TargetError::Run)
+    }
+
+    fn describe(&self) -> Vec<String> {
+        let mut lines = vec![format!(
+            "jit: compiled in {:.2} ms ({} bytes of code, {} values of state per batch element)",
+            self.compile_time.as_secs_f64() * 1e3,
+            self.code_size,
+            self.state_len()
+        )];
+        lines.extend(self.host_ops.iter().map(|h| format!("jit: host call: {h}")));
+        lines
+    }
+}
+
 /// Compiles `program` to native code computing in `precision`.
 pub fn compile(program: &Program, precision: Precision) -> Result<Compiled, JitError> {
     let start = Instant::now();
@@ -116,7 +169,7 @@ pub fn compile(program: &Program, precision: Precision) -> Result<Compiled, JitE
 }
 
 impl Compiled {
-    /// Runs `steps` steps for `batch` elements, as [`crate::backend::interp::run_with_progress`]:
+    /// Runs `steps` steps for `batch` elements, as [`snn_compiler::backend::interp::run_with_progress`]:
     /// `inputs[i]` is `(batch, *shape)` (held) or `(batch, steps, *shape)` (per step); returns
     /// one array per probe, `(batch, samples, *shape)`, widened to `f64`. Batch elements run in
     /// parallel on `threads` threads (0: one per core); `progress(n)` is called on the calling

@@ -1,0 +1,54 @@
+//! The compile façade: source to a lowered [`Program`] in one call, the chain every user of the
+//! compiler runs (`snnc run`, `ir`, `bench`, `verify`, the tests, the fuzz targets).
+
+use crate::ir::Program;
+use crate::model::Model;
+use crate::source_db::SourceDb;
+use crate::{build, lower, resolve};
+use snn_syntax::{Diagnostic, FileId};
+
+/// What [`compile`] needs besides the source.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CompileConfig {
+    /// Model seed overriding the file's `seed N` (`snnc run --seed`).
+    pub seed: Option<u64>,
+    /// Time step in seconds (finite and positive; the command line checks it).
+    pub dt: f64,
+}
+
+impl Default for CompileConfig {
+    /// The file's own seed and Nengo's default time step, 1 ms.
+    fn default() -> Self {
+        Self { seed: None, dt: 0.001 }
+    }
+}
+
+impl CompileConfig {
+    /// The defaults with time step `dt`.
+    pub fn with_dt(dt: f64) -> Self {
+        Self { dt, ..Self::default() }
+    }
+}
+
+/// Parses, resolves and checks `root` and what it uses, builds the NEF parameters and lowers the
+/// model to a step program. On any error, every diagnostic of the failing stage (warnings
+/// included) is returned; warnings of a model without errors are dropped.
+pub fn compile(
+    db: &mut dyn SourceDb,
+    root: FileId,
+    cfg: &CompileConfig,
+) -> Result<Program, Vec<Diagnostic>> {
+    let checked = resolve::check_with_seed(db, root, cfg.seed);
+    if checked.has_errors() {
+        return Err(checked.diagnostics);
+    }
+    lower_model(&checked.model, cfg.dt)
+}
+
+/// The back half of [`compile`], for callers that look at the checked model first (the fuzz
+/// targets skip models too large to build quickly): builds the NEF parameters of a model
+/// without errors and lowers it with time step `dt`.
+pub fn lower_model(model: &Model, dt: f64) -> Result<Program, Vec<Diagnostic>> {
+    let built = build::build(model)?;
+    lower::lower(model, &built, dt)
+}

@@ -1,0 +1,99 @@
+//! Targets: what runs a lowered [`Program`]. A [`Target`] has its own pass pipeline
+//! ([`Target::optimize`]) and prepares a program into an [`Executable`] that simulates any number
+//! of steps over a batch. The reference interpreter ([`crate::backend::interp::Interp`]) lives
+//! here; code generators (the Cranelift JIT in `snn-jit`) live in their own crates and implement
+//! the same trait, so the command line, `verify` and the tests treat every target alike.
+
+use crate::ir::{opt, Program};
+use ndarray::ArrayD;
+use snn_runtime::io::Precision;
+
+/// Why a target could not prepare or run a program.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum TargetError {
+    /// The program uses something the target does not support.
+    #[error("{target}: unsupported: {what}")]
+    Unsupported {
+        /// The target's name.
+        target: &'static str,
+        /// What it does not support.
+        what: String,
+    },
+    /// The program is inconsistent (sizes or indices that do not fit).
+    #[error("{target}: invalid program: {what}")]
+    Invalid {
+        /// The target's name.
+        target: &'static str,
+        /// What does not fit.
+        what: String,
+    },
+    /// Code generation failed.
+    #[error("{target}: code generation failed: {what}")]
+    Codegen {
+        /// The target's name.
+        target: &'static str,
+        /// The generator's message.
+        what: String,
+    },
+    /// The inputs do not fit the program, or a kernel failed while running.
+    #[error("{0}")]
+    Run(String),
+}
+
+/// A target: prepares programs for execution.
+pub trait Target: Sync {
+    /// Its name on the command line (`--backend NAME`).
+    fn name(&self) -> &'static str;
+
+    /// Runs this target's optimisation passes on `program` (`held[i]`: input `i` has no time
+    /// axis); returns what they did, one line per pass that changed something.
+    fn optimize(&self, program: &mut Program, held: &[bool]) -> opt::Report {
+        opt::optimize(program, held)
+    }
+
+    /// Prepares `program` to run in `precision` (a code generator compiles here).
+    fn prepare(
+        &self,
+        program: &Program,
+        precision: Precision,
+    ) -> Result<Box<dyn Executable>, TargetError>;
+}
+
+/// A program prepared by a [`Target`], ready to run any number of times.
+pub trait Executable {
+    /// Runs `steps` steps for `batch` elements. `inputs[i]` is `(batch, *shape)` (held) or
+    /// `(batch, steps, *shape)` (per step) for program input `i`; returns one array per probe,
+    /// `(batch, samples, *shape)`, widened to `f64` (exactly, for float32 runs). `threads`:
+    /// batch elements run in parallel where the target can (0: one per core); `progress(n)` is
+    /// called on the calling thread after every `n` simulated steps (summed over the batch).
+    fn run(
+        &self,
+        steps: usize,
+        batch: usize,
+        inputs: &[ArrayD<f64>],
+        threads: usize,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<Vec<ArrayD<f64>>, TargetError>;
+
+    /// What `snnc run -v` prints about the preparation, one line each (compile time, code
+    /// size, host calls); empty when there is nothing to say.
+    fn describe(&self) -> Vec<String> {
+        Vec::new()
+    }
+}
+
+/// Prepares `program` on `target` and runs it once: [`Target::prepare`] then
+/// [`Executable::run`].
+#[allow(clippy::too_many_arguments)]
+pub fn run(
+    target: &dyn Target,
+    program: &Program,
+    precision: Precision,
+    steps: usize,
+    batch: usize,
+    inputs: &[ArrayD<f64>],
+    threads: usize,
+    progress: &mut dyn FnMut(u64),
+) -> Result<Vec<ArrayD<f64>>, TargetError> {
+    target.prepare(program, precision)?.run(steps, batch, inputs, threads, progress)
+}
