@@ -323,8 +323,8 @@ pub enum HostOp {
 /// node's input.
 #[derive(Clone, Debug, PartialEq)]
 pub struct KerasLayerOp {
-    /// The layer: class, config and named weights (checked by [`snn_keras::check_layer`]).
-    pub layer: snn_keras::Layer,
+    /// The layer: class, config and named weights (checked by [`snn_runtime::keras::check_layer`]).
+    pub layer: snn_runtime::keras::Layer,
     /// Shape of each input (without the batch dimension), in call order.
     pub input_shapes: Vec<Vec<usize>>,
     /// Shape of the output (without the batch dimension).
@@ -351,7 +351,7 @@ impl KerasLayerOp {
             );
         }
         let refs: Vec<&ArrayD<f64>> = args.iter().collect();
-        snn_keras::apply_layer(&self.layer, &refs, self.keras3).map_err(|e| e.reason)
+        snn_runtime::keras::apply_layer(&self.layer, &refs, self.keras3).map_err(|e| e.reason)
     }
 }
 

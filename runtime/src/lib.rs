@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 pub mod io;
+pub mod keras;
 pub mod kernels;
 pub mod neurons;
 pub mod process;

@@ -10,9 +10,7 @@
 
 #![warn(missing_docs)]
 
-pub mod config;
 pub mod convert;
-pub mod error;
 pub mod eval;
 mod graph;
 mod h5;
@@ -24,6 +22,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use serde_json::Value;
+
+pub use snn_runtime::keras::{config, error};
 
 pub use config::{DataFormat, LayerConfig, Padding};
 pub use error::{ErrorKind, KerasError};

@@ -203,7 +203,7 @@ impl Elab<'_> {
         let mut input_shapes: Option<Vec<Vec<usize>>> = None;
         let mut config: Option<(String, Span)> = None;
         let mut keras3 = true;
-        let mut weights: Vec<snn_keras::Weight> = Vec::new();
+        let mut weights: Vec<snn_runtime::keras::Weight> = Vec::new();
         let mut seen: Vec<(String, Span)> = Vec::new();
         let mut ok = true;
         for a in &c.args {
@@ -287,7 +287,7 @@ impl Elab<'_> {
                     self.diags.push(mismatch("a shape or a list of shapes"));
                     ok = false;
                 }
-                (w, Value::Array(t)) => weights.push(snn_keras::Weight {
+                (w, Value::Array(t)) => weights.push(snn_runtime::keras::Weight {
                     name: w.to_string(),
                     array: t.clone(),
                     stored_f64: true,
@@ -344,10 +344,10 @@ impl Elab<'_> {
                 return None;
             }
         };
-        let layer = snn_keras::Layer {
+        let layer = snn_runtime::keras::Layer {
             name: class.clone(),
             class_name: class.clone(),
-            config: snn_keras::LayerConfig(config),
+            config: snn_runtime::keras::LayerConfig(config),
             node: 0,
             n_calls: 1,
             inbound: Vec::new(),
@@ -361,14 +361,15 @@ impl Elab<'_> {
                 "rejected by the Keras evaluator",
             )
         };
-        if let Err(e) = snn_keras::check_layer(&layer) {
-            let span = if e.kind == snn_keras::ErrorKind::Weights { c.span } else { class_span };
+        if let Err(e) = snn_runtime::keras::check_layer(&layer) {
+            let span =
+                if e.kind == snn_runtime::keras::ErrorKind::Weights { c.span } else { class_span };
             let mut d = keras_err(e.reason, span);
-            if e.kind == snn_keras::ErrorKind::Weights {
+            if e.kind == snn_runtime::keras::ErrorKind::Weights {
                 d = d.with_help(
                     "weights are named arguments, as Keras names them: `alpha = w[\"prelu/alpha\"]`",
                 );
-            } else if !snn_keras::eval::is_supported_class(&class) {
+            } else if !snn_runtime::keras::is_supported_class(&class) {
                 d = d.with_help(
                     "the evaluator computes the core Keras layers (Dense, Conv, merges, pooling, \
                      cropping, padding, Permute, PReLU, activations, …)",
@@ -392,7 +393,7 @@ impl Elab<'_> {
             zeros.push(ndarray::ArrayD::<f64>::zeros(ndarray::IxDyn(&full)));
         }
         let refs: Vec<&ndarray::ArrayD<f64>> = zeros.iter().collect();
-        let out = match snn_keras::apply_layer(&layer, &refs, keras3) {
+        let out = match snn_runtime::keras::apply_layer(&layer, &refs, keras3) {
             Ok(o) => o,
             Err(e) => {
                 let shapes: Vec<String> = input_shapes.iter().map(|s| fmt_shape(s)).collect();

@@ -1,19 +1,15 @@
-//! Evaluate a [`KerasModel`] on inputs with Keras inference semantics, in f32 or f64, keeping
-//! every layer's output so a caller can find the first layer where two implementations diverge.
-
-mod ops;
-
-pub(crate) use ops::is_known_activation;
+//! One Keras layer applied with Keras inference semantics, in f32 or f64: what a `keras_layer`
+//! host op computes, and what snn-keras's whole-model evaluator runs layer by layer.
 
 use std::fmt::Debug;
 
-use indexmap::IndexMap;
 use ndarray::{ArrayD, Axis, IxDyn, LinalgScalar, ScalarOperand};
 use num_traits::Float;
 
-use crate::config::{DataFormat, LayerConfig, Padding};
-use crate::error::{ErrorKind, KerasError};
-use crate::model::{KerasModel, Layer, TensorRef};
+use super::config::{DataFormat, LayerConfig, Padding};
+use super::error::{ErrorKind, KerasError};
+use super::layer::Layer;
+use super::ops;
 
 /// The element types the evaluator runs in (f32 and f64).
 pub trait Scalar:
@@ -48,35 +44,6 @@ impl Scalar for f64 {
     }
     fn erfc(self) -> Self {
         libm::erfc(self)
-    }
-}
-
-/// The result of [`evaluate`]: the model outputs and every layer application's output.
-#[derive(Debug, Clone)]
-pub struct Evaluation<T> {
-    /// Model outputs, in `KerasModel::outputs` order.
-    pub outputs: Vec<ArrayD<T>>,
-    /// The model inputs as given, by input name.
-    pub inputs: IndexMap<String, ArrayD<T>>,
-    /// Output of each layer application, in evaluation (topological) order.
-    pub layer_outputs: IndexMap<TensorRef, ArrayD<T>>,
-}
-
-impl<T> Evaluation<T> {
-    /// The value of a tensor (a model input or a layer output).
-    pub fn get(&self, t: &TensorRef) -> Option<&ArrayD<T>> {
-        self.layer_outputs.get(t).or_else(|| {
-            if t.node == 0 && t.tensor == 0 {
-                self.inputs.get(&t.layer)
-            } else {
-                None
-            }
-        })
-    }
-
-    /// The output of the first application of the layer with flattened name `name`.
-    pub fn layer(&self, name: &str) -> Option<&ArrayD<T>> {
-        self.layer_outputs.get(&TensorRef::first(name))
     }
 }
 
@@ -156,18 +123,8 @@ pub fn is_supported_class(class_name: &str) -> bool {
     SUPPORTED.contains(&class_name)
 }
 
-/// See [`KerasModel::check_supported`].
-pub(crate) fn check_supported(model: &KerasModel) -> Result<(), KerasError> {
-    let file = model.source.as_str();
-    for l in &model.layers {
-        check_options(l)
-            .map_err(|r| KerasError::layer(ErrorKind::Unsupported, file, &l.name, r))?;
-    }
-    Ok(())
-}
-
 /// The class, activation, interpolation and data format of `l` are ones the evaluator knows.
-fn check_options(l: &Layer) -> Result<(), String> {
+pub fn check_options(l: &Layer) -> Result<(), String> {
     if !is_supported_class(&l.class_name) {
         return Err(format!("layer class `{}` is not supported", l.class_name));
     }
@@ -194,7 +151,7 @@ pub fn check_layer(layer: &Layer) -> Result<(), KerasError> {
     let file = "keras_layer";
     check_options(layer)
         .map_err(|r| KerasError::layer(ErrorKind::Unsupported, file, &layer.name, r))?;
-    crate::weights::check_names_any_order(file, layer)
+    super::weights::check_names_any_order(file, layer)
 }
 
 /// Apply one layer with Keras inference semantics to its inputs (each with a leading batch
@@ -206,7 +163,17 @@ pub fn apply_layer<T: Scalar>(
     inputs: &[&ArrayD<T>],
     keras3: bool,
 ) -> Result<ArrayD<T>, KerasError> {
-    apply(layer, inputs, keras3).map_err(|e| e.into_error("keras_layer", &layer.name))
+    apply_in(layer, inputs, keras3, "keras_layer")
+}
+
+/// [`apply_layer`], errors naming `file` (the model being evaluated) instead of `keras_layer`.
+pub fn apply_in<T: Scalar>(
+    layer: &Layer,
+    inputs: &[&ArrayD<T>],
+    keras3: bool,
+    file: &str,
+) -> Result<ArrayD<T>, KerasError> {
+    apply(layer, inputs, keras3).map_err(|e| e.into_error(file, &layer.name))
 }
 
 /// Spatial rank encoded in a class name suffix (`Conv2D` -> 2).
@@ -218,129 +185,6 @@ fn rank_of(class_name: &str) -> usize {
     } else {
         2
     }
-}
-
-/// Evaluate `model` on `inputs` (one array per model input, in order, each with a leading batch
-/// dimension) and return all outputs. Fails with a [`KerasError`] naming the layer on an
-/// unsupported layer or activation, or a shape that does not fit.
-pub fn evaluate<T: Scalar>(
-    model: &KerasModel,
-    inputs: &[ArrayD<T>],
-) -> Result<Evaluation<T>, KerasError> {
-    evaluate_with(model, inputs, &|_, _| None)
-}
-
-/// Computes a layer the evaluator does not know from its inputs (`None`: still unsupported).
-pub type CustomLayerFn<'a, T> = &'a dyn Fn(&Layer, &[&ArrayD<T>]) -> Option<ArrayD<T>>;
-
-/// [`evaluate`], asking `custom` for the output of layers the evaluator does not support.
-pub fn evaluate_with<T: Scalar>(
-    model: &KerasModel,
-    inputs: &[ArrayD<T>],
-    custom: CustomLayerFn<'_, T>,
-) -> Result<Evaluation<T>, KerasError> {
-    let file = model.source.as_str();
-    if inputs.len() != model.inputs.len() {
-        return Err(KerasError::new(
-            ErrorKind::Shape,
-            file,
-            format!("model has {} input(s), {} given", model.inputs.len(), inputs.len()),
-        ));
-    }
-    let mut given = IndexMap::new();
-    let mut batch = None;
-    for (spec, x) in model.inputs.iter().zip(inputs) {
-        let shape = x.shape();
-        let ok = shape.len() == spec.shape.len() + 1
-            && spec.shape.iter().zip(&shape[1..]).all(|(d, &s)| d.is_none_or(|d| d == s));
-        if !ok {
-            return Err(KerasError::layer(
-                ErrorKind::Shape,
-                file,
-                &spec.name,
-                format!("input has shape {shape:?}, the model expects (batch, {:?})", spec.shape),
-            ));
-        }
-        if *batch.get_or_insert(shape[0]) != shape[0] {
-            return Err(KerasError::layer(
-                ErrorKind::Shape,
-                file,
-                &spec.name,
-                "inputs have different batch sizes",
-            ));
-        }
-        given.insert(spec.name.clone(), x.clone());
-    }
-    let keras3 = model.keras_version.as_deref().is_some_and(|v| v.starts_with('3'));
-    let mut ev = Evaluation { outputs: Vec::new(), inputs: given, layer_outputs: IndexMap::new() };
-    for layer in &model.layers {
-        let mut args: Vec<&ArrayD<T>> = Vec::with_capacity(layer.inbound.len());
-        for t in &layer.inbound {
-            let v = ev.get(t).ok_or_else(|| {
-                KerasError::layer(
-                    ErrorKind::Config,
-                    file,
-                    &layer.name,
-                    format!("input tensor {}[{}][{}] is not available", t.layer, t.node, t.tensor),
-                )
-            })?;
-            args.push(v);
-        }
-        let y = match apply(layer, &args, keras3) {
-            Ok(y) => y,
-            Err(Fail::Unsupported(r)) => custom(layer, &args)
-                .ok_or_else(|| Fail::Unsupported(r).into_error(file, &layer.name))?,
-            Err(e) => return Err(e.into_error(file, &layer.name)),
-        };
-        ev.layer_outputs.insert(layer.output(), y);
-    }
-    for t in &model.outputs {
-        let v = ev.get(t).ok_or_else(|| {
-            KerasError::new(
-                ErrorKind::Config,
-                file,
-                format!("output tensor {}[{}][{}] is not computed", t.layer, t.node, t.tensor),
-            )
-        })?;
-        ev.outputs.push(v.clone());
-    }
-    Ok(ev)
-}
-
-/// Output shape (without the batch dimension) of every layer application, found by evaluating
-/// the model in f32 on zeros with batch size 1. Every input dimension must be known.
-pub fn infer_shapes(model: &KerasModel) -> Result<IndexMap<TensorRef, Vec<usize>>, KerasError> {
-    infer_shapes_with(model, &[])
-}
-
-/// [`infer_shapes`], treating layers of the classes in `same_shape` (which the evaluator does not
-/// know, e.g. custom layers given as `.snn` blocks) as keeping the shape of their first input.
-pub fn infer_shapes_with(
-    model: &KerasModel,
-    same_shape: &[String],
-) -> Result<IndexMap<TensorRef, Vec<usize>>, KerasError> {
-    let mut inputs = Vec::with_capacity(model.inputs.len());
-    for i in &model.inputs {
-        let mut shape = vec![1usize];
-        for d in &i.shape {
-            shape.push(d.ok_or_else(|| {
-                KerasError::layer(
-                    ErrorKind::Shape,
-                    &model.source,
-                    &i.name,
-                    "input has an unknown dimension",
-                )
-            })?);
-        }
-        ops::checked_size(&shape)
-            .map_err(|r| KerasError::layer(ErrorKind::Shape, &model.source, &i.name, r))?;
-        inputs.push(ArrayD::<f32>::zeros(IxDyn(&shape)));
-    }
-    let keep = |l: &Layer, args: &[&ArrayD<f32>]| -> Option<ArrayD<f32>> {
-        same_shape.contains(&l.class_name).then(|| args.first().map(|a| (*a).clone())).flatten()
-    };
-    let ev = evaluate_with(model, &inputs, &keep)?;
-    Ok(ev.layer_outputs.into_iter().map(|(t, a)| (t, a.shape()[1..].to_vec())).collect())
 }
 
 /// An evaluation failure inside one layer.

@@ -4,8 +4,8 @@
 
 use ndarray::{Array2, ArrayD, Axis, IxDyn, Slice};
 
-use super::Scalar;
-use crate::config::{DataFormat, Padding};
+use super::config::{DataFormat, Padding};
+use super::eval::Scalar;
 
 type R<T> = Result<T, String>;
 
@@ -16,7 +16,7 @@ pub(crate) const MAX_TENSOR_ELEMENTS: usize = 1 << 28;
 const MAX_WINDOW: usize = 1 << 24;
 
 /// The element count of `shape`, refusing overflow and tensors above [`MAX_TENSOR_ELEMENTS`].
-pub(crate) fn checked_size(shape: &[usize]) -> R<usize> {
+pub fn checked_size(shape: &[usize]) -> R<usize> {
     let mut n: usize = 1;
     for &d in shape {
         n = n.checked_mul(d).ok_or_else(|| format!("shape {shape:?} overflows"))?;
@@ -641,7 +641,7 @@ fn relu6<T: Scalar>(v: T) -> T {
 }
 
 /// Whether `name` is an activation [`activation`] implements.
-pub(crate) fn is_known_activation(name: &str) -> bool {
+pub fn is_known_activation(name: &str) -> bool {
     matches!(
         name,
         "linear"
