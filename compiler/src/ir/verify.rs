@@ -773,6 +773,18 @@ mod tests {
     }
 
     #[test]
+    fn optimize_verified_names_the_failing_stage() {
+        let mut p = valid();
+        // `b` is distributed over `c`'s product, which fuses with `c`'s reset: still valid.
+        let report = crate::ir::opt::optimize_verified(&mut p, &[false]).expect("valid");
+        assert_eq!(report.len(), 2, "{report:?}");
+        let mut p = valid();
+        p.ops[4] = op(dot(2, 2, B, C));
+        let (stage, e) = crate::ir::opt::optimize_verified(&mut p, &[false]).expect_err("broken");
+        assert_eq!((stage.as_str(), e.len()), ("input", 1), "{e:#?}");
+    }
+
+    #[test]
     fn every_fault_is_reported() {
         let mut p = valid();
         p.dt = 0.0;
