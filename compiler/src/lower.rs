@@ -138,7 +138,13 @@ pub fn lower(model: &Model, built: &Built, dt: f64) -> Result<Program, Vec<Diagn
             "internal scheduling error",
         )]
     })?;
-    Ok(Program { signals: lw.signals, once: Vec::new(), ops, inputs, probes, dt })
+    let program = Program { signals: lw.signals, once: Vec::new(), ops, inputs, probes, dt };
+    if cfg!(debug_assertions) {
+        if let Err(errors) = ir::verify(&program) {
+            panic!("{}", ir::verify::failure("lower", &errors));
+        }
+    }
+    Ok(program)
 }
 
 impl Lowerer<'_> {

@@ -1,6 +1,7 @@
 //! Snapshots of each optimisation pass on its own: tests/ir_passes/PASS.snn lowered, then only
 //! that pass run (every input held), printed as `snnc ir` prints it, with the pass's count.
-//! `everything` snapshots the whole pipeline (`snnc ir --opt`) on the same files.
+//! `everything` snapshots the whole pipeline (`snnc ir --opt`) on the same files. Every program
+//! is verified ([`ir::verify`]) after lowering and after each pass.
 
 use snn_compiler::ir::{self, opt, Program};
 use std::path::{Path, PathBuf};
@@ -14,11 +15,22 @@ fn dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("ir_passes")
 }
 
-/// Runs `pass` alone on `file`'s program; the count it reports, then the program.
+/// `p` verified ([`ir::verify`]), or a panic listing every fault.
+fn verified(p: &Program, stage: &str) {
+    if let Err(errors) = ir::verify(p) {
+        let lines: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+        panic!("IR verification failed after {stage}:\n{}", lines.join("\n"));
+    }
+}
+
+/// Runs `pass` alone on `file`'s program (verified before and after); the count it reports,
+/// then the program.
 fn after(file: &str, pass: fn(&mut Program, &[bool]) -> usize) -> String {
     let mut p = lowered(&dir().join(file));
+    verified(&p, &format!("lowering {file}"));
     let held = vec![true; p.inputs.len()];
     let n = pass(&mut p, &held);
+    verified(&p, &format!("the pass on {file}"));
     format!("changed: {n}\n{}", ir::print(&p))
 }
 
@@ -100,7 +112,10 @@ fn everything() {
     for name in files {
         let mut p = lowered(&dir().join(format!("{name}.snn")));
         let held = vec![true; p.inputs.len()];
-        let report = opt::optimize(&mut p, &held);
+        let report = opt::optimize_verified(&mut p, &held).unwrap_or_else(|(stage, errors)| {
+            let lines: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+            panic!("{name}.snn fails verification after {stage}:\n{}", lines.join("\n"))
+        });
         insta::assert_snapshot!(
             format!("everything_{name}"),
             format!("{}\n{}", report.join("\n"), ir::print(&p))

@@ -5,9 +5,11 @@ pub mod monitor;
 pub mod opt;
 mod print;
 mod schedule;
+pub mod verify;
 
 pub use print::print;
 pub use schedule::schedule;
+pub use verify::{verify, VerifyError};
 
 use crate::func::FnExpr;
 use crate::model::ConvSpec;
