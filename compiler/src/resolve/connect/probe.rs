@@ -41,19 +41,7 @@ impl Elab<'_> {
             },
             (None, _, Port::Value) => obj.shape.clone(),
         };
-        let synapse = match cl.synapse {
-            Some(e) => match self.eval(ctx, e).map(|v| self.synapse_from(v, e.span)) {
-                Some(Some(s)) => s,
-                _ => return,
-            },
-            None => match ctx.config.get("probe", "synapse") {
-                Some((v, s)) => match self.synapse_from(v, s) {
-                    Some(s) => s,
-                    None => return,
-                },
-                None => None,
-            },
-        };
+        let Some(synapse) = self.synapse_clause(ctx, cl.synapse, "probe", None) else { return };
         let sample_every = match cl.sample_every {
             Some(e) => match self.eval(ctx, e) {
                 Some(Value::Num(x, Unit::Time)) if x > 0.0 => Some(x),

@@ -10,6 +10,26 @@ use snn_syntax::ast;
 use snn_syntax::{codes, Diagnostic, Span};
 
 impl Elab<'_> {
+    /// The `synapse` clause, else the config's `kind.synapse`, else `default`.
+    pub(super) fn synapse_clause(
+        &mut self,
+        ctx: &mut NetCtx,
+        e: Option<&ast::Expr>,
+        kind: &str,
+        default: Option<SynapseSpec>,
+    ) -> Option<Option<SynapseSpec>> {
+        match e {
+            Some(e) => {
+                let v = self.eval(ctx, e)?;
+                self.synapse_from(v, e.span)
+            }
+            None => match ctx.config.get(kind, "synapse") {
+                Some((v, s)) => self.synapse_from(v, s),
+                None => Some(default),
+            },
+        }
+    }
+
     /// The `solver` clause, else the config's `kind.solver`, else the default solver; no solver
     /// (`None` or `Some(None)`) after an error.
     pub(super) fn solver_clause(
@@ -66,7 +86,7 @@ impl Elab<'_> {
     }
 
     /// Interpret a synapse value: `none`, a time (lowpass), or a synapse constructor.
-    pub(super) fn synapse_from(&mut self, v: Value, span: Span) -> Option<Option<SynapseSpec>> {
+    fn synapse_from(&mut self, v: Value, span: Span) -> Option<Option<SynapseSpec>> {
         let tau_check = |el: &mut Elab<'_>, tau: f64, s: Span| -> bool {
             if tau < 0.0 || !tau.is_finite() {
                 el.diags.push(Diagnostic::error(
