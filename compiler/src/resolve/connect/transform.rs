@@ -9,8 +9,9 @@ use ndarray::Array2;
 use snn_syntax::{codes, Diagnostic, Span};
 
 impl Elab<'_> {
-    /// Interpret a transform for a map from `size_in` to `size_out`. `pre_shape`/`post_shape` are
-    /// the full shapes when the ends are unsliced (convolutions need them).
+    /// Interpret a transform for a map from `size_in` to `size_out`. For convolutions, `pre_shape`
+    /// is the source's full shape (unsliced, no function) and `post_shape` the target's (an
+    /// unsliced layer or node).
     #[allow(clippy::too_many_arguments)]
     pub(super) fn transform_from(
         &mut self,
