@@ -50,12 +50,6 @@ impl Elab<'_> {
         shape: &[usize],
         unit: Unit,
     ) -> Option<DistSpec> {
-        let num = |v: &Value| -> Option<f64> {
-            match v {
-                Value::Num(x, u) if *u == unit || *u == Unit::One => Some(*x),
-                _ => None,
-            }
-        };
         match v {
             Value::Num(x, u) if u == unit || u == Unit::One => {
                 Some(DistSpec::Choice(vec![vec![x]]))
@@ -82,95 +76,7 @@ impl Elab<'_> {
                 }
                 Some(DistSpec::Array(a))
             }
-            Value::Ctor(c) => {
-                let pos: Vec<&CtorArg> = c.args.iter().filter(|a| a.name.is_none()).collect();
-                let named = |k: &str| c.args.iter().find(|a| a.name.as_deref() == Some(k));
-                let get = |k: &str, i: usize| named(k).or_else(|| pos.get(i).copied());
-                let res = match c.name.as_str() {
-                    "uniform" => {
-                        let (Some(lo), Some(hi)) = (
-                            get("low", 0).and_then(|a| num(&a.value)),
-                            get("high", 1).and_then(|a| num(&a.value)),
-                        ) else {
-                            self.diags.push(bad_ctor(&c, "uniform(low, high)", unit));
-                            return None;
-                        };
-                        if lo > hi {
-                            self.diags.push(Diagnostic::error(
-                                codes::OUT_OF_RANGE,
-                                format!("uniform({lo}, {hi}) has low > high"),
-                                c.span,
-                                "empty range",
-                            ));
-                            return None;
-                        }
-                        DistSpec::Uniform { low: lo, high: hi, integer: false }
-                    }
-                    "gaussian" => {
-                        let (Some(m), Some(s)) = (
-                            get("mean", 0).and_then(|a| num(&a.value)),
-                            get("std", 1).and_then(|a| num(&a.value)),
-                        ) else {
-                            self.diags.push(bad_ctor(&c, "gaussian(mean, std)", unit));
-                            return None;
-                        };
-                        if s < 0.0 {
-                            self.diags.push(Diagnostic::error(
-                                codes::OUT_OF_RANGE,
-                                "a gaussian's std cannot be negative",
-                                c.span,
-                                "negative std",
-                            ));
-                            return None;
-                        }
-                        DistSpec::Gaussian { mean: m, std: s }
-                    }
-                    "choice" => {
-                        let Some(Value::Array(a)) = get("options", 0).map(|a| a.value.clone())
-                        else {
-                            self.diags.push(bad_ctor(&c, "choice([a, b, …])", unit));
-                            return None;
-                        };
-                        let rows: Vec<Vec<f64>> = if a.ndim() <= 1 {
-                            a.iter().map(|x| vec![*x]).collect()
-                        } else {
-                            a.outer_iter().map(|r| r.iter().copied().collect()).collect()
-                        };
-                        DistSpec::Choice(rows)
-                    }
-                    "uniform_hypersphere" | "scattered_hypersphere" => {
-                        let surface = match named("surface").map(|a| &a.value) {
-                            Some(Value::Bool(b)) => *b,
-                            None => false,
-                            Some(other) => {
-                                self.diags.push(Diagnostic::error(
-                                    codes::TYPE_MISMATCH,
-                                    format!(
-                                        "`surface` is true or false, found {}",
-                                        other.describe()
-                                    ),
-                                    c.span,
-                                    "here",
-                                ));
-                                return None;
-                            }
-                        };
-                        if c.name == "uniform_hypersphere" {
-                            DistSpec::UniformHypersphere { surface }
-                        } else {
-                            DistSpec::ScatteredHypersphere { surface }
-                        }
-                    }
-                    other => {
-                        self.diags.push(
-                            Diagnostic::error(codes::TYPE_MISMATCH, format!("`{name}` expects a distribution or an array, found `{other}(…)`"), c.span, "not a distribution")
-                                .with_help("distributions: uniform, gaussian, choice, uniform_hypersphere, scattered_hypersphere"),
-                        );
-                        return None;
-                    }
-                };
-                Some(res)
-            }
+            Value::Ctor(c) => self.dist_ctor(c, name, unit),
             other => {
                 self.diags.push(Diagnostic::error(
                     codes::TYPE_MISMATCH,
@@ -185,6 +91,99 @@ impl Elab<'_> {
                 None
             }
         }
+    }
+
+    /// Interpret a distribution constructor (`uniform`, `gaussian`, `choice`, the hyperspheres).
+    fn dist_ctor(&mut self, c: Ctor, name: &str, unit: Unit) -> Option<DistSpec> {
+        let num = |v: &Value| -> Option<f64> {
+            match v {
+                Value::Num(x, u) if *u == unit || *u == Unit::One => Some(*x),
+                _ => None,
+            }
+        };
+        let pos: Vec<&CtorArg> = c.args.iter().filter(|a| a.name.is_none()).collect();
+        let named = |k: &str| c.args.iter().find(|a| a.name.as_deref() == Some(k));
+        let get = |k: &str, i: usize| named(k).or_else(|| pos.get(i).copied());
+        let res = match c.name.as_str() {
+            "uniform" => {
+                let (Some(lo), Some(hi)) = (
+                    get("low", 0).and_then(|a| num(&a.value)),
+                    get("high", 1).and_then(|a| num(&a.value)),
+                ) else {
+                    self.diags.push(bad_ctor(&c, "uniform(low, high)", unit));
+                    return None;
+                };
+                if lo > hi {
+                    self.diags.push(Diagnostic::error(
+                        codes::OUT_OF_RANGE,
+                        format!("uniform({lo}, {hi}) has low > high"),
+                        c.span,
+                        "empty range",
+                    ));
+                    return None;
+                }
+                DistSpec::Uniform { low: lo, high: hi, integer: false }
+            }
+            "gaussian" => {
+                let (Some(m), Some(s)) = (
+                    get("mean", 0).and_then(|a| num(&a.value)),
+                    get("std", 1).and_then(|a| num(&a.value)),
+                ) else {
+                    self.diags.push(bad_ctor(&c, "gaussian(mean, std)", unit));
+                    return None;
+                };
+                if s < 0.0 {
+                    self.diags.push(Diagnostic::error(
+                        codes::OUT_OF_RANGE,
+                        "a gaussian's std cannot be negative",
+                        c.span,
+                        "negative std",
+                    ));
+                    return None;
+                }
+                DistSpec::Gaussian { mean: m, std: s }
+            }
+            "choice" => {
+                let Some(Value::Array(a)) = get("options", 0).map(|a| a.value.clone()) else {
+                    self.diags.push(bad_ctor(&c, "choice([a, b, …])", unit));
+                    return None;
+                };
+                let rows: Vec<Vec<f64>> = if a.ndim() <= 1 {
+                    a.iter().map(|x| vec![*x]).collect()
+                } else {
+                    a.outer_iter().map(|r| r.iter().copied().collect()).collect()
+                };
+                DistSpec::Choice(rows)
+            }
+            "uniform_hypersphere" | "scattered_hypersphere" => {
+                let surface = match named("surface").map(|a| &a.value) {
+                    Some(Value::Bool(b)) => *b,
+                    None => false,
+                    Some(other) => {
+                        self.diags.push(Diagnostic::error(
+                            codes::TYPE_MISMATCH,
+                            format!("`surface` is true or false, found {}", other.describe()),
+                            c.span,
+                            "here",
+                        ));
+                        return None;
+                    }
+                };
+                if c.name == "uniform_hypersphere" {
+                    DistSpec::UniformHypersphere { surface }
+                } else {
+                    DistSpec::ScatteredHypersphere { surface }
+                }
+            }
+            other => {
+                self.diags.push(
+                    Diagnostic::error(codes::TYPE_MISMATCH, format!("`{name}` expects a distribution or an array, found `{other}(…)`"), c.span, "not a distribution")
+                        .with_help("distributions: uniform, gaussian, choice, uniform_hypersphere, scattered_hypersphere"),
+                );
+                return None;
+            }
+        };
+        Some(res)
     }
 }
 
