@@ -275,7 +275,8 @@ impl Elab<'_> {
             weights: Arc::new(weights),
         };
         if let Err(e) = snn_runtime::keras::check_layer(&layer) {
-            let span = if e.kind == snn_runtime::keras::ErrorKind::Weights { c.span } else { class_span };
+            let span =
+                if e.kind == snn_runtime::keras::ErrorKind::Weights { c.span } else { class_span };
             let mut d = keras_err(&class, e.reason, span);
             if e.kind == snn_runtime::keras::ErrorKind::Weights {
                 d = d.with_help(
