@@ -123,11 +123,12 @@ pub fn compile(file: &Path, seed: Option<u64>, dt: f64) -> Result<(FsDb, Program
 /// `snnc ir FILE` (`opt`: after the default target's passes, every input taken as held).
 pub fn ir(file: &Path, dt: f64, opt: bool) -> Result<String, Failure> {
     let (_, mut program) = compile(file, None, dt)?;
-    if opt {
-        let held = vec![true; program.inputs.len()];
-        DEFAULT_TARGET.optimize(&mut program, &held);
+    if !opt {
+        return Ok(snn_compiler::ir::print(&program));
     }
-    Ok(snn_compiler::ir::print(&program))
+    let held = vec![true; program.inputs.len()];
+    DEFAULT_TARGET.optimize(&mut program, &held);
+    Ok(DEFAULT_TARGET.print(&program))
 }
 
 /// Runs `target`'s optimisation passes for these inputs (each held when it has no time axis);

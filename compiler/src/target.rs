@@ -45,10 +45,20 @@ pub trait Target: Sync {
     /// Its name on the command line (`--backend NAME`).
     fn name(&self) -> &'static str;
 
-    /// Runs this target's optimisation passes on `program` (`held[i]`: input `i` has no time
-    /// axis); returns what they did, one line per pass that changed something.
+    /// This target's optimisation pipeline: the target-independent passes, then its own.
+    fn passes(&self) -> Vec<opt::Pass> {
+        opt::PASSES.to_vec()
+    }
+
+    /// Runs [`Target::passes`] on `program` (`held[i]`: input `i` has no time axis); returns
+    /// what they did, one line per pass that changed something.
     fn optimize(&self, program: &mut Program, held: &[bool]) -> opt::Report {
-        opt::optimize(program, held)
+        opt::run(program, held, &self.passes())
+    }
+
+    /// The program as `snnc ir --opt` prints it for this target (the JIT marks fused ops).
+    fn print(&self, program: &Program) -> String {
+        crate::ir::print(program)
     }
 
     /// Prepares `program` to run in `precision` (a code generator compiles here).

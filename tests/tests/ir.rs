@@ -70,8 +70,13 @@ fn every_program_verifies_after_lowering_and_each_pass() {
                     continue;
                 }
             }
-            if let Err((stage, e)) = opt::optimize_verified(&mut p, &vec![held; n]) {
-                failures.push(format!("{name} ({how}) after {stage}:{}", describe(&e)));
+            for target in snnc::run::TARGETS {
+                let mut p = p.clone();
+                if let Err((stage, e)) = opt::run_verified(&mut p, &vec![held; n], &target.passes())
+                {
+                    let t = target.name();
+                    failures.push(format!("{name} ({how}, {t}) after {stage}:{}", describe(&e)));
+                }
             }
         }
     }

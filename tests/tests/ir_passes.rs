@@ -1,9 +1,11 @@
 //! Snapshots of each optimisation pass on its own: tests/ir_passes/PASS.snn lowered, then only
 //! that pass run (every input held), printed as `snnc ir` prints it, with the pass's count.
-//! `everything` snapshots the whole pipeline (`snnc ir --opt`) on the same files. Every program
+//! `everything` snapshots the whole pipeline of the JIT (`snnc ir --opt`) on the same files. Every program
 //! is verified ([`ir::verify`]) after lowering and after each pass.
 
 use snn_compiler::ir::{self, opt, Program};
+use snn_compiler::target::Target;
+use snn_jit::Jit;
 use std::path::{Path, PathBuf};
 
 fn lowered(path: &Path) -> Program {
@@ -100,7 +102,11 @@ fn synapses_are_absorbed_into_products() {
 
 #[test]
 fn elementwise_chains_are_fused() {
-    let out = after("fuse.snn", |p, _| opt::fuse::run(p));
+    let mut p = lowered(&dir().join("fuse.snn"));
+    verified(&p, "lowering fuse.snn");
+    let n = snn_jit::fuse::schedule(&mut p, &[]);
+    verified(&p, "the JIT's fusion schedule on fuse.snn");
+    let out = format!("changed: {n}\n{}", Jit.print(&p));
     assert!(out.contains("+ SimNeurons"), "{out}");
     assert!(out.contains("+ DotInc          e.neurons.in += M[16, 1] @ e.in"), "{out}");
     insta::assert_snapshot!(out);
@@ -112,13 +118,14 @@ fn everything() {
     for name in files {
         let mut p = lowered(&dir().join(format!("{name}.snn")));
         let held = vec![true; p.inputs.len()];
-        let report = opt::optimize_verified(&mut p, &held).unwrap_or_else(|(stage, errors)| {
-            let lines: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
-            panic!("{name}.snn fails verification after {stage}:\n{}", lines.join("\n"))
-        });
+        let report =
+            opt::run_verified(&mut p, &held, &Jit.passes()).unwrap_or_else(|(stage, errors)| {
+                let lines: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+                panic!("{name}.snn fails verification after {stage}:\n{}", lines.join("\n"))
+            });
         insta::assert_snapshot!(
             format!("everything_{name}"),
-            format!("{}\n{}", report.join("\n"), ir::print(&p))
+            format!("{}\n{}", report.join("\n"), Jit.print(&p))
         );
     }
 }

@@ -29,6 +29,7 @@ fn cg<E: std::fmt::Display>(e: E) -> JitError {
 /// the code refers to, and the size of the code in bytes.
 pub(super) fn compile<T: JitFloat>(
     program: &Program,
+    fused: &[bool],
 ) -> Result<(JITModule, RunFn<T>, Res<T>, usize), JitError> {
     let mut flags = settings::builder();
     flags.set("use_colocated_libcalls", "false").map_err(cg)?;
@@ -94,13 +95,13 @@ pub(super) fn compile<T: JitFloat>(
         let dt = g.b.ins().f64const(program.dt);
         g.t = g.b.ins().fmul(kf, dt);
         g.k = k;
-        // Elementwise ops marked `fuse` join the loop of the ops before them.
+        // Elementwise ops the fusion plan joins to the op before them share its loop.
         let mut group: Vec<Elem<'_, '_, '_, T>> = Vec::new();
         let mut group_ops: Vec<&Op> = Vec::new();
         let mut group_n = 0;
         let fresh = fresh_zero(&program.ops);
-        for (op, &fresh) in program.ops.iter().zip(&fresh) {
-            if !op.fuse && !group.is_empty() {
+        for ((op, &fresh), &joins) in program.ops.iter().zip(&fresh).zip(fused) {
+            if !joins && !group.is_empty() {
                 let defer = may_defer(&group, &group_ops);
                 g.run_elems(group_n, std::mem::take(&mut group), defer)?;
                 group_ops.clear();
@@ -113,7 +114,7 @@ pub(super) fn compile<T: JitFloat>(
                 group_n = n;
                 group.push(e);
                 group_ops.push(op);
-            } else if op.fuse {
+            } else if joins {
                 return Err(JitError::Invalid(format!("{} cannot be fused", op.kind.name())));
             }
         }

@@ -23,6 +23,7 @@ mod emit;
 mod events;
 mod float;
 mod func;
+pub mod fuse;
 mod host;
 mod kernels;
 mod layout;
@@ -36,6 +37,7 @@ pub use float::JitFloat;
 use cranelift_jit::JITModule;
 use driver::{Exec, Meta};
 use ndarray::ArrayD;
+use snn_compiler::ir::opt::{self, Pass};
 use snn_compiler::ir::Program;
 use snn_compiler::target::{Executable, Target, TargetError};
 use snn_runtime::io::Precision;
@@ -98,6 +100,20 @@ impl Target for Jit {
         "jit"
     }
 
+    fn passes(&self) -> Vec<Pass> {
+        let mut passes = opt::PASSES.to_vec();
+        passes.push(Pass {
+            name: "fuse",
+            what: "elementwise ops fused into the loop before them",
+            run: fuse::schedule,
+        });
+        passes
+    }
+
+    fn print(&self, program: &Program) -> String {
+        snn_compiler::ir::print_marked(program, &fuse::plan(program))
+    }
+
     fn prepare(
         &self,
         program: &Program,
@@ -134,14 +150,15 @@ impl Executable for Compiled {
 /// Compiles `program` to native code computing in `precision`.
 pub fn compile(program: &Program, precision: Precision) -> Result<Compiled, JitError> {
     let start = Instant::now();
+    let fused = fuse::plan(program);
     let (inner, module, size, host_ops) = match precision {
         Precision::F64 => {
-            let (m, f, res, size) = compile::compile::<f64>(program)?;
+            let (m, f, res, size) = compile::compile::<f64>(program, &fused)?;
             let ops = res.host_ops.clone();
             (Inner::F64(Exec { f, res }), m, size, ops)
         }
         Precision::F32 => {
-            let (m, f, res, size) = compile::compile::<f32>(program)?;
+            let (m, f, res, size) = compile::compile::<f32>(program, &fused)?;
             let ops = res.host_ops.clone();
             (Inner::F32(Exec { f, res }), m, size, ops)
         }

@@ -125,7 +125,7 @@ impl<'f, 'm, T: JitFloat> Gen<'f, 'm, T> {
     /// `dst[dst_sel] += mat @ src[src_sel]`. Rows summed sequentially (`0 + m[r,0] x[0] +
     /// m[r,1] x[1] + …`: fewer than 8 columns, or a column-major matrix) are an elementwise loop
     /// over the rows when there are at most 16 columns (returned, for
-    /// [`snn_compiler::ir::opt::fuse`] to fuse or to run alone), else emitted; other rows are summed as
+    /// [`crate::fuse`] to fuse or to run alone), else emitted; other rows are summed as
     /// ndarray's `unrolled_dot` does (eight partial sums, then the remainder), with vectors
     /// holding the partial sums.
     pub(super) fn op_dot<'c>(

@@ -184,9 +184,8 @@ fn long_lif_loops_defer_refused_vectors() {
         if reads_output {
             b.op(inc(other, out));
         }
-        for k in 1..b.0.ops.len() {
-            b.0.ops[k].fuse = k > 1;
-        }
+        let want: Vec<bool> = (0..b.0.ops.len()).map(|k| k > 1).collect();
+        assert_eq!(crate::fuse::plan(&b.0), want, "the current, neurons and readout share a loop");
         b.probe(out, 1);
         b.probe(other, 1);
         for (_, s) in &states {

@@ -7,7 +7,7 @@ mod print;
 mod schedule;
 pub mod verify;
 
-pub use print::print;
+pub use print::{print, print_marked};
 pub use schedule::schedule;
 pub use verify::{verify, VerifyError};
 
@@ -47,15 +47,12 @@ pub struct Op {
     /// Set by [`opt::events`]: the op's source carries spikes (mostly zeros), so backends add
     /// only the contributions of its nonzero elements.
     pub events: bool,
-    /// Set by [`opt::fuse`]: this elementwise op runs in one loop with the ops before it
-    /// (element by element: all of element `i`, then element `i + 1`).
-    pub fuse: bool,
 }
 
 impl Op {
     /// An op from `origin`, run densely.
     pub fn new(kind: OpKind, origin: Span) -> Self {
-        Self { kind, origin, events: false, fuse: false }
+        Self { kind, origin, events: false }
     }
 }
 

@@ -5,6 +5,12 @@ use std::fmt::Write;
 
 /// Print signals, then ops in execution order, then probes.
 pub fn print(p: &Program) -> String {
+    print_marked(p, &[])
+}
+
+/// [`print`], with `+ ` before each step op `i` where `joined[i]` (a backend's plan: the op
+/// runs in one loop with the op before it; the JIT's fusion).
+pub fn print_marked(p: &Program, joined: &[bool]) -> String {
     let mut out = String::new();
     let name = |s: &SignalId| p.signals.get(s.0 as usize).map(|x| x.name.as_str()).unwrap_or("?");
     let sel = |s: &Sel| match s {
@@ -23,8 +29,10 @@ pub fn print(p: &Program) -> String {
         };
         let _ = writeln!(out, "signal %{i} {} [{}]{init}", s.name, s.size);
     }
-    let once = p.once.iter().map(|op| ("once ", op));
-    for (prefix, op) in once.chain(p.ops.iter().map(|op| ("", op))) {
+    let once = p.once.iter().map(|op| ("once ", op, false));
+    let step =
+        p.ops.iter().enumerate().map(|(i, op)| ("", op, joined.get(i).copied().unwrap_or(false)));
+    for (prefix, op, joins) in once.chain(step) {
         let line = match &op.kind {
             OpKind::Input { input, dst } => format!("{} = input #{input}", name(dst)),
             OpKind::Reset { dst, value } => format!("{} = {}", name(dst), preview(value)),
@@ -110,7 +118,7 @@ pub fn print(p: &Program) -> String {
             }
         };
         let events = if op.events { "  (events)" } else { "" };
-        let fused = if op.fuse { "+ " } else { "" };
+        let fused = if joins { "+ " } else { "" };
         let _ = writeln!(out, "{prefix}{fused}{:<15} {line}{events}", op.kind.name());
     }
     for pr in &p.probes {

@@ -4,7 +4,7 @@
 //! filter was). The synapse's update is `F = a F + b W` and the product is linear, so
 //! the two are equal up to rounding — but the second has no `W` to reset, sum into and read
 //! back: a spike-driven product adds its few columns straight into `F`, and the decay joins the
-//! loop of the neurons that read `F` ([`super::fuse`]). This is Brian2's way with current-based
+//! loop of the neurons that read `F` (the JIT's fusion, [`super::elementwise`]). This is Brian2's way with current-based
 //! synapses (a spike adds its weight to `g`; `g` decays each step).
 //!
 //! The pattern, every signal used nowhere else (no probe, no hoisted op):
@@ -18,7 +18,7 @@
 //! A product moves from its place to the filter's, so what it reads must not change in between
 //! (nothing writes it there, and it is not the output of another absorbed synapse).
 
-use super::fuse::elementwise_len;
+use super::elementwise::elementwise_len;
 use super::uses;
 use crate::ir::{Op, OpKind, Program, SignalId};
 use snn_runtime::synapse::FilterKind;

@@ -3,7 +3,7 @@
 //! A_1[sel_1]; …` in each product's place (`M s_k`: the columns of `M` scaled). This is an
 //! ensemble's input — the sum of its incoming connections — met by its encoders: in an ensemble
 //! array each one-dimensional ensemble's `T` is one value copied from the array's input, and its
-//! encoders then read that value directly, as a one-column product [`super::fuse`] runs in the
+//! encoders then read that value directly, as a one-column product the JIT's fusion runs in the
 //! neurons' loop. Equal up to rounding (`(M s) a` for `M (s a)`).
 
 use super::{observed, uses};
