@@ -5,7 +5,7 @@ use serde::Deserialize;
 use snn_compiler::backend::interp::Interp;
 use snn_compiler::target::Target;
 use snn_compiler::{CompileConfig, FsDb};
-use snn_runtime::io::Precision;
+use snn_runtime::Precision;
 use std::path::{Path, PathBuf};
 
 /// A conformance case's `case.toml`.
@@ -48,7 +48,7 @@ pub fn run_case(
         .map_err(|e| format!("compile: {:?}", e.iter().map(|d| &d.message).collect::<Vec<_>>()))?;
     let inputs_path = dir.join("inputs.npz");
     let given = if inputs_path.exists() {
-        snn_runtime::io::read_npz(&inputs_path).map_err(|e| e.to_string())?
+        snn_io::read_npz(&inputs_path).map_err(|e| e.to_string())?
     } else {
         Default::default()
     };

@@ -37,6 +37,8 @@ assert nengo_dl.__version__ == "3.6.0", nengo_dl.__version__
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "..", "runtime", "tests", "fixtures")
+# The array I/O crate (runtime/io, snn-io) keeps its own fixtures.
+IO_OUT = os.path.join(HERE, "..", "runtime", "io", "tests", "fixtures")
 
 DTS = {"dt1": 0.001, "dt07": 0.0007}
 N_STEPS = 200
@@ -371,17 +373,17 @@ def gen_io():
     from safetensors.numpy import save_file
 
     arrays, expected = io_arrays()
-    np.savez(os.path.join(OUT, "io_dtypes.npz"), **arrays)
-    np.savez_compressed(os.path.join(OUT, "io_compressed.npz"), **arrays)
-    np.save(os.path.join(OUT, "io_single.npy"), arrays["f32"])
-    np.savez(os.path.join(OUT, "io_f16.npz"), ok=np.zeros(2), half=np.ones(3, dtype=np.float16))
+    np.savez(os.path.join(IO_OUT, "io_dtypes.npz"), **arrays)
+    np.savez_compressed(os.path.join(IO_OUT, "io_compressed.npz"), **arrays)
+    np.save(os.path.join(IO_OUT, "io_single.npy"), arrays["f32"])
+    np.savez(os.path.join(IO_OUT, "io_f16.npz"), ok=np.zeros(2), half=np.ones(3, dtype=np.float16))
     st = {k: np.ascontiguousarray(v) for k, v in arrays.items() if k not in ("big_endian", "scalar")}
     st["f16"] = np.array([0.5, -1.25, 65504.0], dtype=np.float16)
     expected["f16"] = st["f16"].astype(np.float64)
-    save_file(st, os.path.join(OUT, "io_tensors.safetensors"))
+    save_file(st, os.path.join(IO_OUT, "io_tensors.safetensors"))
     bf16_values = [1.5, -2.0, 0.15625, 3.0e38]
-    expected["bf16"] = bf16_safetensors(os.path.join(OUT, "io_bf16.safetensors"), bf16_values)
-    np.savez(os.path.join(OUT, "io_expected.npz"), **expected)
+    expected["bf16"] = bf16_safetensors(os.path.join(IO_OUT, "io_bf16.safetensors"), bf16_values)
+    np.savez(os.path.join(IO_OUT, "io_expected.npz"), **expected)
 
 
 def save(name, arrays):

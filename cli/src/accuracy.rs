@@ -2,7 +2,7 @@
 //! integer labels, for the whole batch (what the keras-to-snn notebook reports).
 
 use ndarray::{ArrayD, Axis};
-use snn_runtime::io::read_npy;
+use snn_io::read_npy;
 use std::path::Path;
 
 /// The result of comparing one probe with labels.

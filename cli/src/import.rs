@@ -1,8 +1,8 @@
 //! `snnc import MODEL -o OUT.snn`: a Keras model (.h5 or .keras) → `.snn` text plus
 //! `OUT.safetensors` beside it, both written atomically (nothing is left half-written).
 
+use snn_io::{write_safetensors, Precision};
 use snn_keras::convert::{convert, Converted, Options};
-use snn_runtime::io::{write_safetensors, Precision};
 use std::path::{Path, PathBuf};
 
 /// Options of `snnc import`.
@@ -48,7 +48,7 @@ pub fn import(cfg: &ImportConfig) -> Result<Converted, String> {
         }
     }
     if let Some(p) = &cfg.initial_voltages {
-        opts.initial_voltages = snn_runtime::io::read_npz(p).map_err(|e| e.to_string())?;
+        opts.initial_voltages = snn_io::read_npz(p).map_err(|e| e.to_string())?;
     }
     for f in &cfg.layers {
         opts.custom.extend(custom_blocks(f, &cfg.output)?);

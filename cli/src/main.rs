@@ -376,7 +376,7 @@ fn report(res: Result<(), snnc::run::Failure>) -> ExitCode {
 fn score(output: &std::path::Path, arg: &str) -> ExitCode {
     let (probe, file) = snnc::accuracy::parse_labels_arg(arg);
     let res = snnc::accuracy::read_labels(file).and_then(|labels| {
-        let data = snn_runtime::io::read_npz(output).map_err(|e| e.to_string())?;
+        let data = snn_io::read_npz(output).map_err(|e| e.to_string())?;
         let (name, arr) = match probe {
             Some(p) => (p, data.get(p).ok_or_else(|| format!("the model has no probe `{p}`"))?),
             None if data.len() == 1 => data.iter().next().map(|(n, a)| (n.as_str(), a)).ok_or("no probe")?,

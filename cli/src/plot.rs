@@ -4,7 +4,7 @@
 use ndarray::{ArrayD, Axis, IxDyn};
 use plotters::coord::Shift;
 use plotters::prelude::*;
-use snn_runtime::io::{read_npy, read_npz};
+use snn_io::{read_npy, read_npz};
 use std::path::{Path, PathBuf};
 
 /// Options of `snnc plot`.

@@ -5,7 +5,7 @@ use snn_compiler::backend::interp::Interp;
 use snn_compiler::target::{Executable, Target};
 use snn_compiler::{ir::Program, CompileConfig, FsDb, SourceDb};
 use snn_jit::Jit;
-use snn_runtime::io::Precision;
+use snn_runtime::Precision;
 use snn_runtime::Real;
 use snn_syntax::Diagnostic;
 use std::path::{Path, PathBuf};
@@ -218,7 +218,7 @@ pub fn run(cfg: &RunConfig) -> Result<(), Failure> {
         .filter(|(p, _)| !p.name.starts_with(snn_compiler::ir::monitor::PROBE_PREFIX))
         .map(|(p, a)| (p.name.as_str(), a.view()))
         .collect();
-    snn_runtime::io::write_npz(&cfg.output, &named, cfg.dtype.precision())
+    snn_io::write_npz(&cfg.output, &named, cfg.dtype.precision())
         .map_err(|e| fail(e.to_string()))?;
     Ok(())
 }
@@ -254,7 +254,7 @@ pub fn load_inputs(
                 )))
             }
         };
-        let arr = snn_runtime::io::read_npy(&path).map_err(|e| fail(e.to_string()))?;
+        let arr = snn_io::read_npy(&path).map_err(|e| fail(e.to_string()))?;
         given[idx] = Some(arr);
     }
     let mut inputs = Vec::new();

@@ -85,10 +85,10 @@ pub fn verify(cfg: &VerifyConfig) -> Result<Vec<LayerDiff>, String> {
             let c = convert(&model, "model.safetensors", &opts).map_err(|e| e.to_string())?;
             let named: Vec<(&str, ndarray::ArrayViewD<f64>)> =
                 c.tensors.iter().map(|(n, a)| (n.as_str(), a.view())).collect();
-            snn_runtime::io::write_safetensors(
+            snn_io::write_safetensors(
                 &scratch.join("model.safetensors"),
                 &named,
-                snn_runtime::io::Precision::F64,
+                snn_runtime::Precision::F64,
             )
             .map_err(|e| e.to_string())?;
             (scratch.join("model.snn"), c.snn.clone(), c)

@@ -2,7 +2,7 @@
 //! no file behind.
 
 use ndarray::{ArrayD, IxDyn};
-use snn_runtime::io::{write_npy, write_npz, Precision};
+use snn_io::{write_npy, write_npz, Precision};
 use snnc::plot::{plot, sample_neurons, PlotConfig};
 use std::path::{Path, PathBuf};
 

@@ -53,9 +53,9 @@ pub const STDLIB: &[(&str, &str)] = &[
     ("channel", include_str!("../../stdlib/channel.snn")),
 ];
 
-impl TensorSource for snn_runtime::io::WeightsFile {
+impl TensorSource for snn_io::WeightsFile {
     fn names(&self) -> Vec<String> {
-        snn_runtime::io::WeightsFile::names(self).into_iter().map(str::to_string).collect()
+        snn_io::WeightsFile::names(self).into_iter().map(str::to_string).collect()
     }
     fn tensor(&self, name: &str) -> Option<ArrayD<f64>> {
         self.get(name).ok().cloned()
@@ -141,7 +141,7 @@ impl SourceDb for FsDb {
         if let Some(w) = self.weights.get(&path) {
             return Ok(w.clone());
         }
-        let file = snn_runtime::io::WeightsFile::open(&path).map_err(|e| e.to_string())?;
+        let file = snn_io::WeightsFile::open(&path).map_err(|e| e.to_string())?;
         let source: Rc<dyn TensorSource> = Rc::new(file);
         self.weights.insert(path, source.clone());
         Ok(source)

@@ -6,7 +6,7 @@
 
 use crate::ir::{opt, Program};
 use ndarray::ArrayD;
-use snn_runtime::io::Precision;
+use snn_runtime::Precision;
 
 /// Why a target could not prepare or run a program.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

@@ -1,13 +1,18 @@
-//! snn-runtime: neuron and synapse kernels, processes and array I/O; depends on nothing else in snnc.
+//! snn-runtime: the kernels every backend shares; depends on nothing else in snnc.
 //!
 //! Everything here reproduces Nengo 3.2 (and NengoDL 3.6 for `LeakyReLU`) in float64:
 //! - [`neurons`]: neuron types, their step kernels, gain/bias maths and rate curves;
 //! - [`synapse`]: linear filters discretised with zero-order hold, as Nengo does;
 //! - [`process`]: white noise, band-limited white signal and present-input processes;
-//! - [`io`]: `.npy`, `.npz` and `.safetensors` arrays as `ndarray::ArrayD<f64>`.
+//! - [`kernels`]: the operations that are not generated code, one function each, called by the
+//!   interpreter and by the JIT's generated code alike;
+//! - [`keras`]: one Keras layer applied with Keras semantics (the `keras_layer` host op);
+//! - [`real`]: the float types a run computes in.
+//!
+//! Array files (`.npy`, `.npz`, `.safetensors`) are the sibling crate `snn-io` (runtime/io), so
+//! that code linking these kernels pulls in no file-format reader.
 #![forbid(unsafe_code)]
 
-pub mod io;
 pub mod keras;
 pub mod kernels;
 pub mod neurons;
@@ -15,4 +20,4 @@ pub mod process;
 pub mod real;
 pub mod synapse;
 
-pub use real::Real;
+pub use real::{Precision, Real};

@@ -1,6 +1,17 @@
-//! [`Real`]: the float types a simulation runs in (`f32`, `f64`), shared by every backend.
+//! [`Real`]: the float types a simulation runs in (`f32`, `f64`), shared by every backend, and
+//! [`Precision`], the choice between them.
 
 use ndarray::LinalgScalar;
+
+/// The float type of a simulation and of the arrays it writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Precision {
+    /// 64-bit floats (lossless).
+    #[default]
+    F64,
+    /// 32-bit floats (rounded).
+    F32,
+}
 
 /// A float type the backends can run in: `f32` or `f64`.
 pub trait Real:

@@ -9,7 +9,7 @@ use snn_compiler::backend::interp::Interp;
 use snn_compiler::ir::Program;
 use snn_compiler::target::Target;
 use snn_keras::convert::sanitize;
-use snn_runtime::io::Precision;
+use snn_runtime::Precision;
 use snn_tests::cases;
 use std::path::{Path, PathBuf};
 
@@ -153,7 +153,7 @@ fn conformance_cases_agree() {
                 snnc::run::compile(&dir.join("model.snn"), None, case.dt).map_err(|f| f.0)?;
             let path = dir.join("inputs.npz");
             let given = if path.exists() {
-                snn_runtime::io::read_npz(&path).map_err(|e| e.to_string())?
+                snn_io::read_npz(&path).map_err(|e| e.to_string())?
             } else {
                 Default::default()
             };
@@ -226,8 +226,7 @@ fn keras_zoo_agrees() {
             let file = dir.join("model.keras");
             let model = snn_keras::read_model(&file).map_err(|e| e.to_string())?;
             let program = import(&file, &out, Default::default())?;
-            let given =
-                snn_runtime::io::read_npz(&dir.join("inputs.npz")).map_err(|e| e.to_string())?;
+            let given = snn_io::read_npz(&dir.join("inputs.npz")).map_err(|e| e.to_string())?;
             let mut inputs = Vec::new();
             for decl in &program.inputs {
                 let keras = model
@@ -265,7 +264,7 @@ fn mnist_spiking_agrees() {
     options.synapse = Some(0.01);
     let program = import(&ex.join("model.keras"), &out, options).expect("import");
     let _ = std::fs::remove_dir_all(&out);
-    let images = snn_runtime::io::read_npy(&ex.join("first4_images.npy")).expect("images");
+    let images = snn_io::read_npy(&ex.join("first4_images.npy")).expect("images");
     let (w64, w32) =
         both(&program, 30, 4, &[images]).expect("every target agrees with the interpreter");
     println!("mnist spiking: worst rel diff f64 {w64:.1e}, f32 {w32:.1e}");

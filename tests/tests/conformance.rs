@@ -11,8 +11,7 @@ use std::path::Path;
 const KNOWN_FAILING: &[(&str, &str)] = &[];
 
 fn compare(case_dir: &Path, case: &Case, target: &dyn Target) -> Result<(), String> {
-    let expected =
-        snn_runtime::io::read_npz(&case_dir.join("expected.npz")).map_err(|e| e.to_string())?;
+    let expected = snn_io::read_npz(&case_dir.join("expected.npz")).map_err(|e| e.to_string())?;
     let needs_exact = case.check.iter().any(|c| c.kind != "rmse");
     let base = if needs_exact { Some(run_case(case_dir, None, case, target)?) } else { None };
     for c in &case.check {

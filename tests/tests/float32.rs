@@ -31,7 +31,7 @@ fn run(
     let (_, program) = compile(&dir.join("model.snn"), seed, case.dt).map_err(|f| f.0)?;
     let path = dir.join("inputs.npz");
     let given = if path.exists() {
-        snn_runtime::io::read_npz(&path).map_err(|e| e.to_string())?
+        snn_io::read_npz(&path).map_err(|e| e.to_string())?
     } else {
         Default::default()
     };
@@ -115,8 +115,7 @@ fn deviations(got: &ArrayD<f64>, want: &ArrayD<f64>) -> (f64, f64) {
 
 /// Checks one case; returns lines of the measurement report.
 fn check_case(name: &str, dir: &Path, case: &Case) -> Result<Vec<String>, String> {
-    let expected =
-        snn_runtime::io::read_npz(&dir.join("expected.npz")).map_err(|e| e.to_string())?;
+    let expected = snn_io::read_npz(&dir.join("expected.npz")).map_err(|e| e.to_string())?;
     let mut lines = Vec::new();
     let exact: Vec<&Check> = case.check.iter().filter(|c| c.kind != "rmse").collect();
     if !exact.is_empty() {
@@ -264,7 +263,7 @@ fn float32_runs_write_float32_arrays() {
             "{} output is not {descr}",
             dtype.name()
         );
-        let data = snn_runtime::io::read_npz(&output).expect("readable");
+        let data = snn_io::read_npz(&output).expect("readable");
         results.push(data.get("a").expect("probe a").clone());
     }
     let (norm, _) = deviations(&results[0], &results[1]);

@@ -59,8 +59,7 @@ fn import_and_run(file: &Path, dir: &Path) -> Result<Vec<Probed>, String> {
         let msgs: Vec<&str> = d.iter().map(|d| d.message.as_str()).collect();
         format!("compile: {msgs:?}\n{}", c.snn)
     })?;
-    let given =
-        snn_runtime::io::read_npz(&file.with_file_name("inputs.npz")).map_err(|e| e.to_string())?;
+    let given = snn_io::read_npz(&file.with_file_name("inputs.npz")).map_err(|e| e.to_string())?;
     let mut inputs = Vec::new();
     for decl in &program.inputs {
         let keras = model
@@ -116,7 +115,7 @@ fn zoo_models_run_like_keras() {
                     continue;
                 }
             };
-            let want = snn_runtime::io::read_npz(&dir.join(want_file)).expect("keras outputs");
+            let want = snn_io::read_npz(&dir.join(want_file)).expect("keras outputs");
             let model = snn_keras::read_model(dir.join(file)).expect("readable");
             for (i, out) in model.outputs.iter().enumerate() {
                 let Some((_, g64, g32)) = got.iter().find(|(n, _, _)| *n == sanitize(&out.layer))
@@ -187,13 +186,12 @@ fn verify_passes_on_the_zoo_and_names_a_corrupted_layer() {
     };
     snnc::import::import(&cfg).expect("imports");
     let weights = tmp.join("conv2d.safetensors");
-    let mut t = snn_runtime::io::read_safetensors(&weights).expect("weights");
+    let mut t = snn_io::read_safetensors(&weights).expect("weights");
     let k = t.get_mut("c_same_s2/kernel").expect("tensor of layer c_same_s2");
     k[[0, 0, 0, 0]] += 0.5;
     let named: Vec<(&str, ndarray::ArrayViewD<f64>)> =
         t.iter().map(|(n, a)| (n.as_str(), a.view())).collect();
-    snn_runtime::io::write_safetensors(&weights, &named, snn_runtime::io::Precision::F64)
-        .expect("rewrite");
+    snn_io::write_safetensors(&weights, &named, snn_runtime::Precision::F64).expect("rewrite");
     let cfg = VerifyConfig {
         model: PathBuf::from("keras/conv2d/model.h5"),
         snn: Some(snn.clone()),

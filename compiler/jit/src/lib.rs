@@ -40,7 +40,7 @@ use ndarray::ArrayD;
 use snn_compiler::ir::opt::{self, Pass};
 use snn_compiler::ir::Program;
 use snn_compiler::target::{Executable, Target, TargetError};
-use snn_runtime::io::Precision;
+use snn_runtime::Precision;
 use std::time::{Duration, Instant};
 
 /// Why a program could not be compiled.

@@ -12,9 +12,9 @@ use snn_compiler::backend::interp;
 use snn_compiler::func::{FExpr, Fn1, FnExpr, Reduce};
 use snn_compiler::ir::{InputDecl, Op, OpKind, ProbeDecl, Program, Signal, SignalId};
 use snn_compiler::spec::{HostOp, ProcessSpec};
-use snn_runtime::io::Precision;
 use snn_runtime::neurons::*;
 use snn_runtime::synapse::Synapse;
+use snn_runtime::Precision;
 use snn_syntax::ast::BinaryOp;
 use snn_syntax::Span;
 

@@ -14,12 +14,12 @@ use ndarray::linalg::general_mat_vec_mul;
 use ndarray::{Array2, ArrayD, ArrayView1, ArrayViewMut1, IxDyn};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use snn_runtime::io::Precision;
 use snn_runtime::kernels::Csc;
 use snn_runtime::neurons::{NeuronState, StateInit};
 use snn_runtime::process::{PresentInput, SampledSignal, WhiteNoise, WhiteSignal};
 use snn_runtime::real::cast_all;
 use snn_runtime::synapse::FilterState;
+use snn_runtime::Precision;
 pub use snn_runtime::Real;
 
 /// Per-op mutable state of one batch element.

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use indexmap::IndexMap;
 use ndarray::{Array2, ArrayD, ArrayView2, Ix2};
-use snn_runtime::io::read_npz;
+use snn_io::read_npz;
 
 /// The folder holding the fixtures written by `tools/gen_runtime_fixtures.py`.
 pub fn fixture_dir() -> PathBuf {

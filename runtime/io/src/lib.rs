@@ -1,4 +1,4 @@
-//! Array files as `ndarray::ArrayD<f64>`: `.npy`, `.npz` (NumPy) and `.safetensors`, plus
+//! snn-io, array files as `ndarray::ArrayD<f64>`: `.npy`, `.npz` (NumPy) and `.safetensors`, plus
 //! [`WeightsFile`], which opens either kind by extension and serves tensors by name.
 //!
 //! Reading converts every supported element type (floats, integers, bool) to `f64`. Writing is
@@ -17,16 +17,7 @@ use std::path::{Path, PathBuf};
 pub use self::npy::{read_npy, read_npy_bytes, read_npz, read_npz_bytes, write_npy, write_npz};
 pub use self::safetensors::{read_safetensors, read_safetensors_bytes, write_safetensors};
 pub use self::weights::{WeightsFile, WeightsFormat};
-
-/// Element type used when writing arrays.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Precision {
-    /// 64-bit floats (lossless).
-    #[default]
-    F64,
-    /// 32-bit floats (rounded).
-    F32,
-}
+pub use snn_runtime::Precision;
 
 /// What can go wrong reading or writing an array file.
 #[derive(Debug, thiserror::Error)]

@@ -2,14 +2,16 @@
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 //! trips through our writers, atomic writes, and errors (never panics) on bad files.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 
-use common::fixture_dir;
 use indexmap::IndexMap;
 use ndarray::{ArrayD, IxDyn};
-use snn_runtime::io::*;
+use snn_io::*;
+
+/// The folder holding the fixtures written by `tools/gen_runtime_fixtures.py`.
+fn fixture_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join("fixtures")
+}
 
 fn expected() -> IndexMap<String, ArrayD<f64>> {
     read_npz(&fixture_dir().join("io_expected.npz")).unwrap()

@@ -1,0 +1,92 @@
+//! The crate graph's one-way rules (docs/ARCHITECTURE.md, "Crates"), read from `cargo metadata`
+//! so they stay true:
+//! - `snn-compiler` (resolve, check, lower, verify, optimise, the interpreter) depends on no
+//!   Cranelift crate, no Keras reader and no HDF5 crate, and not directly on `zip` (the only zip
+//!   reader below it is `snn-io`'s, for `.npz` weights files the language reads);
+//! - `snn-runtime` (the kernels every backend shares) depends on no other crate of the workspace
+//!   and on no file-format reader (zip, HDF5, safetensors);
+//! - the Cranelift backend is its own crate, `snn-jit`;
+//! - `snn-keras` (readers, converter, evaluator) is used by the CLI and the tests only.
+
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+use std::process::Command;
+
+/// Package name -> its normal (non-dev, non-build) dependencies' names, for the whole graph.
+fn graph() -> (BTreeMap<String, BTreeSet<String>>, BTreeSet<String>) {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+    let out = Command::new(cargo)
+        .args(["metadata", "--format-version", "1", "--offline"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("cargo metadata runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let meta: Value = serde_json::from_slice(&out.stdout).expect("cargo metadata prints JSON");
+    let mut names: BTreeMap<String, String> = BTreeMap::new();
+    for p in meta["packages"].as_array().expect("packages") {
+        let id = p["id"].as_str().expect("id").to_string();
+        names.insert(id, p["name"].as_str().expect("name").to_string());
+    }
+    let members: BTreeSet<String> = meta["workspace_members"]
+        .as_array()
+        .expect("workspace_members")
+        .iter()
+        .filter_map(|m| names.get(m.as_str()?).cloned())
+        .collect();
+    let mut deps: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for node in meta["resolve"]["nodes"].as_array().expect("resolve graph") {
+        let name = names[node["id"].as_str().expect("id")].clone();
+        let normal = node["deps"].as_array().expect("deps").iter().filter(|d| {
+            d["dep_kinds"].as_array().is_some_and(|k| k.iter().any(|k| k["kind"].is_null()))
+        });
+        let set = deps.entry(name).or_default();
+        set.extend(normal.filter_map(|d| names.get(d["pkg"].as_str()?).cloned()));
+    }
+    (deps, members)
+}
+
+/// Every package `name` depends on, directly or not (normal dependencies).
+fn closure(deps: &BTreeMap<String, BTreeSet<String>>, name: &str) -> BTreeSet<String> {
+    let mut seen = BTreeSet::new();
+    let mut todo = vec![name.to_string()];
+    while let Some(n) = todo.pop() {
+        for d in deps.get(&n).into_iter().flatten() {
+            if seen.insert(d.clone()) {
+                todo.push(d.clone());
+            }
+        }
+    }
+    seen
+}
+
+fn forbidden<'a>(set: &'a BTreeSet<String>, bad: &[&str]) -> Vec<&'a String> {
+    set.iter().filter(|d| bad.iter().any(|b| d.starts_with(b))).collect()
+}
+
+#[test]
+fn dependencies_point_one_way() {
+    let (deps, members) = graph();
+    for crate_ in ["snn-syntax", "snn-runtime", "snn-io", "snn-compiler", "snn-jit", "snn-keras"] {
+        assert!(members.contains(crate_), "{crate_} is a workspace member: {members:?}");
+    }
+    let compiler = closure(&deps, "snn-compiler");
+    let bad = forbidden(&compiler, &["cranelift", "snn-jit", "snn-keras", "hdf5", "snnc"]);
+    assert!(bad.is_empty(), "snn-compiler depends on {bad:?}");
+    assert!(!deps["snn-compiler"].contains("zip"), "snn-compiler depends on zip directly");
+
+    let runtime = closure(&deps, "snn-runtime");
+    let inside: Vec<&String> = runtime.iter().filter(|d| members.contains(*d)).collect();
+    assert!(inside.is_empty(), "snn-runtime depends on workspace crates {inside:?}");
+    let readers = forbidden(&runtime, &["zip", "hdf5", "safetensors", "ndarray-npy", "cranelift"]);
+    assert!(readers.is_empty(), "snn-runtime depends on {readers:?}");
+
+    let jit = closure(&deps, "snn-jit");
+    assert!(jit.contains("cranelift-module"), "snn-jit is the Cranelift backend");
+    assert!(forbidden(&jit, &["snn-keras", "hdf5"]).is_empty(), "snn-jit reads no Keras files");
+
+    let users: Vec<&String> =
+        deps.iter().filter(|(_, d)| d.contains("snn-keras")).map(|(n, _)| n).collect();
+    let allowed = ["snnc", "snn-tests"];
+    let others: Vec<&&String> = users.iter().filter(|n| !allowed.contains(&n.as_str())).collect();
+    assert!(others.is_empty(), "snn-keras is used by {others:?} (only the CLI and the tests)");
+}
