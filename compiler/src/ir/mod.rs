@@ -1,6 +1,7 @@
 //! The step IR: named signals and a scheduled list of ops, Nengo's builder model. Each step runs
 //! the ops in order (sets → incs → reads → updates per signal), then probes sample signals.
 
+pub mod expr;
 pub mod monitor;
 pub mod opt;
 mod print;
@@ -11,9 +12,9 @@ pub use print::{print, print_marked};
 pub use schedule::schedule;
 pub use verify::{verify, VerifyError};
 
-use crate::func::FnExpr;
 use crate::model::ConvSpec;
 use crate::spec::ProcessSpec;
+use expr::FnExpr;
 use ndarray::Array2;
 use snn_runtime::neurons::NeuronType;
 use snn_runtime::synapse::DiscreteFilter;
