@@ -768,21 +768,21 @@ impl<'f, 'm, T: JitFloat> Gen<'f, 'm, T> {
         r.first().copied().ok_or_else(|| bug("math call result"))
     }
 
-    /// Registers `kernel`; when it steps, emits the call running it here, each step.
+    /// Registers `kernel`; when it steps, emits the call running it here, each step: the
+    /// trampoline finds the kernel and its state in the context table, at the kernel's slots.
     pub(super) fn kernel(
         &mut self,
         kernel: Box<dyn HostKernel<T>>,
         what: String,
     ) -> Result<(), JitError> {
         let steps = kernel.steps();
-        let (addr, slot) = self.res.kernel(kernel, what);
+        let slot = self.res.kernel(kernel, what);
         if steps {
-            let kp = self.ptr(addr);
             let slot = self.ic(slot as i64);
             let sym = typed_symbol::<T>("host_step");
             let (ctx, k, mem) = (self.ctx, self.k, self.mem);
             let p = types::I64;
-            self.call(&sym, &[p, p, p, p, p], &[], &[kp, ctx, slot, k, mem])?;
+            self.call(&sym, &[p, p, p, p], &[], &[ctx, slot, k, mem])?;
         }
         Ok(())
     }

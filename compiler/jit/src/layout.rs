@@ -1,16 +1,17 @@
 //! The state block of one batch element and everything generated code refers to by address:
 //! signals laid out contiguously, op-private regions (neuron and filter state, scratch copies),
 //! constant arrays, host kernels and context-table slots. Filled while code is generated;
-//! owned by the compiled program (generated code embeds the addresses of its arrays and kernels,
-//! which stay put because each lives in its own heap allocation).
+//! owned by the compiled program (generated code embeds the addresses of its arrays, which stay
+//! put because each lives in its own heap allocation; it reaches kernels through their context
+//! slots).
 
 use super::float::JitFloat;
 use super::host::{HostKernel, FIXED_SLOTS};
 use super::JitError;
 use snn_compiler::ir::Program;
 
-/// A host kernel, boxed twice so that a thin pointer to it stays valid.
-pub(super) type Kernel<T> = Box<Box<dyn HostKernel<T>>>;
+/// A host kernel (the driver passes generated code a thin pointer to the box).
+pub(super) type Kernel<T> = Box<dyn HostKernel<T>>;
 
 /// A constant float array with its values (known values are emitted as immediates).
 pub(super) struct Cst<T> {
@@ -34,7 +35,7 @@ pub(super) struct Res<T> {
     fconsts: Vec<Vec<T>>,
     /// Constant index arrays.
     uconsts: Vec<Vec<u32>>,
-    /// Host kernels and their context slot.
+    /// Host kernels and their first context slot (the kernel's; its state's is the next).
     pub kernels: Vec<(Kernel<T>, usize)>,
     /// Context slots in all.
     pub n_slots: usize,
@@ -118,16 +119,16 @@ impl<T: JitFloat> Res<T> {
         Ok(addr)
     }
 
-    /// Keeps `kernel` with a new context slot; returns its address and slot.
-    pub(super) fn kernel(&mut self, kernel: Box<dyn HostKernel<T>>, what: String) -> (i64, usize) {
+    /// Keeps `kernel` with two new context slots (the kernel, its state); returns the first.
+    pub(super) fn kernel(&mut self, kernel: Box<dyn HostKernel<T>>, what: String) -> usize {
         let slot = self.slot();
-        let boxed: Kernel<T> = Box::new(kernel);
-        let addr = &*boxed as *const Box<dyn HostKernel<T>> as i64;
-        self.kernels.push((boxed, slot));
+        let state = self.slot();
+        debug_assert_eq!(state, slot + 1);
+        self.kernels.push((kernel, slot));
         if !what.is_empty() {
             self.host_ops.push(what);
         }
-        (addr, slot)
+        slot
     }
 
     /// The initial state block (signal initial values, zeros elsewhere).
