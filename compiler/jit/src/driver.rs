@@ -198,7 +198,8 @@ impl<T: JitFloat> Exec<T> {
             // SAFETY: the code was generated for this layout: `mem` is a whole state block, `ctx`
             // has every slot set above (inputs hold `steps` samples when they advance, probe
             // buffers `steps / every` samples, kernels live in `self` and their states here),
-            // and the constants live in `self`.
+            // and the JIT module holding the code and its constants is owned with `self` by
+            // `Compiled`.
             unsafe { (self.f)(mem.as_mut_ptr(), ctx.as_ptr(), k as i64, k1 as i64) };
             if let Some(e) = err.take() {
                 return Err(e);
