@@ -10,7 +10,7 @@
 //!
 //! The code generator works on any `cranelift_module::Module` (`compile::generate`): the JIT
 //! (`jit.rs`, the only JIT-specific code: the module, its host symbols, finalizing) or an object
-//! file. Generated code holds no host address,
+//! file (`cranelift_object`, tested in `object_tests.rs`). Generated code holds no host address,
 //! so the same code can be written to an object file and linked:
 //! - the state block and the context table (`u64` slots: error cell, block length, per input its
 //!   data pointer and stride, per probe its buffer, per host kernel the kernel and its state)
@@ -44,6 +44,8 @@ mod jit;
 mod kernels;
 mod layout;
 mod neurons;
+#[cfg(test)]
+mod object_tests;
 mod ops;
 #[cfg(test)]
 mod tests;
