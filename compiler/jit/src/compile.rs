@@ -1,50 +1,55 @@
-//! Builds the one native function of a program: `run(mem, ctx, k0, k1)` simulates steps
-//! `k0..=k1` of one batch element over its state block, every op inlined in schedule order,
-//! then samples the probes; host symbols are registered with the JIT module.
+//! Builds the one native function of a program into any Cranelift [`Module`]:
+//! `snn_run(mem, ctx, k0, k1)` simulates steps `k0..=k1` of one batch element over its state
+//! block, every op inlined in schedule order, then samples the probes. The JIT's module is made
+//! and finalized in `jit.rs`; an object file's would take the same code.
 
 use super::conv::Conv;
 use super::emit::{Elem, Gen, Loop};
 use super::events;
 use super::float::JitFloat;
-use super::host;
 use super::kernels::{HostFn, Process};
 use super::layout::Res;
 use super::JitError;
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{types, AbiParam, BlockArg, InstBuilder};
+use cranelift_codegen::isa::OwnedTargetIsa;
 use cranelift_codegen::settings::{self, Configurable};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
-use cranelift_jit::{JITBuilder, JITModule};
-use cranelift_module::{default_libcall_names, Linkage, Module};
+use cranelift_module::{FuncId, Linkage, Module};
 use snn_compiler::ir::{Op, OpKind, Program};
 
 /// The generated function: state block, context table, first and last step.
 pub(super) type RunFn<T> = unsafe extern "C" fn(*mut T, *const u64, i64, i64);
 
-fn cg<E: std::fmt::Display>(e: E) -> JitError {
+/// Name of the generated function.
+pub(super) const RUN_SYMBOL: &str = "snn_run";
+
+pub(super) fn cg<E: std::fmt::Display>(e: E) -> JitError {
     JitError::Codegen(e.to_string())
 }
 
-/// Compiles `program` for `T`: the module owning the code, the entry point and the resources
-/// the code refers to, and the size of the code in bytes.
-pub(super) fn compile<T: JitFloat>(
-    program: &Program,
-    fused: &[bool],
-) -> Result<(JITModule, RunFn<T>, Res<T>, usize), JitError> {
+/// The host's instruction set with the generator's settings (position-independent code for an
+/// object file, `pic`; absolute addresses for the JIT).
+pub(super) fn isa(pic: bool) -> Result<OwnedTargetIsa, JitError> {
     let mut flags = settings::builder();
     flags.set("use_colocated_libcalls", "false").map_err(cg)?;
-    flags.set("is_pic", "false").map_err(cg)?;
+    flags.set("is_pic", if pic { "true" } else { "false" }).map_err(cg)?;
     flags.set("opt_level", "speed").map_err(cg)?;
     flags
         .set("enable_verifier", if cfg!(debug_assertions) { "true" } else { "false" })
         .map_err(cg)?;
-    let isa =
-        cranelift_native::builder().map_err(cg)?.finish(settings::Flags::new(flags)).map_err(cg)?;
-    let mut jb = JITBuilder::with_isa(isa, default_libcall_names());
-    for (name, addr) in host::symbols::<T>() {
-        jb.symbol(name, addr);
-    }
-    let mut module = JITModule::new(jb);
+    cranelift_native::builder().map_err(cg)?.finish(settings::Flags::new(flags)).map_err(cg)
+}
+
+/// Generates `program` for `T` into `module`: defines the function [`RUN_SYMBOL`] (exported)
+/// and the constant data it reads, and imports the host functions it calls (`host.rs`, by
+/// name). Returns the function, the layout and kernels the caller must provide at run time,
+/// and the size of the code in bytes.
+pub(super) fn generate<T: JitFloat, M: Module>(
+    module: &mut M,
+    program: &Program,
+    fused: &[bool],
+) -> Result<(FuncId, Res<T>, usize), JitError> {
     let ptr = module.target_config().pointer_type();
     if ptr != types::I64 {
         return Err(JitError::Unsupported("only 64-bit targets".into()));
@@ -53,7 +58,7 @@ pub(super) fn compile<T: JitFloat>(
     for _ in 0..4 {
         sig.params.push(AbiParam::new(types::I64));
     }
-    let fid = module.declare_function("snn_run", Linkage::Export, &sig).map_err(cg)?;
+    let fid = module.declare_function(RUN_SYMBOL, Linkage::Export, &sig).map_err(cg)?;
     let mut ctx = module.make_context();
     ctx.func.signature = sig;
     let mut fbc = FunctionBuilderContext::new();
@@ -76,11 +81,11 @@ pub(super) fn compile<T: JitFloat>(
             let dt = b.ins().f64const(program.dt);
             b.ins().fmul(kf, dt)
         };
+        let mut g = Gen::new(b, module, res, mem, cx, k0, t0, program.dt)?;
         // The hoisted ops run before the first step only.
-        let first = b.ins().icmp_imm_s(IntCC::Equal, k0, 1);
-        b.ins().brif(first, once, &[], head, &[BlockArg::Value(k0)]);
-        b.switch_to_block(once);
-        let mut g = Gen::new(b, &mut module, res, mem, cx, k0, t0, program.dt);
+        let first = g.b.ins().icmp_imm_s(IntCC::Equal, k0, 1);
+        g.b.ins().brif(first, once, &[], head, &[BlockArg::Value(k0)]);
+        g.b.switch_to_block(once);
         for op in &program.once {
             if let Some((n, e)) = emit_op(&mut g, op)? {
                 g.run_elems(n, vec![e], true)?;
@@ -124,7 +129,7 @@ pub(super) fn compile<T: JitFloat>(
         }
         g.fresh = false;
         g.probes(&program.probes)?;
-        let (mut b, res) = g.into_parts();
+        let (mut b, res) = g.into_parts()?;
         let next = b.ins().iadd_imm_s(k, 1);
         b.ins().jump(head, &[BlockArg::Value(next)]);
         b.switch_to_block(exit);
@@ -136,11 +141,7 @@ pub(super) fn compile<T: JitFloat>(
     module.define_function(fid, &mut ctx).map_err(|e| JitError::Codegen(format!("{e:?}")))?;
     let size = ctx.compiled_code().map_or(0, |c| c.code_buffer().len());
     module.clear_context(&mut ctx);
-    module.finalize_definitions().map_err(cg)?;
-    let code = module.get_finalized_function(fid);
-    // SAFETY: `snn_run` was declared with exactly this signature (four 64-bit arguments).
-    let f: RunFn<T> = unsafe { std::mem::transmute::<*const u8, RunFn<T>>(code) };
-    Ok((module, f, res, size))
+    Ok((fid, res, size))
 }
 
 /// Whether a fused group's guarded elem may leave the vectors its fast path refuses until after

@@ -4,7 +4,7 @@
 
 use super::compile::RunFn;
 use super::float::JitFloat;
-use super::host::{KernelState, SLOT_ERROR, SLOT_LEN};
+use super::host::{HostKernel, KernelState, SLOT_ERROR, SLOT_LEN};
 use super::layout::Res;
 use ndarray::{ArrayD, IxDyn};
 use rayon::prelude::*;
@@ -188,15 +188,18 @@ impl<T: JitFloat> Exec<T> {
         for (o, &slot) in outs.iter_mut().zip(&self.res.probes) {
             ctx[slot] = o.as_mut_ptr() as u64;
         }
-        for ((_, slot), st) in self.res.kernels.iter().zip(states.iter_mut()) {
-            ctx[*slot] = st as *mut KernelState as u64;
+        for ((kernel, slot), st) in self.res.kernels.iter().zip(states.iter_mut()) {
+            ctx[*slot] = kernel as *const Box<dyn HostKernel<T>> as u64;
+            ctx[*slot + 1] = st as *mut KernelState as u64;
         }
         let mut k = 1;
         while k <= steps {
             let k1 = (k + CHUNK - 1).min(steps);
             // SAFETY: the code was generated for this layout: `mem` is a whole state block, `ctx`
             // has every slot set above (inputs hold `steps` samples when they advance, probe
-            // buffers `steps / every` samples), and the kernels and constants live in `self`.
+            // buffers `steps / every` samples, kernels live in `self` and their states here),
+            // and the JIT module holding the code and its constants is owned with `self` by
+            // `Compiled`.
             unsafe { (self.f)(mem.as_mut_ptr(), ctx.as_ptr(), k as i64, k1 as i64) };
             if let Some(e) = err.take() {
                 return Err(e);

@@ -1,17 +1,21 @@
 //! The code generator's state and its building blocks: constants, addressing of the state block,
 //! loops (unrolled when short), branches with results, calls to host symbols and kernels.
+//!
+//! The generator works on any [`cranelift_module::Module`] (the JIT's, or an object file's) and
+//! bakes no host address into the code: constant arrays live in one read-only data object of the
+//! module ([`Pool`], its address taken once per call in the entry block), host functions are
+//! imported by name, and host kernels are reached through the context table.
 
 use super::float::JitFloat;
 use super::host::{typed_symbol, HostKernel};
-use super::layout::{Cst, Res};
+use super::layout::Res;
 use super::JitError;
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::{
     types, AbiParam, BlockArg, Endianness, FuncRef, InstBuilder, MemFlagsData, Type, Value,
 };
 use cranelift_frontend::FunctionBuilder;
-use cranelift_jit::JITModule;
-use cranelift_module::{Linkage, Module};
+use cranelift_module::{DataDescription, DataId, Linkage, Module};
 use snn_compiler::ir::Sel;
 use std::collections::BTreeMap;
 
@@ -34,9 +38,31 @@ pub(super) enum I {
 pub(super) enum Ix {
     /// Element `i` is at `start + i`.
     Range(usize),
-    /// Element `i` is at `idx[i]`; the table is at `addr` (`u32`).
-    Table { addr: i64, idx: Vec<usize> },
+    /// Element `i` is at `idx[i]`; the table (`u32`) is at byte `at` of the constant pool.
+    Table { at: i32, idx: Vec<usize> },
 }
+
+/// A constant float array of the pool, with its values (known values are emitted as immediates).
+pub(super) struct Cst<T> {
+    /// Element offset (in `T`s) of the first value in the constant pool.
+    pub at: usize,
+    /// The values.
+    pub vals: Vec<T>,
+}
+
+/// The constant arrays of the function: one read-only data object of the module, named
+/// [`POOL_SYMBOL`], defined when generation ends ([`Gen::into_parts`]). Arrays start on 16-byte
+/// boundaries; the object is 64-byte aligned.
+struct Pool {
+    id: DataId,
+    bytes: Vec<u8>,
+}
+
+/// Name of the data object holding the constant arrays.
+pub(super) const POOL_SYMBOL: &str = "snn_consts";
+
+/// Alignment of each array in the pool (one vector).
+const POOL_ALIGN: usize = 16;
 
 /// Code for element `i` of an elementwise op, to run in a loop of its own or fused with others
 /// ([`Gen::run_elems`]).
@@ -73,8 +99,13 @@ pub(super) type Loop<'c, 'f, 'm, T> = (usize, Elem<'c, 'f, 'm, T>);
 pub(super) struct Gen<'f, 'm, T: JitFloat> {
     /// The function being built.
     pub b: FunctionBuilder<'f>,
-    module: &'m mut JITModule,
+    module: &'m mut dyn Module,
     funcs: BTreeMap<String, FuncRef>,
+    pool: Pool,
+    /// Byte offset in the state block of the constant pool's address (stored there by the
+    /// entry block, loaded where used: a register holding it through the whole function costs
+    /// more, in spills around calls, than the loads).
+    consts_at: i32,
     /// Layout, constants and kernels.
     pub res: Res<T>,
     /// State block pointer.
@@ -121,22 +152,35 @@ fn vflags() -> MemFlagsData {
 }
 
 impl<'f, 'm, T: JitFloat> Gen<'f, 'm, T> {
-    /// A generator over `b` (positioned in a block where `mem`, `ctx`, `k`, `t` are defined).
+    /// A generator over `b`, positioned in the entry block where `mem`, `ctx`, `k`, `t` are
+    /// defined (the constant pool's address is taken there and kept in the state block).
+    /// Declares the pool in `module`.
     #[allow(clippy::too_many_arguments)]
     pub(super) fn new(
-        b: FunctionBuilder<'f>,
-        module: &'m mut JITModule,
+        mut b: FunctionBuilder<'f>,
+        module: &'m mut dyn Module,
         res: Res<T>,
         mem: Value,
         ctx: Value,
         k: Value,
         t: Value,
         dt: f64,
-    ) -> Self {
-        Self {
+    ) -> Result<Self, JitError> {
+        let id = module
+            .declare_data(POOL_SYMBOL, Linkage::Local, false, false)
+            .map_err(|e| JitError::Codegen(e.to_string()))?;
+        let gv = module.declare_data_in_func(id, b.func);
+        let ptr = module.target_config().pointer_type();
+        let consts = b.ins().symbol_value(ptr, gv);
+        let mut res = res;
+        let consts_at = (res.alloc(8 / T::SIZE as usize) as i64 * T::SIZE) as i32;
+        b.ins().store(flags(), consts, mem, consts_at);
+        Ok(Self {
             b,
             module,
             funcs: BTreeMap::new(),
+            pool: Pool { id, bytes: Vec::new() },
+            consts_at,
             res,
             mem,
             ctx,
@@ -147,12 +191,70 @@ impl<'f, 'm, T: JitFloat> Gen<'f, 'm, T> {
             vec: false,
             queue: None,
             cache: None,
-        }
+        })
     }
 
-    /// Gives back the function builder and the resources.
-    pub(super) fn into_parts(self) -> (FunctionBuilder<'f>, Res<T>) {
-        (self.b, self.res)
+    /// Defines the constant pool in the module; gives back the function builder and the
+    /// resources.
+    pub(super) fn into_parts(self) -> Result<(FunctionBuilder<'f>, Res<T>), JitError> {
+        let mut bytes = self.pool.bytes;
+        // An empty data object is not allowed everywhere: keep one vector.
+        bytes.resize(bytes.len().max(POOL_ALIGN), 0);
+        let mut data = DataDescription::new();
+        data.define(bytes.into_boxed_slice());
+        data.set_align(64);
+        self.module
+            .define_data(self.pool.id, &data)
+            .map_err(|e| JitError::Codegen(e.to_string()))?;
+        Ok((self.b, self.res))
+    }
+
+    /// Appends `bytes` to the constant pool (16-byte aligned); their byte offset.
+    fn pool_push(&mut self, bytes: impl IntoIterator<Item = u8>) -> Result<usize, JitError> {
+        let pool = &mut self.pool.bytes;
+        pool.resize(pool.len().next_multiple_of(POOL_ALIGN), 0);
+        let at = pool.len();
+        pool.extend(bytes);
+        if pool.len() > i32::MAX as usize {
+            return Err(JitError::Unsupported("constants above 2 GiB".into()));
+        }
+        Ok(at)
+    }
+
+    /// Puts `vals` in the constant pool.
+    pub(super) fn fconst(&mut self, vals: Vec<T>) -> Result<Cst<T>, JitError> {
+        let mut bytes = Vec::with_capacity(vals.len() * T::SIZE as usize);
+        vals.iter().for_each(|&v| T::push_le(v, &mut bytes));
+        let at = self.pool_push(bytes)?;
+        Ok(Cst { at: at / T::SIZE as usize, vals })
+    }
+
+    /// Puts `idx` (as `u32`) in the constant pool; its byte offset.
+    pub(super) fn uconst(&mut self, idx: &[usize]) -> Result<i32, JitError> {
+        let v: Vec<u32> = idx
+            .iter()
+            .map(|&i| {
+                u32::try_from(i).map_err(|_| JitError::Unsupported("index above 2^32".into()))
+            })
+            .collect::<Result<_, _>>()?;
+        let at = self.pool_push(v.iter().flat_map(|i| i.to_le_bytes()))?;
+        Ok(at as i32)
+    }
+
+    /// Address of the constant pool (a load from the state block, where the entry block put
+    /// it; repeated loads in a block are merged by Cranelift).
+    fn consts(&mut self) -> Value {
+        self.b.ins().load(types::I64, flags(), self.mem, self.consts_at)
+    }
+
+    /// Address of byte `at` of the constant pool.
+    pub(super) fn cptr(&mut self, at: i32) -> Value {
+        let c = self.consts();
+        if at == 0 {
+            c
+        } else {
+            self.b.ins().iadd_imm_s(c, at as i64)
+        }
     }
 
     /// Float constant of the run's type.
@@ -295,11 +397,6 @@ impl<'f, 'm, T: JitFloat> Gen<'f, 'm, T> {
         Ok(())
     }
 
-    /// A pointer constant.
-    pub(super) fn ptr(&mut self, addr: i64) -> Value {
-        self.ic(addr)
-    }
-
     /// Element `i` of a constant array (an immediate when `i` is known).
     pub(super) fn cget(&mut self, c: &Cst<T>, i: I) -> Result<Value, JitError> {
         match i {
@@ -308,8 +405,8 @@ impl<'f, 'm, T: JitFloat> Gen<'f, 'm, T> {
                 Ok(self.fc(v))
             }
             _ => {
-                let base = self.ptr(c.addr);
-                self.ld(base, 0, i)
+                let base = self.consts();
+                self.ld(base, c.at, i)
             }
         }
     }
@@ -333,8 +430,8 @@ impl<'f, 'm, T: JitFloat> Gen<'f, 'm, T> {
                 if contiguous {
                     Ok((Ix::Range(idx.first().copied().unwrap_or(0)), idx.len()))
                 } else {
-                    let addr = self.res.uconst(idx)?;
-                    Ok((Ix::Table { addr, idx: idx.clone() }, idx.len()))
+                    let at = self.uconst(idx)?;
+                    Ok((Ix::Table { at, idx: idx.clone() }, idx.len()))
                 }
             }
         }
@@ -348,16 +445,16 @@ impl<'f, 'm, T: JitFloat> Gen<'f, 'm, T> {
                 self.at(self.mem, e + s, i, stride)
             }
             Ix::Table { .. } if self.vec => Err(bug("vector access through a table")),
-            Ix::Table { addr, idx } => match i {
+            Ix::Table { at, idx } => match i {
                 I::C(i) => {
                     let j = idx.get(i).copied().ok_or_else(|| bug("table index"))?;
                     self.at(self.mem, e + j, I::C(0), 1)
                 }
                 I::V(i) => {
-                    let tab = self.ptr(*addr);
                     let scaled = self.b.ins().imul_imm_s(i, 4);
-                    let p = self.b.ins().iadd(tab, scaled);
-                    let j = self.b.ins().uload32(flags(), p, 0);
+                    let base = self.consts();
+                    let p = self.b.ins().iadd(base, scaled);
+                    let j = self.b.ins().uload32(flags(), p, *at);
                     self.at(self.mem, e, I::V(j), 1)
                 }
             },
@@ -768,21 +865,21 @@ impl<'f, 'm, T: JitFloat> Gen<'f, 'm, T> {
         r.first().copied().ok_or_else(|| bug("math call result"))
     }
 
-    /// Registers `kernel`; when it steps, emits the call running it here, each step.
+    /// Registers `kernel`; when it steps, emits the call running it here, each step: the
+    /// trampoline finds the kernel and its state in the context table, at the kernel's slots.
     pub(super) fn kernel(
         &mut self,
         kernel: Box<dyn HostKernel<T>>,
         what: String,
     ) -> Result<(), JitError> {
         let steps = kernel.steps();
-        let (addr, slot) = self.res.kernel(kernel, what);
+        let slot = self.res.kernel(kernel, what);
         if steps {
-            let kp = self.ptr(addr);
             let slot = self.ic(slot as i64);
             let sym = typed_symbol::<T>("host_step");
             let (ctx, k, mem) = (self.ctx, self.k, self.mem);
             let p = types::I64;
-            self.call(&sym, &[p, p, p, p, p], &[], &[kp, ctx, slot, k, mem])?;
+            self.call(&sym, &[p, p, p, p], &[], &[ctx, slot, k, mem])?;
         }
         Ok(())
     }

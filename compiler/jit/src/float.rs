@@ -19,6 +19,8 @@ pub trait JitFloat: Real {
     const SUFFIX: &'static str;
     /// Emits `x` as a constant.
     fn emit(b: &mut FunctionBuilder, x: Self) -> Value;
+    /// Appends `x`'s little-endian bytes to `out` (constant data of the module).
+    fn push_le(x: Self, out: &mut Vec<u8>);
     /// The bits of `x` without its sign: zero exactly when `x == 0` (`+0` or `-0`).
     fn magnitude_bits(x: Self) -> u64;
     /// `y[r] = row r of mat · x` in `unrolled_dot`'s order with the CPU's vectors, when it has
@@ -34,6 +36,9 @@ impl JitFloat for f64 {
     const SUFFIX: &'static str = "f64";
     fn emit(b: &mut FunctionBuilder, x: Self) -> Value {
         b.ins().f64const(x)
+    }
+    fn push_le(x: Self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&x.to_le_bytes());
     }
     fn magnitude_bits(x: Self) -> u64 {
         x.to_bits() << 1
@@ -60,6 +65,9 @@ impl JitFloat for f32 {
     const SUFFIX: &'static str = "f32";
     fn emit(b: &mut FunctionBuilder, x: Self) -> Value {
         b.ins().f32const(x)
+    }
+    fn push_le(x: Self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&x.to_le_bytes());
     }
     fn magnitude_bits(x: Self) -> u64 {
         u64::from(x.to_bits() << 1)

@@ -32,15 +32,15 @@ pub(super) const SLOT_LEN: usize = 1;
 /// Slots before the first allocated one.
 pub(super) const FIXED_SLOTS: usize = 2;
 
-/// Called by generated code: runs `kernel` on the state in context slot `slot`. Errors and panics
-/// are recorded in the element's error cell (checked by the driver after each chunk of steps).
+/// Called by generated code: runs the kernel of context slot `slot` on the state in slot
+/// `slot + 1`. Errors and panics are recorded in the element's error cell (checked by the driver
+/// after each chunk of steps).
 ///
 /// # Safety
-/// `kernel` points to a live `Box<dyn HostKernel<T>>`, `ctx` to the running element's context
-/// table (slot 0: `*mut Option<String>`, slot 1: block length, `slot`: `*mut KernelState`), and
-/// `mem` to its state block.
+/// `ctx` points to the running element's context table (slot 0: `*mut Option<String>`, slot 1:
+/// block length, `slot`: `*const Box<dyn HostKernel<T>>` to a live kernel, `slot + 1`:
+/// `*mut KernelState`), and `mem` to its state block.
 pub(super) unsafe extern "C" fn host_step<T: JitFloat>(
-    kernel: *const Box<dyn HostKernel<T>>,
     ctx: *const u64,
     slot: u64,
     k: u64,
@@ -48,8 +48,9 @@ pub(super) unsafe extern "C" fn host_step<T: JitFloat>(
 ) {
     // SAFETY: the caller's contract (generated code passes what the driver set up).
     let res = std::panic::catch_unwind(AssertUnwindSafe(|| unsafe {
-        let kernel = &**kernel;
-        let state = &mut *(ctx.add(slot as usize).read() as *mut KernelState);
+        let slot = slot as usize;
+        let kernel = &**(ctx.add(slot).read() as *const Box<dyn HostKernel<T>>);
+        let state = &mut *(ctx.add(slot + 1).read() as *mut KernelState);
         let len = ctx.add(SLOT_LEN).read() as usize;
         let mem = std::slice::from_raw_parts_mut(mem, len);
         kernel.step(state, k, mem)

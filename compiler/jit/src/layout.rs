@@ -1,24 +1,17 @@
-//! The state block of one batch element and everything generated code refers to by address:
+//! The state block of one batch element and what the driver sets up for generated code:
 //! signals laid out contiguously, op-private regions (neuron and filter state, scratch copies),
-//! constant arrays, host kernels and context-table slots. Filled while code is generated;
-//! owned by the compiled program (generated code embeds the addresses of its arrays and kernels,
-//! which stay put because each lives in its own heap allocation).
+//! host kernels and context-table slots. Filled while code is generated; owned by the compiled
+//! program. Generated code embeds no address of it: the state block and the context table are
+//! arguments, a kernel is reached through its context slots (constant arrays are the module's
+//! data, see `emit::Pool`).
 
 use super::float::JitFloat;
 use super::host::{HostKernel, FIXED_SLOTS};
 use super::JitError;
 use snn_compiler::ir::Program;
 
-/// A host kernel, boxed twice so that a thin pointer to it stays valid.
-pub(super) type Kernel<T> = Box<Box<dyn HostKernel<T>>>;
-
-/// A constant float array with its values (known values are emitted as immediates).
-pub(super) struct Cst<T> {
-    /// Address of the first element.
-    pub addr: i64,
-    /// The values.
-    pub vals: Vec<T>,
-}
+/// A host kernel (the driver passes generated code a thin pointer to the box).
+pub(super) type Kernel<T> = Box<dyn HostKernel<T>>;
 
 /// Layout, constants and kernels of a compiled program.
 pub(super) struct Res<T> {
@@ -30,11 +23,7 @@ pub(super) struct Res<T> {
     pub sig_len: Vec<usize>,
     /// Initial values of the signals (`(offset, values)`; the rest of the block starts at 0).
     pub sig_init: Vec<(usize, Vec<T>)>,
-    /// Constant float arrays.
-    fconsts: Vec<Vec<T>>,
-    /// Constant index arrays.
-    uconsts: Vec<Vec<u32>>,
-    /// Host kernels and their context slot.
+    /// Host kernels and their first context slot (the kernel's; its state's is the next).
     pub kernels: Vec<(Kernel<T>, usize)>,
     /// Context slots in all.
     pub n_slots: usize,
@@ -54,8 +43,6 @@ impl<T: JitFloat> Res<T> {
             sig_off: Vec::with_capacity(program.signals.len()),
             sig_len: Vec::with_capacity(program.signals.len()),
             sig_init: Vec::new(),
-            fconsts: Vec::new(),
-            uconsts: Vec::new(),
             kernels: Vec::new(),
             n_slots: FIXED_SLOTS,
             inputs: Vec::new(),
@@ -96,38 +83,16 @@ impl<T: JitFloat> Res<T> {
         self.n_slots - 1
     }
 
-    /// Keeps `vals` and returns it with its address.
-    pub(super) fn fconst(&mut self, vals: Vec<T>) -> Cst<T> {
-        let mut v = vals.clone();
-        v.shrink_to_fit();
-        let addr = v.as_ptr() as i64;
-        self.fconsts.push(v);
-        Cst { addr, vals }
-    }
-
-    /// Keeps `idx` (as `u32`) and returns its address.
-    pub(super) fn uconst(&mut self, idx: &[usize]) -> Result<i64, JitError> {
-        let v: Vec<u32> = idx
-            .iter()
-            .map(|&i| {
-                u32::try_from(i).map_err(|_| JitError::Unsupported("index above 2^32".into()))
-            })
-            .collect::<Result<_, _>>()?;
-        let addr = v.as_ptr() as i64;
-        self.uconsts.push(v);
-        Ok(addr)
-    }
-
-    /// Keeps `kernel` with a new context slot; returns its address and slot.
-    pub(super) fn kernel(&mut self, kernel: Box<dyn HostKernel<T>>, what: String) -> (i64, usize) {
+    /// Keeps `kernel` with two new context slots (the kernel, its state); returns the first.
+    pub(super) fn kernel(&mut self, kernel: Box<dyn HostKernel<T>>, what: String) -> usize {
         let slot = self.slot();
-        let boxed: Kernel<T> = Box::new(kernel);
-        let addr = &*boxed as *const Box<dyn HostKernel<T>> as i64;
-        self.kernels.push((boxed, slot));
+        let state = self.slot();
+        debug_assert_eq!(state, slot + 1);
+        self.kernels.push((kernel, slot));
         if !what.is_empty() {
             self.host_ops.push(what);
         }
-        (addr, slot)
+        slot
     }
 
     /// The initial state block (signal initial values, zeros elsewhere).

@@ -8,12 +8,28 @@
 //! (every neuron type), NodeFn. Host calls: ConvInc (a Rust kernel), Process, HostFn, the random
 //! spike draws of stochastic/Poisson wrappers, node functions too large to unroll.
 //!
-//! Files: `compile.rs` (module, step loop, op dispatch), `emit.rs` (code-building helpers),
-//! `ops.rs` (linear and data-movement ops, filters, probes), `neurons.rs`, `func.rs` (node
-//! functions), `host.rs` (host symbols and the kernel trampoline), `kernels.rs` and `conv.rs`
-//! (host kernels), `layout.rs` (state block, constants, context slots), `driver.rs` (running).
-//! A new op kind is a new arm in `compile::emit_op`, generated with the helpers of `emit.rs` or
-//! run as a [`host::HostKernel`].
+//! The code generator works on any `cranelift_module::Module` (`compile::generate`): the JIT
+//! (`jit.rs`, the only JIT-specific code: the module, its host symbols, finalizing) or an object
+//! file (`cranelift_object`, tested in `object_tests.rs`). Generated code holds no host address,
+//! so the same code can be written to an object file and linked:
+//! - the state block and the context table (`u64` slots: error cell, block length, per input its
+//!   data pointer and stride, per probe its buffer, per host kernel the kernel and its state)
+//!   are arguments of `snn_run(mem, ctx, k0, k1)`, filled by the driver (`driver.rs`);
+//! - constant arrays (reset values, matrices, scales, selection and sparse index tables) are one
+//!   read-only data object of the module, `snn_consts` (`emit::Pool`, arrays 16-byte aligned),
+//!   whose address the entry block takes (`symbol_value`, a relocation) and keeps in the state
+//!   block; uses load it from there (scalars known at compile time are immediates);
+//! - host functions (math routines, the kernel trampoline `host_step`) are imported by name
+//!   (`host::symbols`): the JIT registers their addresses, a linker would resolve them;
+//! - host kernels are called through `host_step(ctx, slot, k, mem)`, which finds the kernel at
+//!   context slot `slot` and its state at `slot + 1`.
+//!
+//! Files: `compile.rs` (code generation into a module, step loop, op dispatch), `jit.rs` (the
+//! JIT module), `emit.rs` (code-building helpers, the constant pool), `ops.rs` (linear and
+//! data-movement ops, filters, probes), `neurons.rs`, `func.rs` (node functions), `host.rs` (host
+//! symbols and the kernel trampoline), `kernels.rs` and `conv.rs` (host kernels), `layout.rs`
+//! (state block, kernels, context slots), `driver.rs` (running). A new op kind is a new arm in
+//! `compile::emit_op`, generated with the helpers of `emit.rs` or run as a [`host::HostKernel`].
 
 mod compile;
 mod conv;
@@ -25,9 +41,12 @@ mod float;
 mod func;
 pub mod fuse;
 mod host;
+mod jit;
 mod kernels;
 mod layout;
 mod neurons;
+#[cfg(test)]
+mod object_tests;
 mod ops;
 #[cfg(test)]
 mod tests;
@@ -153,12 +172,12 @@ pub fn compile(program: &Program, precision: Precision) -> Result<Compiled, JitE
     let fused = fuse::plan(program);
     let (inner, module, size, host_ops) = match precision {
         Precision::F64 => {
-            let (m, f, res, size) = compile::compile::<f64>(program, &fused)?;
+            let (m, f, res, size) = jit::compile::<f64>(program, &fused)?;
             let ops = res.host_ops.clone();
             (Inner::F64(Exec { f, res }), m, size, ops)
         }
         Precision::F32 => {
-            let (m, f, res, size) = compile::compile::<f32>(program, &fused)?;
+            let (m, f, res, size) = jit::compile::<f32>(program, &fused)?;
             let ops = res.host_ops.clone();
             (Inner::F32(Exec { f, res }), m, size, ops)
         }

@@ -62,7 +62,7 @@ impl<'f, 'm, T: JitFloat> Gen<'f, 'm, T> {
                 value.len()
             )));
         }
-        let c = self.res.fconst(value.iter().map(|&x| T::cast(x)).collect());
+        let c = self.fconst(value.iter().map(|&x| T::cast(x)).collect())?;
         Ok((
             n,
             Elem::Vector(Box::new(move |g: &mut Gen<'f, 'm, T>, i| {
@@ -96,7 +96,7 @@ impl<'f, 'm, T: JitFloat> Gen<'f, 'm, T> {
             Some([a]) => Some(Err(T::cast(*a))),
             Some(v) => {
                 n = n.min(v.len());
-                Some(Ok(self.res.fconst(v.iter().map(|&x| T::cast(x)).collect())))
+                Some(Ok(self.fconst(v.iter().map(|&x| T::cast(x)).collect())?))
             }
         };
         let vector = matches!((&six, &dix), (Ix::Range(_), Ix::Range(_)));
@@ -159,8 +159,8 @@ impl<'f, 'm, T: JitFloat> Gen<'f, 'm, T> {
             let cols: Vec<_> = mat
                 .columns()
                 .into_iter()
-                .map(|c| self.res.fconst(c.iter().take(m).map(|&v| T::cast(v)).collect()))
-                .collect();
+                .map(|c| self.fconst(c.iter().take(m).map(|&v| T::cast(v)).collect()))
+                .collect::<Result<_, _>>()?;
             // The values, loaded once before the loop (when fused, no op of the loop writes
             // them: `fuse`; when the source is the destination, its values before the product,
             // as the interpreter reads them), as scalars and in every lane.
@@ -195,10 +195,10 @@ impl<'f, 'm, T: JitFloat> Gen<'f, 'm, T> {
                 .map(|()| None);
         }
         let x = self.contiguous(src, dst, &six, kk)?;
-        let c = self.res.fconst(mat.iter().map(|&v| T::cast(v)).collect());
+        let c = self.fconst(mat.iter().map(|&v| T::cast(v)).collect())?;
         let chunks = kk / 8;
         let nv = 8 / T::LANES;
-        let base = self.ptr(c.addr);
+        let base = self.cptr(c.at as i32 * T::SIZE as i32);
         let rows = self.for_n(m, |g, r| {
             let row = match r {
                 I::C(r) => g.b.ins().iadd_imm_s(base, (r * kk) as i64 * T::SIZE),
@@ -298,8 +298,8 @@ impl<'f, 'm, T: JitFloat> Gen<'f, 'm, T> {
             .flat_map(|j| (0..m).map(move |r| (j, r)))
             .map(|(j, r)| T::cast(mat[(r, j)]))
             .collect();
-        let c = self.res.fconst(mt);
-        let base = self.ptr(c.addr);
+        let c = self.fconst(mt)?;
+        let base = self.cptr(c.at as i32 * T::SIZE as i32);
         let zero = self.fc(T::zero());
         let lanes = T::LANES;
         let vec_rows = if let Ix::Range(_) = dix { m / lanes } else { 0 };
@@ -410,12 +410,12 @@ impl<'f, 'm, T: JitFloat> Gen<'f, 'm, T> {
             }
             return Ok(());
         }
-        let rows_addr = self.res.uconst(&out_rows)?;
-        let ptr_addr = self.res.uconst(&ptr)?;
-        let col_addr = self.res.uconst(&ecol)?;
-        let vals_c = self.res.fconst(evals);
-        let (ra, pa, ca, va) =
-            (self.ptr(rows_addr), self.ptr(ptr_addr), self.ptr(col_addr), self.ptr(vals_c.addr));
+        let rows_at = self.uconst(&out_rows)?;
+        let ptr_at = self.uconst(&ptr)?;
+        let col_at = self.uconst(&ecol)?;
+        let vals_c = self.fconst(evals)?;
+        let (ra, pa, ca) = (self.cptr(rows_at), self.cptr(ptr_at), self.cptr(col_at));
+        let va = self.cptr(vals_c.at as i32 * T::SIZE as i32);
         self.for_n(out_rows.len(), |g, gi| {
             let gv = match gi {
                 I::C(c) => g.ic(c as i64),
