@@ -36,7 +36,8 @@ pub struct Built {
     pub probes: Vec<Option<Array2<f64>>>,
 }
 
-fn dist(spec: &DistSpec, default: Dist) -> Dist {
+/// The NEF distribution of a parameter given as `spec` (`default` for [`DistSpec::Default`]).
+pub(crate) fn dist(spec: &DistSpec, default: Dist) -> Dist {
     match spec {
         DistSpec::Default => default,
         DistSpec::Uniform { low, high, integer } => {

@@ -3,8 +3,10 @@
 use crate::build::Built;
 use crate::ir::{self, InputDecl, Op, OpKind, ProbeDecl, Program, Sel, Signal, SignalId};
 use crate::model::{Endpoint, Model, NodeKind, ObjectKind, Port, ProbeAttr, Transform};
-use crate::spec::{NeuronKind, NeuronSpec, SynapseSpec};
-use snn_runtime::neurons::{self as rn, NeuronType};
+use crate::spec::{DistSpec, NeuronSpec, SynapseSpec};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use snn_runtime::neurons::{NeuronType, StateInit, StateVar};
 use snn_runtime::synapse::Synapse;
 use snn_syntax::{codes, Diagnostic, Span};
 
@@ -26,65 +28,36 @@ struct Lowerer<'a> {
     signals: Vec<Signal>,
     ops: Vec<Op>,
     objs: Vec<ObjSignals>,
-    states: Vec<Vec<(String, SignalId)>>,
+    states: Vec<Vec<(StateVar, SignalId)>>,
+    /// Problems found while lowering objects (a distribution that cannot be sampled).
+    errors: Vec<Diagnostic>,
 }
 
 /// Convert a neuron spec to the runtime's neuron type.
 pub fn neuron_type(spec: &NeuronSpec) -> NeuronType {
-    let p = |n: &str| spec.param(n);
-    match spec.kind {
-        NeuronKind::Relu => rn::RectifiedLinear { amplitude: p("amplitude") }.into(),
-        NeuronKind::SpikingRelu => rn::SpikingRectifiedLinear { amplitude: p("amplitude") }.into(),
-        NeuronKind::Lif => rn::Lif {
-            tau_rc: p("tau_rc"),
-            tau_ref: p("tau_ref"),
-            min_voltage: p("min_voltage"),
-            amplitude: p("amplitude"),
+    spec.neuron_type()
+}
+
+/// The initial values of state variable `var` of `n` neurons given as `dist`: constants and
+/// arrays as they are, `uniform(low, high)` drawn by the runtime as Nengo's default voltage is
+/// (per batch element, from the op's stream), other distributions sampled here from a stream of
+/// the op's seed and the variable.
+fn state_init(dist: &DistSpec, n: usize, seed: u64, var: StateVar) -> Result<StateInit, String> {
+    Ok(match dist {
+        DistSpec::Choice(opts) if opts.len() == 1 && opts[0].len() == 1 => {
+            StateInit::Constant(opts[0][0])
         }
-        .into(),
-        NeuronKind::LifRate => {
-            rn::LifRate { tau_rc: p("tau_rc"), tau_ref: p("tau_ref"), amplitude: p("amplitude") }
-                .into()
+        DistSpec::Array(a) => StateInit::Values(a.iter().copied().collect()),
+        DistSpec::Uniform { low, high, integer: false } => {
+            StateInit::Uniform { low: *low, high: *high }
         }
-        NeuronKind::Sigmoid => rn::Sigmoid { tau_ref: p("tau_ref") }.into(),
-        NeuronKind::Tanh => rn::Tanh { tau_ref: p("tau_ref") }.into(),
-        NeuronKind::LeakyRelu => {
-            rn::LeakyRelu { negative_slope: p("negative_slope"), amplitude: p("amplitude") }.into()
+        other => {
+            let mut rng = ChaCha8Rng::seed_from_u64(seed ^ (0x5eed_0000 + var.index() as u64));
+            let dist = crate::build::dist(other, crate::nef::Dist::uniform(0.0, 1.0));
+            let samples = dist.sample_1d(n, &mut rng).map_err(|e| e.to_string())?;
+            StateInit::Values(samples.to_vec())
         }
-        NeuronKind::AdaptiveLif => rn::AdaptiveLif {
-            tau_n: p("tau_n"),
-            inc_n: p("inc_n"),
-            tau_rc: p("tau_rc"),
-            tau_ref: p("tau_ref"),
-            min_voltage: p("min_voltage"),
-            amplitude: p("amplitude"),
-        }
-        .into(),
-        NeuronKind::AdaptiveLifRate => rn::AdaptiveLifRate {
-            tau_n: p("tau_n"),
-            inc_n: p("inc_n"),
-            tau_rc: p("tau_rc"),
-            tau_ref: p("tau_ref"),
-            amplitude: p("amplitude"),
-        }
-        .into(),
-        NeuronKind::Izhikevich => rn::Izhikevich {
-            tau_recovery: p("tau_recovery"),
-            coupling: p("coupling"),
-            reset_voltage: p("reset_voltage"),
-            reset_recovery: p("reset_recovery"),
-        }
-        .into(),
-        NeuronKind::RegularSpiking | NeuronKind::PoissonSpiking => {
-            let base = spec.base.as_deref().map(neuron_type).unwrap_or_default();
-            let amplitude = p("amplitude");
-            if spec.kind == NeuronKind::RegularSpiking {
-                rn::RegularSpiking { base: Box::new(base), amplitude }.into()
-            } else {
-                rn::PoissonSpiking { base: Box::new(base), amplitude }.into()
-            }
-        }
-    }
+    })
 }
 
 /// Convert a synapse spec to the runtime's synapse.
@@ -108,13 +81,14 @@ pub fn lower(model: &Model, built: &Built, dt: f64) -> Result<Program, Vec<Diagn
         ops: Vec::new(),
         objs: Vec::new(),
         states: Vec::new(),
+        errors: Vec::new(),
     };
-    let mut errors = Vec::new();
     let mut inputs = Vec::new();
     for (i, o) in model.objects.iter().enumerate() {
         let sig = lw.object(i, o, &mut inputs);
         lw.objs.push(sig);
     }
+    let mut errors = std::mem::take(&mut lw.errors);
     for (ci, c) in model.connections.iter().enumerate() {
         if let Err(d) = lw.connection(ci, c) {
             errors.push(d);
@@ -252,26 +226,28 @@ impl Lowerer<'_> {
         n: usize,
         seed: u64,
         span: Span,
-    ) -> Vec<(String, SignalId)> {
+    ) -> Vec<(StateVar, SignalId)> {
         let neuron = neuron_type(spec);
-        let states: Vec<(String, SignalId)> = spec
+        let states: Vec<(StateVar, SignalId)> = spec
             .kind
             .info()
             .states
             .iter()
-            .map(|s| (s.to_string(), self.signal(format!("{name}.neurons.{s}"), n, Vec::new())))
+            .map(|s| (s.var, self.signal(format!("{name}.neurons.{}", s.var), n, Vec::new())))
             .collect();
-        let init_voltage = match &spec.initial_voltage {
-            Some(crate::spec::DistSpec::Array(a)) => Some(a.iter().copied().collect()),
-            Some(crate::spec::DistSpec::Choice(opts)) if opts.len() == 1 => {
-                Some(vec![opts[0][0]; n])
+        let mut init = Vec::new();
+        for (var, dist) in &spec.initial {
+            match state_init(dist, n, seed, *var) {
+                Ok(i) => init.push((*var, i)),
+                Err(e) => self.errors.push(Diagnostic::error(
+                    codes::BUILD,
+                    format!("initial `{var}`: {e}"),
+                    span,
+                    "while building this",
+                )),
             }
-            _ => None,
-        };
-        self.op(
-            OpKind::SimNeurons { neuron, j, out, states: states.clone(), init_voltage, seed },
-            span,
-        );
+        }
+        self.op(OpKind::SimNeurons { neuron, j, out, states: states.clone(), init, seed }, span);
         states
     }
 

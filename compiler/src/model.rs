@@ -261,7 +261,7 @@ pub enum ProbeAttr {
     /// Output value (decoded for ensembles, neuron output for layers and `.neurons`).
     Output,
     /// A neuron state variable such as `voltage`.
-    State(String),
+    State(crate::spec::StateVar),
 }
 
 /// A probe.

@@ -4,226 +4,40 @@
 use ndarray::ArrayD;
 use std::sync::Arc;
 
-/// A neuron type with its parameters (all defaults filled in).
+pub use snn_runtime::neurons::{
+    Constraint, NeuronInfo, NeuronKind, Param, ParamUnit, StateVar, NEURON_TYPES,
+};
+
+/// A neuron type with its parameters (all defaults filled in). The types, their parameters and
+/// state variables come from snn-runtime's table ([`NEURON_TYPES`]).
 #[derive(Clone, Debug, PartialEq)]
 pub struct NeuronSpec {
     /// Which type.
     pub kind: NeuronKind,
-    /// Parameter values by name, in the table's order.
-    pub params: Vec<(&'static str, f64)>,
+    /// Parameter values, in the table's order ([`NeuronInfo::params`]).
+    pub params: Vec<f64>,
     /// Base rate type, for `regular_spiking` / `poisson_spiking`.
     pub base: Option<Box<NeuronSpec>>,
-    /// Explicit initial voltage per neuron (else Nengo's default distribution).
-    pub initial_voltage: Option<DistSpec>,
+    /// Explicit initial values of state variables (Nengo's `initial_state`), each a constant,
+    /// an array of one value per neuron or a distribution; the others take Nengo's defaults.
+    pub initial: Vec<(StateVar, DistSpec)>,
 }
 
 impl NeuronSpec {
-    /// A parameter's value (panics on a name not in the table: a programming error).
-    pub fn param(&self, name: &str) -> f64 {
-        self.params.iter().find(|(n, _)| *n == name).map(|(_, v)| *v).unwrap_or(f64::NAN)
+    /// A parameter's value by name, `None` if the type has no such parameter.
+    pub fn param(&self, name: &str) -> Option<f64> {
+        let i = self.kind.info().params.iter().position(|p| p.name == name)?;
+        self.params.get(i).copied()
     }
 
     /// Whether the output is spikes.
     pub fn is_spiking(&self) -> bool {
         self.kind.info().spiking
     }
-}
 
-/// The neuron types of the language.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum NeuronKind {
-    /// RectifiedLinear.
-    Relu,
-    /// SpikingRectifiedLinear.
-    SpikingRelu,
-    /// LIF.
-    Lif,
-    /// LIFRate.
-    LifRate,
-    /// Sigmoid.
-    Sigmoid,
-    /// Tanh.
-    Tanh,
-    /// nengo_dl LeakyReLU.
-    LeakyRelu,
-    /// AdaptiveLIF.
-    AdaptiveLif,
-    /// AdaptiveLIFRate.
-    AdaptiveLifRate,
-    /// Izhikevich.
-    Izhikevich,
-    /// RegularSpiking(base).
-    RegularSpiking,
-    /// PoissonSpiking(base).
-    PoissonSpiking,
-}
-
-/// Static facts about a neuron type.
-#[derive(Clone, Copy, Debug)]
-pub struct NeuronInfo {
-    /// The name in the language.
-    pub name: &'static str,
-    /// The kind.
-    pub kind: NeuronKind,
-    /// Parameters with defaults (SI units) and the unit each expects.
-    pub params: &'static [(&'static str, f64, ParamUnit)],
-    /// Emits spikes.
-    pub spiking: bool,
-    /// Probeable state variables besides the output.
-    pub states: &'static [&'static str],
-    /// Takes a base rate type as first argument.
-    pub wraps_base: bool,
-}
-
-/// The unit a parameter expects.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ParamUnit {
-    /// A plain number.
-    One,
-    /// A time.
-    Time,
-}
-
-use ParamUnit::{One, Time};
-
-const LIF_PARAMS: &[(&str, f64, ParamUnit)] = &[
-    ("tau_rc", 0.02, Time),
-    ("tau_ref", 0.002, Time),
-    ("min_voltage", 0.0, One),
-    ("amplitude", 1.0, One),
-];
-const LIF_RATE_PARAMS: &[(&str, f64, ParamUnit)] =
-    &[("tau_rc", 0.02, Time), ("tau_ref", 0.002, Time), ("amplitude", 1.0, One)];
-const ADAPTIVE_LIF_PARAMS: &[(&str, f64, ParamUnit)] = &[
-    ("tau_n", 1.0, Time),
-    ("inc_n", 0.01, One),
-    ("tau_rc", 0.02, Time),
-    ("tau_ref", 0.002, Time),
-    ("min_voltage", 0.0, One),
-    ("amplitude", 1.0, One),
-];
-const ADAPTIVE_LIF_RATE_PARAMS: &[(&str, f64, ParamUnit)] = &[
-    ("tau_n", 1.0, Time),
-    ("inc_n", 0.01, One),
-    ("tau_rc", 0.02, Time),
-    ("tau_ref", 0.002, Time),
-    ("amplitude", 1.0, One),
-];
-
-/// Every neuron type of the language.
-pub const NEURON_TYPES: &[NeuronInfo] = &[
-    NeuronInfo {
-        name: "relu",
-        kind: NeuronKind::Relu,
-        params: &[("amplitude", 1.0, One)],
-        spiking: false,
-        states: &[],
-        wraps_base: false,
-    },
-    NeuronInfo {
-        name: "spiking_relu",
-        kind: NeuronKind::SpikingRelu,
-        params: &[("amplitude", 1.0, One)],
-        spiking: true,
-        states: &["voltage"],
-        wraps_base: false,
-    },
-    NeuronInfo {
-        name: "lif",
-        kind: NeuronKind::Lif,
-        params: LIF_PARAMS,
-        spiking: true,
-        states: &["voltage", "refractory_time"],
-        wraps_base: false,
-    },
-    NeuronInfo {
-        name: "lif_rate",
-        kind: NeuronKind::LifRate,
-        params: LIF_RATE_PARAMS,
-        spiking: false,
-        states: &[],
-        wraps_base: false,
-    },
-    NeuronInfo {
-        name: "sigmoid",
-        kind: NeuronKind::Sigmoid,
-        params: &[("tau_ref", 0.0025, Time)],
-        spiking: false,
-        states: &[],
-        wraps_base: false,
-    },
-    NeuronInfo {
-        name: "tanh",
-        kind: NeuronKind::Tanh,
-        params: &[("tau_ref", 0.0025, Time)],
-        spiking: false,
-        states: &[],
-        wraps_base: false,
-    },
-    NeuronInfo {
-        name: "leaky_relu",
-        kind: NeuronKind::LeakyRelu,
-        params: &[("negative_slope", 0.3, One), ("amplitude", 1.0, One)],
-        spiking: false,
-        states: &[],
-        wraps_base: false,
-    },
-    NeuronInfo {
-        name: "adaptive_lif",
-        kind: NeuronKind::AdaptiveLif,
-        params: ADAPTIVE_LIF_PARAMS,
-        spiking: true,
-        states: &["voltage", "refractory_time", "adaptation"],
-        wraps_base: false,
-    },
-    NeuronInfo {
-        name: "adaptive_lif_rate",
-        kind: NeuronKind::AdaptiveLifRate,
-        params: ADAPTIVE_LIF_RATE_PARAMS,
-        spiking: false,
-        states: &["adaptation"],
-        wraps_base: false,
-    },
-    NeuronInfo {
-        name: "izhikevich",
-        kind: NeuronKind::Izhikevich,
-        params: &[
-            ("tau_recovery", 0.02, One),
-            ("coupling", 0.2, One),
-            ("reset_voltage", -65.0, One),
-            ("reset_recovery", 8.0, One),
-        ],
-        spiking: true,
-        states: &["voltage", "recovery"],
-        wraps_base: false,
-    },
-    NeuronInfo {
-        name: "regular_spiking",
-        kind: NeuronKind::RegularSpiking,
-        params: &[("amplitude", 1.0, One)],
-        spiking: true,
-        states: &["voltage"],
-        wraps_base: true,
-    },
-    NeuronInfo {
-        name: "poisson_spiking",
-        kind: NeuronKind::PoissonSpiking,
-        params: &[("amplitude", 1.0, One)],
-        spiking: true,
-        states: &[],
-        wraps_base: true,
-    },
-];
-
-impl NeuronKind {
-    /// The static facts of this type.
-    pub fn info(self) -> &'static NeuronInfo {
-        NEURON_TYPES.iter().find(|i| i.kind == self).unwrap_or(&NEURON_TYPES[0])
-    }
-
-    /// Look a type up by its name in the language.
-    pub fn from_name(name: &str) -> Option<NeuronKind> {
-        NEURON_TYPES.iter().find(|i| i.name == name).map(|i| i.kind)
+    /// The runtime's neuron type with these parameters.
+    pub fn neuron_type(&self) -> snn_runtime::neurons::NeuronType {
+        self.kind.build(&self.params, self.base.as_deref().map(NeuronSpec::neuron_type))
     }
 }
 

@@ -493,9 +493,7 @@ fn call(callee: &ast::Expr, args: &[ast::Arg], span: Span, env: &mut dyn Env) ->
         // `lifx(…)`: an unknown name in call position is an unknown function or neuron type
         Err(d) if d.code == codes::UNKNOWN_NAME && name.is_some() => {
             let name = name.unwrap_or_default();
-            let known = crate::spec::NEURON_TYPES
-                .iter()
-                .map(|i| i.name)
+            let known = crate::spec::NeuronKind::language_names()
                 .chain(CONSTRUCTORS.iter().copied())
                 .chain(CONST_FUNCTIONS.iter().copied());
             let mut d = err(

@@ -59,21 +59,19 @@ fn check_case(fx: &Fixture, case: &str, tag: &str) -> f64 {
     let j = fx.arr2(&format!("{key}.J"));
     let (steps, n) = j.dim();
 
-    let init_values: Vec<(String, Vec<f64>)> = neuron
-        .state_names()
+    let inits: Vec<(StateVar, StateInit)> = neuron
+        .state_vars()
         .into_iter()
-        .filter_map(|name| {
-            let k = format!("{key}.init_{name}");
-            fx.has(&k).then(|| (name.to_string(), fx.vec(&k)))
+        .filter_map(|var| {
+            let k = format!("{key}.init_{var}");
+            fx.has(&k).then(|| (var, StateInit::Values(fx.vec(&k))))
         })
         .collect();
-    let inits: Vec<(&str, StateInit)> =
-        init_values.iter().map(|(name, v)| (name.as_str(), StateInit::Values(v.clone()))).collect();
     let mut rng = ChaCha8Rng::seed_from_u64(0);
     let mut state = neuron.make_state_with::<f64, _>(n, &mut rng, &inits).unwrap();
 
-    let traced: Vec<&str> =
-        neuron.state_names().into_iter().filter(|name| fx.has(&format!("{key}.{name}"))).collect();
+    let traced: Vec<StateVar> =
+        neuron.state_vars().into_iter().filter(|var| fx.has(&format!("{key}.{var}"))).collect();
     let mut output = Array2::zeros((steps, n));
     let mut traces: Vec<Array2<f64>> = traced.iter().map(|_| Array2::zeros((steps, n))).collect();
     let mut out = vec![0.0; n];
@@ -81,8 +79,8 @@ fn check_case(fx: &Fixture, case: &str, tag: &str) -> f64 {
         let jk: Vec<f64> = j.row(k).to_vec();
         neuron.step(dt, &jk, &mut out, &mut state);
         output.row_mut(k).assign(&ndarray::aview1(&out));
-        for (trace, name) in traces.iter_mut().zip(&traced) {
-            trace.row_mut(k).assign(&ndarray::aview1(state.get(name).unwrap()));
+        for (trace, var) in traces.iter_mut().zip(&traced) {
+            trace.row_mut(k).assign(&ndarray::aview1(state.get(*var)));
         }
     }
 
@@ -157,15 +155,11 @@ fn f32_kernels_track_f64() {
         let j = fx.arr2(&format!("{key}.J"));
         let (steps, n) = j.dim();
         let mut rng = ChaCha8Rng::seed_from_u64(1);
-        let mut inits: Vec<(&str, StateInit)> = Vec::new();
-        let names = neuron.state_names();
-        let values: Vec<(String, Vec<f64>)> = names
-            .iter()
-            .map(|name| (name.to_string(), fx.vec(&format!("{key}.init_{name}"))))
+        let inits: Vec<(StateVar, StateInit)> = neuron
+            .state_vars()
+            .into_iter()
+            .map(|var| (var, StateInit::Values(fx.vec(&format!("{key}.init_{var}")))))
             .collect();
-        for (name, v) in &values {
-            inits.push((name.as_str(), StateInit::Values(v.clone())));
-        }
         let mut state = neuron.make_state_with::<f32, _>(n, &mut rng, &inits).unwrap();
         let mut out = vec![0f32; n];
         let mut counts = vec![0f64; n];
@@ -239,11 +233,15 @@ fn bad_configurations_are_errors() {
     let lif = NeuronType::from(Lif::default());
     let mut rng = ChaCha8Rng::seed_from_u64(0);
     let err = lif
-        .make_state_with::<f64, _>(3, &mut rng, &[("adaptation", StateInit::Constant(0.0))])
+        .make_state_with::<f64, _>(3, &mut rng, &[(StateVar::Adaptation, StateInit::Constant(0.0))])
         .unwrap_err();
     assert!(err.to_string().contains("no state variable `adaptation`"), "{err}");
     let err = lif
-        .make_state_with::<f64, _>(3, &mut rng, &[("voltage", StateInit::Values(vec![0.0; 2]))])
+        .make_state_with::<f64, _>(
+            3,
+            &mut rng,
+            &[(StateVar::Voltage, StateInit::Values(vec![0.0; 2]))],
+        )
         .unwrap_err();
     assert!(matches!(err, NeuronError::LengthMismatch { expected: 3, got: 2, .. }), "{err}");
 

@@ -111,17 +111,19 @@ fn both(
     Ok((worst[0], worst[1]))
 }
 
-/// The examples with the inputs their README gives.
+/// The examples with the inputs their README gives (and test models of features the examples
+/// do not show: every kind of neuron state set initially).
 #[test]
 fn examples_agree() {
     let ex = root().join("examples");
-    let runs: [(&str, &[&str], usize); 6] = [
+    let runs: [(&str, &[&str], usize); 7] = [
         ("communication_channel.snn", &[], 1000),
         ("square.snn", &["data/square_x.npy"], 1000),
         ("integrator.snn", &[], 1000),
         ("conv_layers.snn", &["image=data/image.npy"], 200),
         ("tour.snn", &[], 500),
         ("../tests/ir_passes/absorb.snn", &[], 500),
+        ("../tests/models/initial_state.snn", &[], 300),
     ];
     let mut failures = Vec::new();
     for (file, inputs, steps) in runs {

@@ -622,6 +622,116 @@ def neuron_regular_spiking():
     )
 
 
+@register
+def neuron_initial_state():
+    c = Case(
+        "neuron_initial_state",
+        """Every neuron state variable set through Nengo's initial_state, as `initial_<state>`
+        arguments: AdaptiveLIF (voltage, refractory_time part-way through the step and beyond it,
+        adaptation), LIF (voltage, refractory_time), Izhikevich (voltage, recovery per neuron, and
+        recovery as a constant: Choice([-12])), AdaptiveLIFRate (adaptation), driven by a per-step
+        input current (synapse none); probes spikes or rates and every state variable.""",
+        steps=200,
+    )
+    n = 5
+    currents = ramp_inputs(200, n, 0.5, 3.0)
+    v = c.rng.uniform(0, 1, size=n)
+    # each layer: (name, .snn call with {bias} and one {<state>} per array, Nengo type, bias,
+    # initial arrays by state, probed states)
+    layers = [
+        (
+            "al",
+            "adaptive_lif(bias = {bias}, tau_n = 100ms, inc_n = 0.05, initial_voltage = {voltage}, "
+            "initial_refractory_time = {refractory_time}, initial_adaptation = {adaptation})",
+            lambda st: nengo.AdaptiveLIF(tau_n=0.1, inc_n=0.05, initial_state=st),
+            [0.0, 0.5, 1.0, 2.0, 6.0],
+            {
+                "voltage": v,
+                "refractory_time": np.array([0.0, 0.0004, 0.0015, 0.0025, 0.004]),
+                "adaptation": np.array([0.0, 0.5, 1.0, 0.2, 2.0]),
+            },
+            ["voltage", "refractory_time", "adaptation"],
+        ),
+        (
+            "l",
+            "lif(bias = {bias}, initial_voltage = {voltage}, initial_refractory_time = {refractory_time})",
+            lambda st: nengo.LIF(initial_state=st),
+            [1.0, 1.5, 2.0, 4.0, 30.0],
+            {
+                "voltage": np.array([0.99, 0.0, 0.5, 0.25, 0.9]),
+                "refractory_time": np.array([0.003, 0.0002, 0.0, 0.001, 0.0035]),
+            },
+            ["voltage", "refractory_time"],
+        ),
+        (
+            "iz",
+            "izhikevich(bias = {bias}, initial_voltage = {voltage}, initial_recovery = {recovery})",
+            lambda st: nengo.Izhikevich(initial_state=st),
+            [0.0, 2.0, 5.0, 10.0, 4.0],
+            {
+                "voltage": np.array([-65.0, -60.0, -70.0, 25.0, -50.0]),
+                "recovery": np.array([-13.0, -10.0, 0.0, 5.0, -20.0]),
+            },
+            ["voltage", "recovery"],
+        ),
+        (
+            "izc",
+            "izhikevich(bias = {bias}, initial_voltage = {voltage}, initial_recovery = -12)",
+            lambda st: nengo.Izhikevich(
+                initial_state=dict(st, recovery=nengo.dists.Choice([-12.0]))
+            ),
+            [0.0, 2.0, 5.0, 10.0, 4.0],
+            {"voltage": np.array([-65.0, -55.0, -70.0, -62.0, -64.0])},
+            ["voltage", "recovery"],
+        ),
+        (
+            "ar",
+            "adaptive_lif_rate(bias = {bias}, tau_n = 50ms, inc_n = 0.1, initial_adaptation = {adaptation})",
+            lambda st: nengo.AdaptiveLIFRate(tau_n=0.05, inc_n=0.1, initial_state=st),
+            [0.0, 0.5, 1.0, 2.0, 6.0],
+            {"adaptation": np.array([0.0, 0.3, 1.0, 2.5, 5.0])},
+            ["adaptation"],
+        ),
+    ]
+    c.input("x", currents[None])
+    lines = ['weights w = "weights.npz"', f"input x: [{n}]"]
+    for name, snn_fmt, _, bias, init, _ in layers:
+        refs = {"bias": c.w(f"{name}_bias", bias)}
+        for s, arr in init.items():
+            refs[s] = c.w(f"{name}_{s}0", arr)
+        lines.append(f"layer {name}: [{n}] = " + snn_fmt.format(**refs))
+    for name, *_ in layers:
+        lines.append(f"connect x -> {name} synapse none")
+    for name, _, _, _, _, states in layers:
+        lines.append(f"probe {name}")
+        for s in states:
+            lines.append(f"probe {name}_{s} = {name}.{s}")
+    c.set_snn("\n".join(lines))
+
+    def build(inp, direct=False):
+        with nengo.Network() as net:
+            x = input_node(inp["x"], True, c.dt, "x")
+            probes = {}
+            for name, _, factory, bias, init, states in layers:
+                st = {k: np.asarray(a, dtype=np.float64) for k, a in init.items()}
+                l = layer(n, factory(st), bias, label=name)
+                nengo.Connection(x, l, synapse=None)
+                probes[name] = (nengo.Probe(l), (n,))
+                for s in states:
+                    probes[f"{name}_{s}"] = (nengo.Probe(l, s), (n,))
+        return net, probes
+
+    c.build = build
+    for name, _, factory, _, _, states in layers:
+        if factory({}).spiking:
+            c.spikes(name)
+        else:
+            c.exact(name)
+        for s in states:
+            c.exact(f"{name}_{s}")
+    return c
+
+
 # ================================================================================================
 # Synapses
 # ================================================================================================

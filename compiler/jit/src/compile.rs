@@ -229,8 +229,8 @@ fn emit_op<'c, 'f, 'm, T: JitFloat>(
                 g.kernel(Box::new(kernel), "ConvInc: Rust convolution kernel".to_string())
             })
         }
-        OpKind::SimNeurons { neuron, j, out, states, init_voltage, seed } => {
-            g.op_neurons(neuron, *j, *out, states, init_voltage, *seed)
+        OpKind::SimNeurons { neuron, j, out, states, init, seed } => {
+            g.op_neurons(neuron, *j, *out, states, init, *seed)
         }
         OpKind::Filter { filter, src, dst } => g.op_filter(filter, *src, *dst).map(Some),
         OpKind::Scale { dst, factor } => g.op_scale(*dst, *factor).map(Some),

@@ -8,7 +8,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use snn_compiler::func::FnExpr;
 use snn_compiler::spec::{HostOp, ProcessSpec};
-use snn_runtime::neurons::{NeuronState, NeuronType, StateInit};
+use snn_runtime::neurons::{NeuronState, NeuronType, StateInit, StateVar};
 use snn_runtime::process::{PresentInput, SampledSignal, WhiteNoise, WhiteSignal};
 
 /// A process writing `n` values at `dst` each step.
@@ -130,10 +130,11 @@ impl<T: JitFloat> HostKernel<T> for NodeFn {
 pub(super) struct Neurons {
     pub neuron: NeuronType,
     pub n: usize,
-    pub init_voltage: Option<Vec<f64>>,
+    /// Explicitly initialised state variables (the others take their defaults).
+    pub init: Vec<(StateVar, StateInit)>,
     pub seed: u64,
     /// Where each state variable lives in the block.
-    pub states: Vec<(&'static str, usize)>,
+    pub states: Vec<(StateVar, usize)>,
     /// For stochastic wrappers: `(rate_out offset, out offset, dt)`.
     pub spikes: Option<(usize, usize, f64)>,
 }
@@ -141,19 +142,11 @@ pub(super) struct Neurons {
 impl<T: JitFloat> HostKernel<T> for Neurons {
     fn init(&self, b: usize, mem: &mut [T]) -> Result<KernelState, String> {
         let mut rng = ChaCha8Rng::seed_from_u64(self.seed.wrapping_add(b as u64));
-        let st: NeuronState<T> = match &self.init_voltage {
-            Some(v) => self
-                .neuron
-                .make_state_with(self.n, &mut rng, &[("voltage", StateInit::Values(v.clone()))])
-                .map_err(|e| e.to_string())?,
-            None => self.neuron.make_state(self.n, &mut rng),
-        };
-        for &(name, off) in &self.states {
-            if let Some(v) = st.get(name) {
-                if v.len() == self.n {
-                    mem.get_mut(off..off + self.n).ok_or("neurons: bad range")?.copy_from_slice(v);
-                }
-            }
+        let st: NeuronState<T> =
+            self.neuron.make_state_with(self.n, &mut rng, &self.init).map_err(|e| e.to_string())?;
+        for &(var, off) in &self.states {
+            let v = st.get(var);
+            mem.get_mut(off..off + v.len()).ok_or("neurons: bad range")?.copy_from_slice(v);
         }
         Ok(Box::new(st))
     }

@@ -10,12 +10,16 @@ use super::JitError;
 use cranelift_codegen::ir::condcodes::FloatCC;
 use cranelift_codegen::ir::{InstBuilder, Value};
 use snn_compiler::ir::SignalId;
-use snn_runtime::neurons::NeuronType;
+use snn_runtime::neurons::{NeuronType, StateInit, StateVar};
 
-type States = [(&'static str, usize)];
+/// Where each state variable of the op's type ([`NeuronType::state_vars`]) lives in the block.
+type States = [(StateVar, usize)];
 
-fn state(st: &States, name: &str) -> Result<usize, JitError> {
-    st.iter().find(|(n, _)| *n == name).map(|(_, o)| *o).ok_or_else(|| bug("neuron state"))
+/// The block offset of `var`. Every variable of the type has one (exposed ones in their signal,
+/// the others in scratch), and each kernel below asks only for its type's variables (the table
+/// in snn-runtime), so a failure is a bug of this file, found when the kernel is compiled.
+fn state(st: &States, var: StateVar) -> Result<usize, JitError> {
+    st.iter().find(|(v, _)| *v == var).map(|(_, o)| *o).ok_or_else(|| bug("neuron state"))
 }
 
 /// LIF membrane parameters in the run's type.
@@ -34,8 +38,8 @@ impl<'f, 'm, T: JitFloat> Gen<'f, 'm, T> {
         neuron: &'c NeuronType,
         j: SignalId,
         out: SignalId,
-        states: &[(String, SignalId)],
-        init_voltage: &Option<Vec<f64>>,
+        states: &[(StateVar, SignalId)],
+        init: &[(StateVar, StateInit)],
         seed: u64,
     ) -> Result<Option<Loop<'c, 'f, 'm, T>>, JitError> {
         let (_, n) = self.sig(j)?;
@@ -43,25 +47,25 @@ impl<'f, 'm, T: JitFloat> Gen<'f, 'm, T> {
         if no != n {
             return Err(JitError::Invalid(format!("{n} neuron inputs but {no} outputs")));
         }
-        let mut st: Vec<(&'static str, usize)> = Vec::new();
-        for name in neuron.state_names() {
-            let off = match states.iter().find(|(s, _)| s == name) {
+        let mut st: Vec<(StateVar, usize)> = Vec::new();
+        for var in neuron.state_vars() {
+            let off = match states.iter().find(|(s, _)| *s == var) {
                 Some((_, sid)) => {
                     let (o, l) = self.sig(*sid)?;
                     if l != n {
-                        return Err(JitError::Invalid(format!("state `{name}` of size {l}")));
+                        return Err(JitError::Invalid(format!("state `{var}` of size {l}")));
                     }
                     o
                 }
                 None => self.res.alloc(n),
             };
-            st.push((name, off));
+            st.push((var, off));
         }
         let j_off = self.source(j, out)?;
         let dt = T::cast(self.dt);
         let spikes = match neuron {
             NeuronType::StochasticSpiking(_) | NeuronType::PoissonSpiking(_) => {
-                Some((state(&st, "rate_out")?, o_off, self.dt))
+                Some((state(&st, StateVar::RateOut)?, o_off, self.dt))
             }
             _ => None,
         };
@@ -83,7 +87,7 @@ impl<'f, 'm, T: JitFloat> Gen<'f, 'm, T> {
         let kernel = Neurons {
             neuron: neuron.clone(),
             n,
-            init_voltage: init_voltage.clone(),
+            init: init.to_vec(),
             seed,
             states: st.clone(),
             spikes,
@@ -96,8 +100,8 @@ impl<'f, 'm, T: JitFloat> Gen<'f, 'm, T> {
             match neuron {
                 NeuronType::RegularSpiking(w) => {
                     let r = g.body(&w.base, jv, i, st, dt)?;
-                    g.stm(r, state(st, "rate_out")?, i)?;
-                    let v_off = state(st, "voltage")?;
+                    g.stm(r, state(st, StateVar::RateOut)?, i)?;
+                    let v_off = state(st, StateVar::Voltage)?;
                     let v = g.ldm(v_off, i)?;
                     let dtv = g.fc(dt);
                     let inc = g.b.ins().fmul(dtv, r);
@@ -107,11 +111,11 @@ impl<'f, 'm, T: JitFloat> Gen<'f, 'm, T> {
                 }
                 NeuronType::StochasticSpiking(w) => {
                     let r = g.body(&w.base, jv, i, st, dt)?;
-                    g.stm(r, state(st, "rate_out")?, i)
+                    g.stm(r, state(st, StateVar::RateOut)?, i)
                 }
                 NeuronType::PoissonSpiking(w) => {
                     let r = g.body(&w.base, jv, i, st, dt)?;
-                    g.stm(r, state(st, "rate_out")?, i)
+                    g.stm(r, state(st, StateVar::RateOut)?, i)
                 }
                 other => {
                     let o = g.body(other, jv, i, st, dt)?;
@@ -134,7 +138,8 @@ impl<'f, 'm, T: JitFloat> Gen<'f, 'm, T> {
                 tau_ref: T::cast(p.tau_ref),
                 min_v: T::cast(p.min_voltage),
             };
-            let (v_off, rt_off) = (state(&st, "voltage")?, state(&st, "refractory_time")?);
+            let (v_off, rt_off) =
+                (state(&st, StateVar::Voltage)?, state(&st, StateVar::RefractoryTime)?);
             let fast = move |g: &mut Gen<'f, 'm, T>, i: I| {
                 g.lif_quiet(j_off, v_off, rt_off, o_off, i, &lp, dt)
             };
@@ -219,7 +224,7 @@ impl<'f, 'm, T: JitFloat> Gen<'f, 'm, T> {
         p: &LifP<T>,
         dt: T,
     ) -> Result<Value, JitError> {
-        let (v_off, rt_off) = (state(st, "voltage")?, state(st, "refractory_time")?);
+        let (v_off, rt_off) = (state(st, StateVar::Voltage)?, state(st, StateVar::RefractoryTime)?);
         let v = self.ldm(v_off, i)?;
         let rt = self.ldm(rt_off, i)?;
         let dtv = self.fc(dt);
@@ -343,7 +348,7 @@ impl<'f, 'm, T: JitFloat> Gen<'f, 'm, T> {
                 let zero = self.fc(T::zero());
                 let c = self.fcmp(FloatCC::UnorderedOrGreaterThanOrEqual, j, zero);
                 let jj = self.select(c, j, zero);
-                let v_off = state(st, "voltage")?;
+                let v_off = state(st, StateVar::Voltage)?;
                 let v = self.ldm(v_off, i)?;
                 let dtv = self.fc(dt);
                 let inc = self.b.ins().fmul(jj, dtv);
@@ -357,7 +362,7 @@ impl<'f, 'm, T: JitFloat> Gen<'f, 'm, T> {
             }
             NeuronType::SpikingLeakyRelu(p) => {
                 let l = self.leaky(p.negative_slope, j);
-                let v_off = state(st, "voltage")?;
+                let v_off = state(st, StateVar::Voltage)?;
                 let v = self.ldm(v_off, i)?;
                 let dtv = self.fc(dt);
                 let inc = self.b.ins().fmul(l, dtv);
@@ -390,7 +395,7 @@ impl<'f, 'm, T: JitFloat> Gen<'f, 'm, T> {
                 Ok(self.select(spiked, h, zero))
             }
             NeuronType::AdaptiveLifRate(p) => {
-                let a_off = state(st, "adaptation")?;
+                let a_off = state(st, StateVar::Adaptation)?;
                 let nv = self.ldm(a_off, i)?;
                 let jn = self.b.ins().fsub(j, nv);
                 let o = self.lif_rate(jn, p.tau_rc, p.tau_ref, p.amplitude)?;
@@ -398,7 +403,7 @@ impl<'f, 'm, T: JitFloat> Gen<'f, 'm, T> {
                 Ok(o)
             }
             NeuronType::AdaptiveLif(p) => {
-                let a_off = state(st, "adaptation")?;
+                let a_off = state(st, StateVar::Adaptation)?;
                 let nv = self.ldm(a_off, i)?;
                 let jn = self.b.ins().fsub(j, nv);
                 let lp = LifP {
@@ -451,7 +456,7 @@ impl<'f, 'm, T: JitFloat> Gen<'f, 'm, T> {
         dt: T,
     ) -> Result<Value, JitError> {
         let lit = T::cast;
-        let (v_off, u_off) = (state(st, "voltage")?, state(st, "recovery")?);
+        let (v_off, u_off) = (state(st, StateVar::Voltage)?, state(st, StateVar::Recovery)?);
         let v = self.ldm(v_off, i)?;
         let u = self.ldm(u_off, i)?;
         let thousand = self.fc(lit(1000.0));

@@ -89,6 +89,15 @@ fn check(p: &Program, steps: usize, batch: usize, inputs: &[ArrayD<f64>]) {
     }
 }
 
+/// Every neuron type of snn-runtime's table has its generated kernel exercised below.
+#[test]
+fn every_neuron_kind_is_tested() {
+    let kinds: Vec<NeuronKind> = every_neuron_type().iter().map(NeuronType::kind).collect();
+    for info in NEURON_TYPES {
+        assert!(kinds.contains(&info.kind), "{} has no JIT kernel test", info.nengo);
+    }
+}
+
 fn every_neuron_type() -> Vec<NeuronType> {
     let lif_rate = NeuronType::from(LifRate::default());
     vec![
@@ -129,15 +138,27 @@ fn every_neuron_type_with_probed_states() {
         });
         b.op(OpKind::Reset { dst: j, value: vec![0.5] });
         let out = b.sig(n);
-        let states: Vec<(String, SignalId)> =
-            neuron.state_names().iter().map(|s| (s.to_string(), b.sig(n))).collect();
-        let init_voltage = (t % 3 == 0 && neuron.state_names().contains(&"voltage"))
-            .then(|| (0..n).map(|i| i as f64 / n as f64).collect());
+        let states: Vec<(StateVar, SignalId)> =
+            neuron.state_vars().into_iter().map(|v| (v, b.sig(n))).collect();
+        // Every state variable set explicitly (values, a constant or a range), or all defaults.
+        let init: Vec<(StateVar, StateInit)> = neuron
+            .state_vars()
+            .into_iter()
+            .filter(|_| t % 4 != 3)
+            .map(|v| {
+                let init = match t % 4 {
+                    0 => StateInit::Values((0..n).map(|i| i as f64 / n as f64).collect()),
+                    1 => StateInit::Constant(0.001 * (v.index() + 1) as f64),
+                    _ => StateInit::Uniform { low: -0.5, high: 0.9 },
+                };
+                (v, init)
+            })
+            .collect();
         for (_, s) in &states {
             b.probe(*s, 1);
         }
         b.probe(out, 1);
-        b.op(OpKind::SimNeurons { neuron, j, out, states, init_voltage, seed: 7 });
+        b.op(OpKind::SimNeurons { neuron, j, out, states, init, seed: 7 });
         let mut p = b.0;
         // sets first: the reset before the increment
         p.ops.swap(1, 2);
@@ -159,8 +180,8 @@ fn long_lif_loops_defer_refused_vectors() {
         let j = b.sig(n);
         let out = b.sig(n);
         let other = b.sig(n);
-        let states: Vec<(String, SignalId)> =
-            ["voltage", "refractory_time"].iter().map(|s| (s.to_string(), b.sig(n))).collect();
+        let states: Vec<(StateVar, SignalId)> =
+            [StateVar::Voltage, StateVar::RefractoryTime].iter().map(|v| (*v, b.sig(n))).collect();
         b.op(OpKind::Reset { dst: j, value: vec![0.5] });
         let inc = |dst, src| OpKind::ElementwiseInc {
             scale: vec![2.0],
@@ -177,7 +198,7 @@ fn long_lif_loops_defer_refused_vectors() {
             j,
             out,
             states: st,
-            init_voltage: None,
+            init: Vec::new(),
             seed: 3,
         });
         b.op(OpKind::Reset { dst: other, value: vec![0.25] });

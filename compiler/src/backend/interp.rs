@@ -15,7 +15,7 @@ use ndarray::{Array2, ArrayD, ArrayView1, ArrayViewMut1, IxDyn};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use snn_runtime::kernels::Csc;
-use snn_runtime::neurons::{NeuronState, StateInit};
+use snn_runtime::neurons::NeuronState;
 use snn_runtime::process::{PresentInput, SampledSignal, WhiteNoise, WhiteSignal};
 use snn_runtime::real::cast_all;
 use snn_runtime::synapse::FilterState;
@@ -256,15 +256,10 @@ fn run_one<T: Real>(
     let mut states = Vec::with_capacity(ops.len());
     for op in &ops {
         states.push(match &op.kind {
-            OpKind::SimNeurons { neuron, j, init_voltage, seed, .. } => {
+            OpKind::SimNeurons { neuron, j, init, seed, .. } => {
                 let n = program.signals[j.0 as usize].size;
                 let mut rng = ChaCha8Rng::seed_from_u64(seed.wrapping_add(b as u64));
-                let st = match init_voltage {
-                    Some(v) => neuron
-                        .make_state_with(n, &mut rng, &[("voltage", StateInit::Values(v.clone()))])
-                        .map_err(|e| e.to_string())?,
-                    None => neuron.make_state(n, &mut rng),
-                };
+                let st = neuron.make_state_with(n, &mut rng, init).map_err(|e| e.to_string())?;
                 OpState::Neurons(st)
             }
             OpKind::Filter { filter, src, .. } => {
@@ -415,10 +410,8 @@ fn run_one<T: Real>(
                     let OpState::Neurons(ns) = st else { continue };
                     let (jv, o) = io(&mut sig, *j, *out, &mut sc.alias);
                     neuron.step(dt_t, jv, o, ns);
-                    for (name, s) in st_sigs {
-                        if let Some(v) = ns.get(name) {
-                            sig[s.0 as usize].copy_from_slice(v);
-                        }
+                    for (var, s) in st_sigs {
+                        sig[s.0 as usize].copy_from_slice(ns.get(*var));
                     }
                 }
                 OpKind::Filter { src, dst, .. } => {

@@ -16,7 +16,7 @@ use crate::model::ConvSpec;
 use crate::spec::ProcessSpec;
 use expr::FnExpr;
 use ndarray::Array2;
-use snn_runtime::neurons::NeuronType;
+use snn_runtime::neurons::{NeuronType, StateInit, StateVar};
 use snn_runtime::synapse::DiscreteFilter;
 use snn_syntax::Span;
 
@@ -87,8 +87,11 @@ pub enum OpKind {
         neuron: NeuronType,
         j: SignalId,
         out: SignalId,
-        states: Vec<(String, SignalId)>,
-        init_voltage: Option<Vec<f64>>,
+        /// The type's own state variables exposed as signals (probeable).
+        states: Vec<(StateVar, SignalId)>,
+        /// Explicitly initialised state variables (Nengo's `initial_state`); the others take
+        /// the table's defaults ([`NeuronType::make_state`]).
+        init: Vec<(StateVar, StateInit)>,
         seed: u64,
     },
     /// A synapse: read `src`, update `dst` (visible next step).

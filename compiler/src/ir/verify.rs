@@ -9,6 +9,7 @@
 
 use super::{Op, OpKind, Program, Sel, SignalId};
 use crate::spec::{HostOp, ProcessSpec};
+use snn_runtime::neurons::StateInit;
 use std::fmt;
 
 /// Where a [`VerifyError`] is.
@@ -439,23 +440,29 @@ impl OpCheck<'_, '_> {
                 self.expect(&what, self.size(*dst), n_out);
                 self.conv_geometry(spec);
             }
-            OpKind::SimNeurons { neuron, j, out, states, init_voltage, .. } => {
+            OpKind::SimNeurons { neuron, j, out, states, init, .. } => {
                 let n = self.size(*j);
                 let what =
                     format!("size of output {} vs input {}", self.v.name(*out), self.v.name(*j));
                 self.expect(&what, self.size(*out), n);
-                let known = neuron.state_names();
-                for (name, s) in states {
-                    let what = format!("size of state `{name}` {}", self.v.name(*s));
+                let known = neuron.state_vars();
+                for (var, s) in states {
+                    let what = format!("size of state `{var}` {}", self.v.name(*s));
                     self.expect(&what, self.size(*s), n);
-                    if !known.iter().any(|k| k == name) {
+                    if !known.contains(var) {
                         self.error(format!(
-                            "the neuron type has no state `{name}` (it has {known:?})"
+                            "the neuron type has no state `{var}` (it has {:?})",
+                            neuron.state_names()
                         ));
                     }
                 }
-                if let Some(v) = init_voltage {
-                    self.expect("initial voltages vs neurons", v.len(), n);
+                for (var, i) in init {
+                    if !known.contains(var) {
+                        self.error(format!("initial `{var}`: the neuron type has no such state"));
+                    }
+                    if let StateInit::Values(v) = i {
+                        self.expect(&format!("initial `{var}` values vs neurons"), v.len(), n);
+                    }
                 }
             }
             OpKind::Filter { src, dst, .. } => {

@@ -127,7 +127,7 @@ const CONFIG_KEYS: &[(&str, &[&str])] = &[
 pub(crate) fn validate_config_key(entry: &ast::ConfigEntry) -> Option<Diagnostic> {
     let kind = entry.kind.name.as_str();
     if let Some(k) = crate::spec::NeuronKind::from_name(kind) {
-        let params: Vec<&str> = k.info().params.iter().map(|p| p.0).collect();
+        let params: Vec<&str> = k.info().params.iter().map(|p| p.name).collect();
         if params.contains(&entry.param.name.as_str()) {
             return None;
         }
@@ -143,7 +143,7 @@ pub(crate) fn validate_config_key(entry: &ast::ConfigEntry) -> Option<Diagnostic
         }
         None => {
             let mut kinds: Vec<&str> = CONFIG_KEYS.iter().map(|(k, _)| *k).collect();
-            kinds.extend(crate::spec::NEURON_TYPES.iter().map(|n| n.name));
+            kinds.extend(crate::spec::NeuronKind::language_names());
             let mut d = Diagnostic::error(
                 codes::UNKNOWN_ARGUMENT,
                 format!("`config` has no defaults for `{kind}`"),
@@ -231,7 +231,7 @@ pub(crate) struct Target {
     pub(crate) obj: ObjectId,
     pub(crate) port: Port,
     pub(crate) indices: Option<Vec<usize>>,
-    pub(crate) attr: Option<ast::Ident>,
+    pub(crate) attr: Option<crate::spec::StateVar>,
     pub(crate) span: Span,
 }
 
@@ -421,13 +421,15 @@ impl Elab<'_> {
                     }
                 }
                 PathSeg::Field(f) if allow_attr && attr.is_none() => {
-                    let states = self
+                    let states: Vec<&str> = self
                         .model
                         .object(obj)
                         .neuron()
-                        .map(|n| n.kind.info().states)
-                        .unwrap_or(&[]);
-                    if !states.contains(&f.name.as_str()) {
+                        .map(|n| n.kind.info().states.iter().map(|s| s.var.name()).collect())
+                        .unwrap_or_default();
+                    let var = crate::spec::StateVar::from_name(&f.name)
+                        .filter(|v| states.contains(&v.name()));
+                    let Some(var) = var else {
                         let mut d = Diagnostic::error(
                             codes::UNKNOWN_FIELD,
                             format!("`{}` has no state `{}`", path.root.name, f.name),
@@ -441,8 +443,8 @@ impl Elab<'_> {
                         });
                         self.diags.push(d);
                         return None;
-                    }
-                    attr = Some(f.clone());
+                    };
+                    attr = Some(var);
                 }
                 PathSeg::Field(f) => {
                     self.diags.push(

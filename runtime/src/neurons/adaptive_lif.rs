@@ -4,7 +4,7 @@
 use num_traits::Float;
 
 use super::lif::lif_update;
-use super::{lit, non_negative, non_positive, positive, LifRate, NeuronError};
+use super::{lit, LifRate};
 
 /// Nengo's `AdaptiveLIF(tau_n=1, inc_n=0.01, tau_rc=0.02, tau_ref=0.002, min_voltage=0,
 /// amplitude=1)`; rates and gain/bias are LIFRate's, as in Nengo.
@@ -41,14 +41,6 @@ impl AdaptiveLif {
     /// The LIFRate with the same membrane parameters.
     pub fn as_rate(&self) -> LifRate {
         LifRate { tau_rc: self.tau_rc, tau_ref: self.tau_ref, amplitude: self.amplitude }
-    }
-
-    /// Checks LIF's ranges, `tau_n > 0` and `inc_n >= 0`.
-    pub fn validate(&self) -> Result<(), NeuronError> {
-        self.as_rate().validate_as("AdaptiveLIF")?;
-        non_positive("AdaptiveLIF", "min_voltage", self.min_voltage)?;
-        positive("AdaptiveLIF", "tau_n", self.tau_n)?;
-        non_negative("AdaptiveLIF", "inc_n", self.inc_n)
     }
 
     /// LIF step on `J - n`, then `n += (dt / tau_n) (inc_n out - n)`.

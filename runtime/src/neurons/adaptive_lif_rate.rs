@@ -3,7 +3,7 @@
 
 use num_traits::Float;
 
-use super::{lit, non_negative, positive, LifRate, NeuronError};
+use super::{lit, LifRate};
 
 /// Nengo's `AdaptiveLIFRate(tau_n=1, inc_n=0.01, tau_rc=0.02, tau_ref=0.002, amplitude=1)`;
 /// rates and gain/bias are LIFRate's (adaptation ignored), as in Nengo.
@@ -31,13 +31,6 @@ impl AdaptiveLifRate {
     /// The LIFRate with the same membrane parameters.
     pub fn as_rate(&self) -> LifRate {
         LifRate { tau_rc: self.tau_rc, tau_ref: self.tau_ref, amplitude: self.amplitude }
-    }
-
-    /// Checks LIFRate's ranges, `tau_n > 0` and `inc_n >= 0`.
-    pub fn validate(&self) -> Result<(), NeuronError> {
-        self.as_rate().validate_as("AdaptiveLIFRate")?;
-        positive("AdaptiveLIFRate", "tau_n", self.tau_n)?;
-        non_negative("AdaptiveLIFRate", "inc_n", self.inc_n)
     }
 
     /// `out = LIFRate(J - n)`, then `n += (dt / tau_n) (inc_n out - n)`.

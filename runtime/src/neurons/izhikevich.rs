@@ -3,7 +3,7 @@
 
 use num_traits::Float;
 
-use super::{finite, lit, non_negative, positive, NeuronError};
+use super::lit;
 
 /// Nengo's `Izhikevich(tau_recovery=0.02, coupling=0.2, reset_voltage=-65, reset_recovery=8)`
 /// (regular-spiking defaults).
@@ -46,14 +46,6 @@ fn izhikevich_update<T: Float>(p: &Izhikevich, dt: T, j: T, v: &mut T, u: &mut T
 }
 
 impl Izhikevich {
-    /// Checks `tau_recovery > 0`, `coupling >= 0` and finite resets.
-    pub fn validate(&self) -> Result<(), NeuronError> {
-        positive("Izhikevich", "tau_recovery", self.tau_recovery)?;
-        non_negative("Izhikevich", "coupling", self.coupling)?;
-        finite("Izhikevich", "reset_voltage", self.reset_voltage)?;
-        finite("Izhikevich", "reset_recovery", self.reset_recovery)
-    }
-
     /// One step: `out` is `1 / dt` where a neuron reached 30 mV, else 0.
     pub fn step<T: Float>(
         &self,

@@ -2,7 +2,7 @@
 
 use num_traits::Float;
 
-use super::{finite, lit, positive, NeuronError};
+use super::lit;
 
 /// NengoDL's `LeakyReLU(negative_slope=0.3, amplitude=1)`; gain/bias as RectifiedLinear.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -30,12 +30,6 @@ pub(crate) fn leaky<T: Float>(negative_slope: f64, j: T) -> T {
 }
 
 impl LeakyRelu {
-    /// Checks `amplitude > 0` and a finite slope.
-    pub fn validate(&self) -> Result<(), NeuronError> {
-        positive("LeakyReLU", "amplitude", self.amplitude)?;
-        finite("LeakyReLU", "negative_slope", self.negative_slope)
-    }
-
     /// Output for input current `j`.
     #[inline]
     pub fn rate<T: Float>(&self, j: T) -> T {

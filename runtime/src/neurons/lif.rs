@@ -4,7 +4,7 @@
 
 use num_traits::Float;
 
-use super::{lit, non_positive, LifRate, NeuronError};
+use super::{lit, LifRate};
 
 /// Nengo's `LIF(tau_rc=0.02, tau_ref=0.002, min_voltage=0, amplitude=1)`; rates and gain/bias
 /// are LIFRate's.
@@ -56,12 +56,6 @@ impl Lif {
     /// The LIFRate with the same parameters (its rate curve and gain/bias).
     pub fn as_rate(&self) -> LifRate {
         LifRate { tau_rc: self.tau_rc, tau_ref: self.tau_ref, amplitude: self.amplitude }
-    }
-
-    /// Checks LIFRate's ranges and `min_voltage <= 0`.
-    pub fn validate(&self) -> Result<(), NeuronError> {
-        self.as_rate().validate_as("LIF")?;
-        non_positive("LIF", "min_voltage", self.min_voltage)
     }
 
     /// One step: `out` is `amplitude / dt` where a neuron spiked, else 0.

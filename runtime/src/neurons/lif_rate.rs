@@ -3,7 +3,7 @@
 
 use num_traits::Float;
 
-use super::{check_max_rates, lit, non_negative, positive, NeuronError, PerNeuron};
+use super::{check_max_rates, lit, NeuronError, PerNeuron};
 
 /// Nengo's `LIFRate(tau_rc=0.02, tau_ref=0.002, amplitude=1)`.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -23,17 +23,6 @@ impl Default for LifRate {
 }
 
 impl LifRate {
-    /// Checks `tau_rc > 0`, `tau_ref >= 0`, `amplitude > 0`.
-    pub fn validate(&self) -> Result<(), NeuronError> {
-        self.validate_as("LIFRate")
-    }
-
-    pub(crate) fn validate_as(&self, neuron: &'static str) -> Result<(), NeuronError> {
-        positive(neuron, "tau_rc", self.tau_rc)?;
-        non_negative(neuron, "tau_ref", self.tau_ref)?;
-        positive(neuron, "amplitude", self.amplitude)
-    }
-
     /// Output for input current `j` (0 at or below threshold).
     #[inline]
     pub fn rate<T: Float>(&self, j: T) -> T {

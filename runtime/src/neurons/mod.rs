@@ -30,6 +30,7 @@ mod spiking_leaky_relu;
 mod spiking_rectified_linear;
 mod state;
 mod stochastic_spiking;
+mod table;
 mod tanh;
 
 pub use adaptive_lif::AdaptiveLif;
@@ -45,8 +46,12 @@ pub use regular_spiking::RegularSpiking;
 pub use sigmoid::Sigmoid;
 pub use spiking_leaky_relu::SpikingLeakyRelu;
 pub use spiking_rectified_linear::SpikingRectifiedLinear;
-pub use state::{NeuronState, StateInit, STATE_VARIABLES};
+pub use state::{NeuronState, StateInit};
 pub use stochastic_spiking::StochasticSpiking;
+pub use table::{
+    Constraint, NeuronInfo, NeuronKind, Param, ParamUnit, StateDefault, StateInfo, StateVar,
+    NEURON_TYPES,
+};
 pub use tanh::Tanh;
 
 use ndarray::{Array2, ArrayView2};
@@ -149,54 +154,6 @@ pub(crate) fn check_len(what: &str, expected: usize, got: usize) -> Result<(), N
     }
 }
 
-pub(crate) fn positive(
-    neuron: &'static str,
-    name: &'static str,
-    value: f64,
-) -> Result<(), NeuronError> {
-    if value > 0.0 {
-        Ok(())
-    } else {
-        Err(NeuronError::InvalidParameter { neuron, name, value, reason: "must be > 0" })
-    }
-}
-
-pub(crate) fn non_negative(
-    neuron: &'static str,
-    name: &'static str,
-    value: f64,
-) -> Result<(), NeuronError> {
-    if value >= 0.0 {
-        Ok(())
-    } else {
-        Err(NeuronError::InvalidParameter { neuron, name, value, reason: "must be >= 0" })
-    }
-}
-
-pub(crate) fn non_positive(
-    neuron: &'static str,
-    name: &'static str,
-    value: f64,
-) -> Result<(), NeuronError> {
-    if value <= 0.0 {
-        Ok(())
-    } else {
-        Err(NeuronError::InvalidParameter { neuron, name, value, reason: "must be <= 0" })
-    }
-}
-
-pub(crate) fn finite(
-    neuron: &'static str,
-    name: &'static str,
-    value: f64,
-) -> Result<(), NeuronError> {
-    if value.is_finite() {
-        Ok(())
-    } else {
-        Err(NeuronError::InvalidParameter { neuron, name, value, reason: "must be finite" })
-    }
-}
-
 /// Fails unless every max rate is strictly below `limit` (`1 / tau_ref`), as Nengo checks.
 pub(crate) fn check_max_rates(
     neuron: &'static str,
@@ -253,42 +210,12 @@ impl Default for NeuronType {
 impl NeuronType {
     /// The Nengo class name (`"LIF"`, `"RectifiedLinear"`, ...), used in messages.
     pub fn name(&self) -> &'static str {
-        match self {
-            Self::RectifiedLinear(_) => "RectifiedLinear",
-            Self::SpikingRectifiedLinear(_) => "SpikingRectifiedLinear",
-            Self::LeakyRelu(_) => "LeakyReLU",
-            Self::SpikingLeakyRelu(_) => "SpikingLeakyReLU",
-            Self::Sigmoid(_) => "Sigmoid",
-            Self::Tanh(_) => "Tanh",
-            Self::LifRate(_) => "LIFRate",
-            Self::Lif(_) => "LIF",
-            Self::AdaptiveLifRate(_) => "AdaptiveLIFRate",
-            Self::AdaptiveLif(_) => "AdaptiveLIF",
-            Self::Izhikevich(_) => "Izhikevich",
-            Self::RegularSpiking(_) => "RegularSpiking",
-            Self::StochasticSpiking(_) => "StochasticSpiking",
-            Self::PoissonSpiking(_) => "PoissonSpiking",
-        }
+        self.info().nengo
     }
 
     /// Whether the output is a spike train (Nengo's `NeuronType.spiking`).
     pub fn is_spiking(&self) -> bool {
-        match self {
-            Self::RectifiedLinear(_)
-            | Self::LeakyRelu(_)
-            | Self::Sigmoid(_)
-            | Self::Tanh(_)
-            | Self::LifRate(_)
-            | Self::AdaptiveLifRate(_) => false,
-            Self::SpikingRectifiedLinear(_)
-            | Self::SpikingLeakyRelu(_)
-            | Self::Lif(_)
-            | Self::AdaptiveLif(_)
-            | Self::Izhikevich(_)
-            | Self::RegularSpiking(_)
-            | Self::StochasticSpiking(_)
-            | Self::PoissonSpiking(_) => true,
-        }
+        self.info().spiking
     }
 
     /// Whether outputs can be negative (Nengo's `NeuronType.negative`); wrappers inherit their base's.
@@ -351,64 +278,52 @@ impl NeuronType {
         }
     }
 
-    /// The type's own state variables, without those of a wrapper's base.
-    fn own_state_names(&self) -> &'static [&'static str] {
-        match self {
-            Self::RectifiedLinear(_)
-            | Self::LeakyRelu(_)
-            | Self::Sigmoid(_)
-            | Self::Tanh(_)
-            | Self::LifRate(_) => &[],
-            Self::SpikingRectifiedLinear(_) | Self::SpikingLeakyRelu(_) => &["voltage"],
-            Self::Lif(_) => &["voltage", "refractory_time"],
-            Self::AdaptiveLifRate(_) => &["adaptation"],
-            Self::AdaptiveLif(_) => &["voltage", "refractory_time", "adaptation"],
-            Self::Izhikevich(_) => &["voltage", "recovery"],
-            Self::RegularSpiking(_) => &["voltage"],
-            Self::StochasticSpiking(_) | Self::PoissonSpiking(_) => &[],
-        }
+    /// The type's own state variables (without those of a wrapper's base), with their defaults.
+    fn own_states(&self) -> &'static [StateInfo] {
+        self.info().states
     }
 
-    /// Probeable state variables besides `output`, in Nengo's order: for wrappers `rate_out`,
-    /// then the wrapper's state, then the base type's state.
-    pub fn state_names(&self) -> Vec<&'static str> {
-        let mut names = Vec::new();
+    /// State variables besides `output`, in Nengo's order: for wrappers `rate_out`, then the
+    /// wrapper's state, then the base type's state.
+    pub fn state_vars(&self) -> Vec<StateVar> {
+        self.state_infos().iter().map(|s| s.var).collect()
+    }
+
+    /// [`NeuronType::state_vars`] with their default initialisations (`rate_out`: 0).
+    pub fn state_infos(&self) -> Vec<StateInfo> {
+        let mut states = Vec::new();
         if let Some(base) = self.base() {
-            names.push("rate_out");
-            names.extend_from_slice(self.own_state_names());
-            names.extend_from_slice(base.own_state_names());
+            states.push(StateInfo { var: StateVar::RateOut, default: StateDefault::Constant(0.0) });
+            states.extend_from_slice(self.own_states());
+            states.extend_from_slice(base.own_states());
         } else {
-            names.extend_from_slice(self.own_state_names());
+            states.extend_from_slice(self.own_states());
         }
-        names
+        states
     }
 
-    /// Checks parameters against the ranges Nengo accepts, and wrapper/base compatibility.
+    /// The names of [`NeuronType::state_vars`] (Nengo's `probeable` minus `output`).
+    pub fn state_names(&self) -> Vec<&'static str> {
+        self.state_vars().into_iter().map(StateVar::name).collect()
+    }
+
+    /// Checks parameters against the ranges Nengo accepts (the table's constraints), and
+    /// wrapper/base compatibility.
     pub fn validate(&self) -> Result<(), NeuronError> {
-        match self {
-            Self::RectifiedLinear(n) => n.validate(),
-            Self::SpikingRectifiedLinear(n) => n.validate(),
-            Self::LeakyRelu(n) => n.validate(),
-            Self::SpikingLeakyRelu(n) => n.validate(),
-            Self::Sigmoid(n) => n.validate(),
-            Self::Tanh(n) => n.validate(),
-            Self::LifRate(n) => n.validate(),
-            Self::Lif(n) => n.validate(),
-            Self::AdaptiveLifRate(n) => n.validate(),
-            Self::AdaptiveLif(n) => n.validate(),
-            Self::Izhikevich(n) => n.validate(),
-            Self::RegularSpiking(n) => {
-                positive("RegularSpiking", "amplitude", n.amplitude)?;
-                self.validate_base(&n.base)
+        let info = self.info();
+        for (p, value) in info.params.iter().zip(self.param_values()) {
+            if !p.constraint.admits(value) {
+                return Err(NeuronError::InvalidParameter {
+                    neuron: info.nengo,
+                    name: p.name,
+                    value,
+                    reason: p.constraint.reason(),
+                });
             }
-            Self::StochasticSpiking(n) => {
-                positive("StochasticSpiking", "amplitude", n.amplitude)?;
-                self.validate_base(&n.base)
-            }
-            Self::PoissonSpiking(n) => {
-                positive("PoissonSpiking", "amplitude", n.amplitude)?;
-                self.validate_base(&n.base)
-            }
+        }
+        match self.base() {
+            Some(base) => self.validate_base(base),
+            None => Ok(()),
         }
     }
 
@@ -416,27 +331,25 @@ impl NeuronType {
         if base.base().is_some() {
             return Err(NeuronError::NestedWrapper { neuron: self.name(), base: base.name() });
         }
-        for &name in self.own_state_names() {
-            if base.own_state_names().contains(&name) {
+        for s in self.own_states() {
+            if base.own_states().iter().any(|b| b.var == s.var) {
                 return Err(NeuronError::OverlappingState {
                     neuron: self.name(),
                     base: base.name(),
-                    name,
+                    name: s.var.name(),
                 });
             }
         }
         base.validate()
     }
 
-    /// Default initial state for `n` neurons: `voltage ~ U(0, 1)` where the type has a voltage,
-    /// everything else 0; the stochastic wrappers' RNG is seeded from `rng`.
+    /// Default initial state for `n` neurons (the table's defaults, Nengo's: `voltage ~ U(0, 1)`
+    /// where the type has a voltage, everything else 0); the stochastic wrappers' RNG is seeded
+    /// from `rng`.
     pub fn make_state<T: Float, R: Rng + ?Sized>(&self, n: usize, rng: &mut R) -> NeuronState<T> {
         let mut state = NeuronState::empty();
-        for name in self.state_names() {
-            let init = default_init(name);
-            if let Some(slot) = state.slot_mut(name) {
-                *slot = init.sample(n, rng);
-            }
+        for s in self.state_infos() {
+            *state.get_mut(s.var) = s.default.init().sample(n, rng);
         }
         state.reseed(rng);
         state
@@ -444,32 +357,32 @@ impl NeuronType {
 
     /// Initial state for `n` neurons with some variables given explicitly (Nengo's
     /// `initial_state`); the others take their defaults as in [`NeuronType::make_state`].
+    /// Variables are initialised in Nengo's order, each drawing from `rng` only if random.
     pub fn make_state_with<T: Float, R: Rng + ?Sized>(
         &self,
         n: usize,
         rng: &mut R,
-        inits: &[(&str, StateInit)],
+        inits: &[(StateVar, StateInit)],
     ) -> Result<NeuronState<T>, NeuronError> {
-        let names = self.state_names();
-        for (name, init) in inits {
-            if !names.contains(name) {
+        let states = self.state_infos();
+        for (var, init) in inits {
+            if !states.iter().any(|s| s.var == *var) {
+                let names = self.state_names();
                 return Err(NeuronError::UnknownState {
                     neuron: self.name(),
-                    name: (*name).to_string(),
+                    name: var.name().to_string(),
                     available: if names.is_empty() { "none".to_string() } else { names.join(", ") },
                 });
             }
             if let StateInit::Values(values) = init {
-                check_len(&format!("initial `{name}`"), n, values.len())?;
+                check_len(&format!("initial `{var}`"), n, values.len())?;
             }
         }
         let mut state = NeuronState::empty();
-        for name in names {
-            let init = inits.iter().find(|(given, _)| *given == name).map(|(_, init)| init.clone());
-            let init = init.unwrap_or_else(|| default_init(name));
-            if let Some(slot) = state.slot_mut(name) {
-                *slot = init.sample(n, rng);
-            }
+        for s in states {
+            let given = inits.iter().find(|(var, _)| *var == s.var).map(|(_, init)| init.clone());
+            let init = given.unwrap_or_else(|| s.default.init());
+            *state.get_mut(s.var) = init.sample(n, rng);
         }
         state.reseed(rng);
         Ok(state)
@@ -632,15 +545,6 @@ pub fn current(x: ArrayView2<f64>, gain: &[f64], bias: &[f64]) -> Result<Array2<
         let xv = if cols == 1 { x[(s, 0)] } else { x[(s, i)] };
         gain[i] * xv + bias[i]
     }))
-}
-
-/// Nengo's default for a state variable: `voltage ~ U(0, 1)`, everything else 0.
-fn default_init(name: &str) -> StateInit {
-    if name == "voltage" {
-        StateInit::Uniform { low: 0.0, high: 1.0 }
-    } else {
-        StateInit::Constant(0.0)
-    }
 }
 
 impl From<RectifiedLinear> for NeuronType {

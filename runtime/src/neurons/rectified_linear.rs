@@ -2,7 +2,7 @@
 
 use num_traits::Float;
 
-use super::{lit, positive, NeuronError, PerNeuron};
+use super::{lit, PerNeuron};
 
 /// Nengo's `RectifiedLinear(amplitude=1)`.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -28,11 +28,6 @@ pub(crate) fn relu<T: Float>(j: T) -> T {
 }
 
 impl RectifiedLinear {
-    /// Checks `amplitude > 0`.
-    pub fn validate(&self) -> Result<(), NeuronError> {
-        positive("RectifiedLinear", "amplitude", self.amplitude)
-    }
-
     /// Output for input current `j`.
     #[inline]
     pub fn rate<T: Float>(&self, j: T) -> T {

@@ -2,7 +2,7 @@
 
 use num_traits::Float;
 
-use super::{check_max_rates, lit, positive, NeuronError, PerNeuron};
+use super::{check_max_rates, lit, NeuronError, PerNeuron};
 
 /// Nengo's `Sigmoid(tau_ref=0.0025)`; the intercept is the inflection point.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -18,11 +18,6 @@ impl Default for Sigmoid {
 }
 
 impl Sigmoid {
-    /// Checks `tau_ref > 0`.
-    pub fn validate(&self) -> Result<(), NeuronError> {
-        positive("Sigmoid", "tau_ref", self.tau_ref)
-    }
-
     /// Output for input current `j`.
     #[inline]
     pub fn rate<T: Float>(&self, j: T) -> T {

@@ -4,7 +4,7 @@
 use num_traits::Float;
 
 use super::leaky_relu::leaky;
-use super::{finite, lit, positive, NeuronError};
+use super::lit;
 
 /// NengoDL's `SpikingLeakyReLU(negative_slope=0.3, amplitude=1)`.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -22,12 +22,6 @@ impl Default for SpikingLeakyRelu {
 }
 
 impl SpikingLeakyRelu {
-    /// Checks `amplitude > 0` and a finite slope.
-    pub fn validate(&self) -> Result<(), NeuronError> {
-        positive("SpikingLeakyReLU", "amplitude", self.amplitude)?;
-        finite("SpikingLeakyReLU", "negative_slope", self.negative_slope)
-    }
-
     /// Rate equivalent (LeakyReLU with the same parameters).
     #[inline]
     pub fn rate(&self, j: f64) -> f64 {

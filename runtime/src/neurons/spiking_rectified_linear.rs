@@ -3,8 +3,8 @@
 
 use num_traits::Float;
 
+use super::lit;
 use super::rectified_linear::relu;
-use super::{lit, positive, NeuronError};
 
 /// Nengo's `SpikingRectifiedLinear(amplitude=1)`.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -20,11 +20,6 @@ impl Default for SpikingRectifiedLinear {
 }
 
 impl SpikingRectifiedLinear {
-    /// Checks `amplitude > 0`.
-    pub fn validate(&self) -> Result<(), NeuronError> {
-        positive("SpikingRectifiedLinear", "amplitude", self.amplitude)
-    }
-
     /// Rate equivalent (RectifiedLinear with the same amplitude).
     #[inline]
     pub fn rate(&self, j: f64) -> f64 {

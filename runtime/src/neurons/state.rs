@@ -4,11 +4,7 @@ use num_traits::Float;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::lit;
-
-/// Every state variable any neuron type uses, in the order [`NeuronState::get`] knows them.
-pub const STATE_VARIABLES: [&str; 5] =
-    ["voltage", "refractory_time", "adaptation", "recovery", "rate_out"];
+use super::{lit, StateVar};
 
 /// The state of a population of neurons; vectors a type does not use stay empty.
 #[derive(Debug, Clone, PartialEq)]
@@ -40,31 +36,25 @@ impl<T: Float> NeuronState<T> {
         }
     }
 
-    /// The vector of a state variable by its Nengo name (`"voltage"`, ...); `None` if unknown.
-    pub fn get(&self, name: &str) -> Option<&[T]> {
-        match name {
-            "voltage" => Some(&self.voltage),
-            "refractory_time" => Some(&self.refractory_time),
-            "adaptation" => Some(&self.adaptation),
-            "recovery" => Some(&self.recovery),
-            "rate_out" => Some(&self.rate_out),
-            _ => None,
+    /// The vector of a state variable (empty if the type does not use it).
+    pub fn get(&self, var: StateVar) -> &[T] {
+        match var {
+            StateVar::Voltage => &self.voltage,
+            StateVar::RefractoryTime => &self.refractory_time,
+            StateVar::Adaptation => &self.adaptation,
+            StateVar::Recovery => &self.recovery,
+            StateVar::RateOut => &self.rate_out,
         }
     }
 
-    /// Mutable access to a state variable by name; `None` if unknown.
-    pub fn get_mut(&mut self, name: &str) -> Option<&mut Vec<T>> {
-        self.slot_mut(name)
-    }
-
-    pub(crate) fn slot_mut(&mut self, name: &str) -> Option<&mut Vec<T>> {
-        match name {
-            "voltage" => Some(&mut self.voltage),
-            "refractory_time" => Some(&mut self.refractory_time),
-            "adaptation" => Some(&mut self.adaptation),
-            "recovery" => Some(&mut self.recovery),
-            "rate_out" => Some(&mut self.rate_out),
-            _ => None,
+    /// Mutable access to a state variable's vector.
+    pub fn get_mut(&mut self, var: StateVar) -> &mut Vec<T> {
+        match var {
+            StateVar::Voltage => &mut self.voltage,
+            StateVar::RefractoryTime => &mut self.refractory_time,
+            StateVar::Adaptation => &mut self.adaptation,
+            StateVar::Recovery => &mut self.recovery,
+            StateVar::RateOut => &mut self.rate_out,
         }
     }
 

@@ -2,7 +2,7 @@
 
 use num_traits::Float;
 
-use super::{check_max_rates, lit, positive, NeuronError, PerNeuron};
+use super::{check_max_rates, lit, NeuronError, PerNeuron};
 
 /// Nengo's `Tanh(tau_ref=0.0025)`.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -18,11 +18,6 @@ impl Default for Tanh {
 }
 
 impl Tanh {
-    /// Checks `tau_ref > 0`.
-    pub fn validate(&self) -> Result<(), NeuronError> {
-        positive("Tanh", "tau_ref", self.tau_ref)
-    }
-
     /// Output for input current `j`.
     #[inline]
     pub fn rate<T: Float>(&self, j: T) -> T {

@@ -285,7 +285,10 @@ impl Emitter<'_> {
             }
         }
         if let Some(v) = self.opts.initial_voltages.get(&l.name) {
-            if !matches!(ty.as_str(), "spiking_relu" | "lif" | "adaptive_lif") {
+            let has_voltage = snn_runtime::neurons::NeuronKind::from_name(&ty).is_some_and(|k| {
+                k.info().states.iter().any(|s| s.var == snn_runtime::neurons::StateVar::Voltage)
+            });
+            if !has_voltage {
                 return Err(self.err(
                     ErrorKind::Config,
                     &l.name,

@@ -25,7 +25,7 @@ pub fn run(p: &mut Program, held: &[bool]) -> usize {
         | OpKind::HostFn { .. } => true,
         // Rate neurons without state (ReLU, sigmoid, LIF rate, …) are functions of their input.
         OpKind::SimNeurons { neuron, states, .. } => {
-            neuron.state_names().is_empty() && states.is_empty()
+            neuron.state_vars().is_empty() && states.is_empty()
         }
         OpKind::NodeFn { .. }
         | OpKind::Filter { .. }

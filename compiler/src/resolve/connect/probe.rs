@@ -29,7 +29,7 @@ impl Elab<'_> {
                 if t.indices.is_some() {
                     self.diags.push(Diagnostic::error(codes::WRONG_KIND, "select neurons after the state: probe `a.neurons.voltage`, not a slice of it", target.span, "slice and state"));
                 }
-                ProbeAttr::State(a.name.clone())
+                ProbeAttr::State(*a)
             }
             None => ProbeAttr::Output,
         };

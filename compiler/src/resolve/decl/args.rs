@@ -73,6 +73,11 @@ impl Args {
         Some(self.named.remove(i))
     }
 
+    /// The names of the named arguments starting with `prefix`, in the order written.
+    pub(crate) fn names_with_prefix(&self, prefix: &str) -> Vec<String> {
+        self.named.iter().filter_map(|a| a.name.clone()).filter(|n| n.starts_with(prefix)).collect()
+    }
+
     /// Where argument `name` was written.
     pub(crate) fn span_of(&self, name: &str) -> Option<Span> {
         self.spans.iter().find(|(n, _)| n == name).map(|(_, s)| *s)

@@ -22,7 +22,6 @@ const ENSEMBLE_ARGS: &[&str] = &[
     "n_eval_points",
     "normalize_encoders",
     "seed",
-    "initial_voltage",
 ];
 
 impl Elab<'_> {
@@ -89,7 +88,7 @@ impl Elab<'_> {
         let normalize_encoders = args.opt_bool(self, "normalize_encoders").unwrap_or(true);
         self.check_rates(&neuron, &max_rates, &intercepts, &args, c.span);
         let mut neuron = neuron;
-        neuron.initial_voltage = self.opt_dist_arg(&mut args, "initial_voltage", &[n])?;
+        self.initial_states(&mut args, &mut neuron, n)?;
         args.finish(self);
         let ens = Ensemble {
             n_neurons: n,
@@ -123,7 +122,7 @@ impl Elab<'_> {
             | NeuronKind::AdaptiveLif
             | NeuronKind::AdaptiveLifRate
             | NeuronKind::Sigmoid
-            | NeuronKind::Tanh => Some(rate_type.param("tau_ref")),
+            | NeuronKind::Tanh => rate_type.param("tau_ref"),
             _ => None,
         };
         if let Some(tr) = tau_ref.filter(|t| *t > 0.0) {
@@ -137,7 +136,7 @@ impl Elab<'_> {
             if let Some(hi) = hi.filter(|h| *h >= limit) {
                 let s = args.span_of("max_rates").unwrap_or(span);
                 self.diags.push(
-                    Diagnostic::error(codes::MAX_RATE, format!("max_rates up to {hi} Hz, but a `{}` neuron cannot fire faster than 1/tau_ref = {limit} Hz", rate_type.kind.info().name), s, "too fast")
+                    Diagnostic::error(codes::MAX_RATE, format!("max_rates up to {hi} Hz, but a `{}` neuron cannot fire faster than 1/tau_ref = {limit} Hz", rate_type.kind.info().name()), s, "too fast")
                         .with_help(format!("keep max_rates below {limit} Hz, or lower tau_ref")),
                 );
             }

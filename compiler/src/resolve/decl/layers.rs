@@ -8,7 +8,7 @@ use crate::value::{fmt_shape, Unit, Value};
 use snn_syntax::{codes, Diagnostic, Span};
 
 /// Layer arguments besides the neuron type's own parameters.
-const LAYER_ARGS: &[&str] = &["gain", "bias", "initial_voltage"];
+const LAYER_ARGS: &[&str] = &["gain", "bias"];
 
 impl Elab<'_> {
     /// Interpret a neuron constructor as a layer of `n` neurons.
@@ -23,7 +23,7 @@ impl Elab<'_> {
         let (mut neuron, mut args) = self.neuron_from(ctx, &c, LAYER_ARGS)?;
         let gain = self.per_neuron(ctx, &mut args, "gain", n, 1.0)?;
         let bias = self.per_neuron(ctx, &mut args, "bias", n, 0.0)?;
-        neuron.initial_voltage = self.opt_dist_arg(&mut args, "initial_voltage", &[n])?;
+        self.initial_states(&mut args, &mut neuron, n)?;
         args.finish(self);
         Some(Layer { neuron, gain, bias })
     }
