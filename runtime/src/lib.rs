@@ -5,7 +5,8 @@
 //! - [`synapse`]: linear filters discretised with zero-order hold, as Nengo does;
 //! - [`process`]: white noise, band-limited white signal and present-input processes;
 //! - [`io`]: `.npy`, `.npz` and `.safetensors` arrays as `ndarray::ArrayD<f64>`.
-#![forbid(unsafe_code)]
+// SIMD kernels need `unsafe`: only `kernels::simd` may use it.
+#![deny(unsafe_code)]
 
 pub mod io;
 pub mod keras;

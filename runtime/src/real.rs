@@ -12,6 +12,11 @@ pub trait Real:
     fn cast(x: f64) -> Self;
     /// Widens (exactly) to `f64`.
     fn widen(self) -> f64;
+    /// The bits of `self` without its sign: zero exactly when `self == 0` (`+0` or `-0`).
+    fn magnitude_bits(self) -> u64;
+    /// `y[r] = row r of mat · x` in [`crate::kernels::dense::dot`]'s order in the CPU's vectors,
+    /// when it has the ones this type's kernel needs (`false`: nothing done).
+    fn dot_rows_simd(mat: &[Self], x: &[Self], y: &mut [Self]) -> bool;
 }
 
 impl Real for f32 {
@@ -22,6 +27,12 @@ impl Real for f32 {
     fn widen(self) -> f64 {
         f64::from(self)
     }
+    fn magnitude_bits(self) -> u64 {
+        u64::from(self.to_bits() << 1)
+    }
+    fn dot_rows_simd(mat: &[Self], x: &[Self], y: &mut [Self]) -> bool {
+        crate::kernels::simd::dot_rows_f32(mat, x, y)
+    }
 }
 
 impl Real for f64 {
@@ -31,6 +42,12 @@ impl Real for f64 {
     }
     fn widen(self) -> f64 {
         self
+    }
+    fn magnitude_bits(self) -> u64 {
+        self.to_bits() << 1
+    }
+    fn dot_rows_simd(mat: &[Self], x: &[Self], y: &mut [Self]) -> bool {
+        crate::kernels::simd::dot_rows_f64(mat, x, y)
     }
 }
 

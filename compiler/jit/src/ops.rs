@@ -125,9 +125,11 @@ impl<'f, 'm, T: JitFloat> Gen<'f, 'm, T> {
     /// `dst[dst_sel] += mat @ src[src_sel]`. Rows summed sequentially (`0 + m[r,0] x[0] +
     /// m[r,1] x[1] + …`: fewer than 8 columns, or a column-major matrix) are an elementwise loop
     /// over the rows when there are at most 16 columns (returned, for
-    /// [`snn_compiler::ir::opt::fuse`] to fuse or to run alone), else emitted; other rows are summed as
-    /// ndarray's `unrolled_dot` does (eight partial sums, then the remainder), with vectors
-    /// holding the partial sums.
+    /// [`snn_compiler::ir::opt::fuse`] to fuse or to run alone), else emitted; other rows are summed in
+    /// snnc's dot order, written down once in [`snn_runtime::kernels::dense`] (eight partial sums,
+    /// then `0 + (p0 + p4) + … + (p3 + p7)`, then the remainder; ndarray's `unrolled_dot`), with
+    /// vectors holding the partial sums; large ones call that module's kernel. The test
+    /// `generated_dots_are_the_runtime_order` pairs this code with the runtime kernel bit for bit.
     pub(super) fn op_dot<'c>(
         &mut self,
         mat: &Array2<f64>,
