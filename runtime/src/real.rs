@@ -55,3 +55,8 @@ impl Real for f64 {
 pub fn cast_all<T: Real>(v: &[f64]) -> Vec<T> {
     v.iter().map(|&x| T::cast(x)).collect()
 }
+
+/// `dst[i] = src[i]` rounded to `T` (the shorter length).
+pub fn cast_into<T: Real>(src: &[f64], dst: &mut [T]) {
+    dst.iter_mut().zip(src).for_each(|(d, &v)| *d = T::cast(v));
+}

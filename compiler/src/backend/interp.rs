@@ -7,18 +7,16 @@
 //! results cast. Precision contract of `f32` runs: docs/PRECISION.md.
 
 use crate::ir::{OpKind, Program, Sel, SignalId};
-use crate::spec::ProcessSpec;
 use crate::target::{Executable, Target, TargetError};
 use ndarray::{Array2, ArrayD, IxDyn};
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
 use snn_runtime::io::Precision;
 use snn_runtime::kernels::conv::Conv;
 use snn_runtime::kernels::dense;
+use snn_runtime::kernels::neurons::init_state;
 use snn_runtime::kernels::spike::Columns;
-use snn_runtime::neurons::{NeuronState, StateInit};
-use snn_runtime::process::{PresentInput, SampledSignal, WhiteNoise, WhiteSignal};
-use snn_runtime::real::cast_all;
+use snn_runtime::neurons::NeuronState;
+use snn_runtime::process::ProcessState;
+use snn_runtime::real::{cast_all, cast_into};
 use snn_runtime::synapse::FilterState;
 pub use snn_runtime::Real;
 
@@ -28,9 +26,7 @@ enum OpState<T> {
     None,
     Neurons(NeuronState<T>),
     Filter(FilterState<T>),
-    Noise(WhiteNoise),
-    Signal(SampledSignal),
-    Present(PresentInput),
+    Process(ProcessState),
 }
 
 /// Per-op constants cast to the run's float type (shared by the batch).
@@ -175,6 +171,8 @@ struct Scratch<T> {
     wide: Vec<f64>,
     /// Nonzero source elements of a spike-driven product.
     nz: Vec<(usize, T)>,
+    /// `f64` input and output of a host function.
+    host: (Vec<f64>, Vec<f64>),
 }
 
 /// `(src, dst)` of one op; `src` is copied first when it is `dst`.
@@ -244,43 +242,16 @@ fn run_one<T: Real>(
         states.push(match &op.kind {
             OpKind::SimNeurons { neuron, j, init_voltage, seed, .. } => {
                 let n = program.signals[j.0 as usize].size;
-                let mut rng = ChaCha8Rng::seed_from_u64(seed.wrapping_add(b as u64));
-                let st = match init_voltage {
-                    Some(v) => neuron
-                        .make_state_with(n, &mut rng, &[("voltage", StateInit::Values(v.clone()))])
-                        .map_err(|e| e.to_string())?,
-                    None => neuron.make_state(n, &mut rng),
-                };
-                OpState::Neurons(st)
+                let v = init_voltage.as_deref();
+                OpState::Neurons(init_state(neuron, n, *seed, b, v).map_err(|e| e.to_string())?)
             }
             OpKind::Filter { filter, src, .. } => {
                 OpState::Filter(filter.new_state(program.signals[src.0 as usize].size))
             }
             OpKind::Process { spec, dst, seed } => {
                 let n = program.signals[dst.0 as usize].size;
-                match spec {
-                    ProcessSpec::WhiteNoise { mean, std, scale, seed: s } => {
-                        let mut w = WhiteNoise::new(s.unwrap_or(*seed).wrapping_add(b as u64));
-                        w.mean = *mean;
-                        w.std = *std;
-                        w.scale = *scale;
-                        OpState::Noise(w)
-                    }
-                    ProcessSpec::WhiteSignal { period, high, rms, y0, seed: s } => {
-                        let mut w = WhiteSignal::new(
-                            *period,
-                            *high,
-                            s.unwrap_or(*seed).wrapping_add(b as u64),
-                        );
-                        w.rms = *rms;
-                        w.y0 = *y0;
-                        OpState::Signal(w.build(n, dt).map_err(|e| e.to_string())?)
-                    }
-                    ProcessSpec::PresentInput { inputs, presentation_time } => OpState::Present(
-                        PresentInput::new(inputs.view(), *presentation_time)
-                            .map_err(|e| e.to_string())?,
-                    ),
-                }
+                let p = ProcessState::new(spec, n, dt, *seed, b).map_err(|e| e.to_string())?;
+                OpState::Process(p)
             }
             _ => OpState::None,
         });
@@ -291,6 +262,7 @@ fn run_one<T: Real>(
         y: Vec::new(),
         wide: Vec::new(),
         nz: Vec::new(),
+        host: (Vec::new(), Vec::new()),
     };
     // Pass 0 runs the hoisted ops (as part of step 1), then each step runs the rest.
     for pass in 0..=steps {
@@ -409,27 +381,15 @@ fn run_one<T: Real>(
                     }
                 }
                 OpKind::HostFn { op, input, dst } => {
-                    sc.wide.clear();
-                    sc.wide.extend(sig[input.0 as usize].iter().map(|v| v.widen()));
-                    let mut y = vec![0.0; sig[dst.0 as usize].len()];
-                    op.apply(&sc.wide, &mut y);
-                    for (d, v) in sig[dst.0 as usize].iter_mut().zip(y) {
-                        *d = T::cast(v);
-                    }
+                    let (x, y) = io(&mut sig, *input, *dst, &mut sc.alias);
+                    op.apply_in(x, y, &mut sc.host);
                 }
                 OpKind::Process { dst, .. } => {
+                    let OpState::Process(p) = st else { continue };
                     let d = &mut sig[dst.0 as usize];
-                    sc.wide.clear();
                     sc.wide.resize(d.len(), 0.0);
-                    match st {
-                        OpState::Noise(w) => w.step(k as u64, dt, &mut sc.wide),
-                        OpState::Signal(s) => s.step(k as u64, &mut sc.wide),
-                        OpState::Present(p) => p.step(k as u64, dt, &mut sc.wide),
-                        _ => {}
-                    }
-                    for (o, &v) in d.iter_mut().zip(&sc.wide) {
-                        *o = T::cast(v);
-                    }
+                    p.step(k as u64, dt, &mut sc.wide);
+                    cast_into(&sc.wide, d);
                 }
             }
         }

@@ -5,6 +5,8 @@
 pub mod conv;
 mod csc;
 pub mod dense;
+pub mod host;
+pub mod neurons;
 #[allow(unsafe_code)]
 pub(crate) mod simd;
 pub mod spike;
