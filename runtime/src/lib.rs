@@ -4,6 +4,8 @@
 //! - [`neurons`]: neuron types, their step kernels, gain/bias maths and rate curves;
 //! - [`synapse`]: linear filters discretised with zero-order hold, as Nengo does;
 //! - [`process`]: white noise, band-limited white signal and present-input processes;
+//! - [`kernels`]: every operation that is not generated code (dense and spike-driven products,
+//!   convolutions, neuron-state set-up, host functions), one function every backend calls;
 //! - [`io`]: `.npy`, `.npz` and `.safetensors` arrays as `ndarray::ArrayD<f64>`.
 // SIMD kernels need `unsafe`: only `kernels::simd` may use it.
 #![deny(unsafe_code)]

@@ -365,7 +365,7 @@ fn generated_dots_are_the_runtime_order() {
                 }
             };
             let compiled = jit_compile(&b.0, precision).expect("compiles");
-            let got = compiled.run(1, 1, &[x.clone()], 1, &mut |_| {}).expect("runs");
+            let got = compiled.run(1, 1, std::slice::from_ref(&x), 1, &mut |_| {}).expect("runs");
             for (r, (&w, &g)) in want.iter().zip(got[0].iter()).enumerate() {
                 assert_eq!(w.to_bits(), g.to_bits(), "{precision:?} k = {k} row {r}: {w} vs {g}");
             }

@@ -106,25 +106,25 @@ mod tests {
             let x: Vec<f64> = (0..k).map(|i| (i as f64).sqrt() - 3.0).collect();
             let mut y = vec![0.0; m];
             dot_rows(mat.view(), &x, &mut y);
-            for r in 0..m {
+            for (r, got) in y.iter().enumerate() {
                 let want = mat.row(r).dot(&ndarray::ArrayView1::from(&x[..]));
-                assert_eq!(y[r].to_bits(), want.to_bits());
+                assert_eq!(got.to_bits(), want.to_bits());
             }
             let mat32 = mat.mapv(|v| v as f32);
             let x32: Vec<f32> = x.iter().map(|&v| v as f32).collect();
             let mut y32 = vec![0.0f32; m];
             dot_rows(mat32.view(), &x32, &mut y32);
-            for r in 0..m {
+            for (r, got) in y32.iter().enumerate() {
                 let want = mat32.row(r).dot(&ndarray::ArrayView1::from(&x32[..]));
-                assert_eq!(y32[r].to_bits(), want.to_bits());
+                assert_eq!(got.to_bits(), want.to_bits());
             }
             // Column-major: rows are strided, summed in sequence (as ndarray does).
             let f = Array2::from_shape_fn((m, k).f(), |(r, c)| mat[[r, c]]);
             let mut yf = vec![0.0; m];
             dot_rows(f.view(), &x, &mut yf);
-            for r in 0..m {
+            for (r, got) in yf.iter().enumerate() {
                 let want = f.row(r).dot(&ndarray::ArrayView1::from(&x[..]));
-                assert_eq!(yf[r].to_bits(), want.to_bits());
+                assert_eq!(got.to_bits(), want.to_bits());
             }
         }
     }
