@@ -149,9 +149,10 @@ impl<'f, 'm, T: JitFloat> Gen<'f, 'm, T> {
             )));
         }
         let m = m.min(ld);
-        // The interpreter's rows (`mat` cast with `mapv`, which keeps a contiguous layout) are
-        // summed by `unrolled_dot` when contiguous and shorter than 8 or not contiguous (a
-        // column-major matrix) sequentially: `0 + m[r,0] x[0] + m[r,1] x[1] + …`.
+        // The interpreter's rows (`mat` cast with `mapv`, which keeps the layout) go through
+        // `snn_runtime::kernels::dense::dot_rows`: contiguous ones summed by `dense::dot`, others
+        // (a column-major matrix) by `dense::dot_sequential`, `0 + m[r,0] x[0] + m[r,1] x[1] + …`,
+        // which is also `dot`'s order for fewer than 8 columns.
         let rows_contiguous = m == 0 || mat.mapv(|v| v).row(0).as_slice().is_some();
         let sequential = kk < 8 || !rows_contiguous;
         if sequential && kk > 16 {
