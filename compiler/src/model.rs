@@ -203,26 +203,8 @@ pub enum Transform {
     Conv(ConvSpec),
 }
 
-/// Convolution geometry, resolved: shapes are full (spatial…, channels) in the declared layout.
-#[derive(Clone, Debug)]
-pub struct ConvSpec {
-    /// `true` for a transposed convolution.
-    pub transpose: bool,
-    /// Input shape (spatial dims then channels when channels_last).
-    pub input_shape: Vec<usize>,
-    /// Output shape.
-    pub output_shape: Vec<usize>,
-    /// Kernel `kernel_size + (in_channels / groups, filters)`.
-    pub kernel: ArrayD<f64>,
-    /// Strides per spatial dim.
-    pub strides: Vec<usize>,
-    /// Zero padding before each spatial dim.
-    pub pad_before: Vec<usize>,
-    /// Channels last (`true`) or first.
-    pub channels_last: bool,
-    /// Channel groups.
-    pub groups: usize,
-}
+/// Convolution geometry, resolved (the runtime's convolution kernels own the type).
+pub use snn_runtime::kernels::conv::ConvSpec;
 
 /// A connection, with all defaults applied.
 #[derive(Clone, Debug)]

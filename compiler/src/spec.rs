@@ -2,6 +2,7 @@
 //! distributions, synapses, solvers and processes, plus the table of neuron types.
 
 use ndarray::ArrayD;
+use snn_runtime::kernels::host;
 use std::sync::Arc;
 
 pub use snn_runtime::neurons::{
@@ -86,16 +87,8 @@ impl Default for SolverSpec {
     }
 }
 
-/// Stochastic or data-driven node outputs.
-#[derive(Clone, Debug, PartialEq)]
-pub enum ProcessSpec {
-    /// Gaussian white noise.
-    WhiteNoise { mean: f64, std: f64, scale: bool, seed: Option<u64> },
-    /// Band-limited white signal.
-    WhiteSignal { period: f64, high: f64, rms: f64, y0: Option<f64>, seed: Option<u64> },
-    /// Present each row of `inputs` for `presentation_time`.
-    PresentInput { inputs: ArrayD<f64>, presentation_time: f64 },
-}
+/// Stochastic or data-driven node outputs (the runtime owns the type and its state).
+pub use snn_runtime::process::ProcessSpec;
 
 /// A function of a node's input computed on the host, off the neuromorphic path: what the Keras
 /// importer emits for layers with no native conversion (NengoDL's TensorNode fallback).
@@ -181,6 +174,23 @@ impl HostOp {
         }
     }
 
+    /// `y = op(x)` for a run in `T`: `x` widened to `f64` (in `wide.0`), [`HostOp::apply`] into
+    /// zeros (`wide.1`), the result rounded to `T`. What every backend runs for a `HostFn` op.
+    pub fn apply_in<T: snn_runtime::Real>(
+        &self,
+        x: &[T],
+        y: &mut [T],
+        wide: &mut (Vec<f64>, Vec<f64>),
+    ) {
+        let (wx, wy) = wide;
+        wx.clear();
+        wx.extend(x.iter().map(|v| v.widen()));
+        wy.clear();
+        wy.resize(y.len(), 0.0);
+        self.apply(wx, wy);
+        snn_runtime::real::cast_into(wy, y);
+    }
+
     /// `y = op(x)`; `x` and `y` are flat, row-major. (A Keras layer, whose shapes were checked
     /// when the node was declared, cannot fail; were it to, `y` would be NaN.)
     pub fn apply(&self, x: &[f64], y: &mut [f64]) {
@@ -193,26 +203,8 @@ impl HostOp {
                 }
                 _ => y.iter_mut().for_each(|o| *o = f64::NAN),
             },
-            HostOp::Elu { alpha } => {
-                for (o, &v) in y.iter_mut().zip(x) {
-                    *o = if v > 0.0 { v } else { alpha * v.exp_m1() };
-                }
-            }
-            HostOp::Softmax { shape, axis } => {
-                let n_axis = shape[*axis];
-                let inner: usize = shape[axis + 1..].iter().product();
-                let outer: usize = shape[..*axis].iter().product();
-                for o in 0..outer {
-                    for i in 0..inner {
-                        let at = |k: usize| (o * n_axis + k) * inner + i;
-                        let m = (0..n_axis).map(|k| x[at(k)]).fold(f64::NEG_INFINITY, f64::max);
-                        let s: f64 = (0..n_axis).map(|k| (x[at(k)] - m).exp()).sum();
-                        for k in 0..n_axis {
-                            y[at(k)] = (x[at(k)] - m).exp() / s;
-                        }
-                    }
-                }
-            }
+            HostOp::Elu { alpha } => host::elu(*alpha, x, y),
+            HostOp::Softmax { shape, axis } => host::softmax(shape, *axis, x, y),
             HostOp::MaxPool {
                 input_shape,
                 output_shape,
@@ -221,41 +213,15 @@ impl HostOp {
                 pad_before,
                 channels_last,
             } => {
-                let nd = output_shape.len();
-                let ch = if *channels_last { nd - 1 } else { 0 };
-                let spatial: Vec<usize> = (0..nd).filter(|&d| d != ch).collect();
-                let flat = |ix: &[usize], shape: &[usize]| {
-                    ix.iter().zip(shape).fold(0, |acc, (&i, &d)| acc * d + i)
+                let pool = host::Pool {
+                    input_shape,
+                    output_shape,
+                    size,
+                    strides,
+                    pad_before,
+                    channels_last: *channels_last,
                 };
-                let mut ix = vec![0usize; nd];
-                for (k, out) in y.iter_mut().enumerate() {
-                    let mut r = k;
-                    for d in (0..nd).rev() {
-                        ix[d] = r % output_shape[d].max(1);
-                        r /= output_shape[d].max(1);
-                    }
-                    let n_win: usize = size.iter().product();
-                    let mut best = f64::NEG_INFINITY;
-                    for w in 0..n_win {
-                        let mut rem = w;
-                        let mut src = ix.clone();
-                        let mut inside = true;
-                        for (s, &d) in spatial.iter().enumerate().rev() {
-                            let off = rem % size[s].max(1);
-                            rem /= size[s].max(1);
-                            let p = (ix[d] * strides[s] + off) as isize - pad_before[s] as isize;
-                            if p < 0 || p as usize >= input_shape[d] {
-                                inside = false;
-                            } else {
-                                src[d] = p as usize;
-                            }
-                        }
-                        if inside {
-                            best = best.max(x[flat(&src, input_shape)]);
-                        }
-                    }
-                    *out = best;
-                }
+                host::max_pool(&pool, x, y);
             }
         }
     }

@@ -4,14 +4,15 @@
 //! - [`neurons`]: neuron types, their step kernels, gain/bias maths and rate curves;
 //! - [`synapse`]: linear filters discretised with zero-order hold, as Nengo does;
 //! - [`process`]: white noise, band-limited white signal and present-input processes;
-//! - [`kernels`]: the operations that are not generated code, one function each, called by the
-//!   interpreter and by the JIT's generated code alike;
+//! - [`kernels`]: every operation that is not generated code (dense and spike-driven products,
+//!   convolutions, neuron-state set-up, host functions), one function every backend calls;
 //! - [`keras`]: one Keras layer applied with Keras semantics (the `keras_layer` host op);
 //! - [`real`]: the float types a run computes in.
 //!
 //! Array files (`.npy`, `.npz`, `.safetensors`) are the sibling crate `snn-io` (runtime/io), so
 //! that code linking these kernels pulls in no file-format reader.
-#![forbid(unsafe_code)]
+// SIMD kernels need `unsafe`: only `kernels::simd` may use it.
+#![deny(unsafe_code)]
 
 pub mod keras;
 pub mod kernels;

@@ -4,7 +4,7 @@
 //! streams seeded explicitly; they reproduce Nengo's statistics (mean, rms, band limit), not
 //! NumPy's exact random numbers.
 
-use ndarray::{Array2, ArrayView2, ArrayViewD, Axis};
+use ndarray::{Array2, ArrayD, ArrayView2, ArrayViewD, Axis};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Normal};
@@ -310,6 +310,95 @@ impl PresentInput {
         let row = self.inputs.row(self.index(k, dt));
         for (o, &x) in out.iter_mut().zip(row) {
             *o = x;
+        }
+    }
+}
+
+/// A process as declared: stochastic or data-driven node outputs.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ProcessSpec {
+    /// Gaussian white noise.
+    WhiteNoise {
+        /// Mean of the Gaussian.
+        mean: f64,
+        /// Its standard deviation.
+        std: f64,
+        /// Multiply samples by `1 / sqrt(dt)`.
+        scale: bool,
+        /// Seed (else the op's).
+        seed: Option<u64>,
+    },
+    /// Band-limited white signal.
+    WhiteSignal {
+        /// Period of the signal (s).
+        period: f64,
+        /// Cut-off frequency (Hz).
+        high: f64,
+        /// RMS of the signal.
+        rms: f64,
+        /// First value (else random).
+        y0: Option<f64>,
+        /// Seed (else the op's).
+        seed: Option<u64>,
+    },
+    /// Present each row of `inputs` for `presentation_time`.
+    PresentInput {
+        /// The inputs, one per row.
+        inputs: ArrayD<f64>,
+        /// Seconds each input is presented.
+        presentation_time: f64,
+    },
+}
+
+/// The state of a process for one batch element, what every backend steps.
+#[derive(Clone, Debug)]
+pub enum ProcessState {
+    /// White noise.
+    Noise(WhiteNoise),
+    /// A white signal, sampled.
+    Signal(SampledSignal),
+    /// Presented inputs.
+    Present(PresentInput),
+}
+
+impl ProcessState {
+    /// The state of `spec` writing `n` values per step of `dt`, for batch element `b`: random
+    /// processes are seeded with their own seed, else `seed`, plus `b`.
+    pub fn new(
+        spec: &ProcessSpec,
+        n: usize,
+        dt: f64,
+        seed: u64,
+        b: usize,
+    ) -> Result<Self, ProcessError> {
+        let seed_of = |own: &Option<u64>| own.unwrap_or(seed).wrapping_add(b as u64);
+        Ok(match spec {
+            ProcessSpec::WhiteNoise { mean, std, scale, seed } => {
+                let mut w = WhiteNoise::new(seed_of(seed));
+                w.mean = *mean;
+                w.std = *std;
+                w.scale = *scale;
+                ProcessState::Noise(w)
+            }
+            ProcessSpec::WhiteSignal { period, high, rms, y0, seed } => {
+                let mut w = WhiteSignal::new(*period, *high, seed_of(seed));
+                w.rms = *rms;
+                w.y0 = *y0;
+                ProcessState::Signal(w.build(n, dt)?)
+            }
+            ProcessSpec::PresentInput { inputs, presentation_time } => {
+                ProcessState::Present(PresentInput::new(inputs.view(), *presentation_time)?)
+            }
+        })
+    }
+
+    /// The output at step `k` (from 1) into `out`, zeroed first.
+    pub fn step(&self, k: u64, dt: f64, out: &mut [f64]) {
+        out.iter_mut().for_each(|o| *o = 0.0);
+        match self {
+            ProcessState::Noise(w) => w.step(k, dt, out),
+            ProcessState::Signal(s) => s.step(k, out),
+            ProcessState::Present(p) => p.step(k, dt, out),
         }
     }
 }

@@ -23,6 +23,11 @@ pub trait Real:
     fn cast(x: f64) -> Self;
     /// Widens (exactly) to `f64`.
     fn widen(self) -> f64;
+    /// The bits of `self` without its sign: zero exactly when `self == 0` (`+0` or `-0`).
+    fn magnitude_bits(self) -> u64;
+    /// `y[r] = row r of mat · x` in [`crate::kernels::dense::dot`]'s order in the CPU's vectors,
+    /// when it has the ones this type's kernel needs (`false`: nothing done).
+    fn dot_rows_simd(mat: &[Self], x: &[Self], y: &mut [Self]) -> bool;
 }
 
 impl Real for f32 {
@@ -32,6 +37,12 @@ impl Real for f32 {
     }
     fn widen(self) -> f64 {
         f64::from(self)
+    }
+    fn magnitude_bits(self) -> u64 {
+        u64::from(self.to_bits() << 1)
+    }
+    fn dot_rows_simd(mat: &[Self], x: &[Self], y: &mut [Self]) -> bool {
+        crate::kernels::simd::dot_rows_f32(mat, x, y)
     }
 }
 
@@ -43,9 +54,20 @@ impl Real for f64 {
     fn widen(self) -> f64 {
         self
     }
+    fn magnitude_bits(self) -> u64 {
+        self.to_bits() << 1
+    }
+    fn dot_rows_simd(mat: &[Self], x: &[Self], y: &mut [Self]) -> bool {
+        crate::kernels::simd::dot_rows_f64(mat, x, y)
+    }
 }
 
 /// `v` rounded to `T`, element by element.
 pub fn cast_all<T: Real>(v: &[f64]) -> Vec<T> {
     v.iter().map(|&x| T::cast(x)).collect()
+}
+
+/// `dst[i] = src[i]` rounded to `T` (the shorter length).
+pub fn cast_into<T: Real>(src: &[f64], dst: &mut [T]) {
+    dst.iter_mut().zip(src).for_each(|(d, &v)| *d = T::cast(v));
 }

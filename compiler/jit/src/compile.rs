@@ -204,7 +204,7 @@ fn emit_op<'c, 'f, 'm, T: JitFloat>(
             g.op_copy(*src, *dst, src_sel, dst_sel, true, Some(scale)).map(Some)
         }
         OpKind::DotInc { mat, src, dst, src_sel, dst_sel } if op.events => {
-            let kernel = events::Dense::new(mat, g.sig(*src)?, g.sig(*dst)?, src_sel, dst_sel)?;
+            let kernel = events::Spikes::dense(mat, g.sig(*src)?, g.sig(*dst)?, src_sel, dst_sel)?;
             done(g.kernel(Box::new(kernel), "DotInc: spike-driven columns".to_string()))
         }
         OpKind::DotInc { mat, src, dst, src_sel, dst_sel } => {
@@ -212,7 +212,7 @@ fn emit_op<'c, 'f, 'm, T: JitFloat>(
         }
         OpKind::SparseDotInc { rows, cols, vals, src, dst, src_sel, dst_sel } if op.events => {
             let (s, d) = (g.sig(*src)?, g.sig(*dst)?);
-            let kernel = events::Sparse::new(rows, cols, vals, s, d, src_sel, dst_sel)?;
+            let kernel = events::Spikes::sparse(rows, cols, vals, s, d, src_sel, dst_sel)?;
             done(g.kernel(Box::new(kernel), "SparseDotInc: spike-driven columns".to_string()))
         }
         OpKind::SparseDotInc { rows, cols, vals, src, dst, src_sel, dst_sel } => {
@@ -222,12 +222,10 @@ fn emit_op<'c, 'f, 'm, T: JitFloat>(
             let s = g.source(*src, *dst)?;
             let (_, ns) = g.sig(*src)?;
             let d = g.sig(*dst)?;
-            let kernel = Conv::<T>::new(spec, (s, ns), d).map_err(JitError::Invalid)?;
-            done(if op.events {
-                g.kernel(kernel.events(g.fresh), "ConvInc: spike-driven scatter".to_string())
-            } else {
-                g.kernel(Box::new(kernel), "ConvInc: Rust convolution kernel".to_string())
-            })
+            let kernel =
+                Conv::<T>::new(spec, (s, ns), d, op.events, g.fresh).map_err(JitError::Invalid)?;
+            let what = if op.events { "spike-driven scatter" } else { "Rust convolution kernel" };
+            done(g.kernel(Box::new(kernel), format!("ConvInc: {what}")))
         }
         OpKind::SimNeurons { neuron, j, out, states, init, seed } => {
             g.op_neurons(neuron, *j, *out, states, init, *seed)

@@ -1,7 +1,6 @@
-//! Spike-driven host kernels for products marked [`snn_compiler::ir::Op::events`]: only the columns of
-//! the source's nonzero elements are added, in increasing column order, straight into a whole
-//! destination (through a zeroed scratch vector then added for a selection) — exactly what the
-//! interpreter does for the same op, so results are bit-identical.
+//! Spike-driven host kernels for products marked [`snn_compiler::ir::Op::events`]: the runtime's
+//! kernel ([`snn_runtime::kernels::spike`]) on the state block — the interpreter calls the same
+//! one, so results are bit-identical — and the selections (`Place`) host kernels read and write.
 
 use super::emit::bug;
 use super::float::JitFloat;
@@ -9,7 +8,7 @@ use super::host::{HostKernel, KernelState};
 use super::JitError;
 use ndarray::Array2;
 use snn_compiler::ir::Sel;
-use snn_runtime::kernels::Csc;
+use snn_runtime::kernels::spike::{nonzero, Columns};
 
 /// Where the `n` selected elements of a signal are in the state block.
 #[derive(Clone)]
@@ -45,71 +44,6 @@ impl Place {
     }
 }
 
-/// The nonzero selected source elements, `(index, value)` in increasing index order.
-fn nonzero<T: JitFloat>(mem: &[T], src: &Place, n: usize, out: &mut Vec<(usize, T)>) {
-    out.clear();
-    match src {
-        Place::Range(o) => nonzero_run(&mem[*o..*o + n], out),
-        Place::Table(t) => {
-            out.extend(
-                t.iter()
-                    .enumerate()
-                    .filter(|(_, &o)| mem[o] != T::zero())
-                    .map(|(i, &o)| (i, mem[o])),
-            );
-        }
-    }
-}
-
-/// [`nonzero`] of a contiguous run, in the widest vectors the CPU has: spikes are rare, so
-/// nearly every block of [`BLOCK`] values is skipped after one vector test.
-fn nonzero_run<T: JitFloat>(x: &[T], out: &mut Vec<(usize, T)>) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            // SAFETY: the CPU has AVX-512F (checked above).
-            return unsafe { nonzero_avx512(x, out) };
-        }
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU has AVX2 (checked above).
-            return unsafe { nonzero_avx2(x, out) };
-        }
-    }
-    nonzero_plain(x, out);
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-unsafe fn nonzero_avx512<T: JitFloat>(x: &[T], out: &mut Vec<(usize, T)>) {
-    nonzero_plain(x, out);
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn nonzero_avx2<T: JitFloat>(x: &[T], out: &mut Vec<(usize, T)>) {
-    nonzero_plain(x, out);
-}
-
-/// Values tested at once by [`nonzero_plain`].
-const BLOCK: usize = 32;
-
-#[inline(always)]
-fn nonzero_plain<T: JitFloat>(x: &[T], out: &mut Vec<(usize, T)>) {
-    let mut base = 0;
-    for chunk in x.chunks(BLOCK) {
-        // The OR of the values' bits without sign: zero when every value is 0 (branch-free, so
-        // the compiler vectorises it).
-        if chunk.iter().fold(0u64, |any, &v| any | T::magnitude_bits(v)) != 0 {
-            for (i, &v) in chunk.iter().enumerate() {
-                if v != T::zero() {
-                    out.push((base + i, v));
-                }
-            }
-        }
-        base += chunk.len();
-    }
-}
-
 /// Copies the selected elements into `x`.
 pub(super) fn gather<T: JitFloat>(mem: &[T], src: &Place, x: &mut [T]) {
     match src {
@@ -126,45 +60,15 @@ pub(super) fn add_into<T: JitFloat>(mem: &mut [T], dst: &Place, y: &[T]) {
     }
 }
 
-/// Scratch of one batch element: nonzero source elements and the sum.
-type Scratch<T> = (Vec<(usize, T)>, Vec<T>);
+/// Scratch of one batch element: the gathered source (a table selection), its nonzero elements
+/// and the sum.
+type Scratch<T> = (Vec<T>, Vec<(usize, T)>, Vec<T>);
 
-/// One step of a spike-driven product into `n` values at `dst`: `add(y, j, x_j)` for each
-/// nonzero source element in order, `y` being the destination itself when `direct` (whole),
-/// else a zeroed sum then added to it.
-#[allow(clippy::too_many_arguments)]
-fn spike_step<T: JitFloat>(
-    state: &mut KernelState,
-    mem: &mut [T],
-    src: &Place,
-    ns: usize,
-    dst: &Place,
-    n: usize,
-    direct: bool,
-    add: impl Fn(&mut [T], usize, T),
-) -> Result<(), String> {
-    let (nz, y) =
-        state.downcast_mut::<Scratch<T>>().ok_or_else(|| "events: wrong state".to_string())?;
-    nonzero(mem, src, ns, nz);
-    match (dst, direct) {
-        (Place::Range(o), true) => {
-            let y = &mut mem[*o..*o + n];
-            nz.iter().for_each(|&(j, xj)| add(y, j, xj));
-        }
-        _ => {
-            y.iter_mut().for_each(|v| *v = T::zero());
-            nz.iter().for_each(|&(j, xj)| add(y, j, xj));
-            add_into(mem, dst, y);
-        }
-    }
-    Ok(())
-}
-
-/// `dst[dst_sel] += mat @ src[src_sel]` by columns of the spiking elements.
-pub(super) struct Dense<T> {
-    /// Column-major matrix: column `j` is `cols[j * m..(j + 1) * m]`.
-    cols: Vec<T>,
-    m: usize,
+/// `dst[dst_sel] += M @ src[src_sel]` by columns of the spiking elements
+/// ([`snn_runtime::kernels::spike`]), straight into a whole destination (through a zeroed sum
+/// then added for a selection), as the interpreter does.
+pub(super) struct Spikes<T> {
+    m: Columns<T>,
     src: Place,
     ns: usize,
     dst: Place,
@@ -173,9 +77,9 @@ pub(super) struct Dense<T> {
     direct: bool,
 }
 
-impl<T: JitFloat> Dense<T> {
+impl<T: JitFloat> Spikes<T> {
     /// The kernel of one marked DotInc (`src`, `dst`: offset and length in the block).
-    pub(super) fn new(
+    pub(super) fn dense(
         mat: &Array2<f64>,
         src: (usize, usize),
         dst: (usize, usize),
@@ -190,46 +94,12 @@ impl<T: JitFloat> Dense<T> {
                 "matrix [{m}, {k}] applied to {ns} values into {nd}"
             )));
         }
-        let cols = mat.t().iter().map(|&v| T::cast(v)).collect();
-        let end = src.max_end(ns).max(dst.max_end(nd));
-        let direct = dst_sel.is_none();
-        Ok(Self { cols, m, src, ns, dst, end, direct })
-    }
-}
-
-impl<T: JitFloat> HostKernel<T> for Dense<T> {
-    fn init(&self, _b: usize, mem: &mut [T]) -> Result<KernelState, String> {
-        if self.end > mem.len() {
-            return Err(bug("events: range").to_string());
-        }
-        Ok(Box::new((Vec::<(usize, T)>::new(), vec![T::zero(); self.m])))
+        Ok(Self::with(Columns::dense(mat.view()), src, ns, dst, nd, dst_sel))
     }
 
-    fn step(&self, state: &mut KernelState, _k: u64, mem: &mut [T]) -> Result<(), String> {
-        let m = self.m;
-        spike_step(state, mem, &self.src, self.ns, &self.dst, m, self.direct, |y, j, xj| {
-            let col = &self.cols[j * m..(j + 1) * m];
-            y.iter_mut().zip(col).for_each(|(v, &a)| *v += a * xj);
-        })
-    }
-}
-
-/// `dst[dst_sel] += S @ src[src_sel]` by columns of the spiking elements (entries of a column
-/// in the order given).
-pub(super) struct Sparse<T> {
-    m: Csc<T>,
-    nd: usize,
-    src: Place,
-    ns: usize,
-    dst: Place,
-    end: usize,
-    /// No destination selection: the columns are summed in place, as the interpreter does.
-    direct: bool,
-}
-
-impl<T: JitFloat> Sparse<T> {
     /// The kernel of one marked SparseDotInc.
-    pub(super) fn new(
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn sparse(
         rows: &[usize],
         cols: &[usize],
         vals: &[f64],
@@ -240,33 +110,46 @@ impl<T: JitFloat> Sparse<T> {
     ) -> Result<Self, JitError> {
         let (src, ns) = Place::new(src, src_sel)?;
         let (dst, nd) = Place::new(dst, dst_sel)?;
-        if rows.len() != cols.len() || rows.len() != vals.len() {
-            return Err(JitError::Invalid("sparse matrix arrays differ in length".into()));
-        }
-        if rows.iter().any(|&r| r >= nd) || cols.iter().any(|&c| c >= ns) {
-            return Err(JitError::Invalid("sparse matrix index out of range".into()));
-        }
-        let m = Csc::new(rows, cols, vals, ns);
+        let m = Columns::sparse(rows, cols, vals, nd, ns).map_err(JitError::Invalid)?;
+        Ok(Self::with(m, src, ns, dst, nd, dst_sel))
+    }
+
+    fn with(m: Columns<T>, src: Place, ns: usize, dst: Place, nd: usize, dst_sel: &Sel) -> Self {
         let end = src.max_end(ns).max(dst.max_end(nd));
-        let direct = dst_sel.is_none();
-        Ok(Self { m, nd, src, ns, dst, end, direct })
+        Self { m, src, ns, dst, end, direct: dst_sel.is_none() }
     }
 }
 
-impl<T: JitFloat> HostKernel<T> for Sparse<T> {
+impl<T: JitFloat> HostKernel<T> for Spikes<T> {
     fn init(&self, _b: usize, mem: &mut [T]) -> Result<KernelState, String> {
         if self.end > mem.len() {
             return Err(bug("events: range").to_string());
         }
-        Ok(Box::new((Vec::<(usize, T)>::new(), vec![T::zero(); self.nd])))
+        let x = match self.src {
+            Place::Range(_) => Vec::new(),
+            Place::Table(_) => vec![T::zero(); self.ns],
+        };
+        Ok(Box::new((x, Vec::<(usize, T)>::new(), vec![T::zero(); self.m.rows()])))
     }
 
     fn step(&self, state: &mut KernelState, _k: u64, mem: &mut [T]) -> Result<(), String> {
-        let c = &self.m;
-        spike_step(state, mem, &self.src, self.ns, &self.dst, self.nd, self.direct, |y, j, xj| {
-            for e in c.ptr[j]..c.ptr[j + 1] {
-                y[c.rows[e]] += c.vals[e] * xj;
+        let (x, nz, y) =
+            state.downcast_mut::<Scratch<T>>().ok_or_else(|| "events: wrong state".to_string())?;
+        match &self.src {
+            Place::Range(o) => nonzero(&mem[*o..*o + self.ns], nz),
+            Place::Table(_) => {
+                gather(mem, &self.src, x);
+                nonzero(x, nz);
             }
-        })
+        }
+        match (&self.dst, self.direct) {
+            (Place::Range(o), true) => self.m.add(nz, &mut mem[*o..*o + y.len()]),
+            _ => {
+                y.iter_mut().for_each(|v| *v = T::zero());
+                self.m.add(nz, y);
+                add_into(mem, &self.dst, y);
+            }
+        }
+        Ok(())
     }
 }

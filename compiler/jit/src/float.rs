@@ -21,11 +21,6 @@ pub trait JitFloat: Real {
     fn emit(b: &mut FunctionBuilder, x: Self) -> Value;
     /// Appends `x`'s little-endian bytes to `out` (constant data of the module).
     fn push_le(x: Self, out: &mut Vec<u8>);
-    /// The bits of `x` without its sign: zero exactly when `x == 0` (`+0` or `-0`).
-    fn magnitude_bits(x: Self) -> u64;
-    /// `y[r] = row r of mat · x` in `unrolled_dot`'s order with the CPU's vectors, when it has
-    /// the ones this type's kernel needs (`false`: nothing done).
-    fn dot_rows_simd(mat: &[Self], k: usize, x: &[Self], y: &mut [Self]) -> bool;
 }
 
 impl JitFloat for f64 {
@@ -40,21 +35,6 @@ impl JitFloat for f64 {
     fn push_le(x: Self, out: &mut Vec<u8>) {
         out.extend_from_slice(&x.to_le_bytes());
     }
-    fn magnitude_bits(x: Self) -> u64 {
-        x.to_bits() << 1
-    }
-    fn dot_rows_simd(mat: &[Self], k: usize, x: &[Self], y: &mut [Self]) -> bool {
-        #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx512f")
-            && x.len() == k
-            && mat.len() == k * y.len()
-        {
-            // SAFETY: the CPU has AVX-512F; the lengths are as the kernel requires.
-            unsafe { super::dense::rows_f64_avx512(mat, k, x, y) };
-            return true;
-        }
-        false
-    }
 }
 
 impl JitFloat for f32 {
@@ -68,17 +48,5 @@ impl JitFloat for f32 {
     }
     fn push_le(x: Self, out: &mut Vec<u8>) {
         out.extend_from_slice(&x.to_le_bytes());
-    }
-    fn magnitude_bits(x: Self) -> u64 {
-        u64::from(x.to_bits() << 1)
-    }
-    fn dot_rows_simd(mat: &[Self], k: usize, x: &[Self], y: &mut [Self]) -> bool {
-        #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx") && x.len() == k && mat.len() == k * y.len() {
-            // SAFETY: the CPU has AVX; the lengths are as the kernel requires.
-            unsafe { super::dense::rows_f32_avx(mat, k, x, y) };
-            return true;
-        }
-        false
     }
 }

@@ -1,15 +1,16 @@
 //! Host kernels other than convolution: processes, host functions, node functions too large to
 //! unroll, and neuron-state initialisation (plus the random spike generation of the stochastic
-//! rates-to-spikes wrappers). Each mirrors what the interpreter does for the same op.
+//! rates-to-spikes wrappers): the runtime's kernels ([`ProcessState`], [`HostOp::apply_in`],
+//! [`init_state`]) on the state block, which the interpreter calls too.
 
 use super::float::JitFloat;
 use super::host::{split, HostKernel, KernelState};
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
 use snn_compiler::func::FnExpr;
 use snn_compiler::spec::{HostOp, ProcessSpec};
+use snn_runtime::kernels::neurons::init_state;
 use snn_runtime::neurons::{NeuronState, NeuronType, StateInit, StateVar};
-use snn_runtime::process::{PresentInput, SampledSignal, WhiteNoise, WhiteSignal};
+use snn_runtime::process::ProcessState;
+use snn_runtime::real::cast_into;
 
 /// A process writing `n` values at `dst` each step.
 pub(super) struct Process {
@@ -20,50 +21,19 @@ pub(super) struct Process {
     pub dt: f64,
 }
 
-enum ProcState {
-    Noise(WhiteNoise),
-    Signal(SampledSignal),
-    Present(PresentInput),
-}
-
 impl<T: JitFloat> HostKernel<T> for Process {
     fn init(&self, b: usize, _mem: &mut [T]) -> Result<KernelState, String> {
-        let b = b as u64;
-        let st = match &self.spec {
-            ProcessSpec::WhiteNoise { mean, std, scale, seed } => {
-                let mut w = WhiteNoise::new(seed.unwrap_or(self.seed).wrapping_add(b));
-                w.mean = *mean;
-                w.std = *std;
-                w.scale = *scale;
-                ProcState::Noise(w)
-            }
-            ProcessSpec::WhiteSignal { period, high, rms, y0, seed } => {
-                let mut w =
-                    WhiteSignal::new(*period, *high, seed.unwrap_or(self.seed).wrapping_add(b));
-                w.rms = *rms;
-                w.y0 = *y0;
-                ProcState::Signal(w.build(self.n, self.dt).map_err(|e| e.to_string())?)
-            }
-            ProcessSpec::PresentInput { inputs, presentation_time } => ProcState::Present(
-                PresentInput::new(inputs.view(), *presentation_time).map_err(|e| e.to_string())?,
-            ),
-        };
+        let st = ProcessState::new(&self.spec, self.n, self.dt, self.seed, b)
+            .map_err(|e| e.to_string())?;
         Ok(Box::new((st, vec![0.0f64; self.n])))
     }
 
     fn step(&self, state: &mut KernelState, k: u64, mem: &mut [T]) -> Result<(), String> {
         let (st, wide) =
-            state.downcast_mut::<(ProcState, Vec<f64>)>().ok_or("process: wrong state")?;
-        wide.iter_mut().for_each(|w| *w = 0.0);
-        match st {
-            ProcState::Noise(w) => w.step(k, self.dt, wide),
-            ProcState::Signal(s) => s.step(k, wide),
-            ProcState::Present(p) => p.step(k, self.dt, wide),
-        }
+            state.downcast_mut::<(ProcessState, Vec<f64>)>().ok_or("process: wrong state")?;
+        st.step(k, self.dt, wide);
         let dst = mem.get_mut(self.dst..self.dst + self.n).ok_or("process: bad range")?;
-        for (o, &v) in dst.iter_mut().zip(wide.iter()) {
-            *o = T::cast(v);
-        }
+        cast_into(wide, dst);
         Ok(())
     }
 }
@@ -77,20 +47,13 @@ pub(super) struct HostFn {
 
 impl<T: JitFloat> HostKernel<T> for HostFn {
     fn init(&self, _b: usize, _mem: &mut [T]) -> Result<KernelState, String> {
-        Ok(Box::new((vec![0.0f64; self.src.1], vec![0.0f64; self.dst.1])))
+        Ok(Box::new((Vec::<f64>::new(), Vec::<f64>::new())))
     }
 
     fn step(&self, state: &mut KernelState, _k: u64, mem: &mut [T]) -> Result<(), String> {
-        let (x, y) = state.downcast_mut::<(Vec<f64>, Vec<f64>)>().ok_or("host fn: wrong state")?;
+        let wide = state.downcast_mut::<(Vec<f64>, Vec<f64>)>().ok_or("host fn: wrong state")?;
         let (src, dst) = split(mem, self.src, self.dst)?;
-        for (w, v) in x.iter_mut().zip(src) {
-            *w = v.widen();
-        }
-        y.iter_mut().for_each(|v| *v = 0.0);
-        self.op.apply(x, y);
-        for (d, &v) in dst.iter_mut().zip(y.iter()) {
-            *d = T::cast(v);
-        }
+        self.op.apply_in(src, dst, wide);
         Ok(())
     }
 }
@@ -141,9 +104,8 @@ pub(super) struct Neurons {
 
 impl<T: JitFloat> HostKernel<T> for Neurons {
     fn init(&self, b: usize, mem: &mut [T]) -> Result<KernelState, String> {
-        let mut rng = ChaCha8Rng::seed_from_u64(self.seed.wrapping_add(b as u64));
-        let st: NeuronState<T> =
-            self.neuron.make_state_with(self.n, &mut rng, &self.init).map_err(|e| e.to_string())?;
+        let st: NeuronState<T> = init_state(&self.neuron, self.n, self.seed, b, &self.init)
+            .map_err(|e| e.to_string())?;
         for &(var, off) in &self.states {
             let v = st.get(var);
             mem.get_mut(off..off + v.len()).ok_or("neurons: bad range")?.copy_from_slice(v);

@@ -125,9 +125,11 @@ impl<'f, 'm, T: JitFloat> Gen<'f, 'm, T> {
     /// `dst[dst_sel] += mat @ src[src_sel]`. Rows summed sequentially (`0 + m[r,0] x[0] +
     /// m[r,1] x[1] + …`: fewer than 8 columns, or a column-major matrix) are an elementwise loop
     /// over the rows when there are at most 16 columns (returned, for
-    /// [`crate::fuse`] to fuse or to run alone), else emitted; other rows are summed as
-    /// ndarray's `unrolled_dot` does (eight partial sums, then the remainder), with vectors
-    /// holding the partial sums.
+    /// [`crate::fuse`] to fuse or to run alone), else emitted; other rows are summed in
+    /// snnc's dot order, written down once in [`snn_runtime::kernels::dense`] (eight partial sums,
+    /// then `0 + (p0 + p4) + … + (p3 + p7)`, then the remainder; ndarray's `unrolled_dot`), with
+    /// vectors holding the partial sums; large ones call that module's kernel. The test
+    /// `generated_dots_are_the_runtime_order` pairs this code with the runtime kernel bit for bit.
     pub(super) fn op_dot<'c>(
         &mut self,
         mat: &Array2<f64>,
@@ -147,9 +149,10 @@ impl<'f, 'm, T: JitFloat> Gen<'f, 'm, T> {
             )));
         }
         let m = m.min(ld);
-        // The interpreter's rows (`mat` cast with `mapv`, which keeps a contiguous layout) are
-        // summed by `unrolled_dot` when contiguous and shorter than 8 or not contiguous (a
-        // column-major matrix) sequentially: `0 + m[r,0] x[0] + m[r,1] x[1] + …`.
+        // The interpreter's rows (`mat` cast with `mapv`, which keeps the layout) go through
+        // `snn_runtime::kernels::dense::dot_rows`: contiguous ones summed by `dense::dot`, others
+        // (a column-major matrix) by `dense::dot_sequential`, `0 + m[r,0] x[0] + m[r,1] x[1] + …`,
+        // which is also `dot`'s order for fewer than 8 columns.
         let rows_contiguous = m == 0 || mat.mapv(|v| v).row(0).as_slice().is_some();
         let sequential = kk < 8 || !rows_contiguous;
         if sequential && kk > 16 {

@@ -349,6 +349,50 @@ fn dense_products_every_path() {
     check(&b.0, 5, 3, &[random(&[3, 40], -1.0, 1.0, 4)]);
 }
 
+/// The generated dot products (rows too short for the Rust kernel) follow the runtime's documented
+/// order ([`snn_runtime::kernels::dense::dot_rows`]) bit for bit, on odd lengths, f64 and f32.
+#[test]
+fn generated_dots_are_the_runtime_order() {
+    use snn_runtime::kernels::dense;
+    let mut rng = ChaCha8Rng::seed_from_u64(11);
+    for k in [1usize, 3, 7, 9, 13, 17, 31, 41, 63] {
+        let m = 5;
+        // Values of mixed magnitude, so that a different order would round differently.
+        let mat = Array2::from_shape_fn((m, k), |_| {
+            rng.gen_range(-1.0..1.0) * 1e4f64.powf(rng.gen_range(-1.0..1.0))
+        });
+        let x = random(&[1, k], -1.0, 1.0, k as u64);
+        let mut b = B::new();
+        let xs = b.input(k);
+        let y = b.sig(m);
+        b.op(OpKind::Reset { dst: y, value: vec![0.0] });
+        b.op(OpKind::DotInc { mat: mat.clone(), src: xs, dst: y, src_sel: None, dst_sel: None });
+        b.probe(y, 1);
+        assert!(m * k < super::dense::MIN_TERMS, "generated, not the Rust kernel");
+        let xv = x.as_slice().expect("contiguous");
+        for precision in [Precision::F64, Precision::F32] {
+            let want: Vec<f64> = match precision {
+                Precision::F64 => {
+                    let mut y = vec![0.0; m];
+                    dense::dot_rows(mat.view(), xv, &mut y);
+                    y.iter().map(|&v| 0.0 + v).collect()
+                }
+                Precision::F32 => {
+                    let x32: Vec<f32> = xv.iter().map(|&v| v as f32).collect();
+                    let mut y = vec![0.0f32; m];
+                    dense::dot_rows(mat.mapv(|v| v as f32).view(), &x32, &mut y);
+                    y.iter().map(|&v| f64::from(0.0 + v)).collect()
+                }
+            };
+            let compiled = jit_compile(&b.0, precision).expect("compiles");
+            let got = compiled.run(1, 1, std::slice::from_ref(&x), 1, &mut |_| {}).expect("runs");
+            for (r, (&w, &g)) in want.iter().zip(got[0].iter()).enumerate() {
+                assert_eq!(w.to_bits(), g.to_bits(), "{precision:?} k = {k} row {r}: {w} vs {g}");
+            }
+        }
+    }
+}
+
 #[test]
 fn sparse_products() {
     let mut rng = ChaCha8Rng::seed_from_u64(5);

@@ -7,17 +7,15 @@
 //! results cast. Precision contract of `f32` runs: docs/PRECISION.md.
 
 use crate::ir::{OpKind, Program, Sel, SignalId};
-use crate::model::ConvSpec;
-use crate::spec::ProcessSpec;
 use crate::target::{Executable, Target, TargetError};
-use ndarray::linalg::general_mat_vec_mul;
-use ndarray::{Array2, ArrayD, ArrayView1, ArrayViewMut1, IxDyn};
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
-use snn_runtime::kernels::Csc;
+use ndarray::{Array2, ArrayD, IxDyn};
+use snn_runtime::kernels::conv::Conv;
+use snn_runtime::kernels::dense;
+use snn_runtime::kernels::neurons::init_state;
+use snn_runtime::kernels::spike::Columns;
 use snn_runtime::neurons::NeuronState;
-use snn_runtime::process::{PresentInput, SampledSignal, WhiteNoise, WhiteSignal};
-use snn_runtime::real::cast_all;
+use snn_runtime::process::ProcessState;
+use snn_runtime::real::{cast_all, cast_into};
 use snn_runtime::synapse::FilterState;
 use snn_runtime::Precision;
 pub use snn_runtime::Real;
@@ -28,9 +26,7 @@ enum OpState<T> {
     None,
     Neurons(NeuronState<T>),
     Filter(FilterState<T>),
-    Noise(WhiteNoise),
-    Signal(SampledSignal),
-    Present(PresentInput),
+    Process(ProcessState),
 }
 
 /// Per-op constants cast to the run's float type (shared by the batch).
@@ -40,27 +36,33 @@ enum Consts<T> {
     Vec(Vec<T>),
     /// Dense matrix.
     Mat(Array2<T>),
-    /// Convolution kernel (standard layout) and geometry.
-    Conv(Vec<T>, Geom),
-    /// Sparse matrix by columns (spike-driven products).
-    Csc(Csc<T>),
+    /// Convolution kernel.
+    Conv(Conv<T>),
+    /// Matrix by columns (spike-driven products).
+    Cols(Columns<T>),
 }
 
-fn prepare<T: Real>(program: &Program) -> Vec<Consts<T>> {
+fn prepare<T: Real>(program: &Program) -> Result<Vec<Consts<T>>, String> {
     all_ops(program)
-        .map(|op| match &op.kind {
-            OpKind::Reset { value, .. } => Consts::Vec(cast_all(value)),
-            OpKind::ElementwiseInc { scale, .. } => Consts::Vec(cast_all(scale)),
-            OpKind::SparseDotInc { rows, cols, vals, src, src_sel, .. } if op.events => {
-                let n = src_sel.as_ref().map_or(program.signals[src.0 as usize].size, Vec::len);
-                Consts::Csc(Csc::new(rows, cols, vals, n))
-            }
-            OpKind::SparseDotInc { vals, .. } => Consts::Vec(cast_all(vals)),
-            OpKind::DotInc { mat, .. } => Consts::Mat(mat.mapv(T::cast)),
-            OpKind::ConvInc { spec, .. } => {
-                Consts::Conv(spec.kernel.iter().map(|&x| T::cast(x)).collect(), geom(spec))
-            }
-            _ => Consts::None,
+        .map(|op| {
+            Ok(match &op.kind {
+                OpKind::Reset { value, .. } => Consts::Vec(cast_all(value)),
+                OpKind::ElementwiseInc { scale, .. } => Consts::Vec(cast_all(scale)),
+                OpKind::SparseDotInc { rows, cols, vals, src, dst, src_sel, dst_sel }
+                    if op.events =>
+                {
+                    let sel_len = |sel: &crate::ir::Sel, sig: &SignalId| {
+                        sel.as_ref().map_or(program.signals[sig.0 as usize].size, Vec::len)
+                    };
+                    let (m, n) = (sel_len(dst_sel, dst), sel_len(src_sel, src));
+                    Consts::Cols(Columns::sparse(rows, cols, vals, m, n)?)
+                }
+                OpKind::DotInc { mat, .. } if op.events => Consts::Cols(Columns::dense(mat.view())),
+                OpKind::SparseDotInc { vals, .. } => Consts::Vec(cast_all(vals)),
+                OpKind::DotInc { mat, .. } => Consts::Mat(mat.mapv(T::cast)),
+                OpKind::ConvInc { spec, .. } => Consts::Conv(Conv::new(spec, op.events)?),
+                _ => Consts::None,
+            })
         })
         .collect()
 }
@@ -139,7 +141,7 @@ pub fn run_with_progress<T: Real>(
     for (i, a) in inputs.iter().enumerate() {
         program.check_held(i, a.len().checked_div(batch).unwrap_or(0))?;
     }
-    let consts = prepare::<T>(program);
+    let consts = prepare::<T>(program)?;
     let mut outputs: Vec<Vec<T>> = program.probes.iter().map(|_| Vec::new()).collect();
     for b in 0..batch {
         run_one(program, &consts, steps, b, inputs, &mut outputs, progress)?;
@@ -167,6 +169,10 @@ struct Scratch<T> {
     y: Vec<T>,
     /// `f64` values for node functions and processes.
     wide: Vec<f64>,
+    /// Nonzero source elements of a spike-driven product.
+    nz: Vec<(usize, T)>,
+    /// `f64` input and output of a host function.
+    host: (Vec<f64>, Vec<f64>),
 }
 
 /// `(src, dst)` of one op; `src` is copied first when it is `dst`.
@@ -203,28 +209,6 @@ fn select<'a, T: Copy>(src: &'a [T], sel: &Sel, buf: &'a mut Vec<T>) -> &'a [T] 
 }
 
 /// `dst[sel] = vals` or `dst[sel] += vals`.
-/// A spike-driven product into `d[dst_sel]`: `add(y, j, x_j)` for each nonzero `x_j` in order,
-/// `y` being `d` itself when whole, else a zeroed sum of `n` values then added into it.
-fn spike_driven<T: Real>(
-    d: &mut [T],
-    dst_sel: &Sel,
-    n: usize,
-    sum: &mut Vec<T>,
-    x: &[T],
-    add: impl Fn(&mut [T], usize, T),
-) {
-    let nonzero = x.iter().enumerate().filter(|(_, &xj)| xj != T::zero());
-    match dst_sel {
-        None => nonzero.for_each(|(j, &xj)| add(d, j, xj)),
-        Some(_) => {
-            sum.clear();
-            sum.resize(n, T::zero());
-            nonzero.for_each(|(j, &xj)| add(sum, j, xj));
-            scatter(d, dst_sel, sum, true);
-        }
-    }
-}
-
 fn scatter<T: Real>(dst: &mut [T], sel: &Sel, vals: &[T], inc: bool) {
     match (sel, inc) {
         (None, true) => dst.iter_mut().zip(vals).for_each(|(d, &v)| *d += v),
@@ -258,44 +242,27 @@ fn run_one<T: Real>(
         states.push(match &op.kind {
             OpKind::SimNeurons { neuron, j, init, seed, .. } => {
                 let n = program.signals[j.0 as usize].size;
-                let mut rng = ChaCha8Rng::seed_from_u64(seed.wrapping_add(b as u64));
-                let st = neuron.make_state_with(n, &mut rng, init).map_err(|e| e.to_string())?;
-                OpState::Neurons(st)
+                OpState::Neurons(init_state(neuron, n, *seed, b, init).map_err(|e| e.to_string())?)
             }
             OpKind::Filter { filter, src, .. } => {
                 OpState::Filter(filter.new_state(program.signals[src.0 as usize].size))
             }
             OpKind::Process { spec, dst, seed } => {
                 let n = program.signals[dst.0 as usize].size;
-                match spec {
-                    ProcessSpec::WhiteNoise { mean, std, scale, seed: s } => {
-                        let mut w = WhiteNoise::new(s.unwrap_or(*seed).wrapping_add(b as u64));
-                        w.mean = *mean;
-                        w.std = *std;
-                        w.scale = *scale;
-                        OpState::Noise(w)
-                    }
-                    ProcessSpec::WhiteSignal { period, high, rms, y0, seed: s } => {
-                        let mut w = WhiteSignal::new(
-                            *period,
-                            *high,
-                            s.unwrap_or(*seed).wrapping_add(b as u64),
-                        );
-                        w.rms = *rms;
-                        w.y0 = *y0;
-                        OpState::Signal(w.build(n, dt).map_err(|e| e.to_string())?)
-                    }
-                    ProcessSpec::PresentInput { inputs, presentation_time } => OpState::Present(
-                        PresentInput::new(inputs.view(), *presentation_time)
-                            .map_err(|e| e.to_string())?,
-                    ),
-                }
+                let p = ProcessState::new(spec, n, dt, *seed, b).map_err(|e| e.to_string())?;
+                OpState::Process(p)
             }
             _ => OpState::None,
         });
     }
-    let mut sc =
-        Scratch { alias: Vec::new(), gathered: Vec::new(), y: Vec::new(), wide: Vec::new() };
+    let mut sc = Scratch {
+        alias: Vec::new(),
+        gathered: Vec::new(),
+        y: Vec::new(),
+        wide: Vec::new(),
+        nz: Vec::new(),
+        host: (Vec::new(), Vec::new()),
+    };
     // Pass 0 runs the hoisted ops (as part of step 1), then each step runs the rest.
     for pass in 0..=steps {
         let k = pass.max(1);
@@ -342,52 +309,31 @@ fn run_one<T: Real>(
                     }
                     scatter(d, dst_sel, &sc.y, true);
                 }
-                OpKind::DotInc { src, dst, src_sel, dst_sel, .. } if op.events => {
-                    let Consts::Mat(mat) = c else { continue };
+                OpKind::DotInc { src, dst, src_sel, dst_sel, .. }
+                | OpKind::SparseDotInc { src, dst, src_sel, dst_sel, .. }
+                    if op.events =>
+                {
+                    let Consts::Cols(m) = c else { continue };
                     let (s, d) = io(&mut sig, *src, *dst, &mut sc.alias);
                     let x = select(s, src_sel, &mut sc.gathered);
-                    spike_driven(d, dst_sel, mat.nrows(), &mut sc.y, x, |y, j, xj| {
-                        for (y, &m) in y.iter_mut().zip(mat.column(j)) {
-                            *y += m * xj;
-                        }
-                    });
-                }
-                OpKind::DotInc { src, dst, src_sel, dst_sel, .. } => {
-                    let Consts::Mat(mat) = c else { continue };
-                    let (s, d) = io(&mut sig, *src, *dst, &mut sc.alias);
-                    let x = ArrayView1::from(select(s, src_sel, &mut sc.gathered));
                     match dst_sel {
-                        None => general_mat_vec_mul(
-                            T::one(),
-                            mat,
-                            &x,
-                            T::one(),
-                            &mut ArrayViewMut1::from(d),
-                        ),
+                        None => m.product(x, &mut sc.nz, d),
                         Some(_) => {
                             sc.y.clear();
-                            sc.y.resize(mat.nrows(), T::zero());
-                            general_mat_vec_mul(
-                                T::one(),
-                                mat,
-                                &x,
-                                T::zero(),
-                                &mut ArrayViewMut1::from(sc.y.as_mut_slice()),
-                            );
+                            sc.y.resize(m.rows(), T::zero());
+                            m.product(x, &mut sc.nz, &mut sc.y);
                             scatter(d, dst_sel, &sc.y, true);
                         }
                     }
                 }
-                OpKind::SparseDotInc { src, dst, src_sel, dst_sel, .. } if op.events => {
-                    let Consts::Csc(m) = c else { continue };
+                OpKind::DotInc { src, dst, src_sel, dst_sel, .. } => {
+                    let Consts::Mat(mat) = c else { continue };
                     let (s, d) = io(&mut sig, *src, *dst, &mut sc.alias);
                     let x = select(s, src_sel, &mut sc.gathered);
-                    let n_out = dst_sel.as_ref().map_or(d.len(), Vec::len);
-                    spike_driven(d, dst_sel, n_out, &mut sc.y, x, |y, j, xj| {
-                        for e in m.ptr[j]..m.ptr[j + 1] {
-                            y[m.rows[e]] += m.vals[e] * xj;
-                        }
-                    });
+                    sc.y.clear();
+                    sc.y.resize(mat.nrows(), T::zero());
+                    dense::dot_rows(mat.view(), x, &mut sc.y);
+                    scatter(d, dst_sel, &sc.y, true);
                 }
                 OpKind::SparseDotInc { rows, cols, src, dst, src_sel, dst_sel, .. } => {
                     let Consts::Vec(vals) = c else { continue };
@@ -401,10 +347,12 @@ fn run_one<T: Real>(
                     }
                     scatter(d, dst_sel, &sc.y, true);
                 }
-                OpKind::ConvInc { spec, src, dst } => {
-                    let Consts::Conv(kernel, g) = c else { continue };
+                OpKind::ConvInc { src, dst, .. } => {
+                    let Consts::Conv(conv) = c else { continue };
                     let (x, y) = io(&mut sig, *src, *dst, &mut sc.alias);
-                    conv_inc(spec, g, kernel, x, y);
+                    sc.y.clear();
+                    sc.y.resize(conv.scratch_len(), T::zero());
+                    conv.apply(x, y, &mut sc.y, false)?;
                 }
                 OpKind::SimNeurons { neuron, j, out, states: st_sigs, .. } => {
                     let OpState::Neurons(ns) = st else { continue };
@@ -430,27 +378,15 @@ fn run_one<T: Real>(
                     }
                 }
                 OpKind::HostFn { op, input, dst } => {
-                    sc.wide.clear();
-                    sc.wide.extend(sig[input.0 as usize].iter().map(|v| v.widen()));
-                    let mut y = vec![0.0; sig[dst.0 as usize].len()];
-                    op.apply(&sc.wide, &mut y);
-                    for (d, v) in sig[dst.0 as usize].iter_mut().zip(y) {
-                        *d = T::cast(v);
-                    }
+                    let (x, y) = io(&mut sig, *input, *dst, &mut sc.alias);
+                    op.apply_in(x, y, &mut sc.host);
                 }
                 OpKind::Process { dst, .. } => {
+                    let OpState::Process(p) = st else { continue };
                     let d = &mut sig[dst.0 as usize];
-                    sc.wide.clear();
                     sc.wide.resize(d.len(), 0.0);
-                    match st {
-                        OpState::Noise(w) => w.step(k as u64, dt, &mut sc.wide),
-                        OpState::Signal(s) => s.step(k as u64, &mut sc.wide),
-                        OpState::Present(p) => p.step(k as u64, dt, &mut sc.wide),
-                        _ => {}
-                    }
-                    for (o, &v) in d.iter_mut().zip(&sc.wide) {
-                        *o = T::cast(v);
-                    }
+                    p.step(k as u64, dt, &mut sc.wide);
+                    cast_into(&sc.wide, d);
                 }
             }
         }
@@ -467,130 +403,4 @@ fn run_one<T: Real>(
         }
     }
     Ok(())
-}
-
-/// 2-D geometry of a convolution (1-D ones get a leading spatial size of 1).
-struct Geom {
-    in_hw: [usize; 2],
-    out_hw: [usize; 2],
-    k_hw: [usize; 2],
-    stride: [usize; 2],
-    pad: [usize; 2],
-    cin: usize,
-    cout: usize,
-}
-
-fn geom(spec: &ConvSpec) -> Geom {
-    let cl = spec.channels_last;
-    let split = |s: &[usize]| -> (Vec<usize>, usize) {
-        if cl {
-            (s[..s.len() - 1].to_vec(), s[s.len() - 1])
-        } else {
-            (s[1..].to_vec(), s[0])
-        }
-    };
-    let two = |v: &[usize], fill: usize| -> [usize; 2] {
-        if v.len() == 1 {
-            [fill, v[0]]
-        } else {
-            [v[0], v[1]]
-        }
-    };
-    let (xi, cin) = split(&spec.input_shape);
-    let (yo, cout) = split(&spec.output_shape);
-    let nd = xi.len();
-    let k: Vec<usize> = spec.kernel.shape()[..nd].to_vec();
-    Geom {
-        in_hw: two(&xi, 1),
-        out_hw: two(&yo, 1),
-        k_hw: two(&k, 1),
-        stride: two(&spec.strides, 1),
-        pad: two(&spec.pad_before, 0),
-        cin,
-        cout,
-    }
-}
-
-fn idx(cl: bool, hw: [usize; 2], c_total: usize, h: usize, w: usize, c: usize) -> usize {
-    if cl {
-        (h * hw[1] + w) * c_total + c
-    } else {
-        (c * hw[0] + h) * hw[1] + w
-    }
-}
-
-/// `y += conv(x)` (or its transpose); the kernel is `kernel_size + (c_in_per_group, filters)`,
-/// flattened in C order.
-fn conv_inc<T: Real>(spec: &ConvSpec, g: &Geom, kernel: &[T], x: &[T], y: &mut [T]) {
-    let cl = spec.channels_last;
-    let kshape = spec.kernel.shape();
-    let nk = kshape.len();
-    let (kci, kco) = (kshape[nk - 2], kshape[nk - 1]);
-    let kidx =
-        |kh: usize, kw: usize, ci: usize, co: usize| ((kh * g.k_hw[1] + kw) * kci + ci) * kco + co;
-    if !spec.transpose {
-        let groups = spec.groups.max(1);
-        let cin_g = g.cin / groups;
-        let cout_g = g.cout / groups;
-        for oh in 0..g.out_hw[0] {
-            for ow in 0..g.out_hw[1] {
-                for co in 0..g.cout {
-                    let grp = co / cout_g.max(1);
-                    let mut acc = T::zero();
-                    for kh in 0..g.k_hw[0] {
-                        let ih = (oh * g.stride[0] + kh) as isize - g.pad[0] as isize;
-                        if ih < 0 || ih as usize >= g.in_hw[0] {
-                            continue;
-                        }
-                        for kw in 0..g.k_hw[1] {
-                            let iw = (ow * g.stride[1] + kw) as isize - g.pad[1] as isize;
-                            if iw < 0 || iw as usize >= g.in_hw[1] {
-                                continue;
-                            }
-                            for ci in 0..cin_g {
-                                let c = grp * cin_g + ci;
-                                acc += x[idx(cl, g.in_hw, g.cin, ih as usize, iw as usize, c)]
-                                    * kernel[kidx(kh, kw, ci, co)];
-                            }
-                        }
-                    }
-                    let o = idx(cl, g.out_hw, g.cout, oh, ow, co);
-                    y[o] += acc;
-                }
-            }
-        }
-    } else {
-        // Transpose: the forward convolution maps y-space (output) positions onto x-space (input).
-        for yh in 0..g.out_hw[0] {
-            for yw in 0..g.out_hw[1] {
-                for kh in 0..g.k_hw[0] {
-                    let th = yh as isize + g.pad[0] as isize - kh as isize;
-                    if th < 0 || !(th as usize).is_multiple_of(g.stride[0]) {
-                        continue;
-                    }
-                    let xh = th as usize / g.stride[0];
-                    if xh >= g.in_hw[0] {
-                        continue;
-                    }
-                    for kw in 0..g.k_hw[1] {
-                        let tw = yw as isize + g.pad[1] as isize - kw as isize;
-                        if tw < 0 || !(tw as usize).is_multiple_of(g.stride[1]) {
-                            continue;
-                        }
-                        let xw = tw as usize / g.stride[1];
-                        if xw >= g.in_hw[1] {
-                            continue;
-                        }
-                        for ci in 0..g.cin {
-                            let xv = x[idx(cl, g.in_hw, g.cin, xh, xw, ci)];
-                            for co in 0..g.cout {
-                                let o = idx(cl, g.out_hw, g.cout, yh, yw, co);
-                                y[o] += xv * kernel[kidx(kh, kw, ci, co)];
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    }
 }
