@@ -218,7 +218,174 @@ fn scatter<T: Real>(dst: &mut [T], sel: &Sel, vals: &[T], inc: bool) {
     }
 }
 
+/// What one batch element's run of a step reads besides signals: the step, its time, `dt`
+/// and which batch element it is.
+struct StepCtx<'a, T> {
+    k: usize,
+    t: f64,
+    dt: f64,
+    dt_t: T,
+    b: usize,
+    inputs: &'a [ArrayD<T>],
+}
+
+/// The mutable state of `op` for batch element `b` (neurons, filters, processes), at t = 0.
+fn op_state<T: Real>(
+    program: &Program,
+    op: &crate::ir::Op,
+    b: usize,
+) -> Result<OpState<T>, String> {
+    let dt = program.dt;
+    Ok(match &op.kind {
+        OpKind::SimNeurons { neuron, j, init, seed, .. } => {
+            let n = program.signals[j.0 as usize].size;
+            OpState::Neurons(init_state(neuron, n, *seed, b, init).map_err(|e| e.to_string())?)
+        }
+        OpKind::Filter { filter, src, .. } => {
+            OpState::Filter(filter.new_state(program.signals[src.0 as usize].size))
+        }
+        OpKind::Process { spec, dst, seed } => {
+            let n = program.signals[dst.0 as usize].size;
+            let p = ProcessState::new(spec, n, dt, *seed, b).map_err(|e| e.to_string())?;
+            OpState::Process(p)
+        }
+        _ => OpState::None,
+    })
+}
+
+/// Runs one op of a step on the signals of one batch element.
 #[allow(clippy::too_many_lines)] // one arm per op kind
+fn step_op<T: Real>(
+    op: &crate::ir::Op,
+    st: &mut OpState<T>,
+    c: &Consts<T>,
+    sig: &mut [Vec<T>],
+    sc: &mut Scratch<T>,
+    cx: &StepCtx<'_, T>,
+) -> Result<(), String> {
+    let StepCtx { k, t, dt, dt_t, b, inputs } = *cx;
+    match &op.kind {
+        OpKind::Input { input, dst } => {
+            let data = &inputs[*input];
+            let size = sig[dst.0 as usize].len();
+            let flat = data.as_slice().ok_or("input array is not contiguous")?;
+            let per_b = flat.len() / data.shape()[0].max(1);
+            let start = if per_b == size { b * per_b } else { b * per_b + (k - 1) * size };
+            sig[dst.0 as usize].copy_from_slice(&flat[start..start + size]);
+        }
+        OpKind::Scale { dst, factor } => {
+            let f = T::cast(*factor);
+            sig[dst.0 as usize].iter_mut().for_each(|v| *v = *v * f);
+        }
+        OpKind::Reset { dst, .. } => {
+            let Consts::Vec(value) = c else { return Ok(()) };
+            let d = &mut sig[dst.0 as usize];
+            if value.len() == 1 {
+                d.fill(value[0]);
+            } else {
+                d.copy_from_slice(value);
+            }
+        }
+        OpKind::Copy { src, dst, src_sel, dst_sel, inc } => {
+            let (s, d) = io(sig, *src, *dst, &mut sc.alias);
+            let x = select(s, src_sel, &mut sc.gathered);
+            scatter(d, dst_sel, x, *inc);
+        }
+        OpKind::ElementwiseInc { src, dst, src_sel, dst_sel, .. } => {
+            let Consts::Vec(scale) = c else { return Ok(()) };
+            let (s, d) = io(sig, *src, *dst, &mut sc.alias);
+            let x = select(s, src_sel, &mut sc.gathered);
+            sc.y.clear();
+            if scale.len() == 1 {
+                sc.y.extend(x.iter().map(|&v| v * scale[0]));
+            } else {
+                sc.y.extend(x.iter().zip(scale).map(|(&v, &a)| v * a));
+            }
+            scatter(d, dst_sel, &sc.y, true);
+        }
+        OpKind::DotInc { src, dst, src_sel, dst_sel, .. }
+        | OpKind::SparseDotInc { src, dst, src_sel, dst_sel, .. }
+            if op.events =>
+        {
+            let Consts::Cols(m) = c else { return Ok(()) };
+            let (s, d) = io(sig, *src, *dst, &mut sc.alias);
+            let x = select(s, src_sel, &mut sc.gathered);
+            match dst_sel {
+                None => m.product(x, &mut sc.nz, d),
+                Some(_) => {
+                    sc.y.clear();
+                    sc.y.resize(m.rows(), T::zero());
+                    m.product(x, &mut sc.nz, &mut sc.y);
+                    scatter(d, dst_sel, &sc.y, true);
+                }
+            }
+        }
+        OpKind::DotInc { src, dst, src_sel, dst_sel, .. } => {
+            let Consts::Mat(mat) = c else { return Ok(()) };
+            let (s, d) = io(sig, *src, *dst, &mut sc.alias);
+            let x = select(s, src_sel, &mut sc.gathered);
+            sc.y.clear();
+            sc.y.resize(mat.nrows(), T::zero());
+            dense::dot_rows(mat.view(), x, &mut sc.y);
+            scatter(d, dst_sel, &sc.y, true);
+        }
+        OpKind::SparseDotInc { rows, cols, src, dst, src_sel, dst_sel, .. } => {
+            let Consts::Vec(vals) = c else { return Ok(()) };
+            let (s, d) = io(sig, *src, *dst, &mut sc.alias);
+            let x = select(s, src_sel, &mut sc.gathered);
+            let n_out = dst_sel.as_ref().map_or(d.len(), Vec::len);
+            sc.y.clear();
+            sc.y.resize(n_out, T::zero());
+            for ((&r, &col), &v) in rows.iter().zip(cols).zip(vals) {
+                sc.y[r] += v * x[col];
+            }
+            scatter(d, dst_sel, &sc.y, true);
+        }
+        OpKind::ConvInc { src, dst, .. } => {
+            let Consts::Conv(conv) = c else { return Ok(()) };
+            let (x, y) = io(sig, *src, *dst, &mut sc.alias);
+            sc.y.clear();
+            sc.y.resize(conv.scratch_len(), T::zero());
+            conv.apply(x, y, &mut sc.y, false)?;
+        }
+        OpKind::SimNeurons { neuron, j, out, states: st_sigs, .. } => {
+            let OpState::Neurons(ns) = st else { return Ok(()) };
+            let (jv, o) = io(sig, *j, *out, &mut sc.alias);
+            neuron.step(dt_t, jv, o, ns);
+            for (var, s) in st_sigs {
+                sig[s.0 as usize].copy_from_slice(ns.get(*var));
+            }
+        }
+        OpKind::Filter { src, dst, .. } => {
+            let OpState::Filter(fs) = st else { return Ok(()) };
+            let (x, y) = io(sig, *src, *dst, &mut sc.alias);
+            fs.step(x, y);
+        }
+        OpKind::NodeFn { f, input, dst } => {
+            sc.wide.clear();
+            if let Some(i) = input {
+                sc.wide.extend(sig[i.0 as usize].iter().map(|v| v.widen()));
+            }
+            let y = f.eval(t, &sc.wide);
+            for (d, v) in sig[dst.0 as usize].iter_mut().zip(y) {
+                *d = T::cast(v);
+            }
+        }
+        OpKind::HostFn { op, input, dst } => {
+            let (x, y) = io(sig, *input, *dst, &mut sc.alias);
+            op.apply_in(x, y, &mut sc.host);
+        }
+        OpKind::Process { dst, .. } => {
+            let OpState::Process(p) = st else { return Ok(()) };
+            let d = &mut sig[dst.0 as usize];
+            sc.wide.resize(d.len(), 0.0);
+            p.step(k as u64, dt, &mut sc.wide);
+            cast_into(&sc.wide, d);
+        }
+    }
+    Ok(())
+}
+
 fn run_one<T: Real>(
     program: &Program,
     consts: &[Consts<T>],
@@ -239,21 +406,7 @@ fn run_one<T: Real>(
     let ops: Vec<&crate::ir::Op> = all_ops(program).collect();
     let mut states = Vec::with_capacity(ops.len());
     for op in &ops {
-        states.push(match &op.kind {
-            OpKind::SimNeurons { neuron, j, init, seed, .. } => {
-                let n = program.signals[j.0 as usize].size;
-                OpState::Neurons(init_state(neuron, n, *seed, b, init).map_err(|e| e.to_string())?)
-            }
-            OpKind::Filter { filter, src, .. } => {
-                OpState::Filter(filter.new_state(program.signals[src.0 as usize].size))
-            }
-            OpKind::Process { spec, dst, seed } => {
-                let n = program.signals[dst.0 as usize].size;
-                let p = ProcessState::new(spec, n, dt, *seed, b).map_err(|e| e.to_string())?;
-                OpState::Process(p)
-            }
-            _ => OpState::None,
-        });
+        states.push(op_state(program, op, b)?);
     }
     let mut sc = Scratch {
         alias: Vec::new(),
@@ -266,129 +419,11 @@ fn run_one<T: Real>(
     // Pass 0 runs the hoisted ops (as part of step 1), then each step runs the rest.
     for pass in 0..=steps {
         let k = pass.max(1);
-        let t = k as f64 * dt;
+        let cx = StepCtx { k, t: k as f64 * dt, dt, dt_t, b, inputs };
         let range = if pass == 0 { 0..n_once } else { n_once..ops.len() };
         let todo = ops[range.clone()].iter().zip(&mut states[range.clone()]).zip(&consts[range]);
         for ((op, st), c) in todo {
-            match &op.kind {
-                OpKind::Input { input, dst } => {
-                    let data = &inputs[*input];
-                    let size = sig[dst.0 as usize].len();
-                    let flat = data.as_slice().ok_or("input array is not contiguous")?;
-                    let per_b = flat.len() / data.shape()[0].max(1);
-                    let start = if per_b == size { b * per_b } else { b * per_b + (k - 1) * size };
-                    sig[dst.0 as usize].copy_from_slice(&flat[start..start + size]);
-                }
-                OpKind::Scale { dst, factor } => {
-                    let f = T::cast(*factor);
-                    sig[dst.0 as usize].iter_mut().for_each(|v| *v = *v * f);
-                }
-                OpKind::Reset { dst, .. } => {
-                    let Consts::Vec(value) = c else { continue };
-                    let d = &mut sig[dst.0 as usize];
-                    if value.len() == 1 {
-                        d.fill(value[0]);
-                    } else {
-                        d.copy_from_slice(value);
-                    }
-                }
-                OpKind::Copy { src, dst, src_sel, dst_sel, inc } => {
-                    let (s, d) = io(&mut sig, *src, *dst, &mut sc.alias);
-                    let x = select(s, src_sel, &mut sc.gathered);
-                    scatter(d, dst_sel, x, *inc);
-                }
-                OpKind::ElementwiseInc { src, dst, src_sel, dst_sel, .. } => {
-                    let Consts::Vec(scale) = c else { continue };
-                    let (s, d) = io(&mut sig, *src, *dst, &mut sc.alias);
-                    let x = select(s, src_sel, &mut sc.gathered);
-                    sc.y.clear();
-                    if scale.len() == 1 {
-                        sc.y.extend(x.iter().map(|&v| v * scale[0]));
-                    } else {
-                        sc.y.extend(x.iter().zip(scale).map(|(&v, &a)| v * a));
-                    }
-                    scatter(d, dst_sel, &sc.y, true);
-                }
-                OpKind::DotInc { src, dst, src_sel, dst_sel, .. }
-                | OpKind::SparseDotInc { src, dst, src_sel, dst_sel, .. }
-                    if op.events =>
-                {
-                    let Consts::Cols(m) = c else { continue };
-                    let (s, d) = io(&mut sig, *src, *dst, &mut sc.alias);
-                    let x = select(s, src_sel, &mut sc.gathered);
-                    match dst_sel {
-                        None => m.product(x, &mut sc.nz, d),
-                        Some(_) => {
-                            sc.y.clear();
-                            sc.y.resize(m.rows(), T::zero());
-                            m.product(x, &mut sc.nz, &mut sc.y);
-                            scatter(d, dst_sel, &sc.y, true);
-                        }
-                    }
-                }
-                OpKind::DotInc { src, dst, src_sel, dst_sel, .. } => {
-                    let Consts::Mat(mat) = c else { continue };
-                    let (s, d) = io(&mut sig, *src, *dst, &mut sc.alias);
-                    let x = select(s, src_sel, &mut sc.gathered);
-                    sc.y.clear();
-                    sc.y.resize(mat.nrows(), T::zero());
-                    dense::dot_rows(mat.view(), x, &mut sc.y);
-                    scatter(d, dst_sel, &sc.y, true);
-                }
-                OpKind::SparseDotInc { rows, cols, src, dst, src_sel, dst_sel, .. } => {
-                    let Consts::Vec(vals) = c else { continue };
-                    let (s, d) = io(&mut sig, *src, *dst, &mut sc.alias);
-                    let x = select(s, src_sel, &mut sc.gathered);
-                    let n_out = dst_sel.as_ref().map_or(d.len(), Vec::len);
-                    sc.y.clear();
-                    sc.y.resize(n_out, T::zero());
-                    for ((&r, &col), &v) in rows.iter().zip(cols).zip(vals) {
-                        sc.y[r] += v * x[col];
-                    }
-                    scatter(d, dst_sel, &sc.y, true);
-                }
-                OpKind::ConvInc { src, dst, .. } => {
-                    let Consts::Conv(conv) = c else { continue };
-                    let (x, y) = io(&mut sig, *src, *dst, &mut sc.alias);
-                    sc.y.clear();
-                    sc.y.resize(conv.scratch_len(), T::zero());
-                    conv.apply(x, y, &mut sc.y, false)?;
-                }
-                OpKind::SimNeurons { neuron, j, out, states: st_sigs, .. } => {
-                    let OpState::Neurons(ns) = st else { continue };
-                    let (jv, o) = io(&mut sig, *j, *out, &mut sc.alias);
-                    neuron.step(dt_t, jv, o, ns);
-                    for (var, s) in st_sigs {
-                        sig[s.0 as usize].copy_from_slice(ns.get(*var));
-                    }
-                }
-                OpKind::Filter { src, dst, .. } => {
-                    let OpState::Filter(fs) = st else { continue };
-                    let (x, y) = io(&mut sig, *src, *dst, &mut sc.alias);
-                    fs.step(x, y);
-                }
-                OpKind::NodeFn { f, input, dst } => {
-                    sc.wide.clear();
-                    if let Some(i) = input {
-                        sc.wide.extend(sig[i.0 as usize].iter().map(|v| v.widen()));
-                    }
-                    let y = f.eval(t, &sc.wide);
-                    for (d, v) in sig[dst.0 as usize].iter_mut().zip(y) {
-                        *d = T::cast(v);
-                    }
-                }
-                OpKind::HostFn { op, input, dst } => {
-                    let (x, y) = io(&mut sig, *input, *dst, &mut sc.alias);
-                    op.apply_in(x, y, &mut sc.host);
-                }
-                OpKind::Process { dst, .. } => {
-                    let OpState::Process(p) = st else { continue };
-                    let d = &mut sig[dst.0 as usize];
-                    sc.wide.resize(d.len(), 0.0);
-                    p.step(k as u64, dt, &mut sc.wide);
-                    cast_into(&sc.wide, d);
-                }
-            }
+            step_op(op, st, c, &mut sig, &mut sc, &cx)?;
         }
         if pass == 0 {
             continue;
