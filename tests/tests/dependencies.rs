@@ -7,45 +7,40 @@
 //!   and on no file-format reader (zip, HDF5, safetensors);
 //! - the Cranelift backend is its own crate, `snn-jit`;
 //! - `snn-keras` (readers, converter, evaluator) is used by the CLI and the tests only.
+//!
+//! Dependencies are followed through the workspace's crates, and each crate's declared
+//! dependencies are checked; crates from crates.io are not looked into.
 
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command;
 
-/// Package name -> its normal (non-dev, non-build) dependencies' names, for the whole graph.
+/// Workspace crate -> the names of its normal (non-dev, non-build) dependencies, as declared,
+/// and the workspace's crates. `--no-deps` reads the workspace's manifests only, so the test
+/// needs no network and no download of other platforms' crates.
 fn graph() -> (BTreeMap<String, BTreeSet<String>>, BTreeSet<String>) {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
     let out = Command::new(cargo)
-        .args(["metadata", "--format-version", "1", "--offline"])
+        .args(["metadata", "--format-version", "1", "--no-deps"])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .expect("cargo metadata runs");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let meta: Value = serde_json::from_slice(&out.stdout).expect("cargo metadata prints JSON");
-    let mut names: BTreeMap<String, String> = BTreeMap::new();
-    for p in meta["packages"].as_array().expect("packages") {
-        let id = p["id"].as_str().expect("id").to_string();
-        names.insert(id, p["name"].as_str().expect("name").to_string());
-    }
-    let members: BTreeSet<String> = meta["workspace_members"]
-        .as_array()
-        .expect("workspace_members")
-        .iter()
-        .filter_map(|m| names.get(m.as_str()?).cloned())
-        .collect();
     let mut deps: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for node in meta["resolve"]["nodes"].as_array().expect("resolve graph") {
-        let name = names[node["id"].as_str().expect("id")].clone();
-        let normal = node["deps"].as_array().expect("deps").iter().filter(|d| {
-            d["dep_kinds"].as_array().is_some_and(|k| k.iter().any(|k| k["kind"].is_null()))
-        });
+    for p in meta["packages"].as_array().expect("packages") {
+        let name = p["name"].as_str().expect("name").to_string();
+        let normal = p["dependencies"].as_array().expect("dependencies").iter();
+        let normal = normal.filter(|d| d["kind"].is_null());
         let set = deps.entry(name).or_default();
-        set.extend(normal.filter_map(|d| names.get(d["pkg"].as_str()?).cloned()));
+        set.extend(normal.filter_map(|d| d["name"].as_str().map(str::to_string)));
     }
+    let members = deps.keys().cloned().collect();
     (deps, members)
 }
 
-/// Every package `name` depends on, directly or not (normal dependencies).
+/// Every crate `name` depends on: the workspace crates it reaches, and every dependency any of
+/// them declares (normal dependencies).
 fn closure(deps: &BTreeMap<String, BTreeSet<String>>, name: &str) -> BTreeSet<String> {
     let mut seen = BTreeSet::new();
     let mut todo = vec![name.to_string()];
