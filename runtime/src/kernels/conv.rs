@@ -387,7 +387,7 @@ impl<T: Real> Conv<T> {
     /// `acc = conv(x)` by the nonzero inputs, in `(ih, iw, ch)` order: per output the terms
     /// arrive in `(kh, kw, ci)` order, the order of the dense loops. In the CPU's widest vectors.
     fn scatter(&self, x: &[T], acc: &mut [T]) {
-        simd::widest(|| self.scatter_plain(x, acc));
+        simd::widest(ScatterJob { conv: self, x, acc });
     }
 
     /// The channels-last scatter; `N` is the number of output channels when known (else 0).
@@ -472,5 +472,20 @@ impl<T: Real> Conv<T> {
                 }
             }
         }
+    }
+}
+
+/// [`Conv::scatter`] as a [`simd::Wide`] kernel.
+struct ScatterJob<'a, T> {
+    conv: &'a Conv<T>,
+    x: &'a [T],
+    acc: &'a mut [T],
+}
+
+impl<T: Real> simd::Wide for ScatterJob<'_, T> {
+    type Out = ();
+    #[inline(always)]
+    fn run(self) {
+        self.conv.scatter_plain(self.x, self.acc);
     }
 }

@@ -92,7 +92,21 @@ const BLOCK: usize = 32;
 /// after one vector test.
 pub fn nonzero<T: Real>(x: &[T], out: &mut Vec<(usize, T)>) {
     out.clear();
-    simd::widest(|| nonzero_plain(x, out));
+    simd::widest(Nonzero { x, out });
+}
+
+/// [`nonzero`] as a [`simd::Wide`] kernel.
+struct Nonzero<'a, T> {
+    x: &'a [T],
+    out: &'a mut Vec<(usize, T)>,
+}
+
+impl<T: Real> simd::Wide for Nonzero<'_, T> {
+    type Out = ();
+    #[inline(always)]
+    fn run(self) {
+        nonzero_plain(self.x, self.out);
+    }
 }
 
 #[inline(always)]
