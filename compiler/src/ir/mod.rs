@@ -12,11 +12,12 @@ pub use print::{print, print_marked};
 pub use schedule::schedule;
 pub use verify::{verify, VerifyError};
 
-use crate::model::ConvSpec;
-use crate::spec::ProcessSpec;
 use expr::FnExpr;
 use ndarray::Array2;
+use snn_runtime::kernels::conv::ConvSpec;
+use snn_runtime::kernels::host::HostOp;
 use snn_runtime::neurons::{NeuronType, StateInit, StateVar};
+use snn_runtime::process::ProcessSpec;
 use snn_runtime::synapse::DiscreteFilter;
 use snn_syntax::Span;
 
@@ -104,7 +105,7 @@ pub enum OpKind {
     /// A process: set `dst` from the process at this step.
     Process { spec: ProcessSpec, dst: SignalId, seed: u64 },
     /// A host function: read `input`, set `dst` (off the neuromorphic path).
-    HostFn { op: crate::spec::HostOp, input: SignalId, dst: SignalId },
+    HostFn { op: HostOp, input: SignalId, dst: SignalId },
 }
 
 impl OpKind {

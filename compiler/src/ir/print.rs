@@ -108,7 +108,9 @@ pub fn print_marked(p: &Program, joined: &[bool]) -> String {
             },
             OpKind::HostFn { op, input, dst } => {
                 let what = match op {
-                    crate::spec::HostOp::Keras(k) => format!("keras_layer {}", k.layer.class_name),
+                    snn_runtime::kernels::host::HostOp::Keras(k) => {
+                        format!("keras_layer {}", k.layer.class_name)
+                    }
                     other => other.name().to_string(),
                 };
                 format!("{} = host {what}({})", name(dst), name(input))
@@ -128,11 +130,11 @@ pub fn print_marked(p: &Program, joined: &[bool]) -> String {
     out
 }
 
-fn process_name(spec: &crate::spec::ProcessSpec) -> &'static str {
+fn process_name(spec: &snn_runtime::process::ProcessSpec) -> &'static str {
     match spec {
-        crate::spec::ProcessSpec::WhiteNoise { .. } => "white_noise",
-        crate::spec::ProcessSpec::WhiteSignal { .. } => "white_signal",
-        crate::spec::ProcessSpec::PresentInput { .. } => "present_input",
+        snn_runtime::process::ProcessSpec::WhiteNoise { .. } => "white_noise",
+        snn_runtime::process::ProcessSpec::WhiteSignal { .. } => "white_signal",
+        snn_runtime::process::ProcessSpec::PresentInput { .. } => "present_input",
     }
 }
 

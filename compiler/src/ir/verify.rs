@@ -8,8 +8,9 @@
 //! flag a signal read but never written: its value is its `init` (or zeros), which is defined.
 
 use super::{Op, OpKind, Program, Sel, SignalId};
-use crate::spec::{HostOp, ProcessSpec};
+use snn_runtime::kernels::host::HostOp;
 use snn_runtime::neurons::StateInit;
+use snn_runtime::process::ProcessSpec;
 use std::fmt;
 
 /// Where a [`VerifyError`] is.
@@ -524,7 +525,7 @@ impl OpCheck<'_, '_> {
     }
 
     /// The shapes of a convolution agree with its kernel (`kernel_size + (in / groups, out)`).
-    fn conv_geometry(&mut self, spec: &crate::model::ConvSpec) {
+    fn conv_geometry(&mut self, spec: &snn_runtime::kernels::conv::ConvSpec) {
         let (xi, yo) = (&spec.input_shape, &spec.output_shape);
         let k = spec.kernel.shape();
         if xi.len() < 2 || yo.len() != xi.len() || k.len() != xi.len() + 1 {
