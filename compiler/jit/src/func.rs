@@ -10,9 +10,9 @@ use super::kernels::NodeFn;
 use super::JitError;
 use cranelift_codegen::ir::condcodes::FloatCC;
 use cranelift_codegen::ir::{types, InstBuilder, Value};
+use snn_compiler::func::Fn2;
 use snn_compiler::func::{FExpr, Fn1, FnExpr, Reduce};
 use snn_compiler::ir::SignalId;
-use snn_syntax::ast::BinaryOp;
 
 /// Node functions whose expression tree holds more values than this run on the host.
 const MAX_VALUES: usize = 4096;
@@ -126,32 +126,29 @@ impl<T: JitFloat> Gen<'_, '_, T> {
         })
     }
 
-    fn binary(&mut self, op: BinaryOp, x: Value, y: Value) -> Result<Value, JitError> {
+    fn binary(&mut self, op: Fn2, x: Value, y: Value) -> Result<Value, JitError> {
         let cmp = |g: &mut Self, cc: FloatCC| {
             let c = g.fcmp(cc, x, y);
             g.bool_f(c)
         };
         Ok(match op {
-            BinaryOp::Add => self.b.ins().fadd(x, y),
-            BinaryOp::Sub => self.b.ins().fsub(x, y),
-            BinaryOp::Mul => self.b.ins().fmul(x, y),
-            BinaryOp::Div => self.b.ins().fdiv(x, y),
-            BinaryOp::Pow => self.call_f64("snn_pow", &[x, y])?,
-            BinaryOp::Lt => cmp(self, FloatCC::LessThan),
-            BinaryOp::Le => cmp(self, FloatCC::LessThanOrEqual),
-            BinaryOp::Gt => cmp(self, FloatCC::GreaterThan),
-            BinaryOp::Ge => cmp(self, FloatCC::GreaterThanOrEqual),
-            BinaryOp::Eq => cmp(self, FloatCC::Equal),
-            BinaryOp::Ne => cmp(self, FloatCC::NotEqual),
-            BinaryOp::And | BinaryOp::Or => {
+            Fn2::Add => self.b.ins().fadd(x, y),
+            Fn2::Sub => self.b.ins().fsub(x, y),
+            Fn2::Mul => self.b.ins().fmul(x, y),
+            Fn2::Div => self.b.ins().fdiv(x, y),
+            Fn2::Pow => self.call_f64("snn_pow", &[x, y])?,
+            Fn2::Lt => cmp(self, FloatCC::LessThan),
+            Fn2::Le => cmp(self, FloatCC::LessThanOrEqual),
+            Fn2::Gt => cmp(self, FloatCC::GreaterThan),
+            Fn2::Ge => cmp(self, FloatCC::GreaterThanOrEqual),
+            Fn2::Eq => cmp(self, FloatCC::Equal),
+            Fn2::Ne => cmp(self, FloatCC::NotEqual),
+            Fn2::And | Fn2::Or => {
                 let zero = self.f64c(0.0);
                 let a = self.fcmp(FloatCC::NotEqual, x, zero);
                 let b = self.fcmp(FloatCC::NotEqual, y, zero);
-                let c = if op == BinaryOp::And {
-                    self.b.ins().band(a, b)
-                } else {
-                    self.b.ins().bor(a, b)
-                };
+                let c =
+                    if op == Fn2::And { self.b.ins().band(a, b) } else { self.b.ins().bor(a, b) };
                 self.bool_f(c)
             }
         })

@@ -4,8 +4,8 @@
 //! functions).
 
 use super::float::JitFloat;
+use snn_compiler::func::Fn2;
 use snn_compiler::func::{apply_binary, Fn1};
-use snn_syntax::ast::BinaryOp;
 use std::any::Any;
 use std::panic::AssertUnwindSafe;
 
@@ -116,7 +116,7 @@ fn1!(
 );
 
 extern "C" fn pow(x: f64, y: f64) -> f64 {
-    apply_binary(BinaryOp::Pow, x, y)
+    apply_binary(Fn2::Pow, x, y)
 }
 extern "C" fn atan2(y: f64, x: f64) -> f64 {
     y.atan2(x)
