@@ -90,7 +90,7 @@ impl Dtype {
 /// A failure, already rendered for the terminal.
 pub struct Failure(pub String);
 
-fn fail(msg: impl Into<String>) -> Failure {
+pub(crate) fn fail(msg: impl Into<String>) -> Failure {
     Failure(format!("error: {}\n", msg.into()))
 }
 

@@ -1,18 +1,19 @@
 //! Node and decoded functions ([`FnExpr`]) compiled to straight-line code in `f64` (as the
 //! interpreter evaluates them), one value per element; transcendental functions are host calls
 //! to the very routines [`snn_compiler::func::Fn1::apply`] uses. Functions too large to unroll run on
-//! the host ([`super::kernels::NodeFn`]).
+//! the host ([`snn_exec::kernels::host::NodeFn`]).
 
 use super::emit::{bug, Gen, I};
 use super::float::JitFloat;
-use super::host::fn1_symbol;
-use super::kernels::NodeFn;
 use super::JitError;
 use cranelift_codegen::ir::condcodes::FloatCC;
 use cranelift_codegen::ir::{types, InstBuilder, Value};
 use snn_compiler::func::Fn2;
 use snn_compiler::func::{FExpr, Fn1, FnExpr, Reduce};
 use snn_compiler::ir::SignalId;
+use snn_exec::kernels::host::NodeFn;
+use snn_exec::symbols::fn1_symbol;
+use snn_exec::KernelSpec;
 
 /// Node functions whose expression tree holds more values than this run on the host.
 const MAX_VALUES: usize = 4096;
@@ -44,7 +45,7 @@ impl<T: JitFloat> Gen<'_, '_, T> {
         let n_in = src.map_or(0, |s| s.1);
         if cost(&f.body, n_in) > MAX_VALUES {
             let kernel = NodeFn { f: f.clone(), src, dst: (d, nd), dt: self.dt };
-            return self.kernel(Box::new(kernel), "NodeFn: large function".to_string());
+            return self.kernel(KernelSpec::NodeFn(kernel), "NodeFn: large function".to_string());
         }
         let mut x = Vec::with_capacity(n_in);
         if let Some((off, n)) = src {

@@ -1,15 +1,16 @@
 //! Generated neuron kernels: one loop over the neurons of a `SimNeurons` op with every type's
 //! exact update from snn-runtime (`exp`, `expm1`, `log1p`, `tanh` through host symbols). The
 //! stochastic wrappers' base runs here; their random spike draws run on the host
-//! ([`super::kernels::Neurons`]), which also draws every op's initial state as the interpreter does.
+//! ([`snn_exec::kernels::host::Neurons`]), which also draws every op's initial state as the interpreter does.
 
 use super::emit::{bug, Elem, Gen, Loop, I};
 use super::float::JitFloat;
-use super::kernels::Neurons;
 use super::JitError;
 use cranelift_codegen::ir::condcodes::FloatCC;
 use cranelift_codegen::ir::{InstBuilder, Value};
 use snn_compiler::ir::SignalId;
+use snn_exec::kernels::host::Neurons;
+use snn_exec::KernelSpec;
 use snn_runtime::neurons::{NeuronType, StateInit, StateVar};
 
 /// Where each state variable of the op's type ([`NeuronType::state_vars`]) lives in the block.
@@ -126,10 +127,10 @@ impl<'f, 'm, T: JitFloat> Gen<'f, 'm, T> {
         if stochastic {
             // The draws are a host call after the loop: emit both here, unfused.
             self.for_n(n, each)?;
-            self.kernel(Box::new(kernel), what)?;
+            self.kernel(KernelSpec::Neurons(kernel), what)?;
             return Ok(None);
         }
-        self.kernel(Box::new(kernel), what)?;
+        self.kernel(KernelSpec::Neurons(kernel), what)?;
         if let NeuronType::Lif(p) = neuron {
             // Vectors of neurons that integrate the whole step or none of it without spiking
             // (nearly all of them, each step) take a branch-free path; other lanes the scalar code.

@@ -368,7 +368,7 @@ fn generated_dots_are_the_runtime_order() {
         b.op(OpKind::Reset { dst: y, value: vec![0.0] });
         b.op(OpKind::DotInc { mat: mat.clone(), src: xs, dst: y, src_sel: None, dst_sel: None });
         b.probe(y, 1);
-        assert!(m * k < super::dense::MIN_TERMS, "generated, not the Rust kernel");
+        assert!(m * k < super::specs::MIN_TERMS, "generated, not the Rust kernel");
         let xv = x.as_slice().expect("contiguous");
         for precision in [Precision::F64, Precision::F32] {
             let want: Vec<f64> = match precision {
