@@ -1,7 +1,8 @@
 //! The `snnc` binary: parses arguments and dispatches to the commands.
 
 use clap::{Parser, Subcommand};
-use snn_compiler::{FsDb, SourceDb};
+use snn_compiler::SourceDb;
+use snn_fs::FsDb;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;

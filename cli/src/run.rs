@@ -3,7 +3,8 @@
 use ndarray::ArrayD;
 use snn_compiler::backend::interp::Interp;
 use snn_compiler::target::{Executable, Target};
-use snn_compiler::{ir::Program, CompileConfig, FsDb, SourceDb};
+use snn_compiler::{ir::Program, CompileConfig, SourceDb};
+use snn_fs::FsDb;
 use snn_jit::Jit;
 use snn_runtime::Precision;
 use snn_runtime::Real;

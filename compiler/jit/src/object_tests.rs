@@ -8,8 +8,9 @@ use super::float::JitFloat;
 use cranelift_module::default_libcall_names;
 use cranelift_object::{ObjectBuilder, ObjectModule};
 use snn_compiler::ir::Program;
-use snn_compiler::{CompileConfig, FsDb};
+use snn_compiler::CompileConfig;
 use snn_exec::symbols;
+use snn_fs::FsDb;
 use std::path::Path;
 
 /// `program` generated for `T` into an object module (position-independent code).
