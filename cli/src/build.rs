@@ -20,6 +20,8 @@ pub struct BuildConfig {
     pub dt: f64,
     /// Model seed override.
     pub seed: Option<u64>,
+    /// The C compiler driver that links (default: `$CC`, else `cc`).
+    pub cc: Option<String>,
 }
 
 /// The targets `snnc build --target` knows.
@@ -55,8 +57,13 @@ pub fn build(cfg: &BuildConfig) -> Result<String, Failure> {
     // an input runs them again.
     let held = vec![true; program.inputs.len()];
     DEFAULT_TARGET.optimize(&mut program, &held);
-    let opts =
-        snn_aot::Options { name: &name, precision: cfg.dtype.precision(), source: &cfg.file };
+    let cc = cfg.cc.clone().unwrap_or_else(snn_aot::default_cc);
+    let opts = snn_aot::Options {
+        name: &name,
+        precision: cfg.dtype.precision(),
+        source: &cfg.file,
+        cc: &cc,
+    };
     let w = snn_aot::build(&program, &opts, &cfg.output).map_err(|e| fail(e.to_string()))?;
     Ok(format!(
         "built {} in {:.0} ms:\n  {}\n  {}\n  {}\n",

@@ -260,6 +260,7 @@ fn main() -> ExitCode {
                 target: a.target,
                 dt: a.dt,
                 seed: a.seed,
+                cc: None,
             };
             report(snnc::build::build(&cfg).map(|text| eprint!("{text}")))
         }

@@ -83,6 +83,7 @@ fn check(
         target: "native".into(),
         dt,
         seed: None,
+        cc: None,
     };
     snnc::build::build(&cfg).map_err(|f| f.0)?;
     let lib = dir.join("lib");
@@ -278,6 +279,7 @@ fn shipped_example_runs_from_c_and_python() {
         target: "native".into(),
         dt: 0.001,
         seed: None,
+        cc: None,
     };
     snnc::build::build(&cfg).unwrap_or_else(|f| panic!("{}", f.0));
     let exe = dir.join("main");
@@ -309,5 +311,56 @@ fn shipped_example_runs_from_c_and_python() {
         }
         _ => eprintln!("python3 not found: the ctypes script was not run"),
     }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn config(file: PathBuf, output: PathBuf) -> snnc::build::BuildConfig {
+    snnc::build::BuildConfig {
+        file,
+        output,
+        name: None,
+        dtype: Dtype::Float64,
+        target: "native".into(),
+        dt: 0.001,
+        seed: None,
+        cc: None,
+    }
+}
+
+/// A model with errors gets its diagnostics and nothing is written; a missing C compiler is
+/// named; outputs never replace the model or a directory; a bad name or target is refused.
+#[test]
+fn failures_write_nothing() {
+    let dir = scratch("failures");
+    let bad = dir.join("bad.snn");
+    std::fs::write(&bad, "input x: [2]\nensemble a = lif(n = 10, dims = 3)\nconnect x -> b\n")
+        .expect("writes");
+    let out = dir.join("out");
+    let err = snnc::build::build(&config(bad.clone(), out.clone())).expect_err("fails").0;
+    assert!(err.contains("E0101") && err.contains("bad.snn:3:14"), "located diagnostics: {err}");
+    assert!(!out.exists(), "nothing written for a model with errors");
+
+    let square = root().join("examples/square.snn");
+    let mut cfg = config(square.clone(), out.clone());
+    cfg.cc = Some("/nonexistent/cc".into());
+    let err = snnc::build::build(&cfg).expect_err("fails").0;
+    assert!(err.contains("`/nonexistent/cc` was not found"), "names the missing compiler: {err}");
+    let left: Vec<_> = std::fs::read_dir(&out).map(|d| d.flatten().collect()).unwrap_or_default();
+    assert!(left.is_empty(), "no output and no scratch files left: {left:?}");
+
+    // The header's path is a directory: refused before anything is replaced.
+    std::fs::create_dir_all(out.join("square.h")).expect("dir");
+    let err = snnc::build::build(&config(square.clone(), out.clone())).expect_err("fails").0;
+    assert!(err.contains("not a regular file"), "{err}");
+    assert!(!out.join("libsquare.so").exists(), "no library beside the refused header");
+
+    let mut cfg = config(square.clone(), dir.join("o2"));
+    cfg.name = Some("2bad-name".into());
+    let err = snnc::build::build(&cfg).expect_err("fails").0;
+    assert!(err.contains("not a C identifier"), "{err}");
+    let mut cfg = config(square, dir.join("o3"));
+    cfg.target = "gpu".into();
+    let err = snnc::build::build(&cfg).expect_err("fails").0;
+    assert!(err.contains("unknown build target `gpu`"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -49,6 +49,13 @@ pub struct Options<'a> {
     pub precision: Precision,
     /// The model file (named in the header, never overwritten).
     pub source: &'a Path,
+    /// The C compiler driver that links (`cc`, or `$CC`; see [`default_cc`]).
+    pub cc: &'a str,
+}
+
+/// The linker driver `snnc build` uses: `$CC` when set, else `cc`.
+pub fn default_cc() -> String {
+    std::env::var("CC").ok().filter(|c| !c.is_empty()).unwrap_or_else(|| "cc".to_string())
 }
 
 /// Builds `program` (optimised for the JIT with every input held) into `dir`: the shared and
@@ -72,6 +79,7 @@ pub fn build(program: &Program, opts: &Options<'_>, dir: &Path) -> Result<Writte
         runtime_a: runtime::CAPI,
         header: &header,
         source: canonical.as_deref(),
+        cc: opts.cc,
     };
     link::link(&parts, dir)
 }

@@ -22,6 +22,8 @@ pub(crate) struct Parts<'a> {
     pub header: &'a str,
     /// The model file (canonical), never overwritten.
     pub source: Option<&'a Path>,
+    /// The C compiler driver that links the shared library.
+    pub cc: &'a str,
 }
 
 /// What was written.
@@ -79,7 +81,7 @@ pub(crate) fn link(parts: &Parts<'_>, dir: &Path) -> Result<Written, AotError> {
     let header = write(&format!("{name}.h"), parts.header.as_bytes())?;
 
     let so = s.join(format!("lib{name}.so"));
-    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".to_string());
+    let cc = parts.cc;
     run(
         &cc,
         Command::new(&cc)
