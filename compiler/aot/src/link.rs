@@ -83,8 +83,8 @@ pub(crate) fn link(parts: &Parts<'_>, dir: &Path) -> Result<Written, AotError> {
     let so = s.join(format!("lib{name}.so"));
     let cc = parts.cc;
     run(
-        &cc,
-        Command::new(&cc)
+        cc,
+        Command::new(cc)
             .arg("-shared")
             .arg("-o")
             .arg(&so)
