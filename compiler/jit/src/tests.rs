@@ -594,3 +594,31 @@ fn errors_not_panics() {
     let out = c.run(0, 2, &[random(&[2, 3], 0.0, 1.0, 1)], 1, &mut |_| {}).expect("runs");
     assert_eq!(out[0].shape(), &[2, 0, 3]);
 }
+
+/// Every neuron type's generated kernel is in its own file beside the runtime's
+/// (`compiler/jit/src/neurons/<type>.rs` for `runtime/src/neurons/<type>.rs`), and every
+/// generated file has its runtime kernel. The stochastic wrappers generate only their base (their
+/// spike draws are the runtime's, on the host).
+#[test]
+fn neuron_files_pair_with_the_runtime() {
+    let here = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let stems = |dir: std::path::PathBuf| -> std::collections::BTreeSet<String> {
+        std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+            .flatten()
+            .filter_map(|e| {
+                e.file_name().to_str().and_then(|n| n.strip_suffix(".rs")).map(String::from)
+            })
+            .collect()
+    };
+    let not_types = ["mod", "state", "table", "generic"];
+    let host_only = ["stochastic_spiking", "poisson_spiking"];
+    let runtime: std::collections::BTreeSet<String> = stems(here.join("../../runtime/src/neurons"))
+        .into_iter()
+        .filter(|s| !not_types.contains(&s.as_str()) && !host_only.contains(&s.as_str()))
+        .collect();
+    let jit: std::collections::BTreeSet<String> =
+        stems(here.join("src/neurons")).into_iter().filter(|s| s != "mod").collect();
+    assert!(runtime.len() >= 12, "the runtime's neuron files: {runtime:?}");
+    assert_eq!(jit, runtime, "generated neuron kernels pair with the runtime's, file by file");
+}

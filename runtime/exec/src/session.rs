@@ -89,11 +89,11 @@ impl<T: Float> Session<T> {
                         .and_then(|s| s.checked_mul(p.size))
                         .ok_or("too many samples")?;
                     if buf.is_empty() {
-                    // Zeroed pages from the allocator (as `snnc run`'s buffers), not a fill.
-                    *buf = vec![T::zero(); n];
-                } else {
-                    buf.resize(n, T::zero());
-                }
+                        // Zeroed pages from the allocator (as `snnc run`'s buffers), not a fill.
+                        *buf = vec![T::zero(); n];
+                    } else {
+                        buf.resize(n, T::zero());
+                    }
                     outs.push(buf.as_mut_ptr());
                 }
                 let ins: Vec<InputPtr<T>> = held
