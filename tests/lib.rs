@@ -79,6 +79,19 @@ pub fn run_case(
     Ok(program.probes.iter().map(|p| p.name.clone()).zip(out).collect())
 }
 
+/// The examples (and test models of features the examples do not show: every kind of neuron
+/// state set initially) with the inputs their README gives (`NAME=data/FILE.npy`, relative to
+/// `examples/`) and the steps they run, for the tests that run every target on them.
+pub const EXAMPLE_RUNS: [(&str, &[&str], usize); 7] = [
+    ("communication_channel.snn", &[], 1000),
+    ("square.snn", &["data/square_x.npy"], 1000),
+    ("integrator.snn", &[], 1000),
+    ("conv_layers.snn", &["image=data/image.npy"], 200),
+    ("tour.snn", &[], 500),
+    ("../tests/ir_passes/absorb.snn", &[], 500),
+    ("../tests/models/initial_state.snn", &[], 300),
+];
+
 /// Every case directory under tests/conformance, sorted, with its parsed `case.toml`.
 pub fn cases() -> Vec<(String, PathBuf, Case)> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("conformance");

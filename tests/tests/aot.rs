@@ -176,17 +176,8 @@ fn both_dtypes(
 #[test]
 fn examples_equal_snnc_run() {
     let ex = root().join("examples");
-    let runs: [(&str, &[&str], usize); 7] = [
-        ("communication_channel.snn", &[], 1000),
-        ("square.snn", &["data/square_x.npy"], 1000),
-        ("integrator.snn", &[], 1000),
-        ("conv_layers.snn", &["image=data/image.npy"], 200),
-        ("tour.snn", &[], 500),
-        ("../tests/ir_passes/absorb.snn", &[], 500),
-        ("../tests/models/initial_state.snn", &[], 300),
-    ];
     let mut failures = Vec::new();
-    for (file, inputs, steps) in runs {
+    for (file, inputs, steps) in snn_tests::EXAMPLE_RUNS {
         let path = ex.join(file);
         let (_, program) =
             snnc::run::compile(&path, None, 0.001).unwrap_or_else(|f| panic!("{}", f.0));

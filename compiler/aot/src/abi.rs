@@ -3,7 +3,7 @@
 //! embedded plan (a read-only data object) and its step function.
 
 use crate::AotError;
-use cranelift_codegen::ir::{types, AbiParam, InstBuilder, Type};
+use cranelift_codegen::ir::{types, AbiParam, InstBuilder, Signature, Type, Value};
 use cranelift_codegen::settings::{self, Configurable};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use cranelift_module::{default_libcall_names, DataDescription, Linkage, Module};
@@ -58,8 +58,7 @@ pub(crate) fn object(name: &str, run_symbol: &str, plan: &[u8]) -> Result<Vec<u8
     let builder =
         ObjectBuilder::new(isa, format!("{name}_abi"), default_libcall_names()).map_err(cg)?;
     let mut module = ObjectModule::new(builder);
-    let ptr = module.target_config().pointer_type();
-    if ptr != types::I64 {
+    if module.target_config().pointer_type() != P {
         return Err(AotError::Unsupported("only 64-bit targets".into()));
     }
 
@@ -72,80 +71,69 @@ pub(crate) fn object(name: &str, run_symbol: &str, plan: &[u8]) -> Result<Vec<u8
     data.set_align(16);
     module.define_data(plan_id, &data).map_err(cg)?;
 
-    let tc = module.target_config();
-    let mut fbc = FunctionBuilderContext::new();
     // NAME_new(batch) = snnrt_new(plan, plan_len, run, batch)
-    {
-        let mut run_sig = module.make_signature();
-        for _ in 0..4 {
-            run_sig.params.push(AbiParam::new(types::I64));
-        }
-        let run_id = module.declare_function(run_symbol, Linkage::Import, &run_sig).map_err(cg)?;
-        let mut target = module.make_signature();
-        for t in [P, P, P, types::I32] {
-            target.params.push(AbiParam::new(t));
-        }
-        target.returns.push(AbiParam::new(P));
-        let callee = module.declare_function("snnrt_new", Linkage::Import, &target).map_err(cg)?;
-        let mut sig = module.make_signature();
-        sig.params.push(AbiParam::new(types::I32));
-        sig.returns.push(AbiParam::new(P));
-        let id =
-            module.declare_function(&format!("{name}_new"), Linkage::Export, &sig).map_err(cg)?;
-        let mut ctx = module.make_context();
-        ctx.func.signature = sig;
-        {
-            let mut b = FunctionBuilder::new(&mut ctx.func, &mut fbc);
-            let entry = b.create_block();
-            b.append_block_params_for_function_params(entry);
-            b.switch_to_block(entry);
-            let batch = b.block_params(entry)[0];
-            let gv = module.declare_data_in_func(plan_id, b.func);
-            let plan_ptr = b.ins().symbol_value(ptr, gv);
-            let len = b.ins().iconst(P, plan.len() as i64);
-            let fref = module.declare_func_in_func(run_id, b.func);
-            let run = b.ins().func_addr(ptr, fref);
-            let cref = module.declare_func_in_func(callee, b.func);
-            let call = b.ins().call(cref, &[plan_ptr, len, run, batch]);
-            let r = b.inst_results(call).to_vec();
-            b.ins().return_(&r);
-            b.seal_all_blocks();
-            b.finalize(tc);
-        }
-        module.define_function(id, &mut ctx).map_err(cg)?;
-        module.clear_context(&mut ctx);
-    }
+    let run_id = module
+        .declare_function(run_symbol, Linkage::Import, &signature(&module, &[P; 4], &[]))
+        .map_err(cg)?;
+    let target = signature(&module, &[P, P, P, types::I32], &[P]);
+    let callee = module.declare_function("snnrt_new", Linkage::Import, &target).map_err(cg)?;
+    let sig = signature(&module, &[types::I32], &[P]);
+    let plan_len = plan.len() as i64;
+    define(&mut module, &format!("{name}_new"), sig, |m, b, args| {
+        let gv = m.declare_data_in_func(plan_id, b.func);
+        let plan_ptr = b.ins().symbol_value(P, gv);
+        let len = b.ins().iconst(P, plan_len);
+        let fref = m.declare_func_in_func(run_id, b.func);
+        let run = b.ins().func_addr(P, fref);
+        let cref = m.declare_func_in_func(callee, b.func);
+        let call = b.ins().call(cref, &[plan_ptr, len, run, args[0]]);
+        b.inst_results(call).to_vec()
+    })?;
+    // NAME_x(args) = snnrt_x(args)
     for f in FORWARDS {
-        let mut sig = module.make_signature();
-        for &t in f.params {
-            sig.params.push(AbiParam::new(t));
-        }
-        for &t in f.rets {
-            sig.returns.push(AbiParam::new(t));
-        }
+        let sig = signature(&module, f.params, f.rets);
         let callee = module
             .declare_function(&format!("snnrt_{}", f.name), Linkage::Import, &sig)
             .map_err(cg)?;
-        let id = module
-            .declare_function(&format!("{name}_{}", f.name), Linkage::Export, &sig)
-            .map_err(cg)?;
-        let mut ctx = module.make_context();
-        ctx.func.signature = sig;
-        {
-            let mut b = FunctionBuilder::new(&mut ctx.func, &mut fbc);
-            let entry = b.create_block();
-            b.append_block_params_for_function_params(entry);
-            b.switch_to_block(entry);
-            let args = b.block_params(entry).to_vec();
-            let cref = module.declare_func_in_func(callee, b.func);
-            let call = b.ins().call(cref, &args);
-            let r = b.inst_results(call).to_vec();
-            b.ins().return_(&r);
-            b.seal_all_blocks();
-            b.finalize(tc);
-        }
-        module.define_function(id, &mut ctx).map_err(cg)?;
-        module.clear_context(&mut ctx);
+        define(&mut module, &format!("{name}_{}", f.name), sig, |m, b, args| {
+            let cref = m.declare_func_in_func(callee, b.func);
+            let call = b.ins().call(cref, args);
+            b.inst_results(call).to_vec()
+        })?;
     }
     module.finish().emit().map_err(cg)
+}
+
+fn signature(module: &ObjectModule, params: &[Type], rets: &[Type]) -> Signature {
+    let mut sig = module.make_signature();
+    sig.params.extend(params.iter().map(|&t| AbiParam::new(t)));
+    sig.returns.extend(rets.iter().map(|&t| AbiParam::new(t)));
+    sig
+}
+
+/// Defines the exported function `name` of signature `sig` whose single block returns what
+/// `body` computes from the arguments.
+fn define(
+    module: &mut ObjectModule,
+    name: &str,
+    sig: Signature,
+    body: impl FnOnce(&mut ObjectModule, &mut FunctionBuilder<'_>, &[Value]) -> Vec<Value>,
+) -> Result<(), AotError> {
+    let id = module.declare_function(name, Linkage::Export, &sig).map_err(cg)?;
+    let mut ctx = module.make_context();
+    ctx.func.signature = sig;
+    let mut fbc = FunctionBuilderContext::new();
+    let tc = module.target_config();
+    {
+        let mut b = FunctionBuilder::new(&mut ctx.func, &mut fbc);
+        let entry = b.create_block();
+        b.append_block_params_for_function_params(entry);
+        b.switch_to_block(entry);
+        let args = b.block_params(entry).to_vec();
+        let r = body(module, &mut b, &args);
+        b.ins().return_(&r);
+        b.seal_all_blocks();
+        b.finalize(tc);
+    }
+    module.define_function(id, &mut ctx).map_err(cg)
 }
