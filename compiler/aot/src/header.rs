@@ -121,7 +121,8 @@ pub fn header(name: &str, plan: &Plan, source: &str) -> String {
         w,
         "typedef struct {name}_model {name}_model;
 
-/* A model of `batch` elements at t = 0 (the model's seed); NULL on failure. */
+/* A model of `batch` elements at t = 0 (the model's seed); NULL on failure. Batch elements run
+   on one thread per core (the environment's SNNC_THREADS=N sets how many). */
 {name}_model *{name}_new(uint32_t batch);
 /* Frees the model (NULL is ignored). */
 void {name}_free({name}_model *m);

@@ -43,7 +43,13 @@ fn session<T: Float>(plan: Plan, run: *const c_void, batch: u32) -> Result<Sessi
     let f: RunFn<T> = unsafe { std::mem::transmute::<*const c_void, RunFn<T>>(run) };
     // SAFETY: as above.
     let runner = unsafe { Runner::new(plan, f) }?;
-    Session::new(runner, batch as usize, 0)
+    Session::new(runner, batch as usize, threads())
+}
+
+/// Threads running batch elements: `SNNC_THREADS` when set to a number (as `snnc run
+/// --threads`), else one per core.
+fn threads() -> usize {
+    std::env::var("SNNC_THREADS").ok().and_then(|v| v.trim().parse().ok()).unwrap_or(0)
 }
 
 /// A new model of `batch` elements at `t = 0` from the plan bytes and step function of one

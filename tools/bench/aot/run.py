@@ -7,8 +7,8 @@ batch 1) and the MNIST walkthrough's spiking convnet (examples/mnist/model.keras
 relu -> spiking_relu, firing rates x20, 10 ms synapses; the first 40 test images held, 30 steps).
 
 For each network: `snnc build` wall time (median of --repeat builds, process included), the
-library's simulation speed (tools/bench/aot/bench.c: best of --repeat NAME_run calls) and
-`snnc bench`'s JIT speed (best of --repeat runs), both float64 and all cores. Brian2 standalone
+library's simulation speed (tools/bench/aot/bench.c: best of 3 NAME_run calls) and `snnc
+bench`'s JIT speed (best of 3 runs), interleaved --repeat times (best of all), float64, all cores. Brian2 standalone
 (build + make) comes from tools/bench/cuba/brian2_cuba.py, run now when --brian2-python is given.
 
 Usage: python3 tools/bench/aot/run.py [--snnc target/release/snnc] [--repeat 5]
@@ -81,14 +81,19 @@ def bench_network(snnc, net, repeat, tmp):
         model_input = input_name(model) or key
         args += [model_input, real]
         bench_inputs += ["--input", f"{model_input}={path}"]
-    lib = json.loads(sh(*args))
-    jit = json.loads(sh(snnc, "bench", model, "--steps", str(steps), "--dt", repr(dt),
-                        "--repeat", str(repeat), "--json", *bench_inputs))
-    lib_sps = steps * batch / min(lib["run_s"])
-    jit_sps = jit["steps_per_s"] if "steps_per_s" in jit else steps * jit["batch"] / jit["best_run_s"]
+    # Interleaved, so that both see the same load: library, JIT, library, JIT, ...
+    args[3] = "3"
+    lib_runs, jit_runs = [], []
+    for _ in range(repeat):
+        lib_runs.append(min(json.loads(sh(*args))["run_s"]))
+        jit = json.loads(sh(snnc, "bench", model, "--steps", str(steps), "--dt", repr(dt),
+                            "--repeat", "3", "--json", *bench_inputs))
+        jit_runs.append(jit["best_run_s"])
+    lib_sps = steps * batch / min(lib_runs)
+    jit_sps = steps * jit["batch"] / min(jit_runs)
     return dict(network=name, steps=steps, batch=batch, build_s=builds,
-                build_median_s=statistics.median(builds), lib_run_s=lib["run_s"],
-                lib_steps_per_s=lib_sps, jit_run_s=jit["run_s"], jit_steps_per_s=jit_sps,
+                build_median_s=statistics.median(builds), lib_run_s=lib_runs,
+                lib_steps_per_s=lib_sps, jit_run_s=jit_runs, jit_steps_per_s=jit_sps,
                 lib_over_jit=lib_sps / jit_sps)
 
 
