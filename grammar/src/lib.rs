@@ -6,6 +6,7 @@ mod build_ast;
 pub mod codes;
 pub mod diag;
 pub mod fmt;
+pub mod lex;
 mod parse_error;
 pub mod span;
 

@@ -6,7 +6,8 @@
 //! - `snn-runtime` (the kernels every backend shares) depends on no other crate of the workspace
 //!   and on no file-format reader (zip, HDF5, safetensors);
 //! - the Cranelift backend is its own crate, `snn-jit`;
-//! - `snn-keras` (readers, converter, evaluator) is used by the CLI and the tests only.
+//! - `snn-keras` (readers, converter, evaluator) is used by the CLI and the tests only;
+//! - the language server `snn-lsp` reaches no Cranelift crate, no `snn-jit` and no `snn-keras`.
 //!
 //! Dependencies are followed through the workspace's crates, and each crate's declared
 //! dependencies are checked; crates from crates.io are not looked into.
@@ -61,7 +62,9 @@ fn forbidden<'a>(set: &'a BTreeSet<String>, bad: &[&str]) -> Vec<&'a String> {
 #[test]
 fn dependencies_point_one_way() {
     let (deps, members) = graph();
-    for crate_ in ["snn-syntax", "snn-runtime", "snn-io", "snn-compiler", "snn-jit", "snn-keras"] {
+    for crate_ in
+        ["snn-syntax", "snn-runtime", "snn-io", "snn-compiler", "snn-jit", "snn-keras", "snn-lsp"]
+    {
         assert!(members.contains(crate_), "{crate_} is a workspace member: {members:?}");
     }
     let compiler = closure(&deps, "snn-compiler");
@@ -78,6 +81,11 @@ fn dependencies_point_one_way() {
     let jit = closure(&deps, "snn-jit");
     assert!(jit.contains("cranelift-module"), "snn-jit is the Cranelift backend");
     assert!(forbidden(&jit, &["snn-keras", "hdf5"]).is_empty(), "snn-jit reads no Keras files");
+
+    let lsp = closure(&deps, "snn-lsp");
+    assert!(lsp.contains("snn-compiler"), "snn-lsp checks with the compiler's front-end");
+    let bad = forbidden(&lsp, &["cranelift", "snn-jit", "snn-keras", "hdf5"]);
+    assert!(bad.is_empty(), "snn-lsp depends on {bad:?}");
 
     let users: Vec<&String> =
         deps.iter().filter(|(_, d)| d.contains("snn-keras")).map(|(n, _)| n).collect();

@@ -3,10 +3,11 @@
 //! Never fails: returns the model built so far and every diagnostic found.
 
 mod connect;
-mod decl;
+pub(crate) mod decl;
 mod host;
+pub mod index;
 mod loops;
-mod scope;
+pub(crate) mod scope;
 
 use crate::model::{Model, ObjectId};
 use crate::source_db::{SourceDb, TensorSource};
@@ -58,16 +59,13 @@ pub fn check_with_seed(db: &mut dyn SourceDb, root: FileId, seed: Option<u64>) -
     Checked { model: el.model, diagnostics }
 }
 
+/// Drop repeated diagnostics (same code, place and message); linear in their number.
 fn dedup(diags: &mut Vec<Diagnostic>) {
-    let mut seen: Vec<(&'static str, Span, String)> = Vec::new();
+    let mut seen: std::collections::BTreeSet<(&'static str, FileId, u32, u32, String)> =
+        std::collections::BTreeSet::new();
     diags.retain(|d| {
-        let key = (d.code, d.primary.span, d.message.clone());
-        if seen.contains(&key) {
-            false
-        } else {
-            seen.push(key);
-            true
-        }
+        let s = d.primary.span;
+        seen.insert((d.code, s.file, s.start, s.end, d.message.clone()))
     });
 }
 
