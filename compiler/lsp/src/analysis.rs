@@ -237,16 +237,8 @@ impl Analysis {
             RefTarget::Def(d) => Some(Loc { file, def: *d }),
             RefTarget::Network(name) | RefTarget::Free(name) => self.network(file, name),
             RefTarget::Member { root, fields } => self.member(Loc { file, def: *root }, fields, 0),
-            RefTarget::Arg { callee, name } => {
-                let net = self.callee_network(file, r.span.start as usize, callee)?;
-                self.param(net, name)
-            }
+            RefTarget::Arg { callee, name } => self.param(self.network(file, callee)?, name),
         }
-    }
-
-    /// The network a call's callee names, as seen at `offset` of `file`.
-    pub(crate) fn callee_network(&self, file: FileId, _offset: usize, callee: &str) -> Option<Loc> {
-        self.network(file, callee)
     }
 
     /// The parameter `name` of the network at `net`.

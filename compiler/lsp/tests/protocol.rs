@@ -95,6 +95,16 @@ fn diagnostics_and_quick_fixes() {
     // A syntax error is reported at its place.
     c.change(&u, 3, "input x: [2]\nensemble a = lif(n = 50, dims = 2\nconnect x -> a\n");
     out += &diags(&c.diagnostics(&u, 3));
+    // Several syntax errors at once, an unterminated string at its quote; the statements that
+    // parse are still checked (`y` is unknown), uses of broken declarations are not reported.
+    c.change(
+        &u,
+        4,
+        "input x: [2]\nensemble a = lif(n = 50 dims = 2)\nnode b: [1\nweights w = \"f.npz\n\
+         connect x -> \nconnect x -> y\nprobe a\nprobe b\n",
+    );
+    out += "--- several syntax errors\n";
+    out += &diags(&c.diagnostics(&u, 4));
     insta::assert_snapshot!(out);
     c.shutdown();
 }

@@ -76,6 +76,8 @@ struct FileInfo {
     networks: IndexMap<String, (FileId, usize)>,
     /// `use … as q`: q → file.
     qualified: IndexMap<String, FileId>,
+    /// Names declared by statements that did not parse: uses of them report nothing more.
+    broken: Vec<ast::Ident>,
 }
 
 /// A weights file opened by a `weights` statement.
@@ -116,8 +118,12 @@ impl<'db> Elab<'db> {
         let parsed = snn_syntax::parse(file, self.db.text(file));
         self.diags.extend(parsed.errors);
         let ast = Rc::new(parsed.file);
-        let mut info =
-            FileInfo { ast: ast.clone(), networks: IndexMap::new(), qualified: IndexMap::new() };
+        let mut info = FileInfo {
+            ast: ast.clone(),
+            networks: IndexMap::new(),
+            qualified: IndexMap::new(),
+            broken: parsed.broken,
+        };
         for (i, item) in ast.items.iter().enumerate() {
             if let Item::Network(def) = item {
                 if let Some((f, j)) = info.networks.get(&def.name.name) {
@@ -220,6 +226,13 @@ impl<'db> Elab<'db> {
             .filter_map(|i| if let Item::Stmt(s) = i { Some(s) } else { None })
             .collect();
         let mut ctx = NetCtx::new(root, String::new(), Rc::new(ConfigLayer::default()), 0);
+        let in_network = |b: &ast::Ident| {
+            ast.items.iter().any(|i| {
+                matches!(i, Item::Network(d) if d.span.start <= b.span.start && b.span.end <= d.span.end)
+            })
+        };
+        let broken = info.broken.iter().filter(|b| !in_network(b)).map(|b| b.name.clone());
+        ctx.failed.extend(broken);
         // The root seed comes from a top-level `seed` statement.
         for s in &stmts {
             if let StmtKind::Seed { value } = &s.kind {
@@ -593,6 +606,14 @@ impl<'db> Elab<'db> {
                 .with_help(format!("instantiation chain: {chain} → {}", def.name.name)),
             );
             return;
+        }
+        // Names of body statements that did not parse.
+        if let Some(info) = self.files.get(&ctx.file) {
+            let inside =
+                |b: &&ast::Ident| def.span.start <= b.span.start && b.span.end <= def.span.end;
+            let broken: Vec<String> =
+                info.broken.iter().filter(inside).map(|b| b.name.clone()).collect();
+            ctx.failed.extend(broken);
         }
         // Bind parameters: named or positional arguments, then defaults.
         ctx.push_values();
