@@ -89,7 +89,7 @@ fn main() {
         );
         c.diagnostics(1);
         let line = text.lines().count() as u32;
-        let (mut diag, mut comp) = (Vec::new(), Vec::new());
+        let (mut diag, mut comp, mut again) = (Vec::new(), Vec::new(), Vec::new());
         for r in 0..rounds {
             let version = r as i32 + 2;
             let edit = if r % 2 == 0 { "// edit\n" } else { "" };
@@ -107,6 +107,12 @@ fn main() {
                 json!({ "textDocument": { "uri": uri }, "position": { "line": line / 2, "character": 8 } }),
             );
             comp.push(t.elapsed().as_secs_f64() * 1e3);
+            let t = Instant::now();
+            c.send(
+                "textDocument/completion",
+                json!({ "textDocument": { "uri": uri }, "position": { "line": line / 2, "character": 8 } }),
+            );
+            again.push(t.elapsed().as_secs_f64() * 1e3);
         }
         let name = Path::new(&path).file_name().map(|n| n.to_string_lossy().to_string());
         println!(
@@ -115,6 +121,7 @@ fn main() {
             stats(diag),
             stats(comp)
         );
+        println!("{:<40} {:<34} {:<34}", "  (completion again, cached)", "", stats(again));
     }
     c.send("shutdown", Value::Null);
     c.notify("exit", Value::Null);

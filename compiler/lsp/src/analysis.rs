@@ -9,6 +9,7 @@ use snn_compiler::resolve::index::{Def, DefId, DefKind, FileIndex, Ref, RefTarge
 use snn_compiler::{Checked, FsDb, SourceDb};
 use snn_syntax::FileId;
 use std::cell::RefCell;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// A loaded file of an analysis.
@@ -65,6 +66,8 @@ pub(crate) struct Analysis {
     pub(crate) checked: Checked,
     /// The state generation it was made at (see `server::State`).
     pub(crate) generation: u64,
+    /// The model's objects by the file and start of their declared name.
+    objects_at: BTreeMap<(FileId, u32), Vec<usize>>,
 }
 
 /// The directory the standard library is written to, so editors can open it (read-only).
@@ -135,24 +138,22 @@ impl Analysis {
             }
         }
         let checked = snn_compiler::check(&mut db, root);
-        let mut files: Vec<FileData> = Vec::new();
-        // Index every loaded file; following `use`s may load more (files the check did not
-        // reach, such as those of other open documents).
-        let mut i = 0u32;
-        loop {
-            let id = FileId(i);
-            let name = db.name(id);
-            if name.is_empty() {
-                break;
+        // Index the document and the files it reaches through `use`s (the other open
+        // documents are in the database, for the overlay, but not indexed unless used).
+        let mut indexed: BTreeMap<FileId, FileData> = BTreeMap::new();
+        let mut todo = vec![root];
+        while let Some(id) = todo.pop() {
+            if indexed.contains_key(&id) || indexed.len() > 10_000 {
+                continue;
             }
             let text = db.text(id).to_string();
             let parsed = snn_syntax::parse(id, &text);
             let index = FileIndex::build(&parsed.file);
             let (uri, read_only) = match uris.iter().find(|(f, _)| *f == id) {
                 Some((_, u)) => (u.clone(), is_stdlib(u)),
-                None => file_uri(&name),
+                None => file_uri(&db.name(id)),
             };
-            let uses = index
+            let uses: Vec<Option<FileId>> = index
                 .uses
                 .iter()
                 .map(|u| match &u.target {
@@ -160,13 +161,45 @@ impl Analysis {
                     Err(rel) => db.load_relative(id, rel).ok(),
                 })
                 .collect();
-            files.push(FileData { uri, lines: LineMap::new(&text), text, index, uses, read_only });
-            i += 1;
-            if i > 10_000 {
-                break;
-            }
+            todo.extend(uses.iter().flatten().copied());
+            indexed.insert(
+                id,
+                FileData { uri, lines: LineMap::new(&text), text, index, uses, read_only },
+            );
         }
-        Analysis { db: RefCell::new(db), root, files, checked, generation }
+        let mut files: Vec<FileData> = Vec::new();
+        let mut i = 0u32;
+        while !db.name(FileId(i)).is_empty() && i <= 100_000 {
+            let id = FileId(i);
+            files.push(match indexed.remove(&id) {
+                Some(f) => f,
+                None => {
+                    let uri = match uris.iter().find(|(f, _)| *f == id) {
+                        Some((_, u)) => u.clone(),
+                        None => file_uri(&db.name(id)).0,
+                    };
+                    FileData {
+                        uri,
+                        text: String::new(),
+                        lines: LineMap::new(""),
+                        index: FileIndex::default(),
+                        uses: Vec::new(),
+                        read_only: true,
+                    }
+                }
+            });
+            i += 1;
+        }
+        let mut objects_at: BTreeMap<(FileId, u32), Vec<usize>> = BTreeMap::new();
+        for (i, o) in checked.model.objects.iter().enumerate() {
+            objects_at.entry((o.span.file, o.span.start)).or_default().push(i);
+        }
+        Analysis { db: RefCell::new(db), root, files, checked, generation, objects_at }
+    }
+
+    /// Whether the check read the file `uri` (the document, or one it uses).
+    pub(crate) fn uses_file(&self, uri: &Url) -> bool {
+        self.files.iter().any(|f| &f.uri == uri && !f.read_only)
     }
 
     /// Names of the standard-library files.
@@ -320,12 +353,9 @@ impl Analysis {
     /// array element).
     pub(crate) fn objects_of(&self, loc: Loc) -> Vec<&snn_compiler::model::Object> {
         let Some(def) = self.def(loc) else { return Vec::new() };
-        self.checked
-            .model
-            .objects
-            .iter()
-            .filter(|o| o.span.file == def.span.file && o.span.start == def.span.start)
-            .collect()
+        let ids = self.objects_at.get(&(def.span.file, def.span.start));
+        let objects = &self.checked.model.objects;
+        ids.into_iter().flatten().filter_map(|i| objects.get(*i)).collect()
     }
 }
 

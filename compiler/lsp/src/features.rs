@@ -522,13 +522,10 @@ pub(crate) fn document_symbols(
     let Some(a) = st.analysis(&p.text_document.uri) else { return Ok(None) };
     let f = a.root_file();
     let ix = &f.index;
-    let sym = |d: &snn_compiler::resolve::index::Def, children: Option<Vec<DocumentSymbol>>| {
-        let objects = a.objects_of(Loc {
-            file: a.root,
-            def: snn_compiler::resolve::index::DefId(
-                ix.defs.iter().position(|x| x.span == d.span).unwrap_or(0),
-            ),
-        });
+    let sym = |i: usize, children: Option<Vec<DocumentSymbol>>| {
+        let d = &ix.defs[i];
+        let objects =
+            a.objects_of(Loc { file: a.root, def: snn_compiler::resolve::index::DefId(i) });
         let detail = objects.first().map(|o| fmt_shape(&o.shape)).or_else(|| d.callee.clone());
         #[allow(deprecated)] // `deprecated` is a required field of the type
         DocumentSymbol {
@@ -554,16 +551,17 @@ pub(crate) fn document_symbols(
             let children: Vec<DocumentSymbol> = ix
                 .defs
                 .iter()
-                .filter(|c| {
+                .enumerate()
+                .filter(|(_, c)| {
                     Some(ix.network_scope(c.scope)) == body
                         && outline_kind(c.kind)
                         && c.kind != DefKind::Network
                 })
-                .map(|c| sym(c, None))
+                .map(|(k, _)| sym(k, None))
                 .collect();
-            out.push(sym(d, Some(children)));
+            out.push(sym(i, Some(children)));
         } else if in_root {
-            out.push(sym(d, None));
+            out.push(sym(i, None));
         }
     }
     out.sort_by_key(|s| (s.range.start.line, s.range.start.character));

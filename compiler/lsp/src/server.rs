@@ -160,9 +160,13 @@ impl State {
 
     fn changed(&mut self, uri: &Url) {
         self.generation += 1;
-        // Every open document may use the changed one: recheck them all when idle.
-        self.dirty.extend(self.docs.keys().cloned());
+        // Recheck, when idle, the document and the open documents whose last check used it.
         self.dirty.insert(uri.clone());
+        for (other, a) in &self.cache {
+            if other != uri && self.docs.contains_key(other) && a.uses_file(uri) {
+                self.dirty.insert(other.clone());
+            }
+        }
     }
 
     fn publish_pending(&mut self, conn: &Connection) {

@@ -188,13 +188,15 @@ pub struct FileIndex {
     pub scopes: Vec<Scope>,
     /// `use` items in order.
     pub uses: Vec<UseEntry>,
+    /// Definitions by the start of their name, for position lookups.
+    by_start: Vec<(u32, DefId)>,
 }
 
 impl FileIndex {
     /// Index a parsed file.
     pub fn build(file: &ast::File) -> FileIndex {
         let fid = file.items.first().map(|i| item_span(i).file).unwrap_or_default();
-        let mut b = Builder { ix: FileIndex::default() };
+        let mut b = Builder { ix: FileIndex::default(), by_name: Default::default() };
         b.ix.scopes.push(Scope {
             parent: None,
             span: Span { file: fid, start: 0, end: u32::MAX },
@@ -267,17 +269,28 @@ impl FileIndex {
         }
         b.resolve_alias_targets();
         b.ix.refs.sort_by_key(|r| r.span.start);
+        let mut by_start: Vec<(u32, DefId)> =
+            b.ix.defs.iter().enumerate().map(|(i, d)| (d.span.start, DefId(i))).collect();
+        by_start.sort();
+        b.ix.by_start = by_start;
         b.ix
     }
 
     /// The definition whose name is at byte `offset`.
     pub fn def_at(&self, offset: usize) -> Option<DefId> {
-        self.defs.iter().position(|d| contains(d.span, offset)).map(DefId)
+        let k = self.by_start.partition_point(|(s, _)| (*s as usize) <= offset);
+        self.by_start[..k]
+            .iter()
+            .rev()
+            .take(2)
+            .map(|(_, d)| *d)
+            .find(|d| contains(self.defs[d.0].span, offset))
     }
 
     /// The reference at byte `offset`.
     pub fn ref_at(&self, offset: usize) -> Option<&Ref> {
-        self.refs.iter().find(|r| contains(r.span, offset))
+        let k = self.refs.partition_point(|r| (r.span.start as usize) <= offset);
+        self.refs[..k].iter().rev().take(2).find(|r| contains(r.span, offset))
     }
 
     /// The definition `id`.
@@ -319,8 +332,9 @@ impl FileIndex {
     /// network's members (also those declared in loops), and the file's networks and imports.
     pub fn visible(&self, scope: ScopeId) -> Vec<DefId> {
         let mut out: Vec<DefId> = Vec::new();
-        let push = |out: &mut Vec<DefId>, id: DefId| {
-            if !out.iter().any(|o| self.defs[o.0].name == self.defs[id.0].name) {
+        let mut seen: std::collections::BTreeSet<&str> = std::collections::BTreeSet::new();
+        let mut push = |out: &mut Vec<DefId>, id: DefId| {
+            if seen.insert(self.defs[id.0].name.as_str()) {
                 out.push(id);
             }
         };
@@ -390,6 +404,8 @@ fn callee_name(e: &ast::Expr) -> Option<String> {
 
 struct Builder {
     ix: FileIndex,
+    /// Definitions by name, for lookups.
+    by_name: std::collections::BTreeMap<String, Vec<usize>>,
 }
 
 impl Builder {
@@ -408,7 +424,9 @@ impl Builder {
             callee: None,
             target: None,
         });
-        DefId(self.ix.defs.len() - 1)
+        let id = self.ix.defs.len() - 1;
+        self.by_name.entry(name.name.clone()).or_default().push(id);
+        DefId(id)
     }
 
     /// Declare the names a body defines (loop bodies get their own scope for the variable;
@@ -445,10 +463,11 @@ impl Builder {
     fn lookup(&self, name: &str, scope: ScopeId) -> Option<DefId> {
         let mut cur = Some(scope);
         let mut crossed_network = false;
+        let candidates = self.by_name.get(name)?;
         while let Some(s) = cur {
-            let found = self.ix.defs.iter().position(|d| {
+            let found = candidates.iter().copied().find(|&i| {
+                let d = &self.ix.defs[i];
                 d.scope == s
-                    && d.name == name
                     && (!crossed_network || matches!(d.kind, DefKind::Network | DefKind::UseAlias))
             });
             if let Some(i) = found {
@@ -470,13 +489,10 @@ impl Builder {
             return Some(d);
         }
         let net = self.ix.network_scope(scope);
-        self.ix
-            .defs
-            .iter()
-            .position(|d| {
-                d.name == name && d.kind.is_member() && self.ix.network_scope(d.scope) == net
-            })
-            .map(DefId)
+        self.by_name.get(name)?.iter().copied().map(DefId).find(|d| {
+            let d = &self.ix.defs[d.0];
+            d.kind.is_member() && self.ix.network_scope(d.scope) == net
+        })
     }
 
     fn push_ref(&mut self, span: Span, target: RefTarget) {
