@@ -394,3 +394,52 @@ fn twenty_thousand_duplicates_report_quickly() {
     assert!(elapsed.as_secs_f64() < 5.0, "took {elapsed:?}");
     c.shutdown();
 }
+
+#[test]
+fn use_files_and_unsaved_buffers() {
+    let dir = std::env::temp_dir().join(format!("snn-lsp-use-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let dir = dir.canonicalize().expect("canonical temp dir");
+    let lib = dir.join("blocks.snn");
+    let main = dir.join("main.snn");
+    std::fs::write(
+        &lib,
+        "network relay(n: int = 1) {\n    node input: [n]\n    alias output = input\n}\n",
+    )
+    .expect("write");
+    let main_text = "use \"blocks.snn\"\ninput x: [2]\nnetwork r = relay(n = 2)\n\
+                     connect x -> r.input\nprobe r.extra\n";
+    std::fs::write(&main, main_text).expect("write");
+    let mut c = Client::start(&dir);
+    let (lu, mu) = (uri(&lib), uri(&main));
+    let clean = |s: String| s.replace(&uri(&dir), "$DIR");
+    c.open(&mu, main_text);
+    let mut out = clean(diags(&c.diagnostics(&mu, 1)));
+    // the imported file is edited, not saved: the document is rechecked with the buffer's text
+    let edited = "network relay(n: int = 1) {\n    node input: [n]\n    node extra: [n]\n    \
+                  connect input -> extra\n    alias output = input\n}\n";
+    c.open(&lu, edited);
+    out += &format!("after opening the edited import: {}\n", c.fresh_diagnostics(&mu));
+    for (needle, shift) in [("relay(n", 1), ("r.input", 3), ("r.extra", 3), ("blocks.snn", 2)] {
+        let (l, ch) = pos_of(main_text, needle, 0, shift);
+        let d = c.request("textDocument/definition", at(&mu, l, ch));
+        let at = format!("{} {}", d["uri"].as_str().unwrap_or(""), range(&d["range"]));
+        out += &clean(format!("definition {needle}+{shift} -> {at}\n"));
+    }
+    // renaming the network renames it in both files
+    let (l, ch) = pos_of(main_text, "relay(n", 0, 1);
+    let mut p = at(&mu, l, ch);
+    p["newName"] = json!("pass");
+    let edit = c.request("textDocument/rename", p);
+    let mut edits: Vec<String> = Vec::new();
+    for (file, es) in edit["changes"].as_object().into_iter().flatten() {
+        for e in es.as_array().into_iter().flatten() {
+            edits.push(clean(format!("{} {} -> {}", file, range(&e["range"]), e["newText"])));
+        }
+    }
+    edits.sort();
+    out += &format!("rename:\n{}\n", edits.join("\n"));
+    insta::assert_snapshot!(out);
+    c.shutdown();
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -126,6 +126,24 @@ impl Client {
         }
     }
 
+    /// The next diagnostics published for `uri` (whatever their version).
+    pub fn fresh_diagnostics(&mut self, uri: &str) -> Value {
+        let is_for = |n: &Notification| {
+            n.method == "textDocument/publishDiagnostics" && n.params["uri"] == uri
+        };
+        self.notifications.retain(|n| !is_for(n));
+        loop {
+            match self.conn.receiver.recv_timeout(Duration::from_secs(60)) {
+                Ok(Message::Notification(n)) if is_for(&n) => {
+                    return n.params["diagnostics"].clone()
+                }
+                Ok(Message::Notification(n)) => self.notifications.push(n),
+                Ok(_) => {}
+                Err(e) => panic!("no diagnostics for {uri}: {e}"),
+            }
+        }
+    }
+
     /// Shut the server down and wait for its thread.
     pub fn shutdown(mut self) {
         self.request("shutdown", Value::Null);
