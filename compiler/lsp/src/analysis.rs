@@ -147,8 +147,11 @@ impl Analysis {
                 continue;
             }
             let text = db.text(id).to_string();
-            let parsed = snn_syntax::parse(id, &text);
-            let index = FileIndex::build(&parsed.file);
+            // the check's tree when it read the file, else a parse of it
+            let index = match checked.syntax.get(&id) {
+                Some(tree) => FileIndex::build(tree),
+                None => FileIndex::build(&snn_syntax::parse(id, &text).file),
+            };
             let (uri, read_only) = match uris.iter().find(|(f, _)| *f == id) {
                 Some((_, u)) => (u.clone(), is_stdlib(u)),
                 None => file_uri(&db.name(id)),

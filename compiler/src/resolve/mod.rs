@@ -25,6 +25,9 @@ pub struct Checked {
     pub model: Model,
     /// Errors and warnings, in source order per stage.
     pub diagnostics: Vec<Diagnostic>,
+    /// The syntax tree of every file read (partial where a file has syntax errors), so that
+    /// editor queries need not parse again.
+    pub syntax: IndexMap<FileId, Rc<ast::File>>,
 }
 
 impl Checked {
@@ -56,7 +59,8 @@ pub fn check_with_seed(db: &mut dyn SourceDb, root: FileId, seed: Option<u64>) -
     let mut diagnostics = el.diags;
     diagnostics.retain(|d| d.code != FOLLOW_ON);
     dedup(&mut diagnostics);
-    Checked { model: el.model, diagnostics }
+    let syntax = el.files.iter().map(|(f, info)| (*f, info.ast.clone())).collect();
+    Checked { model: el.model, diagnostics, syntax }
 }
 
 /// Drop repeated diagnostics (same code, place and message); linear in their number.
