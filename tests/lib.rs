@@ -4,7 +4,8 @@ use ndarray::ArrayD;
 use serde::Deserialize;
 use snn_compiler::backend::interp::Interp;
 use snn_compiler::target::Target;
-use snn_compiler::{CompileConfig, FsDb};
+use snn_compiler::CompileConfig;
+use snn_fs::FsDb;
 use snn_runtime::Precision;
 use std::path::{Path, PathBuf};
 

@@ -74,7 +74,7 @@ pub(crate) fn custom_blocks(
         .map_err(|e| format!("cannot read --layers {}: {e}", file.display()))?;
     let parsed = snn_syntax::parse(snn_syntax::FileId(0), &text);
     if let Some(d) = parsed.errors.first() {
-        let mut db = snn_compiler::FsDb::new();
+        let mut db = snn_fs::FsDb::new();
         db.add(&file.display().to_string(), None, text.clone());
         return Err(crate::render::render(&db as &dyn snn_compiler::SourceDb, d, false));
     }

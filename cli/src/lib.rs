@@ -3,6 +3,7 @@
 
 pub mod accuracy;
 pub mod bench;
+pub mod build;
 pub mod import;
 pub mod plot;
 pub mod render;

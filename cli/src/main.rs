@@ -1,7 +1,8 @@
 //! The `snnc` binary: parses arguments and dispatches to the commands.
 
 use clap::{Parser, Subcommand};
-use snn_compiler::{FsDb, SourceDb};
+use snn_compiler::SourceDb;
+use snn_fs::FsDb;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -32,6 +33,9 @@ enum Command {
     },
     /// Simulate a model and write its probes to an .npz file.
     Run(RunArgs),
+    /// Compile a model ahead of time into a native library with a C ABI: DIR/libNAME.so,
+    /// DIR/libNAME.a and DIR/NAME.h.
+    Build(BuildArgs),
     /// Draw a run's probes over time (and the input images) as a PNG or SVG figure.
     Plot(PlotArgs),
     /// Time compiling and simulating a model (in-process): compile time and steps per second.
@@ -101,6 +105,31 @@ struct RunArgs {
     /// Float type of the simulation and of the output arrays (docs/PRECISION.md).
     #[arg(long, value_enum, default_value_t = snnc::run::Dtype::Float64)]
     dtype: snnc::run::Dtype,
+}
+
+/// Arguments of `snnc build`.
+#[derive(clap::Args)]
+struct BuildArgs {
+    /// The .snn model.
+    file: PathBuf,
+    /// Output directory (created if missing).
+    #[arg(short = 'o', long)]
+    output: PathBuf,
+    /// Library name: libNAME.so, NAME.h, NAME_new, … (default: the file stem as a C identifier).
+    #[arg(long)]
+    name: Option<String>,
+    /// Float type of the code, its inputs and probes.
+    #[arg(long, value_enum, default_value_t = snnc::run::Dtype::Float64)]
+    dtype: snnc::run::Dtype,
+    /// What to build for: `native` (this machine).
+    #[arg(long, default_value = "native")]
+    target: String,
+    /// Time step in seconds.
+    #[arg(long, default_value_t = 0.001)]
+    dt: f64,
+    /// Model seed (overrides `seed N` in the file).
+    #[arg(long)]
+    seed: Option<u64>,
 }
 
 /// Arguments of `snnc plot`.
@@ -224,6 +253,19 @@ fn main() -> ExitCode {
         Command::Check { files } => check(&files),
         Command::Fmt { check, files } => fmt(&files, check),
         Command::Run(args) => run_cmd(args),
+        Command::Build(a) => {
+            let cfg = snnc::build::BuildConfig {
+                file: a.file,
+                output: a.output,
+                name: a.name,
+                dtype: a.dtype,
+                target: a.target,
+                dt: a.dt,
+                seed: a.seed,
+                cc: None,
+            };
+            report(snnc::build::build(&cfg).map(|text| eprint!("{text}")))
+        }
         Command::Plot(args) => plot_cmd(args),
         Command::Bench(args) => bench_cmd(args),
         Command::Import(args) => import_cmd(args),

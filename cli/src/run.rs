@@ -3,7 +3,8 @@
 use ndarray::ArrayD;
 use snn_compiler::backend::interp::Interp;
 use snn_compiler::target::{Executable, Target};
-use snn_compiler::{ir::Program, CompileConfig, FsDb, SourceDb};
+use snn_compiler::{ir::Program, CompileConfig, SourceDb};
+use snn_fs::FsDb;
 use snn_jit::Jit;
 use snn_runtime::Precision;
 use snn_runtime::Real;
@@ -90,7 +91,7 @@ impl Dtype {
 /// A failure, already rendered for the terminal.
 pub struct Failure(pub String);
 
-fn fail(msg: impl Into<String>) -> Failure {
+pub(crate) fn fail(msg: impl Into<String>) -> Failure {
     Failure(format!("error: {}\n", msg.into()))
 }
 

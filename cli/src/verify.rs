@@ -5,7 +5,8 @@
 //! checked (a corrupted weights file is caught, and the first diverging layer named).
 
 use ndarray::{ArrayD, IxDyn};
-use snn_compiler::{backend::interp, CompileConfig, FsDb, SourceDb};
+use snn_compiler::{backend::interp, CompileConfig, SourceDb};
+use snn_fs::FsDb;
 use snn_keras::convert::{convert, Options};
 use std::path::{Path, PathBuf};
 

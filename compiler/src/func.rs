@@ -1,12 +1,12 @@
 //! Functions of time and of a vector (`fn t -> …`, `fn v -> …`): lambdas compiled, with every
 //! constant folded in and every size checked, into the IR's expression trees
-//! ([`crate::ir::expr`]), which the build stage and the backends evaluate.
+//! ([`snn_runtime::expr`]), which the build stage and the backends evaluate.
 
 use crate::value::{self, Env, Unit, Value};
 use snn_syntax::ast::{self, BinaryOp, ExprKind, UnaryOp};
 use snn_syntax::{codes, Diagnostic, Span};
 
-pub use crate::ir::expr::{apply_binary, FExpr, Fn1, FnExpr, Reduce};
+pub use snn_runtime::expr::{apply_binary, FExpr, Fn1, Fn2, FnExpr, Reduce};
 
 /// What the lambda's parameters mean where it is used.
 #[derive(Clone, Copy, Debug)]
@@ -93,7 +93,7 @@ pub fn compile(
     }
     let cx = Cx { time_name, input_name, size_in };
     let (body, size_out) = cx.compile(&lambda.body, env)?;
-    Ok(FnExpr { body, size_in, size_out, span: lambda.span })
+    Ok(FnExpr { body, size_in, size_out })
 }
 
 fn arity_err(lambda: &ast::Lambda, help: &str) -> Diagnostic {
@@ -162,7 +162,7 @@ impl Cx {
                 let (a, na) = self.compile(lhs, env)?;
                 let (b, nb) = self.compile(rhs, env)?;
                 let n = broadcast(na, nb, e.span, lhs.span, rhs.span)?;
-                Ok((FExpr::Binary(*op, Box::new(a), Box::new(b)), n))
+                Ok((FExpr::Binary(fn2(*op), Box::new(a), Box::new(b)), n))
             }
             ExprKind::Index { base, indices } => {
                 let (b, n) = self.compile(base, env)?;
@@ -286,7 +286,7 @@ impl Cx {
                 let (b, nb) = compiled.remove(1);
                 let (a, na) = compiled.remove(0);
                 let n = broadcast(na, nb, span, args[0].span, args[1].span)?;
-                let cmp = if name == "min" { BinaryOp::Lt } else { BinaryOp::Gt };
+                let cmp = if name == "min" { Fn2::Lt } else { Fn2::Gt };
                 let cond = FExpr::Binary(cmp, Box::new(a.clone()), Box::new(b.clone()));
                 Ok((FExpr::Where(Box::new(cond), Box::new(a), Box::new(b)), n))
             }
@@ -302,7 +302,7 @@ impl Cx {
                 let (b, nb) = compiled.remove(1);
                 let (a, na) = compiled.remove(0);
                 broadcast(na, nb, span, args[0].span, args[1].span)?;
-                let prod = FExpr::Binary(BinaryOp::Mul, Box::new(a), Box::new(b));
+                let prod = FExpr::Binary(Fn2::Mul, Box::new(a), Box::new(b));
                 Ok((FExpr::Reduce(Reduce::Sum, Box::new(prod)), 1))
             }
             "clip" => {
@@ -312,10 +312,9 @@ impl Cx {
                 let (a, na) = compiled.remove(0);
                 let n = broadcast(na, nl, span, args[0].span, args[1].span)?;
                 let n = broadcast(n, nh, span, args[0].span, args[2].span)?;
-                let below = FExpr::Binary(BinaryOp::Lt, Box::new(a.clone()), Box::new(lo.clone()));
+                let below = FExpr::Binary(Fn2::Lt, Box::new(a.clone()), Box::new(lo.clone()));
                 let lower = FExpr::Where(Box::new(below), Box::new(lo), Box::new(a));
-                let above =
-                    FExpr::Binary(BinaryOp::Gt, Box::new(lower.clone()), Box::new(hi.clone()));
+                let above = FExpr::Binary(Fn2::Gt, Box::new(lower.clone()), Box::new(hi.clone()));
                 Ok((FExpr::Where(Box::new(above), Box::new(hi), Box::new(lower)), n))
             }
             "where" => {
@@ -362,5 +361,24 @@ fn broadcast(na: usize, nb: usize, span: Span, sa: Span, sb: Span) -> Result<usi
         )
         .with_label(sa, format!("size {na}"))
         .with_label(sb, format!("size {nb}")))
+    }
+}
+
+/// The runtime's operator for a binary operator of the language.
+pub fn fn2(op: BinaryOp) -> Fn2 {
+    match op {
+        BinaryOp::Or => Fn2::Or,
+        BinaryOp::And => Fn2::And,
+        BinaryOp::Eq => Fn2::Eq,
+        BinaryOp::Ne => Fn2::Ne,
+        BinaryOp::Lt => Fn2::Lt,
+        BinaryOp::Le => Fn2::Le,
+        BinaryOp::Gt => Fn2::Gt,
+        BinaryOp::Ge => Fn2::Ge,
+        BinaryOp::Add => Fn2::Add,
+        BinaryOp::Sub => Fn2::Sub,
+        BinaryOp::Mul => Fn2::Mul,
+        BinaryOp::Div => Fn2::Div,
+        BinaryOp::Pow => Fn2::Pow,
     }
 }

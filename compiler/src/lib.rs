@@ -17,4 +17,4 @@ pub mod value;
 
 pub use compile::{compile, lower_model, CompileConfig};
 pub use resolve::{check, check_with_seed, Checked};
-pub use source_db::{FsDb, SourceDb, TensorSource};
+pub use source_db::{SourceDb, TensorSource};

@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use snn_compiler::FsDb;
+use snn_fs::FsDb;
 
 /// Models bigger than this (neurons, or values over all objects) are checked but not built: the
 /// NEF solve and dense transforms are slow for them, not wrong.

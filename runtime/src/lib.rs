@@ -6,6 +6,7 @@
 //! - [`process`]: white noise, band-limited white signal and present-input processes;
 //! - [`kernels`]: every operation that is not generated code (dense and spike-driven products,
 //!   convolutions, neuron-state set-up, host functions), one function every backend calls;
+//! - [`expr`]: node-function expression trees and their evaluation;
 //! - [`keras`]: one Keras layer applied with Keras semantics (the `keras_layer` host op);
 //! - [`real`]: the float types a run computes in.
 //!
@@ -14,6 +15,7 @@
 // SIMD kernels need `unsafe`: only `kernels::simd` may use it.
 #![deny(unsafe_code)]
 
+pub mod expr;
 pub mod keras;
 pub mod kernels;
 pub mod neurons;

@@ -10,9 +10,10 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Normal};
 use rustfft::num_complex::Complex;
 use rustfft::FftPlanner;
+use serde::{Deserialize, Serialize};
 
 /// What can go wrong when configuring a process.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error, Serialize, Deserialize)]
 pub enum ProcessError {
     /// A parameter outside its valid range.
     #[error("{process}: `{name}` = {value} {reason}")]
@@ -74,7 +75,7 @@ pub fn trange(steps: usize, dt: f64) -> Vec<f64> {
 
 /// Full-spectrum Gaussian white noise (Nengo's `WhiteNoise(dist=Gaussian(mean, std), scale)`);
 /// with `scale` each sample is multiplied by `1 / sqrt(dt)` so its integral does not depend on dt.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WhiteNoise {
     /// Mean of the Gaussian.
     pub mean: f64,
@@ -126,7 +127,7 @@ impl WhiteNoise {
 
 /// Ideal low-pass white noise (Nengo's `WhiteSignal(period, high, rms=0.5, y0=None)`): equal
 /// power at every frequency up to `high`, none above, periodic with `period`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WhiteSignal {
     /// The signal repeats after this many seconds.
     pub period: f64,
@@ -241,7 +242,7 @@ impl WhiteSignal {
 }
 
 /// One period of a generated signal; step `k` reads sample `k mod len`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SampledSignal {
     samples: Array2<f64>,
 }
@@ -267,7 +268,7 @@ impl SampledSignal {
 
 /// Presents each input for `presentation_time` seconds in turn, cycling (Nengo's
 /// `PresentInput`).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PresentInput {
     inputs: Array2<f64>,
     presentation_time: f64,
@@ -315,7 +316,7 @@ impl PresentInput {
 }
 
 /// A process as declared: stochastic or data-driven node outputs.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum ProcessSpec {
     /// Gaussian white noise.
     WhiteNoise {
@@ -351,7 +352,7 @@ pub enum ProcessSpec {
 }
 
 /// The state of a process for one batch element, what every backend steps.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub enum ProcessState {
     /// White noise.
     Noise(WhiteNoise),

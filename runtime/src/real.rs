@@ -13,6 +13,16 @@ pub enum Precision {
     F32,
 }
 
+impl Precision {
+    /// NumPy's name of the type (`float64`, `float32`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Precision::F64 => <f64 as Real>::NAME,
+            Precision::F32 => <f32 as Real>::NAME,
+        }
+    }
+}
+
 /// A float type the backends can run in: `f32` or `f64`.
 pub trait Real:
     num_traits::Float + LinalgScalar + std::ops::AddAssign + std::fmt::Debug + Send + Sync + 'static

@@ -21,9 +21,10 @@
 use nalgebra::DMatrix;
 use ndarray::{Array1, Array2, ArrayView2};
 use num_traits::Float;
+use serde::{Deserialize, Serialize};
 
 /// What can go wrong when building a filter.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error, Serialize, Deserialize)]
 pub enum SynapseError {
     /// A time constant that is negative or not finite.
     #[error("synapse time constant must be finite and >= 0, got {0}")]
@@ -56,7 +57,7 @@ pub enum SynapseError {
 }
 
 /// A synapse model (`synapse = None` is handled by callers as a same-step copy).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Synapse {
     /// First-order lowpass `1 / (tau s + 1)`; `tau = 0` is a passthrough (one-step delay).
     Lowpass {
@@ -119,7 +120,7 @@ impl Synapse {
 }
 
 /// A single-input single-output state-space system `x' = A x + B u`, `y = C x + D u`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StateSpace {
     /// `A`, shape `(order, order)`.
     pub a: Array2<f64>,
@@ -402,7 +403,7 @@ fn fragment_2_1(mut x: DMatrix<f64>, t: &DMatrix<f64>, s: i32) -> DMatrix<f64> {
 }
 
 /// Which update Nengo uses for a discrete system (same arithmetic as its `Step` classes).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum FilterKind {
     /// No state: `y = d u`.
     NoX,
@@ -415,7 +416,7 @@ pub enum FilterKind {
 }
 
 /// A discrete-time SISO filter, applied independently to each signal element.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DiscreteFilter {
     /// `A`, shape `(order, order)`.
     pub a: Array2<f64>,

@@ -1,8 +1,9 @@
 //! The crate graph's one-way rules (docs/ARCHITECTURE.md, "Crates"), read from `cargo metadata`
 //! so they stay true:
-//! - `snn-compiler` (resolve, check, lower, verify, optimise, the interpreter) depends on no
-//!   Cranelift crate, no Keras reader and no HDF5 crate, and not directly on `zip` (the only zip
-//!   reader below it is `snn-io`'s, for `.npz` weights files the language reads);
+//! - `snn-compiler` (resolve, check, lower, verify, optimise, the interpreter) reads no file: no
+//!   workspace crate it reaches declares a Cranelift crate, a Keras reader, an HDF5 crate, `zip`
+//!   or a file-format reader, and it does not reach `snn-io` (files are read by `snn-fs`'s
+//!   `FsDb`, which sits above it);
 //! - `snn-runtime` (the kernels every backend shares) depends on no other crate of the workspace
 //!   and on no file-format reader (zip, HDF5, safetensors);
 //! - the Cranelift backend is its own crate, `snn-jit`;
@@ -55,6 +56,22 @@ fn closure(deps: &BTreeMap<String, BTreeSet<String>>, name: &str) -> BTreeSet<St
     seen
 }
 
+/// What `snn-compiler` must not reach (prefixes of crate names): code generation, Keras and
+/// HDF5 readers, archives and array-file formats, and the crates above it.
+const COMPILER_FORBIDDEN: &[&str] = &[
+    "cranelift",
+    "hdf5",
+    "zip",
+    "safetensors",
+    "ndarray-npy",
+    "snn-io",
+    "snn-fs",
+    "snn-jit",
+    "snn-keras",
+    "snnc",
+];
+
+/// The names in `set` that start with one of the `bad` prefixes.
 fn forbidden<'a>(set: &'a BTreeSet<String>, bad: &[&str]) -> Vec<&'a String> {
     set.iter().filter(|d| bad.iter().any(|b| d.starts_with(b))).collect()
 }
@@ -62,15 +79,32 @@ fn forbidden<'a>(set: &'a BTreeSet<String>, bad: &[&str]) -> Vec<&'a String> {
 #[test]
 fn dependencies_point_one_way() {
     let (deps, members) = graph();
-    for crate_ in
-        ["snn-syntax", "snn-runtime", "snn-io", "snn-compiler", "snn-jit", "snn-keras", "snn-lsp"]
-    {
+    for crate_ in [
+        "snn-syntax",
+        "snn-runtime",
+        "snn-io",
+        "snn-compiler",
+        "snn-fs",
+        "snn-jit",
+        "snn-keras",
+        "snn-exec",
+        "snn-capi",
+        "snn-aot",
+        "snn-lsp",
+    ] {
         assert!(members.contains(crate_), "{crate_} is a workspace member: {members:?}");
     }
-    let compiler = closure(&deps, "snn-compiler");
-    let bad = forbidden(&compiler, &["cranelift", "snn-jit", "snn-keras", "hdf5", "snnc"]);
-    assert!(bad.is_empty(), "snn-compiler depends on {bad:?}");
-    assert!(!deps["snn-compiler"].contains("zip"), "snn-compiler depends on zip directly");
+    // Every workspace crate snn-compiler reaches (itself included), and what each declares.
+    let mut reached: BTreeSet<String> = closure(&deps, "snn-compiler");
+    reached.retain(|d| members.contains(d));
+    assert!(reached.contains("snn-runtime"), "snn-compiler reaches snn-runtime: {reached:?}");
+    reached.insert("snn-compiler".to_string());
+    for crate_ in &reached {
+        let bad = forbidden(&deps[crate_], COMPILER_FORBIDDEN);
+        assert!(bad.is_empty(), "{crate_} (reached from snn-compiler) depends on {bad:?}");
+    }
+    let fs = closure(&deps, "snn-fs");
+    assert!(fs.contains("snn-compiler") && fs.contains("snn-io"), "snn-fs reads files: {fs:?}");
 
     let runtime = closure(&deps, "snn-runtime");
     let inside: Vec<&String> = runtime.iter().filter(|d| members.contains(*d)).collect();
@@ -82,9 +116,24 @@ fn dependencies_point_one_way() {
     assert!(jit.contains("cranelift-module"), "snn-jit is the Cranelift backend");
     assert!(forbidden(&jit, &["snn-keras", "hdf5"]).is_empty(), "snn-jit reads no Keras files");
 
+    // What a native library links: the executor and the runtime, no compiler, no code generator,
+    // no file reader.
+    for linked in ["snn-exec", "snn-capi"] {
+        let reach = closure(&deps, linked);
+        let inside: Vec<&String> = reach
+            .iter()
+            .filter(|d| members.contains(*d) && !["snn-runtime", "snn-exec"].contains(&d.as_str()))
+            .collect();
+        assert!(inside.is_empty(), "{linked} depends on workspace crates {inside:?}");
+        let bad = forbidden(&reach, &["zip", "hdf5", "safetensors", "ndarray-npy", "cranelift"]);
+        assert!(bad.is_empty(), "{linked} depends on {bad:?}");
+    }
+    let aot = closure(&deps, "snn-aot");
+    assert!(aot.contains("cranelift-object") && aot.contains("snn-jit"), "snn-aot writes objects");
+
     let lsp = closure(&deps, "snn-lsp");
     assert!(lsp.contains("snn-compiler"), "snn-lsp checks with the compiler's front-end");
-    let bad = forbidden(&lsp, &["cranelift", "snn-jit", "snn-keras", "hdf5"]);
+    let bad = forbidden(&lsp, &["cranelift", "snn-jit", "snn-aot", "snn-keras", "hdf5"]);
     assert!(bad.is_empty(), "snn-lsp depends on {bad:?}");
 
     let users: Vec<&String> =

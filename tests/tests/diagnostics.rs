@@ -4,7 +4,8 @@
 //! those places, and the rendered text is snapshot-tested. A tidy test checks that every code in the
 //! registry has at least one broken program.
 
-use snn_compiler::{FsDb, SourceDb};
+use snn_compiler::SourceDb;
+use snn_fs::FsDb;
 use snn_syntax::{codes, Diagnostic, LineIndex};
 use std::path::{Path, PathBuf};
 

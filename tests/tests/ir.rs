@@ -3,7 +3,8 @@
 //! and after each optimisation pass.
 
 use snn_compiler::ir::{self, monitor, opt, Program};
-use snn_compiler::{CompileConfig, FsDb};
+use snn_compiler::CompileConfig;
+use snn_fs::FsDb;
 use std::path::{Path, PathBuf};
 
 fn lowered(path: &Path) -> String {

@@ -4,7 +4,8 @@
 //! float64 and 1e-4 in float32; the emitted `.snn` checks clean and is already formatted.
 
 use ndarray::ArrayD;
-use snn_compiler::{backend::interp, CompileConfig, FsDb};
+use snn_compiler::{backend::interp, CompileConfig};
+use snn_fs::FsDb;
 use snn_keras::convert::{sanitize, Options};
 use std::path::{Path, PathBuf};
 

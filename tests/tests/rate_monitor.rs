@@ -4,7 +4,8 @@
 use ndarray::{ArrayD, Axis};
 use snn_compiler::backend::interp;
 use snn_compiler::ir::monitor::{add_rate_monitors, rate_stats};
-use snn_compiler::{CompileConfig, FsDb};
+use snn_compiler::CompileConfig;
+use snn_fs::FsDb;
 
 const MODEL: &str = "
 input x: [2]

@@ -3,12 +3,9 @@
 //! block, every op inlined in schedule order, then samples the probes. The JIT's module is made
 //! and finalized in `jit.rs`; an object file's would take the same code.
 
-use super::conv::Conv;
 use super::emit::{Elem, Gen, Loop};
-use super::events;
 use super::float::JitFloat;
-use super::kernels::{HostFn, Process};
-use super::layout::Res;
+use super::specs;
 use super::JitError;
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{types, AbiParam, BlockArg, InstBuilder};
@@ -17,11 +14,11 @@ use cranelift_codegen::settings::{self, Configurable};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use cranelift_module::{FuncId, Linkage, Module};
 use snn_compiler::ir::{Op, OpKind, Program};
+use snn_exec::kernel::SLOT_ONCE;
+use snn_exec::kernels::host::{HostFn, Process};
+use snn_exec::{KernelSpec, Layout};
 
-/// The generated function: state block, context table, first and last step.
-pub(super) type RunFn<T> = unsafe extern "C" fn(*mut T, *const u64, i64, i64);
-
-/// Name of the generated function.
+/// Name of the generated function in the JIT (a native library prefixes its own).
 pub(super) const RUN_SYMBOL: &str = "snn_run";
 
 pub(super) fn cg<E: std::fmt::Display>(e: E) -> JitError {
@@ -41,7 +38,7 @@ pub(super) fn isa(pic: bool) -> Result<OwnedTargetIsa, JitError> {
     cranelift_native::builder().map_err(cg)?.finish(settings::Flags::new(flags)).map_err(cg)
 }
 
-/// Generates `program` for `T` into `module`: defines the function [`RUN_SYMBOL`] (exported)
+/// Generates `program` for `T` into `module`: defines the function `run_symbol` (exported)
 /// and the constant data it reads, and imports the host functions it calls (`host.rs`, by
 /// name). Returns the function, the layout and kernels the caller must provide at run time,
 /// and the size of the code in bytes.
@@ -49,7 +46,8 @@ pub(super) fn generate<T: JitFloat, M: Module>(
     module: &mut M,
     program: &Program,
     fused: &[bool],
-) -> Result<(FuncId, Res<T>, usize), JitError> {
+    run_symbol: &str,
+) -> Result<(FuncId, Layout, usize), JitError> {
     let ptr = module.target_config().pointer_type();
     if ptr != types::I64 {
         return Err(JitError::Unsupported("only 64-bit targets".into()));
@@ -58,12 +56,13 @@ pub(super) fn generate<T: JitFloat, M: Module>(
     for _ in 0..4 {
         sig.params.push(AbiParam::new(types::I64));
     }
-    let fid = module.declare_function(RUN_SYMBOL, Linkage::Export, &sig).map_err(cg)?;
+    let fid = module.declare_function(run_symbol, Linkage::Export, &sig).map_err(cg)?;
     let mut ctx = module.make_context();
     ctx.func.signature = sig;
     let mut fbc = FunctionBuilderContext::new();
     let tc = module.target_config();
-    let res = Res::<T>::new(program)?;
+    let signals = program.signals.iter().map(|s| (s.size, s.init.as_slice()));
+    let res = Layout::new(T::LANES, signals, program.inputs.len(), program.probes.len());
     let res = {
         let mut b = FunctionBuilder::new(&mut ctx.func, &mut fbc);
         let entry = b.create_block();
@@ -82,9 +81,10 @@ pub(super) fn generate<T: JitFloat, M: Module>(
             b.ins().fmul(kf, dt)
         };
         let mut g = Gen::new(b, module, res, mem, cx, k0, t0, program.dt)?;
-        // The hoisted ops run before the first step only.
-        let first = g.b.ins().icmp_imm_s(IntCC::Equal, k0, 1);
-        g.b.ins().brif(first, once, &[], head, &[BlockArg::Value(k0)]);
+        // The hoisted ops run when the driver asks (before the first step, and after a held
+        // input changed).
+        let flag = g.ld_ctx(SLOT_ONCE);
+        g.b.ins().brif(flag, once, &[], head, &[BlockArg::Value(k0)]);
         g.b.switch_to_block(once);
         for op in &program.once {
             if let Some((n, e)) = emit_op(&mut g, op)? {
@@ -204,16 +204,16 @@ fn emit_op<'c, 'f, 'm, T: JitFloat>(
             g.op_copy(*src, *dst, src_sel, dst_sel, true, Some(scale)).map(Some)
         }
         OpKind::DotInc { mat, src, dst, src_sel, dst_sel } if op.events => {
-            let kernel = events::Spikes::dense(mat, g.sig(*src)?, g.sig(*dst)?, src_sel, dst_sel)?;
-            done(g.kernel(Box::new(kernel), "DotInc: spike-driven columns".to_string()))
+            let kernel = specs::spikes_dense(mat, g.sig(*src)?, g.sig(*dst)?, src_sel, dst_sel)?;
+            done(g.kernel(kernel, "DotInc: spike-driven columns".to_string()))
         }
         OpKind::DotInc { mat, src, dst, src_sel, dst_sel } => {
             g.op_dot(mat, *src, *dst, src_sel, dst_sel)
         }
         OpKind::SparseDotInc { rows, cols, vals, src, dst, src_sel, dst_sel } if op.events => {
             let (s, d) = (g.sig(*src)?, g.sig(*dst)?);
-            let kernel = events::Spikes::sparse(rows, cols, vals, s, d, src_sel, dst_sel)?;
-            done(g.kernel(Box::new(kernel), "SparseDotInc: spike-driven columns".to_string()))
+            let kernel = specs::spikes_sparse(rows, cols, vals, s, d, src_sel, dst_sel)?;
+            done(g.kernel(kernel, "SparseDotInc: spike-driven columns".to_string()))
         }
         OpKind::SparseDotInc { rows, cols, vals, src, dst, src_sel, dst_sel } => {
             done(g.op_sparse(rows, cols, vals, *src, *dst, src_sel, dst_sel))
@@ -222,10 +222,10 @@ fn emit_op<'c, 'f, 'm, T: JitFloat>(
             let s = g.source(*src, *dst)?;
             let (_, ns) = g.sig(*src)?;
             let d = g.sig(*dst)?;
-            let kernel =
-                Conv::<T>::new(spec, (s, ns), d, op.events, g.fresh).map_err(JitError::Invalid)?;
+            let (events, fresh) = (op.events, op.events && g.fresh);
+            let kernel = KernelSpec::Conv { spec: spec.clone(), x: (s, ns), y: d, events, fresh };
             let what = if op.events { "spike-driven scatter" } else { "Rust convolution kernel" };
-            done(g.kernel(Box::new(kernel), format!("ConvInc: {what}")))
+            done(g.kernel(kernel, format!("ConvInc: {what}")))
         }
         OpKind::SimNeurons { neuron, j, out, states, init, seed } => {
             g.op_neurons(neuron, *j, *out, states, init, *seed)
@@ -236,14 +236,14 @@ fn emit_op<'c, 'f, 'm, T: JitFloat>(
         OpKind::Process { spec, dst, seed } => {
             let (d, n) = g.sig(*dst)?;
             let kernel = Process { spec: spec.clone(), seed: *seed, dst: d, n, dt: g.dt };
-            done(g.kernel(Box::new(kernel), "Process: host process".to_string()))
+            done(g.kernel(KernelSpec::Process(kernel), "Process: host process".to_string()))
         }
         OpKind::HostFn { op: hop, input, dst } => {
             let s = g.source(*input, *dst)?;
             let (_, ns) = g.sig(*input)?;
             let d = g.sig(*dst)?;
             let kernel = HostFn { op: hop.clone(), src: (s, ns), dst: d };
-            done(g.kernel(Box::new(kernel), format!("HostFn {}", hop.name())))
+            done(g.kernel(KernelSpec::HostFn(kernel), format!("HostFn {}", hop.name())))
         }
     }
 }

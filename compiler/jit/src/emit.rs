@@ -7,8 +7,6 @@
 //! imported by name, and host kernels are reached through the context table.
 
 use super::float::JitFloat;
-use super::host::{typed_symbol, HostKernel};
-use super::layout::Res;
 use super::JitError;
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::{
@@ -17,6 +15,8 @@ use cranelift_codegen::ir::{
 use cranelift_frontend::FunctionBuilder;
 use cranelift_module::{DataDescription, DataId, Linkage, Module};
 use snn_compiler::ir::Sel;
+use snn_exec::symbols::typed_symbol;
+use snn_exec::{KernelSpec, Layout};
 use std::collections::BTreeMap;
 
 /// Guarded loops of at least this many vectors defer the vectors their fast path refuses.
@@ -107,7 +107,7 @@ pub(super) struct Gen<'f, 'm, T: JitFloat> {
     /// more, in spills around calls, than the loads).
     consts_at: i32,
     /// Layout, constants and kernels.
-    pub res: Res<T>,
+    pub res: Layout,
     /// State block pointer.
     pub mem: Value,
     /// Context table pointer.
@@ -129,6 +129,8 @@ pub(super) struct Gen<'f, 'm, T: JitFloat> {
     /// Inside [`Gen::vectors`]: the vectors of the state block loaded or stored so far, by
     /// element offset and index, and whether stored (written back once, at the end).
     cache: Option<Vec<Cached>>,
+    /// The float type the code computes in.
+    float: std::marker::PhantomData<T>,
 }
 
 /// A vector of the state block held in a register: element offset, index, value, stored.
@@ -159,7 +161,7 @@ impl<'f, 'm, T: JitFloat> Gen<'f, 'm, T> {
     pub(super) fn new(
         mut b: FunctionBuilder<'f>,
         module: &'m mut dyn Module,
-        res: Res<T>,
+        res: Layout,
         mem: Value,
         ctx: Value,
         k: Value,
@@ -191,12 +193,13 @@ impl<'f, 'm, T: JitFloat> Gen<'f, 'm, T> {
             vec: false,
             queue: None,
             cache: None,
+            float: std::marker::PhantomData,
         })
     }
 
     /// Defines the constant pool in the module; gives back the function builder and the
     /// resources.
-    pub(super) fn into_parts(self) -> Result<(FunctionBuilder<'f>, Res<T>), JitError> {
+    pub(super) fn into_parts(self) -> Result<(FunctionBuilder<'f>, Layout), JitError> {
         let mut bytes = self.pool.bytes;
         // An empty data object is not allowed everywhere: keep one vector.
         bytes.resize(bytes.len().max(POOL_ALIGN), 0);
@@ -867,11 +870,7 @@ impl<'f, 'm, T: JitFloat> Gen<'f, 'm, T> {
 
     /// Registers `kernel`; when it steps, emits the call running it here, each step: the
     /// trampoline finds the kernel and its state in the context table, at the kernel's slots.
-    pub(super) fn kernel(
-        &mut self,
-        kernel: Box<dyn HostKernel<T>>,
-        what: String,
-    ) -> Result<(), JitError> {
+    pub(super) fn kernel(&mut self, kernel: KernelSpec, what: String) -> Result<(), JitError> {
         let steps = kernel.steps();
         let slot = self.res.kernel(kernel, what);
         if steps {

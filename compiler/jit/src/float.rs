@@ -3,20 +3,15 @@
 
 use cranelift_codegen::ir::{types, InstBuilder, Type, Value};
 use cranelift_frontend::FunctionBuilder;
-use snn_compiler::backend::interp::Real;
+use snn_exec::Float;
 
-/// A float type with a code generator: [`Real`] plus its Cranelift scalar and vector types.
-pub trait JitFloat: Real {
+/// A float type with a code generator: [`Float`] (the executor's view) plus its Cranelift
+/// scalar and vector types (of `Float::LANES` lanes).
+pub trait JitFloat: Float {
     /// Scalar type.
     const TY: Type;
     /// 128-bit vector type.
     const VEC: Type;
-    /// Lanes of [`JitFloat::VEC`].
-    const LANES: usize;
-    /// Bytes per value.
-    const SIZE: i64;
-    /// Suffix of host symbol names (`f32`, `f64`).
-    const SUFFIX: &'static str;
     /// Emits `x` as a constant.
     fn emit(b: &mut FunctionBuilder, x: Self) -> Value;
     /// Appends `x`'s little-endian bytes to `out` (constant data of the module).
@@ -26,9 +21,6 @@ pub trait JitFloat: Real {
 impl JitFloat for f64 {
     const TY: Type = types::F64;
     const VEC: Type = types::F64X2;
-    const LANES: usize = 2;
-    const SIZE: i64 = 8;
-    const SUFFIX: &'static str = "f64";
     fn emit(b: &mut FunctionBuilder, x: Self) -> Value {
         b.ins().f64const(x)
     }
@@ -40,9 +32,6 @@ impl JitFloat for f64 {
 impl JitFloat for f32 {
     const TY: Type = types::F32;
     const VEC: Type = types::F32X4;
-    const LANES: usize = 4;
-    const SIZE: i64 = 4;
-    const SUFFIX: &'static str = "f32";
     fn emit(b: &mut FunctionBuilder, x: Self) -> Value {
         b.ins().f32const(x)
     }

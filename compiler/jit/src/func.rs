@@ -1,18 +1,19 @@
 //! Node and decoded functions ([`FnExpr`]) compiled to straight-line code in `f64` (as the
 //! interpreter evaluates them), one value per element; transcendental functions are host calls
 //! to the very routines [`snn_compiler::func::Fn1::apply`] uses. Functions too large to unroll run on
-//! the host ([`super::kernels::NodeFn`]).
+//! the host ([`snn_exec::kernels::host::NodeFn`]).
 
 use super::emit::{bug, Gen, I};
 use super::float::JitFloat;
-use super::host::fn1_symbol;
-use super::kernels::NodeFn;
 use super::JitError;
 use cranelift_codegen::ir::condcodes::FloatCC;
 use cranelift_codegen::ir::{types, InstBuilder, Value};
+use snn_compiler::func::Fn2;
 use snn_compiler::func::{FExpr, Fn1, FnExpr, Reduce};
 use snn_compiler::ir::SignalId;
-use snn_syntax::ast::BinaryOp;
+use snn_exec::kernels::host::NodeFn;
+use snn_exec::symbols::fn1_symbol;
+use snn_exec::KernelSpec;
 
 /// Node functions whose expression tree holds more values than this run on the host.
 const MAX_VALUES: usize = 4096;
@@ -44,7 +45,7 @@ impl<T: JitFloat> Gen<'_, '_, T> {
         let n_in = src.map_or(0, |s| s.1);
         if cost(&f.body, n_in) > MAX_VALUES {
             let kernel = NodeFn { f: f.clone(), src, dst: (d, nd), dt: self.dt };
-            return self.kernel(Box::new(kernel), "NodeFn: large function".to_string());
+            return self.kernel(KernelSpec::NodeFn(kernel), "NodeFn: large function".to_string());
         }
         let mut x = Vec::with_capacity(n_in);
         if let Some((off, n)) = src {
@@ -126,32 +127,29 @@ impl<T: JitFloat> Gen<'_, '_, T> {
         })
     }
 
-    fn binary(&mut self, op: BinaryOp, x: Value, y: Value) -> Result<Value, JitError> {
+    fn binary(&mut self, op: Fn2, x: Value, y: Value) -> Result<Value, JitError> {
         let cmp = |g: &mut Self, cc: FloatCC| {
             let c = g.fcmp(cc, x, y);
             g.bool_f(c)
         };
         Ok(match op {
-            BinaryOp::Add => self.b.ins().fadd(x, y),
-            BinaryOp::Sub => self.b.ins().fsub(x, y),
-            BinaryOp::Mul => self.b.ins().fmul(x, y),
-            BinaryOp::Div => self.b.ins().fdiv(x, y),
-            BinaryOp::Pow => self.call_f64("snn_pow", &[x, y])?,
-            BinaryOp::Lt => cmp(self, FloatCC::LessThan),
-            BinaryOp::Le => cmp(self, FloatCC::LessThanOrEqual),
-            BinaryOp::Gt => cmp(self, FloatCC::GreaterThan),
-            BinaryOp::Ge => cmp(self, FloatCC::GreaterThanOrEqual),
-            BinaryOp::Eq => cmp(self, FloatCC::Equal),
-            BinaryOp::Ne => cmp(self, FloatCC::NotEqual),
-            BinaryOp::And | BinaryOp::Or => {
+            Fn2::Add => self.b.ins().fadd(x, y),
+            Fn2::Sub => self.b.ins().fsub(x, y),
+            Fn2::Mul => self.b.ins().fmul(x, y),
+            Fn2::Div => self.b.ins().fdiv(x, y),
+            Fn2::Pow => self.call_f64("snn_pow", &[x, y])?,
+            Fn2::Lt => cmp(self, FloatCC::LessThan),
+            Fn2::Le => cmp(self, FloatCC::LessThanOrEqual),
+            Fn2::Gt => cmp(self, FloatCC::GreaterThan),
+            Fn2::Ge => cmp(self, FloatCC::GreaterThanOrEqual),
+            Fn2::Eq => cmp(self, FloatCC::Equal),
+            Fn2::Ne => cmp(self, FloatCC::NotEqual),
+            Fn2::And | Fn2::Or => {
                 let zero = self.f64c(0.0);
                 let a = self.fcmp(FloatCC::NotEqual, x, zero);
                 let b = self.fcmp(FloatCC::NotEqual, y, zero);
-                let c = if op == BinaryOp::And {
-                    self.b.ins().band(a, b)
-                } else {
-                    self.b.ins().bor(a, b)
-                };
+                let c =
+                    if op == Fn2::And { self.b.ins().band(a, b) } else { self.b.ins().bor(a, b) };
                 self.bool_f(c)
             }
         })

@@ -10,55 +10,54 @@
 //!
 //! The code generator works on any `cranelift_module::Module` (`compile::generate`): the JIT
 //! (`jit.rs`, the only JIT-specific code: the module, its host symbols, finalizing) or an object
-//! file (`cranelift_object`, tested in `object_tests.rs`). Generated code holds no host address,
-//! so the same code can be written to an object file and linked:
-//! - the state block and the context table (`u64` slots: error cell, block length, per input its
-//!   data pointer and stride, per probe its buffer, per host kernel the kernel and its state)
-//!   are arguments of `snn_run(mem, ctx, k0, k1)`, filled by the driver (`driver.rs`);
+//! file ([`object`], what `snnc build` links into a native library). Generated code holds no
+//! host address, so the same code runs from memory or from a linked library:
+//! - the state block and the context table (`u64` slots: error cell, block length, the "run the
+//!   hoisted ops" flag, per input its data pointer and stride, per probe its buffer, per host
+//!   kernel the kernel and its state) are arguments of `snn_run(mem, ctx, k0, k1)`, filled by
+//!   the executor (`snn-exec`'s `Runner`, which the JIT and native libraries share);
 //! - constant arrays (reset values, matrices, scales, selection and sparse index tables) are one
 //!   read-only data object of the module, `snn_consts` (`emit::Pool`, arrays 16-byte aligned),
 //!   whose address the entry block takes (`symbol_value`, a relocation) and keeps in the state
 //!   block; uses load it from there (scalars known at compile time are immediates);
-//! - host functions (math routines, the kernel trampoline `host_step`) are imported by name
-//!   (`host::symbols`): the JIT registers their addresses, a linker would resolve them;
-//! - host kernels are called through `host_step(ctx, slot, k, mem)`, which finds the kernel at
-//!   context slot `slot` and its state at `slot + 1`.
+//! - host functions (math routines, the kernel trampoline) are imported by name
+//!   (`snn_exec::symbols`, exported C symbols): the JIT registers their addresses, a linker
+//!   resolves them;
+//! - host kernels are [`snn_exec::KernelSpec`]s in the layout, called through
+//!   `snn_host_step_<T>(ctx, slot, k, mem)`, which finds the kernel at context slot `slot` and
+//!   its state at `slot + 1`.
 //!
 //! Files: `compile.rs` (code generation into a module, step loop, op dispatch), `jit.rs` (the
-//! JIT module), `emit.rs` (code-building helpers, the constant pool), `ops.rs` (linear and
-//! data-movement ops, filters, probes), `neurons.rs`, `func.rs` (node functions), `host.rs` (host
-//! symbols and the kernel trampoline), `kernels.rs` and `conv.rs` (host kernels), `layout.rs`
-//! (state block, kernels, context slots), `driver.rs` (running). A new op kind is a new arm in
-//! `compile::emit_op`, generated with the helpers of `emit.rs` or run as a [`host::HostKernel`].
+//! JIT module), `object.rs` (an object file), `emit.rs` (code-building helpers, the constant
+//! pool), `ops.rs` (linear and data-movement ops, filters, probes), `neurons.rs`, `func.rs`
+//! (node functions), `specs.rs` (host kernels of ops). A new op kind is a new arm in
+//! `compile::emit_op`, generated with the helpers of `emit.rs` or run as a host kernel (a
+//! `KernelSpec` variant in snn-exec calling the runtime).
 
 mod compile;
-mod conv;
-mod dense;
-mod driver;
 mod emit;
-mod events;
 mod float;
 mod func;
 pub mod fuse;
-mod host;
 mod jit;
-mod kernels;
-mod layout;
 mod neurons;
+mod object;
 #[cfg(test)]
 mod object_tests;
 mod ops;
+mod specs;
 #[cfg(test)]
 mod tests;
 
 pub use float::JitFloat;
+pub use object::{object, Object};
 
 use cranelift_jit::JITModule;
-use driver::{Exec, Meta};
 use ndarray::ArrayD;
 use snn_compiler::ir::opt::{self, Pass};
 use snn_compiler::ir::Program;
 use snn_compiler::target::{Executable, Target, TargetError};
+use snn_exec::{InputInfo, Layout, Plan, ProbeInfo, Runner};
 use snn_runtime::Precision;
 use std::time::{Duration, Instant};
 
@@ -77,14 +76,13 @@ pub enum JitError {
 }
 
 enum Inner {
-    F64(Exec<f64>),
-    F32(Exec<f32>),
+    F64(Runner<f64>),
+    F32(Runner<f32>),
 }
 
 /// A program compiled to native code, ready to run any number of times.
 pub struct Compiled {
     inner: Inner,
-    meta: Meta,
     module: Option<JITModule>,
     compile_time: Duration,
     code_size: usize,
@@ -170,38 +168,56 @@ impl Executable for Compiled {
 pub fn compile(program: &Program, precision: Precision) -> Result<Compiled, JitError> {
     let start = Instant::now();
     let fused = fuse::plan(program);
+    let invalid = |e: String| JitError::Invalid(e);
     let (inner, module, size, host_ops) = match precision {
         Precision::F64 => {
-            let (m, f, res, size) = jit::compile::<f64>(program, &fused)?;
-            let ops = res.host_ops.clone();
-            (Inner::F64(Exec { f, res }), m, size, ops)
+            let (m, f, layout, size) = jit::compile::<f64>(program, &fused)?;
+            let ops = layout.host_ops.clone();
+            let plan = plan(program, layout, precision);
+            // SAFETY: `f` was generated for this plan's layout; `m` owns the code and goes with it.
+            (Inner::F64(unsafe { Runner::new(plan, f) }.map_err(invalid)?), m, size, ops)
         }
         Precision::F32 => {
-            let (m, f, res, size) = jit::compile::<f32>(program, &fused)?;
-            let ops = res.host_ops.clone();
-            (Inner::F32(Exec { f, res }), m, size, ops)
+            let (m, f, layout, size) = jit::compile::<f32>(program, &fused)?;
+            let ops = layout.host_ops.clone();
+            let plan = plan(program, layout, precision);
+            // SAFETY: as above.
+            (Inner::F32(unsafe { Runner::new(plan, f) }.map_err(invalid)?), m, size, ops)
         }
-    };
-    let meta = Meta {
-        hoisted_inputs: program.hoisted_inputs(),
-        inputs: program.inputs.iter().map(|i| (i.name.clone(), i.shape.iter().product())).collect(),
-        probes: program
-            .probes
-            .iter()
-            .map(|p| {
-                let size = program.signals.get(p.signal.0 as usize).map_or(0, |s| s.size);
-                (p.name.clone(), p.shape.clone(), p.every.max(1), size)
-            })
-            .collect(),
     };
     Ok(Compiled {
         inner,
-        meta,
         module: Some(module),
         compile_time: start.elapsed(),
         code_size: size,
         host_ops,
     })
+}
+
+/// What the executor needs of `program` besides its code: names and shapes of inputs and probes,
+/// hoisted inputs, the time step, and the generated `layout`.
+pub(crate) fn plan(program: &Program, layout: Layout, precision: Precision) -> Plan {
+    Plan {
+        dtype: precision.name().to_string(),
+        dt: program.dt,
+        inputs: program
+            .inputs
+            .iter()
+            .map(|i| InputInfo { name: i.name.clone(), shape: i.shape.clone() })
+            .collect(),
+        probes: program
+            .probes
+            .iter()
+            .map(|p| ProbeInfo {
+                name: p.name.clone(),
+                shape: p.shape.clone(),
+                every: p.every.max(1),
+                size: program.signals.get(p.signal.0 as usize).map_or(0, |s| s.size),
+            })
+            .collect(),
+        hoisted_inputs: program.hoisted_inputs(),
+        layout,
+    }
 }
 
 impl Compiled {
@@ -219,8 +235,8 @@ impl Compiled {
         progress: &mut dyn FnMut(u64),
     ) -> Result<Vec<ArrayD<f64>>, String> {
         match &self.inner {
-            Inner::F64(e) => e.run(&self.meta, steps, batch, inputs, threads, progress),
-            Inner::F32(e) => e.run(&self.meta, steps, batch, inputs, threads, progress),
+            Inner::F64(r) => r.run(steps, batch, inputs, threads, progress),
+            Inner::F32(r) => r.run(steps, batch, inputs, threads, progress),
         }
     }
 
@@ -250,8 +266,8 @@ impl Compiled {
     /// Values in one batch element's state block.
     pub fn state_len(&self) -> usize {
         match &self.inner {
-            Inner::F64(e) => e.res.len,
-            Inner::F32(e) => e.res.len,
+            Inner::F64(r) => r.plan().layout.len,
+            Inner::F32(r) => r.plan().layout.len,
         }
     }
 }

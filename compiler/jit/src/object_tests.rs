@@ -5,11 +5,12 @@
 use super::compile::{self, RUN_SYMBOL};
 use super::emit::POOL_SYMBOL;
 use super::float::JitFloat;
-use super::host;
 use cranelift_module::default_libcall_names;
 use cranelift_object::{ObjectBuilder, ObjectModule};
 use snn_compiler::ir::Program;
-use snn_compiler::{CompileConfig, FsDb};
+use snn_compiler::CompileConfig;
+use snn_exec::symbols;
+use snn_fs::FsDb;
 use std::path::Path;
 
 /// `program` generated for `T` into an object module (position-independent code).
@@ -17,7 +18,7 @@ fn object<T: JitFloat>(program: &Program) -> cranelift_object::ObjectProduct {
     let isa = compile::isa(true).expect("isa");
     let builder = ObjectBuilder::new(isa, "snn", default_libcall_names()).expect("builder");
     let mut module = ObjectModule::new(builder);
-    compile::generate::<T, _>(&mut module, program, &crate::fuse::plan(program))
+    compile::generate::<T, _>(&mut module, program, &crate::fuse::plan(program), RUN_SYMBOL)
         .expect("generates");
     module.finish()
 }
@@ -41,13 +42,13 @@ fn check<T: JitFloat>(name: &str) {
     let pool = obj.symbol_id(POOL_SYMBOL.as_bytes()).expect("the constants are data");
     assert!(!obj.symbol(pool).is_undefined(), "{name}: the constant pool is defined");
     // Host functions are imports, left to the linker.
-    for (host, _) in host::symbols::<T>() {
+    for (host, _) in symbols::symbols::<T>() {
         if let Some(id) = obj.symbol_id(host.as_bytes()) {
             assert!(obj.symbol(id).is_undefined(), "{name}: {host} is an import");
         }
     }
     if name == "conv_layers.snn" {
-        let step = host::typed_symbol::<T>("host_step");
+        let step = symbols::typed_symbol::<T>("host_step");
         assert!(obj.symbol_id(step.as_bytes()).is_some(), "{name}: kernels through {step}");
     }
     let bytes = product.emit().expect("emits");

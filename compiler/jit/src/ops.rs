@@ -190,12 +190,9 @@ impl<'f, 'm, T: JitFloat> Gen<'f, 'm, T> {
             return Ok(Some((m, elem)));
         }
         // Contiguous rows of at least 8: a large matrix through the Rust kernel, else generated.
-        if m * kk >= super::dense::MIN_TERMS {
-            let kernel =
-                super::dense::Rows::<T>::new(mat, m, (s_off, ns), (d, nd), src_sel, dst_sel)?;
-            return self
-                .kernel(Box::new(kernel), "DotInc: Rust dense kernel".to_string())
-                .map(|()| None);
+        if m * kk >= super::specs::MIN_TERMS {
+            let kernel = super::specs::dense_rows(mat, m, (s_off, ns), (d, nd), src_sel, dst_sel)?;
+            return self.kernel(kernel, "DotInc: Rust dense kernel".to_string()).map(|()| None);
         }
         let x = self.contiguous(src, dst, &six, kk)?;
         let c = self.fconst(mat.iter().map(|&v| T::cast(v)).collect())?;

@@ -9,13 +9,13 @@ use ndarray::{Array2, ArrayD, IxDyn, ShapeBuilder};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use snn_compiler::backend::interp;
+use snn_compiler::func::Fn2;
 use snn_compiler::func::{FExpr, Fn1, FnExpr, Reduce};
 use snn_compiler::ir::{InputDecl, Op, OpKind, ProbeDecl, Program, Signal, SignalId};
 use snn_compiler::spec::{HostOp, ProcessSpec};
 use snn_runtime::neurons::*;
 use snn_runtime::synapse::Synapse;
 use snn_runtime::Precision;
-use snn_syntax::ast::BinaryOp;
 use snn_syntax::Span;
 
 struct B(Program);
@@ -368,7 +368,7 @@ fn generated_dots_are_the_runtime_order() {
         b.op(OpKind::Reset { dst: y, value: vec![0.0] });
         b.op(OpKind::DotInc { mat: mat.clone(), src: xs, dst: y, src_sel: None, dst_sel: None });
         b.probe(y, 1);
-        assert!(m * k < super::dense::MIN_TERMS, "generated, not the Rust kernel");
+        assert!(m * k < super::specs::MIN_TERMS, "generated, not the Rust kernel");
         let xv = x.as_slice().expect("contiguous");
         for precision in [Precision::F64, Precision::F32] {
             let want: Vec<f64> = match precision {
@@ -449,7 +449,7 @@ fn every_filter_kind() {
 fn un(f: Fn1, a: FExpr) -> FExpr {
     FExpr::Unary(f, Box::new(a))
 }
-fn bin(op: BinaryOp, a: FExpr, b: FExpr) -> FExpr {
+fn bin(op: Fn2, a: FExpr, b: FExpr) -> FExpr {
     FExpr::Binary(op, Box::new(a), Box::new(b))
 }
 
@@ -479,25 +479,25 @@ fn node_functions_every_construct() {
         Fn1::Not,
     ]
     .into_iter()
-    .map(|f| un(f, bin(BinaryOp::Mul, xv(), c(vec![3.0]))))
+    .map(|f| un(f, bin(Fn2::Mul, xv(), c(vec![3.0]))))
     .collect();
     for f in [Fn1::Asin, Fn1::Acos, Fn1::Log, Fn1::Log1p, Fn1::Sqrt] {
         parts.push(un(f, xv()));
     }
     for op in [
-        BinaryOp::Add,
-        BinaryOp::Sub,
-        BinaryOp::Mul,
-        BinaryOp::Div,
-        BinaryOp::Pow,
-        BinaryOp::Lt,
-        BinaryOp::Le,
-        BinaryOp::Gt,
-        BinaryOp::Ge,
-        BinaryOp::Eq,
-        BinaryOp::Ne,
-        BinaryOp::And,
-        BinaryOp::Or,
+        Fn2::Add,
+        Fn2::Sub,
+        Fn2::Mul,
+        Fn2::Div,
+        Fn2::Pow,
+        Fn2::Lt,
+        Fn2::Le,
+        Fn2::Gt,
+        Fn2::Ge,
+        Fn2::Eq,
+        Fn2::Ne,
+        Fn2::And,
+        Fn2::Or,
     ] {
         parts.push(bin(op, xv(), c(vec![0.5, 0.0, f64::NAN])));
         parts.push(bin(op, t(), xv()));
@@ -511,23 +511,22 @@ fn node_functions_every_construct() {
     parts.push(FExpr::Gather(Box::new(xv()), vec![2, 0, 7]));
     let body = FExpr::Concat(parts);
     let size_out = {
-        let f = FnExpr { body: body.clone(), size_in: 3, size_out: 0, span: Span::default() };
+        let f = FnExpr { body: body.clone(), size_in: 3, size_out: 0 };
         f.eval(0.1, &[0.1, 0.2, 0.3]).len()
     };
-    let f = FnExpr { body, size_in: 3, size_out, span: Span::default() };
+    let f = FnExpr { body, size_in: 3, size_out };
     let y = b.sig(size_out);
     b.op(OpKind::NodeFn { f, input: Some(x), dst: y });
     // a scalar broadcast to the output size, and a function of time only
     let z = b.sig(4);
-    let f = FnExpr { body: un(Fn1::Sin, t()), size_in: 0, size_out: 4, span: Span::default() };
+    let f = FnExpr { body: un(Fn1::Sin, t()), size_in: 0, size_out: 4 };
     b.op(OpKind::NodeFn { f, input: None, dst: z });
     // too large to unroll: runs on the host
     let big = b.sig(5000);
     let f = FnExpr {
-        body: bin(BinaryOp::Mul, c((0..5000).map(f64::from).collect()), t()),
+        body: bin(Fn2::Mul, c((0..5000).map(f64::from).collect()), t()),
         size_in: 0,
         size_out: 5000,
-        span: Span::default(),
     };
     b.op(OpKind::NodeFn { f, input: None, dst: big });
     b.probe(y, 1);
@@ -594,4 +593,32 @@ fn errors_not_panics() {
     // zero steps: empty probes
     let out = c.run(0, 2, &[random(&[2, 3], 0.0, 1.0, 1)], 1, &mut |_| {}).expect("runs");
     assert_eq!(out[0].shape(), &[2, 0, 3]);
+}
+
+/// Every neuron type's generated kernel is in its own file beside the runtime's
+/// (`compiler/jit/src/neurons/<type>.rs` for `runtime/src/neurons/<type>.rs`), and every
+/// generated file has its runtime kernel. The stochastic wrappers generate only their base (their
+/// spike draws are the runtime's, on the host).
+#[test]
+fn neuron_files_pair_with_the_runtime() {
+    let here = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let stems = |dir: std::path::PathBuf| -> std::collections::BTreeSet<String> {
+        std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+            .flatten()
+            .filter_map(|e| {
+                e.file_name().to_str().and_then(|n| n.strip_suffix(".rs")).map(String::from)
+            })
+            .collect()
+    };
+    let not_types = ["mod", "state", "table", "generic"];
+    let host_only = ["stochastic_spiking", "poisson_spiking"];
+    let runtime: std::collections::BTreeSet<String> = stems(here.join("../../runtime/src/neurons"))
+        .into_iter()
+        .filter(|s| !not_types.contains(&s.as_str()) && !host_only.contains(&s.as_str()))
+        .collect();
+    let jit: std::collections::BTreeSet<String> =
+        stems(here.join("src/neurons")).into_iter().filter(|s| s != "mod").collect();
+    assert!(runtime.len() >= 12, "the runtime's neuron files: {runtime:?}");
+    assert_eq!(jit, runtime, "generated neuron kernels pair with the runtime's, file by file");
 }

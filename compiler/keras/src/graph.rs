@@ -85,6 +85,12 @@ struct InRef {
     numbering: Numbering,
 }
 
+/// Resolved (local layer name, node index) of a functional model -> what it is.
+type Resolved = BTreeMap<(String, usize), NodeOut>;
+
+/// A layer application waiting for its inputs: (entry, local node index, inbound refs).
+type Pending<'v> = (&'v Value, usize, Vec<InRef>);
+
 struct Flattener<'a> {
     file: &'a str,
     layers: Vec<Layer>,
@@ -260,6 +266,8 @@ impl Flattener<'_> {
         Ok(vec![current])
     }
 
+    /// Flatten a functional model: bind its inputs, collect its layer applications, resolve
+    /// them in dependency order, then read its outputs.
     fn functional(
         &mut self,
         entry: &Value,
@@ -267,21 +275,29 @@ impl Flattener<'_> {
         bindings: Option<&[TensorRef]>,
     ) -> Result<Vec<TensorRef>, KerasError> {
         let model_name = name_of(entry).unwrap_or("model").to_string();
+        let label = format!("{prefix}{model_name}");
         let cfg = entry.get("config").ok_or_else(|| self.err("model entry has no config"))?;
         let layers = model_layers(entry);
         if layers.is_empty() {
-            return Err(
-                self.layer_err(&format!("{prefix}{model_name}"), "functional model has no layers")
-            );
+            return Err(self.layer_err(&label, "functional model has no layers"));
         }
-        let input_layers = parse_triples(cfg.get("input_layers")).ok_or_else(|| {
-            self.layer_err(&format!("{prefix}{model_name}"), "bad `input_layers`")
-        })?;
-        let output_layers = parse_triples(cfg.get("output_layers")).ok_or_else(|| {
-            self.layer_err(&format!("{prefix}{model_name}"), "bad `output_layers`")
-        })?;
+        let input_layers = parse_triples(cfg.get("input_layers"))
+            .ok_or_else(|| self.layer_err(&label, "bad `input_layers`"))?;
+        let output_layers = parse_triples(cfg.get("output_layers"))
+            .ok_or_else(|| self.layer_err(&label, "bad `output_layers`"))?;
+        let by_name = self.by_name(layers, prefix)?;
+        let mut resolved = self.bind_inputs(layers, &input_layers, bindings, prefix, &label)?;
+        let pending = self.applications(layers, prefix)?;
+        self.resolve(pending, &by_name, &mut resolved, prefix)?;
+        self.outputs(layers, output_layers, &by_name, &resolved, prefix)
+    }
 
-        // Local entries by name.
+    /// A functional model's layer entries by local name (names must be unique).
+    fn by_name<'v>(
+        &self,
+        layers: &'v [Value],
+        prefix: &str,
+    ) -> Result<BTreeMap<&'v str, &'v Value>, KerasError> {
         let mut by_name: BTreeMap<&str, &Value> = BTreeMap::new();
         for l in layers {
             let n = name_of(l).ok_or_else(|| self.err("layer entry has no name"))?;
@@ -289,8 +305,20 @@ impl Flattener<'_> {
                 return Err(self.layer_err(&format!("{prefix}{n}"), "duplicate layer name"));
             }
         }
+        Ok(by_name)
+    }
 
-        let mut resolved: BTreeMap<(String, usize), NodeOut> = BTreeMap::new();
+    /// The model's inputs, resolved: new model inputs at top level (`bindings` None, ordered as
+    /// `input_layers`), else the tensors the nested model is applied to.
+    fn bind_inputs(
+        &mut self,
+        layers: &[Value],
+        input_layers: &[(String, usize, usize)],
+        bindings: Option<&[TensorRef]>,
+        prefix: &str,
+        label: &str,
+    ) -> Result<Resolved, KerasError> {
+        let mut resolved = Resolved::new();
         match bindings {
             None => {
                 for l in layers.iter().filter(|l| class_of(l) == "InputLayer") {
@@ -309,7 +337,7 @@ impl Flattener<'_> {
             Some(b) => {
                 if b.len() != input_layers.len() {
                     return Err(self.layer_err(
-                        &format!("{prefix}{model_name}"),
+                        label,
                         format!(
                             "model applied to {} tensors but has {} inputs",
                             b.len(),
@@ -322,9 +350,16 @@ impl Flattener<'_> {
                 }
             }
         }
+        Ok(resolved)
+    }
 
-        // Pending applications: (entry, local node index, inbound refs).
-        let mut pending: Vec<(&Value, usize, Vec<InRef>)> = Vec::new();
+    /// Every layer application of the model (InputLayers excluded), in config order.
+    fn applications<'v>(
+        &self,
+        layers: &'v [Value],
+        prefix: &str,
+    ) -> Result<Vec<Pending<'v>>, KerasError> {
+        let mut pending = Vec::new();
         for l in layers {
             if class_of(l) == "InputLayer" {
                 continue;
@@ -344,14 +379,24 @@ impl Flattener<'_> {
                 pending.push((l, k, refs));
             }
         }
+        Ok(pending)
+    }
 
-        // Resolve in dependency order (Kahn-style sweeps; config order breaks ties).
+    /// Flatten the applications in dependency order (Kahn-style sweeps; config order breaks
+    /// ties), adding each to `resolved`; an application whose inputs never resolve is an error.
+    fn resolve(
+        &mut self,
+        mut pending: Vec<Pending<'_>>,
+        by_name: &BTreeMap<&str, &Value>,
+        resolved: &mut Resolved,
+        prefix: &str,
+    ) -> Result<(), KerasError> {
         while !pending.is_empty() {
             let mut progressed = false;
             let mut i = 0;
             while i < pending.len() {
                 let ready = pending[i].2.iter().all(|r| {
-                    let node = adjust_node(r, &by_name);
+                    let node = adjust_node(r, by_name);
                     node.is_some_and(|node| resolved.contains_key(&(r.layer.clone(), node)))
                 });
                 if !ready {
@@ -362,7 +407,7 @@ impl Flattener<'_> {
                 progressed = true;
                 let mut inbound = Vec::with_capacity(refs.len());
                 for r in &refs {
-                    let node = adjust_node(r, &by_name).unwrap_or(0);
+                    let node = adjust_node(r, by_name).unwrap_or(0);
                     let out = resolved.get(&(r.layer.clone(), node)).cloned();
                     inbound.push(self.tensor_of(out, r, prefix)?);
                 }
@@ -381,7 +426,7 @@ impl Flattener<'_> {
                 let missing: Vec<String> = refs
                     .iter()
                     .filter(|r| {
-                        adjust_node(r, &by_name)
+                        adjust_node(r, by_name)
                             .is_none_or(|node| !resolved.contains_key(&(r.layer.clone(), node)))
                     })
                     .map(|r| format!("{}[{}][{}]", r.layer, r.node, r.tensor))
@@ -395,8 +440,19 @@ impl Flattener<'_> {
                 ));
             }
         }
+        Ok(())
+    }
 
-        // `output_layers` follow the numbering of the Keras generation that wrote the config.
+    /// The tensors `output_layers` name, which follow the numbering of the Keras generation
+    /// that wrote the config.
+    fn outputs(
+        &self,
+        layers: &[Value],
+        output_layers: Vec<(String, usize, usize)>,
+        by_name: &BTreeMap<&str, &Value>,
+        resolved: &Resolved,
+        prefix: &str,
+    ) -> Result<Vec<TensorRef>, KerasError> {
         let keras3 = layers.iter().any(|l| {
             l.get("inbound_nodes")
                 .and_then(Value::as_array)
@@ -407,7 +463,7 @@ impl Flattener<'_> {
         let mut outputs = Vec::with_capacity(output_layers.len());
         for (n, node, t) in output_layers {
             let r = InRef { layer: n, node, tensor: t, numbering };
-            let out = adjust_node(&r, &by_name)
+            let out = adjust_node(&r, by_name)
                 .and_then(|node| resolved.get(&(r.layer.clone(), node)).cloned());
             outputs.push(self.tensor_of(out, &r, prefix)?);
         }

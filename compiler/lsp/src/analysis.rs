@@ -1,12 +1,13 @@
 //! One analysis of a document: the compiler's check over an in-memory overlay of the open
 //! editor buffers, plus every loaded file's syntax tree and scope index, and the resolution of
 //! references across files. This is the one module that knows the compiler's file-system
-//! source database.
+//! source database (`snn_fs::FsDb`).
 
 use crate::text::LineMap;
 use lsp_types::Url;
 use snn_compiler::resolve::index::{Def, DefId, DefKind, FileIndex, Ref, RefTarget, ScopeId};
-use snn_compiler::{Checked, FsDb, SourceDb};
+use snn_compiler::{Checked, SourceDb};
+use snn_fs::FsDb;
 use snn_syntax::FileId;
 use std::cell::RefCell;
 use std::collections::BTreeMap;

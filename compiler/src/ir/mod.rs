@@ -1,7 +1,6 @@
 //! The step IR: named signals and a scheduled list of ops, Nengo's builder model. Each step runs
 //! the ops in order (sets → incs → reads → updates per signal), then probes sample signals.
 
-pub mod expr;
 pub mod monitor;
 pub mod opt;
 mod print;
@@ -12,8 +11,8 @@ pub use print::{print, print_marked};
 pub use schedule::schedule;
 pub use verify::{verify, VerifyError};
 
-use expr::FnExpr;
 use ndarray::Array2;
+use snn_runtime::expr::FnExpr;
 use snn_runtime::kernels::conv::ConvSpec;
 use snn_runtime::kernels::host::HostOp;
 use snn_runtime::neurons::{NeuronType, StateInit, StateVar};

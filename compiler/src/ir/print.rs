@@ -8,7 +8,7 @@ pub fn print(p: &Program) -> String {
     print_marked(p, &[])
 }
 
-/// [`print`], with `+ ` before each step op `i` where `joined[i]` (a backend's plan: the op
+/// [`print()`], with `+ ` before each step op `i` where `joined[i]` (a backend's plan: the op
 /// runs in one loop with the op before it; the JIT's fusion).
 pub fn print_marked(p: &Program, joined: &[bool]) -> String {
     let mut out = String::new();

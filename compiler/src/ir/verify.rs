@@ -8,8 +8,10 @@
 //! flag a signal read but never written: its value is its `init` (or zeros), which is defined.
 
 use super::{Op, OpKind, Program, Sel, SignalId};
+use snn_runtime::expr::FnExpr;
+use snn_runtime::kernels::conv::ConvSpec;
 use snn_runtime::kernels::host::HostOp;
-use snn_runtime::neurons::StateInit;
+use snn_runtime::neurons::{NeuronType, StateInit, StateVar};
 use snn_runtime::process::ProcessSpec;
 use std::fmt;
 
@@ -361,35 +363,11 @@ impl OpCheck<'_, '_> {
         }
     }
 
+    /// Dispatches on the op kind (every kind named, so a new one needs its check here).
     fn kind(&mut self, kind: &OpKind) {
         match kind {
-            OpKind::Input { input, dst } => match self.v.p.inputs.get(*input) {
-                None => {
-                    let n = self.v.p.inputs.len();
-                    self.error(format!("input {input} out of range ({n} inputs)"));
-                }
-                Some(d) => {
-                    let want: usize = d.shape.iter().product();
-                    let what = format!(
-                        "size of {} (input `{}` of shape {:?})",
-                        self.v.name(*dst),
-                        d.name,
-                        d.shape
-                    );
-                    self.expect(&what, self.size(*dst), want);
-                }
-            },
-            OpKind::Reset { dst, value } => {
-                let n = self.size(*dst);
-                if value.len() != 1 && value.len() != n {
-                    let msg = format!(
-                        "reset value has {} values; {} has size {n} (1 or {n} expected)",
-                        value.len(),
-                        self.v.name(*dst)
-                    );
-                    self.error(msg);
-                }
-            }
+            OpKind::Input { input, dst } => self.input(*input, *dst),
+            OpKind::Reset { dst, value } => self.reset(*dst, value),
             OpKind::Copy { src, dst, src_sel, dst_sel, .. } => {
                 let (ns, nd) = self.pair(*src, src_sel, *dst, dst_sel);
                 self.expect("selected source length vs destination", ns, nd);
@@ -408,124 +386,179 @@ impl OpCheck<'_, '_> {
             }
             OpKind::SparseDotInc { rows, cols, vals, src, dst, src_sel, dst_sel } => {
                 let (ns, nd) = self.pair(*src, src_sel, *dst, dst_sel);
-                if rows.len() != cols.len() || rows.len() != vals.len() {
-                    let msg = format!(
-                        "{} rows, {} columns and {} values (equal lengths expected)",
-                        rows.len(),
-                        cols.len(),
-                        vals.len()
-                    );
-                    self.error(msg);
-                }
-                if let Some(r) = rows.iter().find(|&&r| r >= nd) {
-                    self.error(format!("row {r} out of range ({nd} destination values)"));
-                }
-                if let Some(c) = cols.iter().find(|&&c| c >= ns) {
-                    self.error(format!("column {c} out of range ({ns} source values)"));
-                }
+                self.sparse(rows, cols, vals, ns, nd);
             }
-            OpKind::ConvInc { spec, src, dst } => {
-                let n_in: usize = spec.input_shape.iter().product();
-                let n_out: usize = spec.output_shape.iter().product();
-                let what = format!(
-                    "size of source {} vs input shape {:?}",
-                    self.v.name(*src),
-                    spec.input_shape
-                );
-                self.expect(&what, self.size(*src), n_in);
-                let what = format!(
-                    "size of destination {} vs output shape {:?}",
-                    self.v.name(*dst),
-                    spec.output_shape
-                );
-                self.expect(&what, self.size(*dst), n_out);
-                self.conv_geometry(spec);
-            }
+            OpKind::ConvInc { spec, src, dst } => self.conv(spec, *src, *dst),
             OpKind::SimNeurons { neuron, j, out, states, init, .. } => {
-                let n = self.size(*j);
-                let what =
-                    format!("size of output {} vs input {}", self.v.name(*out), self.v.name(*j));
-                self.expect(&what, self.size(*out), n);
-                let known = neuron.state_vars();
-                for (var, s) in states {
-                    let what = format!("size of state `{var}` {}", self.v.name(*s));
-                    self.expect(&what, self.size(*s), n);
-                    if !known.contains(var) {
-                        self.error(format!(
-                            "the neuron type has no state `{var}` (it has {:?})",
-                            neuron.state_names()
-                        ));
-                    }
-                }
-                for (var, i) in init {
-                    if !known.contains(var) {
-                        self.error(format!("initial `{var}`: the neuron type has no such state"));
-                    }
-                    if let StateInit::Values(v) = i {
-                        self.expect(&format!("initial `{var}` values vs neurons"), v.len(), n);
-                    }
-                }
+                self.neurons(neuron, *j, *out, states, init)
             }
             OpKind::Filter { src, dst, .. } => {
                 let what = format!("size of {} vs source {}", self.v.name(*dst), self.v.name(*src));
                 self.expect(&what, self.size(*dst), self.size(*src));
             }
             OpKind::Scale { .. } => {}
-            OpKind::NodeFn { f, input, dst } => {
-                match input {
-                    Some(i) => {
-                        let what =
-                            format!("size of input {} vs the function's input", self.v.name(*i));
-                        self.expect(&what, self.size(*i), f.size_in);
-                    }
-                    None => {
-                        self.expect("function input size without an input signal", f.size_in, 0)
-                    }
-                }
-                let what = format!("size of {} vs the function's output", self.v.name(*dst));
-                self.expect(&what, self.size(*dst), f.size_out);
+            OpKind::NodeFn { f, input, dst } => self.node_fn(f, *input, *dst),
+            OpKind::Process { spec, dst, .. } => self.process(spec, *dst),
+            OpKind::HostFn { op, input, dst } => self.host_fn(op, *input, *dst),
+        }
+    }
+
+    /// An input's signal has the input's declared size.
+    fn input(&mut self, input: usize, dst: SignalId) {
+        match self.v.p.inputs.get(input) {
+            None => {
+                let n = self.v.p.inputs.len();
+                self.error(format!("input {input} out of range ({n} inputs)"));
             }
-            OpKind::Process { spec, dst, .. } => {
-                if let ProcessSpec::PresentInput { inputs, .. } = spec {
-                    let rows = if inputs.ndim() == 0 { 0 } else { inputs.shape()[0] };
-                    if let Some(per_row) = inputs.len().checked_div(rows) {
-                        let what = format!("size of {} vs one presented input", self.v.name(*dst));
-                        self.expect(&what, self.size(*dst), per_row);
-                    }
-                }
-            }
-            OpKind::HostFn { op, input, dst } => {
-                let (n_in, n_out) = (self.size(*input), self.size(*dst));
-                let want = match op {
-                    HostOp::MaxPool { input_shape, output_shape, .. } => Some((
-                        input_shape.iter().product::<usize>(),
-                        output_shape.iter().product::<usize>(),
-                    )),
-                    HostOp::Softmax { shape, axis } => {
-                        if *axis >= shape.len() {
-                            self.error(format!("softmax axis {axis} of shape {shape:?}"));
-                        }
-                        let n = shape.iter().product::<usize>();
-                        Some((n, n))
-                    }
-                    HostOp::Elu { .. } => Some((n_in, n_in)),
-                    HostOp::Keras(k) => Some((
-                        k.input_shapes.iter().map(|s| s.iter().product::<usize>()).sum::<usize>(),
-                        k.output_shape.iter().product::<usize>(),
-                    )),
-                };
-                if let Some((w_in, w_out)) = want {
-                    let what = format!("size of input {} for {}", self.v.name(*input), op.name());
-                    self.expect(&what, n_in, w_in);
-                    let what = format!("size of output {} for {}", self.v.name(*dst), op.name());
-                    self.expect(&what, n_out, w_out);
-                }
+            Some(d) => {
+                let want: usize = d.shape.iter().product();
+                let what = format!(
+                    "size of {} (input `{}` of shape {:?})",
+                    self.v.name(dst),
+                    d.name,
+                    d.shape
+                );
+                self.expect(&what, self.size(dst), want);
             }
         }
     }
 
+    /// A reset value is one value or one per element.
+    fn reset(&mut self, dst: SignalId, value: &[f64]) {
+        let n = self.size(dst);
+        if value.len() != 1 && value.len() != n {
+            let msg = format!(
+                "reset value has {} values; {} has size {n} (1 or {n} expected)",
+                value.len(),
+                self.v.name(dst)
+            );
+            self.error(msg);
+        }
+    }
+
+    /// Sparse triplets of one length, within the selected lengths `ns` (columns) and `nd` (rows).
+    fn sparse(&mut self, rows: &[usize], cols: &[usize], vals: &[f64], ns: usize, nd: usize) {
+        if rows.len() != cols.len() || rows.len() != vals.len() {
+            let msg = format!(
+                "{} rows, {} columns and {} values (equal lengths expected)",
+                rows.len(),
+                cols.len(),
+                vals.len()
+            );
+            self.error(msg);
+        }
+        if let Some(r) = rows.iter().find(|&&r| r >= nd) {
+            self.error(format!("row {r} out of range ({nd} destination values)"));
+        }
+        if let Some(c) = cols.iter().find(|&&c| c >= ns) {
+            self.error(format!("column {c} out of range ({ns} source values)"));
+        }
+    }
+
+    /// A convolution's signals have its input and output shapes, which agree with its kernel.
+    fn conv(&mut self, spec: &ConvSpec, src: SignalId, dst: SignalId) {
+        let n_in: usize = spec.input_shape.iter().product();
+        let n_out: usize = spec.output_shape.iter().product();
+        let what =
+            format!("size of source {} vs input shape {:?}", self.v.name(src), spec.input_shape);
+        self.expect(&what, self.size(src), n_in);
+        let what = format!(
+            "size of destination {} vs output shape {:?}",
+            self.v.name(dst),
+            spec.output_shape
+        );
+        self.expect(&what, self.size(dst), n_out);
+        self.conv_geometry(spec);
+    }
+
+    /// Neurons: output and states of the input's size, state variables the type has.
+    fn neurons(
+        &mut self,
+        neuron: &NeuronType,
+        j: SignalId,
+        out: SignalId,
+        states: &[(StateVar, SignalId)],
+        init: &[(StateVar, StateInit)],
+    ) {
+        let n = self.size(j);
+        let what = format!("size of output {} vs input {}", self.v.name(out), self.v.name(j));
+        self.expect(&what, self.size(out), n);
+        let known = neuron.state_vars();
+        for (var, s) in states {
+            let what = format!("size of state `{var}` {}", self.v.name(*s));
+            self.expect(&what, self.size(*s), n);
+            if !known.contains(var) {
+                self.error(format!(
+                    "the neuron type has no state `{var}` (it has {:?})",
+                    neuron.state_names()
+                ));
+            }
+        }
+        for (var, i) in init {
+            if !known.contains(var) {
+                self.error(format!("initial `{var}`: the neuron type has no such state"));
+            }
+            if let StateInit::Values(v) = i {
+                self.expect(&format!("initial `{var}` values vs neurons"), v.len(), n);
+            }
+        }
+    }
+
+    /// A node function's input and output signals have its sizes.
+    fn node_fn(&mut self, f: &FnExpr, input: Option<SignalId>, dst: SignalId) {
+        match input {
+            Some(i) => {
+                let what = format!("size of input {} vs the function's input", self.v.name(i));
+                self.expect(&what, self.size(i), f.size_in);
+            }
+            None => self.expect("function input size without an input signal", f.size_in, 0),
+        }
+        let what = format!("size of {} vs the function's output", self.v.name(dst));
+        self.expect(&what, self.size(dst), f.size_out);
+    }
+
+    /// A presented input's rows have the signal's size.
+    fn process(&mut self, spec: &ProcessSpec, dst: SignalId) {
+        if let ProcessSpec::PresentInput { inputs, .. } = spec {
+            let rows = if inputs.ndim() == 0 { 0 } else { inputs.shape()[0] };
+            if let Some(per_row) = inputs.len().checked_div(rows) {
+                let what = format!("size of {} vs one presented input", self.v.name(dst));
+                self.expect(&what, self.size(dst), per_row);
+            }
+        }
+    }
+
+    /// A host op's input and output signals have the sizes its shapes give.
+    fn host_fn(&mut self, op: &HostOp, input: SignalId, dst: SignalId) {
+        let (n_in, n_out) = (self.size(input), self.size(dst));
+        let want = match op {
+            HostOp::MaxPool { input_shape, output_shape, .. } => Some((
+                input_shape.iter().product::<usize>(),
+                output_shape.iter().product::<usize>(),
+            )),
+            HostOp::Softmax { shape, axis } => {
+                if *axis >= shape.len() {
+                    self.error(format!("softmax axis {axis} of shape {shape:?}"));
+                }
+                let n = shape.iter().product::<usize>();
+                Some((n, n))
+            }
+            HostOp::Elu { .. } => Some((n_in, n_in)),
+            HostOp::Keras(k) => Some((
+                k.input_shapes.iter().map(|s| s.iter().product::<usize>()).sum::<usize>(),
+                k.output_shape.iter().product::<usize>(),
+            )),
+        };
+        if let Some((w_in, w_out)) = want {
+            let what = format!("size of input {} for {}", self.v.name(input), op.name());
+            self.expect(&what, n_in, w_in);
+            let what = format!("size of output {} for {}", self.v.name(dst), op.name());
+            self.expect(&what, n_out, w_out);
+        }
+    }
+
     /// The shapes of a convolution agree with its kernel (`kernel_size + (in / groups, out)`).
-    fn conv_geometry(&mut self, spec: &snn_runtime::kernels::conv::ConvSpec) {
+    fn conv_geometry(&mut self, spec: &ConvSpec) {
         let (xi, yo) = (&spec.input_shape, &spec.output_shape);
         let k = spec.kernel.shape();
         if xi.len() < 2 || yo.len() != xi.len() || k.len() != xi.len() + 1 {

@@ -3,10 +3,11 @@
 //! Accessors accept both the Keras 2 and Keras 3 spellings (e.g. `alpha` / `negative_slope`,
 //! `batch_input_shape` / `batch_shape`) and apply Keras's defaults when an option is absent.
 
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// Padding mode of convolutions and pooling.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Padding {
     /// No padding.
     Valid,
@@ -17,7 +18,7 @@ pub enum Padding {
 }
 
 /// Position of the channel axis.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum DataFormat {
     /// `(batch, *spatial, channels)`.
     ChannelsLast,
@@ -25,9 +26,23 @@ pub enum DataFormat {
     ChannelsFirst,
 }
 
-/// A layer's config JSON object.
+/// A layer's config JSON object (serialised as its JSON text, so that formats which are not
+/// self-describing can carry it).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct LayerConfig(pub Value);
+
+impl Serialize for LayerConfig {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0.to_string())
+    }
+}
+
+impl<'de> Deserialize<'de> for LayerConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        serde_json::from_str(&text).map(LayerConfig).map_err(serde::de::Error::custom)
+    }
+}
 
 /// Read an int or a list of ints as a vector of `n` entries (an int is repeated).
 fn ints(v: &Value, n: usize) -> Option<Vec<usize>> {

@@ -294,15 +294,37 @@ fn co_broadcast(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {
     Some(out)
 }
 
+/// One family of layer classes: `Ok(None)` when the layer's class is not one of the family's.
+type Family<T> = fn(&Layer, &[&ArrayD<T>], bool) -> Result<Option<ArrayD<T>>, Fail>;
+
 fn apply<T: Scalar>(layer: &Layer, args: &[&ArrayD<T>], keras3: bool) -> Result<ArrayD<T>, Fail> {
+    // Each class belongs to exactly one family, so the order only decides which is asked first.
+    let families: [Family<T>; 8] =
+        [weighted, activations, normalization, merge, pooling, reshaping, spatial, passthrough];
+    for family in families {
+        if let Some(y) = family(layer, args, keras3)? {
+            return Ok(y);
+        }
+    }
+    Err(Fail::Unsupported(format!(
+        "layer class `{}` is not supported by the evaluator",
+        layer.class_name
+    )))
+}
+
+/// Layers with a kernel: `Dense` and the convolutions, followed by their activation.
+fn weighted<T: Scalar>(
+    layer: &Layer,
+    args: &[&ArrayD<T>],
+    keras3: bool,
+) -> Result<Option<ArrayD<T>>, Fail> {
     let cfg = &layer.config;
     let class = layer.class_name.as_str();
-    match class {
+    let y = match class {
         "Dense" => {
             let x = one(args)?;
             let bias = if cfg.use_bias() { Some(weight(layer, "bias")?) } else { None };
-            let y = ops::dense(x, weight(layer, "kernel")?, bias)?;
-            activation_of(cfg, y, keras3)
+            ops::dense(x, weight(layer, "kernel")?, bias)?
         }
         "Conv1D" | "Conv2D" | "Conv3D" | "Convolution1D" | "Convolution2D" | "Convolution3D" => {
             let x = one(args)?;
@@ -325,10 +347,22 @@ fn apply<T: Scalar>(layer: &Layer, args: &[&ArrayD<T>], keras3: bool) -> Result<
                 groups: cfg.groups(),
                 data_format: data_format(cfg)?,
             };
-            let y = ops::conv(x, kernel, bias, &spec)?;
-            activation_of(cfg, y, keras3)
+            ops::conv(x, kernel, bias, &spec)?
         }
-        "Activation" => activation_of(cfg, one(args)?.clone(), keras3),
+        _ => return Ok(None),
+    };
+    activation_of(cfg, y, keras3).map(Some)
+}
+
+/// Activation layers: `Activation`, the ReLU family, `ELU`, `PReLU`, `Softmax`.
+fn activations<T: Scalar>(
+    layer: &Layer,
+    args: &[&ArrayD<T>],
+    keras3: bool,
+) -> Result<Option<ArrayD<T>>, Fail> {
+    let cfg = &layer.config;
+    let y = match layer.class_name.as_str() {
+        "Activation" => activation_of(cfg, one(args)?.clone(), keras3)?,
         "ReLU" => {
             let (mut slope, max_value, threshold) =
                 (cfg.negative_slope(0.0), cfg.max_value(), cfg.threshold());
@@ -336,63 +370,98 @@ fn apply<T: Scalar>(layer: &Layer, args: &[&ArrayD<T>], keras3: bool) -> Result<
                 // Keras then calls tf.nn.leaky_relu, whose slope is a 32-bit float attribute.
                 slope = f64::from(slope as f32);
             }
-            Ok(ops::relu_layer(one(args)?, slope, max_value, threshold))
+            ops::relu_layer(one(args)?, slope, max_value, threshold)
         }
         // TensorFlow's LeakyRelu op takes its slope as a 32-bit float attribute.
-        "LeakyReLU" => Ok(ops::leaky_relu(one(args)?, f64::from(cfg.negative_slope(0.3) as f32))),
-        "ELU" => Ok(ops::elu_layer(one(args)?, cfg.f64("alpha").unwrap_or(1.0))),
-        "PReLU" => Ok(ops::prelu(one(args)?, weight(layer, "alpha")?)?),
+        "LeakyReLU" => ops::leaky_relu(one(args)?, f64::from(cfg.negative_slope(0.3) as f32)),
+        "ELU" => ops::elu_layer(one(args)?, cfg.f64("alpha").unwrap_or(1.0)),
+        "PReLU" => ops::prelu(one(args)?, weight(layer, "alpha")?)?,
         "Softmax" => {
             let x = one(args)?;
             let axis = norm_axis(
                 cfg.axis().ok_or_else(|| Fail::Unsupported("multi-axis softmax".into()))?,
                 x.ndim(),
             )?;
-            Ok(ops::softmax(x, axis))
+            ops::softmax(x, axis)
         }
-        "BatchNormalization" => {
-            let x = one(args)?;
-            let axes = cfg.axes().ok_or_else(|| Fail::Unsupported("unreadable axis".into()))?;
-            let axes =
-                axes.iter().map(|&a| norm_axis(a, x.ndim())).collect::<Result<Vec<_>, _>>()?;
-            let gamma = if cfg.scale() { Some(weight(layer, "gamma")?) } else { None };
-            let beta = if cfg.center() { Some(weight(layer, "beta")?) } else { None };
-            Ok(ops::batch_norm(
-                x,
-                &axes,
-                gamma,
-                beta,
-                weight(layer, "moving_mean")?,
-                weight(layer, "moving_variance")?,
-                cfg.epsilon(),
-            )?)
-        }
-        "Add" => elementwise(args, |a, b| a + b),
+        _ => return Ok(None),
+    };
+    Ok(Some(y))
+}
+
+/// `BatchNormalization` with its moving statistics (inference).
+fn normalization<T: Scalar>(
+    layer: &Layer,
+    args: &[&ArrayD<T>],
+    _keras3: bool,
+) -> Result<Option<ArrayD<T>>, Fail> {
+    if layer.class_name != "BatchNormalization" {
+        return Ok(None);
+    }
+    let cfg = &layer.config;
+    let x = one(args)?;
+    let axes = cfg.axes().ok_or_else(|| Fail::Unsupported("unreadable axis".into()))?;
+    let axes = axes.iter().map(|&a| norm_axis(a, x.ndim())).collect::<Result<Vec<_>, _>>()?;
+    let gamma = if cfg.scale() { Some(weight(layer, "gamma")?) } else { None };
+    let beta = if cfg.center() { Some(weight(layer, "beta")?) } else { None };
+    let y = ops::batch_norm(
+        x,
+        &axes,
+        gamma,
+        beta,
+        weight(layer, "moving_mean")?,
+        weight(layer, "moving_variance")?,
+        cfg.epsilon(),
+    )?;
+    Ok(Some(y))
+}
+
+/// Merge layers of several inputs: the elementwise ones (broadcasting) and `Concatenate`.
+fn merge<T: Scalar>(
+    layer: &Layer,
+    args: &[&ArrayD<T>],
+    _keras3: bool,
+) -> Result<Option<ArrayD<T>>, Fail> {
+    let y = match layer.class_name.as_str() {
+        "Add" => elementwise(args, |a, b| a + b)?,
         "Subtract" => {
             if args.len() != 2 {
                 return Err(Fail::Shape(format!("Subtract needs 2 inputs, got {}", args.len())));
             }
-            elementwise(args, |a, b| a - b)
+            elementwise(args, |a, b| a - b)?
         }
-        "Multiply" => elementwise(args, |a, b| a * b),
-        "Maximum" => elementwise(args, |a, b| if b > a { b } else { a }),
-        "Minimum" => elementwise(args, |a, b| if b < a { b } else { a }),
+        "Multiply" => elementwise(args, |a, b| a * b)?,
+        "Maximum" => elementwise(args, |a, b| if b > a { b } else { a })?,
+        "Minimum" => elementwise(args, |a, b| if b < a { b } else { a })?,
         "Average" => {
             let s = elementwise(args, |a, b| a + b)?;
             let n = T::of(args.len() as f64);
-            Ok(s.mapv(|v| v / n))
+            s.mapv(|v| v / n)
         }
         "Concatenate" => {
             let first =
                 args.first().ok_or_else(|| Fail::Shape("Concatenate with no inputs".into()))?;
             let axis = norm_axis(
-                cfg.axis().ok_or_else(|| Fail::Unsupported("unreadable axis".into()))?,
+                layer.config.axis().ok_or_else(|| Fail::Unsupported("unreadable axis".into()))?,
                 first.ndim(),
             )?;
             let views: Vec<_> = args.iter().map(|a| a.view()).collect();
             ndarray::concatenate(Axis(axis), &views)
-                .map_err(|e| Fail::Shape(format!("cannot concatenate: {e}")))
+                .map_err(|e| Fail::Shape(format!("cannot concatenate: {e}")))?
         }
+        _ => return Ok(None),
+    };
+    Ok(Some(y))
+}
+
+/// Pooling layers: average and max pooling over windows, and the global poolings.
+fn pooling<T: Scalar>(
+    layer: &Layer,
+    args: &[&ArrayD<T>],
+    _keras3: bool,
+) -> Result<Option<ArrayD<T>>, Fail> {
+    let cfg = &layer.config;
+    let y = match layer.class_name.as_str() {
         c if c.starts_with("AveragePooling")
             || c.starts_with("AvgPool")
             || c.starts_with("MaxPooling")
@@ -400,25 +469,39 @@ fn apply<T: Scalar>(layer: &Layer, args: &[&ArrayD<T>], keras3: bool) -> Result<
         {
             let rank = rank_of(c);
             let max = c.starts_with("Max");
-            Ok(ops::pool(
+            ops::pool(
                 one(args)?,
                 &cfg.pool_size(rank),
                 &cfg.pool_strides(rank),
                 padding(cfg)?,
                 data_format(cfg)?,
                 max,
-            )?)
+            )?
         }
         c if c.starts_with("Global") => {
             let max = c.starts_with("GlobalMax");
-            Ok(ops::global_pool(one(args)?, data_format(cfg)?, cfg.keepdims(), max)?)
+            ops::global_pool(one(args)?, data_format(cfg)?, cfg.keepdims(), max)?
         }
-        "Flatten" => Ok(ops::flatten(one(args)?, data_format(cfg)?)?),
+        _ => return Ok(None),
+    };
+    Ok(Some(y))
+}
+
+/// Layers that rearrange values without changing them: `Flatten`, `Reshape`, `Permute`,
+/// `RepeatVector`.
+fn reshaping<T: Scalar>(
+    layer: &Layer,
+    args: &[&ArrayD<T>],
+    _keras3: bool,
+) -> Result<Option<ArrayD<T>>, Fail> {
+    let cfg = &layer.config;
+    let y = match layer.class_name.as_str() {
+        "Flatten" => ops::flatten(one(args)?, data_format(cfg)?)?,
         "Reshape" => {
             let t = cfg
                 .target_shape()
                 .ok_or_else(|| Fail::Unsupported("unreadable target_shape".into()))?;
-            Ok(ops::reshape(one(args)?, &t)?)
+            ops::reshape(one(args)?, &t)?
         }
         "Permute" => {
             let x = one(args)?;
@@ -434,27 +517,7 @@ fn apply<T: Scalar>(layer: &Layer, args: &[&ArrayD<T>], keras3: bool) -> Result<
                     x.ndim() - 1
                 )));
             }
-            Ok(x.view().permuted_axes(IxDyn(&perm)).as_standard_layout().into_owned())
-        }
-        c if c.starts_with("ZeroPadding") || c.starts_with("Cropping") => {
-            let rank = rank_of(c);
-            let key = if c.starts_with("Zero") { "padding" } else { "cropping" };
-            let pairs = cfg
-                .pad_pairs(key, rank)
-                .ok_or_else(|| Fail::Unsupported(format!("unreadable {key}")))?;
-            if c.starts_with("Zero") {
-                Ok(ops::zero_pad(one(args)?, &pairs, data_format(cfg)?)?)
-            } else {
-                Ok(ops::crop(one(args)?, &pairs, data_format(cfg)?)?)
-            }
-        }
-        c if c.starts_with("UpSampling") => {
-            let rank = rank_of(c);
-            let interp = cfg.interpolation();
-            if interp != "nearest" {
-                return Err(Fail::Unsupported(format!("interpolation `{interp}` (only nearest)")));
-            }
-            Ok(ops::upsample(one(args)?, &cfg.up_size(rank), data_format(cfg)?)?)
+            x.view().permuted_axes(IxDyn(&perm)).as_standard_layout().into_owned()
         }
         "RepeatVector" => {
             let x = one(args)?;
@@ -467,8 +530,53 @@ fn apply<T: Scalar>(layer: &Layer, args: &[&ArrayD<T>], keras3: bool) -> Result<
             }
             let (b, m) = (x.shape()[0], x.shape()[1]);
             ops::checked_size(&[b, n, m])?;
-            Ok(ArrayD::from_shape_fn(IxDyn(&[b, n, m]), |ix| x[[ix[0], ix[2]]]))
+            ArrayD::from_shape_fn(IxDyn(&[b, n, m]), |ix| x[[ix[0], ix[2]]])
         }
+        _ => return Ok(None),
+    };
+    Ok(Some(y))
+}
+
+/// Spatial resizing: zero padding, cropping and nearest-neighbour upsampling.
+fn spatial<T: Scalar>(
+    layer: &Layer,
+    args: &[&ArrayD<T>],
+    _keras3: bool,
+) -> Result<Option<ArrayD<T>>, Fail> {
+    let cfg = &layer.config;
+    let y = match layer.class_name.as_str() {
+        c if c.starts_with("ZeroPadding") || c.starts_with("Cropping") => {
+            let rank = rank_of(c);
+            let key = if c.starts_with("Zero") { "padding" } else { "cropping" };
+            let pairs = cfg
+                .pad_pairs(key, rank)
+                .ok_or_else(|| Fail::Unsupported(format!("unreadable {key}")))?;
+            if c.starts_with("Zero") {
+                ops::zero_pad(one(args)?, &pairs, data_format(cfg)?)?
+            } else {
+                ops::crop(one(args)?, &pairs, data_format(cfg)?)?
+            }
+        }
+        c if c.starts_with("UpSampling") => {
+            let rank = rank_of(c);
+            let interp = cfg.interpolation();
+            if interp != "nearest" {
+                return Err(Fail::Unsupported(format!("interpolation `{interp}` (only nearest)")));
+            }
+            ops::upsample(one(args)?, &cfg.up_size(rank), data_format(cfg)?)?
+        }
+        _ => return Ok(None),
+    };
+    Ok(Some(y))
+}
+
+/// Layers that are the identity at inference: dropouts, noise, activity regularisation.
+fn passthrough<T: Scalar>(
+    layer: &Layer,
+    args: &[&ArrayD<T>],
+    _keras3: bool,
+) -> Result<Option<ArrayD<T>>, Fail> {
+    match layer.class_name.as_str() {
         "Dropout"
         | "SpatialDropout1D"
         | "SpatialDropout2D"
@@ -477,9 +585,7 @@ fn apply<T: Scalar>(layer: &Layer, args: &[&ArrayD<T>], keras3: bool) -> Result<
         | "GaussianDropout"
         | "AlphaDropout"
         | "ActivityRegularization"
-        | "Identity" => Ok(one(args)?.clone()),
-        other => Err(Fail::Unsupported(format!(
-            "layer class `{other}` is not supported by the evaluator"
-        ))),
+        | "Identity" => Ok(Some(one(args)?.clone())),
+        _ => Ok(None),
     }
 }

@@ -1,5 +1,6 @@
 //! One Keras layer application: class, config, inputs and named weights.
 
+use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 use ndarray::ArrayD;
@@ -7,7 +8,7 @@ use ndarray::ArrayD;
 use super::config::LayerConfig;
 
 /// One named weight tensor of a layer.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Weight {
     /// Canonical name: `kernel`, `bias`, `gamma`, `beta`, `moving_mean`, `moving_variance`,
     /// `depthwise_kernel`, ... (for layer classes this crate does not know, the stored
@@ -20,7 +21,7 @@ pub struct Weight {
 }
 
 /// A reference to one output tensor of one layer application.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct TensorRef {
     /// Flattened layer name (or model input name).
     pub layer: String,
@@ -38,7 +39,7 @@ impl TensorRef {
 }
 
 /// One application of one Keras layer, nested models flattened away.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Layer {
     /// Flattened name: the Keras layer name, prefixed by enclosing model names (`inner/dense`).
     pub name: String,

@@ -6,9 +6,10 @@
 use crate::kernels::simd;
 use crate::real::Real;
 use ndarray::ArrayD;
+use serde::{Deserialize, Serialize};
 
 /// Convolution geometry, resolved: shapes are full (spatial…, channels) in the declared layout.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ConvSpec {
     /// `true` for a transposed convolution.
     pub transpose: bool,
@@ -29,7 +30,7 @@ pub struct ConvSpec {
 }
 
 /// The 2-D geometry of a [`ConvSpec`], checked (1-D convolutions get a leading spatial size 1).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ConvGeometry {
     /// Transposed convolution.
     pub transpose: bool,

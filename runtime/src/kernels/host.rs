@@ -2,6 +2,7 @@
 //! plain `f64` kernels over flat, row-major arrays, what every backend runs for a `HostFn` op.
 
 use ndarray::ArrayD;
+use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 /// The geometry of a max pooling.
@@ -86,7 +87,7 @@ pub fn max_pool(p: &Pool<'_>, x: &[f64], y: &mut [f64]) {
 
 /// A function of a node's input computed on the host, off the neuromorphic path: what the Keras
 /// importer emits for layers with no native conversion (NengoDL's TensorNode fallback).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum HostOp {
     /// Max pooling (TensorFlow semantics: cells outside the input never win).
     MaxPool {
@@ -122,7 +123,7 @@ pub enum HostOp {
 
 /// A Keras layer run as a host op: its inputs are concatenated (flat, in call order) into the
 /// node's input.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct KerasLayerOp {
     /// The layer: class, config and named weights (checked by [`crate::keras::check_layer`]).
     pub layer: crate::keras::Layer,

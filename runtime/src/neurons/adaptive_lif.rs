@@ -2,13 +2,14 @@
 //! `inc_n * amplitude / tau_n` at each spike and decays with time constant `tau_n`.
 
 use num_traits::Float;
+use serde::{Deserialize, Serialize};
 
 use super::lif::lif_update;
 use super::{lit, LifRate};
 
 /// Nengo's `AdaptiveLIF(tau_n=1, inc_n=0.01, tau_rc=0.02, tau_ref=0.002, min_voltage=0,
 /// amplitude=1)`; rates and gain/bias are LIFRate's, as in Nengo.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct AdaptiveLif {
     /// Adaptation time constant (s).
     pub tau_n: f64,

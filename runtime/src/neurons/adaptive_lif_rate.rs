@@ -2,12 +2,13 @@
 //! `inc_n * rate` with time constant `tau_n`.
 
 use num_traits::Float;
+use serde::{Deserialize, Serialize};
 
 use super::{lit, LifRate};
 
 /// Nengo's `AdaptiveLIFRate(tau_n=1, inc_n=0.01, tau_rc=0.02, tau_ref=0.002, amplitude=1)`;
 /// rates and gain/bias are LIFRate's (adaptation ignored), as in Nengo.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct AdaptiveLifRate {
     /// Adaptation time constant (s).
     pub tau_n: f64,

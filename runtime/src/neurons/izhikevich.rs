@@ -2,12 +2,13 @@
 //! forward Euler; the spike reset happens before the recovery update, as in Nengo.
 
 use num_traits::Float;
+use serde::{Deserialize, Serialize};
 
 use super::lit;
 
 /// Nengo's `Izhikevich(tau_recovery=0.02, coupling=0.2, reset_voltage=-65, reset_recovery=8)`
 /// (regular-spiking defaults).
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Izhikevich {
     /// Time scale of the recovery variable (Izhikevich's `a`).
     pub tau_recovery: f64,

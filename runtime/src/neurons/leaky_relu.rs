@@ -1,11 +1,12 @@
 //! `LeakyReLU` (NengoDL): `out = amplitude * J` for `J >= 0`, `amplitude * negative_slope * J` below.
 
 use num_traits::Float;
+use serde::{Deserialize, Serialize};
 
 use super::lit;
 
 /// NengoDL's `LeakyReLU(negative_slope=0.3, amplitude=1)`; gain/bias as RectifiedLinear.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct LeakyRelu {
     /// Slope for negative currents.
     pub negative_slope: f64,

@@ -3,12 +3,13 @@
 //! step, and the refractory period counted from that time.
 
 use num_traits::Float;
+use serde::{Deserialize, Serialize};
 
 use super::{lit, LifRate};
 
 /// Nengo's `LIF(tau_rc=0.02, tau_ref=0.002, min_voltage=0, amplitude=1)`; rates and gain/bias
 /// are LIFRate's.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Lif {
     /// Membrane RC time constant (s).
     pub tau_rc: f64,

@@ -2,11 +2,12 @@
 //! `out = amplitude / (tau_ref + tau_rc * ln(1 + 1 / (J - 1)))` above threshold `J = 1`.
 
 use num_traits::Float;
+use serde::{Deserialize, Serialize};
 
 use super::{check_max_rates, lit, NeuronError, PerNeuron};
 
 /// Nengo's `LIFRate(tau_rc=0.02, tau_ref=0.002, amplitude=1)`.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct LifRate {
     /// Membrane RC time constant (s).
     pub tau_rc: f64,

@@ -15,6 +15,7 @@
 //! (tests/neurons.rs): rate types agree within `1e-5` relative (+`1e-4` absolute); LIF and
 //! Izhikevich spike counts agree within one spike per neuron over 200 steps.
 
+use serde::{Deserialize, Serialize};
 mod adaptive_lif;
 mod adaptive_lif_rate;
 mod generic;
@@ -68,7 +69,7 @@ pub(crate) fn lit<T: Float>(x: f64) -> T {
 pub type PerNeuron = (Vec<f64>, Vec<f64>);
 
 /// What can go wrong when configuring or building neurons.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error, Serialize, Deserialize)]
 pub enum NeuronError {
     /// A max rate at or above `1 / tau_ref` (the most a neuron with that refractory period can fire).
     #[error("{neuron}: max_rates must be below the inverse refractory period ({limit:.3} Hz); got {max_rate} Hz")]
@@ -168,7 +169,7 @@ pub(crate) fn check_max_rates(
 }
 
 /// A neuron type with its parameters; what an ensemble or neuron layer simulates.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum NeuronType {
     /// `nengo.RectifiedLinear`.
     RectifiedLinear(RectifiedLinear),

@@ -4,12 +4,13 @@
 use num_traits::Float;
 use rand::Rng;
 use rand_distr::{Distribution, Poisson};
+use serde::{Deserialize, Serialize};
 
 use super::stochastic_spiking::sign;
 use super::{lit, NeuronType};
 
 /// Nengo's `PoissonSpiking(base_type, amplitude=1)`; rates and gain/bias are the base type's.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PoissonSpiking {
     /// The rate type whose output is turned into spikes.
     pub base: Box<NeuronType>,

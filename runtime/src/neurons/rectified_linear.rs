@@ -1,11 +1,12 @@
 //! `RectifiedLinear`: the non-spiking rectified linear unit, `out = amplitude * max(J, 0)`.
 
 use num_traits::Float;
+use serde::{Deserialize, Serialize};
 
 use super::{lit, PerNeuron};
 
 /// Nengo's `RectifiedLinear(amplitude=1)`.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct RectifiedLinear {
     /// Scale on the output.
     pub amplitude: f64,

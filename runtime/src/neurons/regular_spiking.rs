@@ -2,11 +2,12 @@
 //! integrating the base rate: `v += dt r; n = floor(v); out = n amplitude / dt; v -= n`.
 
 use num_traits::Float;
+use serde::{Deserialize, Serialize};
 
 use super::{lit, NeuronType};
 
 /// Nengo's `RegularSpiking(base_type, amplitude=1)`; rates and gain/bias are the base type's.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RegularSpiking {
     /// The rate type whose output is turned into spikes.
     pub base: Box<NeuronType>,

@@ -1,11 +1,12 @@
 //! `Sigmoid`: a non-spiking unit with `out = (1 / tau_ref) / (1 + exp(-J))`.
 
 use num_traits::Float;
+use serde::{Deserialize, Serialize};
 
 use super::{check_max_rates, lit, NeuronError, PerNeuron};
 
 /// Nengo's `Sigmoid(tau_ref=0.0025)`; the intercept is the inflection point.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Sigmoid {
     /// The output saturates at `1 / tau_ref`.
     pub tau_ref: f64,

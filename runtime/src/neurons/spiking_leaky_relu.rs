@@ -2,12 +2,13 @@
 //! negative spikes (the voltage is truncated toward zero).
 
 use num_traits::Float;
+use serde::{Deserialize, Serialize};
 
 use super::leaky_relu::leaky;
 use super::lit;
 
 /// NengoDL's `SpikingLeakyReLU(negative_slope=0.3, amplitude=1)`.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct SpikingLeakyRelu {
     /// Slope for negative currents.
     pub negative_slope: f64,

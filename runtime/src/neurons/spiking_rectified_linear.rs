@@ -2,12 +2,13 @@
 //! spikes per step are allowed and the fractional voltage carries over.
 
 use num_traits::Float;
+use serde::{Deserialize, Serialize};
 
 use super::lit;
 use super::rectified_linear::relu;
 
 /// Nengo's `SpikingRectifiedLinear(amplitude=1)`.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct SpikingRectifiedLinear {
     /// Spike height is `amplitude / dt`.
     pub amplitude: f64,

@@ -3,6 +3,7 @@
 use num_traits::Float;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
 
 use super::{lit, StateVar};
 
@@ -78,7 +79,7 @@ impl<T: Float> NeuronState<T> {
 }
 
 /// How to initialise one state variable (Nengo's `initial_state` entries).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum StateInit {
     /// The same value for every neuron.
     Constant(f64),

@@ -3,11 +3,12 @@
 
 use num_traits::Float;
 use rand::Rng;
+use serde::{Deserialize, Serialize};
 
 use super::{lit, NeuronType};
 
 /// Nengo's `StochasticSpiking(base_type, amplitude=1)`; rates and gain/bias are the base type's.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StochasticSpiking {
     /// The rate type whose output is turned into spikes.
     pub base: Box<NeuronType>,

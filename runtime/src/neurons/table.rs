@@ -8,6 +8,7 @@
 //! here, one [`NeuronType`] variant with its file in `neurons/`, and its generated kernel in the
 //! JIT's `neurons.rs`.
 
+use serde::{Deserialize, Serialize};
 use std::fmt;
 
 use super::{
@@ -17,7 +18,7 @@ use super::{
 };
 
 /// A state variable of a neuron population (one value per neuron).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum StateVar {
     /// Membrane voltage (LIF, spiking ReLU, Izhikevich in mV, RegularSpiking's integrator).
     Voltage,

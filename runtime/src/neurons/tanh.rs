@@ -1,11 +1,12 @@
 //! `Tanh`: a non-spiking unit with `out = (1 / tau_ref) * tanh(J)` (negative outputs allowed).
 
 use num_traits::Float;
+use serde::{Deserialize, Serialize};
 
 use super::{check_max_rates, lit, NeuronError, PerNeuron};
 
 /// Nengo's `Tanh(tau_ref=0.0025)`.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Tanh {
     /// The output saturates at `±1 / tau_ref`.
     pub tau_ref: f64,

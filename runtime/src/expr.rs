@@ -1,12 +1,11 @@
-//! Expression trees of node functions and decoded functions (`FnExpr`): what the front-end
-//! compiles a lambda into ([`crate::func::compile`]) and what `NodeFn` ops evaluate. Operators
-//! are the language's own ([`BinaryOp`]); nothing else of the front-end reaches the IR here.
+//! Expression trees of node functions and decoded functions (`FnExpr`): what the compiler
+//! makes of a lambda and what `NodeFn` ops evaluate, on every backend (the JIT unrolls small
+//! ones into generated code calling the same routines, [`Fn1::apply`] and [`apply_binary`]).
 
-use snn_syntax::ast::BinaryOp;
-use snn_syntax::Span;
+use serde::{Deserialize, Serialize};
 
 /// A compiled function: `body` over the variables `t` (time) and `x` (the input vector).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FnExpr {
     /// The expression tree.
     pub body: FExpr,
@@ -14,12 +13,10 @@ pub struct FnExpr {
     pub size_in: usize,
     /// Output size.
     pub size_out: usize,
-    /// Where the lambda is written.
-    pub span: Span,
 }
 
 /// Elementwise functions of one argument.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Fn1 {
     /// sin
     Sin,
@@ -102,8 +99,39 @@ impl Fn1 {
     }
 }
 
+/// Elementwise operators of two arguments (comparisons and logic give 0 or 1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Fn2 {
+    /// `||`
+    Or,
+    /// `&&`
+    And,
+    /// `==`
+    Eq,
+    /// `!=`
+    Ne,
+    /// `<`
+    Lt,
+    /// `<=`
+    Le,
+    /// `>`
+    Gt,
+    /// `>=`
+    Ge,
+    /// `+`
+    Add,
+    /// `-`
+    Sub,
+    /// `*`
+    Mul,
+    /// `/`
+    Div,
+    /// `^`
+    Pow,
+}
+
 /// Reductions of a vector to a scalar.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Reduce {
     /// sum
     Sum,
@@ -120,7 +148,7 @@ pub enum Reduce {
 }
 
 /// A node of a compiled function; every node has a fixed size (1 broadcasts).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum FExpr {
     /// Constant values.
     Const(Vec<f64>),
@@ -131,7 +159,7 @@ pub enum FExpr {
     /// Elementwise unary.
     Unary(Fn1, Box<FExpr>),
     /// Elementwise binary with broadcasting of size-1 operands.
-    Binary(BinaryOp, Box<FExpr>, Box<FExpr>),
+    Binary(Fn2, Box<FExpr>, Box<FExpr>),
     /// atan2(y, x), elementwise.
     Atan2(Box<FExpr>, Box<FExpr>),
     /// Elementwise `where(c, a, b)`.
@@ -204,20 +232,20 @@ fn zip(a: &[f64], b: &[f64], f: impl Fn(f64, f64) -> f64) -> Vec<f64> {
 }
 
 /// One binary operator on numbers (comparisons give 0 or 1).
-pub fn apply_binary(op: BinaryOp, x: f64, y: f64) -> f64 {
+pub fn apply_binary(op: Fn2, x: f64, y: f64) -> f64 {
     match op {
-        BinaryOp::Add => x + y,
-        BinaryOp::Sub => x - y,
-        BinaryOp::Mul => x * y,
-        BinaryOp::Div => x / y,
-        BinaryOp::Pow => x.powf(y),
-        BinaryOp::Lt => f64::from(u8::from(x < y)),
-        BinaryOp::Le => f64::from(u8::from(x <= y)),
-        BinaryOp::Gt => f64::from(u8::from(x > y)),
-        BinaryOp::Ge => f64::from(u8::from(x >= y)),
-        BinaryOp::Eq => f64::from(u8::from(x == y)),
-        BinaryOp::Ne => f64::from(u8::from(x != y)),
-        BinaryOp::And => f64::from(u8::from(x != 0.0 && y != 0.0)),
-        BinaryOp::Or => f64::from(u8::from(x != 0.0 || y != 0.0)),
+        Fn2::Add => x + y,
+        Fn2::Sub => x - y,
+        Fn2::Mul => x * y,
+        Fn2::Div => x / y,
+        Fn2::Pow => x.powf(y),
+        Fn2::Lt => f64::from(u8::from(x < y)),
+        Fn2::Le => f64::from(u8::from(x <= y)),
+        Fn2::Gt => f64::from(u8::from(x > y)),
+        Fn2::Ge => f64::from(u8::from(x >= y)),
+        Fn2::Eq => f64::from(u8::from(x == y)),
+        Fn2::Ne => f64::from(u8::from(x != y)),
+        Fn2::And => f64::from(u8::from(x != 0.0 && y != 0.0)),
+        Fn2::Or => f64::from(u8::from(x != 0.0 || y != 0.0)),
     }
 }

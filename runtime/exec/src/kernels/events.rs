@@ -1,31 +1,32 @@
-//! Spike-driven host kernels for products marked [`snn_compiler::ir::Op::events`]: the runtime's
-//! kernel ([`snn_runtime::kernels::spike`]) on the state block — the interpreter calls the same
-//! one, so results are bit-identical — and the selections (`Place`) host kernels read and write.
+//! Spike-driven host kernels for products marked `events` by the compiler: the runtime's kernel
+//! ([`snn_runtime::kernels::spike`]) on the state block — the interpreter calls the same one, so
+//! results are bit-identical — and the selections (`Place`) host kernels read and write.
 
-use super::emit::bug;
-use super::float::JitFloat;
-use super::host::{HostKernel, KernelState};
-use super::JitError;
-use ndarray::Array2;
-use snn_compiler::ir::Sel;
+use crate::float::Float;
+use crate::kernel::{HostKernel, KernelState};
+use ndarray::ArrayView2;
+use serde::{Deserialize, Serialize};
 use snn_runtime::kernels::spike::{nonzero, Columns};
 
 /// Where the `n` selected elements of a signal are in the state block.
-#[derive(Clone)]
-pub(super) enum Place {
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum Place {
+    /// `n` contiguous elements from this offset.
     Range(usize),
+    /// The elements at these offsets.
     Table(Vec<usize>),
 }
 
 impl Place {
-    /// The selection `sel` of a signal at (offset, length); its length.
-    pub(super) fn new(sig: (usize, usize), sel: &Sel) -> Result<(Place, usize), JitError> {
+    /// The selection `sel` (indices into the signal; `None`: all of it) of a signal at
+    /// `(offset, length)`; its length.
+    pub fn new(sig: (usize, usize), sel: Option<&[usize]>) -> Result<(Place, usize), String> {
         let (off, len) = sig;
         match sel {
             None => Ok((Place::Range(off), len)),
             Some(ix) => {
                 if ix.iter().any(|&i| i >= len) {
-                    return Err(JitError::Invalid("selection outside its signal".into()));
+                    return Err("selection outside its signal".into());
                 }
                 if ix.windows(2).all(|w| w[1] == w[0] + 1) {
                     return Ok((Place::Range(off + ix.first().copied().unwrap_or(0)), ix.len()));
@@ -36,7 +37,7 @@ impl Place {
     }
 
     /// One past the last element of the block it touches.
-    pub(super) fn max_end(&self, n: usize) -> usize {
+    pub fn max_end(&self, n: usize) -> usize {
         match self {
             Place::Range(o) => o + n,
             Place::Table(t) => t.iter().max().map_or(0, |m| m + 1),
@@ -45,7 +46,7 @@ impl Place {
 }
 
 /// Copies the selected elements into `x`.
-pub(super) fn gather<T: JitFloat>(mem: &[T], src: &Place, x: &mut [T]) {
+pub fn gather<T: Float>(mem: &[T], src: &Place, x: &mut [T]) {
     match src {
         Place::Range(o) => x.copy_from_slice(&mem[*o..*o + x.len()]),
         Place::Table(t) => x.iter_mut().zip(t).for_each(|(v, &o)| *v = mem[o]),
@@ -53,7 +54,7 @@ pub(super) fn gather<T: JitFloat>(mem: &[T], src: &Place, x: &mut [T]) {
 }
 
 /// Adds `y` into the destination.
-pub(super) fn add_into<T: JitFloat>(mem: &mut [T], dst: &Place, y: &[T]) {
+pub fn add_into<T: Float>(mem: &mut [T], dst: &Place, y: &[T]) {
     match dst {
         Place::Range(o) => mem[*o..*o + y.len()].iter_mut().zip(y).for_each(|(d, &v)| *d += v),
         Place::Table(t) => t.iter().zip(y).for_each(|(&o, &v)| mem[o] += v),
@@ -64,10 +65,37 @@ pub(super) fn add_into<T: JitFloat>(mem: &mut [T], dst: &Place, y: &[T]) {
 /// and the sum.
 type Scratch<T> = (Vec<T>, Vec<(usize, T)>, Vec<T>);
 
+/// The matrix of a spike-driven product, as compiled.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum SpikeMatrix {
+    /// Dense, row-major `rows x cols`.
+    Dense {
+        /// Rows (destination length).
+        rows: usize,
+        /// Columns (source length).
+        cols: usize,
+        /// Row-major values.
+        data: Vec<f64>,
+    },
+    /// Triplets of an `nd x ns` matrix.
+    Sparse {
+        /// Row of each value.
+        rows: Vec<usize>,
+        /// Column of each value.
+        cols: Vec<usize>,
+        /// The values.
+        vals: Vec<f64>,
+        /// Rows.
+        nd: usize,
+        /// Columns.
+        ns: usize,
+    },
+}
+
 /// `dst[dst_sel] += M @ src[src_sel]` by columns of the spiking elements
 /// ([`snn_runtime::kernels::spike`]), straight into a whole destination (through a zeroed sum
 /// then added for a selection), as the interpreter does.
-pub(super) struct Spikes<T> {
+pub(crate) struct Spikes<T> {
     m: Columns<T>,
     src: Place,
     ns: usize,
@@ -77,53 +105,44 @@ pub(super) struct Spikes<T> {
     direct: bool,
 }
 
-impl<T: JitFloat> Spikes<T> {
-    /// The kernel of one marked DotInc (`src`, `dst`: offset and length in the block).
-    pub(super) fn dense(
-        mat: &Array2<f64>,
-        src: (usize, usize),
-        dst: (usize, usize),
-        src_sel: &Sel,
-        dst_sel: &Sel,
-    ) -> Result<Self, JitError> {
-        let (m, k) = mat.dim();
-        let (src, ns) = Place::new(src, src_sel)?;
-        let (dst, nd) = Place::new(dst, dst_sel)?;
-        if ns != k || nd != m {
-            return Err(JitError::Invalid(format!(
-                "matrix [{m}, {k}] applied to {ns} values into {nd}"
-            )));
-        }
-        Ok(Self::with(Columns::dense(mat.view()), src, ns, dst, nd, dst_sel))
-    }
-
-    /// The kernel of one marked SparseDotInc.
-    #[allow(clippy::too_many_arguments)]
-    pub(super) fn sparse(
-        rows: &[usize],
-        cols: &[usize],
-        vals: &[f64],
-        src: (usize, usize),
-        dst: (usize, usize),
-        src_sel: &Sel,
-        dst_sel: &Sel,
-    ) -> Result<Self, JitError> {
-        let (src, ns) = Place::new(src, src_sel)?;
-        let (dst, nd) = Place::new(dst, dst_sel)?;
-        let m = Columns::sparse(rows, cols, vals, nd, ns).map_err(JitError::Invalid)?;
-        Ok(Self::with(m, src, ns, dst, nd, dst_sel))
-    }
-
-    fn with(m: Columns<T>, src: Place, ns: usize, dst: Place, nd: usize, dst_sel: &Sel) -> Self {
+impl<T: Float> Spikes<T> {
+    /// The kernel of `matrix` from `src` (`ns` values) into `dst` (`nd` values); `direct`: the
+    /// destination is a whole signal.
+    pub(crate) fn new(
+        matrix: &SpikeMatrix,
+        src: &Place,
+        ns: usize,
+        dst: &Place,
+        nd: usize,
+        direct: bool,
+    ) -> Result<Self, String> {
+        let m = match matrix {
+            SpikeMatrix::Dense { rows, cols, data } => {
+                if *cols != ns || *rows != nd || data.len() != rows * cols {
+                    return Err(format!(
+                        "matrix [{rows}, {cols}] applied to {ns} values into {nd}"
+                    ));
+                }
+                let view =
+                    ArrayView2::from_shape((*rows, *cols), data).map_err(|e| e.to_string())?;
+                Columns::dense(view)
+            }
+            SpikeMatrix::Sparse { rows, cols, vals, nd: m, ns: k } => {
+                if *m != nd || *k != ns {
+                    return Err(format!("matrix [{m}, {k}] applied to {ns} values into {nd}"));
+                }
+                Columns::sparse(rows, cols, vals, nd, ns)?
+            }
+        };
         let end = src.max_end(ns).max(dst.max_end(nd));
-        Self { m, src, ns, dst, end, direct: dst_sel.is_none() }
+        Ok(Self { m, src: src.clone(), ns, dst: dst.clone(), end, direct })
     }
 }
 
-impl<T: JitFloat> HostKernel<T> for Spikes<T> {
+impl<T: Float> HostKernel<T> for Spikes<T> {
     fn init(&self, _b: usize, mem: &mut [T]) -> Result<KernelState, String> {
         if self.end > mem.len() {
-            return Err(bug("events: range").to_string());
+            return Err("events: range outside the state block".to_string());
         }
         let x = match self.src {
             Place::Range(_) => Vec::new(),

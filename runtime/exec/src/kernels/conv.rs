@@ -1,13 +1,12 @@
 //! The convolution host kernel: the runtime's convolution ([`snn_runtime::kernels::conv::Conv`],
 //! which the interpreter runs too) between two ranges of the state block.
 
-use super::float::JitFloat;
-use super::host::{split, HostKernel, KernelState};
-use snn_compiler::model::ConvSpec;
-use snn_runtime::kernels::conv;
+use crate::float::Float;
+use crate::kernel::{split, HostKernel, KernelState};
+use snn_runtime::kernels::conv::{self, ConvSpec};
 
 /// A convolution between two ranges of the state block.
-pub(super) struct Conv<T> {
+pub(crate) struct Conv<T> {
     conv: conv::Conv<T>,
     /// `(offset, len)` of the input and output in the block.
     x: (usize, usize),
@@ -16,10 +15,10 @@ pub(super) struct Conv<T> {
     fresh: bool,
 }
 
-impl<T: JitFloat> Conv<T> {
+impl<T: Float> Conv<T> {
     /// The kernel of `spec` reading `x` and incrementing `y` (`(offset, len)` in the block);
     /// `events`: spike-driven (`fresh`: `y` holds zeros when it runs).
-    pub(super) fn new(
+    pub(crate) fn new(
         spec: &ConvSpec,
         x: (usize, usize),
         y: (usize, usize),
@@ -35,7 +34,7 @@ impl<T: JitFloat> Conv<T> {
     }
 }
 
-impl<T: JitFloat> HostKernel<T> for Conv<T> {
+impl<T: Float> HostKernel<T> for Conv<T> {
     fn init(&self, _b: usize, _mem: &mut [T]) -> Result<KernelState, String> {
         Ok(Box::new(vec![T::zero(); self.conv.scratch_len()]))
     }

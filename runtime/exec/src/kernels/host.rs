@@ -3,17 +3,19 @@
 //! rates-to-spikes wrappers): the runtime's kernels ([`ProcessState`], [`HostOp::apply_in`],
 //! [`init_state`]) on the state block, which the interpreter calls too.
 
-use super::float::JitFloat;
-use super::host::{split, HostKernel, KernelState};
-use snn_compiler::func::FnExpr;
-use snn_compiler::spec::{HostOp, ProcessSpec};
+use crate::float::Float;
+use crate::kernel::{split, HostKernel, KernelState};
+use serde::{Deserialize, Serialize};
+use snn_runtime::expr::FnExpr;
+use snn_runtime::kernels::host::HostOp;
 use snn_runtime::kernels::neurons::init_state;
 use snn_runtime::neurons::{NeuronState, NeuronType, StateInit, StateVar};
-use snn_runtime::process::ProcessState;
+use snn_runtime::process::{ProcessSpec, ProcessState};
 use snn_runtime::real::cast_into;
 
 /// A process writing `n` values at `dst` each step.
-pub(super) struct Process {
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Process {
     pub spec: ProcessSpec,
     pub seed: u64,
     pub dst: usize,
@@ -21,7 +23,7 @@ pub(super) struct Process {
     pub dt: f64,
 }
 
-impl<T: JitFloat> HostKernel<T> for Process {
+impl<T: Float> HostKernel<T> for Process {
     fn init(&self, b: usize, _mem: &mut [T]) -> Result<KernelState, String> {
         let st = ProcessState::new(&self.spec, self.n, self.dt, self.seed, b)
             .map_err(|e| e.to_string())?;
@@ -39,13 +41,14 @@ impl<T: JitFloat> HostKernel<T> for Process {
 }
 
 /// A host function (`max_pool2d`, `softmax`, …): `dst = op(src)`, evaluated in `f64`.
-pub(super) struct HostFn {
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct HostFn {
     pub op: HostOp,
     pub src: (usize, usize),
     pub dst: (usize, usize),
 }
 
-impl<T: JitFloat> HostKernel<T> for HostFn {
+impl<T: Float> HostKernel<T> for HostFn {
     fn init(&self, _b: usize, _mem: &mut [T]) -> Result<KernelState, String> {
         Ok(Box::new((Vec::<f64>::new(), Vec::<f64>::new())))
     }
@@ -59,14 +62,15 @@ impl<T: JitFloat> HostKernel<T> for HostFn {
 }
 
 /// A node function evaluated by [`FnExpr::eval`] (for functions too large to unroll).
-pub(super) struct NodeFn {
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct NodeFn {
     pub f: FnExpr,
     pub src: Option<(usize, usize)>,
     pub dst: (usize, usize),
     pub dt: f64,
 }
 
-impl<T: JitFloat> HostKernel<T> for NodeFn {
+impl<T: Float> HostKernel<T> for NodeFn {
     fn init(&self, _b: usize, _mem: &mut [T]) -> Result<KernelState, String> {
         Ok(Box::new(Vec::<f64>::new()))
     }
@@ -90,7 +94,8 @@ impl<T: JitFloat> HostKernel<T> for NodeFn {
 /// Initial neuron states of one `SimNeurons` op (drawn as the interpreter draws them), written
 /// into the block; for the stochastic wrappers also the step that turns `rate_out` into spikes
 /// with the state's random stream.
-pub(super) struct Neurons {
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Neurons {
     pub neuron: NeuronType,
     pub n: usize,
     /// Explicitly initialised state variables (the others take their defaults).
@@ -102,7 +107,7 @@ pub(super) struct Neurons {
     pub spikes: Option<(usize, usize, f64)>,
 }
 
-impl<T: JitFloat> HostKernel<T> for Neurons {
+impl<T: Float> HostKernel<T> for Neurons {
     fn init(&self, b: usize, mem: &mut [T]) -> Result<KernelState, String> {
         let st: NeuronState<T> = init_state(&self.neuron, self.n, self.seed, b, &self.init)
             .map_err(|e| e.to_string())?;
@@ -124,9 +129,5 @@ impl<T: JitFloat> HostKernel<T> for Neurons {
             _ => return Err("neurons: no host spike step for this type".to_string()),
         }
         Ok(())
-    }
-
-    fn steps(&self) -> bool {
-        self.spikes.is_some()
     }
 }

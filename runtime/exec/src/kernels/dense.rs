@@ -4,19 +4,12 @@
 //! bit-identical; Cranelift's 128-bit vectors take four times the instructions.
 
 use super::events::{add_into, gather, Place};
-use super::float::JitFloat;
-use super::host::{HostKernel, KernelState};
-use super::JitError;
-use ndarray::Array2;
-use snn_compiler::ir::Sel;
+use crate::float::Float;
+use crate::kernel::{HostKernel, KernelState};
 use snn_runtime::kernels::dense;
 
-/// Products of at least this many terms use [`Rows`] (smaller ones stay generated: a host call
-/// costs more than it saves).
-pub(super) const MIN_TERMS: usize = 4096;
-
 /// `dst[dst_sel] += mat @ src[src_sel]` for a matrix whose rows are summed in snnc's dot order.
-pub(super) struct Rows<T> {
+pub(crate) struct Rows<T> {
     /// Row-major `m x k`.
     mat: Vec<T>,
     m: usize,
@@ -26,35 +19,26 @@ pub(super) struct Rows<T> {
     end: usize,
 }
 
-impl<T: JitFloat> Rows<T> {
-    /// The kernel of one DotInc (`src`, `dst`: offset and length in the block); the first `m`
-    /// rows of `mat` are used.
-    pub(super) fn new(
-        mat: &Array2<f64>,
+impl<T: Float> Rows<T> {
+    /// The kernel of a row-major `m x k` matrix reading `k` values at `src` and adding `m` at
+    /// `dst`.
+    pub(crate) fn new(
+        mat: &[f64],
         m: usize,
-        src: (usize, usize),
-        dst: (usize, usize),
-        src_sel: &Sel,
-        dst_sel: &Sel,
-    ) -> Result<Self, JitError> {
-        let k = mat.ncols();
-        let (src, ns) = Place::new(src, src_sel)?;
-        let (dst, nd) = Place::new(dst, dst_sel)?;
-        if ns != k || nd < m || mat.nrows() < m {
-            return Err(JitError::Invalid(format!(
-                "matrix [{}, {k}] applied to {ns} values into {nd}",
-                mat.nrows()
-            )));
+        k: usize,
+        src: &Place,
+        dst: &Place,
+    ) -> Result<Self, String> {
+        if mat.len() != m * k {
+            return Err(format!("dense kernel: {} values for a [{m}, {k}] matrix", mat.len()));
         }
-        let rows =
-            mat.rows().into_iter().take(m).flat_map(|r| r.into_iter().copied().collect::<Vec<_>>());
-        let mat = rows.map(T::cast).collect();
-        let end = src.max_end(ns).max(dst.max_end(nd));
-        Ok(Self { mat, m, k, src, dst, end })
+        let end = src.max_end(k).max(dst.max_end(m));
+        let mat = mat.iter().map(|&v| T::cast(v)).collect();
+        Ok(Self { mat, m, k, src: src.clone(), dst: dst.clone(), end })
     }
 }
 
-impl<T: JitFloat> HostKernel<T> for Rows<T> {
+impl<T: Float> HostKernel<T> for Rows<T> {
     fn init(&self, _b: usize, mem: &mut [T]) -> Result<KernelState, String> {
         if self.end > mem.len() {
             return Err("dense kernel: range outside the state block".to_string());

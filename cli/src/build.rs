@@ -1,0 +1,76 @@
+//! `snnc build FILE.snn -o DIR`: the model compiled ahead of time into `DIR/libNAME.so`,
+//! `DIR/libNAME.a` and `DIR/NAME.h` (snn-aot), for C, C++, Python (ctypes) or any host.
+
+use crate::run::{compile, fail, Dtype, Failure, DEFAULT_TARGET};
+use std::path::{Path, PathBuf};
+
+/// What `snnc build` was asked for.
+pub struct BuildConfig {
+    /// The model.
+    pub file: PathBuf,
+    /// Output directory.
+    pub output: PathBuf,
+    /// Library name (default: the file stem made a C identifier).
+    pub name: Option<String>,
+    /// Float type.
+    pub dtype: Dtype,
+    /// Target (`native`).
+    pub target: String,
+    /// Time step in seconds.
+    pub dt: f64,
+    /// Model seed override.
+    pub seed: Option<u64>,
+    /// The C compiler driver that links (default: `$CC`, else `cc`).
+    pub cc: Option<String>,
+}
+
+/// The targets `snnc build --target` knows.
+pub const BUILD_TARGETS: &[&str] = &["native"];
+
+/// The library name for `file`: its stem made a C identifier.
+pub fn default_name(file: &Path) -> String {
+    let stem = file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    snn_aot::c_ident(&stem)
+}
+
+/// Builds; returns what was written, one line each.
+pub fn build(cfg: &BuildConfig) -> Result<String, Failure> {
+    if !BUILD_TARGETS.contains(&cfg.target.as_str()) {
+        return Err(fail(format!(
+            "unknown build target `{}` (available: {})",
+            cfg.target,
+            BUILD_TARGETS.join(", ")
+        )));
+    }
+    let name = match &cfg.name {
+        Some(n) if snn_aot::c_ident(n) != *n => {
+            return Err(fail(format!(
+                "--name `{n}` is not a C identifier (letters, digits and `_`, not starting with a digit)"
+            )))
+        }
+        Some(n) => n.clone(),
+        None => default_name(&cfg.file),
+    };
+    let start = std::time::Instant::now();
+    let (_, mut program) = compile(&cfg.file, cfg.seed, cfg.dt)?;
+    // The C ABI holds inputs (`NAME_set_input`), so ops reading only them are hoisted; setting
+    // an input runs them again.
+    let held = vec![true; program.inputs.len()];
+    DEFAULT_TARGET.optimize(&mut program, &held);
+    let cc = cfg.cc.clone().unwrap_or_else(snn_aot::default_cc);
+    let opts = snn_aot::Options {
+        name: &name,
+        precision: cfg.dtype.precision(),
+        source: &cfg.file,
+        cc: &cc,
+    };
+    let w = snn_aot::build(&program, &opts, &cfg.output).map_err(|e| fail(e.to_string()))?;
+    Ok(format!(
+        "built {} in {:.0} ms:\n  {}\n  {}\n  {}\n",
+        cfg.file.display(),
+        start.elapsed().as_secs_f64() * 1e3,
+        w.shared.display(),
+        w.static_lib.display(),
+        w.header.display()
+    ))
+}

@@ -1,0 +1,164 @@
+//! snn-fs: [`FsDb`], the [`SourceDb`] over the file system (source files, the embedded standard
+//! library, weights files read through `snn-io`). The compiler itself reads no file: it sees
+//! sources and tensors only through the `SourceDb` and `TensorSource` traits, so it needs no
+//! file-format reader (and no `zip`).
+
+use indexmap::IndexMap;
+use ndarray::ArrayD;
+use snn_compiler::source_db::STDLIB;
+use snn_compiler::{SourceDb, TensorSource};
+use snn_syntax::FileId;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+
+/// A weights file (`.npz`, `.safetensors`, `.npy`) as a [`TensorSource`].
+struct WeightsTensors(snn_io::WeightsFile);
+
+impl TensorSource for WeightsTensors {
+    fn names(&self) -> Vec<String> {
+        self.0.names().into_iter().map(str::to_string).collect()
+    }
+    fn tensor(&self, name: &str) -> Option<ArrayD<f64>> {
+        self.0.get(name).ok().cloned()
+    }
+}
+
+/// A [`SourceDb`] over the file system, with the embedded standard library.
+#[derive(Default)]
+pub struct FsDb {
+    files: Vec<(String, Option<PathBuf>, String)>,
+    by_path: IndexMap<PathBuf, FileId>,
+    weights: IndexMap<PathBuf, Rc<dyn TensorSource>>,
+}
+
+impl FsDb {
+    /// An empty database.
+    pub fn new() -> FsDb {
+        FsDb::default()
+    }
+
+    /// Add a file with the given text (used by tests and the LSP for unsaved buffers).
+    pub fn add(&mut self, name: &str, path: Option<PathBuf>, text: String) -> FileId {
+        let id = FileId(self.files.len() as u32);
+        if let Some(p) = &path {
+            self.by_path.insert(p.clone(), id);
+        }
+        self.files.push((name.to_string(), path, text));
+        id
+    }
+
+    /// Read a file from disk.
+    pub fn load(&mut self, path: &Path) -> Result<FileId, String> {
+        let key = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+        if let Some(id) = self.by_path.get(&key) {
+            return Ok(*id);
+        }
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        Ok(self.add(&path.display().to_string(), Some(key), text))
+    }
+
+    fn dir_of(&self, file: FileId) -> PathBuf {
+        self.files
+            .get(file.0 as usize)
+            .and_then(|f| f.1.as_ref())
+            .and_then(|p| p.parent().map(Path::to_path_buf))
+            .unwrap_or_else(|| PathBuf::from("."))
+    }
+}
+
+impl SourceDb for FsDb {
+    fn text(&self, file: FileId) -> &str {
+        self.files.get(file.0 as usize).map(|f| f.2.as_str()).unwrap_or("")
+    }
+
+    fn name(&self, file: FileId) -> String {
+        self.files.get(file.0 as usize).map(|f| f.0.clone()).unwrap_or_default()
+    }
+
+    fn load_relative(&mut self, from: FileId, rel: &str) -> Result<FileId, String> {
+        let path = self.dir_of(from).join(rel);
+        self.load(&path)
+    }
+
+    fn load_std(&mut self, name: &str) -> Option<FileId> {
+        let key = PathBuf::from(format!("<std>/{name}.snn"));
+        if let Some(id) = self.by_path.get(&key) {
+            return Some(*id);
+        }
+        let (_, text) = STDLIB.iter().find(|(n, _)| *n == name)?;
+        let id = FileId(self.files.len() as u32);
+        self.by_path.insert(key, id);
+        self.files.push((format!("std/{name}.snn"), None, (*text).to_string()));
+        Some(id)
+    }
+
+    fn std_names(&self) -> Vec<&'static str> {
+        STDLIB.iter().map(|(n, _)| *n).collect()
+    }
+
+    fn weights(&mut self, from: FileId, rel: &str) -> Result<Rc<dyn TensorSource>, String> {
+        let path = self.dir_of(from).join(rel);
+        if let Some(w) = self.weights.get(&path) {
+            return Ok(w.clone());
+        }
+        let file = snn_io::WeightsFile::open(&path).map_err(|e| e.to_string())?;
+        let source: Rc<dyn TensorSource> = Rc::new(WeightsTensors(file));
+        self.weights.insert(path, source.clone());
+        Ok(source)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::arr2;
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("snn-fs-{}-{name}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn serves_the_standard_library() {
+        let mut db = FsDb::new();
+        assert_eq!(db.std_names(), STDLIB.iter().map(|(n, _)| *n).collect::<Vec<_>>());
+        let id = db.load_std("integrator").unwrap();
+        assert_eq!(db.load_std("integrator"), Some(id), "loaded once");
+        assert_eq!(db.name(id), "std/integrator.snn");
+        assert!(!db.text(id).is_empty());
+        assert_eq!(db.load_std("no_such_network"), None);
+    }
+
+    #[test]
+    fn missing_files_are_errors() {
+        let dir = scratch("missing");
+        let mut db = FsDb::new();
+        let root = db.add("main.snn", Some(dir.join("main.snn")), String::new());
+        let err = db.load_relative(root, "absent.snn").unwrap_err();
+        assert!(err.contains("cannot read"), "{err}");
+        assert!(db.weights(root, "absent.npz").is_err());
+        assert_eq!(db.text(FileId(99)), "");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn reads_sources_and_weights_relative_to_the_importer() {
+        let dir = scratch("weights");
+        std::fs::write(dir.join("lib.snn"), "// a library\n").unwrap();
+        let w = arr2(&[[1.0, 2.0], [3.0, 4.0]]).into_dyn();
+        snn_io::write_npz(&dir.join("w.npz"), &[("w", w.view())], snn_io::Precision::F64).unwrap();
+        let mut db = FsDb::new();
+        let root = db.add("main.snn", Some(dir.join("main.snn")), String::new());
+        let lib = db.load_relative(root, "lib.snn").unwrap();
+        assert_eq!(db.text(lib), "// a library\n");
+        assert_eq!(db.load_relative(root, "lib.snn").unwrap(), lib, "loaded once");
+        let weights = db.weights(root, "w.npz").unwrap();
+        assert_eq!(weights.names(), vec!["w".to_string()]);
+        assert_eq!(weights.tensor("w"), Some(w));
+        assert_eq!(weights.tensor("v"), None);
+        assert!(Rc::ptr_eq(&weights, &db.weights(root, "w.npz").unwrap()), "opened once");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,312 @@
+//! Running compiled code: a [`Runner`] holds the code's entry point, its [`Plan`] and the
+//! instantiated kernels; an [`Element`] is one batch element's state block, context table and
+//! kernel states, advanced chunk by chunk through the generated function. [`Runner::run`] is the
+//! one-shot run of `snnc run` (batch elements in parallel on a rayon pool, progress on the
+//! caller's thread); [`crate::Session`] keeps elements alive between calls (a native library).
+
+use crate::float::Float;
+use crate::kernel::{HostKernel, KernelState, SLOT_ERROR, SLOT_LEN, SLOT_ONCE};
+use crate::plan::Plan;
+use ndarray::{ArrayD, IxDyn};
+use rayon::prelude::*;
+
+/// The generated function: state block, context table, first and last step (`k` from 1).
+pub type RunFn<T> = unsafe extern "C" fn(*mut T, *const u64, i64, i64);
+
+/// Steps per call of the generated function (progress and errors are checked between calls).
+const CHUNK: u64 = 100;
+
+/// Compiled code with what it refers to.
+pub struct Runner<T> {
+    run: RunFn<T>,
+    plan: Plan,
+    kernels: Vec<(Box<dyn HostKernel<T>>, usize)>,
+}
+
+/// Where one input's values for one batch element are: a data pointer and the byte stride per
+/// step (0: held).
+#[derive(Clone, Copy)]
+pub struct InputPtr<T> {
+    /// First value of the element's first step.
+    pub data: *const T,
+    /// Bytes between steps.
+    pub stride: u64,
+}
+
+/// The error cell generated code reports host-kernel failures into (owned through a raw
+/// pointer, which is all the code and the driver use).
+struct ErrCell(*mut Option<String>);
+
+// SAFETY: the cell is owned by its element and only touched by the thread running it.
+unsafe impl Send for ErrCell {}
+
+impl ErrCell {
+    fn new() -> Self {
+        Self(Box::into_raw(Box::new(None)))
+    }
+    fn take(&self) -> Option<String> {
+        // SAFETY: the cell is live until drop; no call into generated code is running.
+        unsafe { (*self.0).take() }
+    }
+}
+
+impl Drop for ErrCell {
+    fn drop(&mut self) {
+        // SAFETY: made by Box::into_raw in `new`, freed once.
+        drop(unsafe { Box::from_raw(self.0) });
+    }
+}
+
+/// One batch element: its state block, context table and kernel states, and the steps run.
+pub struct Element<T> {
+    mem: Vec<T>,
+    ctx: Vec<u64>,
+    states: Vec<KernelState>,
+    err: ErrCell,
+    steps: u64,
+}
+
+impl<T: Float> Runner<T> {
+    /// The runner of `run`, the code generated for `plan`; instantiates the plan's kernels.
+    ///
+    /// # Safety
+    /// `run` must be the function generated for exactly this plan's layout (its signals, slots
+    /// and kernels), and its code and constants must stay valid as long as the runner lives.
+    pub unsafe fn new(plan: Plan, run: RunFn<T>) -> Result<Self, String> {
+        let mut kernels = Vec::with_capacity(plan.layout.kernels.len());
+        for (spec, slot) in &plan.layout.kernels {
+            kernels.push((spec.instantiate::<T>()?, *slot));
+        }
+        Ok(Runner { run, plan, kernels })
+    }
+
+    /// The plan the code was generated for.
+    pub fn plan(&self) -> &Plan {
+        &self.plan
+    }
+
+    /// Batch element `b` at `t = 0`.
+    pub fn element(&self, b: usize) -> Result<Element<T>, String> {
+        let layout = &self.plan.layout;
+        let mut mem = layout.initial_block::<T>();
+        let mut states: Vec<KernelState> = Vec::with_capacity(self.kernels.len());
+        for (k, _) in &self.kernels {
+            states.push(k.init(b, &mut mem)?);
+        }
+        let err = ErrCell::new();
+        let mut ctx = vec![0u64; layout.n_slots];
+        ctx[SLOT_ERROR] = err.0 as u64;
+        ctx[SLOT_LEN] = mem.len() as u64;
+        ctx[SLOT_ONCE] = 1;
+        for ((kernel, slot), st) in self.kernels.iter().zip(states.iter_mut()) {
+            ctx[*slot] = kernel as *const Box<dyn HostKernel<T>> as u64;
+            ctx[*slot + 1] = st as *mut KernelState as u64;
+        }
+        Ok(Element { mem, ctx, states, err, steps: 0 })
+    }
+
+    /// Advances `e` by `steps` steps, reading `inputs` (one per program input, their data for
+    /// every step from the first this element ever ran when they advance) and writing probe
+    /// samples into `probes` (per probe, a buffer holding every sample since the element's
+    /// first step: at least `(e.steps + steps) / every * size` values).
+    ///
+    /// # Safety
+    /// `inputs` and `probes` must point to buffers as large as described, live for the call.
+    pub unsafe fn advance(
+        &self,
+        e: &mut Element<T>,
+        steps: u64,
+        inputs: &[InputPtr<T>],
+        probes: &[*mut T],
+        report: &mut dyn FnMut(u64),
+    ) -> Result<(), String> {
+        let layout = &self.plan.layout;
+        if inputs.len() != layout.inputs.len() || probes.len() != layout.probes.len() {
+            return Err("inputs or probes do not match the program".to_string());
+        }
+        for (d, &(ps, ss)) in inputs.iter().zip(&layout.inputs) {
+            e.ctx[ps] = d.data as u64;
+            e.ctx[ss] = d.stride;
+        }
+        for (&o, &slot) in probes.iter().zip(&layout.probes) {
+            e.ctx[slot] = o as u64;
+        }
+        let (mut k, last) = (e.steps + 1, e.steps + steps);
+        while k <= last {
+            let k1 = (k + CHUNK - 1).min(last);
+            // SAFETY: the code was generated for this layout: `mem` is a whole state block, `ctx`
+            // has every slot set (kernels live in `self`, their states in `e`, inputs and probe
+            // buffers as the caller promises), and the code outlives `self` (`new`'s contract).
+            unsafe { (self.run)(e.mem.as_mut_ptr(), e.ctx.as_ptr(), k as i64, k1 as i64) };
+            e.ctx[SLOT_ONCE] = 0;
+            e.steps = k1;
+            if let Some(err) = e.err.take() {
+                return Err(err);
+            }
+            report(k1 - k + 1);
+            k = k1 + 1;
+        }
+        Ok(())
+    }
+
+    /// Runs `steps` steps for `batch` elements from `t = 0`: `inputs[i]` is `(batch, *shape)`
+    /// (held) or `(batch, steps, *shape)` (per step); returns one array per probe,
+    /// `(batch, samples, *shape)`, widened to `f64`. Batch elements run in parallel on
+    /// `threads` threads (0: one per core); `progress(n)` is called on the calling thread after
+    /// every `n` simulated steps (summed over the batch).
+    pub fn run(
+        &self,
+        steps: usize,
+        batch: usize,
+        inputs: &[ArrayD<f64>],
+        threads: usize,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<Vec<ArrayD<f64>>, String> {
+        let plan = &self.plan;
+        if inputs.len() != plan.inputs.len() {
+            return Err(format!(
+                "the program has {} inputs, {} given",
+                plan.inputs.len(),
+                inputs.len()
+            ));
+        }
+        let mut data = Vec::with_capacity(inputs.len());
+        for (i, (info, a)) in plan.inputs.iter().zip(inputs).enumerate() {
+            let (name, size) = (&info.name, info.size());
+            let b0 = a.shape().first().copied().unwrap_or(0);
+            if b0 != batch {
+                return Err(format!("input `{name}` has batch {b0}, expected {batch}"));
+            }
+            let flat: Vec<T> = a.iter().map(|&v| T::cast(v)).collect();
+            let per_b = flat.len().checked_div(batch).unwrap_or(0);
+            let stride = if per_b == size {
+                0
+            } else if per_b == steps * size {
+                size
+            } else {
+                return Err(format!(
+                    "input `{name}` has {per_b} values per batch element; expected {size} (held) or {} ({steps} steps)",
+                    steps * size
+                ));
+            };
+            if stride != 0 && plan.hoisted_inputs.contains(&i) {
+                return Err(format!(
+                    "input `{name}` changes over time, but the program was optimised for it held"
+                ));
+            }
+            data.push((flat, per_b, (stride as u64) * T::SIZE as u64));
+        }
+        let samples: Vec<usize> = plan.probes.iter().map(|p| steps / p.every.max(1)).collect();
+        let mut outs: Vec<Vec<T>> = plan
+            .probes
+            .iter()
+            .zip(&samples)
+            .map(|(p, &s)| vec![T::zero(); batch * s * p.size])
+            .collect();
+        {
+            let mut per: Vec<Vec<&mut [T]>> = (0..batch).map(|_| Vec::new()).collect();
+            for ((out, p), &s) in outs.iter_mut().zip(&plan.probes).zip(&samples) {
+                let chunk = s * p.size;
+                if chunk == 0 {
+                    per.iter_mut().for_each(|e| e.push(&mut []));
+                } else {
+                    for (e, c) in per.iter_mut().zip(out.chunks_mut(chunk)) {
+                        e.push(c);
+                    }
+                }
+            }
+            let data = &data;
+            let job = |b: usize, mut o: Vec<&mut [T]>, report: &mut dyn FnMut(u64)| {
+                let ins: Vec<InputPtr<T>> = data
+                    .iter()
+                    .map(|(flat, per_b, stride)| InputPtr {
+                        data: flat.as_ptr().wrapping_add(b * per_b),
+                        stride: *stride,
+                    })
+                    .collect();
+                let outs: Vec<*mut T> = o.iter_mut().map(|s| s.as_mut_ptr()).collect();
+                let mut e = self.element(b)?;
+                // SAFETY: inputs hold `steps` samples per element when they advance (checked
+                // above), probe buffers `steps / every` samples.
+                unsafe { self.advance(&mut e, steps as u64, &ins, &outs, report) }
+            };
+            for_each_element(threads, per, job, progress)?;
+        }
+        let mut result = Vec::with_capacity(outs.len());
+        for ((out, p), &s) in outs.into_iter().zip(&plan.probes).zip(&samples) {
+            let mut shape = vec![batch, s];
+            shape.extend(&p.shape);
+            let wide: Vec<f64> = out.into_iter().map(|v| v.widen()).collect();
+            result.push(
+                ArrayD::from_shape_vec(IxDyn(&shape), wide)
+                    .map_err(|e| format!("probe {}: {e}", p.name))?,
+            );
+        }
+        Ok(result)
+    }
+}
+
+impl<T> Element<T> {
+    /// Steps this element has run since `t = 0`.
+    pub fn steps(&self) -> u64 {
+        self.steps
+    }
+
+    /// Asks the generated code to run the hoisted ops again before its next step (their held
+    /// inputs changed).
+    pub fn rerun_once(&mut self) {
+        self.ctx[SLOT_ONCE] = 1;
+    }
+
+    /// Values in the state block.
+    pub fn state_len(&self) -> usize {
+        self.mem.len()
+    }
+}
+
+impl<T> Drop for Element<T> {
+    fn drop(&mut self) {
+        // Kernel states go before the error cell; nothing runs any more.
+        self.states.clear();
+    }
+}
+
+/// Runs `job(b, item, report)` for every `(b, item)` of `items` on `threads` threads (0: one
+/// per core), forwarding progress reports to `progress` on the calling thread; the first error
+/// wins.
+pub fn for_each_element<I: Send>(
+    threads: usize,
+    items: Vec<I>,
+    job: impl Fn(usize, I, &mut dyn FnMut(u64)) -> Result<(), String> + Sync,
+    progress: &mut dyn FnMut(u64),
+) -> Result<(), String> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = if threads == 0 { cores } else { threads }.min(items.len().max(1));
+    if threads <= 1 {
+        for (b, item) in items.into_iter().enumerate() {
+            job(b, item, progress)?;
+        }
+        return Ok(());
+    }
+    let pool =
+        rayon::ThreadPoolBuilder::new().num_threads(threads).build().map_err(|e| e.to_string())?;
+    let (tx, rx) = std::sync::mpsc::channel::<u64>();
+    let job = &job;
+    let res = std::thread::scope(|s| {
+        let h = s.spawn(move || {
+            pool.install(|| {
+                items.into_par_iter().enumerate().try_for_each_with(tx, |tx, (b, item)| {
+                    let mut report = |n: u64| {
+                        let _ = tx.send(n);
+                    };
+                    job(b, item, &mut report)
+                })
+            })
+        });
+        for n in rx {
+            progress(n);
+        }
+        h.join()
+    });
+    res.map_err(|_| "a simulation thread panicked".to_string())?
+}
