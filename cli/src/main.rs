@@ -45,6 +45,8 @@ enum Command {
     /// Check a converted network against a Keras-semantics evaluation of the model, layer by
     /// layer (rate neurons, one step); exit 1 naming the first layer that diverges.
     Verify(VerifyArgs),
+    /// Run the language server (LSP over stdin/stdout), for editors.
+    Lsp,
     /// Print the lowered step IR.
     Ir {
         /// The .snn model.
@@ -268,6 +270,7 @@ fn main() -> ExitCode {
         Command::Bench(args) => bench_cmd(args),
         Command::Import(args) => import_cmd(args),
         Command::Verify(args) => verify_cmd(args),
+        Command::Lsp => lsp(),
         Command::Ir { file, dt, opt } => {
             report(snnc::run::ir(&file, dt, opt).map(|text| print!("{text}")))
         }
@@ -424,6 +427,17 @@ fn verify_cmd(args: VerifyArgs) -> ExitCode {
                 }
             }
         }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `snnc lsp`.
+fn lsp() -> ExitCode {
+    match snn_lsp::run_stdio() {
+        Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::FAILURE

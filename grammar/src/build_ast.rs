@@ -8,6 +8,8 @@ use pest::iterators::{Pair, Pairs};
 /// Walks pest pairs of one file.
 pub(crate) struct Builder {
     pub(crate) file: FileId,
+    /// Where the parsed text starts in the file (a piece parsed alone during recovery).
+    pub(crate) offset: usize,
 }
 
 type P<'i> = Pair<'i, Rule>;
@@ -18,7 +20,7 @@ impl Builder {
     fn span(&self, pair: &P<'_>) -> Span {
         let s = pair.as_span();
         let end = s.start() + pair.as_str().trim_end().len();
-        Span::new(self.file, s.start(), end)
+        Span::new(self.file, self.offset + s.start(), self.offset + end)
     }
 
     fn ident(&self, pair: P<'_>) -> Ident {

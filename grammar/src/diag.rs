@@ -77,6 +77,17 @@ impl Diagnostic {
         self
     }
 
+    /// The name a "did you mean `x`?" (or `"x"`) help proposes, if the help is one. Editors
+    /// offer it as a quick fix replacing the name at the primary span.
+    pub fn suggestion(&self) -> Option<&str> {
+        let help = self.help.as_deref()?;
+        let rest = &help[help.find("did you mean ")? + "did you mean ".len()..];
+        let quote = rest.chars().next().filter(|c| *c == '`' || *c == '"')?;
+        let inner = &rest[1..];
+        let end = inner.find(quote)?;
+        Some(&inner[..end])
+    }
+
     /// True for errors.
     pub fn is_error(&self) -> bool {
         self.severity == Severity::Error

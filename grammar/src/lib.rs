@@ -6,7 +6,9 @@ mod build_ast;
 pub mod codes;
 pub mod diag;
 pub mod fmt;
+pub mod lex;
 mod parse_error;
+mod recover;
 pub mod span;
 
 pub use diag::{Diagnostic, Label, Severity};
@@ -19,27 +21,36 @@ use pest::Parser;
 #[grammar = "snn.pest"]
 pub(crate) struct SnnParser;
 
-/// The result of parsing one file: a tree (empty on a syntax error) and the errors found.
+/// The result of parsing one file: a tree (partial on syntax errors) and the errors found.
 #[derive(Clone, Debug)]
 pub struct Parse {
-    /// The syntax tree; statements before a syntax error are not kept.
+    /// The syntax tree; on syntax errors, the statements that parse on their own.
     pub file: ast::File,
-    /// Syntax errors (at most one per file: pest stops at the first).
+    /// Syntax errors, in source order: one per statement that does not parse, and each
+    /// unclosed bracket or string at its opener (see `recover.rs`).
     pub errors: Vec<Diagnostic>,
+    /// Names declared by statements that do not parse (`ensemble a = lif(` declares `a`):
+    /// the checker reports no unknown name for their uses.
+    pub broken: Vec<ast::Ident>,
 }
 
-/// Parse `text` as the contents of `file`. Never fails: errors come back as diagnostics.
+/// Parse `text` as the contents of `file`. Never fails: errors come back as diagnostics, with
+/// the statements that parse kept.
 pub fn parse(file: FileId, text: &str) -> Parse {
     match SnnParser::parse(Rule::file, text) {
         Ok(pairs) => {
-            let builder = build_ast::Builder { file };
+            let builder = build_ast::Builder { file, offset: 0 };
             let tree = build_ast::first(pairs).map(|p| builder.file(p)).unwrap_or_default();
-            Parse { file: tree, errors: Vec::new() }
+            Parse { file: tree, errors: Vec::new(), broken: Vec::new() }
         }
-        Err(err) => Parse {
-            file: ast::File::default(),
-            errors: vec![parse_error::convert(file, text, err)],
-        },
+        Err(err) => {
+            let first = parse_error::convert(file, text, err);
+            let (tree, errors, mut broken) = recover::recover(file, text, first);
+            for b in &mut broken {
+                b.span.file = file;
+            }
+            Parse { file: tree, errors, broken }
+        }
     }
 }
 
@@ -48,7 +59,7 @@ pub fn parse(file: FileId, text: &str) -> Parse {
 pub fn parse_expr(file: FileId, text: &str) -> Result<ast::Expr, Diagnostic> {
     match SnnParser::parse(Rule::expr, text) {
         Ok(pairs) => {
-            let builder = build_ast::Builder { file };
+            let builder = build_ast::Builder { file, offset: 0 };
             build_ast::first(pairs).map(|p| builder.expr(p)).ok_or_else(|| {
                 Diagnostic::error(codes::SYNTAX, "empty expression", Span::new(file, 0, 0), "")
             })

@@ -7,7 +7,8 @@
 //! - `snn-runtime` (the kernels every backend shares) depends on no other crate of the workspace
 //!   and on no file-format reader (zip, HDF5, safetensors);
 //! - the Cranelift backend is its own crate, `snn-jit`;
-//! - `snn-keras` (readers, converter, evaluator) is used by the CLI and the tests only.
+//! - `snn-keras` (readers, converter, evaluator) is used by the CLI and the tests only;
+//! - the language server `snn-lsp` reaches no Cranelift crate, no `snn-jit` and no `snn-keras`.
 //!
 //! Dependencies are followed through the workspace's crates, and each crate's declared
 //! dependencies are checked; crates from crates.io are not looked into.
@@ -89,6 +90,7 @@ fn dependencies_point_one_way() {
         "snn-exec",
         "snn-capi",
         "snn-aot",
+        "snn-lsp",
     ] {
         assert!(members.contains(crate_), "{crate_} is a workspace member: {members:?}");
     }
@@ -128,6 +130,11 @@ fn dependencies_point_one_way() {
     }
     let aot = closure(&deps, "snn-aot");
     assert!(aot.contains("cranelift-object") && aot.contains("snn-jit"), "snn-aot writes objects");
+
+    let lsp = closure(&deps, "snn-lsp");
+    assert!(lsp.contains("snn-compiler"), "snn-lsp checks with the compiler's front-end");
+    let bad = forbidden(&lsp, &["cranelift", "snn-jit", "snn-aot", "snn-keras", "hdf5"]);
+    assert!(bad.is_empty(), "snn-lsp depends on {bad:?}");
 
     let users: Vec<&String> =
         deps.iter().filter(|(_, d)| d.contains("snn-keras")).map(|(n, _)| n).collect();

@@ -3,10 +3,11 @@
 //! Never fails: returns the model built so far and every diagnostic found.
 
 mod connect;
-mod decl;
+pub(crate) mod decl;
 mod host;
+pub mod index;
 mod loops;
-mod scope;
+pub(crate) mod scope;
 
 use crate::model::{Model, ObjectId};
 use crate::source_db::{SourceDb, TensorSource};
@@ -24,6 +25,9 @@ pub struct Checked {
     pub model: Model,
     /// Errors and warnings, in source order per stage.
     pub diagnostics: Vec<Diagnostic>,
+    /// The syntax tree of every file read (partial where a file has syntax errors), so that
+    /// editor queries need not parse again.
+    pub syntax: IndexMap<FileId, Rc<ast::File>>,
 }
 
 impl Checked {
@@ -55,19 +59,17 @@ pub fn check_with_seed(db: &mut dyn SourceDb, root: FileId, seed: Option<u64>) -
     let mut diagnostics = el.diags;
     diagnostics.retain(|d| d.code != FOLLOW_ON);
     dedup(&mut diagnostics);
-    Checked { model: el.model, diagnostics }
+    let syntax = el.files.iter().map(|(f, info)| (*f, info.ast.clone())).collect();
+    Checked { model: el.model, diagnostics, syntax }
 }
 
+/// Drop repeated diagnostics (same code, place and message); linear in their number.
 fn dedup(diags: &mut Vec<Diagnostic>) {
-    let mut seen: Vec<(&'static str, Span, String)> = Vec::new();
+    let mut seen: std::collections::BTreeSet<(&'static str, FileId, u32, u32, String)> =
+        std::collections::BTreeSet::new();
     diags.retain(|d| {
-        let key = (d.code, d.primary.span, d.message.clone());
-        if seen.contains(&key) {
-            false
-        } else {
-            seen.push(key);
-            true
-        }
+        let s = d.primary.span;
+        seen.insert((d.code, s.file, s.start, s.end, d.message.clone()))
     });
 }
 
@@ -78,6 +80,8 @@ struct FileInfo {
     networks: IndexMap<String, (FileId, usize)>,
     /// `use … as q`: q → file.
     qualified: IndexMap<String, FileId>,
+    /// Names declared by statements that did not parse: uses of them report nothing more.
+    broken: Vec<ast::Ident>,
 }
 
 /// A weights file opened by a `weights` statement.
@@ -118,8 +122,12 @@ impl<'db> Elab<'db> {
         let parsed = snn_syntax::parse(file, self.db.text(file));
         self.diags.extend(parsed.errors);
         let ast = Rc::new(parsed.file);
-        let mut info =
-            FileInfo { ast: ast.clone(), networks: IndexMap::new(), qualified: IndexMap::new() };
+        let mut info = FileInfo {
+            ast: ast.clone(),
+            networks: IndexMap::new(),
+            qualified: IndexMap::new(),
+            broken: parsed.broken,
+        };
         for (i, item) in ast.items.iter().enumerate() {
             if let Item::Network(def) = item {
                 if let Some((f, j)) = info.networks.get(&def.name.name) {
@@ -222,6 +230,13 @@ impl<'db> Elab<'db> {
             .filter_map(|i| if let Item::Stmt(s) = i { Some(s) } else { None })
             .collect();
         let mut ctx = NetCtx::new(root, String::new(), Rc::new(ConfigLayer::default()), 0);
+        let in_network = |b: &ast::Ident| {
+            ast.items.iter().any(|i| {
+                matches!(i, Item::Network(d) if d.span.start <= b.span.start && b.span.end <= d.span.end)
+            })
+        };
+        let broken = info.broken.iter().filter(|b| !in_network(b)).map(|b| b.name.clone());
+        ctx.failed.extend(broken);
         // The root seed comes from a top-level `seed` statement.
         for s in &stmts {
             if let StmtKind::Seed { value } = &s.kind {
@@ -595,6 +610,14 @@ impl<'db> Elab<'db> {
                 .with_help(format!("instantiation chain: {chain} → {}", def.name.name)),
             );
             return;
+        }
+        // Names of body statements that did not parse.
+        if let Some(info) = self.files.get(&ctx.file) {
+            let inside =
+                |b: &&ast::Ident| def.span.start <= b.span.start && b.span.end <= def.span.end;
+            let broken: Vec<String> =
+                info.broken.iter().filter(inside).map(|b| b.name.clone()).collect();
+            ctx.failed.extend(broken);
         }
         // Bind parameters: named or positional arguments, then defaults.
         ctx.push_values();

@@ -105,7 +105,7 @@ impl NetCtx {
 }
 
 /// Parameters a `config` block may set, per object kind (neuron types accept their parameters).
-const CONFIG_KEYS: &[(&str, &[&str])] = &[
+pub(crate) const CONFIG_KEYS: &[(&str, &[&str])] = &[
     (
         "ensemble",
         &[

@@ -9,7 +9,7 @@ use crate::value::{Unit, Value};
 use snn_syntax::{codes, Diagnostic, Span};
 
 /// Ensemble arguments besides the neuron type's own parameters.
-const ENSEMBLE_ARGS: &[&str] = &[
+pub(crate) const ENSEMBLE_ARGS: &[&str] = &[
     "n",
     "dims",
     "max_rates",

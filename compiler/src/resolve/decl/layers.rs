@@ -8,7 +8,7 @@ use crate::value::{fmt_shape, Unit, Value};
 use snn_syntax::{codes, Diagnostic, Span};
 
 /// Layer arguments besides the neuron type's own parameters.
-const LAYER_ARGS: &[&str] = &["gain", "bias"];
+pub(crate) const LAYER_ARGS: &[&str] = &["gain", "bias"];
 
 impl Elab<'_> {
     /// Interpret a neuron constructor as a layer of `n` neurons.

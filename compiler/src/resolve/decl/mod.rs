@@ -4,9 +4,9 @@
 
 mod args;
 mod dist;
-mod ensembles;
+pub(crate) mod ensembles;
 mod instance;
-mod layers;
+pub(crate) mod layers;
 mod neurons;
 mod nodes;
 

@@ -1,0 +1,103 @@
+//! End to end with a real editor: headless Neovim (its built-in LSP client, 0.7) drives
+//! `snnc lsp` through `lsp_nvim.lua` on a copy of examples/integrator.snn; the results it
+//! writes are checked here. Skipped, saying so, when `nvim` is not installed
+//! (`apt-get install neovim`; `.ci/run` installs it).
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+#[test]
+fn neovim_drives_the_language_server() {
+    if Command::new("nvim").arg("--version").stdout(Stdio::null()).status().is_err() {
+        eprintln!(
+            "SKIPPED: `nvim` is not installed (apt-get install neovim); no end-to-end LSP test"
+        );
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("snnc-nvim-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let file = dir.join("integrator.snn");
+    std::fs::copy(repo().join("examples/integrator.snn"), &file).expect("copy example");
+    let script = dir.join("script.lua");
+    std::fs::write(&script, include_str!("lsp_nvim.lua")).expect("script");
+    let out = dir.join("out.json");
+    let mut child = Command::new("nvim")
+        .args(["--headless", "-u", "NONE", "-i", "NONE", "-n", "-c"])
+        .arg(format!("luafile {}", script.display()))
+        .env("SNNC", env!("CARGO_BIN_EXE_snnc"))
+        .env("SNN_FILE", &file)
+        .env("SNN_OUT", &out)
+        .env("XDG_STATE_HOME", &dir)
+        .env("XDG_CACHE_HOME", &dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("nvim starts");
+    let started = Instant::now();
+    loop {
+        if child.try_wait().expect("wait for nvim").is_some() {
+            break;
+        }
+        if started.elapsed() > Duration::from_secs(120) {
+            let _ = child.kill();
+            panic!("nvim did not finish in 120 s");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let text = std::fs::read_to_string(&out).expect("nvim wrote its results");
+    let r: Value = serde_json::from_str(&text).expect("JSON results");
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(r["ok"], true, "the script failed: {}", r["err"]);
+    assert_eq!(r["started"], true);
+    assert_eq!(r["got_diagnostics"], true, "no diagnostics: {text}");
+    assert_eq!(r["initial_diagnostics"].as_array().map(Vec::len), Some(0), "{text}");
+
+    let hover = r["hover"]["result"]["contents"]["value"].as_str().unwrap_or("");
+    assert!(hover.contains("network integrator(n: int = 100"), "hover: {hover}");
+    assert!(hover.contains("Nengo's networks.Integrator"), "hover has the doc comment: {hover}");
+
+    let def = &r["definition"]["result"];
+    let def = if def.is_array() { &def[0] } else { def };
+    assert!(def["uri"].as_str().unwrap_or("").ends_with("/integrator.snn"), "definition: {def}");
+    assert!(def["uri"].as_str().unwrap_or("").contains("snnc-std-"), "into the stdlib: {def}");
+    assert_eq!(def["range"]["start"]["line"], 2, "`node input` of std.integrator: {def}");
+
+    let items = &r["completion"]["result"];
+    let items = items.get("items").unwrap_or(items);
+    let labels: Vec<&str> =
+        items.as_array().into_iter().flatten().filter_map(|i| i["label"].as_str()).collect();
+    assert_eq!(labels, ["input", "ens", "output"], "members of the instance");
+
+    let refs = r["references"]["result"].as_array().map(Vec::len);
+    assert_eq!(refs, Some(2), "`step`, declared and used once: {}", r["references"]);
+
+    let symbols: Vec<&str> = r["symbols"]["result"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s["name"].as_str())
+        .collect();
+    assert_eq!(symbols, ["step", "integ", "value"]);
+
+    assert_eq!(r["got_error"], true, "no diagnostic for the misspelt member: {text}");
+    let d = &r["error_diagnostics"][0];
+    assert_eq!(d["code"], "E0107", "{d}");
+    assert!(d["message"].as_str().unwrap_or("").contains("did you mean `output`?"), "{d}");
+    let title = r["code_actions"]["result"][0]["title"].as_str().unwrap_or("");
+    assert_eq!(title, "Replace `outptu` with `output`");
+    assert_eq!(r["fixed"], true, "the quick fix cleared the diagnostic: {text}");
+
+    let buffer: Vec<&str> =
+        r["buffer"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+    assert_eq!(
+        buffer.last().copied(),
+        Some("probe extra = integ.output synapse 5ms"),
+        "{buffer:?}"
+    );
+}

@@ -1,0 +1,384 @@
+//! One analysis of a document: the compiler's check over an in-memory overlay of the open
+//! editor buffers, plus every loaded file's syntax tree and scope index, and the resolution of
+//! references across files. This is the one module that knows the compiler's file-system
+//! source database (`snn_fs::FsDb`).
+
+use crate::text::LineMap;
+use lsp_types::Url;
+use snn_compiler::resolve::index::{Def, DefId, DefKind, FileIndex, Ref, RefTarget, ScopeId};
+use snn_compiler::{Checked, SourceDb};
+use snn_fs::FsDb;
+use snn_syntax::FileId;
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// A loaded file of an analysis.
+pub(crate) struct FileData {
+    /// Where the editor finds it.
+    pub(crate) uri: Url,
+    /// Its text.
+    pub(crate) text: String,
+    /// Its lines.
+    pub(crate) lines: LineMap,
+    /// Its definitions and references.
+    pub(crate) index: FileIndex,
+    /// For each of `index.uses`, the file it loads.
+    pub(crate) uses: Vec<Option<FileId>>,
+    /// A standard-library file: never edited.
+    pub(crate) read_only: bool,
+}
+
+impl FileData {
+    /// The LSP range of a span of this file.
+    pub(crate) fn range(&self, span: snn_syntax::Span) -> lsp_types::Range {
+        self.lines.range(&self.text, span.start as usize, span.end as usize)
+    }
+
+    /// The byte offset of an LSP position.
+    pub(crate) fn offset(&self, pos: lsp_types::Position) -> usize {
+        self.lines.offset(&self.text, pos)
+    }
+
+    /// The text of a span.
+    pub(crate) fn slice(&self, span: snn_syntax::Span) -> &str {
+        self.text.get(span.range()).unwrap_or("")
+    }
+}
+
+/// A definition somewhere in an analysis.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct Loc {
+    /// The file.
+    pub(crate) file: FileId,
+    /// The definition in that file's index.
+    pub(crate) def: DefId,
+}
+
+/// The checked document and every file it loaded.
+pub(crate) struct Analysis {
+    /// The compiler's source database (weights files are opened through it).
+    db: RefCell<FsDb>,
+    /// The document's file.
+    pub(crate) root: FileId,
+    /// Every loaded file, by `FileId`.
+    pub(crate) files: Vec<FileData>,
+    /// The compiler's result for the document.
+    pub(crate) checked: Checked,
+    /// The state generation it was made at (see `server::State`).
+    pub(crate) generation: u64,
+    /// The model's objects by the file and start of their declared name.
+    objects_at: BTreeMap<(FileId, u32), Vec<usize>>,
+}
+
+/// The directory the standard library is written to, so editors can open it (read-only).
+pub(crate) fn stdlib_dir() -> PathBuf {
+    std::env::temp_dir().join(format!("snnc-std-{}", env!("CARGO_PKG_VERSION")))
+}
+
+/// The URI of the standard-library file `name`, writing it out (read-only) when missing.
+pub(crate) fn stdlib_uri(name: &str) -> Url {
+    let dir = stdlib_dir();
+    let path = dir.join(format!("{name}.snn"));
+    let text = snn_compiler::source_db::STDLIB.iter().find(|(n, _)| *n == name).map(|(_, t)| *t);
+    if let Some(text) = text {
+        if std::fs::read_to_string(&path).ok().as_deref() != Some(text) {
+            let _ = std::fs::create_dir_all(&dir);
+            if let Ok(meta) = std::fs::metadata(&path) {
+                let mut perms = meta.permissions();
+                #[allow(clippy::permissions_set_readonly_false)] // rewriting our own copy
+                perms.set_readonly(false);
+                let _ = std::fs::set_permissions(&path, perms);
+            }
+            if std::fs::write(&path, text).is_ok() {
+                if let Ok(meta) = std::fs::metadata(&path) {
+                    let mut perms = meta.permissions();
+                    perms.set_readonly(true);
+                    let _ = std::fs::set_permissions(&path, perms);
+                }
+            }
+        }
+    }
+    Url::from_file_path(&path)
+        .unwrap_or_else(|_| Url::parse("untitled:std.snn").expect("a constant URL parses"))
+}
+
+/// Whether `uri` is a standard-library file written by [`stdlib_uri`].
+pub(crate) fn is_stdlib(uri: &Url) -> bool {
+    uri.to_file_path().is_ok_and(|p| p.starts_with(stdlib_dir()))
+}
+
+fn canonical(p: &Path) -> PathBuf {
+    p.canonicalize().unwrap_or_else(|_| p.to_path_buf())
+}
+
+impl Analysis {
+    /// Check the document `uri` with text `text`; `open` are the other open documents, whose
+    /// unsaved text is used when the document imports them.
+    pub(crate) fn new<'a>(
+        uri: &Url,
+        text: &str,
+        open: impl Iterator<Item = (&'a Url, &'a str)>,
+        generation: u64,
+    ) -> Analysis {
+        let mut db = FsDb::new();
+        let mut uris: Vec<(FileId, Url)> = Vec::new();
+        let root_path = uri.to_file_path().ok().map(|p| canonical(&p));
+        let root_name = root_path.as_ref().map(|p| p.display().to_string());
+        let root =
+            db.add(&root_name.unwrap_or_else(|| uri.to_string()), root_path, text.to_string());
+        uris.push((root, uri.clone()));
+        for (u, t) in open {
+            if u == uri {
+                continue;
+            }
+            if let Ok(p) = u.to_file_path() {
+                let p = canonical(&p);
+                let id = db.add(&p.display().to_string(), Some(p), t.to_string());
+                uris.push((id, u.clone()));
+            }
+        }
+        let checked = snn_compiler::check(&mut db, root);
+        // Index the document and the files it reaches through `use`s (the other open
+        // documents are in the database, for the overlay, but not indexed unless used).
+        let mut indexed: BTreeMap<FileId, FileData> = BTreeMap::new();
+        let mut todo = vec![root];
+        while let Some(id) = todo.pop() {
+            if indexed.contains_key(&id) || indexed.len() > 10_000 {
+                continue;
+            }
+            let text = db.text(id).to_string();
+            // the check's tree when it read the file, else a parse of it
+            let index = match checked.syntax.get(&id) {
+                Some(tree) => FileIndex::build(tree),
+                None => FileIndex::build(&snn_syntax::parse(id, &text).file),
+            };
+            let (uri, read_only) = match uris.iter().find(|(f, _)| *f == id) {
+                Some((_, u)) => (u.clone(), is_stdlib(u)),
+                None => file_uri(&db.name(id)),
+            };
+            let uses: Vec<Option<FileId>> = index
+                .uses
+                .iter()
+                .map(|u| match &u.target {
+                    Ok(std) => db.load_std(std),
+                    Err(rel) => db.load_relative(id, rel).ok(),
+                })
+                .collect();
+            todo.extend(uses.iter().flatten().copied());
+            indexed.insert(
+                id,
+                FileData { uri, lines: LineMap::new(&text), text, index, uses, read_only },
+            );
+        }
+        let mut files: Vec<FileData> = Vec::new();
+        let mut i = 0u32;
+        while !db.name(FileId(i)).is_empty() && i <= 100_000 {
+            let id = FileId(i);
+            files.push(match indexed.remove(&id) {
+                Some(f) => f,
+                None => {
+                    let uri = match uris.iter().find(|(f, _)| *f == id) {
+                        Some((_, u)) => u.clone(),
+                        None => file_uri(&db.name(id)).0,
+                    };
+                    FileData {
+                        uri,
+                        text: String::new(),
+                        lines: LineMap::new(""),
+                        index: FileIndex::default(),
+                        uses: Vec::new(),
+                        read_only: true,
+                    }
+                }
+            });
+            i += 1;
+        }
+        let mut objects_at: BTreeMap<(FileId, u32), Vec<usize>> = BTreeMap::new();
+        for (i, o) in checked.model.objects.iter().enumerate() {
+            objects_at.entry((o.span.file, o.span.start)).or_default().push(i);
+        }
+        Analysis { db: RefCell::new(db), root, files, checked, generation, objects_at }
+    }
+
+    /// Whether the check read the file `uri` (the document, or one it uses).
+    pub(crate) fn uses_file(&self, uri: &Url) -> bool {
+        self.files.iter().any(|f| &f.uri == uri && !f.read_only)
+    }
+
+    /// Names of the standard-library files.
+    pub(crate) fn std_names(&self) -> Vec<&'static str> {
+        self.db.borrow().std_names()
+    }
+
+    /// The weights file `rel` as seen from `file`.
+    pub(crate) fn weights(
+        &self,
+        file: FileId,
+        rel: &str,
+    ) -> Result<std::rc::Rc<dyn snn_compiler::TensorSource>, String> {
+        self.db.borrow_mut().weights(file, rel)
+    }
+
+    /// The data of `file`.
+    pub(crate) fn file(&self, file: FileId) -> Option<&FileData> {
+        self.files.get(file.0 as usize)
+    }
+
+    /// Whether the document itself has a syntax error (its tree is then partial).
+    pub(crate) fn has_syntax_error(&self) -> bool {
+        self.checked
+            .diagnostics
+            .iter()
+            .any(|d| d.code == snn_syntax::codes::SYNTAX && d.primary.span.file == self.root)
+    }
+
+    /// The document's own file.
+    pub(crate) fn root_file(&self) -> &FileData {
+        &self.files[self.root.0 as usize]
+    }
+
+    /// The definition at `loc`.
+    pub(crate) fn def(&self, loc: Loc) -> Option<&Def> {
+        self.file(loc.file)?.index.defs.get(loc.def.0)
+    }
+
+    /// The network called `name` (`q.name` when qualified) as seen from `file`: its own, or one
+    /// of a file it uses.
+    pub(crate) fn network(&self, file: FileId, name: &str) -> Option<Loc> {
+        let data = self.file(file)?;
+        if let Some((q, rest)) = name.split_once('.') {
+            let k = data.index.uses.iter().position(|u| u.alias.as_deref() == Some(q))?;
+            let target = (*data.uses.get(k)?)?;
+            let def = self.file(target)?.index.network(rest)?;
+            return Some(Loc { file: target, def });
+        }
+        if let Some(def) = data.index.network(name) {
+            return Some(Loc { file, def });
+        }
+        for (k, u) in data.index.uses.iter().enumerate() {
+            if u.alias.is_some() {
+                continue;
+            }
+            let Some(Some(target)) = data.uses.get(k) else { continue };
+            if let Some(def) = self.file(*target).and_then(|f| f.index.network(name)) {
+                return Some(Loc { file: *target, def });
+            }
+        }
+        None
+    }
+
+    /// The definition a reference of `file` points at, wherever it is.
+    pub(crate) fn resolve(&self, file: FileId, r: &Ref) -> Option<Loc> {
+        match &r.target {
+            RefTarget::Def(d) => Some(Loc { file, def: *d }),
+            RefTarget::Network(name) | RefTarget::Free(name) => self.network(file, name),
+            RefTarget::Member { root, fields } => self.member(Loc { file, def: *root }, fields, 0),
+            RefTarget::Arg { callee, name } => self.param(self.network(file, callee)?, name),
+        }
+    }
+
+    /// The parameter `name` of the network at `net`.
+    pub(crate) fn param(&self, net: Loc, name: &str) -> Option<Loc> {
+        let ix = &self.file(net.file)?.index;
+        let body = ix.body_of(net.def)?;
+        let def = ix
+            .defs
+            .iter()
+            .position(|d| d.scope == body && d.kind == DefKind::Param && d.name == name)?;
+        Some(Loc { file: net.file, def: DefId(def) })
+    }
+
+    /// The body scope and file of the network an instance (or an alias of one) instantiates.
+    pub(crate) fn instance_body(&self, loc: Loc, depth: usize) -> Option<(FileId, ScopeId)> {
+        if depth > 32 {
+            return None;
+        }
+        let def = self.def(loc)?;
+        match def.kind {
+            DefKind::Instance => {
+                let net = self.network(loc.file, def.callee.as_deref()?)?;
+                let body = self.file(net.file)?.index.body_of(net.def)?;
+                Some((net.file, body))
+            }
+            DefKind::Alias => {
+                let target = self.alias_target(loc, depth + 1)?;
+                self.instance_body(target, depth + 1)
+            }
+            _ => None,
+        }
+    }
+
+    /// The definition an alias names.
+    pub(crate) fn alias_target(&self, loc: Loc, depth: usize) -> Option<Loc> {
+        let (root, fields) = self.def(loc)?.target.clone()?;
+        let root = Loc { file: loc.file, def: root? };
+        if fields.is_empty() {
+            return Some(root);
+        }
+        self.member(root, &fields, depth + 1)
+    }
+
+    /// Follow `fields` from the definition `root` through instances and aliases.
+    pub(crate) fn member(&self, root: Loc, fields: &[String], depth: usize) -> Option<Loc> {
+        let mut cur = root;
+        for f in fields {
+            let (file, body) = self.instance_body(cur, depth + 1)?;
+            let ix = &self.file(file)?.index;
+            let def = ix.members(body).into_iter().find(|d| &ix.def(*d).name == f)?;
+            cur = Loc { file, def };
+        }
+        Some(cur)
+    }
+
+    /// Every place that names the definition `target` (its own name included when `decl`),
+    /// over all files of the analysis.
+    pub(crate) fn references(&self, target: Loc, decl: bool) -> Vec<(FileId, snn_syntax::Span)> {
+        let mut out = Vec::new();
+        if decl {
+            if let Some(d) = self.def(target) {
+                out.push((target.file, d.span));
+            }
+        }
+        for (i, f) in self.files.iter().enumerate() {
+            let file = FileId(i as u32);
+            for r in &f.index.refs {
+                if self.resolve(file, r) == Some(target) {
+                    out.push((file, r.span));
+                }
+            }
+        }
+        out.sort_by_key(|(f, s)| (*f, s.start));
+        out.dedup();
+        out
+    }
+
+    /// The checked model's objects declared at the name span of `def` (one per instance or
+    /// array element).
+    pub(crate) fn objects_of(&self, loc: Loc) -> Vec<&snn_compiler::model::Object> {
+        let Some(def) = self.def(loc) else { return Vec::new() };
+        let ids = self.objects_at.get(&(def.span.file, def.span.start));
+        let objects = &self.checked.model.objects;
+        ids.into_iter().flatten().filter_map(|i| objects.get(*i)).collect()
+    }
+}
+
+/// The URI of a file the compiler loaded, from its display name.
+fn file_uri(name: &str) -> (Url, bool) {
+    if let Some(std) = name.strip_prefix("std/").and_then(|n| n.strip_suffix(".snn")) {
+        if !Path::new(name).exists() {
+            return (stdlib_uri(std), true);
+        }
+    }
+    let path = PathBuf::from(name);
+    let path = if path.is_absolute() {
+        path
+    } else {
+        std::env::current_dir().map(|d| d.join(&path)).unwrap_or(path)
+    };
+    let path = canonical(&path);
+    match Url::from_file_path(&path) {
+        Ok(u) => (u, false),
+        Err(()) => (Url::parse("untitled:unknown.snn").expect("a constant URL parses"), true),
+    }
+}

@@ -1,0 +1,350 @@
+//! The main loop: reads messages, keeps the open documents, answers requests (each in a
+//! panic guard, so the server never dies), honours cancellation of queued requests, and
+//! publishes diagnostics once the queue is drained.
+
+use crate::analysis::Analysis;
+use crate::{diagnostics, features};
+use lsp_server::{Connection, ErrorCode, Message, Notification, Request, RequestId, Response};
+use lsp_types::notification::{self as notif, Notification as _};
+use lsp_types::request::{self as req, Request as _};
+use lsp_types::{InitializeParams, PublishDiagnosticsParams, ServerCapabilities, Url};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::PathBuf;
+use std::rc::Rc;
+
+/// Run the server over stdin/stdout until the client exits.
+pub fn run_stdio() -> Result<(), String> {
+    let (conn, io) = Connection::stdio();
+    serve(conn)?;
+    io.join().map_err(|e| e.to_string())
+}
+
+/// Run the server over `conn` (the initialize handshake, then the main loop) until `exit`.
+pub fn serve(conn: Connection) -> Result<(), String> {
+    let caps = serde_json::to_value(capabilities()).map_err(|e| e.to_string())?;
+    let init = conn.initialize(caps).map_err(|e| e.to_string())?;
+    let params: InitializeParams = serde_json::from_value(init).unwrap_or_default();
+    let mut state = State::new(&params);
+    main_loop(&conn, &mut state)
+}
+
+/// What the server can do (LSP 3.17).
+pub fn capabilities() -> ServerCapabilities {
+    use lsp_types::*;
+    ServerCapabilities {
+        text_document_sync: Some(TextDocumentSyncCapability::Options(TextDocumentSyncOptions {
+            open_close: Some(true),
+            change: Some(TextDocumentSyncKind::INCREMENTAL),
+            save: Some(TextDocumentSyncSaveOptions::Supported(true)),
+            ..Default::default()
+        })),
+        hover_provider: Some(HoverProviderCapability::Simple(true)),
+        definition_provider: Some(OneOf::Left(true)),
+        references_provider: Some(OneOf::Left(true)),
+        rename_provider: Some(OneOf::Right(RenameOptions {
+            prepare_provider: Some(true),
+            work_done_progress_options: Default::default(),
+        })),
+        document_symbol_provider: Some(OneOf::Left(true)),
+        workspace_symbol_provider: Some(OneOf::Left(true)),
+        completion_provider: Some(CompletionOptions {
+            trigger_characters: Some(vec![".".into(), "\"".into(), "(".into(), ",".into()]),
+            ..Default::default()
+        }),
+        signature_help_provider: Some(SignatureHelpOptions {
+            trigger_characters: Some(vec!["(".into(), ",".into()]),
+            retrigger_characters: None,
+            work_done_progress_options: Default::default(),
+        }),
+        document_formatting_provider: Some(OneOf::Left(true)),
+        code_action_provider: Some(CodeActionProviderCapability::Simple(true)),
+        semantic_tokens_provider: Some(SemanticTokensServerCapabilities::SemanticTokensOptions(
+            SemanticTokensOptions {
+                legend: crate::tokens::legend(),
+                full: Some(SemanticTokensFullOptions::Bool(true)),
+                range: None,
+                work_done_progress_options: Default::default(),
+            },
+        )),
+        inlay_hint_provider: Some(OneOf::Left(true)),
+        ..Default::default()
+    }
+}
+
+/// An open document.
+pub(crate) struct Doc {
+    /// Its current text.
+    pub(crate) text: String,
+    /// The editor's version of it.
+    pub(crate) version: i32,
+}
+
+/// The server's state: open documents, their analyses, pending diagnostics.
+pub(crate) struct State {
+    /// Open documents.
+    pub(crate) docs: BTreeMap<Url, Doc>,
+    /// The latest analysis of each document (valid while its generation is current).
+    cache: BTreeMap<Url, Rc<Analysis>>,
+    /// The latest analysis of each document whose text had no syntax error: names for
+    /// completion while the text being typed does not parse.
+    last_good: BTreeMap<Url, Rc<Analysis>>,
+    /// Documents whose diagnostics must be published.
+    dirty: BTreeSet<Url>,
+    /// Bumped on every change to any document: analyses of older generations are stale.
+    generation: u64,
+    /// Workspace folders (for workspace symbols).
+    pub(crate) roots: Vec<PathBuf>,
+}
+
+impl State {
+    fn new(params: &InitializeParams) -> State {
+        let mut roots: Vec<PathBuf> = params
+            .workspace_folders
+            .iter()
+            .flatten()
+            .filter_map(|f| f.uri.to_file_path().ok())
+            .collect();
+        #[allow(deprecated)] // older clients send only rootUri
+        if let Some(p) = params.root_uri.as_ref().and_then(|u| u.to_file_path().ok()) {
+            if roots.is_empty() {
+                roots.push(p);
+            }
+        }
+        State {
+            docs: BTreeMap::new(),
+            cache: BTreeMap::new(),
+            last_good: BTreeMap::new(),
+            dirty: BTreeSet::new(),
+            generation: 0,
+            roots,
+        }
+    }
+
+    /// The text of `uri`: the open buffer, else the file on disk.
+    pub(crate) fn text(&self, uri: &Url) -> Option<String> {
+        if let Some(d) = self.docs.get(uri) {
+            return Some(d.text.clone());
+        }
+        std::fs::read_to_string(uri.to_file_path().ok()?).ok()
+    }
+
+    /// The current analysis of `uri`, made now if stale.
+    pub(crate) fn analysis(&mut self, uri: &Url) -> Option<Rc<Analysis>> {
+        if let Some(a) = self.cache.get(uri) {
+            if a.generation == self.generation {
+                return Some(a.clone());
+            }
+        }
+        let text = self.text(uri)?;
+        let open = self.docs.iter().map(|(u, d)| (u, d.text.as_str()));
+        let a = Rc::new(Analysis::new(uri, &text, open, self.generation));
+        self.cache.insert(uri.clone(), a.clone());
+        if !a.has_syntax_error() {
+            self.last_good.insert(uri.clone(), a.clone());
+        }
+        Some(a)
+    }
+
+    /// The analysis whose scope index answers name queries at the cursor: the current one,
+    /// or the last without a syntax error when the current text does not parse.
+    pub(crate) fn names_analysis(&mut self, uri: &Url) -> Option<Rc<Analysis>> {
+        let a = self.analysis(uri)?;
+        if a.has_syntax_error() {
+            if let Some(good) = self.last_good.get(uri) {
+                return Some(good.clone());
+            }
+        }
+        Some(a)
+    }
+
+    fn changed(&mut self, uri: &Url) {
+        self.generation += 1;
+        // Recheck, when idle, the document and the open documents whose last check used it.
+        self.dirty.insert(uri.clone());
+        for (other, a) in &self.cache {
+            if other != uri && self.docs.contains_key(other) && a.uses_file(uri) {
+                self.dirty.insert(other.clone());
+            }
+        }
+    }
+
+    fn publish_pending(&mut self, conn: &Connection) {
+        let dirty = std::mem::take(&mut self.dirty);
+        for uri in dirty {
+            let Some(version) = self.docs.get(&uri).map(|d| d.version) else {
+                // closed: clear its diagnostics
+                send_notification::<notif::PublishDiagnostics>(
+                    conn,
+                    PublishDiagnosticsParams { uri, diagnostics: Vec::new(), version: None },
+                );
+                continue;
+            };
+            let diags = catch_unwind(AssertUnwindSafe(|| {
+                self.analysis(&uri).map(|a| diagnostics::lsp_diagnostics(&a)).unwrap_or_default()
+            }))
+            .unwrap_or_default();
+            send_notification::<notif::PublishDiagnostics>(
+                conn,
+                PublishDiagnosticsParams { uri, diagnostics: diags, version: Some(version) },
+            );
+        }
+    }
+
+    fn notification(&mut self, n: Notification) {
+        match n.method.as_str() {
+            notif::DidOpenTextDocument::METHOD => {
+                if let Ok(p) =
+                    serde_json::from_value::<lsp_types::DidOpenTextDocumentParams>(n.params)
+                {
+                    let d = p.text_document;
+                    self.docs.insert(d.uri.clone(), Doc { text: d.text, version: d.version });
+                    self.changed(&d.uri);
+                }
+            }
+            notif::DidChangeTextDocument::METHOD => {
+                if let Ok(p) =
+                    serde_json::from_value::<lsp_types::DidChangeTextDocumentParams>(n.params)
+                {
+                    let uri = p.text_document.uri;
+                    if let Some(doc) = self.docs.get_mut(&uri) {
+                        for c in p.content_changes {
+                            crate::text::apply_change(&mut doc.text, c);
+                        }
+                        doc.version = p.text_document.version;
+                        self.changed(&uri);
+                    }
+                }
+            }
+            notif::DidCloseTextDocument::METHOD => {
+                if let Ok(p) =
+                    serde_json::from_value::<lsp_types::DidCloseTextDocumentParams>(n.params)
+                {
+                    let uri = p.text_document.uri;
+                    self.docs.remove(&uri);
+                    self.cache.remove(&uri);
+                    self.last_good.remove(&uri);
+                    self.changed(&uri);
+                }
+            }
+            notif::DidSaveTextDocument::METHOD => {
+                // Other documents may import the saved file from disk.
+                self.generation += 1;
+                self.dirty.extend(self.docs.keys().cloned());
+            }
+            _ => {}
+        }
+    }
+
+    /// Answer one request; `Err` is an error response's code and message.
+    pub(crate) fn request(&mut self, r: &Request) -> Result<serde_json::Value, (i32, String)> {
+        let p = r.params.clone();
+        macro_rules! route {
+            ($($req:ty => $f:path,)*) => {
+                match r.method.as_str() {
+                    $(<$req>::METHOD => {
+                        let params: <$req as req::Request>::Params = serde_json::from_value(p)
+                            .map_err(|e| (ErrorCode::InvalidParams as i32, e.to_string()))?;
+                        let out: <$req as req::Request>::Result = $f(self, params)?;
+                        serde_json::to_value(out)
+                            .map_err(|e| (ErrorCode::InternalError as i32, e.to_string()))
+                    })*
+                    other => Err((ErrorCode::MethodNotFound as i32, format!("unknown request {other}"))),
+                }
+            };
+        }
+        route! {
+            req::HoverRequest => features::hover,
+            req::GotoDefinition => features::definition,
+            req::References => features::references,
+            req::PrepareRenameRequest => features::prepare_rename,
+            req::Rename => features::rename,
+            req::DocumentSymbolRequest => features::document_symbols,
+            req::WorkspaceSymbolRequest => features::workspace_symbols,
+            req::Completion => crate::complete::completion,
+            req::SignatureHelpRequest => crate::complete::signature_help,
+            req::Formatting => features::formatting,
+            req::CodeActionRequest => diagnostics::code_actions,
+            req::SemanticTokensFullRequest => crate::tokens::semantic_tokens,
+            req::InlayHintRequest => features::inlay_hints,
+        }
+    }
+}
+
+fn send_notification<N: lsp_types::notification::Notification>(conn: &Connection, p: N::Params) {
+    let _ = conn.sender.send(Message::Notification(Notification::new(N::METHOD.to_string(), p)));
+}
+
+fn cancel_id(n: &Notification) -> Option<RequestId> {
+    let p: lsp_types::CancelParams = serde_json::from_value(n.params.clone()).ok()?;
+    Some(match p.id {
+        lsp_types::NumberOrString::Number(i) => RequestId::from(i),
+        lsp_types::NumberOrString::String(s) => RequestId::from(s),
+    })
+}
+
+fn main_loop(conn: &Connection, state: &mut State) -> Result<(), String> {
+    let mut queue: VecDeque<Message> = VecDeque::new();
+    loop {
+        if queue.is_empty() {
+            state.publish_pending(conn);
+            match conn.receiver.recv() {
+                Ok(m) => queue.push_back(m),
+                Err(_) => return Ok(()),
+            }
+        }
+        while let Ok(m) = conn.receiver.try_recv() {
+            queue.push_back(m);
+        }
+        // Cancelled requests still queued are answered at once.
+        let cancelled: Vec<RequestId> = queue
+            .iter()
+            .filter_map(|m| match m {
+                Message::Notification(n) if n.method == notif::Cancel::METHOD => cancel_id(n),
+                _ => None,
+            })
+            .collect();
+        if !cancelled.is_empty() {
+            queue.retain(|m| match m {
+                Message::Request(r) if cancelled.contains(&r.id) => {
+                    let resp = Response::new_err(
+                        r.id.clone(),
+                        ErrorCode::RequestCanceled as i32,
+                        "cancelled".to_string(),
+                    );
+                    let _ = conn.sender.send(resp.into());
+                    false
+                }
+                Message::Notification(n) => n.method != notif::Cancel::METHOD,
+                _ => true,
+            });
+        }
+        let Some(msg) = queue.pop_front() else { continue };
+        match msg {
+            Message::Request(r) => {
+                if r.method == req::Shutdown::METHOD {
+                    let _ = conn.sender.send(Response::new_ok(r.id, ()).into());
+                    continue;
+                }
+                let id = r.id.clone();
+                let resp = match catch_unwind(AssertUnwindSafe(|| state.request(&r))) {
+                    Ok(Ok(v)) => Response { id, result: Some(v), error: None },
+                    Ok(Err((code, msg))) => Response::new_err(id, code, msg),
+                    Err(_) => Response::new_err(
+                        id,
+                        ErrorCode::InternalError as i32,
+                        format!("internal error while answering {}", r.method),
+                    ),
+                };
+                let _ = conn.sender.send(resp.into());
+            }
+            Message::Notification(n) => {
+                if n.method == notif::Exit::METHOD {
+                    return Ok(());
+                }
+                let _ = catch_unwind(AssertUnwindSafe(|| state.notification(n)));
+            }
+            Message::Response(_) => {}
+        }
+    }
+}

@@ -1,0 +1,445 @@
+//! In-process protocol tests: a client drives the server over an in-memory connection and the
+//! responses, rendered compactly, are insta snapshots.
+
+mod support;
+
+use serde_json::{json, Value};
+use support::{at, pos_of, repo, uri, Client};
+
+/// Paths made stable: the repository and the written-out stdlib.
+fn clean(s: &str) -> String {
+    let repo = uri(&repo());
+    let std = uri(&std::env::temp_dir());
+    s.replace(&repo, "$REPO").replace(&std, "$TMP")
+}
+
+fn range(r: &Value) -> String {
+    format!(
+        "{}:{}-{}:{}",
+        r["start"]["line"], r["start"]["character"], r["end"]["line"], r["end"]["character"]
+    )
+}
+
+fn loc(l: &Value) -> String {
+    clean(&format!("{} {}", l["uri"].as_str().unwrap_or(""), range(&l["range"])))
+}
+
+fn diags(d: &Value) -> String {
+    let mut out = String::new();
+    for d in d.as_array().into_iter().flatten() {
+        out += &format!(
+            "{} {} {}: {}\n",
+            range(&d["range"]),
+            d["severity"],
+            d["code"].as_str().unwrap_or("-"),
+            d["message"].as_str().unwrap_or("").replace('\n', " | ")
+        );
+        for r in d["relatedInformation"].as_array().into_iter().flatten() {
+            out += &format!(
+                "    related {}: {}\n",
+                loc(&r["location"]),
+                r["message"].as_str().unwrap_or("")
+            );
+        }
+    }
+    out
+}
+
+fn example(name: &str) -> (String, String) {
+    let path = repo().join("examples").join(name);
+    let text = std::fs::read_to_string(&path).expect("example");
+    (uri(&path), text)
+}
+
+fn hover_text(c: &mut Client, u: &str, text: &str, needle: &str, nth: usize, shift: u32) -> String {
+    let (l, ch) = pos_of(text, needle, nth, shift);
+    let h = c.request("textDocument/hover", at(u, l, ch));
+    format!(
+        "--- hover `{needle}`#{nth}+{shift}\n{}\n",
+        h["contents"]["value"].as_str().unwrap_or("(none)")
+    )
+}
+
+#[test]
+fn diagnostics_and_quick_fixes() {
+    let mut c = Client::start(&repo());
+    let path = repo().join("examples/__lsp_protocol_test.snn");
+    let u = uri(&path);
+    let text =
+        "input x: [2]\nensemble a = lif(n = 50, dims = 2)\nensemble a = lif(n = 50, dims = 1)\n\
+                connect x -> ab\nconnect x -> a transform [[1, 2, 3]]\nprobe a synapse 10ms\n";
+    c.open(&u, text);
+    let d = c.diagnostics(&u, 1);
+    let mut out = diags(&d);
+    let (l, ch) = pos_of(text, "ab", 0, 1);
+    let actions = c.request(
+        "textDocument/codeAction",
+        json!({ "textDocument": { "uri": u }, "range": { "start": { "line": l, "character": ch }, "end": { "line": l, "character": ch } }, "context": { "diagnostics": [] } }),
+    );
+    for a in actions.as_array().into_iter().flatten() {
+        out += &format!("action: {} ({})\n", a["title"].as_str().unwrap_or(""), a["kind"]);
+        for (file, edits) in a["edit"]["changes"].as_object().into_iter().flatten() {
+            for e in edits.as_array().into_iter().flatten() {
+                out += &format!(
+                    "    edit {} {} -> {}\n",
+                    clean(file),
+                    range(&e["range"]),
+                    e["newText"]
+                );
+            }
+        }
+    }
+    // An edit that fixes everything clears the diagnostics.
+    c.change(&u, 2, "input x: [2]\nensemble a = lif(n = 50, dims = 2)\nconnect x -> a\n");
+    out += &format!("after the fix: {}\n", c.diagnostics(&u, 2));
+    // A syntax error is reported at its place.
+    c.change(&u, 3, "input x: [2]\nensemble a = lif(n = 50, dims = 2\nconnect x -> a\n");
+    out += &diags(&c.diagnostics(&u, 3));
+    // Several syntax errors at once, an unterminated string at its quote; the statements that
+    // parse are still checked (`y` is unknown), uses of broken declarations are not reported.
+    c.change(
+        &u,
+        4,
+        "input x: [2]\nensemble a = lif(n = 50 dims = 2)\nnode b: [1\nweights w = \"f.npz\n\
+         connect x -> \nconnect x -> y\nprobe a\nprobe b\n",
+    );
+    out += "--- several syntax errors\n";
+    out += &diags(&c.diagnostics(&u, 4));
+    insta::assert_snapshot!(out);
+    c.shutdown();
+}
+
+#[test]
+fn hover_definition_references() {
+    let mut c = Client::start(&repo());
+    let (u, text) = example("tour.snn");
+    c.open(&u, &text);
+    let mut out = String::new();
+    for (needle, nth, shift) in [
+        ("b = bank", 0, 0),
+        ("bank(n = 40", 0, 1),
+        ("hidden: [20]", 0, 1),
+        ("adapt =", 0, 0),
+        ("lif_rate", 0, 2),
+        ("tau_rc = 20ms", 0, 2),
+        ("n = 40", 0, 0),
+        ("b.output", 0, 3),
+        ("drive: [dims]", 0, 0),
+        ("connect hidden -> readout", 0, 2),
+        ("e[i] = neuron", 0, 0),
+        ("noise = white", 0, 0),
+    ] {
+        out += &hover_text(&mut c, &u, &text, needle, nth, shift);
+    }
+    out += "--- definitions\n";
+    for (needle, nth, shift) in [
+        ("b.output", 0, 3),
+        ("bank(n = 40", 0, 1),
+        ("dims = dims", 0, 8),
+        ("neuron = lif_rate", 0, 1),
+        ("bank_out", 1, 1),
+    ] {
+        let (l, ch) = pos_of(&text, needle, nth, shift);
+        let d = c.request("textDocument/definition", at(&u, l, ch));
+        out += &format!(
+            "{needle}#{nth}+{shift} -> {}\n",
+            if d.is_null() { "null".into() } else { loc(&d) }
+        );
+    }
+    out += "--- references of `drive`\n";
+    let (l, ch) = pos_of(&text, "drive", 0, 1);
+    let mut p = at(&u, l, ch);
+    p["context"] = json!({ "includeDeclaration": true });
+    let refs = c.request("textDocument/references", p);
+    for r in refs.as_array().into_iter().flatten() {
+        out += &format!("{}\n", loc(r));
+    }
+    out += "--- references of the network `bank`'s member `output`\n";
+    let (l, ch) = pos_of(&text, "node output", 0, 6);
+    let mut p = at(&u, l, ch);
+    p["context"] = json!({ "includeDeclaration": false });
+    for r in c.request("textDocument/references", p).as_array().into_iter().flatten() {
+        out += &format!("{}\n", loc(r));
+    }
+    out += "--- rename `drive` to `stim`\n";
+    let (l, ch) = pos_of(&text, "drive", 2, 0);
+    let mut p = at(&u, l, ch);
+    p["newName"] = json!("stim");
+    let edit = c.request("textDocument/rename", p);
+    for (file, edits) in edit["changes"].as_object().into_iter().flatten() {
+        for e in edits.as_array().into_iter().flatten() {
+            out += &format!("{} {} -> {}\n", clean(file), range(&e["range"]), e["newText"]);
+        }
+    }
+    let mut p = at(&u, l, ch);
+    p["newName"] = json!("connect");
+    let id = c.send("textDocument/rename", p);
+    let r = c.wait(id);
+    out += &format!("rename to a keyword: {:?}\n", r.error.map(|e| e.message));
+    insta::assert_snapshot!(out);
+    c.shutdown();
+}
+
+#[test]
+fn into_the_standard_library() {
+    let mut c = Client::start(&repo());
+    let (u, text) = example("integrator.snn");
+    c.open(&u, &text);
+    let mut out = String::new();
+    out += &diags(&c.diagnostics(&u, 1));
+    for (needle, shift) in [("integrator(n", 1), ("integ.input", 7), ("std.integrator", 6)] {
+        let (l, ch) = pos_of(&text, needle, 0, shift);
+        let d = c.request("textDocument/definition", at(&u, l, ch));
+        out += &format!("definition {needle}+{shift} -> {}\n", loc(&d));
+    }
+    out += &hover_text(&mut c, &u, &text, "integrator(n", 0, 1);
+    out += &hover_text(&mut c, &u, &text, "integ =", 0, 1);
+    // the stdlib file is on disk, read-only
+    let (l, ch) = pos_of(&text, "integrator(n", 0, 1);
+    let d = c.request("textDocument/definition", at(&u, l, ch));
+    let path = lsp_types::Url::parse(d["uri"].as_str().unwrap_or(""))
+        .expect("uri")
+        .to_file_path()
+        .expect("path");
+    let meta = std::fs::metadata(&path).expect("stdlib file written");
+    out += &format!("stdlib file read-only: {}\n", meta.permissions().readonly());
+    let mut p = at(&u, l, ch);
+    p["newName"] = json!("integ2");
+    let id = c.send("textDocument/rename", p);
+    out += &format!("rename a stdlib network: {:?}\n", c.wait(id).error.map(|e| e.message));
+    insta::assert_snapshot!(out);
+    c.shutdown();
+}
+
+#[test]
+fn symbols_completion_signatures() {
+    let mut c = Client::start(&repo());
+    let (u, text) = example("tour.snn");
+    c.open(&u, &text);
+    let mut out = String::from("--- document symbols\n");
+    let syms = c.request("textDocument/documentSymbol", json!({ "textDocument": { "uri": u } }));
+    fn walk(s: &Value, depth: usize, out: &mut String) {
+        for s in s.as_array().into_iter().flatten() {
+            *out += &format!(
+                "{}{} kind={} {} {}\n",
+                "  ".repeat(depth),
+                s["name"].as_str().unwrap_or(""),
+                s["kind"],
+                s["detail"].as_str().unwrap_or("-"),
+                range(&s["selectionRange"])
+            );
+            walk(&s["children"], depth + 1, out);
+        }
+    }
+    walk(&syms, 0, &mut out);
+    out += "--- workspace symbols `integ`\n";
+    let ws = c.request("workspace/symbol", json!({ "query": "integ" }));
+    let mut names: Vec<String> = ws
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|s| format!("{} {}", s["name"].as_str().unwrap_or(""), loc(&s["location"])))
+        .collect();
+    names.sort();
+    out += &names.join("\n");
+    out += "\n";
+    // completions at places edited into the text
+    let cases: &[(&str, &str)] = &[
+        ("after an instance and a dot", "connect drive -> b."),
+        ("after a population and a dot", "probe adapt."),
+        ("state variables", "probe adapt.neurons."),
+        ("use std.", "use std."),
+        ("units", "node k = 5"),
+        ("neuron arguments", "ensemble z = lif(n = 3, "),
+        ("network arguments", "network b2 = bank("),
+        ("tensor names", "node q = w[\""),
+        ("config keys", "config {\n    lif."),
+    ];
+    let mut version = 1;
+    for (what, line) in cases {
+        version += 1;
+        let edited = format!("{text}{line}");
+        c.change(&u, version, &edited);
+        let (l, ch) = pos_of(&edited, line, 0, line.len() as u32);
+        let (l, ch) = if line.contains('\n') {
+            (l + 1, line.rsplit('\n').next().map(|s| s.len() as u32).unwrap_or(0))
+        } else {
+            (l, ch)
+        };
+        let items = c.request("textDocument/completion", at(&u, l, ch));
+        let labels: Vec<String> = items
+            .as_array()
+            .into_iter()
+            .flatten()
+            .take(40)
+            .map(|i| i["label"].as_str().unwrap_or("").to_string())
+            .collect();
+        out += &format!("--- completion: {what}\n{}\n", labels.join(" "));
+    }
+    // general completion offers names in scope, networks, neuron types and keywords
+    version += 1;
+    let edited = format!("{text}connect ");
+    c.change(&u, version, &edited);
+    let (l, _) = pos_of(&edited, "connect ", 7, 0);
+    let items = c.request("textDocument/completion", at(&u, l, 8));
+    let labels: Vec<&str> =
+        items.as_array().into_iter().flatten().filter_map(|i| i["label"].as_str()).collect();
+    for want in ["drive", "bank_out", "bank", "lif", "adaptive_lif", "connect", "uniform", "sin"] {
+        assert!(labels.contains(&want), "{want} not in {labels:?}");
+    }
+    for (what, line) in [
+        ("neuron type", "ensemble z = lif(n = 3, tau_rc = 1ms, "),
+        ("network", "network b2 = bank(n = 3, "),
+    ] {
+        version += 1;
+        let edited = format!("{text}{line}");
+        c.change(&u, version, &edited);
+        let (l, ch) = pos_of(&edited, line, 0, line.len() as u32);
+        let s = c.request("textDocument/signatureHelp", at(&u, l, ch));
+        out += &format!(
+            "--- signature help: {what}\n{} active={}\n",
+            s["signatures"][0]["label"].as_str().unwrap_or("(none)"),
+            s["activeParameter"]
+        );
+    }
+    insta::assert_snapshot!(out);
+    c.shutdown();
+}
+
+#[test]
+fn formatting_tokens_inlay_hints() {
+    let mut c = Client::start(&repo());
+    let path = repo().join("examples/__lsp_format_test.snn");
+    let u = uri(&path);
+    let text = "input x:[2]\nensemble a=lif(n=50,dims=2)\nnode out:[1]\n\
+                connect x->a\nconnect a->out transform [[1,1]] synapse 5ms // sum\n";
+    c.open(&u, text);
+    let mut out = String::from("--- formatting\n");
+    let edits = c.request(
+        "textDocument/formatting",
+        json!({ "textDocument": { "uri": u }, "options": { "tabSize": 4, "insertSpaces": true } }),
+    );
+    for e in edits.as_array().into_iter().flatten() {
+        out += &format!("{}\n{}", range(&e["range"]), e["newText"].as_str().unwrap_or(""));
+    }
+    out += "--- semantic tokens (line, col, len, type, modifiers)\n";
+    let toks =
+        c.request("textDocument/semanticTokens/full", json!({ "textDocument": { "uri": u } }));
+    let data: Vec<u64> =
+        toks["data"].as_array().into_iter().flatten().filter_map(Value::as_u64).collect();
+    let (mut line, mut col) = (0, 0);
+    for t in data.chunks(5) {
+        if t[0] > 0 {
+            col = 0;
+        }
+        line += t[0];
+        col += t[1];
+        out += &format!("{line}:{col} len {} type {} mods {}\n", t[2], t[3], t[4]);
+    }
+    out += "--- inlay hints\n";
+    let hints = c.request(
+        "textDocument/inlayHint",
+        json!({ "textDocument": { "uri": u }, "range": { "start": { "line": 0, "character": 0 }, "end": { "line": 99, "character": 0 } } }),
+    );
+    for h in hints.as_array().into_iter().flatten() {
+        out +=
+            &format!("{}:{} {}\n", h["position"]["line"], h["position"]["character"], h["label"]);
+    }
+    // a syntax error: formatting replies with an error naming the place
+    c.change(&u, 2, "input x: [2\n");
+    let id = c.send(
+        "textDocument/formatting",
+        json!({ "textDocument": { "uri": u }, "options": { "tabSize": 4, "insertSpaces": true } }),
+    );
+    out += &format!("format with a syntax error: {:?}\n", c.wait(id).error.map(|e| e.message));
+    insta::assert_snapshot!(out);
+    c.shutdown();
+}
+
+#[test]
+fn cancelled_and_unknown_requests_are_answered() {
+    let mut c = Client::start(&repo());
+    let (u, text) = example("tour.snn");
+    c.open(&u, &text);
+    // queue many requests, cancel one before the server gets to it
+    let ids: Vec<_> = (0..20).map(|_| c.send("textDocument/hover", at(&u, 9, 10))).collect();
+    c.notify("$/cancelRequest", json!({ "id": 20 }));
+    for id in ids {
+        let r = c.wait(id);
+        assert!(r.result.is_some() || r.error.is_some());
+    }
+    let id = c.send("textDocument/noSuchThing", json!({}));
+    assert_eq!(c.wait(id).error.map(|e| e.code), Some(-32601));
+    let id = c.send("textDocument/hover", json!({ "bad": "params" }));
+    assert_eq!(c.wait(id).error.map(|e| e.code), Some(-32602));
+    // a document the server does not know is no error
+    let none = c.request("textDocument/hover", at("file:///nonexistent/x.snn", 0, 0));
+    assert!(none.is_null());
+    c.shutdown();
+}
+
+#[test]
+fn twenty_thousand_duplicates_report_quickly() {
+    let mut c = Client::start(&repo());
+    let u = uri(&repo().join("examples/__lsp_dup_test.snn"));
+    let mut text = String::new();
+    for _ in 0..20_000 {
+        text.push_str("node a: [1]\n");
+    }
+    let t = std::time::Instant::now();
+    c.open(&u, &text);
+    let d = c.diagnostics(&u, 1);
+    let elapsed = t.elapsed();
+    assert_eq!(d.as_array().map(Vec::len), Some(19_999));
+    assert!(elapsed.as_secs_f64() < 5.0, "took {elapsed:?}");
+    c.shutdown();
+}
+
+#[test]
+fn use_files_and_unsaved_buffers() {
+    let dir = std::env::temp_dir().join(format!("snn-lsp-use-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let dir = dir.canonicalize().expect("canonical temp dir");
+    let lib = dir.join("blocks.snn");
+    let main = dir.join("main.snn");
+    std::fs::write(
+        &lib,
+        "network relay(n: int = 1) {\n    node input: [n]\n    alias output = input\n}\n",
+    )
+    .expect("write");
+    let main_text = "use \"blocks.snn\"\ninput x: [2]\nnetwork r = relay(n = 2)\n\
+                     connect x -> r.input\nprobe r.extra\n";
+    std::fs::write(&main, main_text).expect("write");
+    let mut c = Client::start(&dir);
+    let (lu, mu) = (uri(&lib), uri(&main));
+    let clean = |s: String| s.replace(&uri(&dir), "$DIR");
+    c.open(&mu, main_text);
+    let mut out = clean(diags(&c.diagnostics(&mu, 1)));
+    // the imported file is edited, not saved: the document is rechecked with the buffer's text
+    let edited = "network relay(n: int = 1) {\n    node input: [n]\n    node extra: [n]\n    \
+                  connect input -> extra\n    alias output = input\n}\n";
+    c.open(&lu, edited);
+    out += &format!("after opening the edited import: {}\n", c.fresh_diagnostics(&mu));
+    for (needle, shift) in [("relay(n", 1), ("r.input", 3), ("r.extra", 3), ("blocks.snn", 2)] {
+        let (l, ch) = pos_of(main_text, needle, 0, shift);
+        let d = c.request("textDocument/definition", at(&mu, l, ch));
+        let at = format!("{} {}", d["uri"].as_str().unwrap_or(""), range(&d["range"]));
+        out += &clean(format!("definition {needle}+{shift} -> {at}\n"));
+    }
+    // renaming the network renames it in both files
+    let (l, ch) = pos_of(main_text, "relay(n", 0, 1);
+    let mut p = at(&mu, l, ch);
+    p["newName"] = json!("pass");
+    let edit = c.request("textDocument/rename", p);
+    let mut edits: Vec<String> = Vec::new();
+    for (file, es) in edit["changes"].as_object().into_iter().flatten() {
+        for e in es.as_array().into_iter().flatten() {
+            edits.push(clean(format!("{} {} -> {}", file, range(&e["range"]), e["newText"])));
+        }
+    }
+    edits.sort();
+    out += &format!("rename:\n{}\n", edits.join("\n"));
+    insta::assert_snapshot!(out);
+    c.shutdown();
+    let _ = std::fs::remove_dir_all(&dir);
+}

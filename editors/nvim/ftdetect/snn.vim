@@ -1,0 +1,2 @@
+" .snn files are the snn language (snnc).
+autocmd BufRead,BufNewFile *.snn setfiletype snn
