@@ -105,11 +105,20 @@ impl Layout {
     /// The initial state block in `T` (signal initial values, zeros elsewhere).
     pub fn initial_block<T: Float>(&self) -> Vec<T> {
         let mut mem = vec![T::zero(); self.len];
+        self.write_initial(&mut mem, false);
+        mem
+    }
+
+    /// Writes the signals' initial values into `mem` (a block of [`Layout::len`] values), and
+    /// zeros everywhere else when `clear` (a reused block).
+    pub fn write_initial<T: Float>(&self, mem: &mut [T], clear: bool) {
+        if clear {
+            mem.fill(T::zero());
+        }
         for (off, vals) in &self.sig_init {
             for (m, &v) in mem[*off..*off + vals.len()].iter_mut().zip(vals) {
                 *m = T::cast(v);
             }
         }
-        mem
     }
 }

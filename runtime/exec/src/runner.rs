@@ -105,6 +105,23 @@ impl<T: Float> Runner<T> {
         Ok(Element { mem, ctx, states, err, steps: 0 })
     }
 
+    /// Puts `e` back at `t = 0` as batch element `b`, reusing its memory (every page of its
+    /// block written now, not during the next run).
+    pub fn reinit(&self, e: &mut Element<T>, b: usize) -> Result<(), String> {
+        self.plan.layout.write_initial(&mut e.mem, true);
+        e.states.clear();
+        for (k, _) in &self.kernels {
+            e.states.push(k.init(b, &mut e.mem)?);
+        }
+        for ((_, slot), st) in self.kernels.iter().zip(e.states.iter_mut()) {
+            e.ctx[*slot + 1] = st as *mut KernelState as u64;
+        }
+        e.ctx[SLOT_ONCE] = 1;
+        e.steps = 0;
+        e.err.take();
+        Ok(())
+    }
+
     /// Advances `e` by `steps` steps, reading `inputs` (one per program input, their data for
     /// every step from the first this element ever ran when they advance) and writing probe
     /// samples into `probes` (per probe, a buffer holding every sample since the element's

@@ -28,14 +28,23 @@ impl<T: Float> Session<T> {
         Ok(s)
     }
 
-    /// Back to `t = 0` with probes cleared (held inputs stay).
+    /// Back to `t = 0` with probes cleared (held inputs stay). Elements keep their memory (a
+    /// fresh allocation would be faulted in page by page during the next run).
     pub fn reset(&mut self) -> Result<(), String> {
-        self.elems.clear();
-        for b in 0..self.batch {
-            self.elems.push(self.runner.element(b)?);
+        if self.elems.len() != self.batch {
+            self.elems.clear();
+            for b in 0..self.batch {
+                self.elems.push(self.runner.element(b)?);
+            }
+        }
+        for (b, e) in self.elems.iter_mut().enumerate() {
+            self.runner.reinit(e, b)?;
         }
         let n_probes = self.runner.plan().probes.len();
-        self.samples = (0..self.batch).map(|_| vec![Vec::new(); n_probes]).collect();
+        if self.samples.len() != self.batch {
+            self.samples = (0..self.batch).map(|_| vec![Vec::new(); n_probes]).collect();
+        }
+        self.samples.iter_mut().flatten().for_each(Vec::clear);
         Ok(())
     }
 
@@ -88,7 +97,7 @@ impl<T: Float> Session<T> {
                         .ok()
                         .and_then(|s| s.checked_mul(p.size))
                         .ok_or("too many samples")?;
-                    if buf.is_empty() {
+                    if buf.capacity() == 0 {
                         // Zeroed pages from the allocator (as `snnc run`'s buffers), not a fill.
                         *buf = vec![T::zero(); n];
                     } else {
