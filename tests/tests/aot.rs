@@ -345,6 +345,12 @@ fn failures_write_nothing() {
     assert!(err.contains("not a regular file"), "{err}");
     assert!(!out.join("libsquare.so").exists(), "no library beside the refused header");
 
+    // The output directory named as the model itself: refused, the model untouched.
+    let before = std::fs::read(&square).expect("reads");
+    let err = snnc::build::build(&config(square.clone(), square.clone())).expect_err("fails").0;
+    assert!(err.contains("is not a directory"), "{err}");
+    assert_eq!(std::fs::read(&square).expect("reads"), before, "the model is untouched");
+
     let mut cfg = config(square.clone(), dir.join("o2"));
     cfg.name = Some("2bad-name".into());
     let err = snnc::build::build(&cfg).expect_err("fails").0;

@@ -60,6 +60,12 @@ fn run(tool: &str, cmd: &mut Command) -> Result<(), AotError> {
 /// Builds the three files into `dir` (created if missing).
 pub(crate) fn link(parts: &Parts<'_>, dir: &Path) -> Result<Written, AotError> {
     let io = |what: &str, e: std::io::Error| AotError::Io(format!("{what}: {e}"));
+    if dir.exists() && !dir.is_dir() {
+        return Err(AotError::Io(format!(
+            "{} exists and is not a directory (-o names the output directory)",
+            dir.display()
+        )));
+    }
     std::fs::create_dir_all(dir).map_err(|e| io(&dir.display().to_string(), e))?;
     let scratch = tempfile::Builder::new()
         .prefix(".snnc-build-")
