@@ -60,17 +60,9 @@ enum Command {
     },
 }
 
-/// Arguments of `snnc run`.
+/// How a model is simulated: the arguments `snnc run` and `snnc bench` share.
 #[derive(clap::Args)]
-struct RunArgs {
-    /// The .snn model.
-    file: PathBuf,
-    /// Number of steps.
-    #[arg(long, conflicts_with = "time")]
-    steps: Option<usize>,
-    /// Simulated time in seconds (rounded to whole steps).
-    #[arg(long)]
-    time: Option<f64>,
+struct SimArgs {
     /// Time step in seconds.
     #[arg(long, default_value_t = 0.001)]
     dt: f64,
@@ -86,12 +78,30 @@ struct RunArgs {
     /// Threads running batch elements in parallel (jit; 0: one per core).
     #[arg(long, default_value_t = 0)]
     threads: usize,
-    /// Print compile and simulation times, and what runs as host calls.
-    #[arg(short = 'v', long)]
-    verbose: bool,
     /// Run the program as lowered, without the optimisation passes.
     #[arg(long)]
     no_opt: bool,
+    /// Float type of the simulation (and of `run`'s output arrays; docs/PRECISION.md).
+    #[arg(long, value_enum, default_value_t = snnc::run::Dtype::Float64)]
+    dtype: snnc::run::Dtype,
+}
+
+/// Arguments of `snnc run`.
+#[derive(clap::Args)]
+struct RunArgs {
+    /// The .snn model.
+    file: PathBuf,
+    /// Number of steps.
+    #[arg(long, conflicts_with = "time")]
+    steps: Option<usize>,
+    /// Simulated time in seconds (rounded to whole steps).
+    #[arg(long)]
+    time: Option<f64>,
+    #[command(flatten)]
+    sim: SimArgs,
+    /// Print compile and simulation times, and what runs as host calls.
+    #[arg(short = 'v', long)]
+    verbose: bool,
     /// Output file.
     #[arg(short = 'o', long, default_value = "out.npz")]
     output: PathBuf,
@@ -102,9 +112,6 @@ struct RunArgs {
     /// Print each neuron population's mean and max firing rate (Hz) over the run.
     #[arg(long)]
     rates: bool,
-    /// Float type of the simulation and of the output arrays (docs/PRECISION.md).
-    #[arg(long, value_enum, default_value_t = snnc::run::Dtype::Float64)]
-    dtype: snnc::run::Dtype,
 }
 
 /// Arguments of `snnc build`.
@@ -165,30 +172,11 @@ struct BenchArgs {
     /// Steps per timed run.
     #[arg(long, default_value_t = 1000)]
     steps: usize,
-    /// Time step in seconds.
-    #[arg(long, default_value_t = 0.001)]
-    dt: f64,
-    /// Input data: `NAME=FILE.npy`, or `FILE.npy` for a model with one input.
-    #[arg(long = "input")]
-    inputs: Vec<String>,
-    /// Model seed (overrides `seed N` in the file).
-    #[arg(long)]
-    seed: Option<u64>,
-    /// Backend: `jit` (native code) or `interp` (the reference interpreter).
-    #[arg(long, default_value = "jit")]
-    backend: String,
-    /// Threads running batch elements in parallel (jit; 0: one per core).
-    #[arg(long, default_value_t = 0)]
-    threads: usize,
-    /// Float type of the simulation.
-    #[arg(long, value_enum, default_value_t = snnc::run::Dtype::Float64)]
-    dtype: snnc::run::Dtype,
+    #[command(flatten)]
+    sim: SimArgs,
     /// Timed runs; the fastest is reported.
     #[arg(long, default_value_t = 3)]
     repeat: usize,
-    /// Run the program as lowered, without the optimisation passes.
-    #[arg(long)]
-    no_opt: bool,
     /// Print the result as JSON.
     #[arg(long)]
     json: bool,
@@ -279,22 +267,8 @@ fn main() -> ExitCode {
 
 /// `snnc run`.
 fn run_cmd(args: RunArgs) -> ExitCode {
-    let RunArgs {
-        file,
-        steps,
-        time,
-        dt,
-        inputs,
-        seed,
-        backend,
-        threads,
-        verbose,
-        no_opt,
-        output,
-        labels,
-        rates,
-        dtype,
-    } = args;
+    let RunArgs { file, steps, time, sim, verbose, output, labels, rates } = args;
+    let SimArgs { dt, inputs, seed, backend, threads, no_opt, dtype } = sim;
     let steps = steps.unwrap_or_else(|| time.map(|t| (t / dt).round() as usize).unwrap_or(1000));
     let res = snnc::run::run(&snnc::run::RunConfig {
         file,
@@ -334,8 +308,8 @@ fn plot_cmd(args: PlotArgs) -> ExitCode {
 
 /// `snnc bench`.
 fn bench_cmd(args: BenchArgs) -> ExitCode {
-    let BenchArgs { file, steps, dt, inputs, seed, backend, threads, dtype, repeat, no_opt, json } =
-        args;
+    let BenchArgs { file, steps, sim, repeat, json } = args;
+    let SimArgs { dt, inputs, seed, backend, threads, no_opt, dtype } = sim;
     let cfg = snnc::bench::BenchConfig {
         file,
         steps,
