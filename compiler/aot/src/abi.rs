@@ -22,18 +22,11 @@ struct Fwd {
 
 const P: Type = types::I64;
 
-/// Every C function of a model, after its `NAME_` prefix (the library exports these only).
-pub(crate) const FUNCTIONS: &[&str] = &[
-    "new",
-    "free",
-    "set_input",
-    "run",
-    "probe_size",
-    "probe_samples",
-    "read_probe",
-    "reset",
-    "last_error",
-];
+/// Every C function of a model, after its `NAME_` prefix (the library exports these only):
+/// `new` and the forwards.
+pub(crate) fn functions() -> impl Iterator<Item = &'static str> {
+    std::iter::once("new").chain(FORWARDS.iter().map(|f| f.name))
+}
 
 /// Functions forwarded as they are (`NAME_x` calls `snnrt_x`).
 const FORWARDS: &[Fwd] = &[

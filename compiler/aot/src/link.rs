@@ -81,7 +81,7 @@ pub(crate) fn link(parts: &Parts<'_>, dir: &Path) -> Result<Written, AotError> {
     let model_o = write(&format!("{name}_model.o"), parts.model_o)?;
     let abi_o = write(&format!("{name}_abi.o"), parts.abi_o)?;
     let runtime_a = write("libsnn_capi.a", parts.runtime_a)?;
-    let globals: String = crate::abi::FUNCTIONS.iter().map(|f| format!(" {name}_{f};")).collect();
+    let globals: String = crate::abi::functions().map(|f| format!(" {name}_{f};")).collect();
     let exports =
         write("exports.map", format!("{{\n  global:{globals}\n  local: *;\n}};\n").as_bytes())?;
     let header = write(&format!("{name}.h"), parts.header.as_bytes())?;

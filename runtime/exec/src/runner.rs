@@ -88,27 +88,29 @@ impl<T: Float> Runner<T> {
     /// Batch element `b` at `t = 0`.
     pub fn element(&self, b: usize) -> Result<Element<T>, String> {
         let layout = &self.plan.layout;
-        let mut mem = layout.initial_block::<T>();
-        let mut states: Vec<KernelState> = Vec::with_capacity(self.kernels.len());
-        for (k, _) in &self.kernels {
-            states.push(k.init(b, &mut mem)?);
-        }
+        let mem = layout.initial_block::<T>();
         let err = ErrCell::new();
         let mut ctx = vec![0u64; layout.n_slots];
         ctx[SLOT_ERROR] = err.0 as u64;
         ctx[SLOT_LEN] = mem.len() as u64;
-        ctx[SLOT_ONCE] = 1;
-        for ((kernel, slot), st) in self.kernels.iter().zip(states.iter_mut()) {
+        for (kernel, slot) in &self.kernels {
             ctx[*slot] = kernel as *const Box<dyn HostKernel<T>> as u64;
-            ctx[*slot + 1] = st as *mut KernelState as u64;
         }
-        Ok(Element { mem, ctx, states, err, steps: 0 })
+        let mut e = Element { mem, ctx, states: Vec::new(), err, steps: 0 };
+        self.start(&mut e, b)?;
+        Ok(e)
     }
 
     /// Puts `e` back at `t = 0` as batch element `b`, reusing its memory (every page of its
     /// block written now, not during the next run).
     pub fn reinit(&self, e: &mut Element<T>, b: usize) -> Result<(), String> {
         self.plan.layout.write_initial(&mut e.mem, true);
+        self.start(e, b)
+    }
+
+    /// The kernel states of `e` (batch element `b`, whose block holds its initial values) and
+    /// what the context says of them; step 0.
+    fn start(&self, e: &mut Element<T>, b: usize) -> Result<(), String> {
         e.states.clear();
         for (k, _) in &self.kernels {
             e.states.push(k.init(b, &mut e.mem)?);
