@@ -8,6 +8,7 @@ pub mod import;
 pub mod plot;
 pub mod render;
 pub mod run;
+pub mod train;
 pub mod verify;
 
 /// `2, 3` for messages about array shapes.

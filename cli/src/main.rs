@@ -45,6 +45,11 @@ enum Command {
     /// Check a converted network against a Keras-semantics evaluation of the model, layer by
     /// layer (rate neurons, one step); exit 1 naming the first layer that diverges.
     Verify(VerifyArgs),
+    /// Train a model's transforms and biases on data (NengoDL's `fit`), writing OUT.snn and
+    /// OUT.safetensors.
+    Train(TrainArgs),
+    /// Print a model's losses and accuracy on data, as it trains (rate neurons).
+    Evaluate(EvaluateArgs),
     /// Run the language server (LSP over stdin/stdout), for editors.
     Lsp,
     /// Print the lowered step IR.
@@ -112,6 +117,81 @@ struct RunArgs {
     /// Print each neuron population's mean and max firing rate (Hz) over the run.
     #[arg(long)]
     rates: bool,
+}
+
+/// Arguments of `snnc train`.
+#[derive(clap::Args)]
+struct TrainArgs {
+    /// The .snn model.
+    file: PathBuf,
+    /// Training data: an .npz with one array per input and one per probe with a loss.
+    #[arg(long)]
+    data: PathBuf,
+    /// Validation data (.npz, as --data), scored after every epoch.
+    #[arg(long)]
+    validation: Option<PathBuf>,
+    /// Passes over the training data.
+    #[arg(long, default_value_t = 1)]
+    epochs: usize,
+    /// Samples per update.
+    #[arg(long, default_value_t = 32)]
+    batch_size: usize,
+    /// Update rule: sgd, adam or rmsprop (Keras's).
+    #[arg(long, default_value = "adam")]
+    optimizer: String,
+    /// Learning rate.
+    #[arg(long, default_value_t = 0.001)]
+    learning_rate: f64,
+    /// Momentum of sgd.
+    #[arg(long, default_value_t = 0.0)]
+    momentum: f64,
+    /// A loss: PROBE=mse | sparse_categorical_crossentropy | categorical_crossentropy,
+    /// optionally weighted (PROBE=mse*0.01); repeat for several probes.
+    #[arg(long = "loss", required = true)]
+    losses: Vec<String>,
+    /// Seed of the minibatch shuffling.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Threads (0: one per core).
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
+    /// Steps per sample when the data has no time axis (default 1).
+    #[arg(long)]
+    steps: Option<usize>,
+    /// Time step in seconds.
+    #[arg(long, default_value_t = 0.001)]
+    dt: f64,
+    /// The trained model (OUT.snn; its weights go to OUT.safetensors).
+    #[arg(short = 'o', long)]
+    output: PathBuf,
+}
+
+/// Arguments of `snnc evaluate`.
+#[derive(clap::Args)]
+struct EvaluateArgs {
+    /// The .snn model.
+    file: PathBuf,
+    /// Test data (.npz, as for train).
+    #[arg(long)]
+    data: PathBuf,
+    /// Losses, as for train.
+    #[arg(long = "loss", required = true)]
+    losses: Vec<String>,
+    /// Samples per forward pass.
+    #[arg(long, default_value_t = 100)]
+    batch_size: usize,
+    /// Threads (0: one per core).
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
+    /// Steps per sample when the data has no time axis (default 1).
+    #[arg(long)]
+    steps: Option<usize>,
+    /// Time step in seconds.
+    #[arg(long, default_value_t = 0.001)]
+    dt: f64,
+    /// Print one JSON object instead of a line.
+    #[arg(long)]
+    json: bool,
 }
 
 /// Arguments of `snnc build`.
@@ -258,6 +338,36 @@ fn main() -> ExitCode {
         Command::Bench(args) => bench_cmd(args),
         Command::Import(args) => import_cmd(args),
         Command::Verify(args) => verify_cmd(args),
+        Command::Train(a) => report(snnc::train::train(&snnc::train::TrainConfig {
+            file: a.file,
+            data: a.data,
+            validation: a.validation,
+            epochs: a.epochs,
+            batch_size: a.batch_size,
+            optimizer: a.optimizer,
+            learning_rate: a.learning_rate,
+            momentum: a.momentum,
+            losses: a.losses,
+            seed: a.seed,
+            threads: a.threads,
+            steps: a.steps,
+            dt: a.dt,
+            output: a.output,
+        })),
+        Command::Evaluate(a) => {
+            let cfg = snnc::train::EvaluateConfig {
+                file: a.file,
+                data: a.data,
+                losses: a.losses,
+                batch_size: a.batch_size,
+                threads: a.threads,
+                steps: a.steps,
+                dt: a.dt,
+            };
+            report(snnc::train::evaluate(&cfg).map(|(s, l)| {
+                snnc::train::print_scores(&s, &l, a.json);
+            }))
+        }
         Command::Lsp => lsp(),
         Command::Ir { file, dt, opt } => {
             report(snnc::run::ir(&file, dt, opt).map(|text| print!("{text}")))

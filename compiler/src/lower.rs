@@ -71,6 +71,12 @@ pub fn synapse(spec: &SynapseSpec) -> Synapse {
     }
 }
 
+/// The name of the signal connection `index`'s transform adds into (training finds the
+/// connection's parameter op by it).
+pub fn weighted_signal_name(index: usize) -> String {
+    format!("conn{index}.weighted")
+}
+
 /// Lower `model` with time step `dt`. Errors are diagnostics at the source line.
 pub fn lower(model: &Model, built: &Built, dt: f64) -> Result<Program, Vec<Diagnostic>> {
     let mut lw = Lowerer {
@@ -299,7 +305,7 @@ impl Lowerer<'_> {
             (Transform::Dense(w), true) => w.nrows(),
             _ => c.post.size,
         };
-        let weighted = self.signal(format!("{name}.weighted"), size_mid, Vec::new());
+        let weighted = self.signal(weighted_signal_name(index), size_mid, Vec::new());
         self.op(OpKind::Reset { dst: weighted, value: vec![0.0] }, c.span);
         self.transform_op(&transform, src, weighted, src_sel, c.span);
         let filtered = match &c.synapse {

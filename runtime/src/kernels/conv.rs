@@ -8,6 +8,8 @@ use crate::real::Real;
 use ndarray::ArrayD;
 use serde::{Deserialize, Serialize};
 
+mod grad;
+
 /// Convolution geometry, resolved: shapes are full (spatial…, channels) in the declared layout.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ConvSpec {

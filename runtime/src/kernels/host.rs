@@ -48,6 +48,26 @@ pub fn softmax(shape: &[usize], axis: usize, x: &[f64], y: &mut [f64]) {
 
 /// Max pooling with TensorFlow's semantics: cells outside the input never win.
 pub fn max_pool(p: &Pool<'_>, x: &[f64], y: &mut [f64]) {
+    max_pool_winners(p, x, |k, best, _| {
+        if let Some(o) = y.get_mut(k) {
+            *o = best;
+        }
+    });
+}
+
+/// The gradient of [`max_pool`]: `dx[i] += dy[k]` for the input `i` that won output `k` (the
+/// first of equal maxima in window order, as TensorFlow's `MaxPoolGrad` routes it).
+pub fn max_pool_backward(p: &Pool<'_>, x: &[f64], dy: &[f64], dx: &mut [f64]) {
+    max_pool_winners(p, x, |k, _, i| {
+        if let (Some(i), Some(&g)) = (i, dy.get(k)) {
+            dx[i] += g;
+        }
+    });
+}
+
+/// Calls `f(k, max, index of the max)` for each output `k` of the pooling (the index is `None`
+/// when no window cell is inside the input).
+fn max_pool_winners(p: &Pool<'_>, x: &[f64], mut f: impl FnMut(usize, f64, Option<usize>)) {
     let Pool { input_shape, output_shape, size, strides, pad_before, channels_last } = *p;
     let nd = output_shape.len();
     let ch = if channels_last { nd - 1 } else { 0 };
@@ -55,7 +75,8 @@ pub fn max_pool(p: &Pool<'_>, x: &[f64], y: &mut [f64]) {
     let flat =
         |ix: &[usize], shape: &[usize]| ix.iter().zip(shape).fold(0, |acc, (&i, &d)| acc * d + i);
     let mut ix = vec![0usize; nd];
-    for (k, out) in y.iter_mut().enumerate() {
+    let n_out: usize = output_shape.iter().product();
+    for k in 0..n_out {
         let mut r = k;
         for d in (0..nd).rev() {
             ix[d] = r % output_shape[d].max(1);
@@ -63,6 +84,7 @@ pub fn max_pool(p: &Pool<'_>, x: &[f64], y: &mut [f64]) {
         }
         let n_win: usize = size.iter().product();
         let mut best = f64::NEG_INFINITY;
+        let mut best_i = None;
         for w in 0..n_win {
             let mut rem = w;
             let mut src = ix.clone();
@@ -78,10 +100,15 @@ pub fn max_pool(p: &Pool<'_>, x: &[f64], y: &mut [f64]) {
                 }
             }
             if inside {
-                best = best.max(x[flat(&src, input_shape)]);
+                let i = flat(&src, input_shape);
+                let v = x[i];
+                best = best.max(v);
+                if best_i.is_none() || v > x[best_i.unwrap_or(i)] {
+                    best_i = Some(i);
+                }
             }
         }
-        *out = best;
+        f(k, best, best_i);
     }
 }
 
@@ -179,6 +206,58 @@ impl HostOp {
         wy.resize(y.len(), 0.0);
         self.apply(wx, wy);
         crate::real::cast_into(wy, y);
+    }
+
+    /// The reverse mode of [`HostOp::apply`], for training: `dx += (∂y/∂x)ᵀ dy` given the
+    /// input `x`, the output `y = op(x)` and `dy = ∂L/∂y`. An error for a Keras layer (its
+    /// gradient is not computed here).
+    pub fn backward(&self, x: &[f64], y: &[f64], dy: &[f64], dx: &mut [f64]) -> Result<(), String> {
+        match self {
+            HostOp::Keras(k) => Err(format!(
+                "the gradient of the Keras layer `{}` is not available",
+                k.layer.class_name
+            )),
+            HostOp::Elu { alpha } => {
+                for (((d, &g), &xv), &yv) in dx.iter_mut().zip(dy).zip(x).zip(y) {
+                    *d += if xv > 0.0 { g } else { g * (yv + alpha) };
+                }
+                Ok(())
+            }
+            HostOp::Softmax { shape, axis } => {
+                let n_axis = shape[*axis];
+                let inner: usize = shape[axis + 1..].iter().product();
+                let outer: usize = shape[..*axis].iter().product();
+                for o in 0..outer {
+                    for i in 0..inner {
+                        let at = |k: usize| (o * n_axis + k) * inner + i;
+                        let dot: f64 = (0..n_axis).map(|k| dy[at(k)] * y[at(k)]).sum();
+                        for k in 0..n_axis {
+                            dx[at(k)] += y[at(k)] * (dy[at(k)] - dot);
+                        }
+                    }
+                }
+                Ok(())
+            }
+            HostOp::MaxPool {
+                input_shape,
+                output_shape,
+                size,
+                strides,
+                pad_before,
+                channels_last,
+            } => {
+                let pool = Pool {
+                    input_shape,
+                    output_shape,
+                    size,
+                    strides,
+                    pad_before,
+                    channels_last: *channels_last,
+                };
+                max_pool_backward(&pool, x, dy, dx);
+                Ok(())
+            }
+        }
     }
 
     /// `y = op(x)`; `x` and `y` are flat, row-major. (A Keras layer, whose shapes were checked

@@ -18,6 +18,7 @@
 use serde::{Deserialize, Serialize};
 mod adaptive_lif;
 mod adaptive_lif_rate;
+mod derivative;
 mod generic;
 mod izhikevich;
 mod leaky_relu;

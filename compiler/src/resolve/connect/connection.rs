@@ -7,7 +7,7 @@ use crate::resolve::decl::derive_seed;
 use crate::resolve::scope::{NetCtx, Target};
 use crate::resolve::Elab;
 use crate::spec::{DistSpec, SolverSpec, SynapseSpec};
-use crate::value::Unit;
+use crate::value::{Unit, Value};
 use snn_syntax::ast;
 use snn_syntax::{codes, Diagnostic, Span};
 
@@ -54,12 +54,13 @@ impl Elab<'_> {
         let Some(function) = self.decoded_function(ctx, cl.function, decoded, &ends) else {
             return;
         };
+        let Some(seed) = self.connection_seed(ctx, cl.seed) else { return };
         let transform = match cl.transform {
             None => {
                 let function_span = cl.function.map(|l| l.span);
                 self.identity_transform(&ends, function.as_ref(), function_span, arrow)
             }
-            Some(e) => self.written_transform(ctx, e, &ends, function.as_ref(), span),
+            Some(e) => self.written_transform(ctx, e, &ends, function.as_ref(), span, seed),
         };
         let Some(transform) = transform else { return };
         let default_synapse = Some(SynapseSpec::Lowpass(0.005));
@@ -73,7 +74,6 @@ impl Elab<'_> {
         let Some(eval_points) = self.eval_points_clause(ctx, cl.eval_points, &ends.pre_obj) else {
             return;
         };
-        let Some(seed) = self.connection_seed(ctx, cl.seed) else { return };
         self.model.connections.push(Connection {
             pre: ends.pre_ep,
             post: ends.post_ep,
@@ -193,12 +193,20 @@ impl Elab<'_> {
         ends: &Ends<'_>,
         function: Option<&FnExpr>,
         span: Span,
+        seed: u64,
     ) -> Option<Transform> {
         let (pre_t, pre_ep, post_ep) = (&ends.pre_t, &ends.pre_ep, &ends.post_ep);
         let (pre_obj, post_obj) = (&ends.pre_obj, &ends.post_obj);
         // The value after the decoded function.
         let mid = function.map_or(pre_ep.size, |f| f.size_out);
         let v = self.eval(ctx, e)?;
+        if let Value::Ctor(c) = &v {
+            let drawn = ["uniform", "gaussian"].contains(&c.name.as_str())
+                || super::init::INITIALISERS.contains(&c.name.as_str());
+            if drawn {
+                return self.drawn_transform(v, e.span, mid, post_ep.size, seed);
+            }
+        }
         let pre_shape = if pre_ep.indices.is_none() && function.is_none() {
             match pre_t.port {
                 Port::Value => Some(pre_obj.shape.clone()),

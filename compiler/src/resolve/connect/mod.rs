@@ -4,6 +4,7 @@
 mod args;
 mod connection;
 mod conv;
+mod init;
 mod probe;
 mod synapse;
 mod transform;

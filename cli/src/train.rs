@@ -1,0 +1,560 @@
+//! `snnc train` and `snnc evaluate`: NengoDL's `Simulator.fit` and `evaluate` on a `.snn` model,
+//! with data from an `.npz` (one array per input, one per probe with a loss).
+
+use crate::run::{fail, Failure};
+use ndarray::{Array3, ArrayD, Ix3};
+use snn_compiler::ir::Program;
+use snn_compiler::model::Model;
+use snn_compiler::SourceDb;
+use snn_fs::FsDb;
+use snn_train::fit::{self, Data, FitConfig, Scores};
+use snn_train::{Engine, Loss, LossKind, OptimizerKind};
+use std::path::{Path, PathBuf};
+
+/// Options of `snnc train`.
+pub struct TrainConfig {
+    /// The model.
+    pub file: PathBuf,
+    /// Training data (`.npz`).
+    pub data: PathBuf,
+    /// Validation data (`.npz`), scored after every epoch.
+    pub validation: Option<PathBuf>,
+    /// Passes over the data.
+    pub epochs: usize,
+    /// Samples per update.
+    pub batch_size: usize,
+    /// `sgd`, `adam` or `rmsprop`.
+    pub optimizer: String,
+    /// Learning rate.
+    pub learning_rate: f64,
+    /// SGD momentum.
+    pub momentum: f64,
+    /// `PROBE=KIND` (`KIND`: mse, sparse_categorical_crossentropy, categorical_crossentropy),
+    /// optionally `PROBE=KIND*WEIGHT`.
+    pub losses: Vec<String>,
+    /// Seed of the shuffling (and the model seed when given).
+    pub seed: u64,
+    /// Threads.
+    pub threads: usize,
+    /// Steps per sample when every array is held (default 1).
+    pub steps: Option<usize>,
+    /// Time step.
+    pub dt: f64,
+    /// The trained model to write (`OUT.snn`, with `OUT.safetensors` beside it).
+    pub output: PathBuf,
+}
+
+/// Options of `snnc evaluate`.
+pub struct EvaluateConfig {
+    /// The model.
+    pub file: PathBuf,
+    /// Test data (`.npz`).
+    pub data: PathBuf,
+    /// Losses, as for `train`.
+    pub losses: Vec<String>,
+    /// Samples per forward pass.
+    pub batch_size: usize,
+    /// Threads.
+    pub threads: usize,
+    /// Steps per sample when every array is held (default 1).
+    pub steps: Option<usize>,
+    /// Time step.
+    pub dt: f64,
+}
+
+/// A checked, lowered (not optimised) model and its database.
+struct Loaded {
+    db: FsDb,
+    root: snn_syntax::FileId,
+    model: Model,
+    program: Program,
+    syntax: std::rc::Rc<snn_syntax::ast::File>,
+}
+
+fn load(file: &Path, seed: Option<u64>, dt: f64) -> Result<Loaded, Failure> {
+    if !(dt > 0.0 && dt.is_finite()) {
+        return Err(fail(format!("--dt must be a positive number of seconds, found {dt}")));
+    }
+    let mut db = FsDb::new();
+    let root = db.load(file).map_err(fail)?;
+    let checked = snn_compiler::check_with_seed(&mut db, root, seed);
+    if checked.has_errors() {
+        let mut s = String::new();
+        for d in &checked.diagnostics {
+            s.push_str(&crate::render::render(&db as &dyn SourceDb, d, false));
+        }
+        return Err(Failure(s));
+    }
+    let program = snn_compiler::lower_model(&checked.model, dt).map_err(|d| {
+        let mut s = String::new();
+        for d in &d {
+            s.push_str(&crate::render::render(&db as &dyn SourceDb, d, false));
+        }
+        Failure(s)
+    })?;
+    let syntax = checked
+        .syntax
+        .get(&root)
+        .cloned()
+        .ok_or_else(|| fail("internal error: the model's syntax tree is missing"))?;
+    Ok(Loaded { db, root, model: checked.model, program, syntax })
+}
+
+/// A training error, rendered at its statement when it has one.
+fn train_failure(db: &FsDb, e: snn_train::TrainError) -> Failure {
+    match e.span {
+        Some(span) => {
+            let d =
+                snn_syntax::Diagnostic::error(snn_syntax::codes::BUILD, e.message, span, "here");
+            Failure(crate::render::render(db as &dyn SourceDb, &d, false))
+        }
+        None => fail(e.message),
+    }
+}
+
+/// Parses `--loss PROBE=KIND[*WEIGHT]` against the program's probes.
+fn parse_losses(program: &Program, args: &[String]) -> Result<Vec<(String, Loss)>, Failure> {
+    if args.is_empty() {
+        return Err(fail("give at least one loss: --loss PROBE=mse (or sparse_categorical_crossentropy, categorical_crossentropy)"));
+    }
+    let mut out = Vec::new();
+    for a in args {
+        let (probe, rest) = a
+            .split_once('=')
+            .ok_or_else(|| fail(format!("--loss `{a}`: expected PROBE=KIND, e.g. out=mse")))?;
+        let (kind, weight) = match rest.split_once('*') {
+            Some((k, w)) => {
+                let w: f64 = w
+                    .parse()
+                    .map_err(|_| fail(format!("--loss `{a}`: the weight `{w}` is not a number")))?;
+                if !(w.is_finite() && w >= 0.0) {
+                    return Err(fail(format!(
+                        "--loss `{a}`: the weight must be a finite number >= 0"
+                    )));
+                }
+                (k, w)
+            }
+            None => (rest, 1.0),
+        };
+        let kind = LossKind::parse(kind).ok_or_else(|| {
+            fail(format!("--loss `{a}`: unknown loss `{kind}` (mse, sparse_categorical_crossentropy, categorical_crossentropy)"))
+        })?;
+        let idx = program.probes.iter().position(|p| p.name == probe).ok_or_else(|| {
+            let names: Vec<&str> = program.probes.iter().map(|p| p.name.as_str()).collect();
+            fail(format!(
+                "--loss `{a}`: the model has no probe `{probe}` (probes: {})",
+                names.join(", ")
+            ))
+        })?;
+        let probabilities = reads_softmax(program, idx);
+        out.push((probe.to_string(), Loss { probe: idx, kind, probabilities, weight }));
+    }
+    Ok(out)
+}
+
+/// Whether probe `idx` records the output of a softmax (then crossentropies take its values as
+/// probabilities, else as logits).
+fn reads_softmax(program: &Program, idx: usize) -> bool {
+    use snn_compiler::ir::OpKind;
+    use snn_runtime::kernels::host::HostOp;
+    let mut sig = program.probes[idx].signal;
+    // Follow plain copies back to the op that sets the probed signal.
+    for _ in 0..8 {
+        let Some(op) = program.ops.iter().find(|op| op.kind.access().sets.contains(&sig)) else {
+            return false;
+        };
+        match &op.kind {
+            OpKind::HostFn { op: HostOp::Softmax { .. }, .. } => return true,
+            OpKind::HostFn { op: HostOp::Keras(k), .. } => return k.layer.class_name == "Softmax",
+            OpKind::Copy { src, src_sel: None, dst_sel: None, .. } => sig = *src,
+            _ => return false,
+        }
+    }
+    false
+}
+
+/// Reads `path` and matches its arrays to the program's inputs and the losses' probes:
+/// inputs `(n, steps, *shape)` or `(n, *shape)` (held), targets `(n, samples, *shape)` or
+/// `(n, *shape)` (every sample), labels `(n, 1)` or `(n, samples, 1)`.
+fn load_data(
+    path: &Path,
+    program: &Program,
+    losses: &[(String, Loss)],
+    steps: Option<usize>,
+) -> Result<Data, Failure> {
+    let arrays = snn_io::read_npz(path).map_err(|e| fail(e.to_string()))?;
+    let shown = path.display();
+    let get = |name: &str, what: &str| -> Result<&ArrayD<f64>, Failure> {
+        arrays.get(name).ok_or_else(|| {
+            let names: Vec<&str> = arrays.keys().map(String::as_str).collect();
+            fail(format!("{shown} has no array `{name}` ({what}); it has: {}", names.join(", ")))
+        })
+    };
+    let mut n = None;
+    let mut check_n = |name: &str, a: &ArrayD<f64>| -> Result<(), Failure> {
+        let rows = a.shape().first().copied().unwrap_or(0);
+        match n {
+            None => n = Some((name.to_string(), rows)),
+            Some((ref other, m)) if m != rows => {
+                return Err(fail(format!(
+                    "{shown}: `{name}` has {rows} samples but `{other}` has {m}"
+                )))
+            }
+            _ => {}
+        }
+        if let Some(i) = a.iter().position(|v| !v.is_finite()) {
+            return Err(fail(format!(
+                "{shown}: `{name}` holds a non-finite value ({}) at flat index {i}",
+                a.iter().nth(i).copied().unwrap_or(f64::NAN)
+            )));
+        }
+        Ok(())
+    };
+    // Steps: the longest time axis of the inputs, else --steps, else 1.
+    let mut time_axis = None;
+    let mut inputs = Vec::new();
+    for decl in &program.inputs {
+        let a = get(&decl.name, "an input of the model")?;
+        check_n(&decl.name, a)?;
+        let s = a.shape();
+        let size: usize = decl.shape.iter().product();
+        let shape = crate::render_shape(&decl.shape);
+        let (t, ok) = if s.len() == decl.shape.len() + 1 && s[1..] == decl.shape[..] {
+            (1, true)
+        } else if s.len() == decl.shape.len() + 2 && s[2..] == decl.shape[..] {
+            (s[1], true)
+        } else {
+            (0, false)
+        };
+        if !ok || t == 0 {
+            return Err(fail(format!(
+                "{shown}: input `{}` has shape {s:?}; expected (n, {shape}) or (n, steps, {shape})",
+                decl.name
+            )));
+        }
+        if t > 1 {
+            match time_axis {
+                Some(prev) if prev != t => {
+                    return Err(fail(format!(
+                        "{shown}: inputs disagree on the number of steps ({prev} and {t})"
+                    )))
+                }
+                _ => time_axis = Some(t),
+            }
+        }
+        let a3 = a
+            .as_standard_layout()
+            .into_owned()
+            .into_shape_with_order((s[0], t, size))
+            .map_err(|e| fail(e.to_string()))?;
+        inputs.push(a3);
+    }
+    let steps = match (time_axis, steps) {
+        (Some(t), Some(s)) if t != s => {
+            return Err(fail(format!("--steps {s} disagrees with the inputs' {t} steps")))
+        }
+        (Some(t), _) => t,
+        (None, Some(s)) => s,
+        (None, None) => 1,
+    };
+    if steps == 0 {
+        return Err(fail("--steps must be at least 1"));
+    }
+    let mut targets = Vec::new();
+    for (probe, loss) in losses {
+        let decl = &program.probes[loss.probe];
+        let a = get(probe, "the targets of a probe with a loss")?;
+        check_n(probe, a)?;
+        let s = a.shape();
+        let samples = snn_train::engine::samples(steps, decl.every);
+        let size: usize = decl.shape.iter().product();
+        let (want, what) = if loss.kind == LossKind::SparseCategoricalCrossentropy {
+            (vec![1], "labels".to_string())
+        } else {
+            (decl.shape.clone(), format!("shape {}", crate::render_shape(&decl.shape)))
+        };
+        let width: usize = want.iter().product();
+        let t = if s.len() == want.len() + 1 && s[1..] == want[..] {
+            1
+        } else if s.len() == want.len() + 2 && s[2..] == want[..] && (s[1] == samples || s[1] == 1)
+        {
+            s[1]
+        } else {
+            return Err(fail(format!(
+                "{shown}: `{probe}` has shape {s:?}; expected (n, {w}) or (n, {samples}, {w}) ({what})",
+                w = crate::render_shape(&want)
+            )));
+        };
+        if loss.kind == LossKind::SparseCategoricalCrossentropy {
+            if let Some(bad) =
+                a.iter().find(|&&v| v < 0.0 || v.fract() != 0.0 || v as usize >= size)
+            {
+                return Err(fail(format!(
+                    "{shown}: `{probe}` holds the label {bad}, but the probe has {size} classes (labels are integers 0..{})",
+                    size.saturating_sub(1)
+                )));
+            }
+        }
+        let a3 = a
+            .as_standard_layout()
+            .into_owned()
+            .into_shape_with_order((s[0], t, width))
+            .map_err(|e| fail(e.to_string()))?;
+        targets.push(a3.into_dimensionality::<Ix3>().map_err(|e| fail(e.to_string()))?);
+    }
+    let inputs = inputs
+        .into_iter()
+        .map(|a| a.into_dimensionality::<Ix3>().map_err(|e| fail(e.to_string())))
+        .collect::<Result<Vec<Array3<f64>>, Failure>>()?;
+    if n.as_ref().is_none_or(|(_, rows)| *rows == 0) {
+        return Err(fail(format!("{shown} holds no samples")));
+    }
+    Ok(Data { inputs, targets, steps })
+}
+
+fn threads(n: usize) -> usize {
+    if n == 0 {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    } else {
+        n
+    }
+}
+
+/// One line of scores: `loss 0.0123 (out: mse 0.0123, accuracy 0.9812)`.
+fn scores_line(losses: &[(String, Loss)], s: &Scores) -> String {
+    let parts: Vec<String> = losses
+        .iter()
+        .zip(&s.losses)
+        .zip(&s.accuracy)
+        .map(|(((probe, l), v), acc)| match acc {
+            Some(a) => format!("{probe}: {} {v:.6}, accuracy {a:.4}", l.kind.name()),
+            None => format!("{probe}: {} {v:.6}", l.kind.name()),
+        })
+        .collect();
+    format!("loss {:.6} ({})", s.loss, parts.join("; "))
+}
+
+/// `snnc train`.
+pub fn train(cfg: &TrainConfig) -> Result<(), Failure> {
+    if cfg.epochs == 0 || cfg.batch_size == 0 {
+        return Err(fail("--epochs and --batch-size must be at least 1"));
+    }
+    if !(cfg.learning_rate > 0.0 && cfg.learning_rate.is_finite()) {
+        return Err(fail(format!(
+            "--learning-rate must be a positive number, found {}",
+            cfg.learning_rate
+        )));
+    }
+    let optimizer = OptimizerKind::parse(&cfg.optimizer, cfg.momentum).ok_or_else(|| {
+        fail(format!("unknown optimizer `{}` (sgd, adam, rmsprop)", cfg.optimizer))
+    })?;
+    let out_snn = cfg.output.clone();
+    if out_snn.extension().and_then(|e| e.to_str()) != Some("snn") {
+        return Err(fail(format!(
+            "the output `{}` must be a .snn file (its weights go beside it as .safetensors)",
+            out_snn.display()
+        )));
+    }
+    let out_weights = out_snn.with_extension("safetensors");
+    for input in [&cfg.file, &cfg.data] {
+        if same_file(input, &out_snn) || same_file(input, &out_weights) {
+            return Err(fail(format!(
+                "refusing to overwrite the input `{}` with the output",
+                input.display()
+            )));
+        }
+    }
+    let loaded = load(&cfg.file, None, cfg.dt)?;
+    let (params, skipped) = snn_train::params::find(&loaded.model, &loaded.program);
+    for s in &skipped {
+        let d = snn_syntax::Diagnostic::warning(
+            snn_syntax::codes::BUILD,
+            format!("not trained: {}", s.reason),
+            s.span,
+            "left as it is",
+        );
+        eprint!("{}", crate::render::render(&loaded.db as &dyn SourceDb, &d, false));
+    }
+    if params.is_empty() {
+        return Err(fail("the model has nothing to train (no transforms or layer biases)"));
+    }
+    let losses = parse_losses(&loaded.program, &cfg.losses)?;
+    let data = load_data(&cfg.data, &loaded.program, &losses, cfg.steps)?;
+    let validation = match &cfg.validation {
+        Some(v) => Some(load_data(v, &loaded.program, &losses, Some(data.steps))?),
+        None => None,
+    };
+    let engine = Engine::new(&loaded.program, &params).map_err(|e| train_failure(&loaded.db, e))?;
+    let mut values: Vec<ArrayD<f64>> = params.iter().map(|p| p.value.clone()).collect();
+    let n_values: usize = values.iter().map(ArrayD::len).sum();
+    eprintln!(
+        "training {} parameters ({n_values} values) on {} samples x {} step(s), {} threads",
+        params.len(),
+        data.len(),
+        data.steps,
+        threads(cfg.threads)
+    );
+    let loss_list: Vec<Loss> = losses.iter().map(|(_, l)| l.clone()).collect();
+    let fit_cfg = FitConfig {
+        epochs: cfg.epochs,
+        batch_size: cfg.batch_size,
+        optimizer,
+        learning_rate: cfg.learning_rate,
+        seed: cfg.seed,
+        threads: threads(cfg.threads),
+    };
+    let bar = std::io::IsTerminal::is_terminal(&std::io::stderr()).then(|| {
+        let b = indicatif::ProgressBar::new(0);
+        b.set_style(
+            indicatif::ProgressStyle::with_template("epoch {prefix} {bar:30} {pos}/{len} {msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        b
+    });
+    let mut last_epoch = usize::MAX;
+    let history = fit::fit(
+        &engine,
+        &mut values,
+        &loss_list,
+        &data,
+        validation.as_ref(),
+        &fit_cfg,
+        &mut |epoch, done, total, loss| {
+            if let Some(b) = &bar {
+                if epoch != last_epoch {
+                    b.reset();
+                    b.set_length(total as u64);
+                    b.set_prefix(format!("{}/{}", epoch + 1, cfg.epochs));
+                    last_epoch = epoch;
+                }
+                b.set_position(done as u64);
+                b.set_message(format!("loss {loss:.6}"));
+            }
+        },
+    )
+    .map_err(|e| train_failure(&loaded.db, e))?;
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    for (e, loss) in history.loss.iter().enumerate() {
+        let val = history
+            .validation
+            .get(e)
+            .map(|s| format!(", validation {}", scores_line(&losses, s)))
+            .unwrap_or_default();
+        println!(
+            "epoch {}/{}: loss {loss:.6} ({:.2} s){val}",
+            e + 1,
+            cfg.epochs,
+            history.seconds.get(e).copied().unwrap_or(0.0)
+        );
+    }
+    let weights_name = out_weights
+        .file_name()
+        .and_then(|n| n.to_str())
+        .ok_or_else(|| fail("the output name is not valid UTF-8"))?
+        .to_string();
+    let written = snn_train::writeback::write_back(
+        loaded.db.text(loaded.root),
+        &loaded.syntax,
+        &loaded.model,
+        &params,
+        &values,
+        &weights_name,
+    )
+    .map_err(|e| train_failure(&loaded.db, e))?;
+    write_pair(&out_snn, &out_weights, &written)?;
+    println!("wrote {} and {}", out_snn.display(), out_weights.display());
+    Ok(())
+}
+
+/// `snnc evaluate`: the losses and accuracies of the model on `data`, as it runs in training
+/// mode (rate neurons).
+pub fn evaluate(cfg: &EvaluateConfig) -> Result<(Scores, Vec<(String, Loss)>), Failure> {
+    let loaded = load(&cfg.file, None, cfg.dt)?;
+    let (params, _) = snn_train::params::find(&loaded.model, &loaded.program);
+    let losses = parse_losses(&loaded.program, &cfg.losses)?;
+    let data = load_data(&cfg.data, &loaded.program, &losses, cfg.steps)?;
+    let engine = Engine::new(&loaded.program, &[]).map_err(|e| train_failure(&loaded.db, e))?;
+    drop(params);
+    let loss_list: Vec<Loss> = losses.iter().map(|(_, l)| l.clone()).collect();
+    let n = threads(cfg.threads);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(n)
+        .build()
+        .map_err(|e| fail(format!("cannot start threads: {e}")))?;
+    let scores = pool
+        .install(|| fit::score(&engine, &[], &loss_list, &data, cfg.batch_size.max(1), n))
+        .map_err(|e| train_failure(&loaded.db, e))?;
+    Ok((scores, losses))
+}
+
+/// Prints `evaluate`'s result (`json`: one JSON object).
+pub fn print_scores(scores: &Scores, losses: &[(String, Loss)], json: bool) {
+    if json {
+        let per: Vec<serde_json::Value> = losses
+            .iter()
+            .zip(&scores.losses)
+            .zip(&scores.accuracy)
+            .map(|(((probe, l), v), a)| {
+                serde_json::json!({"probe": probe, "loss": l.kind.name(), "value": v, "accuracy": a})
+            })
+            .collect();
+        println!("{}", serde_json::json!({"loss": scores.loss, "losses": per}));
+    } else {
+        println!("{}", scores_line(losses, scores));
+    }
+}
+
+/// Whether `a` and `b` name the same existing file.
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => false,
+    }
+}
+
+/// Writes the weights and the `.snn` as a pair: both into temporary files beside them, then
+/// renamed into place, the weights first; if the second rename fails the first is undone, so
+/// the pair is never half written.
+fn write_pair(
+    snn: &Path,
+    weights: &Path,
+    w: &snn_train::writeback::Written,
+) -> Result<(), Failure> {
+    let tmp_w = weights.with_extension("safetensors.train-tmp");
+    let tmp_s = snn.with_extension("snn.train-tmp");
+    let cleanup = || {
+        let _ = std::fs::remove_file(&tmp_w);
+        let _ = std::fs::remove_file(&tmp_s);
+    };
+    let named: Vec<(&str, ndarray::ArrayViewD<f64>)> =
+        w.tensors.iter().map(|(n, a)| (n.as_str(), a.view())).collect();
+    if let Err(e) = snn_io::write_safetensors(&tmp_w, &named, snn_runtime::Precision::F64) {
+        cleanup();
+        return Err(fail(format!("cannot write {}: {e}", weights.display())));
+    }
+    if let Err(e) = std::fs::write(&tmp_s, &w.source) {
+        cleanup();
+        return Err(fail(format!("cannot write {}: {e}", snn.display())));
+    }
+    let old_weights = std::fs::read(weights).ok();
+    if let Err(e) = std::fs::rename(&tmp_w, weights) {
+        cleanup();
+        return Err(fail(format!("cannot write {}: {e}", weights.display())));
+    }
+    if let Err(e) = std::fs::rename(&tmp_s, snn) {
+        // Undo the weights so that the pair stays consistent.
+        match old_weights {
+            Some(bytes) => {
+                let _ = std::fs::write(weights, bytes);
+            }
+            None => {
+                let _ = std::fs::remove_file(weights);
+            }
+        }
+        cleanup();
+        return Err(fail(format!("cannot write {}: {e}", snn.display())));
+    }
+    Ok(())
+}

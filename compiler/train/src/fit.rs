@@ -1,0 +1,264 @@
+//! The training loop: shuffled minibatches, each split over threads (forward, losses, backward
+//! per part, gradients summed in part order, so a seed and a thread count give the same
+//! result), one optimiser step per minibatch, as Keras's `fit`.
+
+use crate::engine::{Engine, Feed};
+use crate::loss::{self, Loss};
+use crate::optim::{Optimizer, OptimizerKind};
+use crate::TrainError;
+use ndarray::{Array3, ArrayD, Axis};
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
+
+/// Training settings.
+#[derive(Clone, Debug)]
+pub struct FitConfig {
+    /// Passes over the data.
+    pub epochs: usize,
+    /// Samples per update (the last minibatch may be smaller, as in Keras).
+    pub batch_size: usize,
+    /// The update rule.
+    pub optimizer: OptimizerKind,
+    /// Its learning rate.
+    pub learning_rate: f64,
+    /// Seed of the shuffling.
+    pub seed: u64,
+    /// Threads (the minibatch is split into this many parts).
+    pub threads: usize,
+}
+
+/// Data: per program input `(n, steps or 1, size)`, per loss its targets `(n, samples or 1,
+/// size)`, and the steps to run.
+#[derive(Clone, Debug)]
+pub struct Data {
+    /// One array per program input.
+    pub inputs: Vec<Array3<f64>>,
+    /// One array per loss.
+    pub targets: Vec<Array3<f64>>,
+    /// Steps per sample.
+    pub steps: usize,
+}
+
+impl Data {
+    /// Number of samples.
+    pub fn len(&self) -> usize {
+        self.inputs.first().or(self.targets.first()).map_or(0, |a| a.shape()[0])
+    }
+
+    /// Whether it holds no sample.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn rows(&self, ix: &[usize]) -> Data {
+        Data {
+            inputs: self.inputs.iter().map(|a| a.select(Axis(0), ix)).collect(),
+            targets: self.targets.iter().map(|a| a.select(Axis(0), ix)).collect(),
+            steps: self.steps,
+        }
+    }
+}
+
+/// The losses and metrics over a data set.
+#[derive(Clone, Debug, Default)]
+pub struct Scores {
+    /// The total (weighted) loss.
+    pub loss: f64,
+    /// Each loss, in the order given.
+    pub losses: Vec<f64>,
+    /// Classification accuracy of each loss (`None` for regression losses).
+    pub accuracy: Vec<Option<f64>>,
+}
+
+/// What each epoch gave.
+#[derive(Clone, Debug, Default)]
+pub struct History {
+    /// Per epoch: the mean training loss over its minibatches.
+    pub loss: Vec<f64>,
+    /// Per epoch: the validation scores, when validation data was given.
+    pub validation: Vec<Scores>,
+    /// Per epoch: seconds it took.
+    pub seconds: Vec<f64>,
+}
+
+/// One part of a minibatch: its summed loss, gradients and correct counts.
+struct Part {
+    loss: Vec<f64>,
+    correct: Vec<usize>,
+    grads: Option<Vec<ArrayD<f64>>>,
+}
+
+fn run_part(
+    engine: &Engine<'_>,
+    params: &[ArrayD<f64>],
+    losses: &[Loss],
+    data: &Data,
+    denom: usize,
+    n_probes: usize,
+    backward: bool,
+) -> Result<Part, TrainError> {
+    let feed = Feed { inputs: &data.inputs, steps: data.steps };
+    let (probes, tape) = engine.forward(params, feed)?;
+    let mut seeds: Vec<Array3<f64>> = probes.iter().map(|p| Array3::zeros(p.raw_dim())).collect();
+    let mut out = Part { loss: Vec::new(), correct: Vec::new(), grads: None };
+    for (l, t) in losses.iter().zip(&data.targets) {
+        let y = probes.get(l.probe).ok_or_else(|| TrainError::new("loss on a missing probe"))?;
+        let (sum, g, correct) = loss::evaluate(l, y.view(), t.view(), denom);
+        out.loss.push(sum);
+        out.correct.push(correct);
+        seeds[l.probe].scaled_add(l.weight, &g);
+    }
+    debug_assert_eq!(seeds.len(), n_probes);
+    if backward {
+        out.grads = Some(engine.backward(params, &tape, &seeds)?);
+    }
+    Ok(out)
+}
+
+/// Splits rows `ix` into at most `parts` contiguous parts.
+fn split(ix: &[usize], parts: usize) -> Vec<&[usize]> {
+    let parts = parts.clamp(1, ix.len().max(1));
+    let per = ix.len().div_ceil(parts).max(1);
+    ix.chunks(per).collect()
+}
+
+/// One minibatch: summed losses (over rows), correct counts, and gradients of the mean loss.
+fn minibatch(
+    engine: &Engine<'_>,
+    params: &[ArrayD<f64>],
+    losses: &[Loss],
+    data: &Data,
+    ix: &[usize],
+    threads: usize,
+    backward: bool,
+) -> Result<Part, TrainError> {
+    let n_probes = engine.program().probes.len();
+    let parts: Vec<Result<Part, TrainError>> = split(ix, threads)
+        .par_iter()
+        .map(|rows| {
+            run_part(engine, params, losses, &data.rows(rows), ix.len(), n_probes, backward)
+        })
+        .collect();
+    let mut total =
+        Part { loss: vec![0.0; losses.len()], correct: vec![0; losses.len()], grads: None };
+    for part in parts {
+        let part = part?;
+        for (a, b) in total.loss.iter_mut().zip(&part.loss) {
+            *a += b;
+        }
+        for (a, b) in total.correct.iter_mut().zip(&part.correct) {
+            *a += b;
+        }
+        if let Some(g) = part.grads {
+            match &mut total.grads {
+                None => total.grads = Some(g),
+                Some(acc) => {
+                    for (a, b) in acc.iter_mut().zip(&g) {
+                        *a += b;
+                    }
+                }
+            }
+        }
+    }
+    Ok(total)
+}
+
+/// The losses and accuracies of `params` on `data`, in training mode (rate neurons), in
+/// minibatches of `batch_size`.
+pub fn score(
+    engine: &Engine<'_>,
+    params: &[ArrayD<f64>],
+    losses: &[Loss],
+    data: &Data,
+    batch_size: usize,
+    threads: usize,
+) -> Result<Scores, TrainError> {
+    let n = data.len();
+    let all: Vec<usize> = (0..n).collect();
+    let mut sums = vec![0.0; losses.len()];
+    let mut correct = vec![0usize; losses.len()];
+    for ix in all.chunks(batch_size.max(1)) {
+        let part = minibatch(engine, params, losses, data, ix, threads, false)?;
+        for (a, b) in sums.iter_mut().zip(&part.loss) {
+            *a += b;
+        }
+        for (a, b) in correct.iter_mut().zip(&part.correct) {
+            *a += b;
+        }
+    }
+    let probes = &engine.program().probes;
+    let samples_of =
+        |i: usize| crate::engine::samples(data.steps, probes[losses[i].probe].every).max(1);
+    let per_loss: Vec<f64> = sums.iter().map(|s| s / n.max(1) as f64).collect();
+    let loss = per_loss.iter().zip(losses).map(|(v, l)| v * l.weight).sum();
+    let accuracy = losses
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            l.kind.classifies().then(|| {
+                // every sample of every row is counted
+                correct[i] as f64 / (n.max(1) * samples_of(i)) as f64
+            })
+        })
+        .collect();
+    Ok(Scores { loss, losses: per_loss, accuracy })
+}
+
+/// Trains `params` on `data` for `cfg.epochs`, calling `progress(epoch, done, total, loss)`
+/// after every minibatch; validation scores after every epoch when `validation` is given.
+pub fn fit(
+    engine: &Engine<'_>,
+    params: &mut [ArrayD<f64>],
+    losses: &[Loss],
+    data: &Data,
+    validation: Option<&Data>,
+    cfg: &FitConfig,
+    progress: &mut dyn FnMut(usize, usize, usize, f64),
+) -> Result<History, TrainError> {
+    let n = data.len();
+    if n == 0 {
+        return Err(TrainError::new("the training data has no samples"));
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(cfg.threads.max(1))
+        .build()
+        .map_err(|e| TrainError::new(format!("cannot start threads: {e}")))?;
+    let mut opt = Optimizer::new(cfg.optimizer, cfg.learning_rate, params);
+    let mut history = History::default();
+    let mut order: Vec<usize> = (0..n).collect();
+    let batches = n.div_ceil(cfg.batch_size.max(1));
+    for epoch in 0..cfg.epochs {
+        let start = std::time::Instant::now();
+        let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed.wrapping_add(epoch as u64));
+        order.shuffle(&mut rng);
+        let mut sum = 0.0;
+        for (bi, ix) in order.chunks(cfg.batch_size.max(1)).enumerate() {
+            let part =
+                pool.install(|| minibatch(engine, params, losses, data, ix, cfg.threads, true))?;
+            let batch_loss: f64 =
+                part.loss.iter().zip(losses).map(|(v, l)| v * l.weight / ix.len() as f64).sum();
+            if !batch_loss.is_finite() {
+                return Err(TrainError::new(format!(
+                    "the loss became {batch_loss} in epoch {} (minibatch {}): lower the learning rate",
+                    epoch + 1,
+                    bi + 1
+                )));
+            }
+            sum += batch_loss;
+            if let Some(g) = part.grads {
+                opt.step(params, &g);
+            }
+            progress(epoch, bi + 1, batches, sum / (bi + 1) as f64);
+        }
+        history.loss.push(sum / batches as f64);
+        history.seconds.push(start.elapsed().as_secs_f64());
+        if let Some(v) = validation {
+            let s =
+                pool.install(|| score(engine, params, losses, v, cfg.batch_size, cfg.threads))?;
+            history.validation.push(s);
+        }
+    }
+    Ok(history)
+}

@@ -1,0 +1,161 @@
+//! The parameters training changes, found in a lowered (unoptimised) program: each is the
+//! payload of one op (a transform's matrix, sparse values or kernel, a layer's bias), traced
+//! back to the statement it came from so that the trained values can be written back.
+
+use ndarray::ArrayD;
+use snn_compiler::ir::{OpKind, Program};
+use snn_compiler::lower;
+use snn_compiler::model::{Model, ObjectKind, Transform};
+use snn_syntax::Span;
+
+/// Where a parameter comes from in the model.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Site {
+    /// The transform of connection `index` of [`Model::connections`].
+    Transform {
+        /// Index of the connection.
+        index: usize,
+    },
+    /// The bias of a layer (object `index` of [`Model::objects`]).
+    Bias {
+        /// Index of the object.
+        index: usize,
+    },
+}
+
+/// Which payload of its op a parameter is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ParamKind {
+    /// A `DotInc` matrix `(size_out, size_in)`.
+    Matrix,
+    /// A `SparseDotInc`'s values.
+    Sparse,
+    /// A `ConvInc` kernel.
+    Kernel,
+    /// An `ElementwiseInc` scale (scalar or per element).
+    Scale,
+    /// A `Reset` value: a layer's biases, one per neuron.
+    Bias,
+}
+
+/// One trainable tensor.
+#[derive(Clone, Debug)]
+pub struct Param {
+    /// Its name in the written weights file (`"conv0.bias"`, `"x->h.transform"`).
+    pub name: String,
+    /// The op (index into [`Program::ops`]) whose payload it is.
+    pub op: usize,
+    /// Which payload.
+    pub kind: ParamKind,
+    /// Where it comes from in the model.
+    pub site: Site,
+    /// The statement that declares it.
+    pub span: Span,
+    /// Its current value.
+    pub value: ArrayD<f64>,
+}
+
+/// What is not trained and why (reported to the user, never silently dropped).
+#[derive(Clone, Debug)]
+pub struct Skipped {
+    /// The statement.
+    pub span: Span,
+    /// Why it is left as it is.
+    pub reason: String,
+}
+
+/// The trainable parameters of `program` (lowered from `model` without optimisation), and the
+/// parameters NengoDL would train that snnc leaves unchanged, with the reason.
+pub fn find(model: &Model, program: &Program) -> (Vec<Param>, Vec<Skipped>) {
+    let mut params = Vec::new();
+    let mut skipped = Vec::new();
+    let by_name =
+        |name: &str| program.signals.iter().position(|s| s.name == name).map(|i| i as u32);
+    let writer = |sig: u32, want: fn(&OpKind) -> bool| {
+        program.ops.iter().position(|op| {
+            want(&op.kind)
+                && op.kind.access().sets.iter().chain(&op.kind.access().incs).any(|s| s.0 == sig)
+        })
+    };
+    for (ci, c) in model.connections.iter().enumerate() {
+        let pre = model.object(c.pre.obj);
+        let post = model.object(c.post.obj);
+        let name = format!("{}->{}.transform", pre.name, post.name);
+        if c.is_decoded(model) {
+            skipped.push(Skipped {
+                span: c.span,
+                reason: "the decoders of a decoded connection are not trained yet".into(),
+            });
+            continue;
+        }
+        if matches!(c.transform, Transform::Identity) {
+            continue;
+        }
+        let Some(sig) = by_name(&lower::weighted_signal_name(ci)) else { continue };
+        let Some(op) = writer(sig, |k| {
+            matches!(
+                k,
+                OpKind::DotInc { .. }
+                    | OpKind::SparseDotInc { .. }
+                    | OpKind::ConvInc { .. }
+                    | OpKind::ElementwiseInc { .. }
+            )
+        }) else {
+            continue;
+        };
+        let (kind, value) = match &program.ops[op].kind {
+            OpKind::DotInc { mat, .. } => (ParamKind::Matrix, mat.clone().into_dyn()),
+            OpKind::SparseDotInc { vals, .. } => (
+                ParamKind::Sparse,
+                ArrayD::from_shape_vec(vec![vals.len()], vals.clone()).unwrap_or_default(),
+            ),
+            OpKind::ConvInc { spec, .. } => (ParamKind::Kernel, spec.kernel.clone()),
+            OpKind::ElementwiseInc { scale, .. } => (
+                ParamKind::Scale,
+                ArrayD::from_shape_vec(vec![scale.len()], scale.clone()).unwrap_or_default(),
+            ),
+            _ => continue,
+        };
+        if let Transform::Conv(spec) = &c.transform {
+            if spec.kernel.is_empty() {
+                continue;
+            }
+        }
+        params.push(Param {
+            name,
+            op,
+            kind,
+            site: Site::Transform { index: ci },
+            span: c.span,
+            value,
+        });
+    }
+    for (oi, o) in model.objects.iter().enumerate() {
+        match &o.kind {
+            ObjectKind::Layer(_) => {
+                let Some(sig) = by_name(&format!("{}.in", o.name)) else { continue };
+                let Some(op) = writer(sig, |k| matches!(k, OpKind::Reset { .. })) else {
+                    continue;
+                };
+                let OpKind::Reset { value, .. } = &program.ops[op].kind else { continue };
+                let n = o.size_out();
+                let v: Vec<f64> = if value.len() == 1 { vec![value[0]; n] } else { value.clone() };
+                let value = ArrayD::from_shape_vec(vec![v.len()], v).unwrap_or_default();
+                params.push(Param {
+                    name: format!("{}.bias", o.name),
+                    op,
+                    kind: ParamKind::Bias,
+                    site: Site::Bias { index: oi },
+                    span: o.span,
+                    value,
+                });
+            }
+            ObjectKind::Ensemble(_) => skipped.push(Skipped {
+                span: o.span,
+                reason: "an ensemble's encoders, gains and biases are not trained yet".into(),
+            }),
+            _ => {}
+        }
+    }
+    (params, skipped)
+}
