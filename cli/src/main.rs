@@ -149,9 +149,10 @@ struct TrainArgs {
     /// optionally weighted (PROBE=mse*0.01); repeat for several probes.
     #[arg(long = "loss", required = true)]
     losses: Vec<String>,
-    /// Seed of the minibatch shuffling.
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
+    /// Seed of the minibatch shuffling, and the model seed (initial transforms drawn from
+    /// distributions); without it, the file's own seed and shuffling seed 0.
+    #[arg(long)]
+    seed: Option<u64>,
     /// Threads (0: one per core).
     #[arg(long, default_value_t = 0)]
     threads: usize,

@@ -32,8 +32,9 @@ pub struct TrainConfig {
     /// `PROBE=KIND` (`KIND`: mse, sparse_categorical_crossentropy, categorical_crossentropy),
     /// optionally `PROBE=KIND*WEIGHT`.
     pub losses: Vec<String>,
-    /// Seed of the shuffling (and the model seed when given).
-    pub seed: u64,
+    /// Seed of the shuffling and the model seed (the initial transforms); without it, the
+    /// model's own seed and shuffling seed 0.
+    pub seed: Option<u64>,
     /// Threads.
     pub threads: usize,
     /// Steps per sample when every array is held (default 1).
@@ -136,9 +137,25 @@ fn parse_losses(program: &Program, args: &[String]) -> Result<Vec<(String, Loss)
             }
             None => (rest, 1.0),
         };
-        let kind = LossKind::parse(kind).ok_or_else(|| {
-            fail(format!("--loss `{a}`: unknown loss `{kind}` (mse, sparse_categorical_crossentropy, categorical_crossentropy)"))
-        })?;
+        // `l2` / `l2(TARGET)`: mean square distance from a constant (a firing-rate regulariser).
+        let (kind, constant) = match kind.strip_prefix("l2") {
+            Some("") => (LossKind::Mse, Some(0.0)),
+            Some(rest) => {
+                let v = rest
+                    .strip_prefix('(')
+                    .and_then(|r| r.strip_suffix(')'))
+                    .and_then(|v| v.trim().trim_end_matches("Hz").parse::<f64>().ok())
+                    .filter(|v| v.is_finite())
+                    .ok_or_else(|| fail(format!("--loss `{a}`: expected l2 or l2(TARGET), e.g. conv0=l2(250)*0.001")))?;
+                (LossKind::Mse, Some(v))
+            }
+            None => (
+                LossKind::parse(kind).ok_or_else(|| {
+                    fail(format!("--loss `{a}`: unknown loss `{kind}` (mse, sparse_categorical_crossentropy, categorical_crossentropy, l2(TARGET))"))
+                })?,
+                None,
+            ),
+        };
         let idx = program.probes.iter().position(|p| p.name == probe).ok_or_else(|| {
             let names: Vec<&str> = program.probes.iter().map(|p| p.name.as_str()).collect();
             fail(format!(
@@ -147,7 +164,7 @@ fn parse_losses(program: &Program, args: &[String]) -> Result<Vec<(String, Loss)
             ))
         })?;
         let probabilities = reads_softmax(program, idx);
-        out.push((probe.to_string(), Loss { probe: idx, kind, probabilities, weight }));
+        out.push((probe.to_string(), Loss { probe: idx, kind, probabilities, weight, constant }));
     }
     Ok(out)
 }
@@ -263,6 +280,10 @@ fn load_data(
     let mut targets = Vec::new();
     for (probe, loss) in losses {
         let decl = &program.probes[loss.probe];
+        if loss.constant.is_some() {
+            targets.push(None);
+            continue;
+        }
         let a = get(probe, "the targets of a probe with a loss")?;
         check_n(probe, a)?;
         let s = a.shape();
@@ -300,15 +321,18 @@ fn load_data(
             .into_owned()
             .into_shape_with_order((s[0], t, width))
             .map_err(|e| fail(e.to_string()))?;
-        targets.push(a3.into_dimensionality::<Ix3>().map_err(|e| fail(e.to_string()))?);
+        targets.push(Some(a3.into_dimensionality::<Ix3>().map_err(|e| fail(e.to_string()))?));
     }
     let inputs = inputs
         .into_iter()
         .map(|a| a.into_dimensionality::<Ix3>().map_err(|e| fail(e.to_string())))
         .collect::<Result<Vec<Array3<f64>>, Failure>>()?;
-    if n.as_ref().is_none_or(|(_, rows)| *rows == 0) {
+    let rows = n.as_ref().map_or(0, |(_, rows)| *rows);
+    if rows == 0 {
         return Err(fail(format!("{shown} holds no samples")));
     }
+    let targets =
+        targets.into_iter().map(|t| t.unwrap_or_else(|| Array3::zeros((rows, 1, 0)))).collect();
     Ok(Data { inputs, targets, steps })
 }
 
@@ -328,6 +352,7 @@ fn scores_line(losses: &[(String, Loss)], s: &Scores) -> String {
         .zip(&s.accuracy)
         .map(|(((probe, l), v), acc)| match acc {
             Some(a) => format!("{probe}: {} {v:.6}, accuracy {a:.4}", l.kind.name()),
+            None if l.constant.is_some() => format!("{probe}: l2 {v:.6}"),
             None => format!("{probe}: {} {v:.6}", l.kind.name()),
         })
         .collect();
@@ -364,7 +389,7 @@ pub fn train(cfg: &TrainConfig) -> Result<(), Failure> {
             )));
         }
     }
-    let loaded = load(&cfg.file, None, cfg.dt)?;
+    let loaded = load(&cfg.file, cfg.seed, cfg.dt)?;
     let (params, skipped) = snn_train::params::find(&loaded.model, &loaded.program);
     for s in &skipped {
         let d = snn_syntax::Diagnostic::warning(
@@ -400,7 +425,7 @@ pub fn train(cfg: &TrainConfig) -> Result<(), Failure> {
         batch_size: cfg.batch_size,
         optimizer,
         learning_rate: cfg.learning_rate,
-        seed: cfg.seed,
+        seed: cfg.seed.unwrap_or(0),
         threads: threads(cfg.threads),
     };
     let bar = std::io::IsTerminal::is_terminal(&std::io::stderr()).then(|| {
@@ -497,7 +522,8 @@ pub fn print_scores(scores: &Scores, losses: &[(String, Loss)], json: bool) {
             .zip(&scores.losses)
             .zip(&scores.accuracy)
             .map(|(((probe, l), v), a)| {
-                serde_json::json!({"probe": probe, "loss": l.kind.name(), "value": v, "accuracy": a})
+                let kind = if l.constant.is_some() { "l2" } else { l.kind.name() };
+                serde_json::json!({"probe": probe, "loss": kind, "value": v, "accuracy": a})
             })
             .collect();
         println!("{}", serde_json::json!({"loss": scores.loss, "losses": per}));

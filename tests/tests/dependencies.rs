@@ -8,7 +8,9 @@
 //!   and on no file-format reader (zip, HDF5, safetensors);
 //! - the Cranelift backend is its own crate, `snn-jit`;
 //! - `snn-keras` (readers, converter, evaluator) is used by the CLI and the tests only;
-//! - the language server `snn-lsp` reaches no Cranelift crate, no `snn-jit` and no `snn-keras`.
+//! - the language server `snn-lsp` reaches no Cranelift crate, no `snn-jit` and no `snn-keras`;
+//! - training (`snn-train`) works on the compiler's IR and the runtime's kernels: it reads no
+//!   file (no `snn-io`, `snn-fs`) and generates no code (no Cranelift, no `snn-jit`).
 //!
 //! Dependencies are followed through the workspace's crates, and each crate's declared
 //! dependencies are checked; crates from crates.io are not looked into.
@@ -91,6 +93,7 @@ fn dependencies_point_one_way() {
         "snn-capi",
         "snn-aot",
         "snn-lsp",
+        "snn-train",
     ] {
         assert!(members.contains(crate_), "{crate_} is a workspace member: {members:?}");
     }
@@ -131,6 +134,13 @@ fn dependencies_point_one_way() {
     let aot = closure(&deps, "snn-aot");
     assert!(aot.contains("cranelift-object") && aot.contains("snn-jit"), "snn-aot writes objects");
 
+    let train = closure(&deps, "snn-train");
+    assert!(train.contains("snn-compiler"), "snn-train trains the compiler's IR");
+    let bad = forbidden(
+        &train,
+        &["cranelift", "snn-jit", "snn-aot", "snn-keras", "snn-io", "snn-fs", "hdf5", "zip"],
+    );
+    assert!(bad.is_empty(), "snn-train depends on {bad:?}");
     let lsp = closure(&deps, "snn-lsp");
     assert!(lsp.contains("snn-compiler"), "snn-lsp checks with the compiler's front-end");
     let bad = forbidden(&lsp, &["cranelift", "snn-jit", "snn-aot", "snn-keras", "hdf5"]);

@@ -205,11 +205,11 @@ impl<'p> Engine<'p> {
                         Saved::None
                     }
                     OpKind::Reset { dst, value } => {
-                        let v: &[f64] = match param {
-                            Some(a) => a.as_slice().unwrap_or(&[]),
-                            None => value,
+                        let v: Vec<f64> = match param {
+                            Some(a) => a.iter().copied().collect(),
+                            None => value.clone(),
                         };
-                        fill(&mut vals[dst.0 as usize], v);
+                        fill(&mut vals[dst.0 as usize], &v);
                         Saved::None
                     }
                     OpKind::Copy { src, dst, src_sel, dst_sel, inc } => {
@@ -218,13 +218,13 @@ impl<'p> Engine<'p> {
                         Saved::None
                     }
                     OpKind::ElementwiseInc { scale, src, dst, src_sel, dst_sel } => {
-                        let scale: &[f64] = match param {
-                            Some(a) => a.as_slice().unwrap_or(&[]),
-                            None => scale,
+                        let scale: Vec<f64> = match param {
+                            Some(a) => a.iter().copied().collect(),
+                            None => scale.clone(),
                         };
                         let x = gather(&vals[src.0 as usize], src_sel);
                         let mut y = x.clone();
-                        scale_cols(&mut y, scale);
+                        scale_cols(&mut y, &scale);
                         scatter(&mut vals[dst.0 as usize], dst_sel, &y, true);
                         if keep {
                             Saved::Input(x)
@@ -246,15 +246,15 @@ impl<'p> Engine<'p> {
                         }
                     }
                     OpKind::SparseDotInc { rows: r, cols, vals: v, src, dst, src_sel, dst_sel } => {
-                        let v: &[f64] = match param {
-                            Some(a) => a.as_slice().unwrap_or(&[]),
-                            None => v,
+                        let v: Vec<f64> = match param {
+                            Some(a) => a.iter().copied().collect(),
+                            None => v.clone(),
                         };
                         let x = gather(&vals[src.0 as usize], src_sel);
                         let n_out =
                             dst_sel.as_ref().map_or(p.signals[dst.0 as usize].size, Vec::len);
                         let mut y = Array2::zeros((rows, n_out));
-                        for ((&ri, &ci), &w) in r.iter().zip(cols).zip(v) {
+                        for ((&ri, &ci), &w) in r.iter().zip(cols).zip(&v) {
                             let xc = x.column(ci).to_owned();
                             y.column_mut(ri).scaled_add(w, &xc);
                         }
@@ -417,7 +417,7 @@ impl<'p> Engine<'p> {
                     OpKind::Reset { dst, .. } => {
                         if let Some(j) = param {
                             let g = adj[dst.0 as usize].sum_axis(Axis(0));
-                            add_flat(&mut grads[j], g.as_slice().unwrap_or(&[]), false);
+                            add_flat(&mut grads[j], g.iter());
                         }
                         adj[dst.0 as usize].fill(0.0);
                     }
@@ -439,10 +439,10 @@ impl<'p> Engine<'p> {
                         if let (Some(j), Saved::Input(x)) = (param, &saved[i]) {
                             let gx = &g * x;
                             if scale.len() == 1 {
-                                add_flat(&mut grads[j], &[gx.sum()], false);
+                                add_flat(&mut grads[j], &[gx.sum()]);
                             } else {
                                 let col = gx.sum_axis(Axis(0));
-                                add_flat(&mut grads[j], col.as_slice().unwrap_or(&[]), false);
+                                add_flat(&mut grads[j], col.iter());
                             }
                         }
                         if need(src) {
@@ -455,7 +455,7 @@ impl<'p> Engine<'p> {
                         let g = gather(&adj[dst.0 as usize], dst_sel);
                         if let (Some(j), Saved::Input(x)) = (param, &saved[i]) {
                             let gm = g.t().dot(x);
-                            add_flat(&mut grads[j], gm.as_slice().unwrap_or(&[]), false);
+                            add_flat(&mut grads[j], gm.iter());
                         }
                         if need(src) {
                             let gx = match param {
@@ -477,7 +477,7 @@ impl<'p> Engine<'p> {
                                 .zip(cols)
                                 .map(|(&ri, &ci)| g.column(ri).dot(&x.column(ci)))
                                 .collect();
-                            add_flat(&mut grads[j], &gv, false);
+                            add_flat(&mut grads[j], &gv);
                         }
                         if need(src) {
                             let n_in =
@@ -520,7 +520,7 @@ impl<'p> Engine<'p> {
                             }
                         }
                         if let Some(j) = param {
-                            add_flat(&mut grads[j], &dk, false);
+                            add_flat(&mut grads[j], &dk);
                         }
                     }
                     OpKind::SimNeurons { neuron, j, out, states, .. } => {
@@ -544,15 +544,13 @@ impl<'p> Engine<'p> {
                         );
                         let n = p.signals[src.0 as usize].size;
                         let mut du = Array2::zeros((rows, n));
+                        let mut ax = vec![0.0; adj_filter[i].ncols()];
+                        let mut dub = vec![0.0; n];
                         for b in 0..rows {
-                            let ax = adj_filter[i].row_mut(b);
-                            filter_adjoint(
-                                filter,
-                                n,
-                                ax.into_slice().unwrap_or(&mut []),
-                                g.row(b).as_slice().unwrap_or(&[]),
-                                du.row_mut(b).into_slice().unwrap_or(&mut []),
-                            );
+                            ax.iter_mut().zip(adj_filter[i].row(b)).for_each(|(d, &v)| *d = v);
+                            filter_adjoint(filter, n, &mut ax, &g.row(b).to_vec(), &mut dub);
+                            adj_filter[i].row_mut(b).iter_mut().zip(&ax).for_each(|(d, &v)| *d = v);
+                            du.row_mut(b).iter_mut().zip(&dub).for_each(|(d, &v)| *d = v);
                         }
                         if need(src) {
                             adj[src.0 as usize] += &du;
@@ -719,14 +717,10 @@ fn scale_cols(a: &mut Array2<f64>, scale: &[f64]) {
     }
 }
 
-/// `g += v` elementwise over the flat values (`set`: `g = v`).
-fn add_flat(g: &mut ArrayD<f64>, v: &[f64], set: bool) {
+/// `g += v` elementwise, both in logical (row-major) order.
+fn add_flat<'a>(g: &mut ArrayD<f64>, v: impl IntoIterator<Item = &'a f64>) {
     for (d, &x) in g.iter_mut().zip(v) {
-        if set {
-            *d = x;
-        } else {
-            *d += x;
-        }
+        *d += x;
     }
 }
 

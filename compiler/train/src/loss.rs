@@ -53,6 +53,9 @@ pub struct Loss {
     pub probabilities: bool,
     /// Weight of this loss in the total.
     pub weight: f64,
+    /// A constant target for every value (the L2 / firing-rate regulariser `l2(250)`: the
+    /// mean square distance of a neuron probe from a target rate); no target array then.
+    pub constant: Option<f64>,
 }
 
 /// Keras's `epsilon()`, with which crossentropies on probabilities clip.
@@ -78,7 +81,10 @@ pub fn evaluate(
         for k in 0..samples {
             let tk = if t.shape()[1] == 1 { 0 } else { k };
             let yv = y.slice(s![b, k, ..]);
-            let tv = t.slice(s![b, tk, ..]);
+            let tv = match loss.constant {
+                Some(c) => ndarray::Array1::from_elem(size, c),
+                None => t.slice(s![b, tk, ..]).to_owned(),
+            };
             let mut g = grad.slice_mut(s![b, k, ..]);
             match loss.kind {
                 LossKind::Mse => {
@@ -170,7 +176,7 @@ mod tests {
             (LossKind::CategoricalCrossentropy, true, onehot),
         ];
         for (kind, probabilities, t) in cases {
-            let loss = Loss { probe: 0, kind, probabilities, weight: 1.0 };
+            let loss = Loss { probe: 0, kind, probabilities, weight: 1.0, constant: None };
             let (_, g, _) = evaluate(&loss, y.view(), t.view(), 2);
             let h = 1e-6;
             for idx in ndarray::indices(y.raw_dim()) {

@@ -7,7 +7,7 @@ use crate::resolve::decl::derive_seed;
 use crate::resolve::scope::{NetCtx, Target};
 use crate::resolve::Elab;
 use crate::spec::{DistSpec, SolverSpec, SynapseSpec};
-use crate::value::{Unit, Value};
+use crate::value::Unit;
 use snn_syntax::ast;
 use snn_syntax::{codes, Diagnostic, Span};
 
@@ -200,12 +200,8 @@ impl Elab<'_> {
         // The value after the decoded function.
         let mid = function.map_or(pre_ep.size, |f| f.size_out);
         let v = self.eval(ctx, e)?;
-        if let Value::Ctor(c) = &v {
-            let drawn = ["uniform", "gaussian"].contains(&c.name.as_str())
-                || super::init::INITIALISERS.contains(&c.name.as_str());
-            if drawn {
-                return self.drawn_transform(v, e.span, mid, post_ep.size, seed);
-            }
+        if Self::is_drawn(&v) {
+            return self.drawn_transform(v, e.span, mid, post_ep.size, seed);
         }
         let pre_shape = if pre_ep.indices.is_none() && function.is_none() {
             match pre_t.port {
@@ -225,7 +221,7 @@ impl Elab<'_> {
         } else {
             None
         };
-        self.transform_from(v, e.span, mid, post_ep.size, pre_shape, post_shape, span)
+        self.transform_from(v, e.span, mid, post_ep.size, pre_shape, post_shape, span, seed)
     }
 
     /// Whether the solver options fit the connection (decoded; `weights` into an ensemble).

@@ -30,6 +30,7 @@ impl Elab<'_> {
         size_out: usize,
         pre_shape: Option<Vec<usize>>,
         post_shape: Option<Vec<usize>>,
+        seed: u64,
     ) -> Option<Transform> {
         let name = c.name.as_str();
         let n_spatial = if name.ends_with("1d") { 1 } else { 2 };
@@ -70,7 +71,7 @@ impl Elab<'_> {
             (ArrayD::from_elem(IxDyn(&shape), 1.0 / k as f64), in_ch, size)
         } else {
             let (kernel, groups) =
-                self.conv_kernel(c, &mut args, n_spatial, transpose, in_ch, &input_shape)?;
+                self.conv_kernel(c, &mut args, n_spatial, transpose, in_ch, &input_shape, seed)?;
             let ksize = kernel.shape()[..n_spatial].to_vec();
             (kernel, groups, ksize)
         };
@@ -181,6 +182,7 @@ impl Elab<'_> {
     }
 
     /// A convolution's kernel (given, or generated from `filters` and `kernel_size`) and groups.
+    #[allow(clippy::too_many_arguments)] // the geometry resolved so far, passed on
     fn conv_kernel(
         &mut self,
         c: &Ctor,
@@ -189,6 +191,7 @@ impl Elab<'_> {
         transpose: bool,
         in_ch: usize,
         input_shape: &[usize],
+        seed: u64,
     ) -> Option<(ArrayD<f64>, usize)> {
         let name = c.name.as_str();
         let groups = args.opt_count(self, "groups").unwrap_or(1);
@@ -230,43 +233,53 @@ impl Elab<'_> {
                     return None;
                 }
             },
-            None => self.generated_kernel(args, n_spatial, cin)?,
+            None => self.generated_kernel(args, n_spatial, cin, seed)?,
         };
         Some((kernel, groups))
     }
 
-    /// A kernel of `kernel_size` + [`cin`, `filters`] filled with `init` (default 1).
+    /// A kernel of `kernel_size` + [`cin`, `filters`] filled with `init`: a number (default 1),
+    /// or values drawn from a distribution or initialiser (`glorot_uniform()`; fans
+    /// `prod(kernel_size) * cin` and `prod(kernel_size) * filters`, as Keras's) with `seed`.
     fn generated_kernel(
         &mut self,
         args: &mut Args,
         n_spatial: usize,
         cin: usize,
+        seed: u64,
     ) -> Option<ArrayD<f64>> {
         let filters = args.req_count(self, "filters")?;
         let ks = int_list_arg(self, args, "kernel_size", n_spatial, 3)?;
+        let taps: usize = ks.iter().product();
+        let mut shape = ks;
+        shape.extend([cin, filters]);
         let init = match args.take("init") {
             Some(a) => match a.value {
                 Value::Num(x, _) => x,
+                v if Self::is_drawn(&v) => {
+                    let n = shape.iter().product();
+                    let values =
+                        self.drawn(v, a.value_span, n, taps * cin, taps * filters, seed)?;
+                    return ArrayD::from_shape_vec(IxDyn(&shape), values).ok();
+                }
                 other => {
                     self.diags.push(
                         Diagnostic::error(
                             codes::TYPE_MISMATCH,
                             format!(
-                                "`init` for a generated kernel is a number, found {}",
+                                "`init` for a generated kernel is a number or a distribution, found {}",
                                 other.describe()
                             ),
                             a.value_span,
                             "here",
                         )
-                        .with_help("give the weights with `kernel = w[\"…\"]`"),
+                        .with_help("give the weights with `kernel = w[\"…\"]`, or `init = glorot_uniform()`"),
                     );
                     return None;
                 }
             },
             None => 1.0,
         };
-        let mut shape = ks;
-        shape.extend([cin, filters]);
         Some(ArrayD::from_elem(IxDyn(&shape), init))
     }
 

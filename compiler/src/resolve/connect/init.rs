@@ -28,27 +28,39 @@ impl Elab<'_> {
         size_out: usize,
         seed: u64,
     ) -> Option<Transform> {
+        let values = self.drawn(v, span, size_out * size_in, size_in, size_out, seed)?;
+        let m = Array2::from_shape_vec((size_out, size_in), values).ok()?;
+        Some(Transform::Dense(m))
+    }
+
+    /// `n` values drawn from `v` (a distribution or an initialiser whose fans are `fan_in` and
+    /// `fan_out`), seeded with `seed`.
+    pub(super) fn drawn(
+        &mut self,
+        v: Value,
+        span: Span,
+        n: usize,
+        fan_in: usize,
+        fan_out: usize,
+        seed: u64,
+    ) -> Option<Vec<f64>> {
         let Value::Ctor(c) = v else { return None };
         let (dist, truncated) = if INITIALISERS.contains(&c.name.as_str()) {
-            self.initialiser(&c, size_in, size_out)?
+            self.initialiser(&c, fan_in, fan_out)?
         } else {
-            let spec =
-                self.dist_from(Value::Ctor(c), span, "transform", &[size_out, size_in], Unit::One)?;
+            let spec = self.dist_from(Value::Ctor(c), span, "transform", &[n], Unit::One)?;
             (crate::build::dist(&spec, Dist::uniform(-1.0, 1.0)), None)
         };
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let fail = |e: String| {
-            Diagnostic::error(
-                codes::BUILD,
-                format!("cannot draw this transform: {e}"),
-                span,
-                "here",
-            )
-        };
-        let mut m: Array2<f64> = match dist.sample(size_out * size_in, None, &mut rng) {
-            Ok(s) => s,
+        let mut m: Vec<f64> = match dist.sample(n, None, &mut rng) {
+            Ok(s) => s.iter().copied().collect(),
             Err(e) => {
-                self.diags.push(fail(e.to_string()));
+                self.diags.push(Diagnostic::error(
+                    codes::BUILD,
+                    format!("cannot draw these values: {e}"),
+                    span,
+                    "here",
+                ));
                 return None;
             }
         };
@@ -62,14 +74,17 @@ impl Elab<'_> {
                 }
                 let redraw = dist.sample(bad.len(), None, &mut rng).ok()?;
                 for (i, v) in bad.into_iter().zip(redraw.iter()) {
-                    if let Some(slot) = m.as_slice_mut().and_then(|s| s.get_mut(i)) {
-                        *slot = *v;
-                    }
+                    m[i] = *v;
                 }
             }
         }
-        let m = m.into_shape_with_order((size_out, size_in)).ok()?;
-        Some(Transform::Dense(m))
+        Some(m)
+    }
+
+    /// Whether `v` is drawn: a distribution or an initialiser call.
+    pub(super) fn is_drawn(v: &Value) -> bool {
+        matches!(v, Value::Ctor(c) if ["uniform", "gaussian"].contains(&c.name.as_str())
+            || INITIALISERS.contains(&c.name.as_str()))
     }
 
     /// NengoDL's `VarianceScaling` for an initialiser call: the distribution and, for normal

@@ -11,7 +11,7 @@ use snn_syntax::{codes, Diagnostic, Span};
 impl Elab<'_> {
     /// Interpret a transform for a map from `size_in` to `size_out`. For convolutions, `pre_shape`
     /// is the source's full shape (unsliced, no function) and `post_shape` the target's (an
-    /// unsliced layer or node).
+    /// unsliced layer or node); `seed` draws a generated kernel's values.
     #[allow(clippy::too_many_arguments)]
     pub(super) fn transform_from(
         &mut self,
@@ -22,6 +22,7 @@ impl Elab<'_> {
         pre_shape: Option<Vec<usize>>,
         post_shape: Option<Vec<usize>>,
         stmt: Span,
+        seed: u64,
     ) -> Option<Transform> {
         match v {
             Value::Num(x, _) => {
@@ -81,7 +82,7 @@ impl Elab<'_> {
             }
             Value::Ctor(c) if c.name == "sparse" => self.sparse_from(&c, size_in, size_out),
             Value::Ctor(c) if c.name.starts_with("conv") || c.name.starts_with("avg_pool") => {
-                self.conv_from(&c, size_in, size_out, pre_shape, post_shape)
+                self.conv_from(&c, size_in, size_out, pre_shape, post_shape, seed)
             }
             other => {
                 self.diags.push(

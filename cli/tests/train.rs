@@ -1,0 +1,219 @@
+//! `snnc train` and `snnc evaluate` against NengoDL 3.6 (fixtures from
+//! tools/train/nengodl_oracle.py): gradients of small networks (dense transforms, biases, ReLU,
+//! LIF and LIFRate trained as rates, synapses over several steps) equal NengoDL's within 1e-6
+//! relative, the tutorial's autoencoder reaches NengoDL's test error, and the trained model is
+//! written as a runnable pair of files.
+
+use ndarray::{ArrayD, Ix3};
+use snn_fs::FsDb;
+use snn_train::engine::{Engine, Feed};
+use snn_train::loss::{self, Loss, LossKind};
+use std::path::{Path, PathBuf};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("snnc-train-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+/// snnc's gradients of the batch-mean MSE of probe `y` for the fixture `name`, against
+/// NengoDL's (one SGD step of learning rate 1 in float64: the weight change).
+fn nengodl_gradients(name: &str) {
+    let dir = root().join("tests/train");
+    let mut db = FsDb::new();
+    let file = db.load(&dir.join(format!("{name}.snn"))).expect("fixture");
+    let checked = snn_compiler::check_with_seed(&mut db, file, None);
+    assert!(!checked.has_errors(), "{:?}", checked.diagnostics);
+    let program = snn_compiler::lower_model(&checked.model, 0.001).expect("lowers");
+    let (params, _) = snn_train::params::find(&checked.model, &program);
+    let data = snn_io::read_npz(&dir.join(format!("{name}.npz"))).expect("data");
+    let x = data["x"].clone().into_dimensionality::<Ix3>().expect("x");
+    let y = data["y"].clone().into_dimensionality::<Ix3>().expect("y");
+    let rows = x.shape()[0];
+    let engine = Engine::new(&program, &params).expect("engine");
+    let values: Vec<ArrayD<f64>> = params.iter().map(|p| p.value.clone()).collect();
+    let feed = Feed { inputs: std::slice::from_ref(&x), steps: x.shape()[1] };
+    let (probes, tape) = engine.forward(&values, feed).expect("forward");
+    let l =
+        Loss { probe: 0, kind: LossKind::Mse, probabilities: false, weight: 1.0, constant: None };
+    let (_, seed, _) = loss::evaluate(&l, probes[0].view(), y.view(), rows);
+    let grads = engine.backward(&values, &tape, &[seed]).expect("backward");
+    let oracle = |p: &str| match p {
+        "x->h.transform" => "grad_w1",
+        "h->y.transform" => "grad_w2",
+        "h.bias" => "grad_b1",
+        "y.bias" => "grad_b2",
+        other => panic!("unexpected parameter {other}"),
+    };
+    assert_eq!(params.len(), 4, "{name}: two transforms and two biases");
+    for (p, g) in params.iter().zip(&grads) {
+        let want = &data[oracle(&p.name)];
+        assert_eq!(want.shape(), g.shape(), "{name} {}", p.name);
+        let scale = want.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+        assert!(scale > 0.0, "{name} {}: NengoDL's gradient is zero", p.name);
+        let err = want.iter().zip(g.iter()).fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
+        assert!(
+            err <= 1e-6 * scale,
+            "{name} {}: largest difference {err:e} (scale {scale:e})",
+            p.name
+        );
+    }
+}
+
+#[test]
+fn gradients_equal_nengodl_relu() {
+    nengodl_gradients("grad_relu");
+}
+
+#[test]
+fn gradients_equal_nengodl_lif_through_synapses() {
+    nengodl_gradients("grad_lif_synapse");
+}
+
+#[test]
+fn gradients_equal_nengodl_lif_rate_through_synapses() {
+    nengodl_gradients("grad_lifrate_synapse");
+}
+
+fn train_config(
+    file: PathBuf,
+    data: PathBuf,
+    output: PathBuf,
+    seed: u64,
+) -> snnc::train::TrainConfig {
+    snnc::train::TrainConfig {
+        file,
+        data,
+        validation: None,
+        epochs: 2,
+        batch_size: 50,
+        optimizer: "rmsprop".into(),
+        learning_rate: 1e-3,
+        momentum: 0.0,
+        losses: vec!["images=mse".into()],
+        seed: Some(seed),
+        threads: 2,
+        steps: None,
+        dt: 0.001,
+        output,
+    }
+}
+
+/// The tutorial's autoencoder, 2 epochs of RMSprop on the 8,000 shipped digits: the mean test
+/// MSE over six seeds within 5% of NengoDL's (six seeds) on the same data.
+#[test]
+fn autoencoder_reaches_nengodl_test_error() {
+    let dir = scratch("ae");
+    let ex = root().join("examples");
+    let oracle: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(ex.join("autoencoder/nengodl_results.json")).expect("oracle"),
+    )
+    .expect("json");
+    let want = oracle["mean_test_mse"].as_f64().expect("mean");
+    let mut got = Vec::new();
+    for seed in 0..6 {
+        let out = dir.join(format!("ae{seed}.snn"));
+        let cfg = train_config(
+            ex.join("autoencoder/autoencoder.snn"),
+            ex.join("mnist/train_8000_u8.npz"),
+            out.clone(),
+            seed,
+        );
+        assert!(snnc::train::train(&cfg).is_ok(), "training runs");
+        let eval = snnc::train::EvaluateConfig {
+            file: out,
+            data: ex.join("mnist/test_2000_u8.npz"),
+            losses: vec!["images=mse".into()],
+            batch_size: 500,
+            threads: 2,
+            steps: None,
+            dt: 0.001,
+        };
+        let Ok((scores, _)) = snnc::train::evaluate(&eval) else { panic!("evaluate runs") };
+        got.push(scores.loss);
+    }
+    let mean = got.iter().sum::<f64>() / got.len() as f64;
+    assert!(
+        (mean - want).abs() <= 0.05 * want,
+        "snnc test MSE {got:?} (mean {mean:.1}) vs NengoDL {want:.1}"
+    );
+}
+
+/// The written pair runs, trains again, and refuses to overwrite its input.
+#[test]
+fn trained_model_is_a_runnable_pair() {
+    let dir = scratch("pair");
+    let ex = root().join("examples");
+    // a small data set: the first 100 digits
+    let data = snn_io::read_npz(&ex.join("mnist/train_8000_u8.npz")).expect("digits");
+    let images =
+        data["images"].slice_axis(ndarray::Axis(0), ndarray::Slice::from(0..100)).to_owned();
+    let small = dir.join("small.npz");
+    snn_io::write_npz(&small, &[("images", images.view())], snn_io::Precision::F64).expect("npz");
+    let first = dir.join("first.snn");
+    let mut cfg =
+        train_config(ex.join("autoencoder/autoencoder.snn"), small.clone(), first.clone(), 1);
+    cfg.epochs = 1;
+    assert!(snnc::train::train(&cfg).is_ok());
+    assert!(dir.join("first.safetensors").exists());
+    let text = std::fs::read_to_string(&first).expect("written");
+    assert!(text.contains("weights trained = \"first.safetensors\""), "{text}");
+    assert!(text.contains("trained[\"images->hidden.transform\"]"), "{text}");
+    // trains again from the trained file
+    let second = dir.join("second.snn");
+    let cfg2 = train_config(first.clone(), small.clone(), second.clone(), 1);
+    assert!(snnc::train::train(&cfg2).is_ok());
+    let text2 = std::fs::read_to_string(&second).expect("written");
+    assert!(text2.contains("trained_2[\"hidden.bias\"]"), "{text2}");
+    // its own input as the output: refused, nothing changed
+    let before = std::fs::read(&first).expect("first");
+    let cfg3 = train_config(first.clone(), small, first.clone(), 1);
+    let Err(e) = snnc::train::train(&cfg3) else { panic!("overwriting the input is refused") };
+    assert!(e.0.contains("refusing to overwrite the input"), "{}", e.0);
+    assert_eq!(before, std::fs::read(&first).expect("first"));
+}
+
+/// Bad data is named: a missing array, a wrong shape, a label out of range, a NaN.
+#[test]
+fn bad_data_is_named() {
+    let dir = scratch("bad");
+    let model = dir.join("m.snn");
+    std::fs::write(
+        &model,
+        "input x: [3]\nlayer h: [4] = relu()\nconnect x -> h transform glorot_uniform() synapse none\nprobe out = h\n",
+    )
+    .expect("model");
+    let case = |arrays: &[(&str, ArrayD<f64>)], loss: &str| -> String {
+        let data = dir.join("d.npz");
+        let named: Vec<(&str, ndarray::ArrayViewD<f64>)> =
+            arrays.iter().map(|(n, a)| (*n, a.view())).collect();
+        snn_io::write_npz(&data, &named, snn_io::Precision::F64).expect("npz");
+        let mut cfg = train_config(model.clone(), data, dir.join("o.snn"), 0);
+        cfg.losses = vec![loss.into()];
+        match snnc::train::train(&cfg) {
+            Ok(()) => panic!("bad data accepted"),
+            Err(e) => e.0,
+        }
+    };
+    let x = ArrayD::from_elem(vec![5, 3], 0.5);
+    let labels = ArrayD::from_elem(vec![5, 1], 7.0);
+    let msg = case(&[("x", x.clone())], "out=mse");
+    assert!(msg.contains("no array `out`"), "{msg}");
+    let msg = case(&[("x", x.clone()), ("out", ArrayD::zeros(vec![5, 5]))], "out=mse");
+    assert!(msg.contains("`out` has shape [5, 5]"), "{msg}");
+    let msg = case(&[("x", x.clone()), ("out", labels)], "out=sparse_categorical_crossentropy");
+    assert!(msg.contains("label 7") && msg.contains("4 classes"), "{msg}");
+    let mut nan = x.clone();
+    nan[[2, 1]] = f64::NAN;
+    let msg = case(&[("x", nan), ("out", ArrayD::zeros(vec![5, 4]))], "out=mse");
+    assert!(msg.contains("`x` holds a non-finite value"), "{msg}");
+    let msg = case(&[("x", x.clone()), ("out", ArrayD::zeros(vec![4, 4]))], "out=mse");
+    assert!(msg.contains("has 4 samples but `x` has 5"), "{msg}");
+    let msg = case(&[("x", x), ("out", ArrayD::zeros(vec![5, 4]))], "nope=mse");
+    assert!(msg.contains("no probe `nope`"), "{msg}");
+}

@@ -1,0 +1,130 @@
+"""NengoDL 3.6 oracles for `snnc train` (run with tools/requirements-nengo.txt installed).
+
+1. Gradients (`tests/train/grad_*.npz`): small networks with given weights, trained for one
+   full-batch step of SGD (learning rate 1, float64) by NengoDL; the weight change is minus the
+   gradient of the MSE loss, which tests/tests/train.rs compares with snnc's gradients.
+2. The autoencoder of NengoDL's "From TensorFlow to NengoDL" tutorial
+   (examples/autoencoder/autoencoder.snn): 784 -> 64 ReLU -> 784 ReLU, Glorot, gain 1, bias 0,
+   no synapses, RMSprop(1e-3), MSE on raw pixels, 2 epochs, minibatch 50, on the 8,000 shipped
+   training digits; test MSE on the 2,000 test digits and seconds per epoch, for several seeds
+   (examples/autoencoder/nengodl_results.json).
+
+Usage: python tools/train/nengodl_oracle.py [--skip-autoencoder]
+"""
+
+import json
+import os
+import sys
+import time
+
+import numpy as np
+import nengo
+import nengo_dl
+import tensorflow as tf
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def grad_case(name, neuron, synapse, steps, probe_synapse):
+    """One gradient fixture: writes tests/train/NAME.npz (inputs, targets, weights, gradients)
+    and tests/train/NAME.snn (the same network)."""
+    rng = np.random.RandomState(42)
+    n_in, n_h, n_out, batch = 4, 6, 3, 5
+    w1 = rng.uniform(-1, 1, size=(n_h, n_in))
+    w2 = rng.uniform(-1, 1, size=(n_out, n_h))
+    b1 = rng.uniform(0.5, 1.5, size=n_h)
+    b2 = rng.uniform(0.5, 1.5, size=n_out)
+    x = rng.uniform(-1, 1, size=(batch, steps, n_in))
+    y = rng.uniform(0, 2, size=(batch, steps, n_out))
+    with nengo.Network(seed=0) as net:
+        nengo_dl.configure_settings(dtype="float64", stateful=False)
+        inp = nengo.Node(np.zeros(n_in))
+        h = nengo.Ensemble(n_h, 1, neuron_type=neuron, gain=np.ones(n_h), bias=b1)
+        o = nengo.Ensemble(n_out, 1, neuron_type=neuron, gain=np.ones(n_out), bias=b2)
+        c1 = nengo.Connection(inp, h.neurons, transform=w1, synapse=synapse)
+        c2 = nengo.Connection(h.neurons, o.neurons, transform=w2, synapse=synapse)
+        p = nengo.Probe(o.neurons, synapse=probe_synapse)
+    with nengo_dl.Simulator(net, minibatch_size=batch, progress_bar=False) as sim:
+        sim.compile(optimizer=tf.optimizers.SGD(1.0), loss=tf.losses.mse)
+        before = {
+            "w1": sim.data[c1].weights.copy(),
+            "w2": sim.data[c2].weights.copy(),
+            "b1": sim.data[h].bias.copy(),
+            "b2": sim.data[o].bias.copy(),
+        }
+        sim.fit({inp: x}, {p: y}, epochs=1, verbose=0)
+        after = {
+            "w1": sim.data[c1].weights.copy(),
+            "w2": sim.data[c2].weights.copy(),
+            "b1": sim.data[h].bias.copy(),
+            "b2": sim.data[o].bias.copy(),
+        }
+    grads = {f"grad_{k}": before[k] - after[k] for k in before}
+    out = os.path.join(ROOT, "tests", "train")
+    np.savez(os.path.join(out, f"{name}.npz"), x=x, y=y, w1=w1, w2=w2, b1=b1, b2=b2, **grads)
+    kind = {nengo.RectifiedLinear: "relu", nengo.LIF: "lif", nengo.LIFRate: "lif_rate"}[type(neuron)]
+    amp = "" if neuron.amplitude == 1 else f"amplitude = {neuron.amplitude}, "
+    syn = "none" if synapse is None else f"{synapse.tau * 1000:g}ms"
+    psyn = "none" if probe_synapse is None else f"{probe_synapse.tau * 1000:g}ms"
+    snn = f"""// NengoDL gradient fixture {name} (tools/train/nengodl_oracle.py).
+weights w = "{name}.npz"
+input x: [{n_in}]
+layer h: [{n_h}] = {kind}({amp}bias = w["b1"])
+layer y: [{n_out}] = {kind}({amp}bias = w["b2"])
+connect x -> h transform w["w1"] synapse {syn}
+connect h -> y transform w["w2"] synapse {syn}
+probe y synapse {psyn}
+"""
+    with open(os.path.join(out, f"{name}.snn"), "w") as f:
+        f.write(snn)
+    print(name, {k: float(np.abs(v).max()) for k, v in grads.items()})
+
+
+def autoencoder(seeds):
+    data = np.load(os.path.join(ROOT, "examples", "mnist", "train_8000_u8.npz"))
+    test = np.load(os.path.join(ROOT, "examples", "mnist", "test_2000_u8.npz"))
+    train_data = data["images"].reshape((-1, 1, 784)).astype(np.float32)
+    test_data = test["images"].reshape((-1, 1, 784)).astype(np.float32)
+    n_in, n_hidden, minibatch_size, n_epochs = 784, 64, 50, 2
+    results = []
+    for seed in seeds:
+        with nengo.Network(seed=seed) as auto_net:
+            nengo_a = nengo.Node(np.zeros(n_in))
+            nengo_b = nengo.Ensemble(n_hidden, 1, neuron_type=nengo.RectifiedLinear())
+            nengo.Connection(nengo_a, nengo_b.neurons, transform=nengo_dl.dists.Glorot())
+            nengo_c = nengo.Ensemble(n_in, 1, neuron_type=nengo.RectifiedLinear())
+            nengo.Connection(nengo_b.neurons, nengo_c.neurons, transform=nengo_dl.dists.Glorot())
+            p_c = nengo.Probe(nengo_c.neurons)
+        for ens in auto_net.all_ensembles:
+            ens.gain = nengo.dists.Choice([1])
+            ens.bias = nengo.dists.Choice([0])
+        for conn in auto_net.all_connections:
+            conn.synapse = None
+        tf.random.set_seed(seed)
+        with nengo_dl.Simulator(auto_net, minibatch_size=minibatch_size, progress_bar=False, seed=seed) as sim:
+            sim.compile(optimizer=tf.optimizers.RMSprop(1e-3), loss=tf.losses.mse)
+            times = []
+            for _ in range(n_epochs):
+                t0 = time.perf_counter()
+                sim.fit(train_data, train_data, epochs=1, verbose=0)
+                times.append(time.perf_counter() - t0)
+            mse = sim.evaluate(test_data, test_data, verbose=0)["loss"]
+        results.append({"seed": seed, "test_mse": float(mse), "seconds_per_epoch": times})
+        print("autoencoder seed", seed, results[-1])
+    out = {
+        "tool": f"nengo {nengo.__version__}, nengo-dl {nengo_dl.__version__}, tensorflow {tf.__version__} (CPU)",
+        "setup": "784-64-784 ReLU, Glorot, gain 1, bias 0, no synapses, RMSprop(1e-3), MSE, 2 epochs, minibatch 50, 8000 training / 2000 test digits (raw pixels)",
+        "runs": results,
+        "mean_test_mse": float(np.mean([r["test_mse"] for r in results])),
+    }
+    with open(os.path.join(ROOT, "examples", "autoencoder", "nengodl_results.json"), "w") as f:
+        json.dump(out, f, indent=1)
+        f.write("\n")
+
+
+if __name__ == "__main__":
+    grad_case("grad_relu", nengo.RectifiedLinear(), None, 1, None)
+    grad_case("grad_lif_synapse", nengo.LIF(amplitude=0.01), nengo.Lowpass(0.005), 4, nengo.Lowpass(0.01))
+    grad_case("grad_lifrate_synapse", nengo.LIFRate(amplitude=0.01), nengo.Lowpass(0.003), 3, None)
+    if "--skip-autoencoder" not in sys.argv:
+        autoencoder([0, 1, 2, 3, 4, 5])
