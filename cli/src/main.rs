@@ -128,9 +128,12 @@ struct BuildArgs {
     /// Float type of the code, its inputs and probes.
     #[arg(long, value_enum, default_value_t = snnc::run::Dtype::Float64)]
     dtype: snnc::run::Dtype,
-    /// What to build for: `native` (this machine).
+    /// What to build for: `native` (this machine) or `loihi` (a core configuration).
     #[arg(long, default_value = "native")]
     target: String,
+    /// Print the per-core resource report (`--target loihi`).
+    #[arg(long)]
+    report: bool,
     /// Time step in seconds.
     #[arg(long, default_value_t = 0.001)]
     dt: f64,
@@ -251,6 +254,7 @@ fn main() -> ExitCode {
                 dt: a.dt,
                 seed: a.seed,
                 cc: None,
+                report: a.report,
             };
             report(snnc::build::build(&cfg).map(|text| eprint!("{text}")))
         }

@@ -1,0 +1,157 @@
+//! The `loihi` target of snnc: a lowered program mapped onto Loihi 1 neuron cores the way
+//! nengo-loihi 1.1 maps a Nengo network, and run by an integer emulator that reproduces
+//! nengo-loihi's emulator bit for bit (docs/LOIHI.md).
+//!
+//! The chain: [`lift::lift`] (program → float blocks, with located diagnostics for what cannot
+//! map), [`chip::Chip::new`] (nengo-loihi's discretization, [`discretize`]), then
+//! [`emulator::State::step`]. [`Loihi`] is the [`Target`] `snnc run --backend loihi` names.
+
+pub mod block;
+pub mod chip;
+pub mod codes;
+pub mod config;
+pub mod discretize;
+pub mod emulator;
+pub mod lift;
+pub mod split;
+
+use chip::Chip;
+use ndarray::{ArrayD, IxDyn};
+use snn_compiler::ir::{opt, Program};
+use snn_compiler::target::{Executable, Target, TargetError};
+use snn_runtime::Precision;
+use snn_syntax::Diagnostic;
+
+/// The loihi target.
+pub struct Loihi;
+
+/// The target's name on the command line.
+pub const NAME: &str = "loihi";
+
+/// Lifts and discretizes `program`: the chip, or every located reason it does not map.
+pub fn map(program: &Program) -> Result<Chip, Vec<Diagnostic>> {
+    let net = split::split(lift::lift(program)?);
+    Chip::new(net).map_err(|e| {
+        vec![Diagnostic::error(codes::RANGE, e.to_string(), snn_syntax::Span::default(), "")
+            .with_help("shorten the time constant or bring weights, biases and thresholds closer together in scale")]
+    })
+}
+
+impl Target for Loihi {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    /// None: the chip mapping reads the program as lowered (connections, synapses and
+    /// populations one op chain each).
+    fn passes(&self) -> Vec<opt::Pass> {
+        Vec::new()
+    }
+
+    fn prepare(
+        &self,
+        program: &Program,
+        _precision: Precision,
+    ) -> Result<Box<dyn Executable>, TargetError> {
+        let chip = map(program).map_err(|d| TargetError::Unsupported {
+            target: NAME,
+            what: d
+                .iter()
+                .filter(|d| d.is_error())
+                .map(|d| d.message.clone())
+                .collect::<Vec<_>>()
+                .join("; "),
+        })?;
+        if !program.inputs.is_empty() {
+            return Err(TargetError::Unsupported {
+                target: NAME,
+                what: "run-time inputs (host input is not mapped yet)".into(),
+            });
+        }
+        let emu = emulator::Program::new(&chip);
+        Ok(Box::new(Prepared { chip, emu }))
+    }
+}
+
+/// A program mapped onto the chip, ready to emulate.
+pub struct Prepared {
+    /// The discretized network.
+    pub chip: Chip,
+    emu: emulator::Program,
+}
+
+impl Executable for Prepared {
+    fn run(
+        &self,
+        steps: usize,
+        batch: usize,
+        _inputs: &[ArrayD<f64>],
+        _threads: usize,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<Vec<ArrayD<f64>>, TargetError> {
+        let net = &self.chip.net;
+        let index: Vec<Vec<usize>> = net
+            .probes
+            .iter()
+            .map(|p| {
+                let all = self.chip.population_index(p.population);
+                p.select.iter().map(|&i| all[i]).collect()
+            })
+            .collect();
+        let mut outs: Vec<ArrayD<f64>> = net
+            .probes
+            .iter()
+            .map(|p| {
+                let samples = (1..=steps).filter(|k| k % p.every == 0).count();
+                let mut shape = vec![batch, samples];
+                shape.extend(&p.shape);
+                ArrayD::zeros(IxDyn(&shape))
+            })
+            .collect();
+        // every batch element is the same run: the chip has no input and starts at zero
+        let mut state = emulator::State::new(self.emu.len());
+        let mut rows: Vec<Vec<f64>> = vec![Vec::new(); net.probes.len()];
+        for k in 1..=steps {
+            state.step(&self.emu);
+            for (pi, p) in net.probes.iter().enumerate() {
+                if k % p.every != 0 {
+                    continue;
+                }
+                let height =
+                    (1.0 / net.dt) * net.blocks[net.populations[p.population].blocks[0]].amplitude;
+                for &g in &index[pi] {
+                    rows[pi].push(match p.key {
+                        block::ProbeKey::Spikes => {
+                            if state.spiked[g] {
+                                height
+                            } else {
+                                0.0
+                            }
+                        }
+                        block::ProbeKey::Voltage => f64::from(state.voltage[g]),
+                    });
+                }
+            }
+            if k % 1000 == 0 {
+                progress(1000 * batch as u64);
+            }
+        }
+        for (out, row) in outs.iter_mut().zip(&rows) {
+            let per_b = row.len();
+            for b in 0..batch {
+                let flat =
+                    out.as_slice_mut().ok_or_else(|| TargetError::Run("probe layout".into()))?;
+                flat[b * per_b..(b + 1) * per_b].copy_from_slice(row);
+            }
+        }
+        Ok(outs)
+    }
+
+    fn describe(&self) -> Vec<String> {
+        vec![format!(
+            "loihi: {} blocks, {} compartments",
+            self.chip.net.blocks.len(),
+            self.chip.n_compartments()
+        )]
+    }
+}
