@@ -25,12 +25,50 @@ use snn_syntax::Diagnostic;
 /// The loihi target.
 pub struct Loihi;
 
+/// Chips a configuration may use (Nahuku boards hold 32; Pohoiki Springs 768).
+pub const MAX_CHIPS: usize = 32;
+
 /// The target's name on the command line.
 pub const NAME: &str = "loihi";
 
 /// Lifts and discretizes `program`: the chip, or every located reason it does not map.
 pub fn map(program: &Program) -> Result<Chip, Vec<Diagnostic>> {
-    let net = split::split(lift::lift(program)?);
+    let net = lift::lift(program)?;
+    let mut diags = Vec::new();
+    for (b, block) in net.blocks.iter().enumerate() {
+        if split::pieces(&net, b).is_none() {
+            diags.push(
+                Diagnostic::error(
+                    codes::CAPACITY,
+                    format!("`{}` does not fit Loihi cores however it is split", block.name),
+                    block.origin,
+                    "too many input axons or synapses per compartment",
+                )
+                .with_help(
+                    "reduce the connections into it (fewer source neurons, or a sparse transform)",
+                ),
+            );
+        }
+    }
+    let net = split::split(net);
+    let chips = net.blocks.len().div_ceil(config::CORES_PER_CHIP);
+    if chips > MAX_CHIPS {
+        diags.push(
+            Diagnostic::error(
+                codes::CAPACITY,
+                format!(
+                    "the model needs {} cores on {chips} chips (at most {MAX_CHIPS})",
+                    net.blocks.len()
+                ),
+                snn_syntax::Span::default(),
+                "",
+            )
+            .with_help("use fewer or smaller populations"),
+        );
+    }
+    if !diags.is_empty() {
+        return Err(diags);
+    }
     Chip::new(net).map_err(|e| {
         vec![Diagnostic::error(codes::RANGE, e.to_string(), snn_syntax::Span::default(), "")
             .with_help("shorten the time constant or bring weights, biases and thresholds closer together in scale")]

@@ -35,13 +35,50 @@ pub fn n_split(net: &Net, b: usize) -> usize {
     .max(1)
 }
 
+/// Whether every piece of `block` cut into `k` pieces fits a core's input axons and synapse
+/// memory (nengo-loihi's rule alone can overflow synapse memory: each axon's weights are
+/// stored in 64-weight blocks with a header, so halving the targets does not halve the bits;
+/// a 1,500 → 300 dense connection fails to build there).
+fn pieces_fit(block: &Block, k: usize) -> bool {
+    let size = block.n.div_ceil(k);
+    let mut start = 0;
+    while start < block.n {
+        let end = (start + size).min(block.n);
+        let (mut axons, mut bits) = (0usize, 0usize);
+        for s in &block.synapses {
+            for ws in &s.axons {
+                let inside = ws
+                    .iter()
+                    .filter(|(i, _)| (*i as usize) >= start && (*i as usize) < end)
+                    .count();
+                if inside > 0 {
+                    axons += 1;
+                    bits += bits_per_axon(inside);
+                }
+            }
+        }
+        if axons > MAX_IN_AXONS || bits > MAX_SYNAPSE_BITS || end - start > MAX_COMPARTMENTS {
+            return false;
+        }
+        start = end;
+    }
+    true
+}
+
+/// The pieces block `b` is cut into: nengo-loihi's `n_split`, raised until every piece fits
+/// (`None`: no split fits, e.g. more than 4,096 input axons onto a single compartment).
+pub fn pieces(net: &Net, b: usize) -> Option<usize> {
+    let block = &net.blocks[b];
+    (n_split(net, b)..=block.n.max(1)).find(|&k| pieces_fit(block, k))
+}
+
 /// Splits every block of `net` that does not fit one core (blocks must be unsplit: one per
-/// population).
+/// population); a block no split fits is left whole (the caller reports it).
 pub fn split(net: Net) -> Net {
     let mut blocks = Vec::new();
     let mut populations = net.populations.clone();
     for (bi, block) in net.blocks.iter().enumerate() {
-        let k = n_split(&net, bi);
+        let k = pieces(&net, bi).unwrap_or(1);
         let pop = block.population;
         populations[pop].blocks.clear();
         if k == 1 {
