@@ -139,4 +139,6 @@ pub struct Net {
     pub populations: Vec<Population>,
     /// The probes, in declaration order.
     pub probes: Vec<Probe>,
+    /// Warnings of the mapping (located).
+    pub warnings: Vec<snn_syntax::Diagnostic>,
 }

@@ -17,6 +17,9 @@ pub const CAPACITY: &str = "E0805";
 /// compartment's whole input with one time constant; the largest is used, as nengo-loihi does).
 pub const SHARED_FILTER: &str = "W0801";
 
+/// A warning: a connection whose weights lose much to 8-bit quantization.
+pub const QUANTIZATION: &str = "W0802";
+
 /// Every code with its meaning.
 pub const ALL: &[(&str, &str)] = &[
     (NEURON_TYPE, "a neuron type Loihi compartments do not implement"),
@@ -25,4 +28,5 @@ pub const ALL: &[(&str, &str)] = &[
     (RANGE, "a parameter outside the chip's integer ranges after discretization"),
     (CAPACITY, "a population no split fits onto cores, or too many chips"),
     (SHARED_FILTER, "connections into one population with different synapse time constants"),
+    (QUANTIZATION, "a connection whose weights lose much to 8-bit quantization"),
 ];

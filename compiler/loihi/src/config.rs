@@ -440,7 +440,7 @@ pub fn report(chip: &Chip) -> String {
         ));
         for (sy, ds) in b.synapses.iter().zip(&chip.discrete[bi].synapses) {
             s.push_str(&format!(
-                "            {} -> {}: weight_exp {}, weight quantization error {:.2}% of the largest weight (rms)\n",
+                "            {} -> {}: weight_exp {}, weight quantization error {:.2}% of the connection's largest weight (rms)\n",
                 net.populations[sy.source].name,
                 b.name,
                 ds.weight_exp,

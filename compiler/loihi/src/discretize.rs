@@ -75,8 +75,8 @@ pub struct DSynapse {
     pub axons: Vec<Vec<(u32, i32)>>,
     /// Per axon: the 8-bit stored weights (`w`, before the shifts).
     pub stored: Vec<Vec<i32>>,
-    /// Root-mean-square relative quantization error of the weights (vs. the float weights, in
-    /// units of the largest).
+    /// Root-mean-square quantization error of the weights (vs. the float weights, in units of
+    /// this connection's largest weight).
     pub quant_error: f64,
 }
 
@@ -89,6 +89,20 @@ pub enum DiscretizeError {
     /// No weight exponent fits threshold and biases.
     #[error("{0}")]
     Range(String),
+}
+
+/// The longest time constant whose decay Loihi can scale at `dt` (`decay > 0.5 / 4096`).
+pub fn max_tau(dt: f64) -> f64 {
+    -dt / (-DECAY_SCALE_TH).ln_1p()
+}
+
+/// `x` to 4 significant digits, for messages.
+fn sig(x: f64) -> f64 {
+    if x == 0.0 || !x.is_finite() {
+        return x;
+    }
+    let p = 10f64.powi(3 - x.abs().log10().floor() as i32);
+    (x * p).round() / p
 }
 
 fn round(x: f64) -> f64 {
@@ -128,8 +142,10 @@ fn float_params(b: &Block, dt: f64) -> Result<Float, DiscretizeError> {
     let decay_u64 = if tau_s == 0.0 { 1.0 } else { -(-dt / tau_s).exp_m1() };
     if decay_u64 <= DECAY_SCALE_TH {
         return Err(DiscretizeError::Decay(format!(
-            "`{}`: a synapse of {} s is too long for Loihi's 12-bit decay at dt = {dt} s",
-            b.name, tau_s
+            "`{}`: a synapse of {} s is too long for Loihi's 12-bit decay (at most {} s at dt = {dt} s)",
+            b.name,
+            sig(tau_s),
+            sig(max_tau(dt))
         )));
     }
     let (decay_v, vth, refract_delay, vmin, scale_v) = match b.model {
@@ -137,8 +153,10 @@ fn float_params(b: &Block, dt: f64) -> Result<Float, DiscretizeError> {
             let dv = (-(-dt / tau_rc).exp_m1()) as f32;
             if f64::from(dv) <= DECAY_SCALE_TH {
                 return Err(DiscretizeError::Decay(format!(
-                    "`{}`: tau_rc = {tau_rc} s is too long for Loihi's 12-bit decay at dt = {dt} s",
-                    b.name
+                    "`{}`: tau_rc = {} s is too long for Loihi's 12-bit decay (at most {} s at dt = {dt} s)",
+                    b.name,
+                    sig(tau_rc),
+                    sig(max_tau(dt))
                 )));
             }
             (dv, 1.0f32, round(tau_ref / dt) as i32 + 1, min_voltage, true)
@@ -323,7 +341,7 @@ fn discretize_synapse(
             let eff =
                 f64::from(wq) / 64.0 / 2f64.powi(s2) * 2f64.powi(SHIFT_BITS) / (w_scale * dw_pow);
             if w_max > 0.0 {
-                err2 += ((eff - f64::from(w)) / f64::from(w_max)).powi(2);
+                err2 += ((eff - f64::from(w)) / f64::from(w_max_i)).powi(2);
                 count += 1;
             }
             out.push((i, wq));

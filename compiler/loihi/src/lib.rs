@@ -69,10 +69,65 @@ pub fn map(program: &Program) -> Result<Chip, Vec<Diagnostic>> {
     if !diags.is_empty() {
         return Err(diags);
     }
+    let mut errs = Vec::new();
+    for b in &net.blocks {
+        if let Err(e) = discretize::discretize_block(b, net.dt) {
+            errs.push(
+                Diagnostic::error(codes::RANGE, e.to_string(), b.origin, "does not discretize")
+                    .with_help("shorten the time constant, or bring weights, biases and thresholds closer together in scale"),
+            );
+        }
+    }
+    if !errs.is_empty() {
+        return Err(errs);
+    }
     Chip::new(net).map_err(|e| {
-        vec![Diagnostic::error(codes::RANGE, e.to_string(), snn_syntax::Span::default(), "")
-            .with_help("shorten the time constant or bring weights, biases and thresholds closer together in scale")]
+        vec![Diagnostic::error(codes::RANGE, e.to_string(), snn_syntax::Span::default(), "")]
     })
+}
+
+/// Weight quantization error (rms, relative to a block's largest weight) above which
+/// [`check`] warns.
+pub const QUANT_WARN: f64 = 0.02;
+
+/// Everything `snnc check --target loihi` reports for `program`: the errors that stop it
+/// mapping, the warnings of the mapping (different synapses into one population), and a
+/// warning per connection whose weights lose more than [`QUANT_WARN`] to 8-bit quantization.
+pub fn check(program: &Program) -> Vec<Diagnostic> {
+    let mut out = match lift::lift(program) {
+        Ok(net) => net_warnings(&net),
+        Err(d) => return d,
+    };
+    match map(program) {
+        Err(d) => out.extend(d.into_iter().filter(|d| d.is_error())),
+        Ok(chip) => {
+            for (b, d) in chip.net.blocks.iter().zip(&chip.discrete) {
+                for (s, ds) in b.synapses.iter().zip(&d.synapses) {
+                    if ds.quant_error > QUANT_WARN {
+                        out.push(
+                            Diagnostic::warning(
+                                codes::QUANTIZATION,
+                                format!(
+                                    "weights of this connection into `{}` lose {:.1}% (rms, of its largest weight) to 8-bit quantization",
+                                    b.name,
+                                    100.0 * ds.quant_error
+                                ),
+                                s.origin,
+                                "quantized coarsely",
+                            )
+                            .with_help("weights much smaller than the largest one into the same population get few bits: scale them up, or split the population's inputs"),
+                        );
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The warnings `lift` produced.
+fn net_warnings(net: &block::Net) -> Vec<Diagnostic> {
+    net.warnings.clone()
 }
 
 impl Target for Loihi {

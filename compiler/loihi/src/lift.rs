@@ -83,7 +83,11 @@ impl Lifter<'_> {
     }
 
     fn err(&mut self, code: &'static str, span: Span, msg: String, help: &str) {
-        self.diags.push(Diagnostic::error(code, msg, span, "").with_help(help));
+        self.err_label(code, span, "", msg, help);
+    }
+
+    fn err_label(&mut self, code: &'static str, span: Span, label: &str, msg: String, help: &str) {
+        self.diags.push(Diagnostic::error(code, msg, span, label).with_help(help));
     }
 
     /// `sig` as an affine function of spikes.
@@ -163,7 +167,7 @@ impl Lifter<'_> {
                         self.err(
                             codes::SYNAPSE,
                             span,
-                            format!("`{}` has a synapse Loihi cannot run (order {}, not a lowpass)", self.name(sig), filter.order()),
+                            format!("this connection's synapse is not a lowpass (order {}): Loihi cannot run it", filter.order()),
                             "Loihi filters a compartment's input with one first-order lowpass: use `synapse lowpass(TAU)` or `synapse none`",
                         );
                         continue;
@@ -195,10 +199,14 @@ impl Lifter<'_> {
                 | OpKind::NodeFn { .. }
                 | OpKind::Process { .. }
                 | OpKind::HostFn { .. } => {
-                    self.err(
+                    self.err_label(
                         codes::HOST,
                         span,
-                        format!("`{}` comes from the host (a node, input or host function)", self.name(sig)),
+                        "on the host",
+                        format!(
+                            "`{}` runs on the host (an input, node or host function) and drives neurons",
+                            self.name(sig).strip_suffix(".out").unwrap_or(self.name(sig))
+                        ),
                         "the loihi target maps neuron-to-neuron networks for now: drive populations by their biases and connections between populations",
                     );
                 }
@@ -394,7 +402,12 @@ pub fn lift(p: &Program) -> Result<Net, Vec<Diagnostic>> {
                     lifter.diags.push(
                         Diagnostic::warning(
                             codes::SHARED_FILTER,
-                            format!("`{}` receives synapses of {} ms and {} ms; Loihi uses one, the largest", block.name, cur * 1e3, t * 1e3),
+                            format!(
+                                "`{}` receives synapses of {} ms and {} ms; Loihi uses one, the largest",
+                                block.name,
+                                ms(cur),
+                                ms(t)
+                            ),
                             span,
                             "",
                         )
@@ -440,7 +453,7 @@ pub fn lift(p: &Program) -> Result<Net, Vec<Diagnostic>> {
     if diags.iter().any(|d| d.is_error()) {
         return Err(diags);
     }
-    Ok(Net { dt: p.dt, blocks, populations, probes })
+    Ok(Net { dt: p.dt, blocks, populations, probes, warnings: diags })
 }
 
 fn blocks_amp(_pops: &[Population], pop: usize, neurons: &[(SignalId, usize)], p: &Program) -> f64 {
@@ -449,4 +462,9 @@ fn blocks_amp(_pops: &[Population], pop: usize, neurons: &[(SignalId, usize)], p
         OpKind::SimNeurons { neuron, .. } => model_of(neuron).map_or(1.0, |m| m.1),
         _ => 1.0,
     }
+}
+
+/// Seconds as milliseconds for messages (rounded to a nanosecond).
+fn ms(s: f64) -> f64 {
+    (s * 1e6).round() / 1e3
 }

@@ -176,3 +176,39 @@ fn emulator_state_matches_nengo_loihi_every_step() {
     }
     assert!(compared >= 1500);
 }
+
+/// `snnc run --backend loihi`'s path (the `Target`): spike probes are nengo-loihi's spikes at
+/// the population's spike height, every batch element alike.
+#[test]
+fn target_probes_are_the_emulator_spikes() {
+    use snn_compiler::target::Target;
+    for dir in cases() {
+        let c = case(&dir);
+        let mut db = FsDb::new();
+        let root = db.load(&dir.join("model.snn")).expect("model.snn loads");
+        let program = snn_compiler::compile(&mut db, root, &CompileConfig { seed: None, dt: c.dt })
+            .unwrap_or_else(|d| panic!("{d:?}"));
+        let exe = snn_loihi::Loihi
+            .prepare(&program, snn_runtime::Precision::F64)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let outs = exe.run(c.steps, 2, &[], 1, &mut |_| {}).expect("runs");
+        let chip = chip(&dir, c.dt);
+        let mut z = NpzReader::new(File::open(dir.join("expected.npz")).expect("expected.npz"))
+            .expect("npz");
+        let s: Array2<i8> = z.by_name("spiked").expect("spiked");
+        for (probe, out) in chip.net.probes.iter().zip(&outs) {
+            let idx = chip.population_index(probe.population);
+            let height = (1.0 / c.dt)
+                * chip.net.blocks[chip.net.populations[probe.population].blocks[0]].amplitude;
+            assert_eq!(out.shape(), &[2, c.steps, idx.len()][..]);
+            for b in 0..2 {
+                for t in 0..c.steps {
+                    for (k, &g) in idx.iter().enumerate() {
+                        let want = if s[[t, g]] != 0 { height } else { 0.0 };
+                        assert_eq!(out[[b, t, k]], want, "{}: {}[{t}, {k}]", c.blocks, probe.name);
+                    }
+                }
+            }
+        }
+    }
+}
