@@ -379,6 +379,45 @@ def multi_core():
     return c, net
 
 
+@register
+def ensemble_neurons():
+    c = Case(
+        "ensemble_neurons",
+        """LIF and SpikingRectifiedLinear ensembles (explicit gains, biases and encoders) connected
+        neuron to neuron: the post ensemble's gains fold into the weights (nengo-loihi scales
+        the loihi weights by the post gain).""",
+        steps=300,
+    )
+    na, nb = 12, 9
+    ga = c.rng.uniform(0.5, 3.0, na)
+    ba = c.rng.uniform(1.1, 4.0, na)
+    ea = c.rng.choice([-1.0, 1.0], size=(na, 1))
+    gb = c.rng.uniform(20, 80, nb)
+    bb = c.rng.uniform(-5, 30, nb)
+    eb = c.rng.choice([-1.0, 1.0], size=(nb, 1))
+    wab = c.rng.uniform(-0.01, 0.02, (nb, na))
+    wba = c.rng.uniform(-0.05, 0.1, (na, nb))
+    c.set_snn(
+        f"""
+        weights w = "weights.npz"
+        ensemble a = lif(n = {na}, dims = 1, gain = {c.w("a_gain", ga)}, bias = {c.w("a_bias", ba)}, encoders = {c.w("a_enc", ea)})
+        ensemble b = spiking_relu(n = {nb}, dims = 1, gain = {c.w("b_gain", gb)}, bias = {c.w("b_bias", bb)}, encoders = {c.w("b_enc", eb)})
+        connect a.neurons -> b.neurons transform {c.w("w_ab", wab)} synapse lowpass(5ms)
+        connect b.neurons -> a.neurons transform {c.w("w_ba", wba)} synapse lowpass(15ms)
+        probe a.neurons
+        probe bv = b.voltage
+        """
+    )
+    with nengo.Network(seed=0) as net:
+        a = nengo.Ensemble(na, 1, neuron_type=nengo.LIF(), gain=ga, bias=ba, encoders=ea, label="a")
+        b = nengo.Ensemble(
+            nb, 1, neuron_type=nengo.SpikingRectifiedLinear(), gain=gb, bias=bb, encoders=eb, label="b"
+        )
+        nengo.Connection(a.neurons, b.neurons, transform=wab, synapse=nengo.Lowpass(0.005))
+        nengo.Connection(b.neurons, a.neurons, transform=wba, synapse=nengo.Lowpass(0.015))
+    return c, net
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("cases", nargs="*")

@@ -312,7 +312,9 @@ pub fn lift(p: &Program) -> Result<Net, Vec<Diagnostic>> {
             }
         }
         let sig = &p.signals[out.0 as usize];
-        let name = sig.name.strip_suffix(".out").unwrap_or(&sig.name).to_string();
+        let name = sig.name.strip_suffix(".out").unwrap_or(&sig.name);
+        // an ensemble's neurons are the ensemble on the chip
+        let name = name.strip_suffix(".neurons").unwrap_or(name).to_string();
         let (model, amplitude) = match model_of(neuron) {
             Some(m) => m,
             None => {

@@ -178,7 +178,7 @@ fn emulator_state_matches_nengo_loihi_every_step() {
 }
 
 /// `snnc run --backend loihi`'s path (the `Target`): spike probes are nengo-loihi's spikes at
-/// the population's spike height, every batch element alike.
+/// the population's spike height, voltage probes its integer voltages, every batch element alike.
 #[test]
 fn target_probes_are_the_emulator_spikes() {
     use snn_compiler::target::Target;
@@ -196,6 +196,7 @@ fn target_probes_are_the_emulator_spikes() {
         let mut z = NpzReader::new(File::open(dir.join("expected.npz")).expect("expected.npz"))
             .expect("npz");
         let s: Array2<i8> = z.by_name("spiked").expect("spiked");
+        let v: Array2<i64> = z.by_name("v").expect("v");
         for (probe, out) in chip.net.probes.iter().zip(&outs) {
             let idx = chip.population_index(probe.population);
             let height = (1.0 / c.dt)
@@ -204,7 +205,16 @@ fn target_probes_are_the_emulator_spikes() {
             for b in 0..2 {
                 for t in 0..c.steps {
                     for (k, &g) in idx.iter().enumerate() {
-                        let want = if s[[t, g]] != 0 { height } else { 0.0 };
+                        let want = match probe.key {
+                            snn_loihi::block::ProbeKey::Spikes => {
+                                if s[[t, g]] != 0 {
+                                    height
+                                } else {
+                                    0.0
+                                }
+                            }
+                            snn_loihi::block::ProbeKey::Voltage => v[[t, g]] as f64,
+                        };
                         assert_eq!(out[[b, t, k]], want, "{}: {}[{t}, {k}]", c.blocks, probe.name);
                     }
                 }
