@@ -42,10 +42,20 @@ pub struct Program {
     refract: Vec<i32>,
     vmin: Vec<i32>,
     vmax: Vec<i32>,
-    /// Fan-out of compartment `g`: `targets[start[g]..start[g + 1]]` with `weights`.
+    /// Fan-out of compartment `g`: the runs `runs[start[g]..start[g + 1]]`, each adding
+    /// `weights[w..w + len]` to `len` consecutive compartments from `target` (a dense
+    /// connection is one run per target piece, which the compiler vectorizes).
     start: Vec<usize>,
-    targets: Vec<u32>,
+    runs: Vec<Run>,
     weights: Vec<i32>,
+}
+
+/// Consecutive targets of one source compartment.
+#[derive(Clone, Copy, Debug)]
+struct Run {
+    target: u32,
+    w: u32,
+    len: u32,
 }
 
 impl Program {
@@ -61,7 +71,7 @@ impl Program {
             vmin: Vec::with_capacity(n),
             vmax: Vec::with_capacity(n),
             start: Vec::with_capacity(n + 1),
-            targets: Vec::new(),
+            runs: Vec::new(),
             weights: Vec::new(),
         };
         for d in &chip.discrete {
@@ -91,10 +101,15 @@ impl Program {
         p.start.push(0);
         for f in fan {
             for (t, w) in f {
-                p.targets.push(t);
+                let at = p.weights.len() as u32;
                 p.weights.push(w);
+                let last = p.runs.len().checked_sub(1).filter(|&l| l >= p.start[p.start.len() - 1]);
+                match last.map(|l| &mut p.runs[l]) {
+                    Some(r) if r.target + r.len == t && r.w + r.len == at => r.len += 1,
+                    _ => p.runs.push(Run { target: t, w: at, len: 1 }),
+                }
             }
-            p.start.push(p.targets.len());
+            p.start.push(p.runs.len());
         }
         p
     }
@@ -149,9 +164,11 @@ impl State {
         self.input.fill(0);
         for (g, &s) in self.spiked.iter().enumerate() {
             if s {
-                for k in p.start[g]..p.start[g + 1] {
-                    let t = p.targets[k] as usize;
-                    self.input[t] = self.input[t].wrapping_add(p.weights[k]);
+                for r in &p.runs[p.start[g]..p.start[g + 1]] {
+                    let (t, w, n) = (r.target as usize, r.w as usize, r.len as usize);
+                    for (q, w) in self.input[t..t + n].iter_mut().zip(&p.weights[w..w + n]) {
+                        *q = q.wrapping_add(*w);
+                    }
                 }
             }
         }
