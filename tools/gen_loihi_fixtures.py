@@ -202,6 +202,8 @@ def lif_relu_pair():
         connect b -> a transform {c.w("w_ba", wba)} synapse lowpass(10ms)
         probe a
         probe b
+        probe a[2:5]
+        probe av = a.voltage
         """
     )
     with nengo.Network(seed=0) as net:

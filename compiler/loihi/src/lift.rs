@@ -425,9 +425,14 @@ pub fn lift(p: &Program) -> Result<Net, Vec<Diagnostic>> {
     diags.append(&mut lifter.diags);
     let mut probes = Vec::new();
     for pr in &p.probes {
-        let (pop, key) = if let Some(&k) = lifter.out_pop.get(&pr.signal) {
+        // a sliced probe reads a copy of the population's signal
+        let (signal, select) = match probe_copy(p, pr.signal) {
+            Some((src, sel)) => (src, Some(sel)),
+            None => (pr.signal, None),
+        };
+        let (pop, key) = if let Some(&k) = lifter.out_pop.get(&signal) {
             (k, ProbeKey::Spikes)
-        } else if let Some(&k) = voltage.get(&pr.signal) {
+        } else if let Some(&k) = voltage.get(&signal) {
             (k, ProbeKey::Voltage)
         } else {
             diags.push(
@@ -446,7 +451,7 @@ pub fn lift(p: &Program) -> Result<Net, Vec<Diagnostic>> {
         probes.push(Probe {
             name: pr.name.clone(),
             population: pop,
-            select: (0..populations[pop].n).collect(),
+            select: select.unwrap_or_else(|| (0..populations[pop].n).collect()),
             key,
             every: pr.every.max(1),
             shape: pr.shape.clone(),
@@ -469,4 +474,23 @@ fn blocks_amp(_pops: &[Population], pop: usize, neurons: &[(SignalId, usize)], p
 /// Seconds as milliseconds for messages (rounded to a nanosecond).
 fn ms(s: f64) -> f64 {
     (s * 1e6).round() / 1e3
+}
+
+/// When `sig` is written only by one whole `Copy` of another signal (what a sliced probe
+/// lowers to), that signal and the positions read.
+fn probe_copy(p: &Program, sig: SignalId) -> Option<(SignalId, Vec<usize>)> {
+    let mut found = None;
+    for op in &p.ops {
+        let a = op.kind.access();
+        if !a.sets.contains(&sig) && !a.incs.contains(&sig) && !a.updates.contains(&sig) {
+            continue;
+        }
+        match (&op.kind, &found) {
+            (OpKind::Copy { src, dst_sel: None, src_sel, .. }, None) => {
+                found = Some((*src, sel_idx(src_sel, p.signals[src.0 as usize].size)));
+            }
+            _ => return None,
+        }
+    }
+    found
 }

@@ -201,10 +201,10 @@ fn target_probes_are_the_emulator_spikes() {
             let idx = chip.population_index(probe.population);
             let height = (1.0 / c.dt)
                 * chip.net.blocks[chip.net.populations[probe.population].blocks[0]].amplitude;
-            assert_eq!(out.shape(), &[2, c.steps, idx.len()][..]);
+            assert_eq!(out.shape(), &[2, c.steps, probe.select.len()][..]);
             for b in 0..2 {
                 for t in 0..c.steps {
-                    for (k, &g) in idx.iter().enumerate() {
+                    for (k, g) in probe.select.iter().map(|&i| idx[i]).enumerate() {
                         let want = match probe.key {
                             snn_loihi::block::ProbeKey::Spikes => {
                                 if s[[t, g]] != 0 {
