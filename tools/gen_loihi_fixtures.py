@@ -119,6 +119,11 @@ def run_emulator(net, steps, dt):
         for k, syn in enumerate(b.synapses):
             q = f"{p}s{k}_"
             out[q + "weight_exp"] = np.int64(syn.synapse_cfg.weight_exp)
+            if syn.pop_type != 0:
+                # population (convolution) weights: shared per pixel and channel; the
+                # emulator state compares them, the layout is nengo-loihi's own
+                syns.append({"label": syn.label or "", "n_axons": int(syn.n_axons), "bits": int(syn.bits()), "pop": True})
+                continue
             # one row per axon (ragged for sparse weights: padded with index -1)
             width = max(w.shape[1] for w in syn.weights)
             ws = np.zeros((len(syn.weights), width), np.int64)
@@ -132,6 +137,7 @@ def run_emulator(net, steps, dt):
         util = b.utilization()
         info.append(
             {
+                "population_axons": any(x.get("pop", False) for x in syns),
                 "label": b.label or "",
                 "n": int(b.n_neurons),
                 "synapses": syns,
@@ -170,6 +176,7 @@ def write_case(c, expected, info):
             f"in_axons = {b['in_axons']}",
             f"out_axons = {b['out_axons']}",
             f"synapse_bits = {b['synapse_bits']}",
+            f"population_axons = {'true' if b['population_axons'] else 'false'}",
             "",
         ]
     (d / "case.toml").write_text("\n".join(lines))
@@ -417,6 +424,44 @@ def ensemble_neurons():
         )
         nengo.Connection(a.neurons, b.neurons, transform=wab, synapse=nengo.Lowpass(0.005))
         nengo.Connection(b.neurons, a.neurons, transform=wba, synapse=nengo.Lowpass(0.015))
+    return c, net
+
+
+@register
+def conv_layers():
+    c = Case(
+        "conv_layers",
+        """A SpikingRectifiedLinear layer of 8x8x2 driving a LIF layer of 6x6x4 through a 3x3
+        convolution (valid padding, stride 1, lowpass 5 ms), and that layer a SpikingRectifiedLinear
+        layer of 2x2x3 through a strided 3x3 convolution (stride 2, synapse none).""",
+        steps=200,
+    )
+    ba = c.rng.uniform(5, 120, 8 * 8 * 2)
+    bb = c.rng.uniform(0.2, 1.2, 6 * 6 * 4)
+    bc = c.rng.uniform(-5, 20, 2 * 2 * 3)
+    k1 = c.rng.uniform(-0.2, 0.4, (3, 3, 2, 4))
+    k2 = c.rng.uniform(-0.1, 0.3, (3, 3, 4, 3))
+    c.set_snn(
+        f"""
+        weights w = "weights.npz"
+        layer a: [8, 8, 2] = spiking_relu(bias = {c.w("a_bias", ba)})
+        layer b: [6, 6, 4] = lif(bias = {c.w("b_bias", bb)})
+        layer d: [2, 2, 3] = spiking_relu(bias = {c.w("d_bias", bc)})
+        connect a -> b transform conv2d(kernel = {c.w("k1", k1)}, strides = [1, 1], padding = valid) synapse lowpass(5ms)
+        connect b -> d transform conv2d(kernel = {c.w("k2", k2)}, strides = [2, 2], padding = valid) synapse none
+        probe a
+        probe b
+        probe d
+        """
+    )
+    with nengo.Network(seed=0) as net:
+        a = layer(8 * 8 * 2, nengo.SpikingRectifiedLinear(), ba, "a")
+        b = layer(6 * 6 * 4, nengo.LIF(), bb, "b")
+        d = layer(2 * 2 * 3, nengo.SpikingRectifiedLinear(), bc, "d")
+        t1 = nengo.Convolution(4, (8, 8, 2), kernel_size=(3, 3), strides=(1, 1), padding="valid", init=k1)
+        t2 = nengo.Convolution(3, (6, 6, 4), kernel_size=(3, 3), strides=(2, 2), padding="valid", init=k2)
+        nengo.Connection(a, b, transform=t1, synapse=nengo.Lowpass(0.005))
+        nengo.Connection(b, d, transform=t2, synapse=None)
     return c, net
 
 

@@ -35,6 +35,46 @@ struct Term {
     name: String,
     /// The source columns the connection reads (each an input axon, weights or not).
     cols: std::collections::BTreeSet<usize>,
+    /// A convolution (nengo-loihi divides its kernel by dt rather than multiplying by 1/dt).
+    conv: bool,
+}
+
+/// What kind of product an op is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    /// Every entry a synapse (dense matrices, elementwise scales, copies).
+    Dense,
+    /// Only the listed entries.
+    Sparse,
+    /// A convolution: the kernel taps that land inside the input.
+    Conv,
+}
+
+/// The rows of a convolution as a linear map (output `n` values), found by convolving each
+/// one-hot input with the runtime's spike-driven kernel (so the taps are the runtime's).
+fn conv_rows(spec: &snn_runtime::kernels::conv::ConvSpec, n: usize) -> Result<Rows, String> {
+    let conv = snn_runtime::kernels::conv::Conv::<f64>::new(spec, true)?;
+    let g = conv.geometry();
+    let (ni, no) = (g.input_len(), g.output_len());
+    if no != n {
+        return Err(format!("output of {no} values into {n}"));
+    }
+    let mut rows: Rows = vec![Vec::new(); n];
+    let mut x = vec![0.0; ni];
+    let mut y = vec![0.0; no];
+    let mut acc = vec![0.0; conv.scratch_len()];
+    for i in 0..ni {
+        x[i] = 1.0;
+        conv.apply(&x, &mut y, &mut acc, true)?;
+        x[i] = 0.0;
+        for (o, v) in y.iter_mut().enumerate() {
+            if *v != 0.0 {
+                rows[o].push((i, *v));
+                *v = 0.0;
+            }
+        }
+    }
+    Ok(rows)
 }
 
 /// A signal as an affine function of the populations' spikes.
@@ -106,6 +146,7 @@ impl Lifter<'_> {
                 origin,
                 name: String::new(),
                 cols,
+                conv: false,
             });
             return lin;
         }
@@ -133,7 +174,7 @@ impl Lifter<'_> {
                     for (s, d) in si.iter().zip(&di) {
                         rows[*d].push((*s, 1.0));
                     }
-                    self.compose(&mut lin, sig, *src, &si, rows, false, span);
+                    self.compose(&mut lin, sig, *src, &si, rows, Kind::Dense, span);
                 }
                 OpKind::ElementwiseInc { scale, src, src_sel, dst_sel, .. } => {
                     let (si, di) = (sel_idx(src_sel, self.size(*src)), sel_idx(dst_sel, n));
@@ -142,7 +183,7 @@ impl Lifter<'_> {
                         let v = if scale.len() == 1 { scale[0] } else { scale[k] };
                         rows[*d].push((*s, v));
                     }
-                    self.compose(&mut lin, sig, *src, &si, rows, false, span);
+                    self.compose(&mut lin, sig, *src, &si, rows, Kind::Dense, span);
                 }
                 OpKind::DotInc { mat, src, src_sel, dst_sel, .. } => {
                     let (si, di) = (sel_idx(src_sel, self.size(*src)), sel_idx(dst_sel, n));
@@ -152,7 +193,7 @@ impl Lifter<'_> {
                             rows[*d].push((*s, mat[[r, c]]));
                         }
                     }
-                    self.compose(&mut lin, sig, *src, &si, rows, false, span);
+                    self.compose(&mut lin, sig, *src, &si, rows, Kind::Dense, span);
                 }
                 OpKind::SparseDotInc { rows: rr, cols, vals, src, src_sel, dst_sel, .. } => {
                     let (si, di) = (sel_idx(src_sel, self.size(*src)), sel_idx(dst_sel, n));
@@ -160,7 +201,7 @@ impl Lifter<'_> {
                     for ((r, c), v) in rr.iter().zip(cols).zip(vals) {
                         rows[di[*r]].push((si[*c], *v));
                     }
-                    self.compose(&mut lin, sig, *src, &si, rows, true, span);
+                    self.compose(&mut lin, sig, *src, &si, rows, Kind::Sparse, span);
                 }
                 OpKind::Filter { filter, src, .. } => {
                     let Some(tau) = lowpass_tau(filter, p.dt) else {
@@ -210,7 +251,24 @@ impl Lifter<'_> {
                         "the loihi target maps neuron-to-neuron networks for now: drive populations by their biases and connections between populations",
                     );
                 }
-                OpKind::ConvInc { .. } | OpKind::Scale { .. } => {
+                OpKind::ConvInc { spec, src, .. } => match conv_rows(spec, n) {
+                    Ok(rows) => self.compose(
+                        &mut lin,
+                        sig,
+                        *src,
+                        &(0..self.size(*src)).collect::<Vec<_>>(),
+                        rows,
+                        Kind::Conv,
+                        span,
+                    ),
+                    Err(e) => self.err(
+                        codes::HOST,
+                        span,
+                        format!("convolution: {e}"),
+                        "check the convolution's shapes",
+                    ),
+                },
+                OpKind::Scale { .. } => {
                     self.err(
                         codes::HOST,
                         span,
@@ -238,7 +296,7 @@ impl Lifter<'_> {
         src: SignalId,
         si: &[usize],
         rows: Rows,
-        sparse: bool,
+        kind: Kind,
         span: Span,
     ) {
         let inner = self.expand(src);
@@ -264,7 +322,8 @@ impl Lifter<'_> {
             lin.terms.push(Term {
                 pop: t.pop,
                 map,
-                dense: !sparse && t.dense,
+                dense: kind == Kind::Dense && t.dense,
+                conv: t.conv || kind == Kind::Conv,
                 tau: t.tau,
                 origin: if fresh { span } else { t.origin },
                 name: if t.name.is_empty() { name.clone() } else { t.name },
@@ -368,7 +427,7 @@ pub fn lift(p: &Program) -> Result<Net, Vec<Diagnostic>> {
                 t.cols.iter().map(|&c| (c, Vec::new())).collect();
             for (r, row) in t.map.iter().enumerate() {
                 for &(c, v) in row {
-                    let w = ((v * scale) * amp) as f32;
+                    let w = if t.conv { (v / p.dt) * amp } else { (v * scale) * amp } as f32;
                     cols.entry(c).or_default().push((r as u32, w));
                 }
             }
