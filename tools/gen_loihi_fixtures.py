@@ -465,6 +465,42 @@ def conv_layers():
     return c, net
 
 
+@register
+def regular_spiking():
+    c = Case(
+        "regular_spiking",
+        """RegularSpiking(LIFRate(tau_rc 30 ms, tau_ref 3 ms)) and RegularSpiking(RectifiedLinear,
+        amplitude 0.5) layers, which nengo-loihi runs as LIF and integrate-and-fire compartments,
+        driven by a LIF layer (lowpass 4 ms and synapse none).""",
+        steps=300,
+    )
+    ns, n1, n2 = 6, 5, 4
+    bs = c.rng.uniform(1.2, 5.0, ns)
+    b1 = c.rng.uniform(0.3, 2.5, n1)
+    b2 = c.rng.uniform(-10, 60, n2)
+    w1 = c.rng.uniform(-0.5, 0.8, (n1, ns))
+    w2 = c.rng.uniform(-0.2, 0.4, (n2, ns))
+    c.set_snn(
+        f"""
+        weights w = "weights.npz"
+        layer s: [{ns}] = lif(bias = {c.w("s_bias", bs)})
+        layer r1: [{n1}] = regular_spiking(lif_rate(tau_rc = 30ms, tau_ref = 3ms), bias = {c.w("r1_bias", b1)})
+        layer r2: [{n2}] = regular_spiking(relu(), amplitude = 0.5, bias = {c.w("r2_bias", b2)})
+        connect s -> r1 transform {c.w("w1", w1)} synapse lowpass(4ms)
+        connect s -> r2 transform {c.w("w2", w2)} synapse none
+        probe r1
+        probe r2
+        """
+    )
+    with nengo.Network(seed=0) as net:
+        s = layer(ns, nengo.LIF(), bs, "s")
+        r1 = layer(n1, nengo.RegularSpiking(nengo.LIFRate(tau_rc=0.03, tau_ref=0.003)), b1, "r1")
+        r2 = layer(n2, nengo.RegularSpiking(nengo.RectifiedLinear(), amplitude=0.5), b2, "r2")
+        nengo.Connection(s, r1, transform=w1, synapse=nengo.Lowpass(0.004))
+        nengo.Connection(s, r2, transform=w2, synapse=None)
+    return c, net
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("cases", nargs="*")

@@ -341,6 +341,17 @@ fn model_of(nt: &NeuronType) -> Option<(Model, f64)> {
             l.amplitude,
         )),
         NeuronType::SpikingRectifiedLinear(r) => Some((Model::Relu, r.amplitude)),
+        // nengo-loihi's build_regularspiking: the base's amplitude must be 1
+        NeuronType::RegularSpiking(rs) => match rs.base.as_ref() {
+            NeuronType::LifRate(l) if l.amplitude == 1.0 => Some((
+                Model::Lif { tau_rc: l.tau_rc, tau_ref: l.tau_ref, min_voltage: 0.0 },
+                rs.amplitude,
+            )),
+            NeuronType::RectifiedLinear(r) if r.amplitude == 1.0 => {
+                Some((Model::Relu, rs.amplitude))
+            }
+            _ => None,
+        },
         _ => None,
     }
 }
@@ -384,7 +395,7 @@ pub fn lift(p: &Program) -> Result<Net, Vec<Diagnostic>> {
                         op.origin,
                         "not on Loihi",
                     )
-                    .with_help("use `lif(...)` or `spiking_relu(...)` (nengo.LIF, nengo.SpikingRectifiedLinear), or train the network with one of them"),
+                    .with_help("use `lif(...)`, `spiking_relu(...)` or `regular_spiking(lif_rate(...) | relu())` with the amplitude on `regular_spiking` (what nengo-loihi runs), or train the network with one of them"),
                 );
                 (Model::Relu, 1.0)
             }
