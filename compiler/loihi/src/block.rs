@@ -113,6 +113,8 @@ pub enum ProbeKey {
     Spikes,
     /// The compartment voltage, the integer as nengo-loihi's emulator reports it.
     Voltage,
+    /// Spikes (as [`ProbeKey::Spikes`]) summed from the first step (a rate monitor).
+    SpikeSum,
 }
 
 /// A population before splitting: its name and blocks.

@@ -390,6 +390,9 @@ pub fn config(chip: &Chip, source: &str) -> Config {
                     ("spikes", (1.0 / net.dt) * net.blocks[b0].amplitude)
                 }
                 crate::block::ProbeKey::Voltage => ("voltage", 1.0),
+                crate::block::ProbeKey::SpikeSum => {
+                    ("spike_sum", (1.0 / net.dt) * net.blocks[b0].amplitude)
+                }
             };
             HostProbe { name: p.name.clone(), key, compartments: where_, scale, every: p.every }
         })

@@ -204,15 +204,24 @@ impl Executable for Prepared {
         // every batch element is the same run: the chip has no input and starts at zero
         let mut state = emulator::State::new(self.emu.len());
         let mut rows: Vec<Vec<f64>> = vec![Vec::new(); net.probes.len()];
+        // rate monitors: the spikes summed since the first step
+        let mut sums: Vec<Vec<f64>> = index.iter().map(|i| vec![0.0; i.len()]).collect();
         for k in 1..=steps {
             state.step(&self.emu);
             for (pi, p) in net.probes.iter().enumerate() {
+                let height =
+                    (1.0 / net.dt) * net.blocks[net.populations[p.population].blocks[0]].amplitude;
+                if p.key == block::ProbeKey::SpikeSum {
+                    for (s, &g) in sums[pi].iter_mut().zip(&index[pi]) {
+                        if state.spiked[g] {
+                            *s += height;
+                        }
+                    }
+                }
                 if k % p.every != 0 {
                     continue;
                 }
-                let height =
-                    (1.0 / net.dt) * net.blocks[net.populations[p.population].blocks[0]].amplitude;
-                for &g in &index[pi] {
+                for (j, &g) in index[pi].iter().enumerate() {
                     rows[pi].push(match p.key {
                         block::ProbeKey::Spikes => {
                             if state.spiked[g] {
@@ -222,6 +231,7 @@ impl Executable for Prepared {
                             }
                         }
                         block::ProbeKey::Voltage => f64::from(state.voltage[g]),
+                        block::ProbeKey::SpikeSum => sums[pi][j],
                     });
                 }
             }

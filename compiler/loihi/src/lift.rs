@@ -496,12 +496,13 @@ pub fn lift(p: &Program) -> Result<Net, Vec<Diagnostic>> {
     let mut probes = Vec::new();
     for pr in &p.probes {
         // a sliced probe reads a copy of the population's signal
-        let (signal, select) = match probe_copy(p, pr.signal) {
-            Some((src, sel)) => (src, Some(sel)),
-            None => (pr.signal, None),
+        // (an accumulating copy is a rate monitor: the spikes summed over the run)
+        let (signal, select, sum) = match probe_copy(p, pr.signal) {
+            Some((src, sel, inc)) => (src, Some(sel), inc),
+            None => (pr.signal, None, false),
         };
         let (pop, key) = if let Some(&k) = lifter.out_pop.get(&signal) {
-            (k, ProbeKey::Spikes)
+            (k, if sum { ProbeKey::SpikeSum } else { ProbeKey::Spikes })
         } else if let Some(&k) = voltage.get(&signal) {
             (k, ProbeKey::Voltage)
         } else {
@@ -509,8 +510,8 @@ pub fn lift(p: &Program) -> Result<Net, Vec<Diagnostic>> {
                 Diagnostic::error(
                     codes::HOST,
                     format!("probe `{}` reads a signal that is not on the chip", pr.name),
-                    Span::default(),
-                    "",
+                    writer_span(p, pr.signal),
+                    "written off-chip here",
                 )
                 .with_help(
                     "probe a population's spikes (`probe a`) or voltage (`probe v = a.voltage`)",
@@ -546,9 +547,21 @@ fn ms(s: f64) -> f64 {
     (s * 1e6).round() / 1e3
 }
 
+/// Where `sig` is written (the first op that writes it), for messages.
+fn writer_span(p: &Program, sig: SignalId) -> Span {
+    p.ops
+        .iter()
+        .find(|op| {
+            let a = op.kind.access();
+            a.sets.contains(&sig) || a.incs.contains(&sig) || a.updates.contains(&sig)
+        })
+        .map_or(Span::default(), |op| op.origin)
+}
+
 /// When `sig` is written only by one whole `Copy` of another signal (what a sliced probe
-/// lowers to), that signal and the positions read.
-fn probe_copy(p: &Program, sig: SignalId) -> Option<(SignalId, Vec<usize>)> {
+/// lowers to; accumulating: a rate monitor), that signal, the positions read and whether the
+/// copy accumulates.
+fn probe_copy(p: &Program, sig: SignalId) -> Option<(SignalId, Vec<usize>, bool)> {
     let mut found = None;
     for op in &p.ops {
         let a = op.kind.access();
@@ -556,8 +569,8 @@ fn probe_copy(p: &Program, sig: SignalId) -> Option<(SignalId, Vec<usize>)> {
             continue;
         }
         match (&op.kind, &found) {
-            (OpKind::Copy { src, dst_sel: None, src_sel, .. }, None) => {
-                found = Some((*src, sel_idx(src_sel, p.signals[src.0 as usize].size)));
+            (OpKind::Copy { src, dst_sel: None, src_sel, inc, .. }, None) => {
+                found = Some((*src, sel_idx(src_sel, p.signals[src.0 as usize].size), *inc));
             }
             _ => return None,
         }

@@ -241,6 +241,9 @@ fn target_probes_are_the_emulator_spikes() {
                                 }
                             }
                             snn_loihi::block::ProbeKey::Voltage => v[[t, g]] as f64,
+                            snn_loihi::block::ProbeKey::SpikeSum => {
+                                unreachable!("the models have no rate monitors")
+                            }
                         };
                         assert_eq!(
                             flat[(b * c.steps + t) * n + k],
@@ -251,6 +254,46 @@ fn target_probes_are_the_emulator_spikes() {
                         );
                     }
                 }
+            }
+        }
+    }
+}
+
+/// `snnc run --rates` on the loihi target: the rate monitors' sums are nengo-loihi's spike
+/// counts times the spike height.
+#[test]
+fn rate_monitors_count_the_emulator_spikes() {
+    use snn_compiler::target::Target;
+    for dir in cases() {
+        let c = case(&dir);
+        let mut db = FsDb::new();
+        let root = db.load(&dir.join("model.snn")).expect("model.snn loads");
+        let mut program =
+            snn_compiler::compile(&mut db, root, &CompileConfig { seed: None, dt: c.dt })
+                .unwrap_or_else(|d| panic!("{d:?}"));
+        let monitors = snn_compiler::ir::monitor::add_rate_monitors(&mut program, c.steps);
+        let exe = snn_loihi::Loihi
+            .prepare(&program, snn_runtime::Precision::F64)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let outs = exe.run(c.steps, 1, &[], 1, &mut |_| {}).expect("runs");
+        let chip = chip(&dir, c.dt);
+        let mut z = NpzReader::new(File::open(dir.join("expected.npz")).expect("expected.npz"))
+            .expect("npz");
+        let s: Array2<i8> = z.by_name("spiked").expect("spiked");
+        for m in &monitors {
+            let pop =
+                chip.net.populations.iter().position(|p| p.name == m.name).expect("population");
+            let idx = chip.population_index(pop);
+            let height =
+                (1.0 / c.dt) * chip.net.blocks[chip.net.populations[pop].blocks[0]].amplitude;
+            let got = outs[m.probe].as_slice().expect("layout");
+            for (k, &g) in idx.iter().enumerate() {
+                let count = (0..c.steps).filter(|&t| s[[t, g]] != 0).count();
+                let mut want = 0.0;
+                for _ in 0..count {
+                    want += height;
+                }
+                assert_eq!(got[k], want, "{}: {} neuron {k}", dir.display(), m.name);
             }
         }
     }
