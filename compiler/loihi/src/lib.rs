@@ -51,21 +51,7 @@ pub fn map(program: &Program) -> Result<Chip, Vec<Diagnostic>> {
         }
     }
     let net = split::split(net);
-    let chips = net.blocks.len().div_ceil(config::CORES_PER_CHIP);
-    if chips > MAX_CHIPS {
-        diags.push(
-            Diagnostic::error(
-                codes::CAPACITY,
-                format!(
-                    "the model needs {} cores on {chips} chips (at most {MAX_CHIPS})",
-                    net.blocks.len()
-                ),
-                snn_syntax::Span::default(),
-                "",
-            )
-            .with_help("use fewer or smaller populations"),
-        );
-    }
+    diags.extend(check_chips(net.blocks.len()));
     if !diags.is_empty() {
         return Err(diags);
     }
@@ -83,6 +69,21 @@ pub fn map(program: &Program) -> Result<Chip, Vec<Diagnostic>> {
     }
     Chip::new(net).map_err(|e| {
         vec![Diagnostic::error(codes::RANGE, e.to_string(), snn_syntax::Span::default(), "")]
+    })
+}
+
+/// The error for a configuration of `cores` cores when it needs more than [`MAX_CHIPS`]
+/// chips.
+pub fn check_chips(cores: usize) -> Option<Diagnostic> {
+    let chips = cores.div_ceil(config::CORES_PER_CHIP);
+    (chips > MAX_CHIPS).then(|| {
+        Diagnostic::error(
+            codes::CAPACITY,
+            format!("the model needs {cores} cores on {chips} chips (at most {MAX_CHIPS})"),
+            snn_syntax::Span::default(),
+            "",
+        )
+        .with_help("use fewer or smaller populations")
     })
 }
 

@@ -73,3 +73,12 @@ fn what_cannot_map_is_located() {
         assert!(e.help.is_some(), "{code} says what to change");
     }
 }
+
+#[test]
+fn more_chips_than_allowed_is_an_error() {
+    let per_chip = snn_loihi::config::CORES_PER_CHIP;
+    assert!(snn_loihi::check_chips(snn_loihi::MAX_CHIPS * per_chip).is_none());
+    let d = snn_loihi::check_chips(snn_loihi::MAX_CHIPS * per_chip + 1).expect("too many");
+    assert_eq!(d.code, snn_loihi::codes::CAPACITY);
+    assert!(d.message.contains("33 chips"), "{}", d.message);
+}
