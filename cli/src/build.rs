@@ -22,10 +22,12 @@ pub struct BuildConfig {
     pub seed: Option<u64>,
     /// The C compiler driver that links (default: `$CC`, else `cc`).
     pub cc: Option<String>,
+    /// Also print the per-core resource report (`loihi`).
+    pub report: bool,
 }
 
 /// The targets `snnc build --target` knows.
-pub const BUILD_TARGETS: &[&str] = &["native"];
+pub const BUILD_TARGETS: &[&str] = &["native", snn_loihi::NAME];
 
 /// The library name for `file`: its stem made a C identifier.
 pub fn default_name(file: &Path) -> String {
@@ -52,6 +54,9 @@ pub fn build(cfg: &BuildConfig) -> Result<String, Failure> {
         None => default_name(&cfg.file),
     };
     let start = std::time::Instant::now();
+    if cfg.target == snn_loihi::NAME {
+        return build_loihi(cfg, &name, start);
+    }
     let (_, mut program) = compile(&cfg.file, cfg.seed, cfg.dt)?;
     // The C ABI holds inputs (`NAME_set_input`), so ops reading only them are hoisted; setting
     // an input runs them again.
@@ -73,4 +78,35 @@ pub fn build(cfg: &BuildConfig) -> Result<String, Failure> {
         w.static_lib.display(),
         w.header.display()
     ))
+}
+
+/// `snnc build --target loihi`: the core configuration `DIR/NAME.loihi.json` (docs/LOIHI.md).
+fn build_loihi(
+    cfg: &BuildConfig,
+    name: &str,
+    start: std::time::Instant,
+) -> Result<String, Failure> {
+    let (db, program) = compile(&cfg.file, cfg.seed, cfg.dt)?;
+    let chip = snn_loihi::map(&program).map_err(|d| crate::run::render_all(&db, &d))?;
+    let conf = snn_loihi::config::config(&chip, &cfg.file.display().to_string());
+    let json = serde_json::to_string_pretty(&conf).map_err(|e| fail(e.to_string()))?;
+    std::fs::create_dir_all(&cfg.output)
+        .map_err(|e| fail(format!("cannot create {}: {e}", cfg.output.display())))?;
+    let path = cfg.output.join(format!("{name}.loihi.json"));
+    let tmp = cfg.output.join(format!(".{name}.loihi.json.tmp"));
+    std::fs::write(&tmp, json).map_err(|e| fail(format!("cannot write {}: {e}", tmp.display())))?;
+    std::fs::rename(&tmp, &path)
+        .map_err(|e| fail(format!("cannot write {}: {e}", path.display())))?;
+    let mut out = format!(
+        "built {} for loihi in {:.0} ms: {} cores on {} chip(s)\n  {}\n",
+        cfg.file.display(),
+        start.elapsed().as_secs_f64() * 1e3,
+        conf.cores.len(),
+        conf.chips,
+        path.display()
+    );
+    if cfg.report {
+        out.push_str(&snn_loihi::config::report(&chip));
+    }
+    Ok(out)
 }

@@ -21,6 +21,9 @@ enum Command {
         /// The .snn files.
         #[arg(required = true)]
         files: Vec<PathBuf>,
+        /// Also check the model maps onto this target (`loihi`: cores, integers, synapses).
+        #[arg(long)]
+        target: Option<String>,
     },
     /// Format files canonically (in place), or with --check report which would change.
     Fmt {
@@ -209,9 +212,12 @@ struct BuildArgs {
     /// Float type of the code, its inputs and probes.
     #[arg(long, value_enum, default_value_t = snnc::run::Dtype::Float64)]
     dtype: snnc::run::Dtype,
-    /// What to build for: `native` (this machine).
+    /// What to build for: `native` (this machine) or `loihi` (a core configuration).
     #[arg(long, default_value = "native")]
     target: String,
+    /// Print the per-core resource report (`--target loihi`).
+    #[arg(long)]
+    report: bool,
     /// Time step in seconds.
     #[arg(long, default_value_t = 0.001)]
     dt: f64,
@@ -319,7 +325,7 @@ struct VerifyArgs {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Check { files } => check(&files),
+        Command::Check { files, target } => check(&files, target.as_deref()),
         Command::Fmt { check, files } => fmt(&files, check),
         Command::Run(args) => run_cmd(args),
         Command::Build(a) => {
@@ -332,6 +338,7 @@ fn main() -> ExitCode {
                 dt: a.dt,
                 seed: a.seed,
                 cc: None,
+                report: a.report,
             };
             report(snnc::build::build(&cfg).map(|text| eprint!("{text}")))
         }
@@ -571,7 +578,11 @@ fn score(output: &std::path::Path, arg: &str) -> ExitCode {
     }
 }
 
-fn check(files: &[PathBuf]) -> ExitCode {
+fn check(files: &[PathBuf], target: Option<&str>) -> ExitCode {
+    if let Some(t) = target.filter(|t| *t != snn_loihi::NAME) {
+        eprintln!("error: unknown check target `{t}` (available: {})", snn_loihi::NAME);
+        return ExitCode::FAILURE;
+    }
     let color = std::io::stderr().is_terminal();
     let mut n_errors = 0;
     for path in files {
@@ -585,7 +596,14 @@ fn check(files: &[PathBuf]) -> ExitCode {
             }
         };
         let checked = snn_compiler::check(&mut db, root);
-        for d in &checked.diagnostics {
+        let mut diags = checked.diagnostics.clone();
+        if target.is_some() && !diags.iter().any(|d| d.is_error()) {
+            match snn_compiler::lower_model(&checked.model, 0.001) {
+                Ok(program) => diags.extend(snn_loihi::check(&program)),
+                Err(d) => diags.extend(d),
+            }
+        }
+        for d in &diags {
             eprint!("{}", snnc::render::render(&db as &dyn SourceDb, d, color));
             if d.is_error() {
                 n_errors += 1;

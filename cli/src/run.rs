@@ -95,7 +95,7 @@ pub(crate) fn fail(msg: impl Into<String>) -> Failure {
     Failure(format!("error: {}\n", msg.into()))
 }
 
-fn render_all(db: &FsDb, diags: &[Diagnostic]) -> Failure {
+pub(crate) fn render_all(db: &FsDb, diags: &[Diagnostic]) -> Failure {
     let mut s = String::new();
     for d in diags {
         s.push_str(&crate::render::render(db as &dyn SourceDb, d, false));
@@ -104,7 +104,7 @@ fn render_all(db: &FsDb, diags: &[Diagnostic]) -> Failure {
 }
 
 /// Every target `--backend` can name, the default first.
-pub const TARGETS: [&dyn Target; 2] = [&Jit, &Interp];
+pub const TARGETS: [&dyn Target; 3] = [&Jit, &Interp, &snn_loihi::Loihi];
 
 /// The target of `snnc run` without `--backend`, whose passes `snnc ir --opt` prints.
 pub const DEFAULT_TARGET: &dyn Target = TARGETS[0];

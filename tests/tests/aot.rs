@@ -84,6 +84,7 @@ fn check(
         dt,
         seed: None,
         cc: None,
+        report: false,
     };
     snnc::build::build(&cfg).map_err(|f| f.0)?;
     let lib = dir.join("lib");
@@ -271,6 +272,7 @@ fn shipped_example_runs_from_c_and_python() {
         dt: 0.001,
         seed: None,
         cc: None,
+        report: false,
     };
     snnc::build::build(&cfg).unwrap_or_else(|f| panic!("{}", f.0));
     let exe = dir.join("main");
@@ -315,6 +317,7 @@ fn config(file: PathBuf, output: PathBuf) -> snnc::build::BuildConfig {
         dt: 0.001,
         seed: None,
         cc: None,
+        report: false,
     }
 }
 

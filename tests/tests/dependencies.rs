@@ -94,6 +94,7 @@ fn dependencies_point_one_way() {
         "snn-aot",
         "snn-lsp",
         "snn-train",
+        "snn-loihi",
     ] {
         assert!(members.contains(crate_), "{crate_} is a workspace member: {members:?}");
     }
@@ -145,6 +146,16 @@ fn dependencies_point_one_way() {
     assert!(lsp.contains("snn-compiler"), "snn-lsp checks with the compiler's front-end");
     let bad = forbidden(&lsp, &["cranelift", "snn-jit", "snn-aot", "snn-keras", "hdf5"]);
     assert!(bad.is_empty(), "snn-lsp depends on {bad:?}");
+
+    // The loihi target: the compiler's IR and the runtime's types; no code generator, no file
+    // reader, no Keras (it runs programs, it does not import them).
+    let loihi = closure(&deps, "snn-loihi");
+    assert!(loihi.contains("snn-compiler"), "snn-loihi maps the compiler's programs");
+    let bad = forbidden(
+        &loihi,
+        &["cranelift", "snn-jit", "snn-aot", "snn-keras", "snn-fs", "snn-io", "hdf5", "zip"],
+    );
+    assert!(bad.is_empty(), "snn-loihi depends on {bad:?}");
 
     let users: Vec<&String> =
         deps.iter().filter(|(_, d)| d.contains("snn-keras")).map(|(n, _)| n).collect();

@@ -1,0 +1,146 @@
+//! The floating-point network of blocks, as nengo-loihi 1.1 builds it before discretizing
+//! (`nengo_loihi/block.py`): one [`Block`] of compartments per neuron population, sharing a
+//! synaptic filter and a neuron model; one [`Synapse`] per connection into a block, fed by the
+//! spikes of a source block.
+
+use snn_syntax::Span;
+
+/// The neuron models a Loihi compartment implements.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Model {
+    /// `nengo.LIF` (`Compartment.configure_lif`): leaky voltage, refractory period.
+    Lif {
+        /// Membrane time constant (s).
+        tau_rc: f64,
+        /// Refractory period (s).
+        tau_ref: f64,
+        /// Voltage floor.
+        min_voltage: f64,
+    },
+    /// `nengo.SpikingRectifiedLinear` (`configure_relu`): a non-leaky integrator, threshold
+    /// `1/dt`.
+    Relu,
+}
+
+/// A population of compartments: a neuron layer, an ensemble, or a piece of one after
+/// splitting.
+#[derive(Clone, Debug)]
+pub struct Block {
+    /// The population's name in the model (`a`, `net.ens`); pieces add `[i]`.
+    pub name: String,
+    /// Where the population is declared.
+    pub origin: Span,
+    /// Number of compartments.
+    pub n: usize,
+    /// The neuron model.
+    pub model: Model,
+    /// Spike height in the model (`amplitude / dt`): what a spike probe reports.
+    pub amplitude: f64,
+    /// Synaptic time constant of the compartments' input (s; 0: none). One per block on Loihi:
+    /// the largest of the connections' time constants, as nengo-loihi's `configure_filter`.
+    pub tau_s: f64,
+    /// Whether a connection set `tau_s` (else nengo-loihi's default `decode_tau`, 5 ms).
+    pub tau_set: bool,
+    /// Per-compartment bias (float32, as nengo-loihi stores it).
+    pub bias: Vec<f32>,
+    /// Incoming synapses.
+    pub synapses: Vec<Synapse>,
+    /// For a piece of a split population: the population's index (`Net::populations`) and
+    /// this piece's first compartment in it.
+    pub population: usize,
+    /// First compartment of the piece within its population.
+    pub offset: usize,
+}
+
+/// Weights from one source block into one target block (one connection).
+#[derive(Clone, Debug)]
+pub struct Synapse {
+    /// The connection's name (`conn0`), for reports.
+    pub name: String,
+    /// Where the connection is declared.
+    pub origin: Span,
+    /// Index of the source population in [`Net::populations`].
+    pub source: usize,
+    /// Per compartment of the source population: its input axon (`None`: it does not
+    /// project here).
+    pub axon_of: Vec<Option<usize>>,
+    /// Per input axon: the target compartments and their float32 weights (nengo-loihi's
+    /// `loihi_weights`: transform · gain · amplitude / dt). Dense connections list every target.
+    pub axons: Vec<Vec<(u32, f32)>>,
+    /// Whether the weights came from a dense matrix (every entry stored, zeros included).
+    pub dense: bool,
+}
+
+impl Synapse {
+    /// The largest absolute weight (`Synapse.max_abs_weight`); `-inf` when there is none.
+    pub fn max_abs_weight(&self) -> f32 {
+        let mut m = f32::NEG_INFINITY;
+        for a in &self.axons {
+            for &(_, w) in a {
+                m = m.max(w.abs());
+            }
+        }
+        m
+    }
+
+    /// The largest target index (`max_ind`), -1 when empty.
+    pub fn max_index(&self) -> i64 {
+        self.axons.iter().flatten().map(|&(i, _)| i as i64).max().unwrap_or(-1)
+    }
+}
+
+/// A probe of the chip: which population's compartments, what quantity.
+#[derive(Clone, Debug)]
+pub struct Probe {
+    /// The output array's name.
+    pub name: String,
+    /// The probed population (index into [`Net::populations`]).
+    pub population: usize,
+    /// Which compartments of it, in output order.
+    pub select: Vec<usize>,
+    /// What is read.
+    pub key: ProbeKey,
+    /// Keep one sample every this many steps.
+    pub every: usize,
+    /// Shape of one sample.
+    pub shape: Vec<usize>,
+}
+
+/// What a probe reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProbeKey {
+    /// Spikes, as the population's spike height (amplitude / dt) where one occurred.
+    Spikes,
+    /// The compartment voltage, the integer as nengo-loihi's emulator reports it.
+    Voltage,
+    /// Spikes (as [`ProbeKey::Spikes`]) summed from the first step (a rate monitor).
+    SpikeSum,
+}
+
+/// A population before splitting: its name and blocks.
+#[derive(Clone, Debug)]
+pub struct Population {
+    /// Name in the model.
+    pub name: String,
+    /// Where it is declared.
+    pub origin: Span,
+    /// Number of neurons.
+    pub n: usize,
+    /// Its blocks (one unless split), in compartment order.
+    pub blocks: Vec<usize>,
+}
+
+/// The whole on-chip network.
+#[derive(Clone, Debug)]
+pub struct Net {
+    /// Time step (s).
+    pub dt: f64,
+    /// The blocks, in model order.
+    pub blocks: Vec<Block>,
+    /// The populations the blocks come from.
+    pub populations: Vec<Population>,
+    /// The probes, in declaration order.
+    pub probes: Vec<Probe>,
+    /// Warnings of the mapping (located).
+    pub warnings: Vec<snn_syntax::Diagnostic>,
+}

@@ -1,0 +1,579 @@
+//! From a lowered [`Program`] to the float [`Net`] of blocks nengo-loihi would build.
+//!
+//! Every neuron population (`SimNeurons` op) becomes a block. Its input current signal is
+//! expanded backwards through the linear ops that write it (`Reset`, `Copy`,
+//! `ElementwiseInc`, `DotInc`, `SparseDotInc`) and at most one synapse (`Filter`) into a
+//! constant (the bias) and one term per connection: a linear map from a source population's
+//! spikes, and the synapse's time constant. Anything else on the way (nodes, inputs, host
+//! functions, non-lowpass synapses, other neuron types) is reported with the op's source span.
+
+use crate::block::{Block, Model, Net, Population, Probe, ProbeKey, Synapse};
+use crate::codes;
+use snn_compiler::ir::{OpKind, Program, Sel, SignalId};
+use snn_runtime::neurons::{NeuronType, StateVar};
+use snn_runtime::synapse::DiscreteFilter;
+use snn_syntax::{Diagnostic, Span};
+use std::collections::BTreeMap;
+
+/// A sparse linear map: per output row, `(source column, value)`.
+type Rows = Vec<Vec<(usize, f64)>>;
+
+/// One connection's contribution to a signal.
+#[derive(Clone, Debug)]
+struct Term {
+    /// Source population.
+    pop: usize,
+    /// Rows of the signal from columns of the source's spikes (amplitude / dt each).
+    map: Rows,
+    /// From a dense matrix (every entry a synapse).
+    dense: bool,
+    /// The synapse's time constant (`None`: not filtered yet).
+    tau: Option<f64>,
+    /// The op that created it (the connection statement).
+    origin: Span,
+    /// The connection's name (the signal its product writes, e.g. `conn0`).
+    name: String,
+    /// The source columns the connection reads (each an input axon, weights or not).
+    cols: std::collections::BTreeSet<usize>,
+    /// A convolution (nengo-loihi divides its kernel by dt rather than multiplying by 1/dt).
+    conv: bool,
+}
+
+/// What kind of product an op is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    /// Every entry a synapse (dense matrices, elementwise scales, copies).
+    Dense,
+    /// Only the listed entries.
+    Sparse,
+    /// A convolution: the kernel taps that land inside the input.
+    Conv,
+}
+
+/// The rows of a convolution as a linear map (output `n` values), found by convolving each
+/// one-hot input with the runtime's spike-driven kernel (so the taps are the runtime's).
+fn conv_rows(spec: &snn_runtime::kernels::conv::ConvSpec, n: usize) -> Result<Rows, String> {
+    let conv = snn_runtime::kernels::conv::Conv::<f64>::new(spec, true)?;
+    let g = conv.geometry();
+    let (ni, no) = (g.input_len(), g.output_len());
+    if no != n {
+        return Err(format!("output of {no} values into {n}"));
+    }
+    let mut rows: Rows = vec![Vec::new(); n];
+    let mut x = vec![0.0; ni];
+    let mut y = vec![0.0; no];
+    let mut acc = vec![0.0; conv.scratch_len()];
+    for i in 0..ni {
+        x[i] = 1.0;
+        conv.apply(&x, &mut y, &mut acc, true)?;
+        x[i] = 0.0;
+        for (o, v) in y.iter_mut().enumerate() {
+            if *v != 0.0 {
+                rows[o].push((i, *v));
+                *v = 0.0;
+            }
+        }
+    }
+    Ok(rows)
+}
+
+/// A signal as an affine function of the populations' spikes.
+#[derive(Clone, Debug)]
+struct Lin {
+    constant: Vec<f64>,
+    terms: Vec<Term>,
+}
+
+struct Lifter<'a> {
+    p: &'a Program,
+    /// Population of each `SimNeurons` output signal.
+    out_pop: BTreeMap<SignalId, usize>,
+    diags: Vec<Diagnostic>,
+    depth: usize,
+}
+
+fn sel_idx(sel: &Sel, size: usize) -> Vec<usize> {
+    match sel {
+        Some(v) => v.clone(),
+        None => (0..size).collect(),
+    }
+}
+
+/// The lowpass time constant of `f` (`Some(0)` is impossible here), or `None` when `f` is not
+/// a unit-gain first-order lowpass.
+fn lowpass_tau(f: &DiscreteFilter, dt: f64) -> Option<f64> {
+    if f.order() != 1 || f.d != 0.0 {
+        return None;
+    }
+    let a = f.a[[0, 0]];
+    let gain = f.c[0] * f.b[0];
+    if !(a > 0.0 && a < 1.0) || ((gain - (1.0 - a)) / (1.0 - a)).abs() > 1e-9 {
+        return None;
+    }
+    Some(-dt / a.ln())
+}
+
+impl Lifter<'_> {
+    fn size(&self, s: SignalId) -> usize {
+        self.p.signals[s.0 as usize].size
+    }
+
+    fn name(&self, s: SignalId) -> &str {
+        &self.p.signals[s.0 as usize].name
+    }
+
+    fn err(&mut self, code: &'static str, span: Span, msg: String, help: &str) {
+        self.err_label(code, span, "", msg, help);
+    }
+
+    fn err_label(&mut self, code: &'static str, span: Span, label: &str, msg: String, help: &str) {
+        self.diags.push(Diagnostic::error(code, msg, span, label).with_help(help));
+    }
+
+    /// `sig` as an affine function of spikes.
+    fn expand(&mut self, sig: SignalId) -> Lin {
+        let n = self.size(sig);
+        let mut lin = Lin { constant: vec![0.0; n], terms: Vec::new() };
+        if let Some(&pop) = self.out_pop.get(&sig) {
+            let map = (0..n).map(|i| vec![(i, 1.0)]).collect();
+            let origin = Span::default();
+            let cols = (0..n).collect();
+            lin.terms.push(Term {
+                pop,
+                map,
+                dense: true,
+                tau: None,
+                origin,
+                name: String::new(),
+                cols,
+                conv: false,
+            });
+            return lin;
+        }
+        self.depth += 1;
+        if self.depth > 64 {
+            self.depth -= 1;
+            return lin;
+        }
+        let p = self.p;
+        for op in &p.ops {
+            let a = op.kind.access();
+            if !a.sets.contains(&sig) && !a.incs.contains(&sig) && !a.updates.contains(&sig) {
+                continue;
+            }
+            let span = op.origin;
+            match &op.kind {
+                OpKind::Reset { value, .. } => {
+                    for (i, c) in lin.constant.iter_mut().enumerate() {
+                        *c += if value.len() == 1 { value[0] } else { value[i] };
+                    }
+                }
+                OpKind::Copy { src, src_sel, dst_sel, .. } => {
+                    let (si, di) = (sel_idx(src_sel, self.size(*src)), sel_idx(dst_sel, n));
+                    let mut rows: Rows = vec![Vec::new(); n];
+                    for (s, d) in si.iter().zip(&di) {
+                        rows[*d].push((*s, 1.0));
+                    }
+                    self.compose(&mut lin, sig, *src, &si, rows, Kind::Dense, span);
+                }
+                OpKind::ElementwiseInc { scale, src, src_sel, dst_sel, .. } => {
+                    let (si, di) = (sel_idx(src_sel, self.size(*src)), sel_idx(dst_sel, n));
+                    let mut rows: Rows = vec![Vec::new(); n];
+                    for (k, (s, d)) in si.iter().zip(&di).enumerate() {
+                        let v = if scale.len() == 1 { scale[0] } else { scale[k] };
+                        rows[*d].push((*s, v));
+                    }
+                    self.compose(&mut lin, sig, *src, &si, rows, Kind::Dense, span);
+                }
+                OpKind::DotInc { mat, src, src_sel, dst_sel, .. } => {
+                    let (si, di) = (sel_idx(src_sel, self.size(*src)), sel_idx(dst_sel, n));
+                    let mut rows: Rows = vec![Vec::new(); n];
+                    for (r, d) in di.iter().enumerate() {
+                        for (c, s) in si.iter().enumerate() {
+                            rows[*d].push((*s, mat[[r, c]]));
+                        }
+                    }
+                    self.compose(&mut lin, sig, *src, &si, rows, Kind::Dense, span);
+                }
+                OpKind::SparseDotInc { rows: rr, cols, vals, src, src_sel, dst_sel, .. } => {
+                    let (si, di) = (sel_idx(src_sel, self.size(*src)), sel_idx(dst_sel, n));
+                    let mut rows: Rows = vec![Vec::new(); n];
+                    for ((r, c), v) in rr.iter().zip(cols).zip(vals) {
+                        rows[di[*r]].push((si[*c], *v));
+                    }
+                    self.compose(&mut lin, sig, *src, &si, rows, Kind::Sparse, span);
+                }
+                OpKind::Filter { filter, src, .. } => {
+                    let Some(tau) = lowpass_tau(filter, p.dt) else {
+                        self.err(
+                            codes::SYNAPSE,
+                            span,
+                            format!("this connection's synapse is not a lowpass (order {}): Loihi cannot run it", filter.order()),
+                            "Loihi filters a compartment's input with one first-order lowpass: use `synapse lowpass(TAU)` or `synapse none`",
+                        );
+                        continue;
+                    };
+                    let inner = self.expand(*src);
+                    if inner.constant.iter().any(|c| *c != 0.0) {
+                        self.err(
+                            codes::HOST,
+                            span,
+                            "a constant passes through a synapse here".into(),
+                            "give the constant to the population as its bias instead",
+                        );
+                    }
+                    for mut t in inner.terms {
+                        if t.tau.is_some() {
+                            self.err(
+                                codes::SYNAPSE,
+                                span,
+                                "two synapses in series".into(),
+                                "Loihi applies one lowpass per connection: merge the synapses into one",
+                            );
+                        }
+                        t.tau = Some(tau);
+                        lin.terms.push(t);
+                    }
+                }
+                OpKind::SimNeurons { .. } => {}
+                OpKind::Input { .. }
+                | OpKind::NodeFn { .. }
+                | OpKind::Process { .. }
+                | OpKind::HostFn { .. } => {
+                    self.err_label(
+                        codes::HOST,
+                        span,
+                        "on the host",
+                        format!(
+                            "`{}` runs on the host (an input, node or host function) and drives neurons",
+                            self.name(sig).strip_suffix(".out").unwrap_or(self.name(sig))
+                        ),
+                        "the loihi target maps neuron-to-neuron networks for now: drive populations by their biases and connections between populations",
+                    );
+                }
+                OpKind::ConvInc { spec, src, .. } => match conv_rows(spec, n) {
+                    Ok(rows) => self.compose(
+                        &mut lin,
+                        sig,
+                        *src,
+                        &(0..self.size(*src)).collect::<Vec<_>>(),
+                        rows,
+                        Kind::Conv,
+                        span,
+                    ),
+                    Err(e) => self.err(
+                        codes::HOST,
+                        span,
+                        format!("convolution: {e}"),
+                        "check the convolution's shapes",
+                    ),
+                },
+                OpKind::Scale { .. } => {
+                    self.err(
+                        codes::HOST,
+                        span,
+                        format!(
+                            "`{}`: {} is not mapped onto Loihi yet",
+                            self.name(sig),
+                            op.kind.name()
+                        ),
+                        "use dense or sparse transforms between populations",
+                    );
+                }
+            }
+        }
+        self.depth -= 1;
+        lin
+    }
+
+    /// `lin += rows ∘ expand(src)` for an op writing `dst` (`sparse`: a sparse product, whose
+    /// absent entries are not synapses).
+    #[allow(clippy::too_many_arguments)]
+    fn compose(
+        &mut self,
+        lin: &mut Lin,
+        dst: SignalId,
+        src: SignalId,
+        si: &[usize],
+        rows: Rows,
+        kind: Kind,
+        span: Span,
+    ) {
+        let inner = self.expand(src);
+        for (r, row) in rows.iter().enumerate() {
+            for &(c, v) in row {
+                lin.constant[r] += v * inner.constant[c];
+            }
+        }
+        let name = self.name(dst).split('.').next().unwrap_or("").to_string();
+        for t in inner.terms {
+            let mut map: Rows = vec![Vec::new(); rows.len()];
+            for (r, row) in rows.iter().enumerate() {
+                let mut acc: BTreeMap<usize, f64> = BTreeMap::new();
+                for &(c, v) in row {
+                    for &(k, w) in &t.map[c] {
+                        *acc.entry(k).or_insert(0.0) += v * w;
+                    }
+                }
+                map[r] = acc.into_iter().collect();
+            }
+            let fresh = t.origin == Span::default();
+            let cols = if fresh { si.iter().copied().collect() } else { t.cols.clone() };
+            lin.terms.push(Term {
+                pop: t.pop,
+                map,
+                dense: kind == Kind::Dense && t.dense,
+                conv: t.conv || kind == Kind::Conv,
+                tau: t.tau,
+                origin: if fresh { span } else { t.origin },
+                name: if t.name.is_empty() { name.clone() } else { t.name },
+                cols,
+            });
+        }
+    }
+}
+
+/// The neuron model of `nt`, if Loihi has it.
+fn model_of(nt: &NeuronType) -> Option<(Model, f64)> {
+    match nt {
+        NeuronType::Lif(l) => Some((
+            Model::Lif { tau_rc: l.tau_rc, tau_ref: l.tau_ref, min_voltage: l.min_voltage },
+            l.amplitude,
+        )),
+        NeuronType::SpikingRectifiedLinear(r) => Some((Model::Relu, r.amplitude)),
+        // nengo-loihi's build_regularspiking: the base's amplitude must be 1
+        NeuronType::RegularSpiking(rs) => match rs.base.as_ref() {
+            NeuronType::LifRate(l) if l.amplitude == 1.0 => Some((
+                Model::Lif { tau_rc: l.tau_rc, tau_ref: l.tau_ref, min_voltage: 0.0 },
+                rs.amplitude,
+            )),
+            NeuronType::RectifiedLinear(r) if r.amplitude == 1.0 => {
+                Some((Model::Relu, rs.amplitude))
+            }
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// Lifts `p` into blocks (one per population, not yet split), or the located reasons it
+/// cannot run on Loihi.
+pub fn lift(p: &Program) -> Result<Net, Vec<Diagnostic>> {
+    let mut diags = Vec::new();
+    // populations in declaration order (their input signals' order)
+    let mut neurons: Vec<(SignalId, usize)> = Vec::new();
+    for (i, op) in p.ops.iter().enumerate() {
+        if let OpKind::SimNeurons { j, .. } = &op.kind {
+            neurons.push((*j, i));
+        }
+    }
+    neurons.sort();
+    let mut out_pop = BTreeMap::new();
+    let mut populations = Vec::new();
+    let mut blocks = Vec::new();
+    let mut voltage = BTreeMap::new();
+    for (k, &(_, i)) in neurons.iter().enumerate() {
+        let op = &p.ops[i];
+        let OpKind::SimNeurons { neuron, out, states, .. } = &op.kind else { continue };
+        out_pop.insert(*out, k);
+        for (v, s) in states {
+            if *v == StateVar::Voltage {
+                voltage.insert(*s, k);
+            }
+        }
+        let sig = &p.signals[out.0 as usize];
+        let name = sig.name.strip_suffix(".out").unwrap_or(&sig.name);
+        // an ensemble's neurons are the ensemble on the chip
+        let name = name.strip_suffix(".neurons").unwrap_or(name).to_string();
+        let (model, amplitude) = match model_of(neuron) {
+            Some(m) => m,
+            None => {
+                diags.push(
+                    Diagnostic::error(
+                        codes::NEURON_TYPE,
+                        format!("`{name}` uses {} neurons, which Loihi does not have", neuron.name()),
+                        op.origin,
+                        "not on Loihi",
+                    )
+                    .with_help("use `lif(...)`, `spiking_relu(...)` or `regular_spiking(lif_rate(...) | relu())` with the amplitude on `regular_spiking` (what nengo-loihi runs), or train the network with one of them"),
+                );
+                (Model::Relu, 1.0)
+            }
+        };
+        populations.push(Population {
+            name: name.clone(),
+            origin: op.origin,
+            n: sig.size,
+            blocks: vec![k],
+        });
+        blocks.push(Block {
+            name,
+            origin: op.origin,
+            n: sig.size,
+            model,
+            amplitude,
+            tau_s: 0.0,
+            tau_set: false,
+            bias: Vec::new(),
+            synapses: Vec::new(),
+            population: k,
+            offset: 0,
+        });
+    }
+    let mut lifter = Lifter { p, out_pop, diags: Vec::new(), depth: 0 };
+    for (k, &(j, _)) in neurons.iter().enumerate() {
+        let lin = lifter.expand(j);
+        let block = &mut blocks[k];
+        block.bias = lin.constant.iter().map(|&b| b as f32).collect();
+        let mut terms = lin.terms;
+        terms.sort_by_key(|t| (t.origin.file, t.origin.start));
+        let mut taus: Vec<(f64, Span)> = Vec::new();
+        for t in terms {
+            let tau = t.tau.unwrap_or(0.0);
+            taus.push((tau, t.origin));
+            let n_pre = populations[t.pop].n;
+            let scale = 1.0 / p.dt;
+            let amp = blocks_amp(&populations, t.pop, &neurons, p);
+            let mut cols: BTreeMap<usize, Vec<(u32, f32)>> =
+                t.cols.iter().map(|&c| (c, Vec::new())).collect();
+            for (r, row) in t.map.iter().enumerate() {
+                for &(c, v) in row {
+                    let w = if t.conv { (v / p.dt) * amp } else { (v * scale) * amp } as f32;
+                    cols.entry(c).or_default().push((r as u32, w));
+                }
+            }
+            let mut axon_of = vec![None; n_pre];
+            let mut axons = Vec::new();
+            for (c, mut ws) in cols {
+                axon_of[c] = Some(axons.len());
+                if t.dense {
+                    // a dense matrix stores every target, zeros included (expand_matrix)
+                    let mut full = vec![0f32; block.n];
+                    for (r, w) in ws {
+                        full[r as usize] = w;
+                    }
+                    ws = full.into_iter().enumerate().map(|(r, w)| (r as u32, w)).collect();
+                }
+                axons.push(ws);
+            }
+            block.synapses.push(Synapse {
+                name: t.name,
+                origin: t.origin,
+                source: t.pop,
+                axon_of,
+                axons,
+                dense: t.dense,
+            });
+        }
+        // nengo-loihi's configure_filter: the first connection sets tau_s, a larger one
+        // replaces it, a smaller one is ignored with a warning
+        if let Some(&(first, _)) = taus.first() {
+            let mut cur = first;
+            for &(t, span) in &taus[1..] {
+                if t != cur {
+                    lifter.diags.push(
+                        Diagnostic::warning(
+                            codes::SHARED_FILTER,
+                            format!(
+                                "`{}` receives synapses of {} ms and {} ms; Loihi uses one, the largest",
+                                block.name,
+                                ms(cur),
+                                ms(t)
+                            ),
+                            span,
+                            "",
+                        )
+                        .with_help("give every connection into a population the same synapse"),
+                    );
+                }
+                cur = cur.max(t);
+            }
+            block.tau_s = cur;
+            block.tau_set = true;
+        }
+    }
+    diags.append(&mut lifter.diags);
+    let mut probes = Vec::new();
+    for pr in &p.probes {
+        // a sliced probe reads a copy of the population's signal
+        // (an accumulating copy is a rate monitor: the spikes summed over the run)
+        let (signal, select, sum) = match probe_copy(p, pr.signal) {
+            Some((src, sel, inc)) => (src, Some(sel), inc),
+            None => (pr.signal, None, false),
+        };
+        let (pop, key) = if let Some(&k) = lifter.out_pop.get(&signal) {
+            (k, if sum { ProbeKey::SpikeSum } else { ProbeKey::Spikes })
+        } else if let Some(&k) = voltage.get(&signal) {
+            (k, ProbeKey::Voltage)
+        } else {
+            diags.push(
+                Diagnostic::error(
+                    codes::HOST,
+                    format!("probe `{}` reads a signal that is not on the chip", pr.name),
+                    writer_span(p, pr.signal),
+                    "written off-chip here",
+                )
+                .with_help(
+                    "probe a population's spikes (`probe a`) or voltage (`probe v = a.voltage`)",
+                ),
+            );
+            continue;
+        };
+        probes.push(Probe {
+            name: pr.name.clone(),
+            population: pop,
+            select: select.unwrap_or_else(|| (0..populations[pop].n).collect()),
+            key,
+            every: pr.every.max(1),
+            shape: pr.shape.clone(),
+        });
+    }
+    if diags.iter().any(|d| d.is_error()) {
+        return Err(diags);
+    }
+    Ok(Net { dt: p.dt, blocks, populations, probes, warnings: diags })
+}
+
+fn blocks_amp(_pops: &[Population], pop: usize, neurons: &[(SignalId, usize)], p: &Program) -> f64 {
+    let (_, i) = neurons[pop];
+    match &p.ops[i].kind {
+        OpKind::SimNeurons { neuron, .. } => model_of(neuron).map_or(1.0, |m| m.1),
+        _ => 1.0,
+    }
+}
+
+/// Seconds as milliseconds for messages (rounded to a nanosecond).
+fn ms(s: f64) -> f64 {
+    (s * 1e6).round() / 1e3
+}
+
+/// Where `sig` is written (the first op that writes it), for messages.
+fn writer_span(p: &Program, sig: SignalId) -> Span {
+    p.ops
+        .iter()
+        .find(|op| {
+            let a = op.kind.access();
+            a.sets.contains(&sig) || a.incs.contains(&sig) || a.updates.contains(&sig)
+        })
+        .map_or(Span::default(), |op| op.origin)
+}
+
+/// When `sig` is written only by one whole `Copy` of another signal (what a sliced probe
+/// lowers to; accumulating: a rate monitor), that signal, the positions read and whether the
+/// copy accumulates.
+fn probe_copy(p: &Program, sig: SignalId) -> Option<(SignalId, Vec<usize>, bool)> {
+    let mut found = None;
+    for op in &p.ops {
+        let a = op.kind.access();
+        if !a.sets.contains(&sig) && !a.incs.contains(&sig) && !a.updates.contains(&sig) {
+            continue;
+        }
+        match (&op.kind, &found) {
+            (OpKind::Copy { src, dst_sel: None, src_sel, inc, .. }, None) => {
+                found = Some((*src, sel_idx(src_sel, p.signals[src.0 as usize].size), *inc));
+            }
+            _ => return None,
+        }
+    }
+    found
+}
