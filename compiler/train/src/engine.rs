@@ -154,16 +154,7 @@ impl<'p> Engine<'p> {
                 a
             })
             .collect();
-        let mut filters: Vec<Array2<f64>> = p
-            .ops
-            .iter()
-            .map(|op| match &op.kind {
-                OpKind::Filter { filter, src, .. } => {
-                    Array2::zeros((rows, filter.order() * p.signals[src.0 as usize].size))
-                }
-                _ => Array2::zeros((0, 0)),
-            })
-            .collect();
+        let mut filters = filter_states(p, rows);
         let mut processes: Vec<Vec<ProcessState>> = Vec::with_capacity(p.ops.len());
         for op in &p.ops {
             let mut v = Vec::new();
@@ -385,16 +376,7 @@ impl<'p> Engine<'p> {
             params.iter().map(|a| ArrayD::zeros(a.raw_dim())).collect();
         let mut adj: Vec<Array2<f64>> =
             p.signals.iter().map(|s| Array2::zeros((rows, s.size))).collect();
-        let mut adj_filter: Vec<Array2<f64>> = p
-            .ops
-            .iter()
-            .map(|op| match &op.kind {
-                OpKind::Filter { filter, src, .. } => {
-                    Array2::zeros((rows, filter.order() * p.signals[src.0 as usize].size))
-                }
-                _ => Array2::zeros((0, 0)),
-            })
-            .collect();
+        let mut adj_filter = filter_states(p, rows);
         let steps = tape.saved.len();
         let mut sample_at: Vec<usize> =
             p.probes.iter().map(|pr| samples(steps, pr.every)).collect();
@@ -605,6 +587,19 @@ impl<'p> Engine<'p> {
         }
         Ok(out)
     }
+}
+
+/// Per op, a zeroed filter state `(rows, order * n)` (empty for ops that are not filters).
+fn filter_states(p: &Program, rows: usize) -> Vec<Array2<f64>> {
+    p.ops
+        .iter()
+        .map(|op| match &op.kind {
+            OpKind::Filter { filter, src, .. } => {
+                Array2::zeros((rows, filter.order() * p.signals[src.0 as usize].size))
+            }
+            _ => Array2::zeros((0, 0)),
+        })
+        .collect()
 }
 
 /// The adjoint of one step of `filter` on `n` elements: `ax` holds the adjoint of the state

@@ -208,6 +208,28 @@ impl HostOp {
         crate::real::cast_into(wy, y);
     }
 
+    /// A max pooling's geometry.
+    fn pool(&self) -> Option<Pool<'_>> {
+        match self {
+            HostOp::MaxPool {
+                input_shape,
+                output_shape,
+                size,
+                strides,
+                pad_before,
+                channels_last,
+            } => Some(Pool {
+                input_shape,
+                output_shape,
+                size,
+                strides,
+                pad_before,
+                channels_last: *channels_last,
+            }),
+            _ => None,
+        }
+    }
+
     /// The reverse mode of [`HostOp::apply`], for training: `dx += (∂y/∂x)ᵀ dy` given the
     /// input `x`, the output `y = op(x)` and `dy = ∂L/∂y`. An error for a Keras layer (its
     /// gradient is not computed here).
@@ -238,23 +260,10 @@ impl HostOp {
                 }
                 Ok(())
             }
-            HostOp::MaxPool {
-                input_shape,
-                output_shape,
-                size,
-                strides,
-                pad_before,
-                channels_last,
-            } => {
-                let pool = Pool {
-                    input_shape,
-                    output_shape,
-                    size,
-                    strides,
-                    pad_before,
-                    channels_last: *channels_last,
-                };
-                max_pool_backward(&pool, x, dy, dx);
+            HostOp::MaxPool { .. } => {
+                if let Some(pool) = self.pool() {
+                    max_pool_backward(&pool, x, dy, dx);
+                }
                 Ok(())
             }
         }
@@ -274,23 +283,10 @@ impl HostOp {
             },
             HostOp::Elu { alpha } => elu(*alpha, x, y),
             HostOp::Softmax { shape, axis } => softmax(shape, *axis, x, y),
-            HostOp::MaxPool {
-                input_shape,
-                output_shape,
-                size,
-                strides,
-                pad_before,
-                channels_last,
-            } => {
-                let pool = Pool {
-                    input_shape,
-                    output_shape,
-                    size,
-                    strides,
-                    pad_before,
-                    channels_last: *channels_last,
-                };
-                max_pool(&pool, x, y);
+            HostOp::MaxPool { .. } => {
+                if let Some(pool) = self.pool() {
+                    max_pool(&pool, x, y);
+                }
             }
         }
     }
