@@ -26,8 +26,8 @@ pub(crate) struct FileData {
     pub(crate) lines: LineMap,
     /// Its syntax tree.
     tree: Rc<ast::File>,
-    /// Its definitions and references, built from `tree` when first asked for (diagnostics
-    /// need none).
+    /// Its definitions and references, built from `tree` when first asked for (the
+    /// document's when it is checked).
     index: OnceCell<FileIndex>,
     /// For each of its `use` items (`index().uses`, in order), the file it loads.
     pub(crate) uses: Vec<Option<FileId>>,
@@ -82,6 +82,33 @@ pub(crate) struct Analysis {
     pub(crate) generation: u64,
     /// The model's objects by the file and start of their declared name.
     objects_at: BTreeMap<(FileId, u32), Vec<usize>>,
+}
+
+impl Analysis {
+    /// Take apart an analysis no one else holds, for freeing elsewhere: its model, diagnostics,
+    /// syntax trees, texts and indexes (what takes time to free), as values another thread can
+    /// drop. The rest (the source database) is dropped here.
+    pub(crate) fn into_parts(self) -> Vec<Box<dyn std::any::Any + Send>> {
+        let mut out: Vec<Box<dyn std::any::Any + Send>> = Vec::new();
+        let Analysis { checked, files, objects_at, .. } = self;
+        let snn_compiler::Checked { model, diagnostics, syntax } = checked;
+        out.push(Box::new(model));
+        out.push(Box::new(diagnostics));
+        out.push(Box::new(objects_at));
+        let mut trees: Vec<Rc<ast::File>> = syntax.into_values().collect();
+        for f in files {
+            let FileData { text, lines, tree, index, .. } = f;
+            out.push(Box::new((text, lines, index.into_inner())));
+            trees.push(tree);
+        }
+        // each tree is shared by the check's map and its file: the last holder frees it
+        for t in trees {
+            if let Ok(t) = Rc::try_unwrap(t) {
+                out.push(Box::new(t));
+            }
+        }
+        out
+    }
 }
 
 /// The directory the standard library is written to, so editors can open it (read-only).
@@ -221,6 +248,11 @@ impl Analysis {
         let mut objects_at: BTreeMap<(FileId, u32), Vec<usize>> = BTreeMap::new();
         for (i, o) in checked.model.objects.iter().enumerate() {
             objects_at.entry((o.span.file, o.span.start)).or_default().push(i);
+        }
+        // the document's index now (completion and hover follow edits closely); the other
+        // files' when first asked for
+        if let Some(f) = files.get(root.0 as usize) {
+            f.index();
         }
         Analysis { db: RefCell::new(db), root, files, checked, generation, objects_at }
     }

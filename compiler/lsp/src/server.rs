@@ -175,6 +175,8 @@ pub(crate) struct State {
     replaced: Vec<Rc<Analysis>>,
     /// Interrupts long requests and checks (see [`Watch`]).
     pub(crate) watch: Watch,
+    /// To the thread that frees replaced analyses.
+    freeing: std::sync::mpsc::Sender<Box<dyn std::any::Any + Send>>,
 }
 
 impl State {
@@ -201,6 +203,7 @@ impl State {
             parser: snn_syntax::Reparser::new(),
             replaced: Vec::new(),
             watch,
+            freeing: freeing_thread(),
         }
     }
 
@@ -255,6 +258,20 @@ impl State {
         for (other, a) in &self.cache {
             if other != uri && self.docs.contains_key(other) && a.uses_file(uri) {
                 self.dirty.insert(other.clone());
+            }
+        }
+    }
+
+    /// Free the replaced analyses: their large parts on the freeing thread, so that freeing
+    /// delays no answer.
+    fn free_replaced(&mut self) {
+        for a in self.replaced.drain(..) {
+            if let Ok(a) = Rc::try_unwrap(a) {
+                for part in a.into_parts() {
+                    if let Err(e) = self.freeing.send(part) {
+                        drop(e.0); // the thread is gone: free it here
+                    }
+                }
             }
         }
     }
@@ -370,6 +387,18 @@ impl State {
     }
 }
 
+/// A thread that drops what it is sent (ends when the sender does).
+fn freeing_thread() -> std::sync::mpsc::Sender<Box<dyn std::any::Any + Send>> {
+    let (tx, rx) = std::sync::mpsc::channel::<Box<dyn std::any::Any + Send>>();
+    // without a thread the receiver is gone: sends fail and parts are freed where they are
+    let _ = std::thread::Builder::new().name("snn-lsp-free".into()).spawn(move || {
+        for part in rx {
+            drop(part);
+        }
+    });
+    tx
+}
+
 fn send_notification<N: lsp_types::notification::Notification>(conn: &Connection, p: N::Params) {
     let _ = conn.sender.send(Message::Notification(Notification::new(N::METHOD.to_string(), p)));
 }
@@ -392,7 +421,7 @@ fn main_loop(conn: &Connection, state: &mut State) -> Result<(), String> {
             state.publish_pending(conn);
             queue.extend(state.watch.drain());
             if queue.is_empty() {
-                state.replaced.clear();
+                state.free_replaced();
                 match conn.receiver.recv() {
                     Ok(m) => queue.push_back(m),
                     Err(_) => return Ok(()),
