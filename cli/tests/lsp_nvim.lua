@@ -1,6 +1,7 @@
 -- Driven by cli/tests/lsp_nvim.rs: Neovim's built-in LSP client (0.7) starts `snnc lsp` on a
 -- copy of examples/integrator.snn, waits for diagnostics, asks for hover, definition,
--- completion, references, document symbols, a quick fix and formatting, and writes what it
+-- completion, references, document symbols, quick fixes (a name, a transform, a unit) and
+-- formatting, and writes what it
 -- got as JSON to $SNN_OUT.
 local out_path = os.getenv("SNN_OUT")
 local results = {}
@@ -76,6 +77,32 @@ local function run()
   end
   diags = nil
   results.fixed = vim.wait(20000, function() return diags ~= nil and #diags == 0 end, 20)
+
+  -- sizes that do not match and a number without its unit: apply the first fix of each
+  last = vim.api.nvim_buf_line_count(buf)
+  diags = nil
+  vim.api.nvim_buf_set_lines(buf, last, last, false,
+    { "node wide: [2]", "connect step -> wide", "probe w = wide sample_every 2" })
+  results.got_two = vim.wait(20000, function() return diags ~= nil and #diags == 2 end, 20)
+  results.two_diagnostics = diags
+  results.fix_titles = {}
+  for _ = 1, 2 do
+    if not diags or #diags == 0 then break end
+    local d = diags[1]
+    local n = #diags
+    local res = request("textDocument/codeAction", {
+      textDocument = { uri = uri },
+      range = d.range,
+      context = { diagnostics = { d } },
+    })
+    local actions = res.result or {}
+    table.insert(results.fix_titles, actions[1] and actions[1].title or "none")
+    if actions[1] and actions[1].edit then
+      vim.lsp.util.apply_workspace_edit(actions[1].edit, "utf-16")
+    end
+    vim.wait(20000, function() return diags ~= nil and #diags < n end, 20)
+  end
+  results.all_fixed = diags ~= nil and #diags == 0
 
   local formatted = request("textDocument/formatting", {
     textDocument = { uri = uri },

@@ -93,11 +93,25 @@ fn neovim_drives_the_language_server() {
     assert_eq!(title, "Replace `outptu` with `output`");
     assert_eq!(r["fixed"], true, "the quick fix cleared the diagnostic: {text}");
 
+    assert_eq!(r["got_two"], true, "a size and a unit diagnostic: {}", r["two_diagnostics"]);
+    let titles: Vec<&str> =
+        r["fix_titles"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+    assert_eq!(
+        titles,
+        ["Add `transform` with a 2×1 matrix (ones on the diagonal)", "Add the unit `ms`: `2ms`"]
+    );
+    assert_eq!(r["all_fixed"], true, "the fixes cleared the diagnostics: {text}");
+
     let buffer: Vec<&str> =
         r["buffer"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
     assert_eq!(
-        buffer.last().copied(),
-        Some("probe extra = integ.output synapse 5ms"),
+        buffer[buffer.len().saturating_sub(4)..],
+        [
+            "probe extra = integ.output synapse 5ms",
+            "node wide: [2]",
+            "connect step -> wide transform [[1], [0]]",
+            "probe w = wide sample_every 2ms"
+        ],
         "{buffer:?}"
     );
 }

@@ -42,6 +42,11 @@ pub trait SourceDb {
     fn std_names(&self) -> Vec<&'static str>;
     /// Open the weights file `rel` relative to `from`.
     fn weights(&mut self, from: FileId, rel: &str) -> Result<Rc<dyn TensorSource>, String>;
+    /// The syntax tree of a loaded file: `snn_syntax::parse` of its text, unless the database
+    /// has a faster way to the same result (the language server's incremental parser).
+    fn parse(&mut self, file: FileId) -> snn_syntax::Parse {
+        snn_syntax::parse(file, self.text(file))
+    }
 }
 
 /// The standard library, embedded in the binary.

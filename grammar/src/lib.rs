@@ -6,6 +6,7 @@ mod build_ast;
 pub mod codes;
 pub mod diag;
 pub mod fmt;
+pub mod incremental;
 pub mod lex;
 mod parse_error;
 mod recover;
@@ -13,6 +14,7 @@ pub mod span;
 
 pub use diag::{Diagnostic, Label, Severity};
 pub use fmt::format;
+pub use incremental::Reparser;
 pub use span::{FileId, LineIndex, Span};
 
 use pest::Parser;

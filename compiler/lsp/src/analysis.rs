@@ -3,15 +3,18 @@
 //! references across files. This is the one module that knows the compiler's file-system
 //! source database (`snn_fs::FsDb`).
 
+use crate::server::Watch;
 use crate::text::LineMap;
 use lsp_types::Url;
 use snn_compiler::resolve::index::{Def, DefId, DefKind, FileIndex, Ref, RefTarget, ScopeId};
-use snn_compiler::{Checked, SourceDb};
+use snn_compiler::{Checked, SourceDb, TensorSource};
 use snn_fs::FsDb;
-use snn_syntax::FileId;
-use std::cell::RefCell;
+use snn_syntax::ast;
+use snn_syntax::{FileId, Reparser};
+use std::cell::{OnceCell, RefCell};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 /// A loaded file of an analysis.
 pub(crate) struct FileData {
@@ -21,15 +24,25 @@ pub(crate) struct FileData {
     pub(crate) text: String,
     /// Its lines.
     pub(crate) lines: LineMap,
-    /// Its definitions and references.
-    pub(crate) index: FileIndex,
-    /// For each of `index.uses`, the file it loads.
+    /// Its syntax tree.
+    tree: Rc<ast::File>,
+    /// Its definitions and references, built from `tree` when first asked for (the
+    /// document's when it is checked).
+    index: OnceCell<FileIndex>,
+    /// For each of its `use` items (`index().uses`, in order), the file it loads.
     pub(crate) uses: Vec<Option<FileId>>,
+    /// The span of each of its `use` items.
+    pub(crate) use_spans: Vec<snn_syntax::Span>,
     /// A standard-library file: never edited.
     pub(crate) read_only: bool,
 }
 
 impl FileData {
+    /// Its definitions, references, scopes and imports.
+    pub(crate) fn index(&self) -> &FileIndex {
+        self.index.get_or_init(|| FileIndex::build(&self.tree))
+    }
+
     /// The LSP range of a span of this file.
     pub(crate) fn range(&self, span: snn_syntax::Span) -> lsp_types::Range {
         self.lines.range(&self.text, span.start as usize, span.end as usize)
@@ -69,6 +82,33 @@ pub(crate) struct Analysis {
     pub(crate) generation: u64,
     /// The model's objects by the file and start of their declared name.
     objects_at: BTreeMap<(FileId, u32), Vec<usize>>,
+}
+
+impl Analysis {
+    /// Take apart an analysis no one else holds, for freeing elsewhere: its model, diagnostics,
+    /// syntax trees, texts and indexes (what takes time to free), as values another thread can
+    /// drop. The rest (the source database) is dropped here.
+    pub(crate) fn into_parts(self) -> Vec<Box<dyn std::any::Any + Send>> {
+        let mut out: Vec<Box<dyn std::any::Any + Send>> = Vec::new();
+        let Analysis { checked, files, objects_at, .. } = self;
+        let snn_compiler::Checked { model, diagnostics, syntax } = checked;
+        out.push(Box::new(model));
+        out.push(Box::new(diagnostics));
+        out.push(Box::new(objects_at));
+        let mut trees: Vec<Rc<ast::File>> = syntax.into_values().collect();
+        for f in files {
+            let FileData { text, lines, tree, index, .. } = f;
+            out.push(Box::new((text, lines, index.into_inner())));
+            trees.push(tree);
+        }
+        // each tree is shared by the check's map and its file: the last holder frees it
+        for t in trees {
+            if let Ok(t) = Rc::try_unwrap(t) {
+                out.push(Box::new(t));
+            }
+        }
+        out
+    }
 }
 
 /// The directory the standard library is written to, so editors can open it (read-only).
@@ -120,6 +160,8 @@ impl Analysis {
         text: &str,
         open: impl Iterator<Item = (&'a Url, &'a str)>,
         generation: u64,
+        parser: &mut Reparser,
+        watch: &Watch,
     ) -> Analysis {
         let mut db = FsDb::new();
         let mut uris: Vec<(FileId, Url)> = Vec::new();
@@ -138,7 +180,9 @@ impl Analysis {
                 uris.push((id, u.clone()));
             }
         }
-        let checked = snn_compiler::check(&mut db, root);
+        watch.check();
+        let checked = snn_compiler::check(&mut Incremental { db: &mut db, parser, watch }, root);
+        watch.check();
         // Index the document and the files it reaches through `use`s (the other open
         // documents are in the database, for the overlay, but not indexed unless used).
         let mut indexed: BTreeMap<FileId, FileData> = BTreeMap::new();
@@ -149,27 +193,32 @@ impl Analysis {
             }
             let text = db.text(id).to_string();
             // the check's tree when it read the file, else a parse of it
-            let index = match checked.syntax.get(&id) {
-                Some(tree) => FileIndex::build(tree),
-                None => FileIndex::build(&snn_syntax::parse(id, &text).file),
+            let tree = match checked.syntax.get(&id) {
+                Some(tree) => tree.clone(),
+                None => Rc::new(parser.parse(id, &text).file),
             };
             let (uri, read_only) = match uris.iter().find(|(f, _)| *f == id) {
                 Some((_, u)) => (u.clone(), is_stdlib(u)),
                 None => file_uri(&db.name(id)),
             };
-            let uses: Vec<Option<FileId>> = index
-                .uses
-                .iter()
-                .map(|u| match &u.target {
-                    Ok(std) => db.load_std(std),
-                    Err(rel) => db.load_relative(id, rel).ok(),
-                })
-                .collect();
+            // the `use` items in order, as `FileIndex::build` lists them
+            let (mut uses, mut use_spans) = (Vec::new(), Vec::new());
+            for item in &tree.items {
+                let ast::Item::Use(u) = item else { continue };
+                uses.push(match &u.target {
+                    ast::UseTarget::Std(parts) => {
+                        let names: Vec<&str> = parts.iter().map(|p| p.name.as_str()).collect();
+                        db.load_std(&names.join("."))
+                    }
+                    ast::UseTarget::File(s) => db.load_relative(id, &s.value).ok(),
+                });
+                use_spans.push(u.span);
+            }
             todo.extend(uses.iter().flatten().copied());
-            indexed.insert(
-                id,
-                FileData { uri, lines: LineMap::new(&text), text, index, uses, read_only },
-            );
+            let lines = LineMap::new(&text);
+            let index = OnceCell::new();
+            indexed
+                .insert(id, FileData { uri, lines, text, tree, index, uses, use_spans, read_only });
         }
         let mut files: Vec<FileData> = Vec::new();
         let mut i = 0u32;
@@ -186,8 +235,10 @@ impl Analysis {
                         uri,
                         text: String::new(),
                         lines: LineMap::new(""),
-                        index: FileIndex::default(),
+                        tree: Rc::default(),
+                        index: OnceCell::new(),
                         uses: Vec::new(),
+                        use_spans: Vec::new(),
                         read_only: true,
                     }
                 }
@@ -197,6 +248,11 @@ impl Analysis {
         let mut objects_at: BTreeMap<(FileId, u32), Vec<usize>> = BTreeMap::new();
         for (i, o) in checked.model.objects.iter().enumerate() {
             objects_at.entry((o.span.file, o.span.start)).or_default().push(i);
+        }
+        // the document's index now (completion and hover follow edits closely); the other
+        // files' when first asked for
+        if let Some(f) = files.get(root.0 as usize) {
+            f.index();
         }
         Analysis { db: RefCell::new(db), root, files, checked, generation, objects_at }
     }
@@ -240,7 +296,7 @@ impl Analysis {
 
     /// The definition at `loc`.
     pub(crate) fn def(&self, loc: Loc) -> Option<&Def> {
-        self.file(loc.file)?.index.defs.get(loc.def.0)
+        self.file(loc.file)?.index().defs.get(loc.def.0)
     }
 
     /// The network called `name` (`q.name` when qualified) as seen from `file`: its own, or one
@@ -248,20 +304,20 @@ impl Analysis {
     pub(crate) fn network(&self, file: FileId, name: &str) -> Option<Loc> {
         let data = self.file(file)?;
         if let Some((q, rest)) = name.split_once('.') {
-            let k = data.index.uses.iter().position(|u| u.alias.as_deref() == Some(q))?;
+            let k = data.index().uses.iter().position(|u| u.alias.as_deref() == Some(q))?;
             let target = (*data.uses.get(k)?)?;
-            let def = self.file(target)?.index.network(rest)?;
+            let def = self.file(target)?.index().network(rest)?;
             return Some(Loc { file: target, def });
         }
-        if let Some(def) = data.index.network(name) {
+        if let Some(def) = data.index().network(name) {
             return Some(Loc { file, def });
         }
-        for (k, u) in data.index.uses.iter().enumerate() {
+        for (k, u) in data.index().uses.iter().enumerate() {
             if u.alias.is_some() {
                 continue;
             }
             let Some(Some(target)) = data.uses.get(k) else { continue };
-            if let Some(def) = self.file(*target).and_then(|f| f.index.network(name)) {
+            if let Some(def) = self.file(*target).and_then(|f| f.index().network(name)) {
                 return Some(Loc { file: *target, def });
             }
         }
@@ -280,7 +336,7 @@ impl Analysis {
 
     /// The parameter `name` of the network at `net`.
     pub(crate) fn param(&self, net: Loc, name: &str) -> Option<Loc> {
-        let ix = &self.file(net.file)?.index;
+        let ix = &self.file(net.file)?.index();
         let body = ix.body_of(net.def)?;
         let def = ix
             .defs
@@ -298,7 +354,7 @@ impl Analysis {
         match def.kind {
             DefKind::Instance => {
                 let net = self.network(loc.file, def.callee.as_deref()?)?;
-                let body = self.file(net.file)?.index.body_of(net.def)?;
+                let body = self.file(net.file)?.index().body_of(net.def)?;
                 Some((net.file, body))
             }
             DefKind::Alias => {
@@ -324,7 +380,7 @@ impl Analysis {
         let mut cur = root;
         for f in fields {
             let (file, body) = self.instance_body(cur, depth + 1)?;
-            let ix = &self.file(file)?.index;
+            let ix = &self.file(file)?.index();
             let def = ix.members(body).into_iter().find(|d| &ix.def(*d).name == f)?;
             cur = Loc { file, def };
         }
@@ -333,7 +389,12 @@ impl Analysis {
 
     /// Every place that names the definition `target` (its own name included when `decl`),
     /// over all files of the analysis.
-    pub(crate) fn references(&self, target: Loc, decl: bool) -> Vec<(FileId, snn_syntax::Span)> {
+    pub(crate) fn references(
+        &self,
+        target: Loc,
+        decl: bool,
+        watch: &Watch,
+    ) -> Vec<(FileId, snn_syntax::Span)> {
         let mut out = Vec::new();
         if decl {
             if let Some(d) = self.def(target) {
@@ -341,8 +402,9 @@ impl Analysis {
             }
         }
         for (i, f) in self.files.iter().enumerate() {
+            watch.check();
             let file = FileId(i as u32);
-            for r in &f.index.refs {
+            for r in &f.index().refs {
                 if self.resolve(file, r) == Some(target) {
                     out.push((file, r.span));
                 }
@@ -360,6 +422,44 @@ impl Analysis {
         let ids = self.objects_at.get(&(def.span.file, def.span.start));
         let objects = &self.checked.model.objects;
         ids.into_iter().flatten().filter_map(|i| objects.get(*i)).collect()
+    }
+}
+
+/// The file-system database, parsing with the server's incremental parser (only the statements
+/// that changed since the last check are parsed again).
+/// Between files it checks whether the request was cancelled or a document changed.
+struct Incremental<'a> {
+    db: &'a mut FsDb,
+    parser: &'a mut Reparser,
+    watch: &'a Watch,
+}
+
+impl SourceDb for Incremental<'_> {
+    fn text(&self, file: FileId) -> &str {
+        self.db.text(file)
+    }
+    fn name(&self, file: FileId) -> String {
+        self.db.name(file)
+    }
+    fn load_relative(&mut self, from: FileId, rel: &str) -> Result<FileId, String> {
+        self.db.load_relative(from, rel)
+    }
+    fn load_std(&mut self, name: &str) -> Option<FileId> {
+        self.db.load_std(name)
+    }
+    fn std_names(&self) -> Vec<&'static str> {
+        self.db.std_names()
+    }
+    fn weights(
+        &mut self,
+        from: FileId,
+        rel: &str,
+    ) -> Result<std::rc::Rc<dyn TensorSource>, String> {
+        self.db.weights(from, rel)
+    }
+    fn parse(&mut self, file: FileId) -> snn_syntax::Parse {
+        self.watch.check();
+        self.parser.parse(file, self.db.text(file))
     }
 }
 

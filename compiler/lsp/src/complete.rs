@@ -113,9 +113,9 @@ fn call_params(a: &Analysis, callee: &str, kw: Option<&str>) -> Vec<(String, Str
     }
     if let Some(net) = a.network(a.root, callee) {
         if let Some(f) = a.file(net.file) {
-            if let Some(body) = f.index.body_of(net.def) {
+            if let Some(body) = f.index().body_of(net.def) {
                 return f
-                    .index
+                    .index()
                     .defs
                     .iter()
                     .filter(|d| d.scope == body && d.kind == DefKind::Param)
@@ -131,15 +131,15 @@ fn call_params(a: &Analysis, callee: &str, kw: Option<&str>) -> Vec<(String, Str
 fn visible_networks(a: &Analysis) -> Vec<(String, String)> {
     let root = a.root_file();
     let mut out = Vec::new();
-    for d in &root.index.defs {
+    for d in &root.index().defs {
         if d.kind == DefKind::Network {
             out.push((d.name.clone(), "network".to_string()));
         }
     }
-    for (k, u) in root.index.uses.iter().enumerate() {
+    for (k, u) in root.index().uses.iter().enumerate() {
         let Some(Some(file)) = root.uses.get(k) else { continue };
         let Some(f) = a.file(*file) else { continue };
-        for d in f.index.defs.iter().filter(|d| d.kind == DefKind::Network) {
+        for d in f.index().defs.iter().filter(|d| d.kind == DefKind::Network) {
             let name = match &u.alias {
                 Some(q) => format!("{q}.{}", d.name),
                 None => d.name.clone(),
@@ -149,7 +149,7 @@ fn visible_networks(a: &Analysis) -> Vec<(String, String)> {
                 Loc {
                     file: *file,
                     def: snn_compiler::resolve::index::DefId(
-                        f.index.defs.iter().position(|x| x.span == d.span).unwrap_or(0),
+                        f.index().defs.iter().position(|x| x.span == d.span).unwrap_or(0),
                     ),
                 },
             );
@@ -172,7 +172,7 @@ fn def_kind(k: DefKind) -> CompletionItemKind {
 /// Members after `path.` where `path` is `names` (root first).
 fn members_after(a: &Analysis, off: usize, names: &[String]) -> Vec<CompletionItem> {
     let root = a.root_file();
-    let ix = &root.index;
+    let ix = &root.index();
     let scope = ix.scope_at(off);
     let Some(first) = names.first() else { return Vec::new() };
     let Some(def) = ix.visible(scope).into_iter().find(|d| &ix.def(*d).name == first) else {
@@ -197,7 +197,7 @@ fn members_after(a: &Analysis, off: usize, names: &[String]) -> Vec<CompletionIt
         let file = k.and_then(|k| root.uses.get(k).copied().flatten());
         let Some(f) = file.and_then(|f| a.file(f)) else { return Vec::new() };
         return f
-            .index
+            .index()
             .defs
             .iter()
             .filter(|d| d.kind == DefKind::Network)
@@ -208,11 +208,11 @@ fn members_after(a: &Analysis, off: usize, names: &[String]) -> Vec<CompletionIt
         if rest.is_empty() {
             let Some(f) = a.file(file) else { return Vec::new() };
             return f
-                .index
+                .index()
                 .members(body)
                 .into_iter()
                 .map(|m| {
-                    let md = f.index.def(m);
+                    let md = f.index().def(m);
                     item(&md.name, def_kind(md.kind), md.kind.describe())
                 })
                 .collect();
@@ -352,7 +352,7 @@ pub(crate) fn completion(st: &mut State, p: CompletionParams) -> Reply<Option<Co
         }
     }
     // names in scope, networks, neuron types, constructors, functions, keywords
-    let ix = &root.index;
+    let ix = &root.index();
     for d in ix.visible(ix.scope_at(off)) {
         let def = ix.def(d);
         if def.kind == DefKind::Probe {
@@ -407,7 +407,7 @@ fn in_config(ctx: &[Token], src: &str) -> bool {
 /// Tensor names of the weights file bound to `w`.
 fn tensor_names(a: &Analysis, off: usize, w: &str) -> Vec<CompletionItem> {
     let root = a.root_file();
-    let ix = &root.index;
+    let ix = &root.index();
     let Some(def) = ix.visible(ix.scope_at(off)).into_iter().find(|d| ix.def(*d).name == w) else {
         return Vec::new();
     };

@@ -8,7 +8,7 @@ use lsp_types::{
     Diagnostic, DiagnosticRelatedInformation, DiagnosticSeverity, Location, NumberOrString,
     TextEdit, WorkspaceEdit,
 };
-use snn_syntax::{Severity, Span};
+use snn_syntax::{ast, codes, Severity, Span};
 
 /// Where a compiler diagnostic is shown in the document: its primary span when in the
 /// document, else the `use` item that (directly) loads the file it is in.
@@ -19,7 +19,7 @@ fn place(a: &Analysis, d: &snn_syntax::Diagnostic) -> Option<Span> {
     }
     let root = a.root_file();
     let k = root.uses.iter().position(|u| *u == Some(span.file))?;
-    Some(root.index.uses.get(k)?.span)
+    root.use_spans.get(k).copied()
 }
 
 /// The document's diagnostics in LSP form (linear in their number).
@@ -117,6 +117,178 @@ pub(crate) fn fix_of(a: &Analysis, d: &snn_syntax::Diagnostic) -> Option<(Span, 
     Some((Span::new(span.file, start, span.start as usize + close), s.to_string()))
 }
 
+/// A quick fix: a title and one edit of one file.
+pub(crate) struct Fix {
+    /// What the editor shows.
+    pub(crate) title: String,
+    /// The text to replace (empty to insert).
+    pub(crate) span: Span,
+    /// Its replacement.
+    pub(crate) new_text: String,
+    /// The fix to apply when there is one obvious choice.
+    pub(crate) preferred: bool,
+}
+
+/// Every quick fix of a diagnostic: "did you mean", a `transform` or a slice for sizes that do
+/// not match, a unit for a number where a time or a frequency is expected.
+pub(crate) fn fixes(a: &Analysis, d: &snn_syntax::Diagnostic) -> Vec<Fix> {
+    let mut out = Vec::new();
+    if let Some((span, new_text)) = fix_of(a, d) {
+        let old = a.file(span.file).map(|f| f.slice(span).to_string()).unwrap_or_default();
+        let title = format!("Replace `{old}` with `{new_text}`");
+        out.push(Fix { title, span, new_text, preferred: true });
+    }
+    match d.code {
+        codes::SHAPE_MISMATCH | codes::FUNCTION_SIZE => out.extend(size_fixes(a, d)),
+        codes::TYPE_MISMATCH => out.extend(unit_fixes(a, d)),
+        _ => {}
+    }
+    out
+}
+
+/// The two numbers of a size message: "cannot connect size M to size N", "the function gives M
+/// value(s), but `x` takes N"; `(M, N)`.
+fn sizes(message: &str) -> Option<(usize, usize)> {
+    let nums: Vec<usize> = message
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|w| !w.is_empty())
+        .filter_map(|w| w.parse().ok())
+        .collect();
+    match nums.as_slice() {
+        [m, n] => Some((*m, *n)),
+        _ => None,
+    }
+}
+
+/// The `connect` statement of `file` whose arrow is `arrow` or whose function is at `function`.
+fn connect_at(a: &Analysis, span: Span) -> Option<&ast::Stmt> {
+    fn find<'t>(stmts: impl Iterator<Item = &'t ast::Stmt>, span: Span) -> Option<&'t ast::Stmt> {
+        for st in stmts {
+            match &st.kind {
+                ast::StmtKind::Connect { arrow, clauses, .. } => {
+                    let is_fn = clauses
+                        .iter()
+                        .any(|c| matches!(&c.kind, ast::ClauseKind::Function(l) if l.span == span));
+                    if *arrow == span || is_fn {
+                        return Some(st);
+                    }
+                }
+                ast::StmtKind::For { body, .. } => {
+                    if let Some(s) = find(body.iter(), span) {
+                        return Some(s);
+                    }
+                }
+                _ => {}
+            }
+        }
+        None
+    }
+    let tree = a.checked.syntax.get(&span.file)?;
+    tree.items.iter().find_map(|item| match item {
+        ast::Item::Stmt(st) => find(std::iter::once(st), span),
+        ast::Item::Network(n) => find(n.body.iter(), span),
+        ast::Item::Use(_) => None,
+    })
+}
+
+/// A `post`×`pre` matrix with ones on its diagonal, written out when small, else `zeros(…)`.
+fn matrix(post: usize, pre: usize) -> (String, String) {
+    if post * pre > 36 {
+        return (format!("zeros({post}, {pre})"), format!("a {post}×{pre} matrix of zeros"));
+    }
+    let rows: Vec<String> = (0..post)
+        .map(|i| {
+            let row: Vec<&str> = (0..pre).map(|j| if i == j { "1" } else { "0" }).collect();
+            format!("[{}]", row.join(", "))
+        })
+        .collect();
+    (format!("[{}]", rows.join(", ")), format!("a {post}×{pre} matrix (ones on the diagonal)"))
+}
+
+/// For a connection whose sizes differ: add a `transform`, or slice the larger side.
+fn size_fixes(a: &Analysis, d: &snn_syntax::Diagnostic) -> Vec<Fix> {
+    let mut out = Vec::new();
+    let Some((mid, post_n)) = sizes(&d.message) else { return out };
+    let Some(st) = connect_at(a, d.primary.span) else { return out };
+    let ast::StmtKind::Connect { pre, post, clauses, .. } = &st.kind else { return out };
+    if clauses.iter().any(|c| matches!(c.kind, ast::ClauseKind::Transform(_))) {
+        return out;
+    }
+    let Some(file) = a.file(st.span.file) else { return out };
+    let (m, what) = matrix(post_n, mid);
+    out.push(Fix {
+        title: format!("Add `transform` with {what}"),
+        span: Span::new(st.span.file, st.span.end as usize, st.span.end as usize),
+        new_text: format!(" transform {m}"),
+        preferred: false,
+    });
+    let has_function = clauses.iter().any(|c| matches!(c.kind, ast::ClauseKind::Function(_)));
+    let unindexed = |p: &ast::Path| !p.segs.iter().any(|s| matches!(s, ast::PathSeg::Index(_)));
+    let (side, n) = if mid > post_n { (pre, post_n) } else { (post, mid) };
+    if unindexed(side) && !(has_function && mid > post_n) {
+        let text = file.slice(side.span);
+        let new_text = format!("{text}[0:{n}]");
+        let prep = if mid > post_n { "from" } else { "into" };
+        out.push(Fix {
+            title: format!("Connect only {prep} the first {n} of `{text}`: `{new_text}`"),
+            span: side.span,
+            new_text,
+            preferred: false,
+        });
+    }
+    out
+}
+
+/// The unit kinds a message says are expected (before its "found …").
+fn expected_units(message: &str) -> &'static [&'static str] {
+    let expected = message.split(", found").next().unwrap_or(message);
+    let has = |w: &str| expected.contains(w);
+    if has(" time") || has("`time`") || has("synapse") {
+        &["ms", "s"]
+    } else if has("frequency") || has("`freq`") {
+        &["Hz", "kHz"]
+    } else {
+        &[]
+    }
+}
+
+/// For a number where a time or a frequency is expected: add the unit (or change a unit of the
+/// wrong kind).
+fn unit_fixes(a: &Analysis, d: &snn_syntax::Diagnostic) -> Vec<Fix> {
+    let span = d.primary.span;
+    let Some(file) = a.file(span.file) else { return Vec::new() };
+    let text = file.slice(span);
+    let digits = text
+        .char_indices()
+        .find(|&(i, c)| {
+            !(c.is_ascii_digit()
+                || c == '.'
+                || ((c == 'e' || c == 'E')
+                    && text[i + 1..].starts_with(|n: char| n.is_ascii_digit() || n == '-')))
+        })
+        .map_or(text.len(), |(i, _)| i);
+    let (num, unit) = text.split_at(digits);
+    let is_unit = unit.chars().all(|c| c.is_ascii_alphabetic());
+    if num.is_empty() || !num.starts_with(|c: char| c.is_ascii_digit()) || !is_unit {
+        return Vec::new();
+    }
+    expected_units(&d.message)
+        .iter()
+        .filter(|u| **u != unit)
+        .enumerate()
+        .map(|(i, u)| Fix {
+            title: if unit.is_empty() {
+                format!("Add the unit `{u}`: `{num}{u}`")
+            } else {
+                format!("Change the unit to `{u}`: `{num}{u}`")
+            },
+            span,
+            new_text: format!("{num}{u}"),
+            preferred: i == 0,
+        })
+        .collect()
+}
+
 /// Code actions: the quick fixes of the diagnostics in the requested range.
 pub(crate) fn code_actions(
     st: &mut State,
@@ -133,23 +305,23 @@ pub(crate) fn code_actions(
         if span.file != a.root || (span.end as usize) < lo || (span.start as usize) > hi {
             continue;
         }
-        let Some((fix_span, new_text)) = fix_of(&a, d) else { continue };
-        let Some(file) = a.file(fix_span.file) else { continue };
-        let old = file.slice(fix_span).to_string();
-        #[allow(clippy::disallowed_types)] // the LSP type's map; one entry
-        let changes = std::collections::HashMap::from([(
-            file.uri.clone(),
-            vec![TextEdit::new(file.range(fix_span), new_text.clone())],
-        )]);
         let diag = lsp.iter().find(|l| l.range == root.range(span)).cloned();
-        out.push(CodeActionOrCommand::CodeAction(CodeAction {
-            title: format!("Replace `{old}` with `{new_text}`"),
-            kind: Some(CodeActionKind::QUICKFIX),
-            diagnostics: diag.map(|d| vec![d]),
-            edit: Some(WorkspaceEdit { changes: Some(changes), ..Default::default() }),
-            is_preferred: Some(true),
-            ..Default::default()
-        }));
+        for fix in fixes(&a, d) {
+            let Some(file) = a.file(fix.span.file) else { continue };
+            #[allow(clippy::disallowed_types)] // the LSP type's map; one entry
+            let changes = std::collections::HashMap::from([(
+                file.uri.clone(),
+                vec![TextEdit::new(file.range(fix.span), fix.new_text)],
+            )]);
+            out.push(CodeActionOrCommand::CodeAction(CodeAction {
+                title: fix.title,
+                kind: Some(CodeActionKind::QUICKFIX),
+                diagnostics: diag.clone().map(|d| vec![d]),
+                edit: Some(WorkspaceEdit { changes: Some(changes), ..Default::default() }),
+                is_preferred: Some(fix.preferred),
+                ..Default::default()
+            }));
+        }
     }
     Ok(Some(out))
 }

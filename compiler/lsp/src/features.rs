@@ -25,13 +25,13 @@ pub(crate) enum At {
 /// The definition, reference or `use` target at byte `offset` of the document.
 pub(crate) fn at(a: &Analysis, offset: usize) -> Option<At> {
     let f = a.root_file();
-    if let Some(d) = f.index.def_at(offset) {
+    if let Some(d) = f.index().def_at(offset) {
         return Some(At::Def(Loc { file: a.root, def: d }));
     }
-    if let Some(r) = f.index.ref_at(offset) {
+    if let Some(r) = f.index().ref_at(offset) {
         return Some(At::Ref(r.target.clone(), r.span, a.resolve(a.root, r)));
     }
-    let k = f.index.uses.iter().position(|u| {
+    let k = f.index().uses.iter().position(|u| {
         (u.target_span.start as usize) <= offset && offset <= u.target_span.end as usize
     })?;
     Some(At::Use(k))
@@ -67,7 +67,7 @@ pub(crate) fn hover(st: &mut State, p: HoverParams) -> Reply<Option<Hover>> {
             let target = root.uses.get(k).copied().flatten().and_then(|f| a.file(f));
             let text = target.map(|f| {
                 let nets: Vec<String> = f
-                    .index
+                    .index()
                     .defs
                     .iter()
                     .filter(|d| d.kind == DefKind::Network)
@@ -75,7 +75,7 @@ pub(crate) fn hover(st: &mut State, p: HoverParams) -> Reply<Option<Hover>> {
                     .collect();
                 format!("file `{}`\n\nnetworks: {}", f.uri.path(), nets.join(", "))
             });
-            (text, root.index.uses.get(k).map(|u| u.target_span))
+            (text, root.index().uses.get(k).map(|u| u.target_span))
         }
         None => (hover_connection(&a, off), None),
     };
@@ -134,21 +134,21 @@ fn hover_def(a: &Analysis, loc: Loc) -> Option<String> {
                 s.push_str("\n\n");
                 s.push_str(&doc);
             }
-            let body = f.index.body_of(loc.def);
+            let body = f.index().body_of(loc.def);
             if let Some(body) = body {
                 let members: Vec<String> = f
-                    .index
+                    .index()
                     .members(body)
                     .iter()
-                    .map(|m| format!("`{}`", f.index.def(*m).name))
+                    .map(|m| format!("`{}`", f.index().def(*m).name))
                     .collect();
                 s.push_str(&format!("\n\nmembers: {}", members.join(", ")));
             }
             s
         }
         DefKind::Param => {
-            let net = f.index.scopes.get(d.scope.0).and_then(|s| s.network);
-            let net = net.map(|n| f.index.def(n).name.clone()).unwrap_or_default();
+            let net = f.index().scopes.get(d.scope.0).and_then(|s| s.network);
+            let net = net.map(|n| f.index().def(n).name.clone()).unwrap_or_default();
             format!("{}\n\nparameter of network `{net}`", fence(f.slice(d.full)))
         }
         _ => format!("{}\n\n{}", fence(&decl_line(f, d.full)), d.kind.describe()),
@@ -427,8 +427,68 @@ pub(crate) fn references(st: &mut State, p: ReferenceParams) -> Reply<Option<Vec
         return Ok(None);
     };
     let Some(target) = target_at(&a, off) else { return Ok(None) };
-    let refs = a.references(target, p.context.include_declaration);
-    Ok(Some(refs.into_iter().filter_map(|(f, s)| location(&a, f, s)).collect()))
+    let refs = a.references(target, p.context.include_declaration, &st.watch);
+    let mut out: Vec<Location> = refs.into_iter().filter_map(|(f, s)| location(&a, f, s)).collect();
+    out.extend(workspace_references(st, &a, target));
+    Ok(Some(out))
+}
+
+/// The references to `target` (a definition of the analysis `a`) in the workspace's other
+/// files: each `.snn` file under the workspace folders (or open) that is not part of `a`, names
+/// the definition and mentions its file (`use "…/file.snn"`, `use std.name`) is checked on its
+/// own (its buffer when open, else read from disk), and its references to the same definition
+/// are kept. Observes cancellation between files.
+fn workspace_references(st: &mut State, a: &Analysis, target: Loc) -> Vec<Location> {
+    let mut out = Vec::new();
+    let (Some(tf), Some(def)) = (a.file(target.file), a.def(target)) else { return out };
+    let (target_uri, name, span) = (tf.uri.clone(), def.name.clone(), def.span);
+    let Ok(target_path) = target_uri.to_file_path() else { return out };
+    let stem = target_path.file_stem().map(|s| s.to_string_lossy().to_string());
+    let mention = if crate::analysis::is_stdlib(&target_uri) {
+        format!("std.{}", stem.unwrap_or_default())
+    } else {
+        target_path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default()
+    };
+    let mut candidates: Vec<Url> = st.docs.keys().cloned().collect();
+    let mut paths = Vec::new();
+    for r in &st.roots {
+        snn_files(r, &mut paths, 2000, 0);
+    }
+    candidates.extend(paths.iter().filter_map(|p| Url::from_file_path(p).ok()));
+    candidates.sort();
+    candidates.dedup();
+    for uri in candidates {
+        st.watch.check();
+        if a.files.iter().any(|f| f.uri == uri) {
+            continue;
+        }
+        let Some(text) = st.text(&uri) else { continue };
+        if !text.contains(&mention) || !text.contains(&name) {
+            continue;
+        }
+        let Some(b) = st.analysis(&uri) else { continue };
+        let Some(fb) = b.files.iter().position(|f| f.uri == target_uri) else { continue };
+        let fb = FileId(fb as u32);
+        let same = |d: &snn_compiler::resolve::index::Def| {
+            d.name == name && d.span.start == span.start && d.span.end == span.end
+        };
+        let Some(db) = b.file(fb).and_then(|f| f.index().defs.iter().position(same)) else {
+            continue;
+        };
+        let at = Loc { file: fb, def: snn_compiler::resolve::index::DefId(db) };
+        for (f, s) in b.references(at, false, &st.watch) {
+            // files `a` has are already counted
+            let Some(fd) = b.file(f) else { continue };
+            if a.files.iter().any(|x| x.uri == fd.uri) {
+                continue;
+            }
+            let l = Location::new(fd.uri.clone(), fd.range(s));
+            if !out.contains(&l) {
+                out.push(l);
+            }
+        }
+    }
+    out
 }
 
 /// `textDocument/prepareRename`.
@@ -474,7 +534,7 @@ pub(crate) fn rename(st: &mut State, p: RenameParams) -> Reply<Option<WorkspaceE
     let Some(target) = target_at(&a, off) else {
         return Err((ErrorCodes::REQUEST_FAILED, "nothing to rename here".into()));
     };
-    let refs = a.references(target, true);
+    let refs = a.references(target, true, &st.watch);
     if refs.iter().any(|(f, _)| a.file(*f).is_none_or(|f| f.read_only)) {
         return Err((ErrorCodes::REQUEST_FAILED, "the standard library cannot be renamed".into()));
     }
@@ -487,6 +547,10 @@ pub(crate) fn rename(st: &mut State, p: RenameParams) -> Reply<Option<WorkspaceE
                 .or_default()
                 .push(TextEdit::new(fd.range(s), new.clone()));
         }
+    }
+    // and in the workspace files that use the document
+    for l in workspace_references(st, &a, target) {
+        changes.entry(l.uri).or_default().push(TextEdit::new(l.range, new.clone()));
     }
     Ok(Some(WorkspaceEdit { changes: Some(changes), ..Default::default() }))
 }
@@ -521,7 +585,7 @@ pub(crate) fn document_symbols(
 ) -> Reply<Option<DocumentSymbolResponse>> {
     let Some(a) = st.analysis(&p.text_document.uri) else { return Ok(None) };
     let f = a.root_file();
-    let ix = &f.index;
+    let ix = &f.index();
     let sym = |i: usize, children: Option<Vec<DocumentSymbol>>| {
         let d = &ix.defs[i];
         let objects =
@@ -615,6 +679,7 @@ pub(crate) fn workspace_symbols(
     }
     let mut out = Vec::new();
     for (uri, text) in files {
+        st.watch.check();
         let parsed = snn_syntax::parse(FileId(0), &text);
         let ix = snn_compiler::resolve::index::FileIndex::build(&parsed.file);
         let lines = crate::text::LineMap::new(&text);
@@ -687,7 +752,7 @@ pub(crate) fn inlay_hints(st: &mut State, p: InlayHintParams) -> Reply<Option<Ve
         padding_right: Some(false),
         data: None,
     };
-    for (i, d) in f.index.defs.iter().enumerate() {
+    for (i, d) in f.index().defs.iter().enumerate() {
         let (s, e) = (d.span.start as usize, d.span.end as usize);
         if e < lo || s > hi || !matches!(d.kind, DefKind::Ensemble | DefKind::Node) {
             continue;

@@ -8,10 +8,81 @@ use lsp_server::{Connection, ErrorCode, Message, Notification, Request, RequestI
 use lsp_types::notification::{self as notif, Notification as _};
 use lsp_types::request::{self as req, Request as _};
 use lsp_types::{InitializeParams, PublishDiagnosticsParams, ServerCapabilities, Url};
+use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 use std::rc::Rc;
+
+/// Watches the connection while a long request or a check runs: the messages that arrive
+/// meanwhile are kept for the main loop, and a `$/cancelRequest` of the running request or an
+/// edit of a document interrupts it (`check`, called between files and stages).
+#[derive(Clone)]
+pub(crate) struct Watch(Rc<WatchInner>);
+
+struct WatchInner {
+    /// Takes the next message that has arrived, if any.
+    poll: Box<dyn Fn() -> Option<Message>>,
+    /// Messages taken while a request ran, for the main loop.
+    inbox: RefCell<VecDeque<Message>>,
+    /// The request running now (`None` while diagnostics are made).
+    current: RefCell<Option<RequestId>>,
+}
+
+/// Why a request or a check stopped early: the LSP error code to answer with. It unwinds (with
+/// `resume_unwind`, no panic message) to the request's guard.
+pub(crate) struct Interrupted(pub(crate) i32);
+
+impl Watch {
+    fn new(poll: Box<dyn Fn() -> Option<Message>>) -> Watch {
+        Watch(Rc::new(WatchInner {
+            poll,
+            inbox: RefCell::new(VecDeque::new()),
+            current: RefCell::new(None),
+        }))
+    }
+
+    /// Stop the running request (or check) when it was cancelled or a document changed since
+    /// it started: `RequestCanceled` or `ContentModified` (LSP 3.17).
+    pub(crate) fn check(&self) {
+        if let Some(code) = self.interrupted() {
+            std::panic::resume_unwind(Box::new(Interrupted(code)));
+        }
+    }
+
+    fn interrupted(&self) -> Option<i32> {
+        let mut inbox = self.0.inbox.borrow_mut();
+        while let Some(m) = (self.0.poll)() {
+            inbox.push_back(m);
+        }
+        let current = self.0.current.borrow();
+        for m in inbox.iter() {
+            let Message::Notification(n) = m else { continue };
+            if n.method == notif::Cancel::METHOD && current.is_some() && cancel_id(n) == *current {
+                return Some(ErrorCode::RequestCanceled as i32);
+            }
+            if [
+                notif::DidChangeTextDocument::METHOD,
+                notif::DidOpenTextDocument::METHOD,
+                notif::DidCloseTextDocument::METHOD,
+                notif::DidSaveTextDocument::METHOD,
+            ]
+            .contains(&n.method.as_str())
+            {
+                return Some(ErrorCode::ContentModified as i32);
+            }
+        }
+        None
+    }
+
+    fn drain(&self) -> Vec<Message> {
+        self.0.inbox.borrow_mut().drain(..).collect()
+    }
+
+    fn set_current(&self, id: Option<RequestId>) {
+        *self.0.current.borrow_mut() = id;
+    }
+}
 
 /// Run the server over stdin/stdout until the client exits.
 pub fn run_stdio() -> Result<(), String> {
@@ -25,7 +96,9 @@ pub fn serve(conn: Connection) -> Result<(), String> {
     let caps = serde_json::to_value(capabilities()).map_err(|e| e.to_string())?;
     let init = conn.initialize(caps).map_err(|e| e.to_string())?;
     let params: InitializeParams = serde_json::from_value(init).unwrap_or_default();
-    let mut state = State::new(&params);
+    let receiver = conn.receiver.clone();
+    let watch = Watch::new(Box::new(move || receiver.try_recv().ok()));
+    let mut state = State::new(&params, watch);
     main_loop(&conn, &mut state)
 }
 
@@ -95,10 +168,19 @@ pub(crate) struct State {
     generation: u64,
     /// Workspace folders (for workspace symbols).
     pub(crate) roots: Vec<PathBuf>,
+    /// The incremental parser: the trees of unchanged statements are reused between checks.
+    parser: snn_syntax::Reparser,
+    /// Analyses replaced since the last diagnostics were published: dropped after publishing,
+    /// so freeing a large one does not delay its successor's diagnostics.
+    replaced: Vec<Rc<Analysis>>,
+    /// Interrupts long requests and checks (see [`Watch`]).
+    pub(crate) watch: Watch,
+    /// To the thread that frees replaced analyses.
+    freeing: std::sync::mpsc::Sender<Box<dyn std::any::Any + Send>>,
 }
 
 impl State {
-    fn new(params: &InitializeParams) -> State {
+    fn new(params: &InitializeParams, watch: Watch) -> State {
         let mut roots: Vec<PathBuf> = params
             .workspace_folders
             .iter()
@@ -118,6 +200,10 @@ impl State {
             dirty: BTreeSet::new(),
             generation: 0,
             roots,
+            parser: snn_syntax::Reparser::new(),
+            replaced: Vec::new(),
+            watch,
+            freeing: freeing_thread(),
         }
     }
 
@@ -138,10 +224,17 @@ impl State {
         }
         let text = self.text(uri)?;
         let open = self.docs.iter().map(|(u, d)| (u, d.text.as_str()));
-        let a = Rc::new(Analysis::new(uri, &text, open, self.generation));
-        self.cache.insert(uri.clone(), a.clone());
+        let a = Rc::new(Analysis::new(
+            uri,
+            &text,
+            open,
+            self.generation,
+            &mut self.parser,
+            &self.watch,
+        ));
+        self.replaced.extend(self.cache.insert(uri.clone(), a.clone()));
         if !a.has_syntax_error() {
-            self.last_good.insert(uri.clone(), a.clone());
+            self.replaced.extend(self.last_good.insert(uri.clone(), a.clone()));
         }
         Some(a)
     }
@@ -169,9 +262,24 @@ impl State {
         }
     }
 
+    /// Free the replaced analyses: their large parts on the freeing thread, so that freeing
+    /// delays no answer.
+    fn free_replaced(&mut self) {
+        for a in self.replaced.drain(..) {
+            if let Ok(a) = Rc::try_unwrap(a) {
+                for part in a.into_parts() {
+                    if let Err(e) = self.freeing.send(part) {
+                        drop(e.0); // the thread is gone: free it here
+                    }
+                }
+            }
+        }
+    }
+
     fn publish_pending(&mut self, conn: &Connection) {
         let dirty = std::mem::take(&mut self.dirty);
-        for uri in dirty {
+        let mut dirty = dirty.into_iter();
+        while let Some(uri) = dirty.next() {
             let Some(version) = self.docs.get(&uri).map(|d| d.version) else {
                 // closed: clear its diagnostics
                 send_notification::<notif::PublishDiagnostics>(
@@ -180,10 +288,18 @@ impl State {
                 );
                 continue;
             };
-            let diags = catch_unwind(AssertUnwindSafe(|| {
+            let diags = match catch_unwind(AssertUnwindSafe(|| {
                 self.analysis(&uri).map(|a| diagnostics::lsp_diagnostics(&a)).unwrap_or_default()
-            }))
-            .unwrap_or_default();
+            })) {
+                Ok(d) => d,
+                // a newer edit arrived: publish after it, for its text
+                Err(e) if e.is::<Interrupted>() => {
+                    self.dirty.insert(uri);
+                    self.dirty.extend(dirty);
+                    return;
+                }
+                Err(_) => Vec::new(),
+            };
             send_notification::<notif::PublishDiagnostics>(
                 conn,
                 PublishDiagnosticsParams { uri, diagnostics: diags, version: Some(version) },
@@ -271,6 +387,18 @@ impl State {
     }
 }
 
+/// A thread that drops what it is sent (ends when the sender does).
+fn freeing_thread() -> std::sync::mpsc::Sender<Box<dyn std::any::Any + Send>> {
+    let (tx, rx) = std::sync::mpsc::channel::<Box<dyn std::any::Any + Send>>();
+    // without a thread the receiver is gone: sends fail and parts are freed where they are
+    let _ = std::thread::Builder::new().name("snn-lsp-free".into()).spawn(move || {
+        for part in rx {
+            drop(part);
+        }
+    });
+    tx
+}
+
 fn send_notification<N: lsp_types::notification::Notification>(conn: &Connection, p: N::Params) {
     let _ = conn.sender.send(Message::Notification(Notification::new(N::METHOD.to_string(), p)));
 }
@@ -286,11 +414,18 @@ fn cancel_id(n: &Notification) -> Option<RequestId> {
 fn main_loop(conn: &Connection, state: &mut State) -> Result<(), String> {
     let mut queue: VecDeque<Message> = VecDeque::new();
     loop {
+        // messages that arrived while a request ran come first
+        queue.extend(state.watch.drain());
         if queue.is_empty() {
+            state.watch.set_current(None);
             state.publish_pending(conn);
-            match conn.receiver.recv() {
-                Ok(m) => queue.push_back(m),
-                Err(_) => return Ok(()),
+            queue.extend(state.watch.drain());
+            if queue.is_empty() {
+                state.free_replaced();
+                match conn.receiver.recv() {
+                    Ok(m) => queue.push_back(m),
+                    Err(_) => return Ok(()),
+                }
             }
         }
         while let Ok(m) = conn.receiver.try_recv() {
@@ -327,9 +462,21 @@ fn main_loop(conn: &Connection, state: &mut State) -> Result<(), String> {
                     continue;
                 }
                 let id = r.id.clone();
-                let resp = match catch_unwind(AssertUnwindSafe(|| state.request(&r))) {
+                state.watch.set_current(Some(id.clone()));
+                let answer = catch_unwind(AssertUnwindSafe(|| state.request(&r)));
+                state.watch.set_current(None);
+                let resp = match answer {
                     Ok(Ok(v)) => Response { id, result: Some(v), error: None },
                     Ok(Err((code, msg))) => Response::new_err(id, code, msg),
+                    Err(e) if e.is::<Interrupted>() => {
+                        let code = e.downcast_ref::<Interrupted>().map_or(0, |i| i.0);
+                        let why = if code == ErrorCode::RequestCanceled as i32 {
+                            "cancelled"
+                        } else {
+                            "a document changed while the request ran"
+                        };
+                        Response::new_err(id, code, why.to_string())
+                    }
                     Err(_) => Response::new_err(
                         id,
                         ErrorCode::InternalError as i32,

@@ -13,7 +13,7 @@ impl LineMap {
     /// Index the lines of `text`.
     pub(crate) fn new(text: &str) -> LineMap {
         let mut starts = vec![0];
-        starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        starts.extend(text.bytes().enumerate().filter(|(_, b)| *b == b'\n').map(|(i, _)| i + 1));
         LineMap { starts }
     }
 

@@ -92,7 +92,7 @@ pub(crate) fn semantic_tokens(
     let toks = tokenize(src);
     let mut data = Vec::with_capacity(toks.len());
     let (mut line, mut col) = (0u32, 0u32);
-    let mut refs = f.index.refs.iter().peekable();
+    let mut refs = f.index().refs.iter().peekable();
     let mut prev_text = "";
     for t in toks {
         let text = t.text(src);
@@ -110,15 +110,15 @@ pub(crate) fn semantic_tokens(
                 }
                 let r = refs.peek().filter(|r| r.span.start as usize == t.start);
                 if let Some(d) = f
-                    .index
+                    .index()
                     .def_at(t.start)
-                    .filter(|d| f.index.def(*d).span.start as usize == t.start)
+                    .filter(|d| f.index().def(*d).span.start as usize == t.start)
                 {
-                    let (ty, m) = of_def(f.index.def(d).kind);
+                    let (ty, m) = of_def(f.index().def(d).kind);
                     Some((ty, m | DECLARATION))
                 } else if let Some(r) = r {
                     match &r.target {
-                        RefTarget::Def(d) => Some(of_def(f.index.def(*d).kind)),
+                        RefTarget::Def(d) => Some(of_def(f.index().def(*d).kind)),
                         RefTarget::Member { .. } => Some((PROPERTY, 0)),
                         RefTarget::Arg { .. } => Some((PARAMETER, 0)),
                         RefTarget::Network(_) => Some((CLASS, 0)),

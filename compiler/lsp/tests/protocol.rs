@@ -109,6 +109,63 @@ fn diagnostics_and_quick_fixes() {
     c.shutdown();
 }
 
+/// Apply one LSP text edit (single-line or multi-line range) to `text`.
+fn apply_edit(text: &str, e: &Value) -> String {
+    let off = |p: &Value| {
+        let (l, c) = (p["line"].as_u64().unwrap_or(0), p["character"].as_u64().unwrap_or(0));
+        let start: usize = text.split_inclusive('\n').take(l as usize).map(str::len).sum();
+        start + c as usize
+    };
+    let (a, b) = (off(&e["range"]["start"]), off(&e["range"]["end"]));
+    format!("{}{}{}", &text[..a], e["newText"].as_str().unwrap_or(""), &text[b..])
+}
+
+#[test]
+fn transform_slice_and_unit_fixes() {
+    let mut c = Client::start(&repo());
+    let u = uri(&repo().join("examples/__lsp_fixes_test.snn"));
+    let text = "input x: [3]\nensemble a = lif(n = 50, dims = 2)\nnode o: [4]\n\
+                connect x -> a\nconnect a -> o\nconnect a -> o fn v -> v\n\
+                network n(t: time = 5ms) {\n    node q: [1]\n}\nnetwork m = n(t = 4)\n\
+                probe a sample_every 2\nensemble b = lif(n = 10, dims = 1, tau_rc = 20Hz)\n\
+                connect x[0] -> b synapse 200Hz\nconnect a.neurons -> o\n";
+    c.open(&u, text);
+    let before = c.diagnostics(&u, 1);
+    let mut out = diags(&before);
+    let n_before = before.as_array().map_or(0, Vec::len);
+    let actions = c.request(
+        "textDocument/codeAction",
+        json!({ "textDocument": { "uri": u }, "range": { "start": { "line": 0, "character": 0 }, "end": { "line": 14, "character": 0 } }, "context": { "diagnostics": [] } }),
+    );
+    let mut version = 1;
+    for a in actions.as_array().into_iter().flatten() {
+        let fixed = a["diagnostics"][0]["code"].as_str().unwrap_or("-").to_string();
+        out += &format!(
+            "action: {} (preferred {}) for {fixed}\n",
+            a["title"].as_str().unwrap_or(""),
+            a["isPreferred"]
+        );
+        let edits = &a["edit"]["changes"][&u];
+        for e in edits.as_array().into_iter().flatten() {
+            out += &format!("    edit {} -> {}\n", range(&e["range"]), e["newText"]);
+            // applied alone, the fix removes its diagnostic (a statement that now checks may
+            // show the next problem in it)
+            version += 1;
+            c.change(&u, version, &apply_edit(text, e));
+            let after = c.diagnostics(&u, version);
+            let n_after = after.as_array().map_or(0, Vec::len);
+            out += &format!("    diagnostics {n_before} -> {n_after}\n");
+            let gone = after.as_array().into_iter().flatten().all(|d| {
+                d["code"] != a["diagnostics"][0]["code"]
+                    || d["range"] != a["diagnostics"][0]["range"]
+            });
+            assert!(gone && n_after <= n_before, "{a}\n{after}");
+        }
+    }
+    insta::assert_snapshot!(out);
+    c.shutdown();
+}
+
 #[test]
 fn hover_definition_references() {
     let mut c = Client::start(&repo());
@@ -442,4 +499,143 @@ fn use_files_and_unsaved_buffers() {
     insta::assert_snapshot!(out);
     c.shutdown();
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A temporary workspace folder with `files`, removed on drop.
+struct TempDir(std::path::PathBuf);
+impl TempDir {
+    fn new(tag: &str, files: &[(&str, String)]) -> TempDir {
+        let dir = std::env::temp_dir().join(format!("snn-lsp-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let dir = dir.canonicalize().expect("canonical temp dir");
+        for (name, text) in files {
+            std::fs::write(dir.join(name), text).expect("write");
+        }
+        TempDir(dir)
+    }
+}
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A long file: `n` ensembles in a chain.
+fn chain(n: usize) -> String {
+    let mut s = String::from("input x: [4]\n");
+    let mut prev = "x".to_string();
+    for i in 0..n {
+        s.push_str(&format!("ensemble e{i} = lif(n = 20, dims = 4)\nconnect {prev} -> e{i}\n"));
+        prev = format!("e{i}");
+    }
+    s
+}
+
+#[test]
+fn a_running_request_observes_cancellation_and_edits() {
+    // 24 files of 5,000 lines: a workspace symbol search reads and parses them one by one
+    let files: Vec<(String, String)> =
+        (0..24).map(|i| (format!("f{i}.snn"), chain(2500))).collect();
+    let files: Vec<(&str, String)> = files.iter().map(|(n, t)| (n.as_str(), t.clone())).collect();
+    let dir = TempDir::new("cancel", &files);
+    let mut c = Client::start(&dir.0);
+    // the server is idle: the request starts at once; the cancellation arrives while it runs
+    let t = std::time::Instant::now();
+    let id = c.send("workspace/symbol", json!({ "query": "e1" }));
+    std::thread::sleep(std::time::Duration::from_millis(40));
+    c.notify("$/cancelRequest", json!({ "id": serde_json::to_value(&id).expect("an id") }));
+    let r = c.wait(id);
+    let cancelled = t.elapsed();
+    assert_eq!(
+        r.error.as_ref().map(|e| e.code),
+        Some(-32800),
+        "{:?}",
+        r.result.map(|_| "a result")
+    );
+    // uninterrupted, the same search takes longer than the cancelled one did
+    let t = std::time::Instant::now();
+    let full = c.request("workspace/symbol", json!({ "query": "e1" }));
+    let whole = t.elapsed();
+    assert!(full.as_array().is_some_and(|a| a.len() > 1000));
+    assert!(cancelled < whole, "cancelled after {cancelled:?}, a whole search takes {whole:?}");
+    // an edit arriving while a request runs: ContentModified
+    let id = c.send("workspace/symbol", json!({ "query": "e2" }));
+    std::thread::sleep(std::time::Duration::from_millis(40));
+    let u = uri(&dir.0.join("f0.snn"));
+    c.open(&u, "node a: [1]\n");
+    let r = c.wait(id);
+    assert_eq!(r.error.as_ref().map(|e| e.code), Some(-32801));
+    // the server goes on: the edit was applied and is checked
+    assert_eq!(c.diagnostics(&u, 1).as_array().map(Vec::len), Some(0));
+    let h = c.request("textDocument/hover", at(&u, 0, 5));
+    assert!(h["contents"]["value"].as_str().is_some_and(|s| s.contains("node")), "{h}");
+    c.shutdown();
+}
+
+#[test]
+fn references_and_rename_reach_workspace_files_that_use_the_document() {
+    let lib = "network relay(n: int = 1) {\n    node input: [n]\n    alias output = input\n}\n";
+    let main = "use \"lib.snn\"\ninput x: [2]\nnetwork r = relay(n = 2)\nconnect x -> r.input\n";
+    let deep = "use \"../lib.snn\" as l\nnetwork s = l.relay()\nnetwork t = l.relay(n = 3)\n";
+    let other = "network relay(n: int = 1) {\n    node input: [n]\n}\nnetwork q = relay()\n";
+    let dir = TempDir::new(
+        "refs",
+        &[("lib.snn", lib.into()), ("main.snn", main.into()), ("other.snn", other.into())],
+    );
+    std::fs::create_dir_all(dir.0.join("sub")).expect("sub dir");
+    std::fs::write(dir.0.join("sub/deep.snn"), deep).expect("write");
+    let mut c = Client::start(&dir.0);
+    let lu = uri(&dir.0.join("lib.snn"));
+    c.open(&lu, lib);
+    let clean = |s: String| s.replace(&uri(&dir.0), "$DIR");
+    let loc = |l: &Value| format!("{} {}", l["uri"].as_str().unwrap_or(""), range(&l["range"]));
+    let (l, ch) = pos_of(lib, "relay", 0, 1);
+    let mut p = at(&lu, l, ch);
+    p["context"] = json!({ "includeDeclaration": true });
+    let refs = c.request("textDocument/references", p);
+    let mut out: Vec<String> =
+        refs.as_array().into_iter().flatten().map(|l| clean(loc(l))).collect();
+    out.sort();
+    // the declaration, main.snn's and sub/deep.snn's uses (read from disk); not other.snn's own relay
+    assert_eq!(
+        out,
+        [
+            "$DIR/lib.snn 0:8-0:13",
+            "$DIR/main.snn 2:12-2:17",
+            "$DIR/sub/deep.snn 1:14-1:19",
+            "$DIR/sub/deep.snn 2:14-2:19"
+        ]
+    );
+    // members too: `input` of relay is used as `r.input` in main.snn
+    let (l, ch) = pos_of(lib, "input", 0, 1);
+    let mut p = at(&lu, l, ch);
+    p["context"] = json!({ "includeDeclaration": false });
+    let refs = c.request("textDocument/references", p);
+    let mut out: Vec<String> =
+        refs.as_array().into_iter().flatten().map(|l| clean(loc(l))).collect();
+    out.sort();
+    assert_eq!(out, ["$DIR/lib.snn 2:19-2:24", "$DIR/main.snn 3:15-3:20"]);
+    // rename edits the unopened files as well
+    let (l, ch) = pos_of(lib, "relay", 0, 1);
+    let mut p = at(&lu, l, ch);
+    p["newName"] = json!("pass");
+    let edit = c.request("textDocument/rename", p);
+    let mut edits: Vec<String> = Vec::new();
+    for (file, es) in edit["changes"].as_object().into_iter().flatten() {
+        for e in es.as_array().into_iter().flatten() {
+            edits.push(clean(format!("{file} {} -> {}", range(&e["range"]), e["newText"])));
+        }
+    }
+    edits.sort();
+    assert_eq!(
+        edits,
+        [
+            "$DIR/lib.snn 0:8-0:13 -> \"pass\"",
+            "$DIR/main.snn 2:12-2:17 -> \"pass\"",
+            "$DIR/sub/deep.snn 1:14-1:19 -> \"pass\"",
+            "$DIR/sub/deep.snn 2:14-2:19 -> \"pass\""
+        ]
+    );
+    c.shutdown();
 }

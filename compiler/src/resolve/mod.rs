@@ -96,6 +96,8 @@ pub(crate) struct Elab<'db> {
     db: &'db mut dyn SourceDb,
     files: IndexMap<FileId, FileInfo>,
     pub(crate) model: Model,
+    /// The index in `model.probes` of each probe name (duplicate names found in O(1)).
+    pub(crate) probe_names: IndexMap<String, usize>,
     pub(crate) diags: Vec<Diagnostic>,
     weights: Vec<WeightsEntry>,
     /// Network instantiation stack (names), for recursion detection.
@@ -108,6 +110,7 @@ impl<'db> Elab<'db> {
             db,
             files: IndexMap::new(),
             model: Model::default(),
+            probe_names: IndexMap::new(),
             diags: Vec::new(),
             weights: Vec::new(),
             stack: Vec::new(),
@@ -119,7 +122,7 @@ impl<'db> Elab<'db> {
         if self.files.contains_key(&file) {
             return;
         }
-        let parsed = snn_syntax::parse(file, self.db.text(file));
+        let parsed = self.db.parse(file);
         self.diags.extend(parsed.errors);
         let ast = Rc::new(parsed.file);
         let mut info = FileInfo {

@@ -78,7 +78,7 @@ impl Elab<'_> {
                 format!("{}{text}", ctx.prefix)
             }
         };
-        if let Some(prev) = self.model.probes.iter().find(|p| p.name == pname) {
+        if let Some(prev) = self.probe_names.get(&pname).and_then(|i| self.model.probes.get(*i)) {
             let prev = prev.span;
             self.diags.push(
                 Diagnostic::error(
@@ -92,6 +92,7 @@ impl Elab<'_> {
             );
             return;
         }
+        self.probe_names.insert(pname.clone(), self.model.probes.len());
         self.model.probes.push(Probe {
             name: pname,
             target: ep,
