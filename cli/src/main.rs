@@ -168,6 +168,10 @@ struct TrainArgs {
     /// The trained model (OUT.snn; its weights go to OUT.safetensors).
     #[arg(short = 'o', long)]
     output: PathBuf,
+    /// Take an input's or a probe's data from another array of the .npz: NAME=ARRAY
+    /// (e.g. --array image=images --array dense=labels); repeatable.
+    #[arg(long = "array")]
+    arrays: Vec<String>,
 }
 
 /// Arguments of `snnc evaluate`.
@@ -196,6 +200,9 @@ struct EvaluateArgs {
     /// Print one JSON object instead of a line.
     #[arg(long)]
     json: bool,
+    /// Take an input's or a probe's data from another array: NAME=ARRAY, as for train.
+    #[arg(long = "array")]
+    arrays: Vec<String>,
 }
 
 /// Arguments of `snnc build`.
@@ -361,6 +368,7 @@ fn main() -> ExitCode {
             steps: a.steps,
             dt: a.dt,
             output: a.output,
+            arrays: a.arrays,
         })),
         Command::Evaluate(a) => {
             let cfg = snnc::train::EvaluateConfig {
@@ -371,6 +379,7 @@ fn main() -> ExitCode {
                 threads: a.threads,
                 steps: a.steps,
                 dt: a.dt,
+                arrays: a.arrays,
             };
             report(snnc::train::evaluate(&cfg).map(|(s, l)| {
                 snnc::train::print_scores(&s, &l, a.json);

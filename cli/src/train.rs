@@ -43,6 +43,8 @@ pub struct TrainConfig {
     pub dt: f64,
     /// The trained model to write (`OUT.snn`, with `OUT.safetensors` beside it).
     pub output: PathBuf,
+    /// `NAME=ARRAY`: the data's array `ARRAY` feeds input (or targets probe) `NAME`.
+    pub arrays: Vec<String>,
 }
 
 /// Options of `snnc evaluate`.
@@ -61,6 +63,8 @@ pub struct EvaluateConfig {
     pub steps: Option<usize>,
     /// Time step.
     pub dt: f64,
+    /// `NAME=ARRAY`, as for `train`.
+    pub arrays: Vec<String>,
 }
 
 /// A checked, lowered (not optimised) model and its database.
@@ -198,13 +202,23 @@ fn load_data(
     program: &Program,
     losses: &[(String, Loss)],
     steps: Option<usize>,
+    renames: &[String],
 ) -> Result<Data, Failure> {
     let arrays = snn_io::read_npz(path).map_err(|e| fail(e.to_string()))?;
     let shown = path.display();
+    let mut map = std::collections::HashMap::new();
+    for r in renames {
+        let (model, array) = r
+            .split_once('=')
+            .ok_or_else(|| fail(format!("--array `{r}`: expected NAME=ARRAY (a model input or probe, and the array in the .npz)")))?;
+        map.insert(model.to_string(), array.to_string());
+    }
     let get = |name: &str, what: &str| -> Result<&ArrayD<f64>, Failure> {
-        arrays.get(name).ok_or_else(|| {
+        let array = map.get(name).map_or(name, String::as_str);
+        arrays.get(array).ok_or_else(|| {
             let names: Vec<&str> = arrays.keys().map(String::as_str).collect();
-            fail(format!("{shown} has no array `{name}` ({what}); it has: {}", names.join(", ")))
+            let via = if array == name { String::new() } else { format!(" (for `{name}`)") };
+            fail(format!("{shown} has no array `{array}`{via} ({what}); it has: {}", names.join(", ")))
         })
     };
     let mut n = None;
@@ -296,6 +310,9 @@ fn load_data(
         };
         let width: usize = want.iter().product();
         let t = if s.len() == want.len() + 1 && s[1..] == want[..] {
+            1
+        } else if loss.kind == LossKind::SparseCategoricalCrossentropy && s.len() == 1 {
+            // labels (n,), as Keras takes them
             1
         } else if s.len() == want.len() + 2 && s[2..] == want[..] && (s[1] == samples || s[1] == 1)
         {
@@ -404,9 +421,9 @@ pub fn train(cfg: &TrainConfig) -> Result<(), Failure> {
         return Err(fail("the model has nothing to train (no transforms or layer biases)"));
     }
     let losses = parse_losses(&loaded.program, &cfg.losses)?;
-    let data = load_data(&cfg.data, &loaded.program, &losses, cfg.steps)?;
+    let data = load_data(&cfg.data, &loaded.program, &losses, cfg.steps, &cfg.arrays)?;
     let validation = match &cfg.validation {
-        Some(v) => Some(load_data(v, &loaded.program, &losses, Some(data.steps))?),
+        Some(v) => Some(load_data(v, &loaded.program, &losses, Some(data.steps), &cfg.arrays)?),
         None => None,
     };
     let engine = Engine::new(&loaded.program, &params).map_err(|e| train_failure(&loaded.db, e))?;
@@ -499,7 +516,7 @@ pub fn evaluate(cfg: &EvaluateConfig) -> Result<(Scores, Vec<(String, Loss)>), F
     let loaded = load(&cfg.file, None, cfg.dt)?;
     let (params, _) = snn_train::params::find(&loaded.model, &loaded.program);
     let losses = parse_losses(&loaded.program, &cfg.losses)?;
-    let data = load_data(&cfg.data, &loaded.program, &losses, cfg.steps)?;
+    let data = load_data(&cfg.data, &loaded.program, &losses, cfg.steps, &cfg.arrays)?;
     let engine = Engine::new(&loaded.program, &[]).map_err(|e| train_failure(&loaded.db, e))?;
     drop(params);
     let loss_list: Vec<Loss> = losses.iter().map(|(_, l)| l.clone()).collect();

@@ -101,6 +101,7 @@ fn train_config(
         steps: None,
         dt: 0.001,
         output,
+        arrays: vec![],
     }
 }
 
@@ -133,6 +134,7 @@ fn autoencoder_reaches_nengodl_test_error() {
             threads: 2,
             steps: None,
             dt: 0.001,
+            arrays: vec![],
         };
         let Ok((scores, _)) = snnc::train::evaluate(&eval) else { panic!("evaluate runs") };
         got.push(scores.loss);

@@ -436,8 +436,10 @@ impl<'p> Engine<'p> {
                     OpKind::DotInc { mat, src, dst, src_sel, dst_sel } => {
                         let g = gather(&adj[dst.0 as usize], dst_sel);
                         if let (Some(j), Saved::Input(x)) = (param, &saved[i]) {
-                            let gm = g.t().dot(x);
-                            add_flat(&mut grads[j], gm.iter());
+                            let gm = g.t().dot(x).into_dyn();
+                            if grads[j].shape() == gm.shape() {
+                                grads[j] += &gm;
+                            }
                         }
                         if need(src) {
                             let gx = match param {
