@@ -84,6 +84,10 @@ struct SimArgs {
     /// Float type of the simulation (and of `run`'s output arrays; docs/PRECISION.md).
     #[arg(long, value_enum, default_value_t = snnc::run::Dtype::Float64)]
     dtype: snnc::run::Dtype,
+    /// Memory a model and its probes may use: bytes, or with K/M/G/T (binary; default: the
+    /// machine's memory).
+    #[arg(long, value_parser = snnc::run::parse_bytes)]
+    max_memory: Option<u64>,
 }
 
 /// Arguments of `snnc run`.
@@ -252,7 +256,7 @@ fn main() -> ExitCode {
                 seed: a.seed,
                 cc: None,
             };
-            report(snnc::build::build(&cfg).map(|text| eprint!("{text}")))
+            report(snnc::build::build(&cfg).map(|text| snnc::err!("{text}")))
         }
         Command::Plot(args) => plot_cmd(args),
         Command::Bench(args) => bench_cmd(args),
@@ -260,7 +264,7 @@ fn main() -> ExitCode {
         Command::Verify(args) => verify_cmd(args),
         Command::Lsp => lsp(),
         Command::Ir { file, dt, opt } => {
-            report(snnc::run::ir(&file, dt, opt).map(|text| print!("{text}")))
+            report(snnc::run::ir(&file, dt, opt).map(|text| snnc::out!("{text}")))
         }
     }
 }
@@ -268,8 +272,22 @@ fn main() -> ExitCode {
 /// `snnc run`.
 fn run_cmd(args: RunArgs) -> ExitCode {
     let RunArgs { file, steps, time, sim, verbose, output, labels, rates } = args;
-    let SimArgs { dt, inputs, seed, backend, threads, no_opt, dtype } = sim;
-    let steps = steps.unwrap_or_else(|| time.map(|t| (t / dt).round() as usize).unwrap_or(1000));
+    let SimArgs { dt, inputs, seed, backend, threads, no_opt, dtype, max_memory } = sim;
+    let steps = match (steps, time) {
+        (Some(s), _) => Ok(s),
+        (None, Some(t)) => snnc::run::steps_for_time(t, dt),
+        (None, None) => Ok(1000),
+    };
+    let steps = match steps.and_then(|s| snnc::run::check_counts(s, threads).map(|_| s)) {
+        Ok(s) => s,
+        Err(e) => return report(Err(e)),
+    };
+    if let Some(l) = &labels {
+        let file = PathBuf::from(snnc::accuracy::parse_labels_arg(l).1);
+        if let Err(e) = snnc::output::check(&[file], &[&output]) {
+            return report(Err(snnc::run::Failure(format!("error: {e}\n"))));
+        }
+    }
     let res = snnc::run::run(&snnc::run::RunConfig {
         file,
         steps,
@@ -283,6 +301,7 @@ fn run_cmd(args: RunArgs) -> ExitCode {
         output: output.clone(),
         rates,
         dtype,
+        max_memory,
     });
     match (res, labels) {
         (Ok(()), Some(l)) => score(&output, &l),
@@ -296,11 +315,11 @@ fn plot_cmd(args: PlotArgs) -> ExitCode {
     let cfg = snnc::plot::PlotConfig { data, output, probes, image, indices, neurons, dt };
     match snnc::plot::plot(&cfg) {
         Ok(msg) => {
-            eprintln!("{msg}");
+            snnc::errln!("{msg}");
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            snnc::errln!("error: {e}");
             ExitCode::FAILURE
         }
     }
@@ -309,7 +328,10 @@ fn plot_cmd(args: PlotArgs) -> ExitCode {
 /// `snnc bench`.
 fn bench_cmd(args: BenchArgs) -> ExitCode {
     let BenchArgs { file, steps, sim, repeat, json } = args;
-    let SimArgs { dt, inputs, seed, backend, threads, no_opt, dtype } = sim;
+    let SimArgs { dt, inputs, seed, backend, threads, no_opt, dtype, max_memory: _ } = sim;
+    if let Err(e) = snnc::run::check_counts(steps, threads) {
+        return report(Err(e));
+    }
     let cfg = snnc::bench::BenchConfig {
         file,
         steps,
@@ -324,7 +346,7 @@ fn bench_cmd(args: BenchArgs) -> ExitCode {
     };
     report(snnc::bench::bench(&cfg).and_then(|r| {
         let text = if json { snnc::bench::to_json(&r)? + "\n" } else { snnc::bench::render(&r) };
-        print!("{text}");
+        snnc::out!("{text}");
         Ok(())
     }))
 }
@@ -360,8 +382,8 @@ fn import_cmd(args: ImportArgs) -> ExitCode {
     };
     match snnc::import::import(&cfg) {
         Ok(c) => {
-            print!("{}", snnc::import::table(&c));
-            eprintln!(
+            snnc::out!("{}", snnc::import::table(&c));
+            snnc::errln!(
                 "wrote {} and {}",
                 cfg.output.display(),
                 cfg.output.with_extension("safetensors").display()
@@ -369,7 +391,7 @@ fn import_cmd(args: ImportArgs) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            snnc::errln!("error: {e}");
             ExitCode::FAILURE
         }
     }
@@ -382,18 +404,18 @@ fn verify_cmd(args: VerifyArgs) -> ExitCode {
     match snnc::verify::verify(&cfg) {
         Ok(diffs) => {
             for d in diffs.iter().filter(|d| d.output) {
-                println!("output `{}`: largest difference {:.3e}", d.layer, d.max_abs);
+                snnc::outln!("output `{}`: largest difference {:.3e}", d.layer, d.max_abs);
             }
             match diffs.iter().find(|d| !d.ok) {
                 None => {
-                    println!(
+                    snnc::outln!(
                         "verified: {} layer(s) agree with Keras (atol {atol:e}, rtol {rtol:e})",
                         diffs.len()
                     );
                     ExitCode::SUCCESS
                 }
                 Some(d) => {
-                    eprintln!(
+                    snnc::errln!(
                         "error: layer `{}` is the first to diverge from Keras: largest difference {:.3e} (atol {atol:e}, rtol {rtol:e})",
                         d.layer, d.max_abs
                     );
@@ -402,7 +424,7 @@ fn verify_cmd(args: VerifyArgs) -> ExitCode {
             }
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            snnc::errln!("error: {e}");
             ExitCode::FAILURE
         }
     }
@@ -413,7 +435,7 @@ fn lsp() -> ExitCode {
     match snn_lsp::run_stdio() {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e}");
+            snnc::errln!("error: {e}");
             ExitCode::FAILURE
         }
     }
@@ -423,7 +445,7 @@ fn report(res: Result<(), snnc::run::Failure>) -> ExitCode {
     match res {
         Ok(()) => ExitCode::SUCCESS,
         Err(f) => {
-            eprint!("{}", f.0);
+            snnc::err!("{}", f.0);
             ExitCode::FAILURE
         }
     }
@@ -450,11 +472,11 @@ fn score(output: &std::path::Path, arg: &str) -> ExitCode {
     });
     match res {
         Ok(acc) => {
-            println!("{acc}");
+            snnc::outln!("{acc}");
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            snnc::errln!("error: {e}");
             ExitCode::FAILURE
         }
     }
@@ -468,21 +490,21 @@ fn check(files: &[PathBuf]) -> ExitCode {
         let root = match db.load(path) {
             Ok(f) => f,
             Err(e) => {
-                eprintln!("error: {e}");
+                snnc::errln!("error: {e}");
                 n_errors += 1;
                 continue;
             }
         };
         let checked = snn_compiler::check(&mut db, root);
         for d in &checked.diagnostics {
-            eprint!("{}", snnc::render::render(&db as &dyn SourceDb, d, color));
+            snnc::err!("{}", snnc::render::render(&db as &dyn SourceDb, d, color));
             if d.is_error() {
                 n_errors += 1;
             }
         }
     }
     if n_errors > 0 {
-        eprintln!("{n_errors} error(s)");
+        snnc::errln!("{n_errors} error(s)");
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
@@ -496,7 +518,7 @@ fn fmt(files: &[PathBuf], check_only: bool) -> ExitCode {
         let text = match std::fs::read_to_string(path) {
             Ok(t) => t,
             Err(e) => {
-                eprintln!("error: cannot read {}: {e}", path.display());
+                snnc::errln!("error: cannot read {}: {e}", path.display());
                 failed = true;
                 continue;
             }
@@ -504,22 +526,20 @@ fn fmt(files: &[PathBuf], check_only: bool) -> ExitCode {
         match snn_syntax::format(&text) {
             Ok(out) if out == text => {}
             Ok(_) if check_only => {
-                eprintln!("{} is not formatted", path.display());
+                snnc::errln!("{} is not formatted", path.display());
                 failed = true;
             }
             Ok(out) => {
-                let tmp = path.with_extension("snn.fmt-tmp");
-                if let Err(e) = std::fs::write(&tmp, out).and_then(|_| std::fs::rename(&tmp, path))
-                {
-                    eprintln!("error: cannot write {}: {e}", path.display());
-                    let _ = std::fs::remove_file(&tmp);
+                // through a link to its target, atomically (snn_io::output)
+                if let Err(e) = snn_io::output::write_bytes(path, out.as_bytes()) {
+                    snnc::errln!("error: {e}");
                     failed = true;
                 }
             }
             Err(d) => {
                 let mut db = FsDb::new();
                 db.add(&path.display().to_string(), None, text);
-                eprint!("{}", snnc::render::render(&db as &dyn SourceDb, &d, color));
+                snnc::err!("{}", snnc::render::render(&db as &dyn SourceDb, &d, color));
                 failed = true;
             }
         }
