@@ -4,6 +4,7 @@
 pub mod accuracy;
 pub mod bench;
 pub mod build;
+pub mod explain;
 pub mod import;
 pub mod io;
 pub mod output;

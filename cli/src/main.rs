@@ -21,6 +21,13 @@ enum Command {
         /// The .snn files.
         #[arg(required = true)]
         files: Vec<PathBuf>,
+        /// Memory the model may need to build and run: bytes, or with K/M/G/T (default: the
+        /// machine's memory).
+        #[arg(long, value_parser = snnc::run::parse_bytes)]
+        max_memory: Option<u64>,
+        /// Show at most this many errors (0: all); the count at the end is of all of them.
+        #[arg(long, default_value_t = 100)]
+        error_limit: usize,
     },
     /// Format files canonically (in place), or with --check report which would change.
     Fmt {
@@ -47,6 +54,11 @@ enum Command {
     Verify(VerifyArgs),
     /// Run the language server (LSP over stdin/stdout), for editors.
     Lsp,
+    /// Explain an error code (`snnc explain E0101`): what it means, how to fix it, an example.
+    Explain {
+        /// The code, as `snnc check` prints it.
+        code: String,
+    },
     /// Print the lowered step IR.
     Ir {
         /// The .snn model.
@@ -242,7 +254,7 @@ struct VerifyArgs {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Check { files } => check(&files),
+        Command::Check { files, max_memory, error_limit } => check(&files, max_memory, error_limit),
         Command::Fmt { check, files } => fmt(&files, check),
         Command::Run(args) => run_cmd(args),
         Command::Build(a) => {
@@ -263,6 +275,16 @@ fn main() -> ExitCode {
         Command::Import(args) => import_cmd(args),
         Command::Verify(args) => verify_cmd(args),
         Command::Lsp => lsp(),
+        Command::Explain { code } => match snnc::explain::explain(&code) {
+            Ok(text) => {
+                snnc::out!("{text}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                snnc::errln!("error: {e}");
+                ExitCode::FAILURE
+            }
+        },
         Command::Ir { file, dt, opt } => {
             report(snnc::run::ir(&file, dt, opt).map(|text| snnc::out!("{text}")))
         }
@@ -482,9 +504,11 @@ fn score(output: &std::path::Path, arg: &str) -> ExitCode {
     }
 }
 
-fn check(files: &[PathBuf]) -> ExitCode {
+fn check(files: &[PathBuf], max_memory: Option<u64>, error_limit: usize) -> ExitCode {
     let color = std::io::stderr().is_terminal();
+    let limit = max_memory.unwrap_or_else(snnc::run::default_max_memory);
     let mut n_errors = 0;
+    let mut shown = 0;
     for path in files {
         let mut db = FsDb::new();
         let root = match db.load(path) {
@@ -492,19 +516,35 @@ fn check(files: &[PathBuf]) -> ExitCode {
             Err(e) => {
                 snnc::errln!("error: {e}");
                 n_errors += 1;
+                shown += 1;
                 continue;
             }
         };
-        let checked = snn_compiler::check(&mut db, root);
+        let mut checked = snn_compiler::check(&mut db, root);
+        if !checked.has_errors() {
+            checked.diagnostics.extend(snn_compiler::budget::check(&checked.model, limit));
+        }
+        let mut renderer = snnc::render::Renderer::new(&db as &dyn SourceDb, color);
         for d in &checked.diagnostics {
-            snnc::err!("{}", snnc::render::render(&db as &dyn SourceDb, d, color));
             if d.is_error() {
                 n_errors += 1;
+                if error_limit > 0 && shown >= error_limit {
+                    continue;
+                }
+                shown += 1;
             }
+            snnc::err!("{}", renderer.render(d));
         }
     }
     if n_errors > 0 {
-        snnc::errln!("{n_errors} error(s)");
+        if shown < n_errors {
+            snnc::errln!(
+                "note: {} more error(s) not shown (--error-limit {error_limit})",
+                n_errors - shown
+            );
+        }
+        let s = if n_errors == 1 { "" } else { "s" };
+        snnc::errln!("error: aborting due to {n_errors} previous error{s}");
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS

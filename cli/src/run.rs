@@ -98,10 +98,28 @@ pub(crate) fn fail(msg: impl Into<String>) -> Failure {
     Failure(format!("error: {}\n", msg.into()))
 }
 
+/// The most errors a failed compile shows (as `snnc check`'s default `--error-limit`).
+pub const ERROR_LIMIT: usize = 100;
+
 fn render_all(db: &FsDb, diags: &[Diagnostic]) -> Failure {
     let mut s = String::new();
+    let mut renderer = crate::render::Renderer::new(db as &dyn SourceDb, false);
+    let n_errors = diags.iter().filter(|d| d.is_error()).count();
+    let mut shown = 0;
     for d in diags {
-        s.push_str(&crate::render::render(db as &dyn SourceDb, d, false));
+        if d.is_error() {
+            if shown == ERROR_LIMIT {
+                continue;
+            }
+            shown += 1;
+        }
+        s.push_str(&renderer.render(d));
+    }
+    if shown < n_errors {
+        s.push_str(&format!("note: {} more error(s) not shown\n", n_errors - shown));
+    }
+    if n_errors > 1 {
+        s.push_str(&format!("error: aborting due to {n_errors} previous errors\n"));
     }
     Failure(s)
 }
@@ -114,10 +132,22 @@ pub const DEFAULT_TARGET: &dyn Target = TARGETS[0];
 
 /// Check, build and lower `file` (with model seed `seed`, time step `dt`).
 pub fn compile(file: &Path, seed: Option<u64>, dt: f64) -> Result<(FsDb, Program), Failure> {
+    compile_within(file, seed, dt, None)
+}
+
+/// [`compile`], refusing a model that needs more than `max_memory` bytes (default: the
+/// machine's memory; `snn_compiler::budget`).
+pub fn compile_within(
+    file: &Path,
+    seed: Option<u64>,
+    dt: f64,
+    max_memory: Option<u64>,
+) -> Result<(FsDb, Program), Failure> {
     check_dt(dt)?;
+    let max_memory = Some(max_memory.unwrap_or_else(default_max_memory));
     let mut db = FsDb::new();
     let root = db.load(file).map_err(fail)?;
-    let program = snn_compiler::compile(&mut db, root, &CompileConfig { seed, dt })
+    let program = snn_compiler::compile(&mut db, root, &CompileConfig { seed, dt, max_memory })
         .map_err(|d| render_all(&db, &d))?;
     Ok((db, program))
 }
@@ -207,21 +237,7 @@ pub fn parse_bytes(s: &str) -> Result<u64, String> {
     Ok(bytes as u64)
 }
 
-/// A byte count for messages: `1.5 GiB`.
-pub fn human_bytes(b: u128) -> String {
-    let units = ["bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
-    let mut x = b as f64;
-    let mut u = 0;
-    while x >= 1024.0 && u + 1 < units.len() {
-        x /= 1024.0;
-        u += 1;
-    }
-    if u == 0 {
-        format!("{b} bytes")
-    } else {
-        format!("{x:.1} {}", units[u])
-    }
-}
+pub use snn_compiler::budget::human_bytes;
 
 /// Bytes the probes of a run hold: batch × samples × sample size × 8 per probe.
 pub fn probe_bytes(program: &Program, steps: usize, batch: usize) -> u128 {
@@ -280,7 +296,7 @@ pub fn describe(prepared: &dyn Executable) -> String {
 /// `snnc run FILE …`.
 pub fn run(cfg: &RunConfig) -> Result<(), Failure> {
     let target = check_backend(&cfg.backend)?;
-    let (db, mut program) = compile(&cfg.file, cfg.seed, cfg.dt)?;
+    let (db, mut program) = compile_within(&cfg.file, cfg.seed, cfg.dt, cfg.max_memory)?;
     // nothing read may be overwritten: the model, its imports and weights, the inputs
     let mut read = db.files_read();
     read.extend(
