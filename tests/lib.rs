@@ -45,8 +45,12 @@ pub fn run_case(
 ) -> Result<Vec<(String, ArrayD<f64>)>, String> {
     let mut db = FsDb::new();
     let root = db.load(&dir.join("model.snn"))?;
-    let mut program = snn_compiler::compile(&mut db, root, &CompileConfig { seed, dt: case.dt })
-        .map_err(|e| format!("compile: {:?}", e.iter().map(|d| &d.message).collect::<Vec<_>>()))?;
+    let mut program = snn_compiler::compile(
+        &mut db,
+        root,
+        &CompileConfig { seed, dt: case.dt, ..Default::default() },
+    )
+    .map_err(|e| format!("compile: {:?}", e.iter().map(|d| &d.message).collect::<Vec<_>>()))?;
     let inputs_path = dir.join("inputs.npz");
     let given = if inputs_path.exists() {
         snn_io::read_npz(&inputs_path).map_err(|e| e.to_string())?

@@ -57,7 +57,12 @@ pub fn build(cfg: &BuildConfig) -> Result<String, Failure> {
     if cfg.target == snn_loihi::NAME {
         return build_loihi(cfg, &name, start);
     }
-    let (_, mut program) = compile(&cfg.file, cfg.seed, cfg.dt)?;
+    let (db, mut program) = compile(&cfg.file, cfg.seed, cfg.dt)?;
+    // the library, archive and header must not replace the model, its imports or weights
+    let outs = [format!("lib{name}.so"), format!("lib{name}.a"), format!("{name}.h")]
+        .map(|f| cfg.output.join(f));
+    let outs: Vec<&Path> = outs.iter().map(PathBuf::as_path).collect();
+    crate::output::check(&db.files_read(), &outs).map_err(fail)?;
     // The C ABI holds inputs (`NAME_set_input`), so ops reading only them are hoisted; setting
     // an input runs them again.
     let held = vec![true; program.inputs.len()];

@@ -1,7 +1,8 @@
 //! `snnc import MODEL -o OUT.snn`: a Keras model (.h5 or .keras) → `.snn` text plus
 //! `OUT.safetensors` beside it, both written atomically (nothing is left half-written).
 
-use snn_io::{write_safetensors, Precision};
+use snn_io::output::{commit_all, Staged};
+use snn_io::{write_safetensors_to, Precision};
 use snn_keras::convert::{convert, Converted, Options};
 use std::path::{Path, PathBuf};
 
@@ -53,14 +54,20 @@ pub fn import(cfg: &ImportConfig) -> Result<Converted, String> {
     for f in &cfg.layers {
         opts.custom.extend(custom_blocks(f, &cfg.output)?);
     }
-    let model = snn_keras::read_model(&cfg.model).map_err(|e| e.to_string())?;
     let weights = cfg.output.with_extension("safetensors");
+    let mut read = vec![cfg.model.clone()];
+    read.extend(cfg.layers.iter().cloned());
+    read.extend(cfg.initial_voltages.iter().cloned());
+    crate::output::check(&read, &[&cfg.output, &weights])?;
+    let model = snn_keras::read_model(&cfg.model).map_err(|e| e.to_string())?;
     let weights_name = weights
         .file_name()
         .map(|n| n.to_string_lossy().to_string())
         .ok_or_else(|| format!("{} is not a file name", cfg.output.display()))?;
     let converted = convert(&model, &weights_name, &opts).map_err(|e| e.to_string())?;
-    write_both(&cfg.output, &weights, &converted)?;
+    let tensors: Vec<(&str, ndarray::ArrayViewD<f64>)> =
+        converted.tensors.iter().map(|(n, a)| (n.as_str(), a.view())).collect();
+    write_both(&cfg.output, &weights, &converted.snn, &tensors)?;
     Ok(converted)
 }
 
@@ -118,16 +125,21 @@ pub(crate) fn custom_blocks(
     Ok(blocks)
 }
 
-/// Write the weights then the `.snn`, each through a temporary file renamed into place.
-fn write_both(snn: &Path, weights: &Path, c: &Converted) -> Result<(), String> {
-    let named: Vec<(&str, ndarray::ArrayViewD<f64>)> =
-        c.tensors.iter().map(|(n, a)| (n.as_str(), a.view())).collect();
-    write_safetensors(weights, &named, Precision::F64).map_err(|e| e.to_string())?;
-    let tmp = snn.with_extension("snn.import-tmp");
-    std::fs::write(&tmp, &c.snn).and_then(|_| std::fs::rename(&tmp, snn)).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        format!("cannot write {}: {e}", snn.display())
-    })
+/// Write the `.snn` and its weights as a pair: both or neither (`snn_io::output::commit_all`).
+pub(crate) fn write_both(
+    snn: &Path,
+    weights: &Path,
+    text: &str,
+    named: &[(&str, ndarray::ArrayViewD<f64>)],
+) -> Result<(), String> {
+    use std::io::Write;
+    let mut w = Staged::new(weights).map_err(|e| e.to_string())?;
+    write_safetensors_to(w.file(), weights, named, Precision::F64).map_err(|e| e.to_string())?;
+    let mut t = Staged::new(snn).map_err(|e| e.to_string())?;
+    t.file()
+        .write_all(text.as_bytes())
+        .map_err(|e| format!("{}: cannot write file: {e}", snn.display()))?;
+    commit_all(vec![w, t]).map_err(|e| e.to_string())
 }
 
 /// The layer table printed after an import.

@@ -4,7 +4,10 @@
 pub mod accuracy;
 pub mod bench;
 pub mod build;
+pub mod explain;
 pub mod import;
+pub mod io;
+pub mod output;
 pub mod plot;
 pub mod render;
 pub mod run;

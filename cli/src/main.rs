@@ -24,6 +24,13 @@ enum Command {
         /// Also check the model maps onto this target (`loihi`: cores, integers, synapses).
         #[arg(long)]
         target: Option<String>,
+        /// Memory the model may need to build and run: bytes, or with K/M/G/T (default: the
+        /// machine's memory).
+        #[arg(long, value_parser = snnc::run::parse_bytes)]
+        max_memory: Option<u64>,
+        /// Show at most this many errors (0: all); the count at the end is of all of them.
+        #[arg(long, default_value_t = 100)]
+        error_limit: usize,
     },
     /// Format files canonically (in place), or with --check report which would change.
     Fmt {
@@ -55,6 +62,11 @@ enum Command {
     Evaluate(EvaluateArgs),
     /// Run the language server (LSP over stdin/stdout), for editors.
     Lsp,
+    /// Explain an error code (`snnc explain E0101`): what it means, how to fix it, an example.
+    Explain {
+        /// The code, as `snnc check` prints it.
+        code: String,
+    },
     /// Print the lowered step IR.
     Ir {
         /// The .snn model.
@@ -92,6 +104,10 @@ struct SimArgs {
     /// Float type of the simulation (and of `run`'s output arrays; docs/PRECISION.md).
     #[arg(long, value_enum, default_value_t = snnc::run::Dtype::Float64)]
     dtype: snnc::run::Dtype,
+    /// Memory a model and its probes may use: bytes, or with K/M/G/T (binary; default: the
+    /// machine's memory).
+    #[arg(long, value_parser = snnc::run::parse_bytes)]
+    max_memory: Option<u64>,
 }
 
 /// Arguments of `snnc run`.
@@ -332,7 +348,9 @@ struct VerifyArgs {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Check { files, target } => check(&files, target.as_deref()),
+        Command::Check { files, target, max_memory, error_limit } => {
+            check(&files, target.as_deref(), max_memory, error_limit)
+        }
         Command::Fmt { check, files } => fmt(&files, check),
         Command::Run(args) => run_cmd(args),
         Command::Build(a) => {
@@ -347,7 +365,7 @@ fn main() -> ExitCode {
                 cc: None,
                 report: a.report,
             };
-            report(snnc::build::build(&cfg).map(|text| eprint!("{text}")))
+            report(snnc::build::build(&cfg).map(|text| snnc::err!("{text}")))
         }
         Command::Plot(args) => plot_cmd(args),
         Command::Bench(args) => bench_cmd(args),
@@ -386,8 +404,18 @@ fn main() -> ExitCode {
             }))
         }
         Command::Lsp => lsp(),
+        Command::Explain { code } => match snnc::explain::explain(&code) {
+            Ok(text) => {
+                snnc::out!("{text}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                snnc::errln!("error: {e}");
+                ExitCode::FAILURE
+            }
+        },
         Command::Ir { file, dt, opt } => {
-            report(snnc::run::ir(&file, dt, opt).map(|text| print!("{text}")))
+            report(snnc::run::ir(&file, dt, opt).map(|text| snnc::out!("{text}")))
         }
     }
 }
@@ -395,8 +423,22 @@ fn main() -> ExitCode {
 /// `snnc run`.
 fn run_cmd(args: RunArgs) -> ExitCode {
     let RunArgs { file, steps, time, sim, verbose, output, labels, rates } = args;
-    let SimArgs { dt, inputs, seed, backend, threads, no_opt, dtype } = sim;
-    let steps = steps.unwrap_or_else(|| time.map(|t| (t / dt).round() as usize).unwrap_or(1000));
+    let SimArgs { dt, inputs, seed, backend, threads, no_opt, dtype, max_memory } = sim;
+    let steps = match (steps, time) {
+        (Some(s), _) => Ok(s),
+        (None, Some(t)) => snnc::run::steps_for_time(t, dt),
+        (None, None) => Ok(1000),
+    };
+    let steps = match steps.and_then(|s| snnc::run::check_counts(s, threads).map(|_| s)) {
+        Ok(s) => s,
+        Err(e) => return report(Err(e)),
+    };
+    if let Some(l) = &labels {
+        let file = PathBuf::from(snnc::accuracy::parse_labels_arg(l).1);
+        if let Err(e) = snnc::output::check(&[file], &[&output]) {
+            return report(Err(snnc::run::Failure(format!("error: {e}\n"))));
+        }
+    }
     let res = snnc::run::run(&snnc::run::RunConfig {
         file,
         steps,
@@ -410,6 +452,7 @@ fn run_cmd(args: RunArgs) -> ExitCode {
         output: output.clone(),
         rates,
         dtype,
+        max_memory,
     });
     match (res, labels) {
         (Ok(()), Some(l)) => score(&output, &l),
@@ -423,11 +466,11 @@ fn plot_cmd(args: PlotArgs) -> ExitCode {
     let cfg = snnc::plot::PlotConfig { data, output, probes, image, indices, neurons, dt };
     match snnc::plot::plot(&cfg) {
         Ok(msg) => {
-            eprintln!("{msg}");
+            snnc::errln!("{msg}");
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            snnc::errln!("error: {e}");
             ExitCode::FAILURE
         }
     }
@@ -436,7 +479,10 @@ fn plot_cmd(args: PlotArgs) -> ExitCode {
 /// `snnc bench`.
 fn bench_cmd(args: BenchArgs) -> ExitCode {
     let BenchArgs { file, steps, sim, repeat, json } = args;
-    let SimArgs { dt, inputs, seed, backend, threads, no_opt, dtype } = sim;
+    let SimArgs { dt, inputs, seed, backend, threads, no_opt, dtype, max_memory: _ } = sim;
+    if let Err(e) = snnc::run::check_counts(steps, threads) {
+        return report(Err(e));
+    }
     let cfg = snnc::bench::BenchConfig {
         file,
         steps,
@@ -451,7 +497,7 @@ fn bench_cmd(args: BenchArgs) -> ExitCode {
     };
     report(snnc::bench::bench(&cfg).and_then(|r| {
         let text = if json { snnc::bench::to_json(&r)? + "\n" } else { snnc::bench::render(&r) };
-        print!("{text}");
+        snnc::out!("{text}");
         Ok(())
     }))
 }
@@ -487,8 +533,8 @@ fn import_cmd(args: ImportArgs) -> ExitCode {
     };
     match snnc::import::import(&cfg) {
         Ok(c) => {
-            print!("{}", snnc::import::table(&c));
-            eprintln!(
+            snnc::out!("{}", snnc::import::table(&c));
+            snnc::errln!(
                 "wrote {} and {}",
                 cfg.output.display(),
                 cfg.output.with_extension("safetensors").display()
@@ -496,7 +542,7 @@ fn import_cmd(args: ImportArgs) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            snnc::errln!("error: {e}");
             ExitCode::FAILURE
         }
     }
@@ -509,18 +555,18 @@ fn verify_cmd(args: VerifyArgs) -> ExitCode {
     match snnc::verify::verify(&cfg) {
         Ok(diffs) => {
             for d in diffs.iter().filter(|d| d.output) {
-                println!("output `{}`: largest difference {:.3e}", d.layer, d.max_abs);
+                snnc::outln!("output `{}`: largest difference {:.3e}", d.layer, d.max_abs);
             }
             match diffs.iter().find(|d| !d.ok) {
                 None => {
-                    println!(
+                    snnc::outln!(
                         "verified: {} layer(s) agree with Keras (atol {atol:e}, rtol {rtol:e})",
                         diffs.len()
                     );
                     ExitCode::SUCCESS
                 }
                 Some(d) => {
-                    eprintln!(
+                    snnc::errln!(
                         "error: layer `{}` is the first to diverge from Keras: largest difference {:.3e} (atol {atol:e}, rtol {rtol:e})",
                         d.layer, d.max_abs
                     );
@@ -529,7 +575,7 @@ fn verify_cmd(args: VerifyArgs) -> ExitCode {
             }
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            snnc::errln!("error: {e}");
             ExitCode::FAILURE
         }
     }
@@ -540,7 +586,7 @@ fn lsp() -> ExitCode {
     match snn_lsp::run_stdio() {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e}");
+            snnc::errln!("error: {e}");
             ExitCode::FAILURE
         }
     }
@@ -550,7 +596,7 @@ fn report(res: Result<(), snnc::run::Failure>) -> ExitCode {
     match res {
         Ok(()) => ExitCode::SUCCESS,
         Err(f) => {
-            eprint!("{}", f.0);
+            snnc::err!("{}", f.0);
             ExitCode::FAILURE
         }
     }
@@ -577,50 +623,72 @@ fn score(output: &std::path::Path, arg: &str) -> ExitCode {
     });
     match res {
         Ok(acc) => {
-            println!("{acc}");
+            snnc::outln!("{acc}");
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            snnc::errln!("error: {e}");
             ExitCode::FAILURE
         }
     }
 }
 
-fn check(files: &[PathBuf], target: Option<&str>) -> ExitCode {
+fn check(
+    files: &[PathBuf],
+    target: Option<&str>,
+    max_memory: Option<u64>,
+    error_limit: usize,
+) -> ExitCode {
     if let Some(t) = target.filter(|t| *t != snn_loihi::NAME) {
-        eprintln!("error: unknown check target `{t}` (available: {})", snn_loihi::NAME);
+        snnc::errln!("error: unknown check target `{t}` (available: {})", snn_loihi::NAME);
         return ExitCode::FAILURE;
     }
     let color = std::io::stderr().is_terminal();
+    let limit = max_memory.unwrap_or_else(snnc::run::default_max_memory);
     let mut n_errors = 0;
+    let mut shown = 0;
     for path in files {
         let mut db = FsDb::new();
         let root = match db.load(path) {
             Ok(f) => f,
             Err(e) => {
-                eprintln!("error: {e}");
+                snnc::errln!("error: {e}");
                 n_errors += 1;
+                shown += 1;
                 continue;
             }
         };
-        let checked = snn_compiler::check(&mut db, root);
-        let mut diags = checked.diagnostics.clone();
-        if target.is_some() && !diags.iter().any(|d| d.is_error()) {
+        let mut checked = snn_compiler::check(&mut db, root);
+        if !checked.has_errors() {
+            checked.diagnostics.extend(snn_compiler::budget::check(&checked.model, limit));
+        }
+        if target.is_some() && !checked.has_errors() {
             match snn_compiler::lower_model(&checked.model, 0.001) {
-                Ok(program) => diags.extend(snn_loihi::check(&program)),
-                Err(d) => diags.extend(d),
+                Ok(program) => checked.diagnostics.extend(snn_loihi::check(&program)),
+                Err(d) => checked.diagnostics.extend(d),
             }
         }
-        for d in &diags {
-            eprint!("{}", snnc::render::render(&db as &dyn SourceDb, d, color));
+        let mut renderer = snnc::render::Renderer::new(&db as &dyn SourceDb, color);
+        for d in &checked.diagnostics {
             if d.is_error() {
                 n_errors += 1;
+                if error_limit > 0 && shown >= error_limit {
+                    continue;
+                }
+                shown += 1;
             }
+            snnc::err!("{}", renderer.render(d));
         }
     }
     if n_errors > 0 {
-        eprintln!("{n_errors} error(s)");
+        if shown < n_errors {
+            snnc::errln!(
+                "note: {} more error(s) not shown (--error-limit {error_limit})",
+                n_errors - shown
+            );
+        }
+        let s = if n_errors == 1 { "" } else { "s" };
+        snnc::errln!("error: aborting due to {n_errors} previous error{s}");
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
@@ -634,7 +702,7 @@ fn fmt(files: &[PathBuf], check_only: bool) -> ExitCode {
         let text = match std::fs::read_to_string(path) {
             Ok(t) => t,
             Err(e) => {
-                eprintln!("error: cannot read {}: {e}", path.display());
+                snnc::errln!("error: cannot read {}: {e}", path.display());
                 failed = true;
                 continue;
             }
@@ -642,22 +710,20 @@ fn fmt(files: &[PathBuf], check_only: bool) -> ExitCode {
         match snn_syntax::format(&text) {
             Ok(out) if out == text => {}
             Ok(_) if check_only => {
-                eprintln!("{} is not formatted", path.display());
+                snnc::errln!("{} is not formatted", path.display());
                 failed = true;
             }
             Ok(out) => {
-                let tmp = path.with_extension("snn.fmt-tmp");
-                if let Err(e) = std::fs::write(&tmp, out).and_then(|_| std::fs::rename(&tmp, path))
-                {
-                    eprintln!("error: cannot write {}: {e}", path.display());
-                    let _ = std::fs::remove_file(&tmp);
+                // through a link to its target, atomically (snn_io::output)
+                if let Err(e) = snn_io::output::write_bytes(path, out.as_bytes()) {
+                    snnc::errln!("error: {e}");
                     failed = true;
                 }
             }
             Err(d) => {
                 let mut db = FsDb::new();
                 db.add(&path.display().to_string(), None, text);
-                eprint!("{}", snnc::render::render(&db as &dyn SourceDb, &d, color));
+                snnc::err!("{}", snnc::render::render(&db as &dyn SourceDb, &d, color));
                 failed = true;
             }
         }

@@ -4,6 +4,7 @@
 use ndarray::{ArrayD, Axis, IxDyn};
 use plotters::coord::Shift;
 use plotters::prelude::*;
+use snn_io::output::Staged;
 use snn_io::{read_npy, read_npz};
 use std::path::{Path, PathBuf};
 
@@ -76,7 +77,18 @@ pub fn plot(cfg: &PlotConfig) -> Result<String, String> {
     let ext = cfg.output.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
     plotters::style::register_font("sans-serif", FontStyle::Normal, FONT)
         .map_err(|_| "the embedded font cannot be loaded".to_string())?;
-    let tmp = tmp_path(&cfg.output);
+    let read: Vec<PathBuf> = std::iter::once(cfg.data.clone()).chain(cfg.image.clone()).collect();
+    crate::output::check(&read, &[&cfg.output])?;
+    let staged = match ext.as_deref() {
+        Some("svg" | "png") => Staged::new(&cfg.output).map_err(|e| e.to_string())?,
+        _ => {
+            return Err(format!(
+                "cannot tell the figure format of {}: use a .png or .svg file name",
+                cfg.output.display()
+            ))
+        }
+    };
+    let tmp = staged.path().to_path_buf();
     let res = match ext.as_deref() {
         Some("svg") => {
             let root = SVGBackend::new(&tmp, size).into_drawing_area();
@@ -95,25 +107,16 @@ pub fn plot(cfg: &PlotConfig) -> Result<String, String> {
             ))
         }
     };
-    match res.and_then(|_| std::fs::rename(&tmp, &cfg.output).map_err(|e| e.to_string())) {
+    let res = res.map_err(|e| format!("cannot write {}: {e}", cfg.output.display()));
+    match res.and_then(|_| staged.commit().map_err(|e| e.to_string())) {
         Ok(()) => Ok(format!(
             "wrote {} ({} row(s) × {} panel(s))",
             cfg.output.display(),
             indices.len(),
             cols
         )),
-        Err(e) => {
-            let _ = std::fs::remove_file(&tmp);
-            Err(format!("cannot write {}: {e}", cfg.output.display()))
-        }
+        Err(e) => Err(e),
     }
-}
-
-fn tmp_path(out: &Path) -> PathBuf {
-    // same directory (for the rename) and same extension (the PNG encoder goes by it)
-    let mut name = std::ffi::OsString::from(".snnc-tmp-");
-    name.push(out.file_name().unwrap_or_default());
-    out.with_file_name(name)
 }
 
 /// One grey-level (or RGB) image per batch element: (height, width, channels, values 0..1).

@@ -37,6 +37,8 @@ pub struct RunConfig {
     pub rates: bool,
     /// Float type of the simulation and of the output arrays.
     pub dtype: Dtype,
+    /// Memory the run may use, in bytes (`--max-memory`; default: the machine's).
+    pub max_memory: Option<u64>,
 }
 
 impl Default for RunConfig {
@@ -55,6 +57,7 @@ impl Default for RunConfig {
             output: PathBuf::from("out.npz"),
             rates: false,
             dtype: Dtype::Float64,
+            max_memory: None,
         }
     }
 }
@@ -95,10 +98,28 @@ pub(crate) fn fail(msg: impl Into<String>) -> Failure {
     Failure(format!("error: {}\n", msg.into()))
 }
 
+/// The most errors a failed compile shows (as `snnc check`'s default `--error-limit`).
+pub const ERROR_LIMIT: usize = 100;
+
 pub(crate) fn render_all(db: &FsDb, diags: &[Diagnostic]) -> Failure {
     let mut s = String::new();
+    let mut renderer = crate::render::Renderer::new(db as &dyn SourceDb, false);
+    let n_errors = diags.iter().filter(|d| d.is_error()).count();
+    let mut shown = 0;
     for d in diags {
-        s.push_str(&crate::render::render(db as &dyn SourceDb, d, false));
+        if d.is_error() {
+            if shown == ERROR_LIMIT {
+                continue;
+            }
+            shown += 1;
+        }
+        s.push_str(&renderer.render(d));
+    }
+    if shown < n_errors {
+        s.push_str(&format!("note: {} more error(s) not shown\n", n_errors - shown));
+    }
+    if n_errors > 1 {
+        s.push_str(&format!("error: aborting due to {n_errors} previous errors\n"));
     }
     Failure(s)
 }
@@ -111,14 +132,124 @@ pub const DEFAULT_TARGET: &dyn Target = TARGETS[0];
 
 /// Check, build and lower `file` (with model seed `seed`, time step `dt`).
 pub fn compile(file: &Path, seed: Option<u64>, dt: f64) -> Result<(FsDb, Program), Failure> {
+    compile_within(file, seed, dt, None)
+}
+
+/// [`compile`], refusing a model that needs more than `max_memory` bytes (default: the
+/// machine's memory; `snn_compiler::budget`).
+pub fn compile_within(
+    file: &Path,
+    seed: Option<u64>,
+    dt: f64,
+    max_memory: Option<u64>,
+) -> Result<(FsDb, Program), Failure> {
+    check_dt(dt)?;
+    let max_memory = Some(max_memory.unwrap_or_else(default_max_memory));
+    let mut db = FsDb::new();
+    let root = db.load(file).map_err(fail)?;
+    let program = snn_compiler::compile(&mut db, root, &CompileConfig { seed, dt, max_memory })
+        .map_err(|d| render_all(&db, &d))?;
+    Ok((db, program))
+}
+
+/// The steps of `--time SECONDS` at time step `dt`, rounded as Nengo's `Simulator.run` does
+/// (`np.round`: halves to even); non-finite or negative times are errors.
+pub fn steps_for_time(time: f64, dt: f64) -> Result<usize, Failure> {
+    check_dt(dt)?;
+    if !(time >= 0.0 && time.is_finite()) {
+        return Err(fail(format!(
+            "--time must be a non-negative number of seconds, found {time:?}"
+        )));
+    }
+    let steps = (time / dt).round_ties_even();
+    if steps > MAX_STEPS as f64 {
+        return Err(fail(format!(
+            "--time {time:?} is {steps:e} steps of {dt} s; at most {MAX_STEPS} steps can be run"
+        )));
+    }
+    Ok(steps as usize)
+}
+
+/// The most steps one run can have (`--steps`, `--time`): 2^40, beyond any run that ends.
+pub const MAX_STEPS: usize = 1 << 40;
+
+/// The most threads `--threads` can ask for.
+pub const MAX_THREADS: usize = 4096;
+
+/// Refuse a `--dt` that is not a positive finite number of seconds.
+pub fn check_dt(dt: f64) -> Result<(), Failure> {
     if !(dt > 0.0 && dt.is_finite()) {
         return Err(fail(format!("--dt must be a positive number of seconds, found {dt}")));
     }
-    let mut db = FsDb::new();
-    let root = db.load(file).map_err(fail)?;
-    let program = snn_compiler::compile(&mut db, root, &CompileConfig { seed, dt })
-        .map_err(|d| render_all(&db, &d))?;
-    Ok((db, program))
+    Ok(())
+}
+
+/// Refuse absurd `--steps` and `--threads`.
+pub fn check_counts(steps: usize, threads: usize) -> Result<(), Failure> {
+    if steps > MAX_STEPS {
+        return Err(fail(format!("--steps {steps} is more than the {MAX_STEPS} a run can have")));
+    }
+    if threads > MAX_THREADS {
+        return Err(fail(format!(
+            "--threads {threads} is more than {MAX_THREADS}; 0 uses one per core"
+        )));
+    }
+    Ok(())
+}
+
+/// The memory a run may use unless `--max-memory` says otherwise: the machine's memory
+/// (`MemTotal` of /proc/meminfo; 16 GiB where that cannot be read).
+pub fn default_max_memory() -> u64 {
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            let line = m.lines().find(|l| l.starts_with("MemTotal:"))?;
+            let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+            kib.checked_mul(1024)
+        })
+        .unwrap_or(16 << 30)
+}
+
+/// Parse a byte count: `1000000`, `512M`, `8G`, `1.5T` (K, M, G, T: powers of 1024; an
+/// optional `B` or `iB`).
+pub fn parse_bytes(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let t = t.strip_suffix("iB").or_else(|| t.strip_suffix('B')).unwrap_or(t);
+    let (num, mult) = match t.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => {
+            let m: u64 = match c.to_ascii_uppercase() {
+                'K' => 1 << 10,
+                'M' => 1 << 20,
+                'G' => 1 << 30,
+                'T' => 1 << 40,
+                _ => return Err(format!("unknown unit in `{s}` (use K, M, G or T)")),
+            };
+            (&t[..i], m)
+        }
+        _ => (t, 1),
+    };
+    let x: f64 =
+        num.trim().parse().map_err(|_| format!("`{s}` is not a size such as 8G or 512M"))?;
+    let bytes = x * mult as f64;
+    if !(bytes.is_finite() && bytes >= 1.0 && bytes < u64::MAX as f64) {
+        return Err(format!("`{s}` is not a usable memory size"));
+    }
+    Ok(bytes as u64)
+}
+
+pub use snn_compiler::budget::human_bytes;
+
+/// Bytes the probes of a run hold: batch × samples × sample size × 8 per probe.
+pub fn probe_bytes(program: &Program, steps: usize, batch: usize) -> u128 {
+    program
+        .probes
+        .iter()
+        .map(|p| {
+            let size: u128 = p.shape.iter().map(|&d| d as u128).product();
+            let samples = (steps / p.every.max(1)) as u128;
+            batch as u128 * samples * size * 8
+        })
+        .sum()
 }
 
 /// `snnc ir FILE` (`opt`: after the default target's passes, every input taken as held).
@@ -165,28 +296,45 @@ pub fn describe(prepared: &dyn Executable) -> String {
 /// `snnc run FILE …`.
 pub fn run(cfg: &RunConfig) -> Result<(), Failure> {
     let target = check_backend(&cfg.backend)?;
-    let (_, mut program) = compile(&cfg.file, cfg.seed, cfg.dt)?;
+    let (db, mut program) = compile_within(&cfg.file, cfg.seed, cfg.dt, cfg.max_memory)?;
+    // nothing read may be overwritten: the model, its imports and weights, the inputs
+    let mut read = db.files_read();
+    read.extend(
+        cfg.inputs.iter().map(|a| PathBuf::from(a.split_once('=').map_or(a.as_str(), |p| p.1))),
+    );
+    crate::output::check(&read, &[&cfg.output]).map_err(fail)?;
     let monitors = if cfg.rates {
         snn_compiler::ir::monitor::add_rate_monitors(&mut program, cfg.steps)
     } else {
         Vec::new()
     };
     let (inputs, batch) = load_inputs(&program, &cfg.inputs, cfg.steps)?;
+    let probes = probe_bytes(&program, cfg.steps, batch);
+    let limit = cfg.max_memory.unwrap_or_else(default_max_memory);
+    if probes > limit as u128 {
+        return Err(fail(format!(
+            "the probes of {} steps x batch {batch} need {}, more than the {} allowed (--max-memory); \
+             run fewer steps, probe less or use `sample_every`",
+            cfg.steps,
+            human_bytes(probes),
+            human_bytes(limit as u128)
+        )));
+    }
     if !cfg.no_opt {
         let report = optimize(target, &mut program, &inputs);
         if cfg.verbose {
             for line in report {
-                eprintln!("opt: {line}");
+                crate::errln!("opt: {line}");
             }
         }
     }
-    let total = (cfg.steps * batch) as u64;
+    let total = (cfg.steps as u64).saturating_mul(batch as u64);
     // A progress bar on long runs, on stderr only when it is a terminal.
     let bar = (total >= 100_000 && std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .then(|| indicatif::ProgressBar::new(total));
     let prepared = prepare(&program, target, cfg.dtype)?;
     if cfg.verbose {
-        eprint!("{}", describe(prepared.as_ref()));
+        crate::err!("{}", describe(prepared.as_ref()));
     }
     let start = std::time::Instant::now();
     let out = prepared
@@ -198,11 +346,11 @@ pub fn run(cfg: &RunConfig) -> Result<(), Failure> {
         .map_err(|e| fail(e.to_string()))?;
     if cfg.verbose {
         let s = start.elapsed().as_secs_f64();
-        eprintln!(
+        crate::errln!(
             "{}: {} steps x batch {batch} in {s:.4} s ({:.0} steps/s, {})",
             target.name(),
             cfg.steps,
-            (cfg.steps * batch) as f64 / s.max(1e-12),
+            cfg.steps as f64 * batch as f64 / s.max(1e-12),
             cfg.dtype.name()
         );
     }
@@ -315,16 +463,24 @@ fn print_rates(
     steps: usize,
 ) {
     let width = monitors.iter().map(|m| m.name.len()).max().unwrap_or(0).max(5);
-    println!(
+    crate::outln!(
         "{:width$}  {:>8}  {:>8}  {:>12}  {:>12}",
-        "layer", "neurons", "kind", "mean (Hz)", "max (Hz)"
+        "layer",
+        "neurons",
+        "kind",
+        "mean (Hz)",
+        "max (Hz)"
     );
     for m in monitors {
         let s = snn_compiler::ir::monitor::rate_stats(m, &out[m.probe], steps);
         let kind = if s.spiking { "spiking" } else { "rate" };
-        println!(
+        crate::outln!(
             "{:width$}  {:>8}  {:>8}  {:>12.3}  {:>12.3}",
-            s.name, s.neurons, kind, s.mean_hz, s.max_hz
+            s.name,
+            s.neurons,
+            kind,
+            s.mean_hz,
+            s.max_hz
         );
     }
 }

@@ -218,7 +218,10 @@ fn load_data(
         arrays.get(array).ok_or_else(|| {
             let names: Vec<&str> = arrays.keys().map(String::as_str).collect();
             let via = if array == name { String::new() } else { format!(" (for `{name}`)") };
-            fail(format!("{shown} has no array `{array}`{via} ({what}); it has: {}", names.join(", ")))
+            fail(format!(
+                "{shown} has no array `{array}`{via} ({what}); it has: {}",
+                names.join(", ")
+            ))
         })
     };
     let mut n = None;
@@ -398,15 +401,12 @@ pub fn train(cfg: &TrainConfig) -> Result<(), Failure> {
         )));
     }
     let out_weights = out_snn.with_extension("safetensors");
-    for input in [&cfg.file, &cfg.data] {
-        if same_file(input, &out_snn) || same_file(input, &out_weights) {
-            return Err(fail(format!(
-                "refusing to overwrite the input `{}` with the output",
-                input.display()
-            )));
-        }
-    }
     let loaded = load(&cfg.file, cfg.seed, cfg.dt)?;
+    // the outputs must not replace the model, its imports, its weights or the data
+    let mut inputs = loaded.db.files_read();
+    inputs.push(cfg.data.clone());
+    inputs.extend(cfg.validation.iter().cloned());
+    crate::output::check(&inputs, &[out_snn.as_path(), out_weights.as_path()]).map_err(fail)?;
     let (params, skipped) = snn_train::params::find(&loaded.model, &loaded.program);
     for s in &skipped {
         let d = snn_syntax::Diagnostic::warning(
@@ -415,7 +415,7 @@ pub fn train(cfg: &TrainConfig) -> Result<(), Failure> {
             s.span,
             "left as it is",
         );
-        eprint!("{}", crate::render::render(&loaded.db as &dyn SourceDb, &d, false));
+        crate::err!("{}", crate::render::render(&loaded.db as &dyn SourceDb, &d, false));
     }
     if params.is_empty() {
         return Err(fail("the model has nothing to train (no transforms or layer biases)"));
@@ -429,7 +429,7 @@ pub fn train(cfg: &TrainConfig) -> Result<(), Failure> {
     let engine = Engine::new(&loaded.program, &params).map_err(|e| train_failure(&loaded.db, e))?;
     let mut values: Vec<ArrayD<f64>> = params.iter().map(|p| p.value.clone()).collect();
     let n_values: usize = values.iter().map(ArrayD::len).sum();
-    eprintln!(
+    crate::errln!(
         "training {} parameters ({n_values} values) on {} samples x {} step(s), {} threads",
         params.len(),
         data.len(),
@@ -484,7 +484,7 @@ pub fn train(cfg: &TrainConfig) -> Result<(), Failure> {
             .get(e)
             .map(|s| format!(", validation {}", scores_line(&losses, s)))
             .unwrap_or_default();
-        println!(
+        crate::outln!(
             "epoch {}/{}: loss {loss:.6} ({:.2} s){val}",
             e + 1,
             cfg.epochs,
@@ -505,8 +505,10 @@ pub fn train(cfg: &TrainConfig) -> Result<(), Failure> {
         &weights_name,
     )
     .map_err(|e| train_failure(&loaded.db, e))?;
-    write_pair(&out_snn, &out_weights, &written)?;
-    println!("wrote {} and {}", out_snn.display(), out_weights.display());
+    let named: Vec<(&str, ndarray::ArrayViewD<f64>)> =
+        written.tensors.iter().map(|(n, a)| (n.as_str(), a.view())).collect();
+    crate::import::write_both(&out_snn, &out_weights, &written.source, &named).map_err(fail)?;
+    crate::outln!("wrote {} and {}", out_snn.display(), out_weights.display());
     Ok(())
 }
 
@@ -543,61 +545,8 @@ pub fn print_scores(scores: &Scores, losses: &[(String, Loss)], json: bool) {
                 serde_json::json!({"probe": probe, "loss": kind, "value": v, "accuracy": a})
             })
             .collect();
-        println!("{}", serde_json::json!({"loss": scores.loss, "losses": per}));
+        crate::outln!("{}", serde_json::json!({"loss": scores.loss, "losses": per}));
     } else {
-        println!("{}", scores_line(losses, scores));
+        crate::outln!("{}", scores_line(losses, scores));
     }
-}
-
-/// Whether `a` and `b` name the same existing file.
-fn same_file(a: &Path, b: &Path) -> bool {
-    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
-        (Ok(x), Ok(y)) => x == y,
-        _ => false,
-    }
-}
-
-/// Writes the weights and the `.snn` as a pair: both into temporary files beside them, then
-/// renamed into place, the weights first; if the second rename fails the first is undone, so
-/// the pair is never half written.
-fn write_pair(
-    snn: &Path,
-    weights: &Path,
-    w: &snn_train::writeback::Written,
-) -> Result<(), Failure> {
-    let tmp_w = weights.with_extension("safetensors.train-tmp");
-    let tmp_s = snn.with_extension("snn.train-tmp");
-    let cleanup = || {
-        let _ = std::fs::remove_file(&tmp_w);
-        let _ = std::fs::remove_file(&tmp_s);
-    };
-    let named: Vec<(&str, ndarray::ArrayViewD<f64>)> =
-        w.tensors.iter().map(|(n, a)| (n.as_str(), a.view())).collect();
-    if let Err(e) = snn_io::write_safetensors(&tmp_w, &named, snn_runtime::Precision::F64) {
-        cleanup();
-        return Err(fail(format!("cannot write {}: {e}", weights.display())));
-    }
-    if let Err(e) = std::fs::write(&tmp_s, &w.source) {
-        cleanup();
-        return Err(fail(format!("cannot write {}: {e}", snn.display())));
-    }
-    let old_weights = std::fs::read(weights).ok();
-    if let Err(e) = std::fs::rename(&tmp_w, weights) {
-        cleanup();
-        return Err(fail(format!("cannot write {}: {e}", weights.display())));
-    }
-    if let Err(e) = std::fs::rename(&tmp_s, snn) {
-        // Undo the weights so that the pair stays consistent.
-        match old_weights {
-            Some(bytes) => {
-                let _ = std::fs::write(weights, bytes);
-            }
-            None => {
-                let _ = std::fs::remove_file(weights);
-            }
-        }
-        cleanup();
-        return Err(fail(format!("cannot write {}: {e}", snn.display())));
-    }
-    Ok(())
 }

@@ -14,12 +14,15 @@ pub struct CompileConfig {
     pub seed: Option<u64>,
     /// Time step in seconds (finite and positive; the command line checks it).
     pub dt: f64,
+    /// Refuse (a located `E0801`) a model whose build and run need more bytes than this
+    /// ([`crate::budget`]); `None`: no limit.
+    pub max_memory: Option<u64>,
 }
 
 impl Default for CompileConfig {
     /// The file's own seed and Nengo's default time step, 1 ms.
     fn default() -> Self {
-        Self { seed: None, dt: 0.001 }
+        Self { seed: None, dt: 0.001, max_memory: None }
     }
 }
 
@@ -41,6 +44,9 @@ pub fn compile(
     let checked = resolve::check_with_seed(db, root, cfg.seed);
     if checked.has_errors() {
         return Err(checked.diagnostics);
+    }
+    if let Some(d) = cfg.max_memory.and_then(|limit| crate::budget::check(&checked.model, limit)) {
+        return Err(vec![d]);
     }
     lower_model(&checked.model, cfg.dt)
 }

@@ -2,6 +2,7 @@
 //! interpreter and the [`target::Target`] trait every backend implements.
 
 pub mod backend;
+pub mod budget;
 pub mod build;
 pub mod compile;
 pub mod func;

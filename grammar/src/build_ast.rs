@@ -10,11 +10,24 @@ pub(crate) struct Builder {
     pub(crate) file: FileId,
     /// Where the parsed text starts in the file (a piece parsed alone during recovery).
     pub(crate) offset: usize,
+    /// Depth of the expression tree being built (bounded by `MAX_EXPR_DEPTH`).
+    depth: std::cell::Cell<usize>,
+    /// Expressions too deep to build.
+    errors: std::cell::RefCell<Vec<crate::Diagnostic>>,
 }
 
 type P<'i> = Pair<'i, Rule>;
 
 impl Builder {
+    pub(crate) fn new(file: FileId, offset: usize) -> Builder {
+        Builder { file, offset, depth: Default::default(), errors: Default::default() }
+    }
+
+    /// The expressions that were too deep to build (each left as `ExprKind::None`).
+    pub(crate) fn take_errors(&self) -> Vec<crate::Diagnostic> {
+        self.errors.take()
+    }
+
     /// The pair's span without the whitespace pest's implicit `WHITESPACE` leaves at its end
     /// (`x ` in `x -> y`), so labels underline just the text.
     fn span(&self, pair: &P<'_>) -> Span {
@@ -348,6 +361,47 @@ impl Builder {
     /// An `expr` pair: a flat sequence of prefix/primary/postfix/infix tokens, climbed here.
     pub(crate) fn expr(&self, pair: P<'_>) -> Expr {
         let span = self.span(&pair);
+        // every operator, prefix and postfix may add a level to the tree (operands recurse)
+        let cost = 1 + pair
+            .clone()
+            .into_inner()
+            .filter(|t| {
+                let r = t.as_rule();
+                binary_op(r).is_some()
+                    || matches!(
+                        r,
+                        Rule::neg
+                            | Rule::not
+                            | Rule::call_args
+                            | Rule::index_post
+                            | Rule::field_seg
+                    )
+            })
+            .count();
+        let depth = self.depth.get() + cost;
+        if depth > crate::MAX_EXPR_DEPTH {
+            let limit = crate::MAX_EXPR_DEPTH;
+            self.errors.borrow_mut().push(
+                crate::Diagnostic::error(
+                    crate::codes::LIMIT,
+                    format!("expression nests more than {limit} levels deep"),
+                    span,
+                    "too deep",
+                )
+                .with_help(format!(
+                    "operators, signs, calls, indices and brackets on one path count; the \
+                     limit is {limit} levels: name parts with `let` (a long sum, in pieces)"
+                )),
+            );
+            return Expr { kind: ExprKind::None, span };
+        }
+        self.depth.set(depth);
+        let e = self.expr_inner(span, pair);
+        self.depth.set(depth - cost);
+        e
+    }
+
+    fn expr_inner(&self, span: Span, pair: P<'_>) -> Expr {
         let mut operands: Vec<Expr> = Vec::new();
         let mut ops: Vec<BinaryOp> = Vec::new();
         let mut prefixes: Vec<(UnaryOp, Span)> = Vec::new();

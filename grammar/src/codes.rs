@@ -40,4 +40,5 @@ codes! {
     EVAL = "E0601": "a constant expression that cannot be evaluated",
     ARITY = "E0603": "a call with the wrong number of arguments",
     BUILD = "E0701": "a model that cannot be built (e.g. an all-zero activity matrix)",
+    LIMIT = "E0801": "a program beyond one of snnc's limits (nesting depth, memory a run needs)",
 }

@@ -54,6 +54,10 @@ impl Reparser {
     /// trees of statements seen in earlier calls.
     pub fn parse(&mut self, file: FileId, text: &str) -> Parse {
         self.tick += 1;
+        // nesting beyond the limit is reported by the whole-file parse, before pest runs
+        if crate::too_deep(file, text).is_some() {
+            return crate::parse(file, text);
+        }
         let toks: Vec<Token> =
             tokenize(text).into_iter().filter(|t| t.kind != TokenKind::Comment).collect();
         let mut items = Vec::new();
@@ -86,9 +90,12 @@ impl Reparser {
             e.used = self.tick;
             return e.items.clone();
         }
-        let items = SnnParser::parse(Rule::file, piece).ok().map(|pairs| {
-            let b = Builder { file: FileId(0), offset: 0 };
-            Rc::new(build_ast::first(pairs).map(|p| b.file(p).items).unwrap_or_default())
+        let items = SnnParser::parse(Rule::file, piece).ok().and_then(|pairs| {
+            let b = Builder::new(FileId(0), 0);
+            let items = build_ast::first(pairs).map(|p| b.file(p).items).unwrap_or_default();
+            // a piece with expressions too deep to build goes to the whole-file parse, which
+            // reports them
+            b.take_errors().is_empty().then(|| Rc::new(items))
         });
         self.pieces.insert(piece.to_string(), Entry { items: items.clone(), used: self.tick });
         items

@@ -130,8 +130,12 @@ fn parse_piece(
     let sub = &text[start..end];
     match SnnParser::parse(Rule::file, sub) {
         Ok(pairs) => {
-            let b = Builder { file, offset: start };
-            Ok(build_ast::first(pairs).map(|p| b.file(p).items).unwrap_or_default())
+            let b = Builder::new(file, start);
+            let items = build_ast::first(pairs).map(|p| b.file(p).items).unwrap_or_default();
+            match b.take_errors().into_iter().next() {
+                Some(d) => Err(d),
+                None => Ok(items),
+            }
         }
         Err(err) => {
             let mut d = parse_error::convert(file, sub, err);
@@ -234,7 +238,7 @@ fn recover_network(
     // the header, parsed with an empty body
     let header = format!("{}}}", &text[toks[s].start..toks[open].end]);
     let pairs = SnnParser::parse(Rule::file, &header).ok()?;
-    let b = Builder { file, offset: toks[s].start };
+    let b = Builder::new(file, toks[s].start);
     let mut item = build_ast::first(pairs).map(|p| b.file(p))?.items.pop()?;
     let Item::Network(def) = &mut item else { return None };
     let end = if close < e { toks[close].end } else { toks[e - 1].end };

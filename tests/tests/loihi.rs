@@ -50,7 +50,7 @@ fn every_loihi_code_has_a_located_case() {
     let missing: Vec<&str> = snn_loihi::codes::ALL
         .iter()
         .map(|(c, _)| *c)
-        // E0805 (no split fits, too many chips) needs a model too large for a fixture; it is
+        // E0905 (no split fits, too many chips) needs a model too large for a fixture; it is
         // tested in compiler/loihi/tests/mapping.rs
         .filter(|c| !seen.contains(c) && *c != snn_loihi::codes::CAPACITY)
         .collect();

@@ -53,9 +53,18 @@ impl FsDb {
         if let Some(id) = self.by_path.get(&key) {
             return Ok(*id);
         }
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let bytes =
+            std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let text =
+            source_text(bytes).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         Ok(self.add(&path.display().to_string(), Some(key), text))
+    }
+
+    /// Every file read so far (sources and weights files, links followed where the file
+    /// exists): what a command must not overwrite.
+    pub fn files_read(&self) -> Vec<PathBuf> {
+        let sources = self.files.iter().filter_map(|f| f.1.clone());
+        sources.chain(self.weights.keys().cloned()).collect()
     }
 
     fn dir_of(&self, file: FileId) -> PathBuf {
@@ -109,6 +118,31 @@ impl SourceDb for FsDb {
     }
 }
 
+/// A source file's bytes as text: a UTF-8 byte-order mark is dropped; invalid UTF-8 and NUL
+/// bytes are errors naming their line and column.
+pub fn source_text(mut bytes: Vec<u8>) -> Result<String, String> {
+    if bytes.starts_with(b"\xEF\xBB\xBF") {
+        bytes.drain(..3);
+    }
+    let at = |bytes: &[u8], i: usize| {
+        let before = &bytes[..i];
+        let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+        let start = before.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
+        let col = String::from_utf8_lossy(&before[start..]).chars().count() + 1;
+        format!("line {line}, column {col} (byte {i})")
+    };
+    match String::from_utf8(bytes) {
+        Ok(text) => match text.bytes().position(|b| b == 0) {
+            Some(i) => Err(format!("a NUL byte at {}: not a text file", at(text.as_bytes(), i))),
+            None => Ok(text),
+        },
+        Err(e) => {
+            let i = e.utf8_error().valid_up_to();
+            Err(format!("invalid UTF-8 at {}: source files must be UTF-8", at(e.as_bytes(), i)))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -129,6 +163,15 @@ mod tests {
         assert_eq!(db.name(id), "std/integrator.snn");
         assert!(!db.text(id).is_empty());
         assert_eq!(db.load_std("no_such_network"), None);
+    }
+
+    #[test]
+    fn source_text_takes_a_bom_and_locates_bad_bytes() {
+        assert_eq!(source_text(b"\xEF\xBB\xBFnode a: [1]".to_vec()).unwrap(), "node a: [1]");
+        let e = source_text(b"node a\nnode \xFF".to_vec()).unwrap_err();
+        assert_eq!(e, "invalid UTF-8 at line 2, column 6 (byte 12): source files must be UTF-8");
+        let e = source_text(b"n\xC3\xA9\x00".to_vec()).unwrap_err();
+        assert_eq!(e, "a NUL byte at line 1, column 3 (byte 3): not a text file");
     }
 
     #[test]

@@ -2,23 +2,23 @@
 //! cannot be mapped onto Loihi 1 cores; each diagnostic's help says what to change.
 
 /// A neuron type Loihi compartments do not implement.
-pub const NEURON_TYPE: &str = "E0801";
+pub const NEURON_TYPE: &str = "E0901";
 /// A synapse that is not a first-order lowpass (alpha, general linear filters, two in series).
-pub const SYNAPSE: &str = "E0802";
+pub const SYNAPSE: &str = "E0902";
 /// A part of the model that runs off-chip and is not mapped yet (nodes, inputs, host functions,
 /// decoded connections, probes of non-neuron signals).
-pub const HOST: &str = "E0803";
+pub const HOST: &str = "E0903";
 /// A parameter outside what the chip's integers hold after discretization (time constants,
 /// weights, biases, thresholds).
-pub const RANGE: &str = "E0804";
+pub const RANGE: &str = "E0904";
 /// A population that no split fits onto cores, or more chips than allowed.
-pub const CAPACITY: &str = "E0805";
+pub const CAPACITY: &str = "E0905";
 /// A warning: connections into one population with different synapses (Loihi filters a
 /// compartment's whole input with one time constant; the largest is used, as nengo-loihi does).
-pub const SHARED_FILTER: &str = "W0801";
+pub const SHARED_FILTER: &str = "W0901";
 
 /// A warning: a connection whose weights lose much to 8-bit quantization.
-pub const QUANTIZATION: &str = "W0802";
+pub const QUANTIZATION: &str = "W0902";
 
 /// Every code with its meaning.
 pub const ALL: &[(&str, &str)] = &[

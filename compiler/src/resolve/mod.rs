@@ -46,6 +46,9 @@ pub fn check(db: &mut dyn SourceDb, root: FileId) -> Checked {
 /// opened): it stops the work that needs the value and is never shown.
 const FOLLOW_ON: &str = "follow-on";
 
+/// The deepest nesting of network instances (each level recurses in the elaborator).
+pub const MAX_INSTANCE_DEPTH: usize = 64;
+
 /// [`check`] with the model seed set from outside (`snnc run --seed`), overriding `seed N`.
 pub fn check_with_seed(db: &mut dyn SourceDb, root: FileId, seed: Option<u64>) -> Checked {
     let mut el = Elab::new(db);
@@ -102,6 +105,9 @@ pub(crate) struct Elab<'db> {
     weights: Vec<WeightsEntry>,
     /// Network instantiation stack (names), for recursion detection.
     stack: Vec<String>,
+    /// The instance depth limit was reported (once per check: every deeper level, and every
+    /// definition checked on its own, would report it again).
+    depth_reported: bool,
 }
 
 impl<'db> Elab<'db> {
@@ -114,6 +120,7 @@ impl<'db> Elab<'db> {
             diags: Vec::new(),
             weights: Vec::new(),
             stack: Vec::new(),
+            depth_reported: false,
         }
     }
 
@@ -286,7 +293,15 @@ impl<'db> Elab<'db> {
             Some(other) => {
                 self.diags.push(Diagnostic::error(
                     codes::TYPE_MISMATCH,
-                    format!("a seed is a non-negative whole number, found {}", other.describe()),
+                    match other {
+                        Value::Num(x, Unit::One) => {
+                            format!("a seed is a non-negative whole number, found {x}")
+                        }
+                        _ => format!(
+                            "a seed is a non-negative whole number, found {}",
+                            other.describe()
+                        ),
+                    },
                     e.span,
                     "here",
                 ));
@@ -600,7 +615,38 @@ impl<'db> Elab<'db> {
         args: &[value::CtorArg],
         call_span: Span,
     ) {
-        if self.stack.contains(&def.name.name) || self.stack.len() > 64 {
+        if self.stack.len() >= MAX_INSTANCE_DEPTH && !self.stack.contains(&def.name.name) {
+            if std::mem::replace(&mut self.depth_reported, true) {
+                return;
+            }
+            let n = self.stack.len();
+            let chain = if n > 6 {
+                format!(
+                    "{} → … ({} more) … → {}",
+                    self.stack[..3].join(" → "),
+                    n - 6,
+                    self.stack[n - 3..].join(" → ")
+                )
+            } else {
+                self.stack.join(" → ")
+            };
+            self.diags.push(
+                Diagnostic::error(
+                    codes::LIMIT,
+                    format!("network instances nest more than {MAX_INSTANCE_DEPTH} levels deep"),
+                    call_span,
+                    format!("level {}", self.stack.len() + 1),
+                )
+                .with_label(def.name.span, "defined here")
+                .with_help(format!(
+                    "the limit is {MAX_INSTANCE_DEPTH} levels of networks inside networks; \
+                     instantiation chain: {chain} → {}",
+                    def.name.name
+                )),
+            );
+            return;
+        }
+        if self.stack.contains(&def.name.name) {
             let chain = self.stack.join(" → ");
             self.diags.push(
                 Diagnostic::error(

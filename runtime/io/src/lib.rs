@@ -1,21 +1,24 @@
 //! snn-io, array files as `ndarray::ArrayD<f64>`: `.npy`, `.npz` (NumPy) and `.safetensors`, plus
 //! [`WeightsFile`], which opens either kind by extension and serves tensors by name.
 //!
-//! Reading converts every supported element type (floats, integers, bool) to `f64`. Writing is
-//! atomic: data goes to a temporary file in the target's directory, which is then renamed over
-//! the target, so a failed write never leaves a half-written file. No function here panics on a
+//! Reading converts every supported element type (floats, integers, bool) to `f64`. Writing goes
+//! through [`output`] (the one way snnc writes files): symbolic links are written through,
+//! devices and FIFOs directly, and regular files atomically (a temporary file in the target's
+//! directory renamed over it), so a failed write never leaves a half-written file. No function here panics on a
 //! bad file; every failure is an [`IoError`] naming the file, the array and the reason.
 
 mod npy;
+pub mod output;
 mod safetensors;
 mod weights;
 
 use std::fmt;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 pub use self::npy::{read_npy, read_npy_bytes, read_npz, read_npz_bytes, write_npy, write_npz};
-pub use self::safetensors::{read_safetensors, read_safetensors_bytes, write_safetensors};
+pub use self::safetensors::{
+    read_safetensors, read_safetensors_bytes, write_safetensors, write_safetensors_to,
+};
 pub use self::weights::{WeightsFile, WeightsFormat};
 pub use snn_runtime::Precision;
 
@@ -144,29 +147,12 @@ pub(crate) fn check_names<'a>(
     Ok(())
 }
 
-/// Writes `path` atomically: `fill` writes into a temporary file in the same directory, which
-/// then replaces `path`. On any error the temporary file is removed and `path` is untouched.
+/// Writes `path` by [`output::write_with`]: through symbolic links, directly into devices and
+/// FIFOs, and atomically into regular files (a temporary file in the same directory, renamed over
+/// it). On any error the temporary file is removed and `path` is untouched.
 pub(crate) fn write_atomic(
     path: &Path,
     fill: impl FnOnce(&mut std::fs::File) -> Result<(), IoError>,
 ) -> Result<(), IoError> {
-    let write_err = |source| IoError::Write { path: path.to_path_buf(), source };
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    let mut tmp =
-        tempfile::Builder::new().prefix(".snn-tmp-").tempfile_in(dir).map_err(write_err)?;
-    fill(tmp.as_file_mut())?;
-    tmp.as_file_mut().flush().map_err(write_err)?;
-    tmp.as_file().sync_all().map_err(write_err)?;
-    // Temporary files are private (0600); give the result ordinary permissions.
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(path).map(|m| m.permissions().mode()).unwrap_or(0o644);
-        tmp.as_file().set_permissions(std::fs::Permissions::from_mode(mode)).map_err(write_err)?;
-    }
-    tmp.persist(path).map_err(|e| write_err(e.error))?;
-    Ok(())
+    output::write_with(path, fill)
 }

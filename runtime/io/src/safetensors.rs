@@ -101,6 +101,17 @@ pub fn write_safetensors(
     tensors: &[(&str, ArrayViewD<f64>)],
     precision: Precision,
 ) -> Result<(), IoError> {
+    write_atomic(path, |file| write_safetensors_to(file, path, tensors, precision))
+}
+
+/// Writes tensors in `.safetensors` form into `file` (a staged output, see
+/// [`crate::output`]); `path` names it in errors.
+pub fn write_safetensors_to(
+    file: &mut std::fs::File,
+    path: &Path,
+    tensors: &[(&str, ArrayViewD<f64>)],
+    precision: Precision,
+) -> Result<(), IoError> {
     check_names(path, tensors.iter().map(|(name, _)| *name))?;
     let mut buffers = Vec::with_capacity(tensors.len());
     for (name, array) in tensors {
@@ -128,8 +139,6 @@ pub fn write_safetensors(
         format: ".safetensors",
         reason: e.to_string(),
     })?;
-    write_atomic(path, |file| {
-        file.write_all(&serialized)
-            .map_err(|source| IoError::Write { path: path.to_path_buf(), source })
-    })
+    file.write_all(&serialized)
+        .map_err(|source| IoError::Write { path: path.to_path_buf(), source })
 }

@@ -271,10 +271,9 @@ impl Elab<'_> {
     /// The `seed` clause, or a seed derived from the connection's place in the model.
     fn connection_seed(&mut self, ctx: &mut NetCtx, e: Option<&ast::Expr>) -> Option<u64> {
         match e {
-            Some(e) => match self.eval_int(ctx, e) {
-                Some(s) if s >= 0 => Some(s as u64),
-                _ => None,
-            },
+            // a negative or fractional seed is reported there (it used to drop the
+            // connection silently)
+            Some(e) => self.eval_seed(ctx, e),
             None => Some(derive_seed(
                 ctx.seed,
                 &format!("{}connect#{}", ctx.prefix, self.model.connections.len()),

@@ -1,0 +1,39 @@
+//! The outputs of a command, checked before anything is written: no output may be one of the
+//! command's inputs, and no two outputs may be the same file. Writing itself is
+//! `snn_io::output` (through links, devices directly, regular files atomically, sets of files
+//! all or none), which every command uses.
+
+use snn_io::output::resolve;
+use std::path::{Path, PathBuf};
+
+/// Refuse (with a message naming the paths as given) an output that is one of `inputs` or
+/// that another output also names. Devices, FIFOs and sockets are exempt from the input check
+/// (`-o /dev/stdout` while reading `/dev/stdin` destroys nothing).
+pub fn check(inputs: &[PathBuf], outputs: &[&Path]) -> Result<(), String> {
+    let mut seen: Vec<(&Path, PathBuf)> = Vec::new();
+    for &out in outputs {
+        let r = resolve(out).map_err(|e| e.to_string())?;
+        if r.exists && !r.special {
+            if let Some(input) = inputs.iter().find(|i| snn_io::output::same_file(i, &r.path)) {
+                let link = std::fs::symlink_metadata(out).is_ok_and(|m| m.is_symlink());
+                let same =
+                    if link { format!(" (a link to {})", input.display()) } else { String::new() };
+                return Err(format!(
+                    "refusing to write {}: it is an input of this command{same}; nothing was written",
+                    out.display()
+                ));
+            }
+        }
+        if let Some((other, _)) = seen.iter().find(|(_, p)| *p == r.path) {
+            return Err(format!(
+                "refusing to write {} and {}: they are the same file; nothing was written",
+                other.display(),
+                out.display()
+            ));
+        }
+        if !r.special {
+            seen.push((out, r.path));
+        }
+    }
+    Ok(())
+}

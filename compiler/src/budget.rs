@@ -1,0 +1,151 @@
+//! The memory a checked model needs to be built and run (per batch element), estimated from
+//! the model alone, so that a model too large for the machine is a located error at check time
+//! rather than an allocation failure later (`snnc check`, `run`, `build`, `ir`, `bench`).
+//!
+//! Counted, in 8-byte values: every object's signals (its input and output, and per neuron its
+//! current, output, gain, bias and up to four state variables); for an ensemble, its encoders,
+//! its eval points and, when something is decoded from it, the activity matrix (eval points x
+//! neurons) and the solver's Gram matrix (neurons x neurons); each connection's weights
+//! (decoders, dense and sparse transforms). Probes are counted by the command that knows the
+//! number of steps. Sizes multiply in `u128`, so no declared size can overflow the count.
+
+use crate::model::{Model, ObjectKind, Transform};
+use snn_syntax::{codes, Diagnostic, Span};
+
+/// One part of the estimate: what, where, how many bytes.
+#[derive(Clone, Debug)]
+pub struct Cost {
+    /// The statement it comes from.
+    pub span: Span,
+    /// What needs the memory (`ensemble `a`: activity matrix`).
+    pub what: String,
+    /// Bytes.
+    pub bytes: u128,
+}
+
+/// Bytes per stored value (the build and the reference backend use `f64`).
+const VALUE: u128 = 8;
+
+/// Values per neuron besides its state: input current, output, gain, bias; plus four states.
+const PER_NEURON: u128 = 8;
+
+/// The memory `model` needs, part by part.
+pub fn estimate(model: &Model) -> Vec<Cost> {
+    let mut costs = Vec::new();
+    let decoded_from: Vec<bool> = {
+        let mut v = vec![false; model.objects.len()];
+        for c in &model.connections {
+            if c.is_decoded(model) {
+                if let Some(slot) = v.get_mut(c.pre.obj.0 as usize) {
+                    *slot = true;
+                }
+            }
+        }
+        v
+    };
+    for (i, o) in model.objects.iter().enumerate() {
+        let size_out: u128 = o.shape.iter().map(|&d| d as u128).product();
+        let mut values = size_out + o.size_in as u128;
+        if let Some(n) = o.n_neurons() {
+            values = values.saturating_add((n as u128).saturating_mul(PER_NEURON));
+        }
+        costs.push(Cost {
+            span: o.span,
+            what: format!("{} `{}`: signals", o.kind.describe(), o.name),
+            bytes: values.saturating_mul(VALUE),
+        });
+        if let ObjectKind::Ensemble(e) = &o.kind {
+            let n = e.n_neurons as u128;
+            let d = e.dims as u128;
+            let n_eval = e
+                .n_eval_points
+                .unwrap_or_else(|| crate::nef::default_n_eval_points(e.n_neurons, e.dims))
+                as u128;
+            let mut v = n.saturating_mul(d).saturating_add(n_eval.saturating_mul(d));
+            if decoded_from[i] {
+                v = v.saturating_add(n_eval.saturating_mul(n)).saturating_add(n.saturating_mul(n));
+            }
+            costs.push(Cost {
+                span: o.span,
+                what: format!("ensemble `{}`: encoders, eval points and decoder solving", o.name),
+                bytes: v.saturating_mul(VALUE),
+            });
+        }
+    }
+    for c in &model.connections {
+        let pre = model.object(c.pre.obj);
+        let post_size = c.post.size as u128;
+        let values: u128 = match &c.transform {
+            Transform::Dense(m) => m.len() as u128,
+            Transform::Sparse { values, .. } => values.len() as u128 * 3,
+            Transform::Elementwise(v) => v.len() as u128,
+            _ => 0,
+        };
+        let decoders = match &pre.kind {
+            ObjectKind::Ensemble(e) if c.is_decoded(model) => {
+                (e.n_neurons as u128).saturating_mul(post_size.max(1))
+            }
+            _ => 0,
+        };
+        costs.push(Cost {
+            span: c.span,
+            what: format!("connection from `{}`: weights", pre.name),
+            bytes: values.saturating_add(decoders).saturating_mul(VALUE),
+        });
+    }
+    costs
+}
+
+/// An error at the largest part of the estimate when the whole is above `limit` bytes.
+pub fn check(model: &Model, limit: u64) -> Option<Diagnostic> {
+    let costs = estimate(model);
+    let total: u128 = costs.iter().fold(0u128, |a, c| a.saturating_add(c.bytes));
+    if total <= limit as u128 {
+        return None;
+    }
+    let big = costs.iter().max_by_key(|c| c.bytes)?;
+    Some(
+        Diagnostic::error(
+            codes::LIMIT,
+            format!(
+                "the model needs about {} of memory, more than the {} allowed",
+                human_bytes(total),
+                human_bytes(limit as u128)
+            ),
+            big.span,
+            format!("{}: {}", big.what, human_bytes(big.bytes)),
+        )
+        .with_help(
+            "make it smaller, or raise the limit with --max-memory (the default is the \
+             machine's memory)",
+        ),
+    )
+}
+
+/// A byte count for messages: `1.5 GiB`.
+pub fn human_bytes(b: u128) -> String {
+    let units = ["bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB", "ZiB", "YiB"];
+    let mut x = b as f64;
+    let mut u = 0;
+    while x >= 1024.0 && u + 1 < units.len() {
+        x /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{b} bytes")
+    } else {
+        format!("{x:.1} {}", units[u])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn human_bytes_reads() {
+        assert_eq!(human_bytes(12), "12 bytes");
+        assert_eq!(human_bytes(3 << 29), "1.5 GiB");
+        assert_eq!(human_bytes(u128::MAX), format!("{:.1} YiB", u128::MAX as f64 / 2f64.powi(80)));
+    }
+}
