@@ -74,7 +74,17 @@ pub(crate) fn load_k2(file: &str, h5: &H5, root: &Value) -> Result<WeightMap, Ke
             let (array, stored_f64) = h5
                 .dataset_f64(&format!("{gpath}/{wn}"))
                 .map_err(|e| KerasError::layer(ErrorKind::Weights, file, name, e))?;
-            read.push((wn.clone(), Weight { name: var_name(wn), array, stored_f64 }));
+            let wname = var_name(wn);
+            // Keras 2 stores Normalization's sample count with shape (1,), Keras 3 as a scalar
+            let array = match array.len() {
+                1 if wname == "count" => {
+                    array.into_shape_with_order(ndarray::IxDyn(&[])).map_err(|e| {
+                        KerasError::layer(ErrorKind::Weights, file, name, e.to_string())
+                    })?
+                }
+                _ => array,
+            };
+            read.push((wn.clone(), Weight { name: wname, array, stored_f64 }));
         }
         if !is_model_class(class_of(entry)) {
             map.insert(name.to_string(), read.into_iter().map(|(_, w)| w).collect());
