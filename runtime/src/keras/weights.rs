@@ -42,6 +42,12 @@ pub fn expected_names(class_name: &str, cfg: &LayerConfig) -> Option<Vec<&'stati
             Some(v)
         }
         "PReLU" => Some(vec!["alpha"]),
+        // adapted statistics are weights; given in the config, there are none
+        "Normalization" if cfg.get("mean").is_none() => Some(vec!["mean", "variance", "count"]),
+        "SeparableConvolution1D" | "SeparableConvolution2D" => {
+            bias(vec!["depthwise_kernel", "pointwise_kernel"])
+        }
+        "Convolution2DTranspose" => bias(vec!["kernel"]),
         "Embedding" => Some(vec!["embeddings"]),
         _ if super::eval::is_supported_class(class_name) => Some(Vec::new()),
         _ => None,
