@@ -10,6 +10,7 @@ use super::config::{DataFormat, LayerConfig, Padding};
 use super::error::{ErrorKind, KerasError};
 use super::layer::Layer;
 use super::ops;
+use super::recurrent;
 
 /// The element types the evaluator runs in (f32 and f64).
 pub trait Scalar:
@@ -69,6 +70,11 @@ const SUPPORTED: &[&str] = &[
     "Rescaling",
     "Normalization",
     "LayerNormalization",
+    "SimpleRNN",
+    "GRU",
+    "LSTM",
+    "Bidirectional",
+    "TimeDistributed",
     "Activation",
     "ReLU",
     "LeakyReLU",
@@ -313,8 +319,17 @@ type Family<T> = fn(&Layer, &[&ArrayD<T>], bool) -> Result<Option<ArrayD<T>>, Fa
 
 fn apply<T: Scalar>(layer: &Layer, args: &[&ArrayD<T>], keras3: bool) -> Result<ArrayD<T>, Fail> {
     // Each class belongs to exactly one family, so the order only decides which is asked first.
-    let families: [Family<T>; 8] =
-        [weighted, activations, normalization, merge, pooling, reshaping, spatial, passthrough];
+    let families: [Family<T>; 9] = [
+        weighted,
+        activations,
+        normalization,
+        merge,
+        pooling,
+        reshaping,
+        spatial,
+        passthrough,
+        recurrent_family,
+    ];
     for family in families {
         if let Some(y) = family(layer, args, keras3)? {
             return Ok(y);
@@ -777,4 +792,26 @@ fn passthrough<T: Scalar>(
         | "Identity" => Ok(Some(one(args)?.clone())),
         _ => Ok(None),
     }
+}
+
+/// Recurrent layers and their wrappers (`TimeDistributed` applies any layer the evaluator knows).
+fn recurrent_family<T: Scalar>(
+    layer: &Layer,
+    args: &[&ArrayD<T>],
+    keras3: bool,
+) -> Result<Option<ArrayD<T>>, Fail> {
+    let class = layer.class_name.as_str();
+    let y = match class {
+        c if recurrent::RNN_CLASSES.contains(&c) => {
+            recurrent::rnn(c, &layer.config, &layer.weights, one(args)?, keras3)?
+        }
+        "Bidirectional" => recurrent::bidirectional(layer, one(args)?, keras3)?,
+        "TimeDistributed" => recurrent::time_distributed(layer, one(args)?, keras3, |l, x, k3| {
+            apply(l, &[x], k3).map_err(|e| match e {
+                Fail::Unsupported(r) | Fail::Shape(r) | Fail::Weights(r) => r,
+            })
+        })?,
+        _ => return Ok(None),
+    };
+    Ok(Some(y))
 }

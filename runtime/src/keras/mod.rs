@@ -8,6 +8,7 @@ pub mod error;
 mod eval;
 mod layer;
 mod ops;
+mod recurrent;
 pub mod weights;
 
 pub use config::{DataFormat, LayerConfig, Padding};
