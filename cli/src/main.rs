@@ -324,6 +324,10 @@ struct ImportArgs {
     /// A .snn file whose `network` definitions convert Keras classes of the same name.
     #[arg(long)]
     layers: Vec<PathBuf>,
+    /// Write the model as `network NAME { … }` (Keras inputs and outputs as members) for other
+    /// .snn files to `use` and instantiate.
+    #[arg(long)]
+    network: Option<String>,
 }
 
 /// Arguments of `snnc verify`.
@@ -515,6 +519,7 @@ fn import_cmd(args: ImportArgs) -> ExitCode {
         initial_voltages,
         probe,
         layers,
+        network,
     } = args;
     let cfg = snnc::import::ImportConfig {
         model,
@@ -528,6 +533,7 @@ fn import_cmd(args: ImportArgs) -> ExitCode {
             no_fallback,
             max_to_avg_pool,
             probes: probe,
+            network,
             ..Default::default()
         },
     };

@@ -258,3 +258,75 @@ fn bad_models_are_clear_errors() {
     }
     let _ = std::fs::remove_dir_all(&tmp);
 }
+
+/// `snnc import --network NAME`: the model as a network definition that another file `use`s,
+/// instantiates and connects (inputs and outputs are members); it runs like Keras.
+#[test]
+fn imported_network_inside_a_larger_model() {
+    for (model, file) in [("mobile_block", "model.h5"), ("merge_multi_input", "model.keras")] {
+        let tmp = scratch(&format!("network-{model}"));
+        let dir = PathBuf::from("keras").join(model);
+        let cfg = snnc::import::ImportConfig {
+            model: dir.join(file),
+            output: tmp.join("lib.snn"),
+            swap: Vec::new(),
+            initial_voltages: None,
+            layers: Vec::new(),
+            options: Options { network: Some("kmodel".into()), ..Options::default() },
+        };
+        let c = snnc::import::import(&cfg).expect("imports");
+        assert!(c.snn.contains("network kmodel {") && !c.snn.contains("probe "), "{}", c.snn);
+        let keras = snn_keras::read_model(dir.join(file)).expect("readable");
+        // a hand-written model around it: its own inputs feed the network's input members
+        let mut main = String::from("use \"lib.snn\"\nnetwork m = kmodel()\n");
+        for i in &keras.inputs {
+            let n = sanitize(&i.name);
+            let shape: Vec<String> = i.shape.iter().map(|d| d.unwrap_or(0).to_string()).collect();
+            main.push_str(&format!(
+                "input outer_{n}: [{}]\nconnect outer_{n} -> m.{n} synapse none\n",
+                shape.join(", ")
+            ));
+        }
+        for o in &keras.outputs {
+            let n = sanitize(&o.layer);
+            main.push_str(&format!("probe out_{n} = m.{n}\n"));
+        }
+        std::fs::write(tmp.join("main.snn"), &main).expect("write");
+        let mut db = FsDb::new();
+        let root = db.load(&tmp.join("main.snn")).expect("load");
+        let program = snn_compiler::compile(&mut db, root, &CompileConfig::default())
+            .unwrap_or_else(|d| {
+                panic!("{model}: {:?}\n{main}", d.iter().map(|d| &d.message).collect::<Vec<_>>())
+            });
+        let given = snn_io::read_npz(&dir.join("inputs.npz")).expect("inputs");
+        let inputs: Vec<ArrayD<f64>> = program
+            .inputs
+            .iter()
+            .map(|d| {
+                let k =
+                    keras.inputs.iter().find(|i| format!("outer_{}", sanitize(&i.name)) == d.name);
+                given[&k.expect("a Keras input").name].clone()
+            })
+            .collect();
+        let batch = inputs[0].shape()[0];
+        let out = interp::run(&program, 1, batch, &inputs).expect("runs");
+        let want = snn_io::read_npz(&dir.join(if file.ends_with("h5") {
+            "keras_outputs_k2.npz"
+        } else {
+            "keras_outputs_k3.npz"
+        }))
+        .expect("keras outputs");
+        for (i, o) in keras.outputs.iter().enumerate() {
+            let p = program
+                .probes
+                .iter()
+                .position(|p| p.name == format!("out_{}", sanitize(&o.layer)))
+                .expect("probe");
+            let flat =
+                |a: &ArrayD<f64>| a.iter().copied().collect::<ndarray::Array1<f64>>().into_dyn();
+            let e = rel_err(&flat(&out[p]), &flat(&want[&format!("out_f64__{i}")]));
+            assert!(e <= 1e-5, "{model} output {}: {e:e}", o.layer);
+        }
+        let _ = std::fs::remove_dir_all(&tmp);
+    }
+}

@@ -398,6 +398,70 @@ def m_host_layers_img(df):
     return K.Model(x, [y, g], name="host_layers_img")
 
 
+def m_mobilenet(df):
+    # keras.applications MobileNet (v1) at 32x32, alpha 0.25, logits (no softmax)
+    # (the input named explicitly: Keras 2 and 3 name an application's input differently)
+    return K.applications.MobileNet(
+        input_tensor=inp((32, 32, 3), "img"), input_shape=(32, 32, 3), alpha=0.25, weights=None, classes=10, classifier_activation=None
+    )
+
+
+def m_mobilenet_v2(df):
+    return K.applications.MobileNetV2(
+        input_tensor=inp((32, 32, 3), "img"), input_shape=(32, 32, 3), alpha=0.35, weights=None, classes=10, classifier_activation=None
+    )
+
+
+def m_mobile_block(df):
+    # The MobileNet-family building blocks on their own: preprocessing layers, ReLU6, depthwise
+    # (depth_multiplier 2, strides, dilation) and separable convolutions, squeeze-and-excite
+    # (Multiply and Add broadcasting a (1, 1, C) gate), transposed convolutions; the 1-D
+    # variants on a second input.
+    x = inp((12, 12, 3), "img")
+    h = L.Rescaling(2.0, offset=-0.5, name="rescale")(x)
+    h = L.Normalization(axis=-1, name="norm")(h)
+    h = L.Conv2D(8, 3, padding="same", name="stem")(h)
+    h = L.ReLU(6.0, name="stem_relu6")(h)
+    h = L.DepthwiseConv2D(3, strides=2, depth_multiplier=2, padding="same", name="dw_s2_dm2")(h)
+    h = L.BatchNormalization(name="dw_bn")(h)
+    h = L.ReLU(max_value=6.0, name="dw_relu6")(h)
+    s = L.GlobalAveragePooling2D(name="se_pool")(h)
+    s = L.Dense(4, activation="relu", name="se_reduce")(s)
+    s = L.Dense(16, activation="sigmoid", name="se_expand")(s)
+    s = L.Reshape((1, 1, 16), name="se_reshape")(s)
+    h = L.Multiply(name="se_mul")([h, s])
+    h = L.Add(name="se_add")([h, s])
+    h = L.SeparableConv2D(12, 3, padding="valid", activation="relu", name="sep")(h)
+    h = L.DepthwiseConv2D(2, dilation_rate=2, padding="same", activation="swish", name="dw_dilated")(h)
+    h = L.DepthwiseConv2D(3, padding="valid", use_bias=False, name="dw_valid")(h)
+    h = L.Conv2DTranspose(6, 3, strides=2, padding="same", name="tconv_same")(h)
+    h = L.Conv2DTranspose(4, 2, strides=2, padding="valid", activation="relu", name="tconv_valid")(h)
+    h = L.Conv2DTranspose(3, 3, strides=1, padding="valid", name="tconv_s1")(h)
+    y = L.Dense(3, activation="gelu", name="head")(L.Flatten(name="flat")(L.AveragePooling2D(4, name="pool")(h)))
+    q = inp((10, 4), "seq")
+    g = L.DepthwiseConv1D(3, depth_multiplier=2, name="dw1d")(q)
+    g = L.LayerNormalization(name="ln")(g)
+    g = L.SeparableConv1D(6, 3, strides=2, padding="same", name="sep1d")(g)
+    g = L.Conv1DTranspose(3, 3, strides=2, padding="same", activation="relu", name="tconv1d")(g)
+    return K.Model([x, q], [y, h, g], name="mobile_block")
+
+
+def m_recurrent(df):
+    # Recurrent layers over the Keras time axis (host ops in snnc, TensorNodes in NengoDL).
+    x = inp((6, 4), "seq")
+    h = L.SimpleRNN(5, return_sequences=True, name="rnn")(x)
+    h = L.GRU(4, return_sequences=True, reset_after=True, name="gru_ra")(h)
+    h = L.GRU(4, return_sequences=True, reset_after=False, name="gru_rb")(h)
+    h = L.Bidirectional(L.LSTM(3, return_sequences=True), name="bilstm")(h)
+    h = L.TimeDistributed(L.Dense(5, activation="relu"), name="td")(h)
+    h = L.LayerNormalization(name="ln")(h)
+    a = L.LSTM(3, go_backwards=True, name="lstm_last")(h)
+    b = L.Bidirectional(L.GRU(2), merge_mode="sum", name="bigru")(h)
+    c = L.Concatenate(name="cat")([a, b])
+    y = L.Dense(3, activation="swish", name="head")(c)
+    return K.Model(x, [y, h], name="recurrent")
+
+
 MODELS = {
     "dense_seq": m_dense_seq,
     "activation_layers": m_activation_layers,
@@ -421,8 +485,13 @@ MODELS = {
     "softmax_elu": m_softmax_elu,
     "host_layers": m_host_layers,
     "host_layers_img": m_host_layers_img,
+    "mobilenet": m_mobilenet,
+    "mobilenet_v2": m_mobilenet_v2,
+    "mobile_block": m_mobile_block,
+    "recurrent": m_recurrent,
 }
 CF_TWIN = {"channels_first"}
+NO_LAYER_OUTPUTS = {"mobilenet", "mobilenet_v2"}
 
 
 # --------------------------------------------------------------------------- weights
@@ -452,12 +521,18 @@ def random_weights(model, rng):
                 v = rng.uniform(-0.5, 0.5, w.shape)
             elif "alpha" in wname:  # PReLU slopes
                 v = rng.uniform(0.1, 0.4, w.shape)
+            elif "count" in wname:  # Normalization's integer sample count
+                v = np.full(w.shape, 1000)
+            elif "depthwise" in wname:  # (k..., C, M): each output sees one channel
+                fan_in = int(np.prod(w.shape[:-2]))
+                v = rng.normal(0, 1.0 / np.sqrt(fan_in), w.shape) * 1.5
             elif w.ndim >= 2:
                 fan_in = int(np.prod(w.shape[:-1]))
                 v = rng.normal(0, 1.0 / np.sqrt(fan_in), w.shape) * 1.5
             else:
                 v = rng.uniform(0.5, 1.5, w.shape)
-            out[f"{path}::{i}"] = v.astype(np.float32)
+            dtype = np.float32 if np.issubdtype(w.dtype, np.floating) else w.dtype
+            out[f"{path}::{i}"] = v.astype(dtype)
     return out
 
 
@@ -465,7 +540,11 @@ def set_weights(model, weights):
     for path, layer in walk_layers(model):
         n = len(layer.get_weights())
         if n:
-            layer.set_weights([weights[f"{path}::{i}"] for i in range(n)])
+            # (Keras 2 stores Normalization's count as shape (1,), Keras 3 as a scalar)
+            cur = layer.get_weights()
+            layer.set_weights([np.reshape(weights[f"{path}::{i}"], cur[i].shape) for i in range(n)])
+            if hasattr(layer, "finalize_state"):  # Normalization derives its mean from weights
+                layer.finalize_state()
 
 
 def make_inputs(model, rng):
@@ -522,8 +601,9 @@ def run_outputs(name, weights, inputs, floatx):
     for i, o in enumerate(outs):
         assert o.dtype == np_dtype, (o.dtype, np_dtype)
         res[f"out_{suffix}__{i}"] = o
-    # Per-layer outputs for top-level layers called once.
-    if not cf:
+    # Per-layer outputs for top-level layers called once (not for the applications: too large;
+    # `snnc verify` locates divergences there).
+    if not cf and name not in NO_LAYER_OUTPUTS:
         probes = []
         for layer in model.layers:
             if isinstance(layer, (L.InputLayer, K.Model)):

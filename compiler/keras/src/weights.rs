@@ -74,10 +74,33 @@ pub(crate) fn load_k2(file: &str, h5: &H5, root: &Value) -> Result<WeightMap, Ke
             let (array, stored_f64) = h5
                 .dataset_f64(&format!("{gpath}/{wn}"))
                 .map_err(|e| KerasError::layer(ErrorKind::Weights, file, name, e))?;
-            read.push((wn.clone(), Weight { name: var_name(wn), array, stored_f64 }));
+            let wname = var_name(wn);
+            // Keras 2 stores Normalization's sample count with shape (1,), Keras 3 as a scalar
+            let array = match array.len() {
+                1 if wname == "count" => {
+                    array.into_shape_with_order(ndarray::IxDyn(&[])).map_err(|e| {
+                        KerasError::layer(ErrorKind::Weights, file, name, e.to_string())
+                    })?
+                }
+                _ => array,
+            };
+            read.push((wn.clone(), Weight { name: wname, array, stored_f64 }));
         }
         if !is_model_class(class_of(entry)) {
-            map.insert(name.to_string(), read.into_iter().map(|(_, w)| w).collect());
+            let mut ws: Vec<Weight> = read.into_iter().map(|(_, w)| w).collect();
+            // a wrapper's weights repeat the wrapped layer's names (`forward_lstm/…/kernel`,
+            // `backward_lstm/…/kernel`): named by position, in Keras order
+            if class_of(entry) == "Bidirectional" {
+                let cfg = LayerConfig(entry.get("config").cloned().unwrap_or(Value::Null));
+                if let Some(names) = expected_names("Bidirectional", &cfg) {
+                    if names.len() == ws.len() {
+                        for (w, n) in ws.iter_mut().zip(names) {
+                            w.name = n.to_string();
+                        }
+                    }
+                }
+            }
+            map.insert(name.to_string(), ws);
             continue;
         }
         // A nested model: distribute its weights to its leaf layers by name.
@@ -226,31 +249,43 @@ fn load_k3_container(
             load_k3_container(file, h5, l, &gpath, &format!("{flat}/"), map, depth + 1)?;
             continue;
         }
-        let vars = format!("{gpath}/vars");
-        if !h5.has_group(&vars) {
+        // a layer's own variables, then those of the objects it holds (a recurrent layer's
+        // `cell`, a wrapper's `layer` or `forward_layer` and `backward_layer`)
+        let mut sources: Vec<String> = Vec::new();
+        collect_vars(h5, &gpath, &mut sources, 0);
+        if sources.is_empty() {
             continue; // reported as missing weights if the class needs some
         }
-        let mut idx: Vec<(usize, String)> = h5
-            .child_datasets(&vars)
-            .map_err(|e| fe(e).in_layer(&flat))?
-            .into_iter()
-            .filter_map(|d| d.parse::<usize>().ok().map(|i| (i, d)))
-            .collect();
-        idx.sort();
+        let mut datasets: Vec<String> = Vec::new();
+        for vars in &sources {
+            let mut idx: Vec<(usize, String)> = h5
+                .child_datasets(vars)
+                .map_err(|e| fe(e).in_layer(&flat))?
+                .into_iter()
+                .filter_map(|d| d.parse::<usize>().ok().map(|i| (i, d)))
+                .collect();
+            idx.sort();
+            for (k, (i, d)) in idx.iter().enumerate() {
+                if *i != k {
+                    return Err(KerasError::layer(
+                        ErrorKind::Weights,
+                        file,
+                        &flat,
+                        format!(
+                            "weight variables are not numbered 0..n (found `{d}` at position {k})"
+                        ),
+                    ));
+                }
+                datasets.push(format!("{vars}/{d}"));
+            }
+        }
         let cfg = LayerConfig(l.get("config").cloned().unwrap_or(Value::Null));
         let names = expected_names(class, &cfg);
-        let mut ws = Vec::with_capacity(idx.len());
-        for (k, (i, d)) in idx.iter().enumerate() {
-            if *i != k {
-                return Err(KerasError::layer(
-                    ErrorKind::Weights,
-                    file,
-                    &flat,
-                    format!("weight variables are not numbered 0..n (found `{d}` at position {k})"),
-                ));
-            }
+        let mut ws = Vec::with_capacity(datasets.len());
+        for (k, path) in datasets.iter().enumerate() {
+            let d = path.rsplit('/').next().unwrap_or(path).to_string();
             let (array, stored_f64) = h5
-                .dataset_f64(&format!("{vars}/{d}"))
+                .dataset_f64(path)
                 .map_err(|e| KerasError::layer(ErrorKind::Weights, file, &flat, e))?;
             let wname = match &names {
                 Some(n) => n.get(k).map_or_else(|| d.clone(), |s| (*s).to_string()),
@@ -261,6 +296,24 @@ fn load_k3_container(
         map.insert(flat, ws);
     }
     Ok(())
+}
+
+/// The `vars` groups holding a Keras 3 layer's variables, in Keras's weight order: its own, then
+/// those of the sub-objects it tracks (`cell`, `layer`, `forward_layer`, `backward_layer`).
+fn collect_vars(h5: &H5, group: &str, out: &mut Vec<String>, depth: usize) {
+    if depth > 4 {
+        return;
+    }
+    let vars = format!("{group}/vars");
+    if h5.has_group(&vars) && h5.child_datasets(&vars).is_ok_and(|d| !d.is_empty()) {
+        out.push(vars);
+    }
+    for sub in ["cell", "layer", "forward_layer", "backward_layer"] {
+        let g = format!("{group}/{sub}");
+        if h5.has_group(&g) {
+            collect_vars(h5, &g, out, depth + 1);
+        }
+    }
 }
 
 #[cfg(test)]

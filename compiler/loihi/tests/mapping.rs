@@ -13,8 +13,12 @@ fn program(text: &str) -> snn_compiler::ir::Program {
     std::fs::write(&path, text).expect("write model");
     let mut db = FsDb::new();
     let root = db.load(&path).expect("load");
-    snn_compiler::compile(&mut db, root, &CompileConfig { seed: None, dt: 0.001 })
-        .unwrap_or_else(|d| panic!("{d:?}"))
+    snn_compiler::compile(
+        &mut db,
+        root,
+        &CompileConfig { seed: None, dt: 0.001, ..Default::default() },
+    )
+    .unwrap_or_else(|d| panic!("{d:?}"))
 }
 
 #[test]

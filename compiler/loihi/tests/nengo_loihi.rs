@@ -73,8 +73,12 @@ fn case(dir: &Path) -> Case {
 fn chip(dir: &Path, dt: f64) -> snn_loihi::chip::Chip {
     let mut db = FsDb::new();
     let root = db.load(&dir.join("model.snn")).expect("model.snn loads");
-    let program = snn_compiler::compile(&mut db, root, &CompileConfig { seed: None, dt })
-        .unwrap_or_else(|d| panic!("{}: {d:?}", dir.display()));
+    let program = snn_compiler::compile(
+        &mut db,
+        root,
+        &CompileConfig { seed: None, dt, ..Default::default() },
+    )
+    .unwrap_or_else(|d| panic!("{}: {d:?}", dir.display()));
     snn_loihi::map(&program).unwrap_or_else(|d| panic!("{}: {d:?}", dir.display()))
 }
 
@@ -210,8 +214,12 @@ fn target_probes_are_the_emulator_spikes() {
         let c = case(&dir);
         let mut db = FsDb::new();
         let root = db.load(&dir.join("model.snn")).expect("model.snn loads");
-        let program = snn_compiler::compile(&mut db, root, &CompileConfig { seed: None, dt: c.dt })
-            .unwrap_or_else(|d| panic!("{d:?}"));
+        let program = snn_compiler::compile(
+            &mut db,
+            root,
+            &CompileConfig { seed: None, dt: c.dt, ..Default::default() },
+        )
+        .unwrap_or_else(|d| panic!("{d:?}"));
         let exe = snn_loihi::Loihi
             .prepare(&program, snn_runtime::Precision::F64)
             .unwrap_or_else(|e| panic!("{e}"));
@@ -268,9 +276,12 @@ fn rate_monitors_count_the_emulator_spikes() {
         let c = case(&dir);
         let mut db = FsDb::new();
         let root = db.load(&dir.join("model.snn")).expect("model.snn loads");
-        let mut program =
-            snn_compiler::compile(&mut db, root, &CompileConfig { seed: None, dt: c.dt })
-                .unwrap_or_else(|d| panic!("{d:?}"));
+        let mut program = snn_compiler::compile(
+            &mut db,
+            root,
+            &CompileConfig { seed: None, dt: c.dt, ..Default::default() },
+        )
+        .unwrap_or_else(|d| panic!("{d:?}"));
         let monitors = snn_compiler::ir::monitor::add_rate_monitors(&mut program, c.steps);
         let exe = snn_loihi::Loihi
             .prepare(&program, snn_runtime::Precision::F64)

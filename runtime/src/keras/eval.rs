@@ -10,6 +10,7 @@ use super::config::{DataFormat, LayerConfig, Padding};
 use super::error::{ErrorKind, KerasError};
 use super::layer::Layer;
 use super::ops;
+use super::recurrent;
 
 /// The element types the evaluator runs in (f32 and f64).
 pub trait Scalar:
@@ -56,6 +57,24 @@ const SUPPORTED: &[&str] = &[
     "Convolution1D",
     "Convolution2D",
     "Convolution3D",
+    "DepthwiseConv1D",
+    "DepthwiseConv2D",
+    "SeparableConv1D",
+    "SeparableConv2D",
+    "SeparableConvolution1D",
+    "SeparableConvolution2D",
+    "Conv1DTranspose",
+    "Conv2DTranspose",
+    "Conv3DTranspose",
+    "Convolution2DTranspose",
+    "Rescaling",
+    "Normalization",
+    "LayerNormalization",
+    "SimpleRNN",
+    "GRU",
+    "LSTM",
+    "Bidirectional",
+    "TimeDistributed",
     "Activation",
     "ReLU",
     "LeakyReLU",
@@ -178,9 +197,10 @@ pub fn apply_in<T: Scalar>(
 
 /// Spatial rank encoded in a class name suffix (`Conv2D` -> 2).
 fn rank_of(class_name: &str) -> usize {
-    if class_name.ends_with("1D") {
+    let c = class_name.trim_end_matches("Transpose");
+    if c.ends_with("1D") {
         1
-    } else if class_name.ends_with("3D") {
+    } else if c.ends_with("3D") {
         3
     } else {
         2
@@ -299,8 +319,17 @@ type Family<T> = fn(&Layer, &[&ArrayD<T>], bool) -> Result<Option<ArrayD<T>>, Fa
 
 fn apply<T: Scalar>(layer: &Layer, args: &[&ArrayD<T>], keras3: bool) -> Result<ArrayD<T>, Fail> {
     // Each class belongs to exactly one family, so the order only decides which is asked first.
-    let families: [Family<T>; 8] =
-        [weighted, activations, normalization, merge, pooling, reshaping, spatial, passthrough];
+    let families: [Family<T>; 9] = [
+        weighted,
+        activations,
+        normalization,
+        merge,
+        pooling,
+        reshaping,
+        spatial,
+        passthrough,
+        recurrent_family,
+    ];
     for family in families {
         if let Some(y) = family(layer, args, keras3)? {
             return Ok(y);
@@ -349,9 +378,154 @@ fn weighted<T: Scalar>(
             };
             ops::conv(x, kernel, bias, &spec)?
         }
+        "DepthwiseConv1D" | "DepthwiseConv2D" => {
+            let x = one(args)?;
+            let rank = rank_of(class);
+            let kernel = ops::depthwise_as_grouped(weight(layer, "depthwise_kernel")?)?;
+            let bias = if cfg.use_bias() { Some(weight(layer, "bias")?) } else { None };
+            let groups =
+                kernel.shape().get(rank + 1).copied().unwrap_or(1) / depth_multiplier(cfg)?;
+            conv_with(x, &kernel, bias, cfg, rank, groups)?
+        }
+        "SeparableConv1D"
+        | "SeparableConv2D"
+        | "SeparableConvolution1D"
+        | "SeparableConvolution2D" => {
+            let x = one(args)?;
+            let rank = rank_of(class);
+            let dw = ops::depthwise_as_grouped(weight(layer, "depthwise_kernel")?)?;
+            let groups = dw.shape().get(rank + 1).copied().unwrap_or(1) / depth_multiplier(cfg)?;
+            let h = conv_with(x, &dw, None, cfg, rank, groups)?;
+            let pw = weight(layer, "pointwise_kernel")?;
+            let bias = if cfg.use_bias() { Some(weight(layer, "bias")?) } else { None };
+            let ones = vec![1; rank];
+            let spec = ops::ConvSpec {
+                strides: &ones,
+                dilation: &ones,
+                padding: Padding::Valid,
+                groups: 1,
+                data_format: data_format(cfg)?,
+            };
+            ops::conv(&h, pw, bias, &spec)?
+        }
+        "Conv1DTranspose" | "Conv2DTranspose" | "Conv3DTranspose" | "Convolution2DTranspose" => {
+            let x = one(args)?;
+            let rank = rank_of(class);
+            let kernel = weight(layer, "kernel")?;
+            if kernel.ndim() != rank + 2 || x.ndim() != rank + 2 {
+                return Err(Fail::Weights(format!(
+                    "kernel has shape {:?}, expected {} dims",
+                    kernel.shape(),
+                    rank + 2
+                )));
+            }
+            let bias = if cfg.use_bias() { Some(weight(layer, "bias")?) } else { None };
+            let strides = cfg.strides(rank);
+            let dilation = cfg.dilation_rate(rank);
+            let df = data_format(cfg)?;
+            let pad = padding(cfg)?;
+            let out_pad = cfg.ints("output_padding", rank);
+            let sp: Vec<usize> = match df {
+                DataFormat::ChannelsLast => x.shape()[1..=rank].to_vec(),
+                DataFormat::ChannelsFirst => x.shape()[2..].to_vec(),
+            };
+            let mut out_sp = Vec::with_capacity(rank);
+            for d in 0..rank {
+                out_sp.push(ops::deconv_output_length(
+                    sp[d],
+                    kernel.shape()[d],
+                    strides[d],
+                    dilation[d],
+                    pad,
+                    out_pad.as_ref().map(|o| o[d]),
+                )?);
+            }
+            let spec = ops::ConvSpec {
+                strides: &strides,
+                dilation: &dilation,
+                padding: pad,
+                groups: 1,
+                data_format: df,
+            };
+            ops::conv_transpose(x, kernel, bias, &spec, &out_sp)?
+        }
         _ => return Ok(None),
     };
     activation_of(cfg, y, keras3).map(Some)
+}
+
+/// `depth_multiplier` of depthwise and separable convolutions (default 1).
+fn depth_multiplier(cfg: &LayerConfig) -> Result<usize, Fail> {
+    match cfg.usize("depth_multiplier").unwrap_or(1) {
+        0 => Err(Fail::Unsupported("depth_multiplier 0".into())),
+        m => Ok(m),
+    }
+}
+
+/// A forward convolution with the layer's strides, dilation, padding and data format.
+fn conv_with<T: Scalar>(
+    x: &ArrayD<T>,
+    kernel: &ArrayD<f64>,
+    bias: Option<&ArrayD<f64>>,
+    cfg: &LayerConfig,
+    rank: usize,
+    groups: usize,
+) -> Result<ArrayD<T>, Fail> {
+    let strides = cfg.strides(rank);
+    let dilation = cfg.dilation_rate(rank);
+    let spec = ops::ConvSpec {
+        strides: &strides,
+        dilation: &dilation,
+        padding: padding(cfg)?,
+        groups,
+        data_format: data_format(cfg)?,
+    };
+    Ok(ops::conv(x, kernel, bias, &spec)?)
+}
+
+/// The kept axes of a Normalization / LayerNormalization config (`axis`: an int, a list, or
+/// null = none), batch-inclusive and positive.
+fn kept_axes(cfg: &LayerConfig, ndim: usize, default: &[i64]) -> Result<Vec<usize>, Fail> {
+    let raw: Vec<i64> = match cfg.0.get("axis") {
+        None => default.to_vec(),
+        Some(serde_json::Value::Null) => Vec::new(),
+        Some(serde_json::Value::Number(n)) => {
+            vec![n.as_i64().ok_or_else(|| Fail::Unsupported("unreadable axis".into()))?]
+        }
+        Some(serde_json::Value::Array(a)) => a
+            .iter()
+            .map(|v| v.as_i64().ok_or_else(|| Fail::Unsupported("unreadable axis".into())))
+            .collect::<Result<_, _>>()?,
+        Some(_) => return Err(Fail::Unsupported("unreadable axis".into())),
+    };
+    raw.iter().map(|&a| norm_axis(a, ndim)).collect()
+}
+
+/// A config value that is a number or a list of numbers, as an array.
+fn num_or_list(cfg: &LayerConfig, key: &str, default: f64) -> Result<ArrayD<f64>, Fail> {
+    let bad = || Fail::Unsupported(format!("unreadable {key}"));
+    match cfg.get(key) {
+        None => Ok(ArrayD::from_elem(IxDyn(&[1]), default)),
+        Some(v) => {
+            let flat = flatten_json(v).ok_or_else(bad)?;
+            Ok(ArrayD::from_shape_vec(IxDyn(&[flat.len()]), flat).map_err(|_| bad())?)
+        }
+    }
+}
+
+/// A JSON number or (nested) list of numbers, flattened.
+fn flatten_json(v: &serde_json::Value) -> Option<Vec<f64>> {
+    match v {
+        serde_json::Value::Number(n) => n.as_f64().map(|x| vec![x]),
+        serde_json::Value::Array(a) => {
+            let mut out = Vec::new();
+            for x in a {
+                out.extend(flatten_json(x)?);
+            }
+            Some(out)
+        }
+        _ => None,
+    }
 }
 
 /// Activation layers: `Activation`, the ReLU family, `ELU`, `PReLU`, `Softmax`.
@@ -395,10 +569,40 @@ fn normalization<T: Scalar>(
     args: &[&ArrayD<T>],
     _keras3: bool,
 ) -> Result<Option<ArrayD<T>>, Fail> {
-    if layer.class_name != "BatchNormalization" {
-        return Ok(None);
-    }
     let cfg = &layer.config;
+    match layer.class_name.as_str() {
+        "BatchNormalization" => {}
+        "Rescaling" => {
+            let x = one(args)?;
+            let scale = num_or_list(cfg, "scale", 1.0)?;
+            let offset = num_or_list(cfg, "offset", 0.0)?;
+            let last = vec![x.ndim() - 1];
+            let s = ops::over_axes(x, &last, &scale, "scale")?;
+            let o = ops::over_axes(x, &last, &offset, "offset")?;
+            return Ok(Some(&(x * &s) + &o));
+        }
+        "Normalization" => {
+            let x = one(args)?;
+            let axes = kept_axes(cfg, x.ndim(), &[-1])?;
+            let (mean, var) = match (layer.weight("mean"), layer.weight("variance")) {
+                (Some(m), Some(v)) => (m.clone(), v.clone()),
+                _ => (num_or_list(cfg, "mean", 0.0)?, num_or_list(cfg, "variance", 1.0)?),
+            };
+            let invert = cfg.bool("invert").unwrap_or(false);
+            return Ok(Some(ops::normalize(x, &axes, &mean, &var, invert)?));
+        }
+        "LayerNormalization" => {
+            let x = one(args)?;
+            let axes = kept_axes(cfg, x.ndim(), &[-1])?;
+            let gamma = if cfg.scale() { Some(weight(layer, "gamma")?) } else { None };
+            let beta = if cfg.center() { Some(weight(layer, "beta")?) } else { None };
+            let rms = cfg.bool("rms_scaling").unwrap_or(false);
+            let y =
+                ops::layer_norm(x, &axes, gamma, beta, cfg.f64("epsilon").unwrap_or(1e-3), rms)?;
+            return Ok(Some(y));
+        }
+        _ => return Ok(None),
+    }
     let x = one(args)?;
     let axes = cfg.axes().ok_or_else(|| Fail::Unsupported("unreadable axis".into()))?;
     let axes = axes.iter().map(|&a| norm_axis(a, x.ndim())).collect::<Result<Vec<_>, _>>()?;
@@ -588,4 +792,26 @@ fn passthrough<T: Scalar>(
         | "Identity" => Ok(Some(one(args)?.clone())),
         _ => Ok(None),
     }
+}
+
+/// Recurrent layers and their wrappers (`TimeDistributed` applies any layer the evaluator knows).
+fn recurrent_family<T: Scalar>(
+    layer: &Layer,
+    args: &[&ArrayD<T>],
+    keras3: bool,
+) -> Result<Option<ArrayD<T>>, Fail> {
+    let class = layer.class_name.as_str();
+    let y = match class {
+        c if recurrent::RNN_CLASSES.contains(&c) => {
+            recurrent::rnn(c, &layer.config, &layer.weights, one(args)?, keras3)?
+        }
+        "Bidirectional" => recurrent::bidirectional(layer, one(args)?, keras3)?,
+        "TimeDistributed" => recurrent::time_distributed(layer, one(args)?, keras3, |l, x, k3| {
+            apply(l, &[x], k3).map_err(|e| match e {
+                Fail::Unsupported(r) | Fail::Shape(r) | Fail::Weights(r) => r,
+            })
+        })?,
+        _ => return Ok(None),
+    };
+    Ok(Some(y))
 }

@@ -8,10 +8,11 @@ pub mod error;
 mod eval;
 mod layer;
 mod ops;
+mod recurrent;
 pub mod weights;
 
 pub use config::{DataFormat, LayerConfig, Padding};
 pub use error::{ErrorKind, KerasError};
 pub use eval::{apply_in, apply_layer, check_layer, check_options, is_supported_class, Scalar};
 pub use layer::{Layer, TensorRef, Weight};
-pub use ops::{checked_size, is_known_activation};
+pub use ops::{checked_size, deconv_output_length, depthwise_as_grouped, is_known_activation};

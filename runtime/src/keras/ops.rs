@@ -760,3 +760,233 @@ pub(crate) fn prelu<T: Scalar>(x: &ArrayD<T>, alpha: &ArrayD<f64>) -> R<ArrayD<T
     }
     Ok(y)
 }
+
+/// A depthwise kernel `(k..., C, M)` as the grouped-convolution kernel `(k..., 1, C·M)` of a
+/// convolution with `C` groups: output channel `c·M + m` is input channel `c` through `[.., c, m]`.
+pub fn depthwise_as_grouped(kernel: &ArrayD<f64>) -> R<ArrayD<f64>> {
+    let nd = kernel.ndim();
+    if nd < 3 {
+        return Err(format!(
+            "depthwise kernel has shape {:?}, expected k... x C x M",
+            kernel.shape()
+        ));
+    }
+    let mut shape = kernel.shape()[..nd - 2].to_vec();
+    let (c, m) = (kernel.shape()[nd - 2], kernel.shape()[nd - 1]);
+    shape.extend([1, c * m]);
+    kernel
+        .as_standard_layout()
+        .into_owned()
+        .into_shape_with_order(IxDyn(&shape))
+        .map_err(|e| e.to_string())
+}
+
+/// Keras's `deconv_output_length`: the output size of a transposed convolution along one dim.
+pub fn deconv_output_length(
+    input: usize,
+    kernel: usize,
+    stride: usize,
+    dilation: usize,
+    padding: Padding,
+    output_padding: Option<usize>,
+) -> R<usize> {
+    let k = (kernel.max(1) - 1) * dilation.max(1) + 1;
+    let len = match (output_padding, padding) {
+        (None, Padding::Valid) => input * stride + k.saturating_sub(stride),
+        (None, _) => input * stride,
+        (Some(op), p) => {
+            let pad = if p == Padding::Same { k / 2 } else { 0 };
+            ((input.max(1) - 1) * stride + k + op)
+                .checked_sub(2 * pad)
+                .ok_or("output_padding gives a negative size")?
+        }
+    };
+    if len == 0 {
+        return Err("the transposed convolution has an empty output".into());
+    }
+    Ok(len)
+}
+
+/// Transposed convolution (TensorFlow's `conv_transpose`, the gradient of a forward
+/// convolution): kernel `(k..., F, C)`, output spatial sizes `out_sp`; the padding before is
+/// the forward convolution's from the output to the input.
+pub(crate) fn conv_transpose<T: Scalar>(
+    x: &ArrayD<T>,
+    kernel: &ArrayD<f64>,
+    bias: Option<&ArrayD<f64>>,
+    spec: &ConvSpec<'_>,
+    out_sp: &[usize],
+) -> R<ArrayD<T>> {
+    let rank = kernel.ndim().checked_sub(2).ok_or("kernel must have at least 2 dims")?;
+    if x.ndim() != rank + 2 || out_sp.len() != rank {
+        return Err(format!("input has shape {:?}, expected {} dims", x.shape(), rank + 2));
+    }
+    if spec.strides.len() != rank || spec.dilation.len() != rank {
+        return Err("strides / dilation_rate do not match the kernel rank".into());
+    }
+    let xs = channels_last_input(x, spec.data_format);
+    let shape = xs.shape().to_vec();
+    let (b, c) = (shape[0], shape[rank + 1]);
+    let sp = &shape[1..=rank];
+    let ks = &kernel.shape()[..rank];
+    let (f, kc) = (kernel.shape()[rank], kernel.shape()[rank + 1]);
+    if kc != c {
+        return Err(format!("input has {c} channels, the kernel expects {kc}"));
+    }
+    let mut pads = Vec::with_capacity(rank);
+    for d in 0..rank {
+        let keff = (ks[d] - 1) * spec.dilation[d] + 1;
+        let pad = match spec.padding {
+            Padding::Same => {
+                ((sp[d].max(1) - 1) * spec.strides[d] + keff).saturating_sub(out_sp[d]) / 2
+            }
+            _ => 0,
+        };
+        pads.push(pad);
+    }
+    let mut oshape = vec![b];
+    oshape.extend(out_sp);
+    oshape.push(f);
+    checked_size(&oshape)?;
+    checked_size(&[prod(sp), prod(ks), c, f])?;
+    let kd: Vec<T> = kernel.as_standard_layout().iter().map(|&v| T::of(v)).collect();
+    let xd = xs.as_slice().ok_or("input not contiguous")?;
+    let np_in = prod(sp);
+    let np_out = prod(out_sp);
+    let ipos = multi_indices(sp);
+    let kpos = multi_indices(ks);
+    let mut ostride = vec![1usize; rank];
+    for d in (0..rank.saturating_sub(1)).rev() {
+        ostride[d] = ostride[d + 1] * out_sp[d + 1];
+    }
+    let mut out = vec![T::zero(); b * np_out * f];
+    for bi in 0..b {
+        for (p, i) in ipos.iter().enumerate() {
+            let xrow = &xd[(bi * np_in + p) * c..(bi * np_in + p + 1) * c];
+            'k: for (kk, kidx) in kpos.iter().enumerate() {
+                let mut o = 0usize;
+                for d in 0..rank {
+                    let pos = (i[d] * spec.strides[d] + kidx[d] * spec.dilation[d]) as isize
+                        - pads[d] as isize;
+                    if pos < 0 || pos as usize >= out_sp[d] {
+                        continue 'k;
+                    }
+                    o += pos as usize * ostride[d];
+                }
+                let orow = &mut out[(bi * np_out + o) * f..(bi * np_out + o + 1) * f];
+                let kblock = &kd[kk * f * c..(kk + 1) * f * c];
+                for (fi, ov) in orow.iter_mut().enumerate() {
+                    let krow = &kblock[fi * c..(fi + 1) * c];
+                    let mut acc = T::zero();
+                    for (&xv, &kv) in xrow.iter().zip(krow) {
+                        acc = acc + xv * kv;
+                    }
+                    *ov = *ov + acc;
+                }
+            }
+        }
+    }
+    if let Some(bias) = bias {
+        if bias.len() != f {
+            return Err(format!("bias has {} values, expected {f}", bias.len()));
+        }
+        let bv: Vec<T> = bias.iter().map(|&v| T::of(v)).collect();
+        for chunk in out.chunks_mut(f) {
+            for (v, &bb) in chunk.iter_mut().zip(&bv) {
+                *v = *v + bb;
+            }
+        }
+    }
+    let y = ArrayD::from_shape_vec(IxDyn(&oshape), out).map_err(|e| e.to_string())?;
+    Ok(channels_restore(y, spec.data_format))
+}
+
+/// A parameter vector over the kept `axes` (batch-inclusive, positive) of `x`, reshaped to
+/// broadcast against `x` (size 1 elsewhere, batch included).
+pub(crate) fn over_axes<T: Scalar>(
+    x: &ArrayD<T>,
+    axes: &[usize],
+    p: &ArrayD<f64>,
+    what: &str,
+) -> R<ArrayD<T>> {
+    let mut bshape = vec![1usize; x.ndim()];
+    for &a in axes {
+        bshape[a] = *x.shape().get(a).ok_or_else(|| format!("axis {a} out of range"))?;
+    }
+    let n = prod(&bshape);
+    if p.len() == 1 {
+        return Ok(ArrayD::from_elem(
+            IxDyn(&vec![1; x.ndim()]),
+            T::of(p.iter().next().copied().unwrap_or(0.0)),
+        ));
+    }
+    if p.len() != n {
+        return Err(format!(
+            "{what} has {} values, the axes {axes:?} of {:?} hold {n}",
+            p.len(),
+            x.shape()
+        ));
+    }
+    let v: Vec<T> = p.iter().map(|&v| T::of(v)).collect();
+    ArrayD::from_shape_vec(IxDyn(&bshape), v).map_err(|e| e.to_string())
+}
+
+/// Keras `Normalization` (inference): `(x - mean) / max(sqrt(var), 1e-7)`, or its inverse.
+pub(crate) fn normalize<T: Scalar>(
+    x: &ArrayD<T>,
+    axes: &[usize],
+    mean: &ArrayD<f64>,
+    var: &ArrayD<f64>,
+    invert: bool,
+) -> R<ArrayD<T>> {
+    let m = over_axes(x, axes, mean, "mean")?;
+    let v = over_axes(x, axes, var, "variance")?;
+    let eps = T::of(1e-7);
+    let sd = v.mapv(|v| v.sqrt().max(eps));
+    Ok(if invert { &m + &(x * &sd) } else { &(x - &m) / &sd })
+}
+
+/// Keras `LayerNormalization` over `axes` (batch-inclusive, positive): moments over the axes,
+/// then `(x - mean) / sqrt(var + eps) * gamma + beta`; with `rms`, `x / sqrt(mean(x²) + eps) * gamma`.
+pub(crate) fn layer_norm<T: Scalar>(
+    x: &ArrayD<T>,
+    axes: &[usize],
+    gamma: Option<&ArrayD<f64>>,
+    beta: Option<&ArrayD<f64>>,
+    eps: f64,
+    rms: bool,
+) -> R<ArrayD<T>> {
+    let nd = x.ndim();
+    // move the normalised axes last and flatten them
+    let mut perm: Vec<usize> = (0..nd).filter(|a| !axes.contains(a)).collect();
+    let mut sorted = axes.to_vec();
+    sorted.sort_unstable();
+    perm.extend(&sorted);
+    let xp = x.view().permuted_axes(IxDyn(&perm)).as_standard_layout().into_owned();
+    let inner: usize = sorted.iter().map(|&a| x.shape()[a]).product();
+    let outer = x.len() / inner.max(1);
+    let flat = xp.as_slice().ok_or("not contiguous")?;
+    let g = gamma.map(|g| over_axes(x, &sorted, g, "gamma")).transpose()?;
+    let bt = beta.map(|b| over_axes(x, &sorted, b, "beta")).transpose()?;
+    let mut out = Vec::with_capacity(flat.len());
+    let n = T::of(inner as f64);
+    for row in flat.chunks(inner.max(1)).take(outer) {
+        let mean = if rms { T::zero() } else { row.iter().fold(T::zero(), |a, &v| a + v) / n };
+        let var = row.iter().fold(T::zero(), |a, &v| a + (v - mean) * (v - mean)) / n;
+        let inv = T::one() / (var + T::of(eps)).sqrt();
+        out.extend(row.iter().map(|&v| (v - mean) * inv));
+    }
+    let yp = ArrayD::from_shape_vec(xp.raw_dim(), out).map_err(|e| e.to_string())?;
+    let mut inv_perm = vec![0usize; nd];
+    for (i, &p) in perm.iter().enumerate() {
+        inv_perm[p] = i;
+    }
+    let mut y = yp.view().permuted_axes(IxDyn(&inv_perm)).as_standard_layout().into_owned();
+    if let Some(g) = g {
+        y = &y * &g;
+    }
+    if let Some(b) = bt {
+        y = &y + &b;
+    }
+    Ok(y)
+}

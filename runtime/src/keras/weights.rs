@@ -42,6 +42,30 @@ pub fn expected_names(class_name: &str, cfg: &LayerConfig) -> Option<Vec<&'stati
             Some(v)
         }
         "PReLU" => Some(vec!["alpha"]),
+        "SimpleRNN" | "GRU" | "LSTM" => Some(super::recurrent::cell_weight_names(cfg)),
+        "Bidirectional" => {
+            let (fc, fcfg) = super::recurrent::inner(cfg, "layer")?;
+            let (bc, bcfg) = super::recurrent::inner(cfg, "backward_layer")
+                .unwrap_or((fc.clone(), fcfg.clone()));
+            let mut v: Vec<&'static str> = Vec::new();
+            for (class, c, dir) in [(fc, fcfg, "forward_"), (bc, bcfg, "backward_")] {
+                for n in expected_names(&class, &c)? {
+                    v.push(prefixed(dir, n));
+                }
+            }
+            Some(v)
+        }
+        "TimeDistributed" => {
+            let (class, c) = super::recurrent::inner(cfg, "layer")?;
+            let names = expected_names(&class, &c)?;
+            Some(names)
+        }
+        // adapted statistics are weights; given in the config, there are none
+        "Normalization" if cfg.get("mean").is_none() => Some(vec!["mean", "variance", "count"]),
+        "SeparableConvolution1D" | "SeparableConvolution2D" => {
+            bias(vec!["depthwise_kernel", "pointwise_kernel"])
+        }
+        "Convolution2DTranspose" => bias(vec!["kernel"]),
         "Embedding" => Some(vec!["embeddings"]),
         _ if super::eval::is_supported_class(class_name) => Some(Vec::new()),
         _ => None,
@@ -143,4 +167,17 @@ pub fn check_names_any_order(file: &str, l: &Layer) -> Result<(), KerasError> {
     }
     check_shapes(&l.class_name, &l.config, &l.weights)
         .map_err(|r| KerasError::layer(ErrorKind::Weights, file, &l.name, r))
+}
+
+/// `forward_kernel`, `backward_bias`, …: the names of a Bidirectional's weights.
+fn prefixed(dir: &str, name: &str) -> &'static str {
+    const NAMES: &[&str] = &[
+        "forward_kernel",
+        "forward_recurrent_kernel",
+        "forward_bias",
+        "backward_kernel",
+        "backward_recurrent_kernel",
+        "backward_bias",
+    ];
+    NAMES.iter().find(|n| n.strip_prefix(dir) == Some(name)).copied().unwrap_or("unknown")
 }

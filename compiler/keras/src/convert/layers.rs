@@ -78,7 +78,11 @@ impl Emitter<'_> {
                 self.line(format!("connect {} -> {} transform {k}.T {syn}", pre.name, obj.name));
                 obj
             }
-            "Conv1D" | "Conv2D" => self.conv(l, &one()?, &out_shape)?,
+            "Conv1D" | "Conv2D" | "DepthwiseConv1D" | "DepthwiseConv2D" | "SeparableConv1D"
+            | "SeparableConv2D" | "Conv1DTranspose" | "Conv2DTranspose" => {
+                self.conv(l, &one()?, &out_shape)?
+            }
+            "Rescaling" | "Normalization" => self.preprocessing(l, &one()?, &out_shape)?,
             "Activation" | "ReLU" | "LeakyReLU" => {
                 let pre = one()?;
                 let act = match class {
@@ -86,6 +90,13 @@ impl Emitter<'_> {
                     "LeakyReLU" => Act::Leaky(l.config.negative_slope(0.3)),
                     _ => {
                         let slope = l.config.negative_slope(0.0);
+                        if let (Some(m), 0.0, 0.0) =
+                            (l.config.max_value(), slope, l.config.threshold())
+                        {
+                            if m > 0.0 {
+                                return self.clipped_relu(l, &pre, &out_shape, m, None);
+                            }
+                        }
                         if l.config.max_value().is_some() || l.config.threshold() != 0.0 {
                             return Err(self.unsupported(l, "ReLU with max_value or threshold"));
                         }
@@ -109,9 +120,17 @@ impl Emitter<'_> {
                 } else {
                     String::new()
                 };
-                for pre in &inputs {
-                    let syn = self.synapse(pre);
-                    self.line(format!("connect {} -> {}{scale} {syn}", pre.name, obj.name));
+                for (k, pre) in inputs.iter().enumerate() {
+                    if pre.shape == out_shape {
+                        let syn = self.synapse(pre);
+                        self.line(format!("connect {} -> {}{scale} {syn}", pre.name, obj.name));
+                    } else {
+                        // Keras broadcasting (e.g. a (1, 1, C) gate onto (H, W, C)): a sparse
+                        // transform copying each input value to the outputs it broadcasts to
+                        let w = 1.0 / if class == "Average" { inputs.len() as f64 } else { 1.0 };
+                        let entries = self.broadcast_entries(l, &pre.shape, &out_shape, w)?;
+                        self.sparse(l, &format!("in{k}_"), pre, &obj, entries);
+                    }
                 }
                 obj
             }
@@ -180,6 +199,7 @@ impl Emitter<'_> {
             .ok_or_else(|| self.err(ErrorKind::Config, &l.name, "unreadable activation".into()))?;
         Ok(match a.as_str() {
             "linear" => Act::Linear,
+            "relu6" => Act::Relu6,
             "relu" | "sigmoid" | "tanh" => Act::Named(a),
             "leaky_relu" => Act::Leaky(0.2),
             "elu" | "softmax" if !self.opts.no_fallback => Act::Host(a),
@@ -211,6 +231,14 @@ impl Emitter<'_> {
             Some(b) => Some(self.per_neuron(l, &b, shape)?),
             None => None,
         };
+        if matches!(act, Act::Relu6) {
+            // the weighted sum (with its bias) flows into a linear node, clipped after it
+            let sum = Layer { name: format!("{}_linear", l.name), ..l.clone() };
+            let lin = self.target(&sum, shape, &Act::Linear, bias.map(ArrayD::into_dyn))?;
+            let out = self.clipped_relu(l, &lin, shape, 6.0, Some(()))?;
+            self.pending_output = Some(out);
+            return Ok(lin);
+        }
         if let Act::Host(h) = act {
             // the weighted sum flows into a linear node; the layer's output is a host node
             let sum = Layer { name: format!("{}_linear", l.name), ..l.clone() };
@@ -231,7 +259,7 @@ impl Emitter<'_> {
             return Ok(lin);
         }
         let (keras_act, mut ty, mut args) = match act {
-            Act::Host(_) => unreachable!("handled above"),
+            Act::Host(_) | Act::Relu6 => unreachable!("handled above"),
             Act::Linear => {
                 let name = self.fresh(&l.name);
                 self.line(format!("// Keras: {} (linear)", l.class_name));
@@ -353,42 +381,288 @@ impl Emitter<'_> {
     }
 
     fn conv(&mut self, l: &Layer, pre: &Obj, out_shape: &[usize]) -> Result<Obj, KerasError> {
-        let rank = if l.class_name == "Conv1D" { 1 } else { 2 };
-        if l.config.dilation_rate(rank).iter().any(|&d| d != 1) {
-            return Err(self.unsupported(l, "dilated convolution"));
-        }
+        let class = l.class_name.as_str();
+        let rank = if class.trim_end_matches("Transpose").ends_with("1D") { 1 } else { 2 };
         let padding = match l.config.padding() {
             Some(Padding::Valid) => "valid",
             Some(Padding::Same) => "same",
             _ => return Err(self.unsupported(l, "causal padding")),
         };
-        let cf = l.config.data_format() == Some(DataFormat::ChannelsFirst);
-        let strides: Vec<String> = l.config.strides(rank).iter().map(|s| s.to_string()).collect();
-        let kernel = self.weight(l, "kernel")?;
+        let dilation = l.config.dilation_rate(rank);
+        let transpose = class.ends_with("Transpose");
+        if transpose && dilation.iter().any(|&d| d != 1) {
+            return Err(self.unsupported(l, "dilated transposed convolution"));
+        }
         let bias = if l.config.use_bias() { Some(self.weight(l, "bias")?) } else { None };
         let act = self.activation_of(l)?;
-        let k = self.tensor(format!("{}/kernel", l.name), kernel);
+        let geo = ConvGeo {
+            rank,
+            strides: l.config.strides(rank),
+            padding,
+            cf: l.config.data_format() == Some(DataFormat::ChannelsFirst),
+        };
+        if class.starts_with("Separable") {
+            // a depthwise convolution into a linear node, then the 1x1 pointwise one
+            let (dw, groups) = self.depthwise_kernel(l)?;
+            let dw = dilate(&dw, &dilation);
+            let mid_shape = self.depthwise_shape(l, &pre.shape, &dw, &geo).ok_or_else(|| {
+                self.err(ErrorKind::Shape, &l.name, "bad depthwise geometry".into())
+            })?;
+            let dl = Layer { name: format!("{}_depthwise", l.name), ..l.clone() };
+            let mid = self.target(&dl, &mid_shape, &Act::Linear, None)?;
+            self.conv_connect(&dl, pre, &mid, dw, &geo, groups, None);
+            let pw = self.weight(l, "pointwise_kernel")?;
+            let obj = self.target(l, out_shape, &act, bias)?;
+            let one = ConvGeo { strides: vec![1; rank], padding: "valid", ..geo };
+            let pl = Layer { name: format!("{}_pointwise", l.name), ..l.clone() };
+            self.conv_connect(&pl, &mid, &obj, pw, &one, 1, None);
+            return Ok(obj);
+        }
+        let (kernel, groups) = if class.starts_with("Depthwise") {
+            self.depthwise_kernel(l)?
+        } else if transpose {
+            // Keras (k..., filters, in) -> the language's (k..., in, filters)
+            let k = self.weight(l, "kernel")?;
+            let nd = k.ndim();
+            if nd != rank + 2 {
+                return Err(self.err(ErrorKind::Weights, &l.name, "bad kernel rank".into()));
+            }
+            let mut k = k;
+            k.swap_axes(nd - 2, nd - 1);
+            (k.as_standard_layout().into_owned(), 1)
+        } else {
+            (self.weight(l, "kernel")?, l.config.groups())
+        };
+        let kernel = dilate(&kernel, &dilation);
         let obj = self.target(l, out_shape, &act, bias)?;
-        let groups = l.config.groups();
+        let out = transpose.then(|| out_shape.to_vec());
+        self.conv_connect(l, pre, &obj, kernel, &geo, groups, out);
+        Ok(obj)
+    }
+
+    /// A depthwise kernel `(k..., C, M)` as a grouped one `(k..., 1, C·M)`, and its groups `C`.
+    fn depthwise_kernel(&self, l: &Layer) -> Result<(ArrayD<f64>, usize), KerasError> {
+        let k = self.weight(l, "depthwise_kernel")?;
+        let c = k.shape().get(k.ndim().saturating_sub(2)).copied().unwrap_or(1);
+        let g = snn_runtime::keras::depthwise_as_grouped(&k)
+            .map_err(|e| self.err(ErrorKind::Weights, &l.name, e))?;
+        Ok((g, c))
+    }
+
+    /// The output shape of a separable convolution's depthwise stage.
+    fn depthwise_shape(
+        &self,
+        l: &Layer,
+        input: &[usize],
+        kernel: &ArrayD<f64>,
+        geo: &ConvGeo,
+    ) -> Option<Vec<usize>> {
+        let rank = geo.rank;
+        let sp: Vec<usize> =
+            if geo.cf { input.get(1..)?.to_vec() } else { input.get(..rank)?.to_vec() };
+        let pad = l.config.padding()?;
+        let mut out = Vec::new();
+        for (d, &n) in sp.iter().enumerate() {
+            let k = *kernel.shape().get(d)?;
+            let s = *geo.strides.get(d)?;
+            out.push(if pad == Padding::Same {
+                n.div_ceil(s)
+            } else {
+                (n.checked_sub(k)?) / s + 1
+            });
+        }
+        let f = *kernel.shape().get(rank + 1)?;
+        if geo.cf {
+            out.insert(0, f);
+        } else {
+            out.push(f);
+        }
+        Some(out)
+    }
+
+    /// `connect pre -> obj transform conv{rank}d(…)` (or `conv_transpose{rank}d` with its output
+    /// shape).
+    #[allow(clippy::too_many_arguments)]
+    fn conv_connect(
+        &mut self,
+        l: &Layer,
+        pre: &Obj,
+        obj: &Obj,
+        kernel: ArrayD<f64>,
+        geo: &ConvGeo,
+        groups: usize,
+        transpose_out: Option<Vec<usize>>,
+    ) {
+        let k = self.tensor(format!("{}/kernel", l.name), kernel);
+        let strides: Vec<String> = geo.strides.iter().map(|s| s.to_string()).collect();
         let mut args = vec![
             format!("kernel = {k}"),
             format!("strides = [{}]", strides.join(", ")),
-            format!("padding = {padding}"),
+            format!("padding = {}", geo.padding),
         ];
-        if cf {
+        if geo.cf {
             args.push("channels_last = false".into());
         }
         if groups > 1 {
             args.push(format!("groups = {groups}"));
         }
+        let op = match &transpose_out {
+            Some(out) => {
+                args.push(format!("output_shape = {}", shape_str(out)));
+                "conv_transpose"
+            }
+            None => "conv",
+        };
         let syn = self.synapse(pre);
         self.line(format!(
-            "connect {} -> {} transform conv{rank}d({}) {syn}",
+            "connect {} -> {} transform {op}{}d({}) {syn}",
             pre.name,
             obj.name,
+            geo.rank,
             args.join(", ")
         ));
-        Ok(obj)
+    }
+
+    /// `min(max(x, 0), max)` natively: `relu(x) - relu(x - max)`, two ReLU layers summed into a
+    /// node (`fed`: the input is already this layer's weighted sum).
+    fn clipped_relu(
+        &mut self,
+        l: &Layer,
+        pre: &Obj,
+        shape: &[usize],
+        max: f64,
+        fed: Option<()>,
+    ) -> Result<Obj, KerasError> {
+        let n: usize = shape.iter().product();
+        let relu = Act::Named("relu".into());
+        let lo = Layer { name: format!("{}_relu", l.name), ..l.clone() };
+        let pos = self.target(&lo, shape, &relu, None)?;
+        let hi = Layer { name: format!("{}_over", l.name), ..l.clone() };
+        let over = self.target(&hi, shape, &relu, Some(ArrayD::from_elem(IxDyn(&[n]), -max)))?;
+        let syn = self.synapse(pre);
+        self.line(format!("connect {} -> {} {syn}", pre.name, pos.name));
+        self.line(format!("connect {} -> {} {syn}", pre.name, over.name));
+        let name = self.fresh(&l.name);
+        let what = if fed.is_some() { "activation relu6" } else { "ReLU(max_value)" };
+        self.line(format!(
+            "// Keras: {} ({what}: relu(x) - relu(x - {}))",
+            l.class_name,
+            fmt_num(max)
+        ));
+        self.line(format!("node {name}: {}", shape_str(shape)));
+        let (sp, so) = (self.synapse(&pos), self.synapse(&over));
+        self.line(format!("connect {} -> {name} {sp}", pos.name));
+        self.line(format!("connect {} -> {name} transform -1 {so}", over.name));
+        self.report.push(LayerRow {
+            layer: l.name.clone(),
+            class: l.class_name.clone(),
+            became: format!("node {} (relu(x) - relu(x - {}))", shape_str(shape), fmt_num(max)),
+        });
+        Ok(Obj { name, shape: shape.to_vec(), neurons: false })
+    }
+
+    /// Sparse entries broadcasting an input of shape `from` onto `to` (Keras rules: trailing
+    /// axes aligned, size-1 axes repeated), each with weight `w`.
+    fn broadcast_entries(
+        &self,
+        l: &Layer,
+        from: &[usize],
+        to: &[usize],
+        w: f64,
+    ) -> Result<Vec<(usize, usize, f64)>, KerasError> {
+        if from.len() > to.len() {
+            return Err(self.err(
+                ErrorKind::Shape,
+                &l.name,
+                format!("{from:?} does not broadcast to {to:?}"),
+            ));
+        }
+        let lead = to.len() - from.len();
+        for (d, &f) in from.iter().enumerate() {
+            if f != 1 && f != to[lead + d] {
+                return Err(self.err(
+                    ErrorKind::Shape,
+                    &l.name,
+                    format!("{from:?} does not broadcast to {to:?}"),
+                ));
+            }
+        }
+        let n: usize = to.iter().product();
+        let mut out = Vec::with_capacity(n);
+        let mut ix = vec![0usize; to.len()];
+        for o in 0..n {
+            let mut i = 0;
+            for (d, &f) in from.iter().enumerate() {
+                i = i * f + if f == 1 { 0 } else { ix[lead + d] };
+            }
+            out.push((o, i, w));
+            for d in (0..to.len()).rev() {
+                ix[d] += 1;
+                if ix[d] < to[d] {
+                    break;
+                }
+                ix[d] = 0;
+            }
+        }
+        Ok(out)
+    }
+
+    /// `Rescaling` (`x * scale + offset`) and adapted `Normalization` (`(x - mean) /
+    /// max(sqrt(var), 1e-7)`) as an elementwise scale and offset.
+    fn preprocessing(&mut self, l: &Layer, pre: &Obj, shape: &[usize]) -> Result<Obj, KerasError> {
+        // the evaluator's kernel gives the per-element affine map: f(0) and f(1) - f(0)
+        let n: usize = shape.iter().product();
+        let mut dims = vec![1usize];
+        dims.extend_from_slice(shape);
+        let at = |v: f64| -> Result<Vec<f64>, KerasError> {
+            let x = ArrayD::from_elem(IxDyn(&dims), v);
+            let y = snn_runtime::keras::apply_layer(l, &[&x], self.keras_major() == 3)
+                .map_err(|e| self.err(ErrorKind::Config, &l.name, e.reason))?;
+            Ok(y.iter().copied().collect())
+        };
+        let (f0, f1) = (at(0.0)?, at(1.0)?);
+        if f0.len() != n || f1.len() != n {
+            return Err(self.err(ErrorKind::Shape, &l.name, "shape changed".into()));
+        }
+        let scale: Vec<f64> = f1.iter().zip(&f0).map(|(a, b)| a - b).collect();
+        let scale = ArrayD::from_shape_vec(IxDyn(&[n]), scale)
+            .map_err(|e| self.err(ErrorKind::Shape, &l.name, e.to_string()))?;
+        let offset = ArrayD::from_shape_vec(IxDyn(shape), f0)
+            .map_err(|e| self.err(ErrorKind::Shape, &l.name, e.to_string()))?;
+        let what = if l.class_name == "Rescaling" {
+            "x * scale + offset"
+        } else {
+            "(x - mean) / max(sqrt(variance), 1e-7)"
+        };
+        Ok(self.affine(l, pre, shape, scale, offset, what))
+    }
+
+    /// A node `x * scale + offset` (elementwise; `scale` flat, `offset` of `shape`).
+    fn affine(
+        &mut self,
+        l: &Layer,
+        pre: &Obj,
+        shape: &[usize],
+        scale: ArrayD<f64>,
+        offset: ArrayD<f64>,
+        what: &str,
+    ) -> Obj {
+        let name = self.fresh(&l.name);
+        self.line(format!("// Keras: {} (inference: {what})", l.class_name));
+        self.line(format!("node {name}: {}", shape_str(shape)));
+        let s = self.tensor(format!("{}/scale", l.name), scale);
+        let o = self.tensor(format!("{}/offset", l.name), offset);
+        let oname = self.fresh(&format!("{}_offset", l.name));
+        self.line(format!("node {oname} = {o}"));
+        self.line(format!("connect {oname} -> {name} synapse none"));
+        let syn = self.synapse(pre);
+        self.line(format!("connect {} -> {name} transform {s} {syn}", pre.name));
+        self.report.push(LayerRow {
+            layer: l.name.clone(),
+            class: l.class_name.clone(),
+            became: format!("node {} (elementwise scale and offset)", shape_str(shape)),
+        });
+        Obj { name, shape: shape.to_vec(), neurons: false }
     }
 
     fn batch_norm(&mut self, l: &Layer, pre: &Obj, shape: &[usize]) -> Result<Obj, KerasError> {
@@ -433,24 +707,14 @@ impl Emitter<'_> {
         let full_scale = full_scale
             .into_shape_with_order(IxDyn(&[n]))
             .map_err(|e| self.err(ErrorKind::Shape, &l.name, e.to_string()))?;
-        let name = self.fresh(&l.name);
-        self.line(
-            "// Keras: BatchNormalization (inference: x * gamma / sqrt(var + eps) + offset)".into(),
-        );
-        self.line(format!("node {name}: {}", shape_str(shape)));
-        let s = self.tensor(format!("{}/scale", l.name), full_scale);
-        let o = self.tensor(format!("{}/offset", l.name), full_offset);
-        let oname = self.fresh(&format!("{}_offset", l.name));
-        self.line(format!("node {oname} = {o}"));
-        self.line(format!("connect {oname} -> {name} synapse none"));
-        let syn = self.synapse(pre);
-        self.line(format!("connect {} -> {name} transform {s} {syn}", pre.name));
-        self.report.push(LayerRow {
-            layer: l.name.clone(),
-            class: l.class_name.clone(),
-            became: format!("node {} (elementwise scale and offset)", shape_str(shape)),
-        });
-        Ok(Obj { name, shape: shape.to_vec(), neurons: false })
+        Ok(self.affine(
+            l,
+            pre,
+            shape,
+            full_scale,
+            full_offset,
+            "x * gamma / sqrt(var + eps) + offset",
+        ))
     }
 
     /// A passthrough node of `shape`, declared with a comment and a report row.
@@ -677,9 +941,41 @@ pub(crate) enum Act {
     Leaky(f64),
     /// An activation computed by a host function (`elu`, `softmax` over the last axis).
     Host(String),
+    /// `min(max(x, 0), 6)`: two ReLU layers, `relu(x) - relu(x - 6)`.
+    Relu6,
 }
 
 /// Text inside a `.snn` string literal: backslashes and quotes escaped.
 fn escape_json(s: &str) -> String {
     s.replace('\\', "\\\\").replace('"', "\\\"")
+}
+
+/// Geometry of a convolution transform.
+#[derive(Clone, Debug)]
+struct ConvGeo {
+    rank: usize,
+    strides: Vec<usize>,
+    padding: &'static str,
+    cf: bool,
+}
+
+/// A kernel `(k..., in, out)` dilated by `rate` along its spatial axes: zeros between the taps,
+/// the same convolution with a larger window (exact, as TensorFlow's dilated convolution).
+fn dilate(kernel: &ArrayD<f64>, rate: &[usize]) -> ArrayD<f64> {
+    if rate.iter().all(|&r| r <= 1) || kernel.ndim() < rate.len() + 2 {
+        return kernel.clone();
+    }
+    let mut shape = kernel.shape().to_vec();
+    for (d, &r) in rate.iter().enumerate() {
+        shape[d] = (shape[d] - 1) * r.max(1) + 1;
+    }
+    let mut out = ArrayD::zeros(IxDyn(&shape));
+    for (ix, &v) in kernel.indexed_iter() {
+        let mut o = ix.slice().to_vec();
+        for (d, &r) in rate.iter().enumerate() {
+            o[d] *= r.max(1);
+        }
+        out[IxDyn(&o)] = v;
+    }
+    out
 }

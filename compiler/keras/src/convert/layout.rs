@@ -35,7 +35,7 @@ fn channel_axis(l: &Layer, shape: &[usize]) -> usize {
 
 impl Emitter<'_> {
     /// `connect pre -> target transform sparse(…)` from (out, in, value) entries.
-    fn sparse(
+    pub(crate) fn sparse(
         &mut self,
         l: &Layer,
         what: &str,

@@ -34,6 +34,9 @@ pub struct Options {
     pub probes: Vec<String>,
     /// `.snn` network blocks standing in for Keras classes (`--layers FILE.snn`).
     pub custom: Vec<CustomBlock>,
+    /// Emit the model as `network NAME { … }` (inputs as passthrough-node members, outputs as
+    /// members, no probes) for other `.snn` files to `use` and instantiate (`--network NAME`).
+    pub network: Option<String>,
 }
 
 /// A user's `.snn` network definition used for a Keras class (the analogue of registering a
@@ -140,6 +143,16 @@ pub fn convert(
         pending_output: None,
     };
     e.header(weights_file);
+    let body_start = e.lines.len();
+    if let Some(net) = &opts.network {
+        if sanitize(net) != *net {
+            return Err(KerasError::new(
+                ErrorKind::Config,
+                &model.source,
+                format!("--network {net}: not a .snn name (letters, digits and `_`)"),
+            ));
+        }
+    }
     for input in &model.inputs {
         let shape: Option<Vec<usize>> = input.shape.iter().copied().collect();
         let shape = shape.ok_or_else(|| {
@@ -150,7 +163,14 @@ pub fn convert(
             )
         })?;
         let name = e.fresh(&input.name);
-        e.line(format!("// Keras: InputLayer\ninput {name}: {}", shape_str(&shape)));
+        if opts.network.is_some() {
+            e.line(format!(
+                "// Keras: InputLayer (a member: connect into it)\nnode {name}: {}",
+                shape_str(&shape)
+            ));
+        } else {
+            e.line(format!("// Keras: InputLayer\ninput {name}: {}", shape_str(&shape)));
+        }
         e.report.push(LayerRow {
             layer: input.name.clone(),
             class: "InputLayer".into(),
@@ -200,11 +220,30 @@ pub fn convert(
     for out in &probed {
         let obj = e.obj(out, &out.layer)?.clone();
         let probe = sanitize(&out.layer);
-        if probe == obj.name {
-            e.line(format!("probe {probe}"));
-        } else {
-            e.line(format!("probe {probe} = {}", obj.name));
+        match (&opts.network, probe == obj.name) {
+            // in a network the output is a member under its Keras name
+            (Some(_), true) => {}
+            (Some(_), false) => {
+                e.line(format!("// Keras output `{}`", out.layer));
+                e.line(format!("alias {probe} = {}", obj.name));
+            }
+            (None, true) => e.line(format!("probe {probe}")),
+            (None, false) => e.line(format!("probe {probe} = {}", obj.name)),
         }
+    }
+    if let Some(net) = &opts.network {
+        let ins: Vec<String> = model.inputs.iter().map(|i| sanitize(&i.name)).collect();
+        let outs: Vec<String> = probed.iter().map(|o| sanitize(&o.layer)).collect();
+        e.lines.insert(
+            body_start,
+            format!(
+                "\n// The Keras model as a network: inputs {}; outputs {}.\nnetwork {net} {{\nweights w = \"{}\"",
+                ins.join(", "),
+                outs.join(", "),
+                escape(weights_file)
+            ),
+        );
+        e.lines.push("}".into());
     }
     let mut snn = e.lines.join("\n");
     snn.push('\n');
@@ -235,11 +274,16 @@ pub(crate) struct Emitter<'m> {
 
 impl Emitter<'_> {
     fn header(&mut self, weights_file: &str) {
+        // a network definition declares its weights inside its body (names are scoped)
+        let weights = if self.opts.network.is_some() {
+            String::new()
+        } else {
+            format!("\n\nweights w = \"{}\"", escape(weights_file))
+        };
         self.line(format!(
-            "// Converted from {} by `snnc import` (Keras {}).\n// One block per Keras layer; tensors are in {weights_file}.\n\nweights w = \"{}\"",
+            "// Converted from {} by `snnc import` (Keras {}).\n// One block per Keras layer; tensors are in {weights_file}.{weights}",
             file_name(&self.model.source),
             self.model.keras_version.as_deref().unwrap_or("version unknown"),
-            escape(weights_file)
         ));
         let mut uses: Vec<String> = self.opts.custom.iter().map(|b| b.use_path.clone()).collect();
         uses.dedup();
