@@ -58,6 +58,12 @@ pub fn build(cfg: &BuildConfig) -> Result<String, Failure> {
         return build_loihi(cfg, &name, start);
     }
     let (db, mut program) = compile(&cfg.file, cfg.seed, cfg.dt)?;
+    if cfg.output.exists() && !cfg.output.is_dir() {
+        return Err(fail(format!(
+            "{} exists and is not a directory (-o names the output directory)",
+            cfg.output.display()
+        )));
+    }
     // the library, archive and header must not replace the model, its imports or weights
     let outs = [format!("lib{name}.so"), format!("lib{name}.a"), format!("{name}.h")]
         .map(|f| cfg.output.join(f));

@@ -206,7 +206,7 @@ fn load_data(
 ) -> Result<Data, Failure> {
     let arrays = snn_io::read_npz(path).map_err(|e| fail(e.to_string()))?;
     let shown = path.display();
-    let mut map = std::collections::HashMap::new();
+    let mut map = std::collections::BTreeMap::new();
     for r in renames {
         let (model, array) = r
             .split_once('=')

@@ -611,7 +611,7 @@ fn neuron_files_pair_with_the_runtime() {
             })
             .collect()
     };
-    let not_types = ["mod", "state", "table", "generic"];
+    let not_types = ["mod", "state", "table", "generic", "derivative"];
     let host_only = ["stochastic_spiking", "poisson_spiking"];
     let runtime: std::collections::BTreeSet<String> = stems(here.join("../../runtime/src/neurons"))
         .into_iter()
