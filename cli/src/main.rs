@@ -138,14 +138,38 @@ struct RunArgs {
     rates: bool,
 }
 
+/// The data options `snnc train` and `snnc evaluate` share.
+#[derive(clap::Args)]
+struct DataArgs {
+    /// Data: an .npz with one array per input and one per probe with a loss.
+    #[arg(long)]
+    data: PathBuf,
+    /// A loss: PROBE=mse | sparse_categorical_crossentropy | categorical_crossentropy |
+    /// l2(TARGET), optionally weighted (PROBE=mse*0.01); repeat for several probes.
+    #[arg(long = "loss", required = true)]
+    losses: Vec<String>,
+    /// Threads (0: one per core).
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
+    /// Steps per sample when the data has no time axis (default 1).
+    #[arg(long)]
+    steps: Option<usize>,
+    /// Time step in seconds.
+    #[arg(long, default_value_t = 0.001)]
+    dt: f64,
+    /// Take an input's or a probe's data from another array of the .npz: NAME=ARRAY
+    /// (e.g. --array image=images --array dense=labels); repeatable.
+    #[arg(long = "array")]
+    arrays: Vec<String>,
+}
+
 /// Arguments of `snnc train`.
 #[derive(clap::Args)]
 struct TrainArgs {
     /// The .snn model.
     file: PathBuf,
-    /// Training data: an .npz with one array per input and one per probe with a loss.
-    #[arg(long)]
-    data: PathBuf,
+    #[command(flatten)]
+    d: DataArgs,
     /// Validation data (.npz, as --data), scored after every epoch.
     #[arg(long)]
     validation: Option<PathBuf>,
@@ -164,30 +188,13 @@ struct TrainArgs {
     /// Momentum of sgd.
     #[arg(long, default_value_t = 0.0)]
     momentum: f64,
-    /// A loss: PROBE=mse | sparse_categorical_crossentropy | categorical_crossentropy,
-    /// optionally weighted (PROBE=mse*0.01); repeat for several probes.
-    #[arg(long = "loss", required = true)]
-    losses: Vec<String>,
     /// Seed of the minibatch shuffling, and the model seed (initial transforms drawn from
     /// distributions); without it, the file's own seed and shuffling seed 0.
     #[arg(long)]
     seed: Option<u64>,
-    /// Threads (0: one per core).
-    #[arg(long, default_value_t = 0)]
-    threads: usize,
-    /// Steps per sample when the data has no time axis (default 1).
-    #[arg(long)]
-    steps: Option<usize>,
-    /// Time step in seconds.
-    #[arg(long, default_value_t = 0.001)]
-    dt: f64,
     /// The trained model (OUT.snn; its weights go to OUT.safetensors).
     #[arg(short = 'o', long)]
     output: PathBuf,
-    /// Take an input's or a probe's data from another array of the .npz: NAME=ARRAY
-    /// (e.g. --array image=images --array dense=labels); repeatable.
-    #[arg(long = "array")]
-    arrays: Vec<String>,
 }
 
 /// Arguments of `snnc evaluate`.
@@ -195,30 +202,14 @@ struct TrainArgs {
 struct EvaluateArgs {
     /// The .snn model.
     file: PathBuf,
-    /// Test data (.npz, as for train).
-    #[arg(long)]
-    data: PathBuf,
-    /// Losses, as for train.
-    #[arg(long = "loss", required = true)]
-    losses: Vec<String>,
+    #[command(flatten)]
+    d: DataArgs,
     /// Samples per forward pass.
     #[arg(long, default_value_t = 100)]
     batch_size: usize,
-    /// Threads (0: one per core).
-    #[arg(long, default_value_t = 0)]
-    threads: usize,
-    /// Steps per sample when the data has no time axis (default 1).
-    #[arg(long)]
-    steps: Option<usize>,
-    /// Time step in seconds.
-    #[arg(long, default_value_t = 0.001)]
-    dt: f64,
     /// Print one JSON object instead of a line.
     #[arg(long)]
     json: bool,
-    /// Take an input's or a probe's data from another array: NAME=ARRAY, as for train.
-    #[arg(long = "array")]
-    arrays: Vec<String>,
 }
 
 /// Arguments of `snnc build`.
@@ -377,31 +368,31 @@ fn main() -> ExitCode {
         Command::Verify(args) => verify_cmd(args),
         Command::Train(a) => report(snnc::train::train(&snnc::train::TrainConfig {
             file: a.file,
-            data: a.data,
+            data: a.d.data,
             validation: a.validation,
             epochs: a.epochs,
             batch_size: a.batch_size,
             optimizer: a.optimizer,
             learning_rate: a.learning_rate,
             momentum: a.momentum,
-            losses: a.losses,
+            losses: a.d.losses,
             seed: a.seed,
-            threads: a.threads,
-            steps: a.steps,
-            dt: a.dt,
+            threads: a.d.threads,
+            steps: a.d.steps,
+            dt: a.d.dt,
             output: a.output,
-            arrays: a.arrays,
+            arrays: a.d.arrays,
         })),
         Command::Evaluate(a) => {
             let cfg = snnc::train::EvaluateConfig {
                 file: a.file,
-                data: a.data,
-                losses: a.losses,
+                data: a.d.data,
+                losses: a.d.losses,
                 batch_size: a.batch_size,
-                threads: a.threads,
-                steps: a.steps,
-                dt: a.dt,
-                arrays: a.arrays,
+                threads: a.d.threads,
+                steps: a.d.steps,
+                dt: a.d.dt,
+                arrays: a.d.arrays,
             };
             report(snnc::train::evaluate(&cfg).map(|(s, l)| {
                 snnc::train::print_scores(&s, &l, a.json);
