@@ -136,18 +136,7 @@ fn pieces(text: &str, toks: &[Token]) -> Vec<(usize, usize)> {
 /// Whether token `i` begins a piece: a [`CUTS`] keyword first on its line or after `{`/`}`,
 /// not followed by `=`.
 fn cuts(text: &str, toks: &[Token], i: usize) -> bool {
-    let t = toks[i];
-    if t.kind != TokenKind::Keyword || !CUTS.contains(&t.text(text)) {
-        return false;
-    }
-    if toks.get(i + 1).is_some_and(|n| n.text(text) == "=") {
-        return false;
-    }
-    match i.checked_sub(1).map(|p| toks[p]) {
-        None => true,
-        Some(p) if matches!(p.text(text), "{" | "}") => true,
-        Some(p) => text[p.end..t.start].contains('\n'),
-    }
+    crate::recover::keyword_begins(text, toks, i, CUTS)
 }
 
 /// `item` parsed at offset 0, moved to `file` at offset `by`.

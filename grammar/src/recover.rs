@@ -149,8 +149,14 @@ fn parse_piece(
 /// Whether token `i` begins a statement: a statement keyword first on its line (or after a
 /// `{` / `}`), not an argument name (`seed = 1`).
 fn starts_statement(text: &str, toks: &[Token], i: usize) -> bool {
+    keyword_begins(text, toks, i, STARTS)
+}
+
+/// Whether token `i` is one of `keywords` first on its line (or after a `{` / `}`), not an
+/// argument name (`seed = 1`): where recovery and the incremental parser cut the text.
+pub(crate) fn keyword_begins(text: &str, toks: &[Token], i: usize, keywords: &[&str]) -> bool {
     let t = toks[i];
-    if t.kind != TokenKind::Keyword || !STARTS.contains(&t.text(text)) {
+    if t.kind != TokenKind::Keyword || !keywords.contains(&t.text(text)) {
         return false;
     }
     if toks.get(i + 1).is_some_and(|n| n.text(text) == "=") {
