@@ -253,11 +253,12 @@ impl Elab<'_> {
         let taps: usize = ks.iter().product();
         let mut shape = ks;
         shape.extend([cin, filters]);
+        let span = args.span_of("filters").unwrap_or(args.ctor_span());
+        let n = self.filled_len(&shape, span)?;
         let init = match args.take("init") {
             Some(a) => match a.value {
                 Value::Num(x, _) => x,
                 v if Self::is_drawn(&v) => {
-                    let n = shape.iter().product();
                     let values =
                         self.drawn(v, a.value_span, n, taps * cin, taps * filters, seed)?;
                     return ArrayD::from_shape_vec(IxDyn(&shape), values).ok();

@@ -13,6 +13,10 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use snn_syntax::{codes, Diagnostic, Span};
 
+/// The most values a transform or kernel the compiler fills itself (drawn, or a generated
+/// kernel) may hold: 2^28 (2 GiB of `f64`); beyond it a located error, not an allocation failure.
+const MAX_FILLED: usize = 1 << 28;
+
 /// The variance-scaling initialisers.
 pub(crate) const INITIALISERS: &[&str] =
     &["glorot_uniform", "glorot_normal", "he_uniform", "he_normal"];
@@ -28,9 +32,35 @@ impl Elab<'_> {
         size_out: usize,
         seed: u64,
     ) -> Option<Transform> {
-        let values = self.drawn(v, span, size_out * size_in, size_in, size_out, seed)?;
+        let n = self.filled_len(&[size_out, size_in], span)?;
+        let values = self.drawn(v, span, n, size_in, size_out, seed)?;
         let m = Array2::from_shape_vec((size_out, size_in), values).ok()?;
         Some(Transform::Dense(m))
+    }
+
+    /// The number of values of an array of `dims` the compiler fills itself, or a located
+    /// error (E0801) above [`MAX_FILLED`].
+    pub(super) fn filled_len(&mut self, dims: &[usize], span: Span) -> Option<usize> {
+        let n = dims.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d));
+        match n {
+            Some(n) if n <= MAX_FILLED => Some(n),
+            _ => {
+                let shown: Vec<String> = dims.iter().map(usize::to_string).collect();
+                self.diags.push(
+                    Diagnostic::error(
+                        codes::LIMIT,
+                        format!(
+                            "this would fill [{}] values; the limit is {MAX_FILLED} values (2 GiB)",
+                            shown.join(", ")
+                        ),
+                        span,
+                        "too large to fill",
+                    )
+                    .with_help("give the values from a weights file (`w[\"…\"]`), or make the ends smaller"),
+                );
+                None
+            }
+        }
     }
 
     /// `n` values drawn from `v` (a distribution or an initialiser whose fans are `fan_in` and

@@ -67,6 +67,11 @@ impl Args {
         })
     }
 
+    /// Where the constructor call is written.
+    pub(crate) fn ctor_span(&self) -> Span {
+        self.ctor_span
+    }
+
     /// Remove and return the named argument `name`.
     pub(crate) fn take(&mut self, name: &str) -> Option<CtorArg> {
         let i = self.named.iter().position(|a| a.name.as_deref() == Some(name))?;
