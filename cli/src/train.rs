@@ -84,19 +84,14 @@ fn load(file: &Path, seed: Option<u64>, dt: f64) -> Result<Loaded, Failure> {
     let root = db.load(file).map_err(fail)?;
     let checked = snn_compiler::check_with_seed(&mut db, root, seed);
     if checked.has_errors() {
-        let mut s = String::new();
-        for d in &checked.diagnostics {
-            s.push_str(&crate::render::render(&db as &dyn SourceDb, d, false));
-        }
-        return Err(Failure(s));
+        return Err(crate::run::render_all(&db, &checked.diagnostics));
     }
-    let program = snn_compiler::lower_model(&checked.model, dt).map_err(|d| {
-        let mut s = String::new();
-        for d in &d {
-            s.push_str(&crate::render::render(&db as &dyn SourceDb, d, false));
-        }
-        Failure(s)
-    })?;
+    let limit = crate::run::default_max_memory();
+    if let Some(d) = snn_compiler::budget::check(&checked.model, limit) {
+        return Err(crate::run::render_all(&db, &[d]));
+    }
+    let program = snn_compiler::lower_model(&checked.model, dt)
+        .map_err(|d| crate::run::render_all(&db, &d))?;
     let syntax = checked
         .syntax
         .get(&root)
@@ -516,11 +511,9 @@ pub fn train(cfg: &TrainConfig) -> Result<(), Failure> {
 /// mode (rate neurons).
 pub fn evaluate(cfg: &EvaluateConfig) -> Result<(Scores, Vec<(String, Loss)>), Failure> {
     let loaded = load(&cfg.file, None, cfg.dt)?;
-    let (params, _) = snn_train::params::find(&loaded.model, &loaded.program);
     let losses = parse_losses(&loaded.program, &cfg.losses)?;
     let data = load_data(&cfg.data, &loaded.program, &losses, cfg.steps, &cfg.arrays)?;
     let engine = Engine::new(&loaded.program, &[]).map_err(|e| train_failure(&loaded.db, e))?;
-    drop(params);
     let loss_list: Vec<Loss> = losses.iter().map(|(_, l)| l.clone()).collect();
     let n = threads(cfg.threads);
     let pool = rayon::ThreadPoolBuilder::new()

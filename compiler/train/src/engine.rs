@@ -9,7 +9,7 @@
 //! adjoint, an increment passes it on, an update (a synapse) carries its filter state's adjoint
 //! to the previous step.
 
-use crate::params::{Param, ParamKind};
+use crate::params::Param;
 use crate::TrainError;
 use ndarray::{s, Array2, Array3, ArrayD, Axis};
 use snn_compiler::ir::{OpKind, Program, Sel, SignalId};
@@ -719,16 +719,4 @@ fn add_flat<'a>(g: &mut ArrayD<f64>, v: impl IntoIterator<Item = &'a f64>) {
     for (d, &x) in g.iter_mut().zip(v) {
         *d += x;
     }
-}
-
-/// Checks a parameter's kind against its op (used by tests and [`crate::fit`]).
-pub fn kind_matches(kind: ParamKind, op: &OpKind) -> bool {
-    matches!(
-        (kind, op),
-        (ParamKind::Matrix, OpKind::DotInc { .. })
-            | (ParamKind::Sparse, OpKind::SparseDotInc { .. })
-            | (ParamKind::Kernel, OpKind::ConvInc { .. })
-            | (ParamKind::Scale, OpKind::ElementwiseInc { .. })
-            | (ParamKind::Bias, OpKind::Reset { .. })
-    )
 }

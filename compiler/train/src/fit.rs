@@ -96,7 +96,6 @@ fn run_part(
     losses: &[Loss],
     data: &Data,
     denom: usize,
-    n_probes: usize,
     backward: bool,
 ) -> Result<Part, TrainError> {
     let feed = Feed { inputs: &data.inputs, steps: data.steps };
@@ -110,7 +109,6 @@ fn run_part(
         out.correct.push(correct);
         seeds[l.probe].scaled_add(l.weight, &g);
     }
-    debug_assert_eq!(seeds.len(), n_probes);
     if backward {
         out.grads = Some(engine.backward(params, &tape, &seeds)?);
     }
@@ -134,12 +132,9 @@ fn minibatch(
     threads: usize,
     backward: bool,
 ) -> Result<Part, TrainError> {
-    let n_probes = engine.program().probes.len();
     let parts: Vec<Result<Part, TrainError>> = split(ix, threads)
         .par_iter()
-        .map(|rows| {
-            run_part(engine, params, losses, &data.rows(rows), ix.len(), n_probes, backward)
-        })
+        .map(|rows| run_part(engine, params, losses, &data.rows(rows), ix.len(), backward))
         .collect();
     let mut total =
         Part { loss: vec![0.0; losses.len()], correct: vec![0; losses.len()], grads: None };

@@ -73,8 +73,10 @@ pub fn find(model: &Model, program: &Program) -> (Vec<Param>, Vec<Skipped>) {
         |name: &str| program.signals.iter().position(|s| s.name == name).map(|i| i as u32);
     let writer = |sig: u32, want: fn(&OpKind) -> bool| {
         program.ops.iter().position(|op| {
-            want(&op.kind)
-                && op.kind.access().sets.iter().chain(&op.kind.access().incs).any(|s| s.0 == sig)
+            want(&op.kind) && {
+                let a = op.kind.access();
+                a.sets.iter().chain(&a.incs).any(|s| s.0 == sig)
+            }
         })
     };
     for (ci, c) in model.connections.iter().enumerate() {
