@@ -188,6 +188,10 @@ struct TrainArgs {
     /// Momentum of sgd.
     #[arg(long, default_value_t = 0.0)]
     momentum: f64,
+    /// Train LIF neurons through NengoDL's SoftLIFRate with this smoothing (its
+    /// `lif_smoothing` setting) instead of LIFRate.
+    #[arg(long, value_name = "SIGMA")]
+    lif_smoothing: Option<f64>,
     /// Seed of the minibatch shuffling, and the model seed (initial transforms drawn from
     /// distributions); without it, the file's own seed and shuffling seed 0.
     #[arg(long)]
@@ -210,6 +214,13 @@ struct EvaluateArgs {
     /// Print one JSON object instead of a line.
     #[arg(long)]
     json: bool,
+    /// Backend that runs the model: `jit` (native code) or `interp` (the reference interpreter).
+    #[arg(long, default_value = "jit")]
+    backend: String,
+    /// Score as training runs the model (spiking neurons as their rate equivalents) instead
+    /// of as it runs (NengoDL's `evaluate`).
+    #[arg(long)]
+    training_mode: bool,
 }
 
 /// Arguments of `snnc build`.
@@ -375,6 +386,7 @@ fn main() -> ExitCode {
             optimizer: a.optimizer,
             learning_rate: a.learning_rate,
             momentum: a.momentum,
+            lif_smoothing: a.lif_smoothing,
             losses: a.d.losses,
             seed: a.seed,
             threads: a.d.threads,
@@ -393,6 +405,8 @@ fn main() -> ExitCode {
                 steps: a.d.steps,
                 dt: a.d.dt,
                 arrays: a.d.arrays,
+                backend: a.backend,
+                training_mode: a.training_mode,
             };
             report(snnc::train::evaluate(&cfg).map(|(s, l)| {
                 snnc::train::print_scores(&s, &l, a.json);

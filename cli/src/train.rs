@@ -29,6 +29,8 @@ pub struct TrainConfig {
     pub learning_rate: f64,
     /// SGD momentum.
     pub momentum: f64,
+    /// SoftLIFRate smoothing for LIF neurons while training (NengoDL's `lif_smoothing`).
+    pub lif_smoothing: Option<f64>,
     /// `PROBE=KIND` (`KIND`: mse, sparse_categorical_crossentropy, categorical_crossentropy),
     /// optionally `PROBE=KIND*WEIGHT`.
     pub losses: Vec<String>,
@@ -65,6 +67,11 @@ pub struct EvaluateConfig {
     pub dt: f64,
     /// `NAME=ARRAY`, as for `train`.
     pub arrays: Vec<String>,
+    /// The backend that runs the model (`jit`, `interp`), as `snnc run`'s.
+    pub backend: String,
+    /// Score as training does (spiking neurons as their rate equivalents) instead of running
+    /// the model as it is.
+    pub training_mode: bool,
 }
 
 /// A checked, lowered (not optimised) model and its database.
@@ -72,6 +79,7 @@ struct Loaded {
     db: FsDb,
     root: snn_syntax::FileId,
     model: Model,
+    built: snn_compiler::build::Built,
     program: Program,
     syntax: std::rc::Rc<snn_syntax::ast::File>,
 }
@@ -90,14 +98,16 @@ fn load(file: &Path, seed: Option<u64>, dt: f64) -> Result<Loaded, Failure> {
     if let Some(d) = snn_compiler::budget::check(&checked.model, limit) {
         return Err(crate::run::render_all(&db, &[d]));
     }
-    let program = snn_compiler::lower_model(&checked.model, dt)
+    let built =
+        snn_compiler::build::build(&checked.model).map_err(|d| crate::run::render_all(&db, &d))?;
+    let program = snn_compiler::lower::lower(&checked.model, &built, dt)
         .map_err(|d| crate::run::render_all(&db, &d))?;
     let syntax = checked
         .syntax
         .get(&root)
         .cloned()
         .ok_or_else(|| fail("internal error: the model's syntax tree is missing"))?;
-    Ok(Loaded { db, root, model: checked.model, program, syntax })
+    Ok(Loaded { db, root, model: checked.model, built, program, syntax })
 }
 
 /// A training error, rendered at its statement when it has one.
@@ -413,7 +423,10 @@ pub fn train(cfg: &TrainConfig) -> Result<(), Failure> {
         crate::err!("{}", crate::render::render(&loaded.db as &dyn SourceDb, &d, false));
     }
     if params.is_empty() {
-        return Err(fail("the model has nothing to train (no transforms or layer biases)"));
+        return Err(fail(
+            "the model has nothing to train (no transforms, decoders, encoders or biases that \
+             are trainable)",
+        ));
     }
     let losses = parse_losses(&loaded.program, &cfg.losses)?;
     let data = load_data(&cfg.data, &loaded.program, &losses, cfg.steps, &cfg.arrays)?;
@@ -421,7 +434,12 @@ pub fn train(cfg: &TrainConfig) -> Result<(), Failure> {
         Some(v) => Some(load_data(v, &loaded.program, &losses, Some(data.steps), &cfg.arrays)?),
         None => None,
     };
-    let engine = Engine::new(&loaded.program, &params).map_err(|e| train_failure(&loaded.db, e))?;
+    if let Some(s) = cfg.lif_smoothing.filter(|s| !(*s > 0.0 && s.is_finite())) {
+        return Err(fail(format!("--lif-smoothing must be a positive number, found {s}")));
+    }
+    let engine = Engine::new(&loaded.program, &params)
+        .map_err(|e| train_failure(&loaded.db, e))?
+        .with_lif_smoothing(cfg.lif_smoothing);
     let mut values: Vec<ArrayD<f64>> = params.iter().map(|p| p.value.clone()).collect();
     let n_values: usize = values.iter().map(ArrayD::len).sum();
     crate::errln!(
@@ -495,6 +513,7 @@ pub fn train(cfg: &TrainConfig) -> Result<(), Failure> {
         loaded.db.text(loaded.root),
         &loaded.syntax,
         &loaded.model,
+        &loaded.built,
         &params,
         &values,
         &weights_name,
@@ -507,15 +526,42 @@ pub fn train(cfg: &TrainConfig) -> Result<(), Failure> {
     Ok(())
 }
 
-/// `snnc evaluate`: the losses and accuracies of the model on `data`, as it runs in training
-/// mode (rate neurons).
+/// `snnc evaluate`: the losses and accuracies of the model on `data`, as NengoDL's `evaluate`
+/// gives them: the model run as it is (spiking neurons spiking) by `cfg.backend`, or with
+/// `training_mode` as training runs it (rate equivalents).
 pub fn evaluate(cfg: &EvaluateConfig) -> Result<(Scores, Vec<(String, Loss)>), Failure> {
     let loaded = load(&cfg.file, None, cfg.dt)?;
     let losses = parse_losses(&loaded.program, &cfg.losses)?;
     let data = load_data(&cfg.data, &loaded.program, &losses, cfg.steps, &cfg.arrays)?;
-    let engine = Engine::new(&loaded.program, &[]).map_err(|e| train_failure(&loaded.db, e))?;
     let loss_list: Vec<Loss> = losses.iter().map(|(_, l)| l.clone()).collect();
     let n = threads(cfg.threads);
+    if !cfg.training_mode {
+        let target = crate::run::check_backend(&cfg.backend)?;
+        let prepared = target
+            .prepare(&loaded.program, snn_runtime::Precision::F64)
+            .map_err(|e| fail(e.to_string()))?;
+        let every: Vec<usize> = loaded.program.probes.iter().map(|p| p.every).collect();
+        let mut run = |part: &Data| -> Result<Vec<Array3<f64>>, snn_train::TrainError> {
+            let rows = part.len();
+            let inputs: Vec<ArrayD<f64>> =
+                part.inputs.iter().map(|a| a.as_standard_layout().to_owned().into_dyn()).collect();
+            let outs = prepared
+                .run(part.steps, rows, &inputs, n, &mut |_| {})
+                .map_err(|e| snn_train::TrainError::new(e.to_string()))?;
+            outs.into_iter()
+                .map(|o| {
+                    let samples = o.shape().get(1).copied().unwrap_or(0);
+                    let size = o.len() / (rows * samples).max(1);
+                    o.into_shape_with_order((rows, samples, size))
+                        .map_err(|e| snn_train::TrainError::new(e.to_string()))
+                })
+                .collect()
+        };
+        let scores = fit::score_outputs(&loss_list, &data, cfg.batch_size.max(1), &every, &mut run)
+            .map_err(|e| train_failure(&loaded.db, e))?;
+        return Ok((scores, losses));
+    }
+    let engine = Engine::new(&loaded.program, &[]).map_err(|e| train_failure(&loaded.db, e))?;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(n)
         .build()

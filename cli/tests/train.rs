@@ -22,8 +22,9 @@ fn scratch(name: &str) -> PathBuf {
 }
 
 /// snnc's gradients of the batch-mean MSE of probe `y` for the fixture `name`, against
-/// NengoDL's (one SGD step of learning rate 1 in float64: the weight change).
-fn nengodl_gradients(name: &str) {
+/// NengoDL's (one SGD step of learning rate 1 in float64: the weight change); `oracle` names
+/// the fixture's array for each of snnc's parameters, `smoothing` is NengoDL's `lif_smoothing`.
+fn nengodl_gradients_of(name: &str, oracle: &[(&str, &str)], smoothing: Option<f64>) {
     let dir = root().join("tests/train");
     let mut db = FsDb::new();
     let file = db.load(&dir.join(format!("{name}.snn"))).expect("fixture");
@@ -35,7 +36,7 @@ fn nengodl_gradients(name: &str) {
     let x = data["x"].clone().into_dimensionality::<Ix3>().expect("x");
     let y = data["y"].clone().into_dimensionality::<Ix3>().expect("y");
     let rows = x.shape()[0];
-    let engine = Engine::new(&program, &params).expect("engine");
+    let engine = Engine::new(&program, &params).expect("engine").with_lif_smoothing(smoothing);
     let values: Vec<ArrayD<f64>> = params.iter().map(|p| p.value.clone()).collect();
     let feed = Feed { inputs: std::slice::from_ref(&x), steps: x.shape()[1] };
     let (probes, tape) = engine.forward(&values, feed).expect("forward");
@@ -43,16 +44,11 @@ fn nengodl_gradients(name: &str) {
         Loss { probe: 0, kind: LossKind::Mse, probabilities: false, weight: 1.0, constant: None };
     let (_, seed, _) = loss::evaluate(&l, probes[0].view(), y.view(), rows);
     let grads = engine.backward(&values, &tape, &[seed]).expect("backward");
-    let oracle = |p: &str| match p {
-        "x->h.transform" => "grad_w1",
-        "h->y.transform" => "grad_w2",
-        "h.bias" => "grad_b1",
-        "y.bias" => "grad_b2",
-        other => panic!("unexpected parameter {other}"),
-    };
-    assert_eq!(params.len(), 4, "{name}: two transforms and two biases");
-    for (p, g) in params.iter().zip(&grads) {
-        let want = &data[oracle(&p.name)];
+    let names: Vec<&str> = params.iter().map(|p| p.name.as_str()).collect();
+    let want_names: Vec<&str> = oracle.iter().map(|(p, _)| *p).collect();
+    assert_eq!(names, want_names, "{name}: the parameters NengoDL trains");
+    for ((p, g), (_, array)) in params.iter().zip(&grads).zip(oracle) {
+        let want = &data[*array];
         assert_eq!(want.shape(), g.shape(), "{name} {}", p.name);
         let scale = want.iter().fold(0.0f64, |m, v| m.max(v.abs()));
         assert!(scale > 0.0, "{name} {}: NengoDL's gradient is zero", p.name);
@@ -63,6 +59,17 @@ fn nengodl_gradients(name: &str) {
             p.name
         );
     }
+}
+
+/// Two layers with transforms and biases.
+fn nengodl_gradients(name: &str) {
+    let oracle = [
+        ("x->h.transform", "grad_w1"),
+        ("h->y.transform", "grad_w2"),
+        ("h.bias", "grad_b1"),
+        ("y.bias", "grad_b2"),
+    ];
+    nengodl_gradients_of(name, &oracle, None);
 }
 
 #[test]
@@ -80,6 +87,27 @@ fn gradients_equal_nengodl_lif_rate_through_synapses() {
     nengodl_gradients("grad_lifrate_synapse");
 }
 
+/// LIF trained through NengoDL's SoftLIFRate (`lif_smoothing = 0.5`).
+#[test]
+fn gradients_equal_nengodl_lif_smoothing() {
+    let oracle = [
+        ("x->h.transform", "grad_w1"),
+        ("h->y.transform", "grad_w2"),
+        ("h.bias", "grad_b1"),
+        ("y.bias", "grad_b2"),
+    ];
+    nengodl_gradients_of("grad_lif_smoothing", &oracle, Some(0.5));
+}
+
+/// An NEF network: an ensemble's scaled encoders and biases and a decoded connection's
+/// weights, as NengoDL trains them; the ensemble marked `trainable = false` is left alone.
+#[test]
+fn gradients_equal_nengodl_encoders_biases_decoders() {
+    let oracle =
+        [("a->b.decoders", "grad_dec"), ("a.encoders", "grad_enc"), ("a.bias", "grad_bias")];
+    nengodl_gradients_of("grad_nef", &oracle, None);
+}
+
 fn train_config(
     file: PathBuf,
     data: PathBuf,
@@ -95,6 +123,7 @@ fn train_config(
         optimizer: "rmsprop".into(),
         learning_rate: 1e-3,
         momentum: 0.0,
+        lif_smoothing: None,
         losses: vec!["images=mse".into()],
         seed: Some(seed),
         threads: 2,
@@ -135,8 +164,19 @@ fn autoencoder_reaches_nengodl_test_error() {
             steps: None,
             dt: 0.001,
             arrays: vec![],
+            backend: "jit".into(),
+            training_mode: false,
         };
         let Ok((scores, _)) = snnc::train::evaluate(&eval) else { panic!("evaluate runs") };
+        // a rate network scores the same run by the JIT as in training mode
+        let trained = snnc::train::EvaluateConfig { training_mode: true, ..eval };
+        let Ok((again, _)) = snnc::train::evaluate(&trained) else { panic!("evaluate runs") };
+        assert!(
+            (scores.loss - again.loss).abs() <= 1e-9 * again.loss,
+            "run by the JIT {} vs training mode {}",
+            scores.loss,
+            again.loss
+        );
         got.push(scores.loss);
     }
     let mean = got.iter().sum::<f64>() / got.len() as f64;

@@ -275,6 +275,10 @@ fn decode(
     seed: u64,
 ) -> Result<Array2<f64>, String> {
     let _ = model;
+    if let Some(d) = &solver.values {
+        return nef::fold_decoders(d.view(), transform, post_encoders.map(|p| p.view()))
+            .map_err(|m| m.to_string());
+    }
     let x = nef::encoder_inputs(eval_points.view(), ens.encoders.view(), e.radius)
         .map_err(|m| m.to_string())?;
     let neuron = neuron_type(&e.neuron);

@@ -149,6 +149,10 @@ pub struct Ensemble {
     pub n_eval_points: Option<usize>,
     /// Whether encoders are normalised to unit length.
     pub normalize_encoders: bool,
+    /// Whether `snnc train` trains its encoders (`trainable`, `ensemble.trainable`).
+    pub train_encoders: bool,
+    /// Whether `snnc train` trains its biases (`neurons.trainable`, else as the encoders).
+    pub train_bias: bool,
 }
 
 /// A layer of neurons: `J = gain * input + bias` per neuron.
@@ -160,6 +164,8 @@ pub struct Layer {
     pub gain: Vec<f64>,
     /// Bias per neuron (length 1 broadcasts).
     pub bias: Vec<f64>,
+    /// Whether `snnc train` trains its biases (`trainable`, `layer.trainable`).
+    pub train_bias: bool,
 }
 
 /// Which value of an object a connection reads or writes.
@@ -225,6 +231,8 @@ pub struct Connection {
     pub eval_points: Option<DistSpec>,
     /// Seed for anything random in it.
     pub seed: u64,
+    /// Whether `snnc train` trains its weights (`trainable` clause, `connect.trainable`).
+    pub trainable: bool,
     /// The statement.
     pub span: Span,
 }

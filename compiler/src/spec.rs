@@ -77,11 +77,14 @@ pub struct SolverSpec {
     pub reg: f64,
     /// Solve for full weights (pre neurons → post neurons) instead of decoders.
     pub weights: bool,
+    /// Decoders given instead of solved (`no_solver(values = D)`, Nengo's `NoSolver`):
+    /// `(n_neurons, size)`, the decoded value's size being the column count.
+    pub values: Option<ndarray::Array2<f64>>,
 }
 
 impl Default for SolverSpec {
     fn default() -> SolverSpec {
-        SolverSpec { reg: 0.1, weights: false }
+        SolverSpec { reg: 0.1, weights: false, values: None }
     }
 }
 

@@ -118,6 +118,7 @@ pub const CONSTRUCTORS: &[&str] = &[
     "alpha",
     "linear_filter",
     "lstsq_l2",
+    "no_solver",
     "sparse",
     "conv1d",
     "conv2d",

@@ -144,11 +144,12 @@ pub enum StmtKind {
     Let { name: Ident, value: Expr },
 }
 
-/// `kind.param = value` inside `config`.
+/// `kind.param = value` (or `param = value`, for every kind) inside `config`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ConfigEntry {
-    /// The object kind: `ensemble`, `connect`, `probe`, `layer` or a neuron type.
-    pub kind: Ident,
+    /// The object kind: `ensemble`, `connect`, `probe`, `layer`, `neurons` or a neuron type;
+    /// `None` for an entry that applies to every kind (`trainable = false`).
+    pub kind: Option<Ident>,
     /// The parameter.
     pub param: Ident,
     /// The default value.
@@ -183,6 +184,8 @@ pub enum ClauseKind {
     Seed(Expr),
     /// `sample_every EXPR`.
     SampleEvery(Expr),
+    /// `trainable EXPR` (a connection's weights are trained by `snnc train`).
+    Trainable(Expr),
 }
 
 impl ClauseKind {
@@ -196,6 +199,7 @@ impl ClauseKind {
             ClauseKind::EvalPoints(_) => "eval_points",
             ClauseKind::Seed(_) => "seed",
             ClauseKind::SampleEvery(_) => "sample_every",
+            ClauseKind::Trainable(_) => "trainable",
         }
     }
 }

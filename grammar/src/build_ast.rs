@@ -257,10 +257,13 @@ impl Builder {
 
     fn config_entry(&self, pair: P<'_>) -> ConfigEntry {
         let span = self.span(&pair);
-        let mut inner = pair.into_inner();
-        let kind = self.ident_or(inner.next(), span);
-        let param = self.ident_or(inner.next(), span);
-        let value = self.expr_or(inner.next(), span);
+        let parts: Vec<P<'_>> = pair.into_inner().collect();
+        let (kind, rest) = match parts.len() {
+            3 => (Some(self.ident_or(parts.first().cloned(), span)), &parts[1..]),
+            _ => (None, &parts[..]),
+        };
+        let param = self.ident_or(rest.first().cloned(), span);
+        let value = self.expr_or(rest.get(1).cloned(), span);
         ConfigEntry { kind, param, value, span }
     }
 
@@ -278,6 +281,7 @@ impl Builder {
                     Rule::kw_solver => ClauseKind::Solver(value),
                     Rule::kw_eval => ClauseKind::EvalPoints(value),
                     Rule::kw_seed => ClauseKind::Seed(value),
+                    Rule::kw_trainable => ClauseKind::Trainable(value),
                     _ => ClauseKind::SampleEvery(value),
                 }
             }

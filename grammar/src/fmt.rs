@@ -312,7 +312,10 @@ impl Formatter<'_> {
             }
             Node::Entry(e) => {
                 self.indent(depth);
-                let text = format!("{}.{} = {}", e.kind.name, e.param.name, expr(&e.value));
+                let text = match &e.kind {
+                    Some(k) => format!("{}.{} = {}", k.name, e.param.name, expr(&e.value)),
+                    None => format!("{} = {}", e.param.name, expr(&e.value)),
+                };
                 self.out.push_str(&text);
             }
             Node::Network(n) => {
@@ -613,7 +616,8 @@ fn clause(c: &Clause) -> String {
         | ClauseKind::Solver(e)
         | ClauseKind::EvalPoints(e)
         | ClauseKind::Seed(e)
-        | ClauseKind::SampleEvery(e) => format!("{} {}", c.kind.keyword(), expr(e)),
+        | ClauseKind::SampleEvery(e)
+        | ClauseKind::Trainable(e) => format!("{} {}", c.kind.keyword(), expr(e)),
     }
 }
 

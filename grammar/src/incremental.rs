@@ -282,7 +282,9 @@ impl Mover {
             }
             StmtKind::Config { entries } => {
                 for c in entries {
-                    self.ident(&mut c.kind);
+                    if let Some(k) = &mut c.kind {
+                        self.ident(k);
+                    }
                     self.ident(&mut c.param);
                     self.expr(&mut c.value);
                     self.span(&mut c.span);
@@ -311,7 +313,8 @@ impl Mover {
             | ClauseKind::Solver(e)
             | ClauseKind::EvalPoints(e)
             | ClauseKind::Seed(e)
-            | ClauseKind::SampleEvery(e) => self.expr(e),
+            | ClauseKind::SampleEvery(e)
+            | ClauseKind::Trainable(e) => self.expr(e),
         }
         self.span(&mut c.span);
     }

@@ -65,6 +65,7 @@ pub const KEYWORDS: &[&str] = &[
     "solver",
     "eval_points",
     "sample_every",
+    "trainable",
     "true",
     "false",
     "none",

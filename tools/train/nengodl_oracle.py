@@ -2,7 +2,9 @@
 
 1. Gradients (`tests/train/grad_*.npz`): small networks with given weights, trained for one
    full-batch step of SGD (learning rate 1, float64) by NengoDL; the weight change is minus the
-   gradient of the MSE loss, which tests/tests/train.rs compares with snnc's gradients.
+   gradient of the MSE loss, which cli/tests/train.rs compares with snnc's gradients: layers
+   with transforms and biases (ReLU, LIF, LIFRate, LIF with `lif_smoothing`), and an NEF
+   network (encoders, biases, decoders; an untrainable ensemble).
 2. The autoencoder of NengoDL's "From TensorFlow to NengoDL" tutorial
    (examples/autoencoder/autoencoder.snn): 784 -> 64 ReLU -> 784 ReLU, Glorot, gain 1, bias 0,
    no synapses, RMSprop(1e-3), MSE on raw pixels, 2 epochs, minibatch 50, on the 8,000 shipped
@@ -25,7 +27,7 @@ import tensorflow as tf
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-def grad_case(name, neuron, synapse, steps, probe_synapse):
+def grad_case(name, neuron, synapse, steps, probe_synapse, lif_smoothing=None):
     """One gradient fixture: writes tests/train/NAME.npz (inputs, targets, weights, gradients)
     and tests/train/NAME.snn (the same network)."""
     rng = np.random.RandomState(42)
@@ -37,7 +39,7 @@ def grad_case(name, neuron, synapse, steps, probe_synapse):
     x = rng.uniform(-1, 1, size=(batch, steps, n_in))
     y = rng.uniform(0, 2, size=(batch, steps, n_out))
     with nengo.Network(seed=0) as net:
-        nengo_dl.configure_settings(dtype="float64", stateful=False)
+        nengo_dl.configure_settings(dtype="float64", stateful=False, lif_smoothing=lif_smoothing)
         inp = nengo.Node(np.zeros(n_in))
         h = nengo.Ensemble(n_h, 1, neuron_type=neuron, gain=np.ones(n_h), bias=b1)
         o = nengo.Ensemble(n_out, 1, neuron_type=neuron, gain=np.ones(n_out), bias=b2)
@@ -74,6 +76,72 @@ layer y: [{n_out}] = {kind}({amp}bias = w["b2"])
 connect x -> h transform w["w1"] synapse {syn}
 connect h -> y transform w["w2"] synapse {syn}
 probe y synapse {psyn}
+"""
+    with open(os.path.join(out, f"{name}.snn"), "w") as f:
+        f.write(snn)
+    print(name, {k: float(np.abs(v).max()) for k, v in grads.items()})
+
+
+def grad_nef():
+    """An NEF network trained as NengoDL trains it: ensemble `a`'s scaled encoders and biases
+    and the decoders of the decoded connection `a -> b` (a function of two dimensions), with
+    `b` made untrainable (`net.config[b].trainable = False`); LIFRate neurons, lowpass synapses,
+    6 steps, MSE on `b`'s decoded (filtered) probe. Encoders, gains, biases and eval points
+    are given so that both simulators build the same decoders."""
+    name = "grad_nef"
+    rng = np.random.RandomState(7)
+    na, nb, batch, steps = 20, 15, 4, 6
+    enc_a = rng.normal(size=(na, 2))
+    enc_a /= np.linalg.norm(enc_a, axis=1, keepdims=True)
+    enc_b = np.where(rng.uniform(size=(nb, 1)) < 0.5, -1.0, 1.0)
+    gain_a, bias_a = rng.uniform(1, 3, size=na), rng.uniform(-1, 2, size=na)
+    gain_b, bias_b = rng.uniform(1, 3, size=nb), rng.uniform(-1, 2, size=nb)
+    eval_a = rng.uniform(-1, 1, size=(200, 2))
+    eval_b = rng.uniform(-1, 1, size=(100, 1))
+    x = rng.uniform(-1, 1, size=(batch, steps, 2))
+    y = rng.uniform(-0.5, 0.5, size=(batch, steps, 1))
+    with nengo.Network(seed=0) as net:
+        nengo_dl.configure_settings(dtype="float64", stateful=False, trainable=None)
+        inp = nengo.Node(np.zeros(2))
+        a = nengo.Ensemble(na, 2, neuron_type=nengo.LIFRate(), encoders=enc_a, gain=gain_a,
+                           bias=bias_a, eval_points=eval_a)
+        b = nengo.Ensemble(nb, 1, neuron_type=nengo.LIFRate(), encoders=enc_b, gain=gain_b,
+                           bias=bias_b, eval_points=eval_b)
+        net.config[b].trainable = False
+        nengo.Connection(inp, a, synapse=0.003)
+        c = nengo.Connection(a, b, function=lambda v: v[0] * v[1], synapse=0.003)
+        p = nengo.Probe(b, synapse=0.01)
+    with nengo_dl.Simulator(net, minibatch_size=batch, progress_bar=False) as sim:
+        sim.compile(optimizer=tf.optimizers.SGD(1.0), loss=tf.losses.mse)
+        def params():
+            return {
+                "enc": sim.data[a].scaled_encoders.copy(),
+                "bias": sim.data[a].bias.copy(),
+                "dec": sim.data[c].weights.copy(),
+                "b_enc": sim.data[b].scaled_encoders.copy(),
+                "b_bias": sim.data[b].bias.copy(),
+            }
+        before = params()
+        sim.fit({inp: x}, {p: y}, epochs=1, verbose=0)
+        after = params()
+    for k in ("b_enc", "b_bias"):
+        assert np.array_equal(before[k], after[k]), f"NengoDL trained the untrainable {k}"
+    grads = {f"grad_{k}": before[k] - after[k] for k in ("enc", "bias", "dec")}
+    out = os.path.join(ROOT, "tests", "train")
+    np.savez(os.path.join(out, f"{name}.npz"), x=x, y=y, enc_a=enc_a, enc_b=enc_b, gain_a=gain_a,
+             bias_a=bias_a, gain_b=gain_b, bias_b=bias_b, eval_a=eval_a, eval_b=eval_b,
+             dec=before["dec"], **grads)
+    snn = f"""// NengoDL gradient fixture {name} (tools/train/nengodl_oracle.py): encoders, biases and
+// decoders of an NEF network; `b` is not trained.
+weights w = "{name}.npz"
+input x: [2]
+ensemble a = lif_rate(n = {na}, dims = 2, encoders = w["enc_a"], gain = w["gain_a"],
+                      bias = w["bias_a"], eval_points = w["eval_a"])
+ensemble b = lif_rate(n = {nb}, dims = 1, encoders = w["enc_b"], gain = w["gain_b"],
+                      bias = w["bias_b"], eval_points = w["eval_b"], trainable = false)
+connect x -> a synapse 3ms
+connect a -> b fn v -> v[0] * v[1] synapse 3ms
+probe b synapse 10ms
 """
     with open(os.path.join(out, f"{name}.snn"), "w") as f:
         f.write(snn)
@@ -126,5 +194,8 @@ if __name__ == "__main__":
     grad_case("grad_relu", nengo.RectifiedLinear(), None, 1, None)
     grad_case("grad_lif_synapse", nengo.LIF(amplitude=0.01), nengo.Lowpass(0.005), 4, nengo.Lowpass(0.01))
     grad_case("grad_lifrate_synapse", nengo.LIFRate(amplitude=0.01), nengo.Lowpass(0.003), 3, None)
+    grad_case("grad_lif_smoothing", nengo.LIF(amplitude=0.01), nengo.Lowpass(0.005), 4,
+              nengo.Lowpass(0.01), lif_smoothing=0.5)
+    grad_nef()
     if "--skip-autoencoder" not in sys.argv:
         autoencoder([0, 1, 2, 3, 4, 5])

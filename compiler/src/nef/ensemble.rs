@@ -191,6 +191,18 @@ pub fn solve_decoders<E: Entropy + ?Sized>(
         return Err(NefError::AllZeroActivities);
     }
     let (decoders, info) = solver.solve(activities, targets, rng)?;
+    let weights = fold_decoders(decoders.view(), transform, post_encoders)?;
+    Ok(DecodedWeights { decoders, weights, info })
+}
+
+/// The weights of a decoded connection from its decoders (`n_neurons x size_mid`, solved or
+/// given as Nengo's `NoSolver` gives them): `transform @ decoders^T`, then
+/// `post_encoders @ weights` when solving for weights.
+pub fn fold_decoders(
+    decoders: ArrayView2<'_, f64>,
+    transform: &Transform,
+    post_encoders: Option<ArrayView2<'_, f64>>,
+) -> Result<Array2<f64>, NefError> {
     let dec_t = decoders.t();
     let d = dec_t.nrows();
     let mut weights = match transform {
@@ -229,5 +241,5 @@ pub fn solve_decoders<E: Entropy + ?Sized>(
         }
         weights = enc.dot(&weights);
     }
-    Ok(DecodedWeights { decoders, weights, info })
+    Ok(weights)
 }

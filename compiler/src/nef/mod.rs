@@ -18,8 +18,8 @@ pub mod special;
 
 pub use dists::{Dist, SphericalMethod};
 pub use ensemble::{
-    decoder_targets, encoder_inputs, normalize_encoders, scaled_encoders, solve_decoders,
-    try_decoder_targets, DecodedWeights, TargetFn, Transform, TryTargetFn,
+    decoder_targets, encoder_inputs, fold_decoders, normalize_encoders, scaled_encoders,
+    solve_decoders, try_decoder_targets, DecodedWeights, TargetFn, Transform, TryTargetFn,
 };
 pub use entropy::{Entropy, PinnedEntropy};
 pub use eval_points::{default_n_eval_points, gen_eval_points};

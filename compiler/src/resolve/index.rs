@@ -588,7 +588,8 @@ impl Builder {
                 | ClauseKind::Solver(e)
                 | ClauseKind::EvalPoints(e)
                 | ClauseKind::Seed(e)
-                | ClauseKind::SampleEvery(e) => self.expr(e, scope),
+                | ClauseKind::SampleEvery(e)
+                | ClauseKind::Trainable(e) => self.expr(e, scope),
             }
         }
     }

@@ -8,6 +8,7 @@ mod host;
 pub mod index;
 mod loops;
 pub(crate) mod scope;
+mod trainable;
 
 use crate::model::{Model, ObjectId};
 use crate::source_db::{SourceDb, TensorSource};
@@ -352,8 +353,16 @@ impl<'db> Elab<'db> {
                             self.diags.push(d);
                             continue;
                         }
+                        if entry.param.name == "trainable"
+                            && self.trainable_value(v.clone(), entry.value.span).is_none()
+                        {
+                            continue;
+                        }
                         layer.entries.insert(
-                            (entry.kind.name.clone(), entry.param.name.clone()),
+                            (
+                                entry.kind.as_ref().map(|k| k.name.clone()).unwrap_or_default(),
+                                entry.param.name.clone(),
+                            ),
                             (v, entry.span),
                         );
                     }

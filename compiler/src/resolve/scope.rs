@@ -44,6 +44,16 @@ impl ConfigLayer {
         }
         self.parent.as_ref().and_then(|p| p.get(kind, param))
     }
+
+    /// The `trainable` setting for objects of `kind`, as NengoDL resolves it: the innermost
+    /// network's setting wins, and within one network `kind.trainable` over `trainable`.
+    pub(crate) fn trainable(&self, kind: &str) -> Option<(Value, Span)> {
+        let key = |k: &str| (k.to_string(), "trainable".to_string());
+        if let Some(v) = self.entries.get(&key(kind)).or_else(|| self.entries.get(&key(""))) {
+            return Some(v.clone());
+        }
+        self.parent.as_ref().and_then(|p| p.trainable(kind))
+    }
 }
 
 /// One network instance being elaborated.
@@ -117,15 +127,25 @@ pub(crate) const CONFIG_KEYS: &[(&str, &[&str])] = &[
             "n_eval_points",
             "normalize_encoders",
             "neuron",
+            "trainable",
         ],
     ),
-    ("connect", &["synapse", "solver"]),
+    ("connect", &["synapse", "solver", "trainable"]),
     ("probe", &["synapse", "solver"]),
-    ("layer", &["gain", "bias"]),
+    ("layer", &["gain", "bias", "trainable"]),
+    ("neurons", &["trainable"]),
 ];
 
+/// Parameters a `config` entry without a kind sets for every kind (`trainable = false`).
+pub(crate) const CONFIG_ANY_KIND: &[&str] = &["trainable"];
+
 pub(crate) fn validate_config_key(entry: &ast::ConfigEntry) -> Option<Diagnostic> {
-    let kind = entry.kind.name.as_str();
+    let Some(kind_ident) = &entry.kind else {
+        return (!CONFIG_ANY_KIND.contains(&entry.param.name.as_str())).then(|| {
+            unknown_key(&entry.param, CONFIG_ANY_KIND, "a `config` entry without a kind")
+        });
+    };
+    let kind = kind_ident.name.as_str();
     if let Some(k) = crate::spec::NeuronKind::from_name(kind) {
         let params: Vec<&str> = k.info().params.iter().map(|p| p.name).collect();
         if params.contains(&entry.param.name.as_str()) {
@@ -147,7 +167,7 @@ pub(crate) fn validate_config_key(entry: &ast::ConfigEntry) -> Option<Diagnostic
             let mut d = Diagnostic::error(
                 codes::UNKNOWN_ARGUMENT,
                 format!("`config` has no defaults for `{kind}`"),
-                entry.kind.span,
+                kind_ident.span,
                 "unknown kind",
             );
             if let Some(g) = snn_syntax::diag::did_you_mean(kind, kinds.iter().copied()) {

@@ -27,6 +27,8 @@ pub struct Engine<'p> {
     geometry: Vec<Option<ConvGeometry>>,
     /// Per signal, whether it depends on a parameter (its adjoint matters).
     needs: Vec<bool>,
+    /// LIF neurons train as NengoDL's `SoftLIFRate` with this sigma (`lif_smoothing`).
+    lif_smoothing: Option<f64>,
 }
 
 /// What the forward pass kept for the backward pass.
@@ -124,7 +126,14 @@ impl<'p> Engine<'p> {
                 ));
             }
         }
-        Ok(Self { program, op_param, geometry, needs })
+        Ok(Self { program, op_param, geometry, needs, lif_smoothing: None })
+    }
+
+    /// Train LIF neurons through NengoDL's `SoftLIFRate` with smoothing `sigma` (its
+    /// `configure_settings(lif_smoothing=sigma)`) instead of `LIFRate`.
+    pub fn with_lif_smoothing(mut self, sigma: Option<f64>) -> Self {
+        self.lif_smoothing = sigma;
+        self
     }
 
     /// The program it trains.
@@ -279,7 +288,9 @@ impl<'p> Engine<'p> {
                     OpKind::SimNeurons { neuron, j, out, .. } => {
                         let jv = vals[j.0 as usize].clone();
                         let o = &mut vals[out.0 as usize];
-                        o.zip_mut_with(&jv, |d, &jj| *d = neuron.rate(jj));
+                        o.zip_mut_with(&jv, |d, &jj| {
+                            *d = neuron.training_rate(jj, self.lif_smoothing)
+                        });
                         if self.needs[j.0 as usize] {
                             Saved::Input(jv)
                         } else {
@@ -516,7 +527,11 @@ impl<'p> Engine<'p> {
                             adj[s.0 as usize].fill(0.0);
                         }
                         if let Saved::Input(jv) = &saved[i] {
-                            let mut d = jv.mapv(|x| neuron.rate_derivative(x).unwrap_or(0.0));
+                            let mut d = jv.mapv(|x| {
+                                neuron
+                                    .training_rate_derivative(x, self.lif_smoothing)
+                                    .unwrap_or(0.0)
+                            });
                             d *= &g;
                             adj[j.0 as usize] += &d;
                         }

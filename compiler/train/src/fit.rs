@@ -52,7 +52,8 @@ impl Data {
         self.len() == 0
     }
 
-    fn rows(&self, ix: &[usize]) -> Data {
+    /// The samples `ix`.
+    pub fn rows(&self, ix: &[usize]) -> Data {
         Data {
             inputs: self.inputs.iter().map(|a| a.select(Axis(0), ix)).collect(),
             targets: self.targets.iter().map(|a| a.select(Axis(0), ix)).collect(),
@@ -183,9 +184,55 @@ pub fn score(
             *a += b;
         }
     }
-    let probes = &engine.program().probes;
-    let samples_of =
-        |i: usize| crate::engine::samples(data.steps, probes[losses[i].probe].every).max(1);
+    let every: Vec<usize> = engine.program().probes.iter().map(|p| p.every).collect();
+    Ok(scores_from(&sums, &correct, losses, n, data.steps, &every))
+}
+
+/// Runs a model on some samples: one output per probe, `(rows, samples, size)`.
+pub type RunOutputs<'a> = dyn FnMut(&Data) -> Result<Vec<Array3<f64>>, TrainError> + 'a;
+
+/// The losses and accuracies of the probe outputs `run` computes (one array per probe,
+/// `(rows, samples, size)`) for the samples of `data`, in batches of `batch_size`: how a
+/// model is scored as it runs (spiking neurons spiking), as NengoDL's `evaluate` does.
+/// `every[p]` is probe `p`'s sampling period in steps.
+pub fn score_outputs(
+    losses: &[Loss],
+    data: &Data,
+    batch_size: usize,
+    every: &[usize],
+    run: &mut RunOutputs<'_>,
+) -> Result<Scores, TrainError> {
+    let n = data.len();
+    let all: Vec<usize> = (0..n).collect();
+    let mut sums = vec![0.0; losses.len()];
+    let mut correct = vec![0usize; losses.len()];
+    for ix in all.chunks(batch_size.max(1)) {
+        let part = data.rows(ix);
+        let probes = run(&part)?;
+        for (i, (l, t)) in losses.iter().zip(&part.targets).enumerate() {
+            let y =
+                probes.get(l.probe).ok_or_else(|| TrainError::new("loss on a missing probe"))?;
+            if y.shape()[..2] != [ix.len(), crate::engine::samples(data.steps, every[l.probe])] {
+                return Err(TrainError::new("a probe's output does not have the data's shape"));
+            }
+            let (sum, _, ok) = loss::evaluate(l, y.view(), t.view(), ix.len());
+            sums[i] += sum;
+            correct[i] += ok;
+        }
+    }
+    Ok(scores_from(&sums, &correct, losses, n, data.steps, every))
+}
+
+/// Scores from summed losses and correct counts over `n` samples of `steps` steps.
+fn scores_from(
+    sums: &[f64],
+    correct: &[usize],
+    losses: &[Loss],
+    n: usize,
+    steps: usize,
+    every: &[usize],
+) -> Scores {
+    let samples_of = |i: usize| crate::engine::samples(steps, every[losses[i].probe]).max(1);
     let per_loss: Vec<f64> = sums.iter().map(|s| s / n.max(1) as f64).collect();
     let loss = per_loss.iter().zip(losses).map(|(v, l)| v * l.weight).sum();
     let accuracy = losses
@@ -198,7 +245,7 @@ pub fn score(
             })
         })
         .collect();
-    Ok(Scores { loss, losses: per_loss, accuracy })
+    Scores { loss, losses: per_loss, accuracy }
 }
 
 /// Trains `params` on `data` for `cfg.epochs`, calling `progress(epoch, done, total, loss)`

@@ -1,6 +1,9 @@
 //! The parameters training changes, found in a lowered (unoptimised) program: each is the
-//! payload of one op (a transform's matrix, sparse values or kernel, a layer's bias), traced
-//! back to the statement it came from so that the trained values can be written back.
+//! payload of one op (a transform's matrix, sparse values or kernel, a decoded connection's
+//! weights, an ensemble's scaled encoders, a layer's or an ensemble's biases), traced back to
+//! the statement it came from so that the trained values can be written back. What NengoDL
+//! trains is trained unless the model says `trainable false` (an object's argument, a
+//! connection's clause or a `config` block).
 
 use ndarray::ArrayD;
 use snn_compiler::ir::{OpKind, Program};
@@ -18,6 +21,22 @@ pub enum Site {
     },
     /// The bias of a layer (object `index` of [`Model::objects`]).
     Bias {
+        /// Index of the object.
+        index: usize,
+    },
+    /// The weights of decoded connection `index` (`transform @ decoders^T`, as NengoDL trains
+    /// them), written back as Nengo's `NoSolver` decoders.
+    Decoders {
+        /// Index of the connection.
+        index: usize,
+    },
+    /// The scaled encoders (`encoders * gain / radius`) of ensemble `index`.
+    Encoders {
+        /// Index of the object.
+        index: usize,
+    },
+    /// The biases of ensemble `index`.
+    EnsembleBias {
         /// Index of the object.
         index: usize,
     },
@@ -79,19 +98,33 @@ pub fn find(model: &Model, program: &Program) -> (Vec<Param>, Vec<Skipped>) {
             }
         })
     };
+    let matrix_into = |dst: u32, src: Option<u32>| {
+        program.ops.iter().position(|op| match &op.kind {
+            OpKind::DotInc { dst: d, src: s, .. } => d.0 == dst && src.is_none_or(|x| s.0 == x),
+            _ => false,
+        })
+    };
     for (ci, c) in model.connections.iter().enumerate() {
+        if !c.trainable {
+            continue;
+        }
         let pre = model.object(c.pre.obj);
         let post = model.object(c.post.obj);
-        let name = format!("{}->{}.transform", pre.name, post.name);
-        if c.is_decoded(model) {
+        let decoded = c.is_decoded(model);
+        if decoded && c.solver.weights {
             skipped.push(Skipped {
                 span: c.span,
-                reason: "the decoders of a decoded connection are not trained yet".into(),
+                reason: "the weights of a `weights = true` solver are not trained yet".into(),
             });
             continue;
         }
-        if matches!(c.transform, Transform::Identity) {
+        if matches!(c.transform, Transform::Identity) && !decoded {
             continue;
+        }
+        if let Transform::Conv(spec) = &c.transform {
+            if spec.kernel.is_empty() {
+                continue;
+            }
         }
         let Some(sig) = by_name(&lower::weighted_signal_name(ci)) else { continue };
         let Some(op) = writer(sig, |k| {
@@ -118,31 +151,25 @@ pub fn find(model: &Model, program: &Program) -> (Vec<Param>, Vec<Skipped>) {
             ),
             _ => continue,
         };
-        if let Transform::Conv(spec) = &c.transform {
-            if spec.kernel.is_empty() {
-                continue;
-            }
-        }
-        params.push(Param {
-            name,
-            op,
-            kind,
-            site: Site::Transform { index: ci },
-            span: c.span,
-            value,
-        });
+        let (name, site) = if decoded {
+            (format!("{}->{}.decoders", pre.name, post.name), Site::Decoders { index: ci })
+        } else {
+            (format!("{}->{}.transform", pre.name, post.name), Site::Transform { index: ci })
+        };
+        params.push(Param { name, op, kind, site, span: c.span, value });
     }
     for (oi, o) in model.objects.iter().enumerate() {
+        let bias_of = |j: &str| {
+            let sig = by_name(j)?;
+            let op = writer(sig, |k| matches!(k, OpKind::Reset { .. }))?;
+            let OpKind::Reset { value, .. } = &program.ops[op].kind else { return None };
+            let n = o.n_neurons().unwrap_or(1);
+            let v: Vec<f64> = if value.len() == 1 { vec![value[0]; n] } else { value.clone() };
+            Some((op, ArrayD::from_shape_vec(vec![v.len()], v).unwrap_or_default()))
+        };
         match &o.kind {
-            ObjectKind::Layer(_) => {
-                let Some(sig) = by_name(&format!("{}.in", o.name)) else { continue };
-                let Some(op) = writer(sig, |k| matches!(k, OpKind::Reset { .. })) else {
-                    continue;
-                };
-                let OpKind::Reset { value, .. } = &program.ops[op].kind else { continue };
-                let n = o.size_out();
-                let v: Vec<f64> = if value.len() == 1 { vec![value[0]; n] } else { value.clone() };
-                let value = ArrayD::from_shape_vec(vec![v.len()], v).unwrap_or_default();
+            ObjectKind::Layer(l) if l.train_bias => {
+                let Some((op, value)) = bias_of(&format!("{}.in", o.name)) else { continue };
                 params.push(Param {
                     name: format!("{}.bias", o.name),
                     op,
@@ -152,10 +179,38 @@ pub fn find(model: &Model, program: &Program) -> (Vec<Param>, Vec<Skipped>) {
                     value,
                 });
             }
-            ObjectKind::Ensemble(_) => skipped.push(Skipped {
-                span: o.span,
-                reason: "an ensemble's encoders, gains and biases are not trained yet".into(),
-            }),
+            ObjectKind::Ensemble(e) => {
+                let j = format!("{}.neurons.in", o.name);
+                if e.train_encoders {
+                    let input = by_name(&format!("{}.in", o.name));
+                    if let (Some(jsig), Some(input)) = (by_name(&j), input) {
+                        if let Some(op) = matrix_into(jsig, Some(input)) {
+                            if let OpKind::DotInc { mat, .. } = &program.ops[op].kind {
+                                params.push(Param {
+                                    name: format!("{}.encoders", o.name),
+                                    op,
+                                    kind: ParamKind::Matrix,
+                                    site: Site::Encoders { index: oi },
+                                    span: o.span,
+                                    value: mat.clone().into_dyn(),
+                                });
+                            }
+                        }
+                    }
+                }
+                if e.train_bias {
+                    if let Some((op, value)) = bias_of(&j) {
+                        params.push(Param {
+                            name: format!("{}.bias", o.name),
+                            op,
+                            kind: ParamKind::Bias,
+                            site: Site::EnsembleBias { index: oi },
+                            span: o.span,
+                            value,
+                        });
+                    }
+                }
+            }
             _ => {}
         }
     }

@@ -38,6 +38,49 @@ impl NeuronType {
     }
 }
 
+impl NeuronType {
+    /// The rate a type trains with: its rate equivalent, or for `LIF` with `lif_smoothing`
+    /// = Some(sigma), NengoDL's `SoftLIFRate` (its `configure_settings(lif_smoothing=…)`).
+    pub fn training_rate(&self, j: f64, lif_smoothing: Option<f64>) -> f64 {
+        match (self, lif_smoothing) {
+            (Self::Lif(n), Some(sigma)) => {
+                let r = n.as_rate();
+                soft_lif(r.tau_rc, r.tau_ref, r.amplitude, sigma, j).0
+            }
+            _ => self.rate(j),
+        }
+    }
+
+    /// `d training_rate(j) / d j` (see [`NeuronType::training_rate`]); `None` as
+    /// [`NeuronType::rate_derivative`].
+    pub fn training_rate_derivative(&self, j: f64, lif_smoothing: Option<f64>) -> Option<f64> {
+        match (self, lif_smoothing) {
+            (Self::Lif(n), Some(sigma)) => {
+                let r = n.as_rate();
+                Some(soft_lif(r.tau_rc, r.tau_ref, r.amplitude, sigma, j).1)
+            }
+            _ => self.rate_derivative(j),
+        }
+    }
+}
+
+/// NengoDL's `SoftLIFRate` (Hunsberger & Eliasmith 2015): the LIF rate with the threshold
+/// smoothed by a softplus of width `sigma`, and its derivative: `(rate, d rate / d j)`.
+fn soft_lif(tau_rc: f64, tau_ref: f64, amplitude: f64, sigma: f64, j: f64) -> (f64, f64) {
+    let js = (j - 1.0) / sigma;
+    if js > -20.0 {
+        let softplus = if js > 30.0 { js } else { js.exp().ln_1p() };
+        let z = softplus * sigma;
+        let den = tau_ref + tau_rc * (1.0 / z).ln_1p();
+        let sig = 1.0 / (1.0 + (-js).exp());
+        (amplitude / den, amplitude * tau_rc * sig / (den * den * z * (z + 1.0)))
+    } else {
+        // as z -> 0: log(1 + 1/z) -> -js - log(sigma)
+        let den = tau_ref + tau_rc * (-js - sigma.ln());
+        (amplitude / den, amplitude * tau_rc / (den * den * sigma))
+    }
+}
+
 /// `d/dj amplitude / (tau_ref + tau_rc ln(1 + 1/(j - 1)))` for `j > 1` (0 below).
 fn lif_rate_derivative(tau_rc: f64, tau_ref: f64, amplitude: f64, j: f64) -> f64 {
     let x = j - 1.0;
@@ -51,7 +94,7 @@ fn lif_rate_derivative(tau_rc: f64, tau_ref: f64, amplitude: f64, j: f64) -> f64
 #[cfg(test)]
 mod tests {
     use super::NeuronType;
-    use crate::neurons::{LifRate, RectifiedLinear, Sigmoid, Tanh};
+    use crate::neurons::{Lif, LifRate, RectifiedLinear, Sigmoid, Tanh};
 
     #[test]
     fn derivatives_match_finite_differences() {
@@ -69,5 +112,38 @@ mod tests {
                 assert!((fd - d).abs() <= 1e-5 * (1.0 + fd.abs()), "{t:?} at {j}: {fd} vs {d}");
             }
         }
+    }
+
+    const NENGO_DL_SOFT_LIF: [f64; 9] = [
+        0.39813261673464456,
+        1.954170278850152,
+        10.37375643083669,
+        17.030195193869005,
+        17.155914625991812,
+        19.83825621079344,
+        32.77164409488205,
+        102.83799105620828,
+        199.49279677102282,
+    ];
+
+    /// `nengo_dl.SoftLIFRate(sigma=0.5, tau_rc=0.02, tau_ref=0.002, amplitude=0.5).step` at
+    /// these currents, computed by NengoDL 3.6 (numpy); and the derivative by differences.
+    #[test]
+    fn soft_lif_matches_nengo_dl() {
+        let lif =
+            NeuronType::Lif(Lif { tau_rc: 0.02, tau_ref: 0.002, min_voltage: 0.0, amplitude: 0.5 });
+        let js = [-30.0, -5.0, 0.3, 0.99, 1.0, 1.2, 2.0, 7.5, 40.0];
+        let nengo_dl = NENGO_DL_SOFT_LIF;
+        for (&j, &want) in js.iter().zip(&nengo_dl) {
+            let got = lif.training_rate(j, Some(0.5));
+            assert!((got - want).abs() <= 1e-9 * want.abs().max(1.0), "at {j}: {got} vs {want}");
+            let h = 1e-6;
+            let fd = (lif.training_rate(j + h, Some(0.5)) - lif.training_rate(j - h, Some(0.5)))
+                / (2.0 * h);
+            let d = lif.training_rate_derivative(j, Some(0.5)).expect("derivative");
+            assert!((fd - d).abs() <= 1e-5 * (1.0 + fd.abs()), "at {j}: {fd} vs {d}");
+        }
+        // without smoothing, LIF trains as LIFRate
+        assert_eq!(lif.training_rate(2.0, None), lif.rate(2.0));
     }
 }

@@ -33,7 +33,7 @@ impl Elab<'_> {
         span: Span,
         arrow: Span,
     ) {
-        let allowed = ["transform", "fn", "synapse", "solver", "eval_points", "seed"];
+        let allowed = ["transform", "fn", "synapse", "solver", "eval_points", "seed", "trainable"];
         let Some(cl) = self.clauses(clauses, &allowed, "connect") else { return };
         let (Some(pre_t), Some(post_t)) = (
             self.resolve_target(ctx, pre, false, false),
@@ -55,22 +55,31 @@ impl Elab<'_> {
             return;
         };
         let Some(seed) = self.connection_seed(ctx, cl.seed) else { return };
+        let Some(Some(solver)) = self.solver_clause(ctx, cl.solver, "connect") else { return };
+        if !self.solver_applies(&cl, &solver, decoded, &ends, function.as_ref(), span) {
+            return;
+        }
+        // The value after the decoded function (or the given decoders).
+        let mid = match &solver.values {
+            Some(d) => d.ncols(),
+            None => function.as_ref().map_or(ends.pre_ep.size, |f| f.size_out),
+        };
         let transform = match cl.transform {
             None => {
                 let function_span = cl.function.map(|l| l.span);
-                self.identity_transform(&ends, function.as_ref(), function_span, arrow)
+                self.identity_transform(&ends, mid, function.is_some(), function_span, arrow)
             }
-            Some(e) => self.written_transform(ctx, e, &ends, function.as_ref(), span, seed),
+            Some(e) => {
+                let fixed_pre = function.is_some() || solver.values.is_some();
+                self.written_transform(ctx, e, &ends, mid, fixed_pre, span, seed)
+            }
         };
         let Some(transform) = transform else { return };
         let default_synapse = Some(SynapseSpec::Lowpass(0.005));
         let Some(synapse) = self.synapse_clause(ctx, cl.synapse, "connect", default_synapse) else {
             return;
         };
-        let Some(Some(solver)) = self.solver_clause(ctx, cl.solver, "connect") else { return };
-        if !self.solver_applies(&cl, &solver, decoded, &ends, span) {
-            return;
-        }
+        let Some(trainable) = self.trainable_clause(ctx, cl.trainable, "connect") else { return };
         let Some(eval_points) = self.eval_points_clause(ctx, cl.eval_points, &ends.pre_obj) else {
             return;
         };
@@ -83,6 +92,7 @@ impl Elab<'_> {
             solver,
             eval_points,
             seed,
+            trainable,
             span,
         });
     }
@@ -134,14 +144,13 @@ impl Elab<'_> {
     fn identity_transform(
         &mut self,
         ends: &Ends<'_>,
-        function: Option<&FnExpr>,
+        mid: usize,
+        has_function: bool,
         function_span: Option<Span>,
         arrow: Span,
     ) -> Option<Transform> {
         let (pre, post, pre_obj, post_obj) = (ends.pre, ends.post, &ends.pre_obj, &ends.post_obj);
         let post_ep = &ends.post_ep;
-        // The value after the decoded function.
-        let mid = function.map_or(ends.pre_ep.size, |f| f.size_out);
         if let (true, Some(fspan)) = (mid != post_ep.size, function_span) {
             let n = post_ep.size;
             self.diags.push(
@@ -167,7 +176,7 @@ impl Elab<'_> {
                 pre.span,
                 format!(
                     "{} `{}` gives {}",
-                    if function.is_some() { "function of" } else { "source" },
+                    if has_function { "function of" } else { "source" },
                     pre_obj.name,
                     mid
                 ),
@@ -185,25 +194,27 @@ impl Elab<'_> {
         Some(Transform::Identity)
     }
 
-    /// The `transform` clause, with the full shapes of unsliced ends for convolutions.
+    /// The `transform` clause, with the full shapes of unsliced ends for convolutions; `mid`
+    /// is the size it reads, `fixed_pre` when that is not the source's own shape (a function
+    /// or given decoders).
+    #[allow(clippy::too_many_arguments)]
     fn written_transform(
         &mut self,
         ctx: &mut NetCtx,
         e: &ast::Expr,
         ends: &Ends<'_>,
-        function: Option<&FnExpr>,
+        mid: usize,
+        fixed_pre: bool,
         span: Span,
         seed: u64,
     ) -> Option<Transform> {
         let (pre_t, pre_ep, post_ep) = (&ends.pre_t, &ends.pre_ep, &ends.post_ep);
         let (pre_obj, post_obj) = (&ends.pre_obj, &ends.post_obj);
-        // The value after the decoded function.
-        let mid = function.map_or(pre_ep.size, |f| f.size_out);
         let v = self.eval(ctx, e)?;
         if Self::is_drawn(&v) {
             return self.drawn_transform(v, e.span, mid, post_ep.size, seed);
         }
-        let pre_shape = if pre_ep.indices.is_none() && function.is_none() {
+        let pre_shape = if pre_ep.indices.is_none() && !fixed_pre {
             match pre_t.port {
                 Port::Value => Some(pre_obj.shape.clone()),
                 Port::Neurons => Some(match &pre_obj.kind {
@@ -231,8 +242,42 @@ impl Elab<'_> {
         solver: &SolverSpec,
         decoded: bool,
         ends: &Ends<'_>,
+        function: Option<&FnExpr>,
         span: Span,
     ) -> bool {
+        if let (Some(d), true) = (&solver.values, decoded) {
+            let s = cl.solver.map(|e| e.span).unwrap_or(span);
+            let n = ends.pre_obj.n_neurons().unwrap_or(0);
+            if d.nrows() != n {
+                self.diags.push(
+                    Diagnostic::error(
+                        codes::TENSOR_SHAPE,
+                        format!(
+                            "`no_solver` decoders have {} rows, but `{}` has {n} neurons",
+                            d.nrows(),
+                            ends.pre_obj.name
+                        ),
+                        s,
+                        "wrong number of rows",
+                    )
+                    .with_help("decoders are (neurons, size): one row per neuron of the source"),
+                );
+                return false;
+            }
+            if let Some(f) = function.filter(|f| f.size_out != d.ncols()) {
+                self.diags.push(Diagnostic::error(
+                    codes::FUNCTION_SIZE,
+                    format!(
+                        "the function gives {} value(s), but the given decoders decode {}",
+                        f.size_out,
+                        d.ncols()
+                    ),
+                    s,
+                    "decoders of another size",
+                ));
+                return false;
+            }
+        }
         if solver.weights && !matches!(ends.post_obj.kind, ObjectKind::Ensemble(_)) {
             self.diags.push(Diagnostic::error(
                 codes::WRONG_KIND,

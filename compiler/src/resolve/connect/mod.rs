@@ -25,6 +25,7 @@ struct Clauses<'a> {
     eval_points: Option<&'a ast::Expr>,
     seed: Option<&'a ast::Expr>,
     sample_every: Option<&'a ast::Expr>,
+    trainable: Option<&'a ast::Expr>,
 }
 
 impl Elab<'_> {
@@ -75,6 +76,7 @@ impl Elab<'_> {
                 ClauseKind::EvalPoints(e) => res.eval_points = Some(e),
                 ClauseKind::Seed(e) => res.seed = Some(e),
                 ClauseKind::SampleEvery(e) => res.sample_every = Some(e),
+                ClauseKind::Trainable(e) => res.trainable = Some(e),
             }
         }
         ok.then_some(res)

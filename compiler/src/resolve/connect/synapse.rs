@@ -57,6 +57,26 @@ impl Elab<'_> {
             ));
             return Some(None);
         };
+        if c.name == "no_solver" {
+            let mut args = Args::new(self, &c, &["values"])?;
+            let values = args.req_array(self, "values", 0);
+            args.finish(self);
+            let values = values?;
+            let shape = values.shape().to_vec();
+            let Ok(values) = values.into_dimensionality::<ndarray::Ix2>() else {
+                self.diags.push(Diagnostic::error(
+                    codes::TENSOR_SHAPE,
+                    format!(
+                        "`no_solver` takes decoders of shape (neurons, size), found {}",
+                        crate::value::fmt_shape(&shape)
+                    ),
+                    c.span,
+                    "not a matrix",
+                ));
+                return Some(None);
+            };
+            return Some(Some(SolverSpec { values: Some(values), ..SolverSpec::default() }));
+        }
         if c.name != "lstsq_l2" {
             self.diags.push(
                 Diagnostic::error(
@@ -65,7 +85,10 @@ impl Elab<'_> {
                     c.span,
                     "not a solver",
                 )
-                .with_help("the solver is `lstsq_l2(reg = 0.1, weights = false)`"),
+                .with_help(
+                    "the solvers are `lstsq_l2(reg = 0.1, weights = false)` and \
+                     `no_solver(values = D)` (decoders given)",
+                ),
             );
             return Some(None);
         }
@@ -82,7 +105,7 @@ impl Elab<'_> {
             ));
             return Some(None);
         }
-        Some(Some(SolverSpec { reg, weights }))
+        Some(Some(SolverSpec { reg, weights, values: None }))
     }
 
     /// Interpret a synapse value: `none`, a time (lowpass), or a synapse constructor.

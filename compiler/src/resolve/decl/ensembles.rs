@@ -3,7 +3,7 @@
 use super::args::Args;
 use crate::model::Ensemble;
 use crate::resolve::scope::NetCtx;
-use crate::resolve::Elab;
+use crate::resolve::{trainable, Elab};
 use crate::spec::{DistSpec, NeuronKind, NeuronSpec};
 use crate::value::{Unit, Value};
 use snn_syntax::{codes, Diagnostic, Span};
@@ -22,6 +22,7 @@ pub(crate) const ENSEMBLE_ARGS: &[&str] = &[
     "n_eval_points",
     "normalize_encoders",
     "seed",
+    "trainable",
 ];
 
 impl Elab<'_> {
@@ -86,6 +87,11 @@ impl Elab<'_> {
         }
         let n_eval_points = args.opt_count(self, "n_eval_points");
         let normalize_encoders = args.opt_bool(self, "normalize_encoders").unwrap_or(true);
+        let trainable = args.opt_bool(self, "trainable");
+        let train_encoders =
+            trainable.or_else(|| trainable::config_trainable(ctx, "ensemble")).unwrap_or(true);
+        let train_bias =
+            trainable.or_else(|| trainable::config_bias_trainable(ctx)).unwrap_or(train_encoders);
         self.check_rates(&neuron, &max_rates, &intercepts, &args, c.span);
         let mut neuron = neuron;
         self.initial_states(&mut args, &mut neuron, n)?;
@@ -103,6 +109,8 @@ impl Elab<'_> {
             eval_points,
             n_eval_points,
             normalize_encoders,
+            train_encoders,
+            train_bias,
         };
         Some((ens, seed))
     }

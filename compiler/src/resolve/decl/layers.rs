@@ -3,12 +3,12 @@
 use super::args::Args;
 use crate::model::Layer;
 use crate::resolve::scope::NetCtx;
-use crate::resolve::Elab;
+use crate::resolve::{trainable, Elab};
 use crate::value::{fmt_shape, Unit, Value};
 use snn_syntax::{codes, Diagnostic, Span};
 
 /// Layer arguments besides the neuron type's own parameters.
-pub(crate) const LAYER_ARGS: &[&str] = &["gain", "bias"];
+pub(crate) const LAYER_ARGS: &[&str] = &["gain", "bias", "trainable"];
 
 impl Elab<'_> {
     /// Interpret a neuron constructor as a layer of `n` neurons.
@@ -23,9 +23,14 @@ impl Elab<'_> {
         let (mut neuron, mut args) = self.neuron_from(ctx, &c, LAYER_ARGS)?;
         let gain = self.per_neuron(ctx, &mut args, "gain", n, 1.0)?;
         let bias = self.per_neuron(ctx, &mut args, "bias", n, 0.0)?;
+        let train_bias = args
+            .opt_bool(self, "trainable")
+            .or_else(|| trainable::config_bias_trainable(ctx))
+            .or_else(|| trainable::config_trainable(ctx, "layer"))
+            .unwrap_or(true);
         self.initial_states(&mut args, &mut neuron, n)?;
         args.finish(self);
-        Some(Layer { neuron, gain, bias })
+        Some(Layer { neuron, gain, bias, train_bias })
     }
 
     /// A layer's per-neuron `name` (one value per neuron, or one for all), config or `default`.
