@@ -49,10 +49,13 @@ pub fn n_split(net: &Net, b: usize) -> usize {
 pub fn synapse_cost(s: &Synapse, local: &[Option<u32>]) -> (usize, usize) {
     let at = |i: u32| local.get(i as usize).copied().flatten();
     let Some(layout) = s.pop else {
+        // a whole block keeps every axon of the connection, weights or not (nengo-loihi's
+        // `Synapse.n_axons`); a piece only those that reach it (`split_synapse`)
+        let whole = local.iter().all(Option::is_some);
         let (mut axons, mut bits) = (0, 0);
         for ws in &s.axons {
             let n = ws.iter().filter(|(i, _)| at(*i).is_some()).count();
-            if n > 0 {
+            if n > 0 || whole {
                 axons += 1;
                 bits += bits_per_axon(n);
             }
