@@ -99,7 +99,7 @@ fn build_loihi(
 ) -> Result<String, Failure> {
     let (db, program) = compile(&cfg.file, cfg.seed, cfg.dt)?;
     let chip = snn_loihi::map(&program).map_err(|d| crate::run::render_all(&db, &d))?;
-    let conf = snn_loihi::config::config(&chip, &cfg.file.display().to_string());
+    let conf = snn_loihi::host::config(&chip, &program, &cfg.file.display().to_string());
     let json = serde_json::to_string_pretty(&conf).map_err(|e| fail(e.to_string()))?;
     std::fs::create_dir_all(&cfg.output)
         .map_err(|e| fail(format!("cannot create {}: {e}", cfg.output.display())))?;

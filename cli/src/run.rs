@@ -273,6 +273,8 @@ pub fn optimize(target: &dyn Target, program: &mut Program, inputs: &[ArrayD<f64
 
 /// The target called `name` (`snnc run` and `snnc bench` share it).
 pub fn check_backend(name: &str) -> Result<&'static dyn Target, Failure> {
+    // the loihi target's host part (nodes, host populations) runs on the JIT
+    snn_loihi::host::set_host_target(&Jit);
     TARGETS.into_iter().find(|t| t.name() == name).ok_or_else(|| {
         let all: Vec<&str> = TARGETS.iter().map(|t| t.name()).collect();
         fail(format!("unknown backend `{name}` (available: {})", all.join(", ")))

@@ -50,6 +50,22 @@ pub struct Block {
     pub population: usize,
     /// First compartment of the piece within its population.
     pub offset: usize,
+    /// The population's compartments this block holds, in block order (a spatial tile of a
+    /// convolution's output is not one range).
+    pub members: Vec<usize>,
+}
+
+impl Block {
+    /// Per compartment of the population, its index in this block (`None`: elsewhere).
+    pub fn local_map(&self, population_n: usize) -> Vec<Option<u32>> {
+        let mut m = vec![None; population_n];
+        for (j, &c) in self.members.iter().enumerate() {
+            if let Some(x) = m.get_mut(c) {
+                *x = Some(j as u32);
+            }
+        }
+        m
+    }
 }
 
 /// Weights from one source block into one target block (one connection).
@@ -69,6 +85,35 @@ pub struct Synapse {
     pub axons: Vec<Vec<(u32, f32)>>,
     /// Whether the weights came from a dense matrix (every entry stored, zeros included).
     pub dense: bool,
+    /// For a convolution: the source's layout, so the synapse uses population axons (one
+    /// axon per source pixel, the channel as its atom, weight arrays shared between pixels),
+    /// as nengo-loihi's `conv2d_loihi_weights`.
+    pub pop: Option<PopLayout>,
+}
+
+/// How a convolution's source compartments group into pixels (population axons) and
+/// channels (atoms).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PopLayout {
+    /// Channels per pixel.
+    pub channels: usize,
+    /// Pixels (spatial positions).
+    pub pixels: usize,
+    /// Channels are the fastest axis.
+    pub channels_last: bool,
+    /// The convolution's output `[rows, cols, filters]` when channels are last (for tiles).
+    pub out: Option<[usize; 3]>,
+}
+
+impl PopLayout {
+    /// The pixel (population axon) and channel (atom) of source compartment `c`.
+    pub fn pixel_atom(&self, c: usize) -> (usize, usize) {
+        if self.channels_last {
+            (c / self.channels, c % self.channels)
+        } else {
+            (c % self.pixels, c / self.pixels)
+        }
+    }
 }
 
 impl Synapse {
@@ -126,8 +171,14 @@ pub struct Population {
     pub origin: Span,
     /// Number of neurons.
     pub n: usize,
-    /// Its blocks (one unless split), in compartment order.
+    /// Its blocks (one unless split), in compartment order; none for a population that
+    /// runs on the host.
     pub blocks: Vec<usize>,
+    /// Runs on the host (its spikes reach the chip through spike inputs), as nengo-loihi runs
+    /// an ensemble configured `on_chip=False`.
+    pub host: bool,
+    /// Its spike signal in the program (what the host reads or writes).
+    pub out: snn_compiler::ir::SignalId,
 }
 
 /// The whole on-chip network.
@@ -139,8 +190,11 @@ pub struct Net {
     pub blocks: Vec<Block>,
     /// The populations the blocks come from.
     pub populations: Vec<Population>,
-    /// The probes, in declaration order.
+    /// The probes read from the chip, in declaration order.
     pub probes: Vec<Probe>,
+    /// Per probe of the program, in order: `Some(i)`, read from the chip (`probes[i]`), or
+    /// `None`, computed on the host.
+    pub probe_place: Vec<Option<usize>>,
     /// Warnings of the mapping (located).
     pub warnings: Vec<snn_syntax::Diagnostic>,
 }

@@ -13,6 +13,9 @@ pub struct Chip {
     pub discrete: Vec<DBlock>,
     /// Per block, its first compartment in the emulator's arrays.
     pub base: Vec<usize>,
+    /// Per population that runs on the host, the first of its spike slots in the emulator's
+    /// arrays (after every compartment): the host sets them before each step.
+    pub host_base: Vec<Option<usize>>,
 }
 
 impl Chip {
@@ -29,7 +32,14 @@ impl Chip {
             base.push(at);
             at += b.n;
         }
-        Ok(Chip { net, discrete, base })
+        let mut host_base = Vec::with_capacity(net.populations.len());
+        for p in &net.populations {
+            host_base.push(p.host.then_some(at));
+            if p.host {
+                at += p.n;
+            }
+        }
+        Ok(Chip { net, discrete, base, host_base })
     }
 
     /// Compartments over all blocks.
@@ -37,11 +47,23 @@ impl Chip {
         self.net.blocks.iter().map(|b| b.n).sum()
     }
 
-    /// The emulator indices of population `pop`'s compartments, in order.
+    /// Compartments plus host spike slots: the emulator's source indices.
+    pub fn n_sources(&self) -> usize {
+        self.n_compartments()
+            + self.net.populations.iter().filter(|p| p.host).map(|p| p.n).sum::<usize>()
+    }
+
+    /// The emulator indices of population `pop`'s compartments (or host spike slots), in
+    /// order.
     pub fn population_index(&self, pop: usize) -> Vec<usize> {
-        let mut out = Vec::new();
+        if let Some(Some(b)) = self.host_base.get(pop) {
+            return (*b..*b + self.net.populations[pop].n).collect();
+        }
+        let mut out = vec![0; self.net.populations[pop].n];
         for &b in &self.net.populations[pop].blocks {
-            out.extend(self.base[b]..self.base[b] + self.net.blocks[b].n);
+            for (j, &c) in self.net.blocks[b].members.iter().enumerate() {
+                out[c] = self.base[b] + j;
+            }
         }
         out
     }

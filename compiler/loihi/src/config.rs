@@ -6,7 +6,7 @@ use crate::discretize::{SHIFT_BITS, VTH_EXP, WEIGHT_BITS};
 use serde::Serialize;
 
 /// The schema version of the file; bumped whenever a field changes meaning.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 /// Compartments per core (`block.py` `MAX_COMPARTMENTS`).
 pub const MAX_COMPARTMENTS: usize = 1024;
 /// Input axons per core.
@@ -37,11 +37,17 @@ pub struct Usage {
 /// bits, compression 3: no index bits): blocks of 64 weights with a 10-bit header, rounded up
 /// to 64-bit words.
 pub fn bits_per_axon(n_weights: usize) -> usize {
+    bits_per_axon_indexed(n_weights, 0)
+}
+
+/// `SynapseConfig.bits_per_axon` with `index_bits` per weight (compression 0, population
+/// axons).
+pub fn bits_per_axon_indexed(n_weights: usize, index_bits: usize) -> usize {
     let mut bits = 0;
     let mut i = 0;
     while i < n_weights {
         let n = (n_weights - i).min(SYNAPSES_PER_BLOCK);
-        let b = n * WEIGHT_BITS as usize + 4 + 6;
+        let b = n * (WEIGHT_BITS as usize + index_bits) + 4 + 6;
         bits += b.div_ceil(64) * 64;
         i += SYNAPSES_PER_BLOCK;
     }
@@ -51,12 +57,15 @@ pub fn bits_per_axon(n_weights: usize) -> usize {
 /// The resources block `b` of `chip` uses on its core.
 pub fn usage(chip: &Chip, b: usize) -> Usage {
     let block = &chip.net.blocks[b];
-    let in_axons = block.synapses.iter().map(|s| s.axons.len()).sum();
-    let synapse_bits =
-        block.synapses.iter().flat_map(|s| &s.axons).map(|a| bits_per_axon(a.len())).sum();
+    let (mut in_axons, mut synapse_bits) = (0, 0);
+    for s in &block.synapses {
+        let all: Vec<Option<u32>> = (0..block.n as u32).map(Some).collect();
+        let (a, b) = crate::split::synapse_cost(s, &all);
+        in_axons += a;
+        synapse_bits += b;
+    }
     // per outgoing synapse, the distinct axons this block's compartments drive
     // (`split_axon`: `np.unique(new_axon_idxs[new_axon_idxs >= 0]).size`)
-    let range = block.offset..block.offset + block.n;
     let out_axons = chip
         .net
         .blocks
@@ -64,7 +73,15 @@ pub fn usage(chip: &Chip, b: usize) -> Usage {
         .flat_map(|t| &t.synapses)
         .filter(|s| s.source == block.population)
         .map(|s| {
-            let mut ids: Vec<usize> = s.axon_of[range.clone()].iter().flatten().copied().collect();
+            // population axons: one per source pixel
+            let mut ids: Vec<usize> = block
+                .members
+                .iter()
+                .filter_map(|&c| {
+                    let a = s.axon_of.get(c).copied().flatten()?;
+                    Some(s.pop.map_or(a, |l| l.pixel_atom(c).0))
+                })
+                .collect();
             ids.sort_unstable();
             ids.dedup();
             ids.len()
@@ -245,12 +262,58 @@ pub struct OutputAxon {
 /// The host part.
 #[derive(Serialize)]
 pub struct Host {
-    /// Nodes run on the host (none mapped yet).
-    pub nodes: Vec<String>,
-    /// Spike inputs from host to chip.
-    pub spike_inputs: Vec<String>,
+    /// How host and chip take turns: `"precompute"` (nengo-loihi's `precompute=True`: the
+    /// host's pre part runs first, then the chip, then the host's post part).
+    pub schedule: &'static str,
+    /// Populations that run on the host (in float, as Nengo runs them) and send spikes.
+    pub populations: Vec<HostPopulation>,
+    /// The host's ops (nodes, inputs, transforms, synapses, host functions), one line each as
+    /// `snnc ir` prints ops, in execution order; chip populations appear as inputs named
+    /// `loihi.NAME` (their spikes, received from the chip).
+    pub ops: Vec<String>,
+    /// Host → chip: per host population and target core, the input axons its spikes drive.
+    pub spike_inputs: Vec<SpikeInput>,
+    /// Chip → host: the chip populations whose spikes the host reads.
+    pub chip_outputs: Vec<ChipOutput>,
     /// Probes read from the chip.
     pub probes: Vec<HostProbe>,
+    /// Probes computed on the host (names, in the program's order).
+    pub host_probes: Vec<String>,
+}
+
+/// A population run on the host.
+#[derive(Serialize)]
+pub struct HostPopulation {
+    /// Its name in the model.
+    pub name: String,
+    /// Neurons.
+    pub neurons: usize,
+}
+
+/// The axons of one core a host population's spikes drive.
+#[derive(Serialize)]
+pub struct SpikeInput {
+    /// The host population.
+    pub population: String,
+    /// Destination chip and core.
+    pub chip: usize,
+    /// Destination core.
+    pub core: usize,
+    /// `discrete` (one axon per neuron) or `pop16` (one axon per pixel, the channel as atom).
+    pub axon_type: &'static str,
+    /// Input axons used on that core.
+    pub axons: usize,
+}
+
+/// A chip population whose spikes go to the host.
+#[derive(Serialize)]
+pub struct ChipOutput {
+    /// The population.
+    pub population: String,
+    /// `(chip, core, compartment)` of each neuron, in population order.
+    pub compartments: Vec<[usize; 3]>,
+    /// Spike height the host sees (`amplitude / dt`).
+    pub scale: f64,
 }
 
 /// A probe the host reads.
@@ -275,6 +338,18 @@ pub fn place(b: usize) -> (usize, usize) {
 
 /// The configuration of `chip`.
 pub fn config(chip: &Chip, source: &str) -> Config {
+    config_with_host(chip, source, &[], &[], &[])
+}
+
+/// The configuration of `chip` with its host part: the host's ops (as printed), the chip
+/// populations the host reads and the probes it computes.
+pub fn config_with_host(
+    chip: &Chip,
+    source: &str,
+    host_ops: &[String],
+    chip_reads: &[usize],
+    host_probes: &[String],
+) -> Config {
     let net = &chip.net;
     // input axon numbering per target block: synapses in order, axons in order
     let mut axon_base: Vec<Vec<usize>> = Vec::new();
@@ -328,13 +403,10 @@ pub fn config(chip: &Chip, source: &str) -> Config {
                     continue;
                 }
                 let (dc, dk) = place(ti);
-                for (c, a) in s.axon_of.iter().enumerate() {
-                    if c < b.offset || c >= b.offset + b.n {
-                        continue;
-                    }
-                    if let Some(a) = a {
+                for (j, &c) in b.members.iter().enumerate() {
+                    if let Some(a) = s.axon_of.get(c).copied().flatten() {
                         output_axons.push(OutputAxon {
-                            compartment: c - b.offset,
+                            compartment: j,
                             chip: dc,
                             core: dk,
                             axon: axon_base[ti][si] + a,
@@ -377,10 +449,9 @@ pub fn config(chip: &Chip, source: &str) -> Config {
             for &i in &p.select {
                 // find the block of population compartment i
                 for &b in &net.populations[p.population].blocks {
-                    let blk = &net.blocks[b];
-                    if i >= blk.offset && i < blk.offset + blk.n {
+                    if let Some(j) = net.blocks[b].members.iter().position(|&m| m == i) {
                         let (c, k) = place(b);
-                        where_.push([c, k, i - blk.offset]);
+                        where_.push([c, k, j]);
                     }
                 }
             }
@@ -411,8 +482,64 @@ pub fn config(chip: &Chip, source: &str) -> Config {
             cores_per_chip: CORES_PER_CHIP,
         },
         cores,
-        host: Host { nodes: Vec::new(), spike_inputs: Vec::new(), probes },
+        host: Host {
+            schedule: "precompute",
+            populations: net
+                .populations
+                .iter()
+                .filter(|p| p.host)
+                .map(|p| HostPopulation { name: p.name.clone(), neurons: p.n })
+                .collect(),
+            ops: host_ops.to_vec(),
+            spike_inputs: spike_inputs(chip),
+            chip_outputs: chip_reads
+                .iter()
+                .map(|&k| {
+                    let pop = &net.populations[k];
+                    let mut at = vec![[0; 3]; pop.n];
+                    for &b in &pop.blocks {
+                        let (c, kk) = place(b);
+                        for (j, &m) in net.blocks[b].members.iter().enumerate() {
+                            at[m] = [c, kk, j];
+                        }
+                    }
+                    let amp = pop.blocks.first().map_or(1.0, |&b| net.blocks[b].amplitude);
+                    ChipOutput {
+                        population: pop.name.clone(),
+                        compartments: at,
+                        scale: amp / net.dt,
+                    }
+                })
+                .collect(),
+            probes,
+            host_probes: host_probes.to_vec(),
+        },
     }
+}
+
+/// Per host population and target core, the input axons its spikes drive.
+fn spike_inputs(chip: &Chip) -> Vec<SpikeInput> {
+    let net = &chip.net;
+    let mut out = Vec::new();
+    for (k, pop) in net.populations.iter().enumerate() {
+        if !pop.host {
+            continue;
+        }
+        for (bi, b) in net.blocks.iter().enumerate() {
+            let all: Vec<Option<u32>> = (0..b.n as u32).map(Some).collect();
+            for s in b.synapses.iter().filter(|s| s.source == k) {
+                let (c, kk) = place(bi);
+                out.push(SpikeInput {
+                    population: pop.name.clone(),
+                    chip: c,
+                    core: kk,
+                    axon_type: if s.pop.is_some() { "pop16" } else { "discrete" },
+                    axons: crate::split::synapse_cost(s, &all).0,
+                });
+            }
+        }
+    }
+    out
 }
 
 /// The `--report`: per core its population, compartments, axons in and out, synapse memory

@@ -84,8 +84,8 @@ impl Program {
             p.vmin.extend(std::iter::repeat_n(d.vmin, n));
             p.vmax.extend(std::iter::repeat_n(d.vmax, n));
         }
-        // fan-out lists per source compartment
-        let mut fan: Vec<Vec<(u32, i32)>> = vec![Vec::new(); n];
+        // fan-out lists per source compartment (and host spike slot)
+        let mut fan: Vec<Vec<(u32, i32)>> = vec![Vec::new(); chip.n_sources()];
         for (bi, b) in chip.net.blocks.iter().enumerate() {
             let base = chip.base[bi];
             for (s, ds) in b.synapses.iter().zip(&chip.discrete[bi].synapses) {
@@ -119,6 +119,11 @@ impl Program {
         self.vth.len()
     }
 
+    /// Number of spike sources: compartments, then the host's spike slots.
+    pub fn sources(&self) -> usize {
+        self.start.len() - 1
+    }
+
     /// No compartments.
     pub fn is_empty(&self) -> bool {
         self.vth.is_empty()
@@ -145,13 +150,14 @@ pub struct State {
 }
 
 impl State {
-    /// All zero, as the chip starts.
-    pub fn new(n: usize) -> Self {
+    /// All zero, as the chip starts, for `p`.
+    pub fn new(p: &Program) -> Self {
+        let n = p.len();
         State {
             input: vec![0; n],
             current: vec![0; n],
             voltage: vec![0; n],
-            spiked: vec![false; n],
+            spiked: vec![false; p.sources()],
             ref_count: vec![0; n],
             t: 0,
             overflows: 0,

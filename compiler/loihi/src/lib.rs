@@ -12,11 +12,12 @@ pub mod codes;
 pub mod config;
 pub mod discretize;
 pub mod emulator;
+pub mod host;
 pub mod lift;
 pub mod split;
 
 use chip::Chip;
-use ndarray::{ArrayD, IxDyn};
+use ndarray::{ArrayD, Axis, IxDyn, Slice};
 use snn_compiler::ir::{opt, Program};
 use snn_compiler::target::{Executable, Target, TargetError};
 use snn_runtime::Precision;
@@ -145,7 +146,7 @@ impl Target for Loihi {
     fn prepare(
         &self,
         program: &Program,
-        _precision: Precision,
+        precision: Precision,
     ) -> Result<Box<dyn Executable>, TargetError> {
         let chip = map(program).map_err(|d| TargetError::Unsupported {
             target: NAME,
@@ -156,14 +157,9 @@ impl Target for Loihi {
                 .collect::<Vec<_>>()
                 .join("; "),
         })?;
-        if !program.inputs.is_empty() {
-            return Err(TargetError::Unsupported {
-                target: NAME,
-                what: "run-time inputs (host input is not mapped yet)".into(),
-            });
-        }
+        let host = host::HostPart::new(program, &chip.net, precision)?;
         let emu = emulator::Program::new(&chip);
-        Ok(Box::new(Prepared { chip, emu }))
+        Ok(Box::new(Prepared { chip, emu, host, n_probes: program.probes.len() }))
     }
 }
 
@@ -172,6 +168,36 @@ pub struct Prepared {
     /// The discretized network.
     pub chip: Chip,
     emu: emulator::Program,
+    host: host::HostPart,
+    n_probes: usize,
+}
+
+/// Values a batch chunk's host arrays may hold (the chunk shrinks to fit).
+const CHUNK_VALUES: usize = 1 << 25;
+
+impl Prepared {
+    /// Spike height (amplitude / dt) of population `pop`.
+    fn height(&self, pop: usize) -> f64 {
+        let net = &self.chip.net;
+        match net.populations[pop].blocks.first() {
+            Some(&b) => (1.0 / net.dt) * net.blocks[b].amplitude,
+            None => 1.0 / net.dt,
+        }
+    }
+}
+
+/// Rows `b0..b0 + nb` of every input (all of its batch when it has one row).
+fn slice_batch(inputs: &[ArrayD<f64>], b0: usize, nb: usize) -> Vec<ArrayD<f64>> {
+    inputs
+        .iter()
+        .map(|a| {
+            if a.shape().first().copied().unwrap_or(0) > b0 {
+                a.slice_axis(Axis(0), Slice::from(b0..b0 + nb)).to_owned()
+            } else {
+                a.clone()
+            }
+        })
+        .collect()
 }
 
 impl Executable for Prepared {
@@ -179,8 +205,8 @@ impl Executable for Prepared {
         &self,
         steps: usize,
         batch: usize,
-        _inputs: &[ArrayD<f64>],
-        _threads: usize,
+        inputs: &[ArrayD<f64>],
+        threads: usize,
         progress: &mut dyn FnMut(u64),
     ) -> Result<Vec<ArrayD<f64>>, TargetError> {
         let net = &self.chip.net;
@@ -192,63 +218,183 @@ impl Executable for Prepared {
                 p.select.iter().map(|&i| all[i]).collect()
             })
             .collect();
-        let mut outs: Vec<ArrayD<f64>> = net
-            .probes
-            .iter()
-            .map(|p| {
-                let samples = (1..=steps).filter(|k| k % p.every == 0).count();
-                let mut shape = vec![batch, samples];
-                shape.extend(&p.shape);
-                ArrayD::zeros(IxDyn(&shape))
-            })
-            .collect();
-        // every batch element is the same run: the chip has no input and starts at zero
-        let mut state = emulator::State::new(self.emu.len());
-        let mut rows: Vec<Vec<f64>> = vec![Vec::new(); net.probes.len()];
-        // rate monitors: the spikes summed since the first step
-        let mut sums: Vec<Vec<f64>> = index.iter().map(|i| vec![0.0; i.len()]).collect();
-        for k in 1..=steps {
-            state.step(&self.emu);
-            for (pi, p) in net.probes.iter().enumerate() {
-                let height =
-                    (1.0 / net.dt) * net.blocks[net.populations[p.population].blocks[0]].amplitude;
-                if p.key == block::ProbeKey::SpikeSum {
-                    for (s, &g) in sums[pi].iter_mut().zip(&index[pi]) {
-                        if state.spiked[g] {
-                            *s += height;
+        let chip_probe_shape = |p: &block::Probe| {
+            let samples = (1..=steps).filter(|k| k % p.every == 0).count();
+            let mut shape = vec![batch, samples];
+            shape.extend(&p.shape);
+            shape
+        };
+        let mut chip_outs: Vec<ArrayD<f64>> =
+            net.probes.iter().map(|p| ArrayD::zeros(IxDyn(&chip_probe_shape(p)))).collect();
+        let mut host_outs: Vec<Option<ArrayD<f64>>> = vec![None; self.host.probes.len()];
+        let send_n: usize = self.host.sends.iter().map(|&k| net.populations[k].n).sum();
+        let recv_n: usize = self.host.post.as_ref().map_or(0, |p| {
+            p.chip_inputs
+                .iter()
+                .zip(&p.used)
+                .filter(|(_, u)| **u)
+                .map(|(&k, _)| net.populations[k].n)
+                .sum()
+        });
+        let chunk =
+            (CHUNK_VALUES / (steps.max(1) * (send_n + recv_n).max(1))).clamp(1, batch.max(1));
+        let zeros_for = |part: &host::Part, nb: usize, per_step: bool| -> Vec<ArrayD<f64>> {
+            part.chip_inputs
+                .iter()
+                .zip(&part.used)
+                .map(|(&k, &u)| {
+                    let n = net.populations[k].n;
+                    if u && per_step {
+                        ArrayD::zeros(IxDyn(&[nb, steps, n]))
+                    } else {
+                        ArrayD::zeros(IxDyn(&[nb, n]))
+                    }
+                })
+                .collect()
+        };
+        let mut state = emulator::State::new(&self.emu);
+        let mut b0 = 0;
+        while b0 < batch {
+            let nb = chunk.min(batch - b0);
+            let mine = slice_batch(inputs, b0, nb);
+            // the host's pre part: the spikes the host populations send
+            let sent = match &self.host.pre {
+                Some(pre) => {
+                    let mut ins = mine.clone();
+                    ins.extend(zeros_for(pre, nb, false));
+                    pre.exe.run(steps, nb, &ins, threads, &mut |_| {})?
+                }
+                None => Vec::new(),
+            };
+            let send_index: Vec<Vec<usize>> =
+                self.host.sends.iter().map(|&k| self.chip.population_index(k)).collect();
+            // what the chip sends the host's post part: chip spikes per step
+            let mut recv = match &self.host.post {
+                Some(post) => zeros_for(post, nb, true),
+                None => Vec::new(),
+            };
+            let recv_index: Vec<(usize, Vec<usize>, f64)> = match &self.host.post {
+                Some(post) => post
+                    .chip_inputs
+                    .iter()
+                    .enumerate()
+                    .filter(|(j, _)| post.used[*j])
+                    .map(|(j, &k)| (j, self.chip.population_index(k), self.height(k)))
+                    .collect(),
+                None => Vec::new(),
+            };
+            for b in 0..nb {
+                state = emulator::State::new(&self.emu);
+                let mut rows: Vec<Vec<f64>> = vec![Vec::new(); net.probes.len()];
+                // rate monitors: the spikes summed since the first step
+                let mut sums: Vec<Vec<f64>> = index.iter().map(|i| vec![0.0; i.len()]).collect();
+                for k in 1..=steps {
+                    // host spikes of step k - 1 arrive now (none at the first step)
+                    for (si, idx) in send_index.iter().enumerate() {
+                        let flat = sent[si]
+                            .as_slice()
+                            .ok_or_else(|| TargetError::Run("host spikes layout".into()))?;
+                        let n = idx.len();
+                        for (i, &g) in idx.iter().enumerate() {
+                            state.spiked[g] = k >= 2 && flat[(b * steps + (k - 2)) * n + i] != 0.0;
+                        }
+                    }
+                    state.step(&self.emu);
+                    for (pi, p) in net.probes.iter().enumerate() {
+                        let height = self.height(p.population);
+                        if p.key == block::ProbeKey::SpikeSum {
+                            for (s, &g) in sums[pi].iter_mut().zip(&index[pi]) {
+                                if state.spiked[g] {
+                                    *s += height;
+                                }
+                            }
+                        }
+                        if k % p.every != 0 {
+                            continue;
+                        }
+                        for (j, &g) in index[pi].iter().enumerate() {
+                            rows[pi].push(match p.key {
+                                block::ProbeKey::Spikes => {
+                                    if state.spiked[g] {
+                                        height
+                                    } else {
+                                        0.0
+                                    }
+                                }
+                                block::ProbeKey::Voltage => f64::from(state.voltage[g]),
+                                block::ProbeKey::SpikeSum => sums[pi][j],
+                            });
+                        }
+                    }
+                    // the host reads at step k what the chip sent at step max(k - 1, 1):
+                    // chip step k is host step k + 1 (and host step 1 for the first)
+                    for (j, idx, height) in &recv_index {
+                        let flat = recv[*j]
+                            .as_slice_mut()
+                            .ok_or_else(|| TargetError::Run("chip spikes layout".into()))?;
+                        let n = idx.len();
+                        let mut put = |hk: usize| {
+                            for (i, &g) in idx.iter().enumerate() {
+                                flat[(b * steps + hk - 1) * n + i] =
+                                    if state.spiked[g] { *height } else { 0.0 };
+                            }
+                        };
+                        if k == 1 {
+                            put(1);
+                        }
+                        if k < steps {
+                            put(k + 1);
+                        }
+                    }
+                    if k % 1000 == 0 {
+                        progress(1000);
+                    }
+                }
+                for (out, row) in chip_outs.iter_mut().zip(&rows) {
+                    let per_b = row.len();
+                    let flat = out
+                        .as_slice_mut()
+                        .ok_or_else(|| TargetError::Run("probe layout".into()))?;
+                    flat[(b0 + b) * per_b..(b0 + b + 1) * per_b].copy_from_slice(row);
+                }
+                progress((steps % 1000) as u64);
+            }
+            if let Some(post) = &self.host.post {
+                let mut ins = mine;
+                ins.extend(recv);
+                let outs = post.exe.run(steps, nb, &ins, threads, &mut |_| {})?;
+                for (slot, o) in host_outs.iter_mut().zip(outs) {
+                    match slot {
+                        None => {
+                            let mut shape = o.shape().to_vec();
+                            shape[0] = batch;
+                            let mut full = ArrayD::zeros(IxDyn(&shape));
+                            full.slice_axis_mut(Axis(0), Slice::from(b0..b0 + nb)).assign(&o);
+                            *slot = Some(full);
+                        }
+                        Some(full) => {
+                            full.slice_axis_mut(Axis(0), Slice::from(b0..b0 + nb)).assign(&o)
                         }
                     }
                 }
-                if k % p.every != 0 {
-                    continue;
-                }
-                for (j, &g) in index[pi].iter().enumerate() {
-                    rows[pi].push(match p.key {
-                        block::ProbeKey::Spikes => {
-                            if state.spiked[g] {
-                                height
-                            } else {
-                                0.0
-                            }
-                        }
-                        block::ProbeKey::Voltage => f64::from(state.voltage[g]),
-                        block::ProbeKey::SpikeSum => sums[pi][j],
-                    });
-                }
             }
-            if k % 1000 == 0 {
-                progress(1000 * batch as u64);
-            }
+            b0 += nb;
         }
-        for (out, row) in outs.iter_mut().zip(&rows) {
-            let per_b = row.len();
-            for b in 0..batch {
-                let flat =
-                    out.as_slice_mut().ok_or_else(|| TargetError::Run("probe layout".into()))?;
-                flat[b * per_b..(b + 1) * per_b].copy_from_slice(row);
-            }
+        drop(state);
+        // the program's probes, in order
+        let mut chip_outs = chip_outs.into_iter();
+        let mut host_outs = host_outs.into_iter();
+        let mut out = Vec::with_capacity(self.n_probes);
+        for place in &net.probe_place {
+            out.push(
+                match place {
+                    Some(_) => chip_outs.next(),
+                    None => host_outs.next().flatten(),
+                }
+                .ok_or_else(|| TargetError::Run("a probe was not computed".into()))?,
+            );
         }
-        Ok(outs)
+        Ok(out)
     }
 
     fn describe(&self) -> Vec<String> {

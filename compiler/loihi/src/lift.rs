@@ -7,7 +7,7 @@
 //! spikes, and the synapse's time constant. Anything else on the way (nodes, inputs, host
 //! functions, non-lowpass synapses, other neuron types) is reported with the op's source span.
 
-use crate::block::{Block, Model, Net, Population, Probe, ProbeKey, Synapse};
+use crate::block::{Block, Model, Net, PopLayout, Population, Probe, ProbeKey, Synapse};
 use crate::codes;
 use snn_compiler::ir::{OpKind, Program, Sel, SignalId};
 use snn_runtime::neurons::{NeuronType, StateVar};
@@ -37,6 +37,8 @@ struct Term {
     cols: std::collections::BTreeSet<usize>,
     /// A convolution (nengo-loihi divides its kernel by dt rather than multiplying by 1/dt).
     conv: bool,
+    /// A convolution's source layout (population axons).
+    layout: Option<PopLayout>,
 }
 
 /// What kind of product an op is.
@@ -130,6 +132,60 @@ impl Lifter<'_> {
         self.diags.push(Diagnostic::error(code, msg, span, label).with_help(help));
     }
 
+    /// How `sig` depends on host values (inputs, nodes, host functions): 0 not at all, 1
+    /// through linear ops and synapses, 2 through a convolution.
+    fn host_kind(&mut self, sig: SignalId, memo: &mut BTreeMap<SignalId, u8>) -> u8 {
+        if let Some(&k) = memo.get(&sig) {
+            return k;
+        }
+        memo.insert(sig, 0);
+        let mut k = 0;
+        for op in &self.p.ops {
+            let a = op.kind.access();
+            if !a.sets.contains(&sig) && !a.incs.contains(&sig) && !a.updates.contains(&sig) {
+                continue;
+            }
+            k = k.max(match &op.kind {
+                OpKind::Input { .. }
+                | OpKind::NodeFn { .. }
+                | OpKind::Process { .. }
+                | OpKind::HostFn { .. } => 1,
+                OpKind::ConvInc { src, .. } => 2 * u8::from(self.host_kind(*src, memo) > 0),
+                OpKind::Copy { src, .. }
+                | OpKind::ElementwiseInc { src, .. }
+                | OpKind::DotInc { src, .. }
+                | OpKind::SparseDotInc { src, .. }
+                | OpKind::Filter { src, .. } => self.host_kind(*src, memo),
+                _ => 0,
+            });
+        }
+        memo.insert(sig, k);
+        k
+    }
+
+    /// Whether `sig` depends on the spikes of a population in `chip` (through any ops).
+    fn reads_pop(&self, sig: SignalId, chip: &[SignalId], seen: &mut Vec<SignalId>) -> bool {
+        if chip.contains(&sig) {
+            return true;
+        }
+        if seen.contains(&sig) {
+            return false;
+        }
+        seen.push(sig);
+        for op in &self.p.ops {
+            let a = op.kind.access();
+            if !a.sets.contains(&sig) && !a.incs.contains(&sig) && !a.updates.contains(&sig) {
+                continue;
+            }
+            for r in a.reads {
+                if self.reads_pop(r, chip, seen) {
+                    return true;
+                }
+            }
+        }
+        false
+    }
+
     /// `sig` as an affine function of spikes.
     fn expand(&mut self, sig: SignalId) -> Lin {
         let n = self.size(sig);
@@ -147,6 +203,7 @@ impl Lifter<'_> {
                 name: String::new(),
                 cols,
                 conv: false,
+                layout: None,
             });
             return lin;
         }
@@ -174,7 +231,7 @@ impl Lifter<'_> {
                     for (s, d) in si.iter().zip(&di) {
                         rows[*d].push((*s, 1.0));
                     }
-                    self.compose(&mut lin, sig, *src, &si, rows, Kind::Dense, span);
+                    self.compose(&mut lin, sig, *src, &si, rows, Kind::Dense, None, span);
                 }
                 OpKind::ElementwiseInc { scale, src, src_sel, dst_sel, .. } => {
                     let (si, di) = (sel_idx(src_sel, self.size(*src)), sel_idx(dst_sel, n));
@@ -183,7 +240,7 @@ impl Lifter<'_> {
                         let v = if scale.len() == 1 { scale[0] } else { scale[k] };
                         rows[*d].push((*s, v));
                     }
-                    self.compose(&mut lin, sig, *src, &si, rows, Kind::Dense, span);
+                    self.compose(&mut lin, sig, *src, &si, rows, Kind::Dense, None, span);
                 }
                 OpKind::DotInc { mat, src, src_sel, dst_sel, .. } => {
                     let (si, di) = (sel_idx(src_sel, self.size(*src)), sel_idx(dst_sel, n));
@@ -193,7 +250,7 @@ impl Lifter<'_> {
                             rows[*d].push((*s, mat[[r, c]]));
                         }
                     }
-                    self.compose(&mut lin, sig, *src, &si, rows, Kind::Dense, span);
+                    self.compose(&mut lin, sig, *src, &si, rows, Kind::Dense, None, span);
                 }
                 OpKind::SparseDotInc { rows: rr, cols, vals, src, src_sel, dst_sel, .. } => {
                     let (si, di) = (sel_idx(src_sel, self.size(*src)), sel_idx(dst_sel, n));
@@ -201,7 +258,7 @@ impl Lifter<'_> {
                     for ((r, c), v) in rr.iter().zip(cols).zip(vals) {
                         rows[di[*r]].push((si[*c], *v));
                     }
-                    self.compose(&mut lin, sig, *src, &si, rows, Kind::Sparse, span);
+                    self.compose(&mut lin, sig, *src, &si, rows, Kind::Sparse, None, span);
                 }
                 OpKind::Filter { filter, src, .. } => {
                     let Some(tau) = lowpass_tau(filter, p.dt) else {
@@ -248,7 +305,7 @@ impl Lifter<'_> {
                             "`{}` runs on the host (an input, node or host function) and drives neurons",
                             self.name(sig).strip_suffix(".out").unwrap_or(self.name(sig))
                         ),
-                        "the loihi target maps neuron-to-neuron networks for now: drive populations by their biases and connections between populations",
+                        "a host value reaches the chip only through a convolution into a population (which then runs on the host and sends its spikes, as nengo-loihi's `on_chip=False`) for now; nengo-loihi's on/off encoding of other host inputs is not mapped yet",
                     );
                 }
                 OpKind::ConvInc { spec, src, .. } => match conv_rows(spec, n) {
@@ -259,6 +316,7 @@ impl Lifter<'_> {
                         &(0..self.size(*src)).collect::<Vec<_>>(),
                         rows,
                         Kind::Conv,
+                        pop_layout(spec),
                         span,
                     ),
                     Err(e) => self.err(
@@ -297,6 +355,7 @@ impl Lifter<'_> {
         si: &[usize],
         rows: Rows,
         kind: Kind,
+        pop: Option<PopLayout>,
         span: Span,
     ) {
         let inner = self.expand(src);
@@ -324,6 +383,7 @@ impl Lifter<'_> {
                 map,
                 dense: kind == Kind::Dense && t.dense,
                 conv: t.conv || kind == Kind::Conv,
+                layout: if kind == Kind::Conv { pop } else { t.layout },
                 tau: t.tau,
                 origin: if fresh { span } else { t.origin },
                 name: if t.name.is_empty() { name.clone() } else { t.name },
@@ -331,6 +391,22 @@ impl Lifter<'_> {
             });
         }
     }
+}
+
+/// The population-axon layout of a convolution's input.
+fn pop_layout(spec: &snn_runtime::kernels::conv::ConvSpec) -> Option<PopLayout> {
+    let (channels, pixels) = if spec.channels_last {
+        let (c, px) = spec.input_shape.split_last()?;
+        (*c, px.iter().product())
+    } else {
+        let (c, px) = spec.input_shape.split_first()?;
+        (*c, px.iter().product())
+    };
+    let out = match spec.output_shape.as_slice() {
+        [r, c, f] if spec.channels_last => Some([*r, *c, *f]),
+        _ => None,
+    };
+    Some(PopLayout { channels, pixels, channels_last: spec.channels_last, out })
 }
 
 /// The neuron model of `nt`, if Loihi has it.
@@ -405,6 +481,8 @@ pub fn lift(p: &Program) -> Result<Net, Vec<Diagnostic>> {
             origin: op.origin,
             n: sig.size,
             blocks: vec![k],
+            host: false,
+            out: *out,
         });
         blocks.push(Block {
             name,
@@ -418,10 +496,41 @@ pub fn lift(p: &Program) -> Result<Net, Vec<Diagnostic>> {
             synapses: Vec::new(),
             population: k,
             offset: 0,
+            members: (0..sig.size).collect(),
         });
     }
     let mut lifter = Lifter { p, out_pop, diags: Vec::new(), depth: 0 };
+    // a population a host value drives through a convolution runs on the host (nengo-loihi
+    // cannot encode a convolution from the host; its keras-to-loihi example sets such a layer
+    // `on_chip=False`) and sends its spikes to the chip
+    let mut memo = BTreeMap::new();
     for (k, &(j, _)) in neurons.iter().enumerate() {
+        if lifter.host_kind(j, &mut memo) == 2 {
+            populations[k].host = true;
+        }
+    }
+    let chip_outs: Vec<SignalId> =
+        lifter.out_pop.iter().filter(|(_, &k)| !populations[k].host).map(|(&s, _)| s).collect();
+    for (k, &(j, i)) in neurons.iter().enumerate() {
+        if populations[k].host && lifter.reads_pop(j, &chip_outs, &mut Vec::new()) {
+            lifter.diags.push(
+                Diagnostic::error(
+                    codes::HOST,
+                    format!(
+                        "`{}` runs on the host (a convolution of a host value drives it) and also reads spikes from the chip: a loop through the host",
+                        populations[k].name
+                    ),
+                    p.ops[i].origin,
+                    "on the host",
+                )
+                .with_help("drive it from the host only, or from chip populations only"),
+            );
+        }
+    }
+    for (k, &(j, _)) in neurons.iter().enumerate() {
+        if populations[k].host {
+            continue;
+        }
         let lin = lifter.expand(j);
         let block = &mut blocks[k];
         block.bias = lin.constant.iter().map(|&b| b as f32).collect();
@@ -463,6 +572,7 @@ pub fn lift(p: &Program) -> Result<Net, Vec<Diagnostic>> {
                 axon_of,
                 axons,
                 dense: t.dense,
+                pop: t.layout.filter(|_| t.conv),
             });
         }
         // nengo-loihi's configure_filter: the first connection sets tau_s, a larger one
@@ -494,6 +604,7 @@ pub fn lift(p: &Program) -> Result<Net, Vec<Diagnostic>> {
     }
     diags.append(&mut lifter.diags);
     let mut probes = Vec::new();
+    let mut probe_place = Vec::new();
     for pr in &p.probes {
         // a sliced probe reads a copy of the population's signal
         // (an accumulating copy is a rate monitor: the spikes summed over the run)
@@ -501,24 +612,18 @@ pub fn lift(p: &Program) -> Result<Net, Vec<Diagnostic>> {
             Some((src, sel, inc)) => (src, Some(sel), inc),
             None => (pr.signal, None, false),
         };
-        let (pop, key) = if let Some(&k) = lifter.out_pop.get(&signal) {
+        let on_chip = |k: &&usize| !populations[**k].host;
+        let (pop, key) = if let Some(&k) = lifter.out_pop.get(&signal).filter(on_chip) {
             (k, if sum { ProbeKey::SpikeSum } else { ProbeKey::Spikes })
-        } else if let Some(&k) = voltage.get(&signal) {
+        } else if let Some(&k) = voltage.get(&signal).filter(on_chip) {
             (k, ProbeKey::Voltage)
         } else {
-            diags.push(
-                Diagnostic::error(
-                    codes::HOST,
-                    format!("probe `{}` reads a signal that is not on the chip", pr.name),
-                    writer_span(p, pr.signal),
-                    "written off-chip here",
-                )
-                .with_help(
-                    "probe a population's spikes (`probe a`) or voltage (`probe v = a.voltage`)",
-                ),
-            );
+            // computed on the host from what the chip sends (nengo-loihi's chip-to-host
+            // connections and host probes)
+            probe_place.push(None);
             continue;
         };
+        probe_place.push(Some(probes.len()));
         probes.push(Probe {
             name: pr.name.clone(),
             population: pop,
@@ -531,7 +636,17 @@ pub fn lift(p: &Program) -> Result<Net, Vec<Diagnostic>> {
     if diags.iter().any(|d| d.is_error()) {
         return Err(diags);
     }
-    Ok(Net { dt: p.dt, blocks, populations, probes, warnings: diags })
+    // host populations hold no blocks
+    let mut kept = Vec::new();
+    for (k, b) in blocks.into_iter().enumerate() {
+        if populations[k].host {
+            populations[k].blocks.clear();
+        } else {
+            populations[k].blocks = vec![kept.len()];
+            kept.push(b);
+        }
+    }
+    Ok(Net { dt: p.dt, blocks: kept, populations, probes, probe_place, warnings: diags })
 }
 
 fn blocks_amp(_pops: &[Population], pop: usize, neurons: &[(SignalId, usize)], p: &Program) -> f64 {
@@ -545,17 +660,6 @@ fn blocks_amp(_pops: &[Population], pop: usize, neurons: &[(SignalId, usize)], p
 /// Seconds as milliseconds for messages (rounded to a nanosecond).
 fn ms(s: f64) -> f64 {
     (s * 1e6).round() / 1e3
-}
-
-/// Where `sig` is written (the first op that writes it), for messages.
-fn writer_span(p: &Program, sig: SignalId) -> Span {
-    p.ops
-        .iter()
-        .find(|op| {
-            let a = op.kind.access();
-            a.sets.contains(&sig) || a.incs.contains(&sig) || a.updates.contains(&sig)
-        })
-        .map_or(Span::default(), |op| op.origin)
 }
 
 /// When `sig` is written only by one whole `Copy` of another signal (what a sliced probe

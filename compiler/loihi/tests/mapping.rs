@@ -86,3 +86,62 @@ fn more_chips_than_allowed_is_an_error() {
     assert_eq!(d.code, snn_loihi::codes::CAPACITY);
     assert!(d.message.contains("33 chips"), "{}", d.message);
 }
+
+/// The host part on nengo-loihi's precompute schedule: a population a convolution of an input
+/// drives runs on the host; the chip population it feeds is on the chip; a node reading the
+/// chip's spikes sees at host step `k` the chip's spikes of step `max(k - 1, 1)`
+/// (`HostReceiveProcess`); the configuration names both directions.
+#[test]
+fn host_part_runs_on_the_precompute_schedule() {
+    use snn_compiler::target::Target;
+    let dir = std::env::temp_dir().join(format!("snn-loihi-host-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let k0 = ndarray::Array4::<f64>::from_shape_fn((3, 3, 1, 2), |(i, j, _, f)| {
+        0.05 + 0.02 * (i + 2 * j + f) as f64
+    });
+    let k1 = ndarray::Array4::<f64>::from_shape_fn((2, 2, 2, 2), |(i, j, c, f)| {
+        0.2 + 0.05 * ((i + j + c + f) % 3) as f64
+    });
+    let mut npz =
+        ndarray_npy::NpzWriter::new(std::fs::File::create(dir.join("k.npz")).expect("npz"));
+    npz.add_array("k0", &k0).expect("add");
+    npz.add_array("k1", &k1).expect("add");
+    npz.finish().expect("finish");
+    let p = program(&format!(
+        "weights w = \"{}\"\ninput x: [4, 4, 1]\n\
+         layer a: [2, 2, 2] = spiking_relu(bias = 200)\n\
+         connect x -> a transform conv2d(kernel = w[\"k0\"], strides = [1, 1], padding = valid) synapse none\n\
+         layer b: [1, 1, 2] = spiking_relu(bias = 100)\n\
+         connect a -> b transform conv2d(kernel = w[\"k1\"], strides = [1, 1], padding = valid) synapse 5ms\n\
+         node n: [2]\nconnect b -> n synapse none\nprobe n\nprobe b\n",
+        dir.join("k.npz").display()
+    ));
+    let chip = snn_loihi::map(&p).expect("maps");
+    let pops: Vec<(&str, bool)> =
+        chip.net.populations.iter().map(|q| (q.name.as_str(), q.host)).collect();
+    assert_eq!(pops, [("a", true), ("b", false)]);
+    assert_eq!(chip.net.blocks.len(), 1, "only b on a core");
+    let conf = snn_loihi::host::config(&chip, &p, "m.snn");
+    assert_eq!(conf.host.populations.len(), 1);
+    assert_eq!(conf.host.spike_inputs[0].axon_type, "pop16");
+    assert_eq!(conf.host.spike_inputs[0].axons, 4, "one axon per pixel of a");
+    assert_eq!(conf.host.chip_outputs[0].population, "b");
+    assert_eq!(conf.host.host_probes, ["n"]);
+
+    let steps = 40;
+    let x = ndarray::ArrayD::from_elem(ndarray::IxDyn(&[1, 4, 4, 1]), 1.0);
+    let exe = snn_loihi::Loihi.prepare(&p, snn_runtime::Precision::F64).expect("prepares");
+    let out = exe.run(steps, 1, &[x], 1, &mut |_| {}).expect("runs");
+    let (n, b) = (&out[0], &out[1]);
+    assert_eq!(n.shape(), [1, steps, 2]);
+    assert_eq!(b.shape(), [1, steps, 1, 1, 2]);
+    let spikes: f64 = b.iter().filter(|v| **v != 0.0).count() as f64;
+    assert!(spikes >= 4.0, "the chip population spikes ({spikes})");
+    let (n, b) = (n.as_slice().expect("n"), b.as_slice().expect("b"));
+    for k in 1..=steps {
+        let from = (k.max(2) - 1).max(1);
+        for i in 0..2 {
+            assert_eq!(n[(k - 1) * 2 + i], b[(from - 1) * 2 + i], "host step {k}, value {i}");
+        }
+    }
+}

@@ -187,7 +187,7 @@ fn emulator_state_matches_nengo_loihi_every_step() {
         let s: ArrayD<i8> = z.by_name("spiked").expect("spiked");
         let p = Program::new(&chip);
         assert_eq!(u.ncols(), p.len(), "{name}: compartments");
-        let mut st = State::new(p.len());
+        let mut st = State::new(&p);
         let mut spikes = 0;
         for t in 0..c.steps {
             st.step(&p);

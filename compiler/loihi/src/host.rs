@@ -1,0 +1,160 @@
+//! The host part of a mapped program, run as nengo-loihi 1.1 runs it with precomputed host
+//! input (`Simulator(precompute=True)`, its default when the host's input does not depend on
+//! the chip): the host's "pre" part (inputs, nodes and the populations that run on the host)
+//! runs first for every step; its populations' spikes enter the chip (a spike at host step
+//! `k` reaches its targets' input at chip step `k + 1`, as a chip compartment's would); the
+//! chip runs; then the host's "post" part (chip-to-host connections, nodes, probes of host
+//! values) runs, reading at host step `k` what the chip sent at step `max(k − 1, 1)`
+//! (`HostReceiveProcess`'s queue).
+//!
+//! Both parts are the program itself with every chip population's neurons replaced by an
+//! input of its spikes, trimmed by dead-op elimination to what their probes need, and run by
+//! a float target: the interpreter, or the one the command line sets ([`set_host_target`]).
+
+use crate::block::Net;
+use snn_compiler::backend::interp::Interp;
+use snn_compiler::ir::{opt, InputDecl, OpKind, ProbeDecl, Program};
+use snn_compiler::target::{Executable, Target, TargetError};
+use snn_runtime::Precision;
+
+static HOST_TARGET: std::sync::OnceLock<&'static dyn Target> = std::sync::OnceLock::new();
+
+/// Runs the host parts on `target` (e.g. the JIT) instead of the interpreter; the first call
+/// wins.
+pub fn set_host_target(target: &'static dyn Target) {
+    let _ = HOST_TARGET.set(target);
+}
+
+/// One host part, prepared.
+pub struct Part {
+    /// The prepared program.
+    pub exe: Box<dyn Executable>,
+    /// The chip populations whose spikes it reads, as inputs after the program's own.
+    pub chip_inputs: Vec<usize>,
+    /// Whether each of those inputs is read at all (after trimming).
+    pub used: Vec<bool>,
+}
+
+/// The host's parts: `pre` computes the spikes of the host populations (in
+/// [`HostPart::sends`] order); `post` computes the program's probes that are not read from
+/// the chip (in [`HostPart::probes`] order, indices into the program's probes).
+pub struct HostPart {
+    /// Runs before the chip.
+    pub pre: Option<Part>,
+    /// The host populations sending spikes, in `pre`'s probe order.
+    pub sends: Vec<usize>,
+    /// Runs after the chip.
+    pub post: Option<Part>,
+    /// The program probes `post` computes.
+    pub probes: Vec<usize>,
+}
+
+/// A host part before preparation: the trimmed program, the chip populations it reads (as
+/// inputs after the program's own) and whether each is read.
+pub struct Plan {
+    /// The trimmed program.
+    pub program: Program,
+    /// Chip populations fed as inputs.
+    pub chip_inputs: Vec<usize>,
+    /// Whether each is read.
+    pub used: Vec<bool>,
+}
+
+/// The program with chip populations' neurons replaced by inputs, probing `probes`, trimmed.
+fn plan(program: &Program, net: &Net, probes: Vec<ProbeDecl>) -> Plan {
+    let mut p = program.clone();
+    p.probes = probes;
+    let mut chip_inputs = Vec::new();
+    for (k, pop) in net.populations.iter().enumerate() {
+        if pop.host {
+            continue;
+        }
+        let input = p.inputs.len();
+        for op in p.ops.iter_mut() {
+            if matches!(&op.kind, OpKind::SimNeurons { out, .. } if *out == pop.out) {
+                op.kind = OpKind::Input { input, dst: pop.out };
+            }
+        }
+        p.inputs.push(InputDecl { name: format!("loihi.{}", pop.name), shape: vec![pop.n] });
+        chip_inputs.push(k);
+    }
+    opt::dead::run(&mut p);
+    let n0 = program.inputs.len();
+    let used = (0..chip_inputs.len())
+        .map(|j| {
+            p.ops.iter().any(|op| matches!(op.kind, OpKind::Input { input, .. } if input == n0 + j))
+        })
+        .collect();
+    Plan { program: p, chip_inputs, used }
+}
+
+/// The host's two parts of `program` around the chip `net`: `pre` (the spikes of the host
+/// populations, in the returned order) and `post` (the probes not read from the chip, in the
+/// returned order of program probe indices).
+#[allow(clippy::type_complexity)]
+pub fn plans(program: &Program, net: &Net) -> (Option<Plan>, Vec<usize>, Option<Plan>, Vec<usize>) {
+    let sends: Vec<usize> =
+        net.populations.iter().enumerate().filter(|(_, p)| p.host).map(|(k, _)| k).collect();
+    let pre = (!sends.is_empty()).then(|| {
+        let probes = sends
+            .iter()
+            .map(|&k| {
+                let pop = &net.populations[k];
+                ProbeDecl {
+                    name: format!("loihi.send.{}", pop.name),
+                    signal: pop.out,
+                    shape: vec![pop.n],
+                    every: 1,
+                }
+            })
+            .collect();
+        plan(program, net, probes)
+    });
+    let probes: Vec<usize> =
+        net.probe_place.iter().enumerate().filter(|(_, p)| p.is_none()).map(|(i, _)| i).collect();
+    let post = (!probes.is_empty()).then(|| {
+        let decls = probes.iter().map(|&i| program.probes[i].clone()).collect();
+        plan(program, net, decls)
+    });
+    (pre, sends, post, probes)
+}
+
+/// The core configuration of `chip` with its host part, for `program` (its source file
+/// `source`).
+pub fn config(chip: &crate::chip::Chip, program: &Program, source: &str) -> crate::config::Config {
+    let (pre, _, post, probes) = plans(program, &chip.net);
+    let mut ops = Vec::new();
+    for p in pre.iter().chain(&post) {
+        ops.extend(
+            snn_compiler::ir::print(&p.program)
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(String::from),
+        );
+    }
+    let reads: Vec<usize> = post.as_ref().map_or(Vec::new(), |p| {
+        p.chip_inputs.iter().zip(&p.used).filter(|(_, u)| **u).map(|(&k, _)| k).collect()
+    });
+    let names: Vec<String> = probes.iter().map(|&i| program.probes[i].name.clone()).collect();
+    crate::config::config_with_host(chip, source, &ops, &reads, &names)
+}
+
+fn prepare(plan: Plan, precision: Precision) -> Result<Part, TargetError> {
+    let target: &dyn Target = HOST_TARGET.get().copied().unwrap_or(&Interp);
+    let exe = target.prepare(&plan.program, precision)?;
+    Ok(Part { exe, chip_inputs: plan.chip_inputs, used: plan.used })
+}
+
+impl HostPart {
+    /// Splits `program` around the chip `net` and prepares both parts.
+    pub fn new(program: &Program, net: &Net, precision: Precision) -> Result<Self, TargetError> {
+        let (pre, sends, post, probes) = plans(program, net);
+        Ok(HostPart {
+            pre: pre.map(|p| prepare(p, precision)).transpose()?,
+            sends,
+            post: post.map(|p| prepare(p, precision)).transpose()?,
+            probes,
+        })
+    }
+}
