@@ -259,3 +259,60 @@ fn bad_data_is_named() {
     let msg = case(&[("x", x), ("out", ArrayD::zeros(vec![5, 4]))], "nope=mse");
     assert!(msg.contains("no probe `nope`"), "{msg}");
 }
+
+/// An NEF network trained and written back as NengoDL's `get_nengo_params` would give it: the
+/// trained ensemble's encoders, gains and biases, the decoders as `no_solver`, the
+/// `trainable = false` ensemble as written; the result scores what training ended with, runs
+/// spiking through `evaluate`, and trains again.
+#[test]
+fn nef_network_trains_and_is_written_back() {
+    let dir = scratch("nef");
+    let fixtures = root().join("tests/train");
+    for f in ["grad_nef.snn", "grad_nef.npz"] {
+        std::fs::copy(fixtures.join(f), dir.join(f)).expect("copy");
+    }
+    let mut cfg =
+        train_config(dir.join("grad_nef.snn"), dir.join("grad_nef.npz"), dir.join("t.snn"), 0);
+    cfg.losses = vec!["b=mse".into()];
+    cfg.optimizer = "sgd".into();
+    cfg.learning_rate = 1e-4;
+    cfg.batch_size = 4;
+    cfg.epochs = 3;
+    assert!(snnc::train::train(&cfg).is_ok());
+    let text = std::fs::read_to_string(dir.join("t.snn")).expect("written");
+    for want in [
+        "encoders = trained[\"a.encoders\"]",
+        "normalize_encoders = false",
+        "gain = trained[\"a.gain\"]",
+        "bias = trained[\"a.bias\"]",
+        "solver no_solver(values = trained[\"a->b.decoders\"])",
+        "bias = w[\"bias_b\"], eval_points = w[\"eval_b\"], trainable = false)",
+    ] {
+        assert!(text.contains(want), "missing {want:?} in\n{text}");
+    }
+    assert!(!text.contains("fn v ->"), "the decoded function gives way to the decoders\n{text}");
+    let eval = |file: &str, training_mode: bool| {
+        let e = snnc::train::EvaluateConfig {
+            file: dir.join(file),
+            data: dir.join("grad_nef.npz"),
+            losses: vec!["b=mse".into()],
+            batch_size: 4,
+            threads: 1,
+            steps: None,
+            dt: 0.001,
+            arrays: vec![],
+            backend: "interp".into(),
+            training_mode,
+        };
+        let Ok((s, _)) = snnc::train::evaluate(&e) else { panic!("evaluate {file}") };
+        s.loss
+    };
+    let (before, after) = (eval("grad_nef.snn", true), eval("t.snn", true));
+    assert!(after < before, "training lowers the loss: {before} -> {after}");
+    // LIFRate neurons: the model as it runs scores what training scores
+    assert!((eval("t.snn", false) - after).abs() <= 1e-9 * after);
+    let mut again = train_config(dir.join("t.snn"), dir.join("grad_nef.npz"), dir.join("u.snn"), 0);
+    again.losses = vec!["b=mse".into()];
+    again.epochs = 1;
+    assert!(snnc::train::train(&again).is_ok(), "the written model trains again");
+}
