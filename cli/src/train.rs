@@ -200,7 +200,8 @@ fn reads_softmax(program: &Program, idx: usize) -> bool {
 }
 
 /// Reads `path` and matches its arrays to the program's inputs and the losses' probes:
-/// inputs `(n, steps, *shape)` or `(n, *shape)` (held), targets `(n, samples, *shape)` or
+/// inputs `(n, steps, *shape)` or `(n, *shape)` (held; a last axis of one channel may be left
+/// out), targets `(n, samples, *shape)` or
 /// `(n, *shape)` (every sample), labels `(n, 1)` or `(n, samples, 1)`.
 fn load_data(
     path: &Path,
@@ -258,9 +259,15 @@ fn load_data(
         let s = a.shape();
         let size: usize = decl.shape.iter().product();
         let shape = crate::render_shape(&decl.shape);
-        let (t, ok) = if s.len() == decl.shape.len() + 1 && s[1..] == decl.shape[..] {
+        // A last axis of one channel may be left out (images (n, 28, 28) for [28, 28, 1]).
+        let short = match decl.shape.split_last() {
+            Some((1, rest)) if !rest.is_empty() => rest,
+            _ => &decl.shape[..],
+        };
+        let fits = |per: &[usize]| per == &decl.shape[..] || per == short;
+        let (t, ok) = if !s.is_empty() && fits(&s[1..]) {
             (1, true)
-        } else if s.len() == decl.shape.len() + 2 && s[2..] == decl.shape[..] {
+        } else if s.len() >= 2 && fits(&s[2..]) {
             (s[1], true)
         } else {
             (0, false)

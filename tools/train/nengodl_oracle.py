@@ -3,8 +3,9 @@
 1. Gradients (`tests/train/grad_*.npz`): small networks with given weights, trained for one
    full-batch step of SGD (learning rate 1, float64) by NengoDL; the weight change is minus the
    gradient of the MSE loss, which cli/tests/train.rs compares with snnc's gradients: layers
-   with transforms and biases (ReLU, LIF, LIFRate, LIF with `lif_smoothing`), and an NEF
-   network (encoders, biases, decoders; an untrainable ensemble).
+   with transforms and biases (ReLU, LIF, LIFRate, LIF with `lif_smoothing`), two convolutions
+   (grad_conv: valid, and strided same padding), and an NEF network (encoders, biases,
+   decoders; an untrainable ensemble).
 2. The autoencoder of NengoDL's "From TensorFlow to NengoDL" tutorial
    (examples/autoencoder/autoencoder.snn): 784 -> 64 ReLU -> 784 ReLU, Glorot, gain 1, bias 0,
    no synapses, RMSprop(1e-3), MSE on raw pixels, 2 epochs, minibatch 50, on the 8,000 shipped
@@ -148,6 +149,66 @@ probe b synapse 10ms
     print(name, {k: float(np.abs(v).max()) for k, v in grads.items()})
 
 
+def grad_conv_case(name):
+    """A convolutional gradient fixture: input (6, 6, 2) -> conv 3x3x3 valid -> ReLU (4, 4, 3)
+    -> conv 3x3x2 stride 2 same, 5 ms synapse -> ReLU (2, 2, 2), 3 steps; the same files as
+    grad_case (w1, w2: the kernels, kernel_size + (in, out) as NengoDL keeps them)."""
+    rng = np.random.RandomState(7)
+    batch, steps = 4, 3
+    w1 = rng.uniform(-0.6, 0.6, size=(3, 3, 2, 3))
+    w2 = rng.uniform(-0.6, 0.6, size=(3, 3, 3, 2))
+    b1 = rng.uniform(-0.2, 0.6, size=4 * 4 * 3)
+    b2 = rng.uniform(0.1, 0.6, size=2 * 2 * 2)
+    x = rng.uniform(-1, 1, size=(batch, steps, 6 * 6 * 2))
+    y = rng.uniform(0, 2, size=(batch, steps, 2 * 2 * 2))
+    with nengo.Network(seed=0) as net:
+        nengo_dl.configure_settings(dtype="float64", stateful=False)
+        inp = nengo.Node(np.zeros(6 * 6 * 2))
+        h = nengo.Ensemble(4 * 4 * 3, 1, neuron_type=nengo.RectifiedLinear(),
+                           gain=np.ones(4 * 4 * 3), bias=b1)
+        o = nengo.Ensemble(2 * 2 * 2, 1, neuron_type=nengo.RectifiedLinear(),
+                           gain=np.ones(2 * 2 * 2), bias=b2)
+        t1 = nengo.Convolution(3, (6, 6, 2), kernel_size=(3, 3), strides=(1, 1),
+                               padding="valid", channels_last=True, init=w1)
+        t2 = nengo.Convolution(2, t1.output_shape.shape, kernel_size=(3, 3), strides=(2, 2),
+                               padding="same", channels_last=True, init=w2)
+        assert t2.output_shape.shape == (2, 2, 2), t2.output_shape.shape
+        c1 = nengo.Connection(inp, h.neurons, transform=t1, synapse=None)
+        c2 = nengo.Connection(h.neurons, o.neurons, transform=t2, synapse=nengo.Lowpass(0.005))
+        p = nengo.Probe(o.neurons, synapse=None)
+    with nengo_dl.Simulator(net, minibatch_size=batch, progress_bar=False) as sim:
+        sim.compile(optimizer=tf.optimizers.SGD(1.0), loss=tf.losses.mse)
+        before = {
+            "w1": sim.data[c1].weights.copy(),
+            "w2": sim.data[c2].weights.copy(),
+            "b1": sim.data[h].bias.copy(),
+            "b2": sim.data[o].bias.copy(),
+        }
+        sim.fit({inp: x}, {p: y}, epochs=1, verbose=0)
+        after = {
+            "w1": sim.data[c1].weights.copy(),
+            "w2": sim.data[c2].weights.copy(),
+            "b1": sim.data[h].bias.copy(),
+            "b2": sim.data[o].bias.copy(),
+        }
+    assert before["w1"].shape == w1.shape and np.array_equal(before["w1"], w1)
+    grads = {f"grad_{k}": before[k] - after[k] for k in before}
+    out = os.path.join(ROOT, "tests", "train")
+    np.savez(os.path.join(out, f"{name}.npz"), x=x, y=y, w1=w1, w2=w2, b1=b1, b2=b2, **grads)
+    snn = f"""// NengoDL gradient fixture {name} (tools/train/nengodl_oracle.py).
+weights w = "{name}.npz"
+input x: [6, 6, 2]
+layer h: [4, 4, 3] = relu(bias = w["b1"])
+layer y: [2, 2, 2] = relu(bias = w["b2"])
+connect x -> h transform conv2d(kernel = w["w1"], strides = [1, 1], padding = valid) synapse none
+connect h -> y transform conv2d(kernel = w["w2"], strides = [2, 2], padding = same) synapse 5ms
+probe y
+"""
+    with open(os.path.join(out, f"{name}.snn"), "w") as f:
+        f.write(snn)
+    print(name, {k: float(np.abs(v).max()) for k, v in grads.items()})
+
+
 def autoencoder(seeds):
     data = np.load(os.path.join(ROOT, "examples", "mnist", "train_8000_u8.npz"))
     test = np.load(os.path.join(ROOT, "examples", "mnist", "test_2000_u8.npz"))
@@ -197,5 +258,6 @@ if __name__ == "__main__":
     grad_case("grad_lif_smoothing", nengo.LIF(amplitude=0.01), nengo.Lowpass(0.005), 4,
               nengo.Lowpass(0.01), lif_smoothing=0.5)
     grad_nef()
+    grad_conv_case("grad_conv")
     if "--skip-autoencoder" not in sys.argv:
         autoencoder([0, 1, 2, 3, 4, 5])

@@ -23,8 +23,6 @@ pub struct Engine<'p> {
     program: &'p Program,
     /// Per op, the parameter it holds.
     op_param: Vec<Option<usize>>,
-    /// Per op, its convolution's geometry.
-    geometry: Vec<Option<ConvGeometry>>,
     /// Per signal, whether it depends on a parameter (its adjoint matters).
     needs: Vec<bool>,
     /// LIF neurons train as NengoDL's `SoftLIFRate` with this sigma (`lif_smoothing`).
@@ -74,14 +72,10 @@ impl<'p> Engine<'p> {
         for (i, p) in params.iter().enumerate() {
             op_param[p.op] = Some(i);
         }
-        let mut geometry = Vec::with_capacity(program.ops.len());
         for op in &program.ops {
-            geometry.push(match &op.kind {
-                OpKind::ConvInc { spec, .. } => {
-                    Some(ConvGeometry::new(spec).map_err(|e| TrainError::at(e, op.origin))?)
-                }
-                _ => None,
-            });
+            if let OpKind::ConvInc { spec, .. } = &op.kind {
+                ConvGeometry::new(spec).map_err(|e| TrainError::at(e, op.origin))?;
+            }
         }
         // Signals that depend on a parameter, through any number of steps.
         let mut needs = vec![false; program.signals.len()];
@@ -126,7 +120,7 @@ impl<'p> Engine<'p> {
                 ));
             }
         }
-        Ok(Self { program, op_param, geometry, needs, lif_smoothing: None })
+        Ok(Self { program, op_param, needs, lif_smoothing: None })
     }
 
     /// Train LIF neurons through NengoDL's `SoftLIFRate` with smoothing `sigma` (its
@@ -213,8 +207,18 @@ impl<'p> Engine<'p> {
                         Saved::None
                     }
                     OpKind::Copy { src, dst, src_sel, dst_sel, inc } => {
-                        let x = gather(&vals[src.0 as usize], src_sel);
-                        scatter(&mut vals[dst.0 as usize], dst_sel, &x, *inc);
+                        if let (None, None, Ok((x, y))) =
+                            (src_sel, dst_sel, read_write(&mut vals, *src, *dst))
+                        {
+                            if *inc {
+                                *y += x;
+                            } else {
+                                y.assign(x);
+                            }
+                        } else {
+                            let x = gather(&vals[src.0 as usize], src_sel);
+                            scatter(&mut vals[dst.0 as usize], dst_sel, &x, *inc);
+                        }
                         Saved::None
                     }
                     OpKind::ElementwiseInc { scale, src, dst, src_sel, dst_sel } => {
@@ -269,30 +273,21 @@ impl<'p> Engine<'p> {
                         let conv = convs[i]
                             .as_ref()
                             .ok_or_else(|| TrainError::at("convolution not prepared", op.origin))?;
-                        let x = vals[src.0 as usize].clone();
-                        let y = &mut vals[dst.0 as usize];
-                        let mut acc = vec![0.0; conv.scratch_len()];
-                        for (xr, mut yr) in x.rows().into_iter().zip(y.rows_mut()) {
-                            let xs = xr.to_vec();
-                            let mut ys = yr.to_vec();
-                            conv.apply(&xs, &mut ys, &mut acc, false)
-                                .map_err(|e| TrainError::at(e, op.origin))?;
-                            yr.iter_mut().zip(ys).for_each(|(d, v)| *d = v);
-                        }
+                        let (x, y) = read_write(&mut vals, *src, *dst)?;
+                        conv.forward_batch(x.view(), y.view_mut())
+                            .map_err(|e| TrainError::at(e, op.origin))?;
                         if keep {
-                            Saved::Input(x)
+                            Saved::Input(x.clone())
                         } else {
                             Saved::None
                         }
                     }
                     OpKind::SimNeurons { neuron, j, out, .. } => {
-                        let jv = vals[j.0 as usize].clone();
-                        let o = &mut vals[out.0 as usize];
-                        o.zip_mut_with(&jv, |d, &jj| {
-                            *d = neuron.training_rate(jj, self.lif_smoothing)
-                        });
+                        let (jv, o) = read_write(&mut vals, *j, *out)?;
+                        let smoothing = self.lif_smoothing;
+                        o.zip_mut_with(jv, |d, &jj| *d = neuron.training_rate(jj, smoothing));
                         if self.needs[j.0 as usize] {
-                            Saved::Input(jv)
+                            Saved::Input(jv.clone())
                         } else {
                             Saved::None
                         }
@@ -388,6 +383,7 @@ impl<'p> Engine<'p> {
         let mut adj: Vec<Array2<f64>> =
             p.signals.iter().map(|s| Array2::zeros((rows, s.size))).collect();
         let mut adj_filter = filter_states(p, rows);
+        let convs = self.convs(params)?;
         let steps = tape.saved.len();
         let mut sample_at: Vec<usize> =
             p.probes.iter().map(|pr| samples(steps, pr.every)).collect();
@@ -413,6 +409,17 @@ impl<'p> Engine<'p> {
                             add_flat(&mut grads[j], g.iter());
                         }
                         adj[dst.0 as usize].fill(0.0);
+                    }
+                    OpKind::Copy { src, dst, src_sel, dst_sel, inc }
+                        if src_sel.is_none() && dst_sel.is_none() && src != dst =>
+                    {
+                        if need(src) {
+                            let (g, a) = read_write(&mut adj, *dst, *src)?;
+                            *a += g;
+                        }
+                        if !inc {
+                            adj[dst.0 as usize].fill(0.0);
+                        }
                     }
                     OpKind::Copy { src, dst, src_sel, dst_sel, inc } => {
                         let g = gather(&adj[dst.0 as usize], dst_sel);
@@ -485,56 +492,40 @@ impl<'p> Engine<'p> {
                             scatter(&mut adj[src.0 as usize], src_sel, &gx, true);
                         }
                     }
-                    OpKind::ConvInc { spec, src, dst } => {
-                        let geo = self.geometry[i]
+                    OpKind::ConvInc { src, dst, .. } => {
+                        let conv = convs[i]
                             .as_ref()
                             .ok_or_else(|| TrainError::at("convolution not prepared", op.origin))?;
-                        let kernel: Vec<f64> = match param {
-                            Some(j) => params[j].iter().copied().collect(),
-                            None => spec.kernel.iter().copied().collect(),
+                        let empty = Array2::zeros((rows, 0));
+                        let x = match &saved[i] {
+                            Saved::Input(x) => x.view(),
+                            _ => empty.view(),
                         };
-                        let g = adj[dst.0 as usize].clone();
-                        let want_dx = need(src);
-                        let zeros = vec![0.0; geo.input_len()];
-                        let mut dk =
-                            if param.is_some() { vec![0.0; kernel.len()] } else { Vec::new() };
-                        for b in 0..rows {
-                            let x = match &saved[i] {
-                                Saved::Input(x) => x.row(b).to_vec(),
-                                _ => zeros.clone(),
-                            };
-                            let mut dx = if want_dx { vec![0.0; x.len()] } else { Vec::new() };
-                            geo.backward(&kernel, &x, &g.row(b).to_vec(), &mut dx, &mut dk)
-                                .map_err(|e| TrainError::at(e, op.origin))?;
-                            if want_dx {
-                                adj[src.0 as usize]
-                                    .row_mut(b)
-                                    .iter_mut()
-                                    .zip(dx)
-                                    .for_each(|(d, v)| *d += v);
-                            }
-                        }
-                        if let Some(j) = param {
+                        let mut dk = param.map(|j| vec![0.0; params[j].len()]);
+                        let (g, dx) = read_write(&mut adj, *dst, *src)?;
+                        let dx = need(src).then(|| dx.view_mut());
+                        conv.backward_batch(x, g.view(), dx, dk.as_deref_mut())
+                            .map_err(|e| TrainError::at(e, op.origin))?;
+                        if let (Some(j), Some(dk)) = (param, dk) {
                             add_flat(&mut grads[j], &dk);
                         }
                     }
                     OpKind::SimNeurons { neuron, j, out, states, .. } => {
-                        let g = std::mem::replace(
-                            &mut adj[out.0 as usize],
-                            Array2::zeros((rows, p.signals[out.0 as usize].size)),
-                        );
                         for (_, s) in states {
-                            adj[s.0 as usize].fill(0.0);
+                            if s != out {
+                                adj[s.0 as usize].fill(0.0);
+                            }
                         }
                         if let Saved::Input(jv) = &saved[i] {
-                            let mut d = jv.mapv(|x| {
-                                neuron
-                                    .training_rate_derivative(x, self.lif_smoothing)
-                                    .unwrap_or(0.0)
+                            // adj[j] += rate'(j) * adj[out], in one pass over the three.
+                            let smoothing = self.lif_smoothing;
+                            let (g, aj) = read_write(&mut adj, *out, *j)?;
+                            ndarray::Zip::from(aj).and(g).and(jv).for_each(|a, &gv, &x| {
+                                let d = neuron.training_rate_derivative(x, smoothing);
+                                *a += d.unwrap_or(0.0) * gv;
                             });
-                            d *= &g;
-                            adj[j.0 as usize] += &d;
                         }
+                        adj[out.0 as usize].fill(0.0);
                     }
                     OpKind::Filter { filter, src, dst } => {
                         let g = std::mem::replace(
@@ -670,6 +661,25 @@ fn matrix(a: &ArrayD<f64>) -> Result<ndarray::ArrayView2<'_, f64>, TrainError> {
     a.view()
         .into_dimensionality::<ndarray::Ix2>()
         .map_err(|_| TrainError::new("a matrix parameter is not 2-D"))
+}
+
+/// Signal `read`'s array and signal `write`'s, mutable (two different signals).
+fn read_write(
+    v: &mut [Array2<f64>],
+    read: SignalId,
+    write: SignalId,
+) -> Result<(&Array2<f64>, &mut Array2<f64>), TrainError> {
+    let (r, w) = (read.0 as usize, write.0 as usize);
+    if r == w || r >= v.len() || w >= v.len() {
+        return Err(TrainError::new("an op reads and writes the same signal"));
+    }
+    Ok(if r < w {
+        let (a, b) = v.split_at_mut(w);
+        (&a[r], &mut b[0])
+    } else {
+        let (a, b) = v.split_at_mut(r);
+        (&b[0], &mut a[w])
+    })
 }
 
 /// `src[:, sel]`, owned.

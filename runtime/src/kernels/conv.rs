@@ -8,6 +8,7 @@ use crate::real::Real;
 use ndarray::ArrayD;
 use serde::{Deserialize, Serialize};
 
+mod batch;
 mod grad;
 
 /// Convolution geometry, resolved: shapes are full (spatial…, channels) in the declared layout.
