@@ -259,8 +259,10 @@ mod tests {
                 .iter()
                 .enumerate()
                 .map(|(k, s)| {
-                    ArrayD::from_shape_fn(IxDyn(s), |ix| {
-                        (ix.slice().iter().sum::<usize>() as f64 + 0.1) * (k as f64 + 1.5)
+                    let mut c = 0.1;
+                    ArrayD::from_shape_fn(IxDyn(s), |_| {
+                        c += 1.0;
+                        c * (k as f64 + 1.5)
                     })
                 })
                 .collect();
