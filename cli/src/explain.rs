@@ -212,13 +212,23 @@ pub const EXPLANATIONS: &[Explanation] = &[
         example_name: "huge.snn",
         example: HUGE,
     },
+    Explanation {
+        code: "W0101",
+        text: "A warning, not an error: a `let` or a `for` variable is named `pi`, `e` or `inf`, so every later use of that name in its scope means the new value, not the built-in constant (`sin(2 * pi * t)` would no longer be a sine of period 1 s). Rename it unless that is what you mean.",
+        example_name: "shadowed_constant.snn",
+        example: include_str!("../../tests/diagnostics/shadowed_constant.snn"),
+    },
 ];
 
-/// The explanation of `code` (case-insensitive; `E101` and `101` are read as `E0101`).
+/// The explanation of `code` (case-insensitive; `E101` and `101` are read as `E0101`, `W101`
+/// as `W0101`).
 pub fn find(code: &str) -> Option<&'static Explanation> {
     let c = code.trim().to_ascii_uppercase();
-    let digits = c.strip_prefix('E').unwrap_or(&c);
-    let c = format!("E{digits:0>4}");
+    let (kind, digits) = match c.strip_prefix('W') {
+        Some(d) => ('W', d),
+        None => ('E', c.strip_prefix('E').unwrap_or(&c)),
+    };
+    let c = format!("{kind}{digits:0>4}");
     EXPLANATIONS.iter().find(|e| e.code == c)
 }
 

@@ -22,14 +22,27 @@ pub struct ImportConfig {
     pub options: Options,
 }
 
-/// Parse `FROM=TO`.
+/// Parse `FROM=TO`; `TO` must be a neuron type of the language (an unknown one is an error
+/// here, not a `.snn` that fails to compile).
 pub fn parse_swap(s: &str) -> Result<(String, String), String> {
-    match s.split_once('=') {
+    let (from, to) = match s.split_once('=') {
         Some((a, b)) if !a.trim().is_empty() && !b.trim().is_empty() => {
-            Ok((a.trim().to_string(), b.trim().to_string()))
+            (a.trim().to_string(), b.trim().to_string())
         }
-        _ => Err(format!("--swap takes FROM=TO (e.g. relu=spiking_relu), found `{s}`")),
+        _ => return Err(format!("--swap takes FROM=TO (e.g. relu=spiking_relu), found `{s}`")),
+    };
+    use snn_runtime::neurons::NeuronKind;
+    if NeuronKind::from_name(&to).is_none() {
+        let names: Vec<&str> = NeuronKind::language_names().collect();
+        let guess = snn_syntax::diag::did_you_mean(&to, names.iter().copied())
+            .map(|g| format!(" (did you mean `{g}`?)"))
+            .unwrap_or_default();
+        return Err(format!(
+            "--swap {from}={to}: `{to}` is not a neuron type{guess}; the types are {}",
+            names.join(", ")
+        ));
     }
+    Ok((from, to))
 }
 
 /// Read, convert and write; returns the conversion (for the layer table).

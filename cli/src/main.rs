@@ -71,8 +71,8 @@ enum Command {
     Ir {
         /// The .snn model.
         file: PathBuf,
-        /// Time step in seconds.
-        #[arg(long, default_value_t = 0.001)]
+        /// Time step: seconds, or with a unit (`0.5ms`).
+        #[arg(long, default_value = "0.001", value_parser = snnc::run::parse_seconds)]
         dt: f64,
         /// Print the program after the optimisation passes (every input taken as held).
         #[arg(long)]
@@ -83,8 +83,8 @@ enum Command {
 /// How a model is simulated: the arguments `snnc run` and `snnc bench` share.
 #[derive(clap::Args)]
 struct SimArgs {
-    /// Time step in seconds.
-    #[arg(long, default_value_t = 0.001)]
+    /// Time step: seconds, or with a unit (`0.5ms`).
+    #[arg(long, default_value = "0.001", value_parser = snnc::run::parse_seconds)]
     dt: f64,
     /// Input data: `NAME=FILE.npy`, or `FILE.npy` for a model with one input.
     #[arg(long = "input")]
@@ -118,8 +118,8 @@ struct RunArgs {
     /// Number of steps.
     #[arg(long, conflicts_with = "time")]
     steps: Option<usize>,
-    /// Simulated time in seconds (rounded to whole steps).
-    #[arg(long)]
+    /// Simulated time: seconds, or with a unit (`500ms`); rounded to whole steps as Nengo does.
+    #[arg(long, value_parser = snnc::run::parse_seconds)]
     time: Option<f64>,
     #[command(flatten)]
     sim: SimArgs,
@@ -154,8 +154,8 @@ struct DataArgs {
     /// Steps per sample when the data has no time axis (default 1).
     #[arg(long)]
     steps: Option<usize>,
-    /// Time step in seconds.
-    #[arg(long, default_value_t = 0.001)]
+    /// Time step: seconds, or with a unit (`0.5ms`).
+    #[arg(long, default_value = "0.001", value_parser = snnc::run::parse_seconds)]
     dt: f64,
     /// Take an input's or a probe's data from another array of the .npz: NAME=ARRAY
     /// (e.g. --array image=images --array dense=labels); repeatable.
@@ -183,7 +183,7 @@ struct TrainArgs {
     #[arg(long, default_value = "adam")]
     optimizer: String,
     /// Learning rate.
-    #[arg(long, default_value_t = 0.001)]
+    #[arg(long, default_value = "0.001", value_parser = snnc::run::parse_seconds)]
     learning_rate: f64,
     /// Momentum of sgd.
     #[arg(long, default_value_t = 0.0)]
@@ -243,8 +243,8 @@ struct BuildArgs {
     /// Print the per-core resource report (`--target loihi`).
     #[arg(long)]
     report: bool,
-    /// Time step in seconds.
-    #[arg(long, default_value_t = 0.001)]
+    /// Time step: seconds, or with a unit (`0.5ms`).
+    #[arg(long, default_value = "0.001", value_parser = snnc::run::parse_seconds)]
     dt: f64,
     /// Model seed (overrides `seed N` in the file).
     #[arg(long)]
@@ -271,9 +271,10 @@ struct PlotArgs {
     /// Draw at most this many neurons per probe (evenly spaced).
     #[arg(long, default_value_t = 100)]
     neurons: usize,
-    /// Time step of the run, for the time axis.
-    #[arg(long, default_value_t = 0.001)]
-    dt: f64,
+    /// Time step of the run, for files without `snnc run`'s record of it (default 1 ms):
+    /// seconds, or with a unit.
+    #[arg(long, value_parser = snnc::run::parse_seconds)]
+    dt: Option<f64>,
 }
 
 /// Arguments of `snnc bench`.
@@ -308,8 +309,9 @@ struct ImportArgs {
     /// Multiply gains and biases of neuron layers by X and divide their amplitude by X.
     #[arg(long)]
     scale_firing_rates: Option<f64>,
-    /// Lowpass synapse (seconds) on every connection leaving a neuron layer.
-    #[arg(long)]
+    /// Lowpass synapse on every connection leaving a neuron layer: seconds, or with a unit
+    /// (`5ms`).
+    #[arg(long, value_parser = snnc::run::parse_seconds)]
     synapse: Option<f64>,
     /// Refuse layers that cannot be converted natively (exit 1 naming the layer).
     #[arg(long)]
@@ -563,8 +565,11 @@ fn import_cmd(args: ImportArgs) -> ExitCode {
 fn verify_cmd(args: VerifyArgs) -> ExitCode {
     let VerifyArgs { model, snn, atol, rtol, layers } = args;
     let cfg = snnc::verify::VerifyConfig { model, snn, atol, rtol, layers };
-    match snnc::verify::verify(&cfg) {
-        Ok(diffs) => {
+    match snnc::verify::verify_with_notes(&cfg) {
+        Ok((diffs, notes)) => {
+            for n in &notes {
+                snnc::errln!("note: {n}");
+            }
             for d in diffs.iter().filter(|d| d.output) {
                 snnc::outln!("output `{}`: largest difference {:.3e}", d.layer, d.max_abs);
             }

@@ -1,11 +1,13 @@
 //! `snnc plot`: figures from a run's probe file — the input image, a layer's activity over time
-//! (sampled neurons) and the output over time, one row per batch element, as PNG or SVG.
+//! (sampled neurons) and the output over time, one row per batch element, as PNG or SVG. Each
+//! probe is drawn at its sample times (the file's metadata, written by `snnc run`, gives the
+//! time step and each probe's `sample_every`), spike probes as rasters, lines with legends.
 
 use ndarray::{ArrayD, Axis, IxDyn};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use snn_io::output::Staged;
-use snn_io::{read_npy, read_npz};
+use snn_io::{read_npy, read_npz, read_npz_comment};
 use std::path::{Path, PathBuf};
 
 /// Options of `snnc plot`.
@@ -22,8 +24,37 @@ pub struct PlotConfig {
     pub indices: Vec<usize>,
     /// At most this many neurons are drawn per probe (evenly spaced, as the notebook samples).
     pub neurons: usize,
-    /// Time step in seconds, for the time axis.
+    /// Time step in seconds, for the time axis of a file without `snnc run`'s metadata
+    /// (default 1 ms); a file with it is drawn at its own sample times.
+    pub dt: Option<f64>,
+}
+
+/// How one probe was sampled: its time step and period, and whether it holds spikes.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Sampling {
+    /// Time step of the run (s).
     pub dt: f64,
+    /// Steps between samples (`sample_every`); sample `k` is at `(k + 1) * every * dt`.
+    pub every: usize,
+    /// Whether the probe records a spiking population's output (drawn as a raster).
+    pub spikes: bool,
+}
+
+/// The sampling of each probe as `snnc run` records it in the `.npz` comment
+/// (`run::probe_metadata`); empty for files without it.
+pub fn read_sampling(comment: &str) -> std::collections::BTreeMap<String, Sampling> {
+    let mut out = std::collections::BTreeMap::new();
+    let Ok(v) = serde_json::from_str::<serde_json::Value>(comment) else { return out };
+    let meta = &v["snnc_probes"];
+    let Some(dt) = meta["dt"].as_f64().filter(|d| *d > 0.0 && d.is_finite()) else { return out };
+    if let Some(probes) = meta["probes"].as_object() {
+        for (name, p) in probes {
+            let every = p["every"].as_u64().filter(|e| *e >= 1).unwrap_or(1) as usize;
+            let spikes = p["spikes"].as_bool().unwrap_or(false);
+            out.insert(name.clone(), Sampling { dt, every, spikes });
+        }
+    }
+    out
 }
 
 const PANEL_W: u32 = 420;
@@ -33,6 +64,20 @@ static FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
 /// Draw the figure described by `cfg`; errors are plain messages.
 pub fn plot(cfg: &PlotConfig) -> Result<String, String> {
     let data = read_npz(&cfg.data).map_err(|e| e.to_string())?;
+    let recorded = read_sampling(&read_npz_comment(&cfg.data).unwrap_or_default());
+    if let Some(dt) = cfg.dt {
+        if !(dt > 0.0 && dt.is_finite()) {
+            return Err(format!("--dt must be a positive number of seconds, found {dt}"));
+        }
+        if let Some(s) = recorded.values().find(|s| s.dt != dt) {
+            return Err(format!(
+                "--dt {dt} disagrees with the time step the run recorded in {} ({} s); leave --dt out",
+                cfg.data.display(),
+                s.dt
+            ));
+        }
+    }
+    let default = Sampling { dt: cfg.dt.unwrap_or(0.001), every: 1, spikes: false };
     let names: Vec<String> =
         if cfg.probes.is_empty() { data.keys().cloned().collect() } else { cfg.probes.clone() };
     let mut probes = Vec::new();
@@ -47,10 +92,10 @@ pub fn plot(cfg: &PlotConfig) -> Result<String, String> {
                 a.shape()
             ));
         }
-        probes.push((name.as_str(), a));
+        probes.push((name.as_str(), a, recorded.get(name).copied().unwrap_or(default)));
     }
     let image = cfg.image.as_deref().map(read_images).transpose()?;
-    let batch = probes.first().map(|(_, a)| a.shape()[0]).or(image.as_ref().map(|i| i.len()));
+    let batch = probes.first().map(|(_, a, _)| a.shape()[0]).or(image.as_ref().map(|i| i.len()));
     let batch = batch.ok_or("nothing to plot: the file has no probes and no --image is given")?;
     let indices = if cfg.indices.is_empty() { vec![0] } else { cfg.indices.clone() };
     for &i in &indices {
@@ -65,9 +110,6 @@ pub fn plot(cfg: &PlotConfig) -> Result<String, String> {
                 ));
             }
         }
-    }
-    if !(cfg.dt > 0.0 && cfg.dt.is_finite()) {
-        return Err(format!("--dt must be a positive number of seconds, found {}", cfg.dt));
     }
     if cfg.neurons == 0 {
         return Err("--neurons must be at least 1".into());
@@ -170,7 +212,7 @@ fn read_images(path: &Path) -> Result<Vec<Image>, String> {
 
 fn draw<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
-    probes: &[(&str, &ArrayD<f64>)],
+    probes: &[(&str, &ArrayD<f64>, Sampling)],
     image: Option<&[Image]>,
     indices: &[usize],
     cfg: &PlotConfig,
@@ -184,8 +226,12 @@ fn draw<DB: DrawingBackend>(
             draw_image(&cells[row * cols], &images[i], i)?;
             col += 1;
         }
-        for (name, a) in probes {
-            draw_traces(&cells[row * cols + col], name, a, i, cfg)?;
+        for (name, a, sampling) in probes {
+            if sampling.spikes {
+                draw_raster(&cells[row * cols + col], name, a, i, *sampling, cfg)?;
+            } else {
+                draw_traces(&cells[row * cols + col], name, a, i, *sampling, cfg)?;
+            }
             col += 1;
         }
     }
@@ -227,22 +273,85 @@ fn draw_image<DB: DrawingBackend>(
     Ok(())
 }
 
-fn draw_traces<DB: DrawingBackend>(
-    area: &DrawingArea<DB, Shift>,
-    name: &str,
+/// Sample `s` (from 0) of a probe is at this time.
+pub fn sample_time(s: usize, sampling: Sampling) -> f64 {
+    (s + 1) as f64 * sampling.every as f64 * sampling.dt
+}
+
+/// Batch element `index` of probe `a` as `(samples, values)` and the values drawn.
+fn element_series(
     a: &ArrayD<f64>,
     index: usize,
     cfg: &PlotConfig,
-) -> Result<(), String> {
-    let e = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
+) -> Result<(ndarray::Array2<f64>, Vec<usize>), String> {
     let steps = a.shape()[1];
     let n: usize = a.shape()[2..].iter().product();
     let series = a
         .index_axis(Axis(0), index)
         .to_owned()
-        .into_shape_with_order(IxDyn(&[steps, n]))
+        .into_shape_with_order((steps, n))
         .map_err(|e| e.to_string())?;
-    let picked = sample_neurons(n, cfg.neurons);
+    Ok((series, sample_neurons(n, cfg.neurons)))
+}
+
+/// A spike probe as a raster: a tick at each sample time where a drawn neuron spiked.
+fn draw_raster<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    name: &str,
+    a: &ArrayD<f64>,
+    index: usize,
+    sampling: Sampling,
+    cfg: &PlotConfig,
+) -> Result<(), String> {
+    let e = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
+    let (series, picked) = element_series(a, index, cfg)?;
+    let (samples, n) = series.dim();
+    let t_end = sample_time(samples.max(1) - 1, sampling);
+    let caption = if picked.len() < n {
+        format!("{name} spikes (batch {index}, {} of {n})", picked.len())
+    } else {
+        format!("{name} spikes (batch {index})")
+    };
+    let rows = picked.len().max(1) as f64;
+    let mut chart = ChartBuilder::on(area)
+        .caption(caption, ("sans-serif", 16))
+        .margin(10)
+        .x_label_area_size(30)
+        .y_label_area_size(50)
+        .build_cartesian_2d(0.0..t_end, 0.0..rows)
+        .map_err(e)?;
+    let labels: Vec<usize> = picked.clone();
+    chart
+        .configure_mesh()
+        .disable_mesh()
+        .x_desc("time (s)")
+        .y_desc("neuron")
+        .y_labels(picked.len().clamp(1, 10))
+        .y_label_formatter(&|y| labels.get(*y as usize).map_or(String::new(), |k| k.to_string()))
+        .label_style(("sans-serif", 12))
+        .draw()
+        .map_err(e)?;
+    for (r, &k) in picked.iter().enumerate() {
+        let ticks = (0..samples).filter(|&s| series[[s, k]] != 0.0).map(|s| {
+            let t = sample_time(s, sampling);
+            PathElement::new(vec![(t, r as f64 + 0.1), (t, r as f64 + 0.9)], BLACK.stroke_width(1))
+        });
+        chart.draw_series(ticks).map_err(e)?;
+    }
+    Ok(())
+}
+
+fn draw_traces<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    name: &str,
+    a: &ArrayD<f64>,
+    index: usize,
+    sampling: Sampling,
+    cfg: &PlotConfig,
+) -> Result<(), String> {
+    let e = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
+    let (series, picked) = element_series(a, index, cfg)?;
+    let (steps, n) = series.dim();
     let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
     for &k in &picked {
         for s in 0..steps {
@@ -259,7 +368,7 @@ fn draw_traces<DB: DrawingBackend>(
         (lo, hi) = (lo - 0.5, hi + 0.5);
     }
     let pad = 0.05 * (hi - lo);
-    let t_end = steps.max(1) as f64 * cfg.dt;
+    let t_end = sample_time(steps.max(1) - 1, sampling);
     let caption = if picked.len() < n {
         format!("{name} (batch {index}, {} of {n})", picked.len())
     } else {
@@ -283,9 +392,23 @@ fn draw_traces<DB: DrawingBackend>(
         let color = Palette99::pick(c).stroke_width(1);
         chart
             .draw_series(LineSeries::new(
-                (0..steps).map(|s| ((s + 1) as f64 * cfg.dt, series[[s, k]])),
+                (0..steps).map(|s| (sample_time(s, sampling), series[[s, k]])),
                 color,
             ))
+            .map_err(e)?
+            .label(format!("[{k}]"))
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 16, y)], Palette99::pick(c).stroke_width(2))
+            });
+    }
+    if !picked.is_empty() {
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperRight)
+            .background_style(&WHITE.mix(0.8))
+            .border_style(&BLACK.mix(0.4))
+            .label_font(("sans-serif", 11))
+            .draw()
             .map_err(e)?;
     }
     Ok(())

@@ -239,6 +239,43 @@ pub fn parse_bytes(s: &str) -> Result<u64, String> {
 
 pub use snn_compiler::budget::human_bytes;
 
+/// A time option (`--time`, `--dt`, `--synapse`): seconds, or a number with one of the
+/// language's time units (`5ms`, `0.5 s`, `100us`, `1min`), as the language reads times.
+pub fn parse_seconds(s: &str) -> Result<f64, String> {
+    let t = s.trim();
+    // a plain number (also `inf`, `nan`: the option's own check explains why not)
+    if let Ok(x) = t.parse::<f64>() {
+        return Ok(x);
+    }
+    let split = t
+        .char_indices()
+        .find(|&(i, c)| c.is_ascii_alphabetic() && !is_exponent(t, i))
+        .map_or(t.len(), |(i, _)| i);
+    let (num, unit) = (t[..split].trim(), t[split..].trim());
+    let scale = match unit {
+        "" | "s" => 1.0,
+        "ms" => 1e-3,
+        "us" => 1e-6,
+        "min" => 60.0,
+        other => {
+            return Err(format!(
+                "unknown time unit `{other}` in `{s}` (units are s, ms, us and min; a bare number is seconds)"
+            ))
+        }
+    };
+    let x: f64 = num.parse().map_err(|_| format!("`{s}` is not a time such as 0.5, 10ms or 2s"))?;
+    Ok(x * scale)
+}
+
+/// Whether the `e`/`E` at byte `i` of `t` is a number's exponent (`1e-3`), not a unit.
+fn is_exponent(t: &str, i: usize) -> bool {
+    let b = t.as_bytes();
+    matches!(b[i], b'e' | b'E')
+        && i > 0
+        && (b[i - 1].is_ascii_digit() || b[i - 1] == b'.')
+        && b.get(i + 1).is_some_and(|c| c.is_ascii_digit() || *c == b'-' || *c == b'+')
+}
+
 /// Bytes the probes of a run hold: batch × samples × sample size × 8 per probe.
 pub fn probe_bytes(program: &Program, steps: usize, batch: usize) -> u128 {
     program
@@ -310,18 +347,35 @@ pub fn run(cfg: &RunConfig) -> Result<(), Failure> {
     } else {
         Vec::new()
     };
+    let meta = probe_metadata(&program);
     let (inputs, batch) = load_inputs(&program, &cfg.inputs, cfg.steps)?;
     let probes = probe_bytes(&program, cfg.steps, batch);
     let limit = cfg.max_memory.unwrap_or_else(default_max_memory);
-    if probes > limit as u128 {
-        return Err(fail(format!(
-            "the probes of {} steps x batch {batch} need {}, more than the {} allowed (--max-memory); \
+    // Probes beyond the budget stream to disk a chunk of steps at a time (the budget then holds
+    // the chunk's buffers, not the run's samples).
+    let stream = (probes > limit as u128).then(|| stream_chunk(&program, cfg.steps, batch, limit));
+    let too_big = |why: &str| {
+        fail(format!(
+            "the probes of {} steps x batch {batch} need {}, more than the {} allowed (--max-memory){why}; \
              run fewer steps, probe less or use `sample_every`",
             cfg.steps,
             human_bytes(probes),
             human_bytes(limit as u128)
-        )));
-    }
+        ))
+    };
+    let chunk = match stream {
+        None => None,
+        Some(_) if cfg.rates => return Err(too_big(", and --rates needs every sample in memory")),
+        Some(None) => return Err(too_big(", even one step at a time")),
+        // the spool and the file hold the samples twice on disk
+        Some(Some(_))
+            if snn_io::free_space(&cfg.output)
+                .is_some_and(|free| probes.saturating_mul(2) > u128::from(free)) =>
+        {
+            return Err(too_big(", and streaming them needs twice that on disk, more than is free"))
+        }
+        Some(Some(c)) => Some(c),
+    };
     if !cfg.no_opt {
         let report = optimize(target, &mut program, &inputs);
         if cfg.verbose {
@@ -337,6 +391,27 @@ pub fn run(cfg: &RunConfig) -> Result<(), Failure> {
     let prepared = prepare(&program, target, cfg.dtype)?;
     if cfg.verbose {
         crate::err!("{}", describe(prepared.as_ref()));
+    }
+    if let Some(chunk) = chunk {
+        if !prepared.streams() {
+            return Err(too_big(&format!(
+                ", and the `{}` backend holds a whole run (the `jit` backend streams probes to disk)",
+                target.name()
+            )));
+        }
+        if cfg.verbose {
+            crate::errln!("probes stream to {} every {chunk} steps", cfg.output.display());
+        }
+        let start = std::time::Instant::now();
+        stream_to(&program, prepared.as_ref(), cfg, &inputs, (batch, chunk), &meta, &bar)?;
+        if cfg.verbose {
+            let s = start.elapsed().as_secs_f64();
+            crate::errln!("{}: {} steps x batch {batch} in {s:.4} s", target.name(), cfg.steps);
+        }
+        if let Some(b) = bar {
+            b.finish_and_clear();
+        }
+        return Ok(());
     }
     let start = std::time::Instant::now();
     let out = prepared
@@ -369,9 +444,125 @@ pub fn run(cfg: &RunConfig) -> Result<(), Failure> {
         .filter(|(p, _)| !p.name.starts_with(snn_compiler::ir::monitor::PROBE_PREFIX))
         .map(|(p, a)| (p.name.as_str(), a.view()))
         .collect();
-    snn_io::write_npz(&cfg.output, &named, cfg.dtype.precision())
+    snn_io::write_npz_with_comment(&cfg.output, &named, cfg.dtype.precision(), &meta)
         .map_err(|e| fail(e.to_string()))?;
     Ok(())
+}
+
+/// The `.npz` archive comment `snnc run` writes (NumPy's `np.load` ignores it; `snnc plot`
+/// reads it): JSON `{"snnc_probes": {"dt": DT, "probes": {NAME: {"every": N, "spikes": B}}}}`,
+/// so sample `k` (from 0) of probe `NAME` is at time `(k + 1) * N * DT`, as Nengo's
+/// `trange(sample_every)`, and `spikes` says whether it records a spiking population's
+/// unfiltered output.
+pub fn probe_metadata(program: &Program) -> String {
+    use snn_compiler::ir::OpKind;
+    let spiking: std::collections::BTreeSet<u32> = program
+        .once
+        .iter()
+        .chain(&program.ops)
+        .filter_map(|op| match &op.kind {
+            OpKind::SimNeurons { neuron, out, .. } if neuron.is_spiking() => Some(out.0),
+            _ => None,
+        })
+        .collect();
+    let probes: serde_json::Map<String, serde_json::Value> = program
+        .probes
+        .iter()
+        .filter(|p| !p.name.starts_with(snn_compiler::ir::monitor::PROBE_PREFIX))
+        .map(|p| {
+            let v = serde_json::json!({"every": p.every.max(1), "spikes": spiking.contains(&p.signal.0)});
+            (p.name.clone(), v)
+        })
+        .collect();
+    serde_json::json!({"snnc_probes": {"dt": program.dt, "probes": probes}}).to_string()
+}
+
+/// Bytes of probe buffers one streaming chunk may hold: an eighth of the memory budget, at
+/// most 64 MiB (larger chunks gain nothing; the samples are written as they come).
+const STREAM_BUFFER: u64 = 64 << 20;
+
+/// Steps per chunk when streaming probes under memory `limit`: as many as fit the buffer
+/// (the code's samples, their `f64` copies and the bytes written: 3 copies at 8 bytes), `None`
+/// when not even one step fits.
+pub fn stream_chunk(program: &Program, steps: usize, batch: usize, limit: u64) -> Option<usize> {
+    let per_step: u128 = program
+        .probes
+        .iter()
+        .map(|p| {
+            let size: u128 = p.shape.iter().map(|&d| d as u128).product();
+            // a chunk of `c` steps holds at most c / every + 1 samples
+            (batch as u128 * size * 8 * 3).div_ceil(p.every.max(1) as u128)
+                + batch as u128 * size * 8 * 3
+        })
+        .sum();
+    let buffer = u128::from((limit / 8).min(STREAM_BUFFER));
+    let chunk = buffer.checked_div(per_step.max(1))?;
+    (chunk >= 1).then(|| chunk.min(steps.max(1) as u128) as usize)
+}
+
+/// Runs `prepared` in chunks of `chunk` steps, writing each chunk's probe samples into an
+/// [`snn_io::NpzSpool`] at `output`; the file equals what the in-memory run writes.
+fn stream_to(
+    program: &Program,
+    prepared: &dyn Executable,
+    cfg: &RunConfig,
+    inputs: &[ArrayD<f64>],
+    (batch, chunk): (usize, usize),
+    meta: &str,
+    bar: &Option<indicatif::ProgressBar>,
+) -> Result<(), Failure> {
+    let output = &cfg.output;
+    let kept: Vec<usize> = (0..program.probes.len())
+        .filter(|&i| !program.probes[i].name.starts_with(snn_compiler::ir::monitor::PROBE_PREFIX))
+        .collect();
+    let totals: Vec<usize> = program.probes.iter().map(|p| cfg.steps / p.every.max(1)).collect();
+    let decl: Vec<(&str, Vec<usize>)> = kept
+        .iter()
+        .map(|&i| {
+            let p = &program.probes[i];
+            let mut shape = vec![batch, totals[i]];
+            shape.extend(&p.shape);
+            (p.name.as_str(), shape)
+        })
+        .collect();
+    let mut spool = snn_io::NpzSpool::new(output, &decl, cfg.dtype.precision())
+        .map_err(|e| fail(e.to_string()))?;
+    spool.set_comment(meta);
+    let mut done = vec![0usize; program.probes.len()];
+    let mut sink = |arrays: Vec<ArrayD<f64>>| -> Result<(), String> {
+        for (k, &i) in kept.iter().enumerate() {
+            let a = &arrays[i];
+            let n = a.shape().get(1).copied().unwrap_or(0);
+            let size: usize = program.probes[i].shape.iter().product();
+            let flat = a.as_standard_layout();
+            let flat = flat.as_slice().ok_or("probe chunk not contiguous")?;
+            for b in 0..batch {
+                let piece = &flat[b * n * size..(b + 1) * n * size];
+                let first = (b * totals[i] + done[i]) * size;
+                spool.write_at(k, first, piece).map_err(|e| e.to_string())?;
+            }
+        }
+        for (d, a) in done.iter_mut().zip(&arrays) {
+            *d += a.shape().get(1).copied().unwrap_or(0);
+        }
+        Ok(())
+    };
+    prepared
+        .run_streaming(
+            cfg.steps,
+            batch,
+            inputs,
+            cfg.threads,
+            chunk,
+            &mut |n| {
+                if let Some(b) = bar {
+                    b.inc(n);
+                }
+            },
+            &mut sink,
+        )
+        .map_err(|e| fail(e.to_string()))?;
+    spool.finish().map_err(|e| fail(e.to_string()))
 }
 
 /// Read the `--input [NAME=]FILE.npy` arguments and match them to `program`'s inputs (shape

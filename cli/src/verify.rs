@@ -8,6 +8,7 @@ use ndarray::{ArrayD, IxDyn};
 use snn_compiler::{backend::interp, CompileConfig, SourceDb};
 use snn_fs::FsDb;
 use snn_keras::convert::{convert, Options};
+use snn_runtime::neurons::NeuronType;
 use std::path::{Path, PathBuf};
 
 /// Options of `snnc verify`.
@@ -62,6 +63,13 @@ fn inputs(model: &snn_keras::KerasModel) -> Result<Vec<ArrayD<f64>>, String> {
 
 /// Compare; the result lists every layer in graph order.
 pub fn verify(cfg: &VerifyConfig) -> Result<Vec<LayerDiff>, String> {
+    verify_with_notes(cfg).map(|(diffs, _)| diffs)
+}
+
+/// [`verify`], with notes for the user: a spiking `.snn` (`--swap relu=spiking_relu`) is
+/// compared in rate mode, each spiking neuron type replaced by its rate equivalent, since one
+/// step of spikes is not Keras's activation; the note says which types were replaced.
+pub fn verify_with_notes(cfg: &VerifyConfig) -> Result<(Vec<LayerDiff>, Vec<String>), String> {
     let model = snn_keras::read_model(&cfg.model).map_err(|e| e.to_string())?;
     let mut opts = Options::default();
     for f in &cfg.layers {
@@ -100,13 +108,87 @@ pub fn verify(cfg: &VerifyConfig) -> Result<Vec<LayerDiff>, String> {
     for (i, (_, name)) in converted.objects.iter().enumerate() {
         text.push_str(&format!("probe __verify_{i} = {name}\n"));
     }
-    let result = run_and_compare(&model, &snn_path, text, &converted.objects, cfg, &opts);
+    let mut notes = Vec::new();
+    let result =
+        run_and_compare(&model, &snn_path, text, &converted.objects, cfg, &opts, &mut notes);
     if cfg.snn.is_none() {
         if let Some(dir) = snn_path.parent() {
             let _ = std::fs::remove_dir_all(dir);
         }
     }
-    result
+    result.map(|diffs| (diffs, notes))
+}
+
+/// The rate neuron type a spiking one stands for (`lif` → `lif_rate`), `None` for types that are
+/// not spiking or have none (Izhikevich).
+fn rate_equivalent(n: &NeuronType) -> Option<NeuronType> {
+    use snn_runtime::neurons as nt;
+    Some(match n {
+        NeuronType::SpikingRectifiedLinear(s) => {
+            NeuronType::RectifiedLinear(nt::RectifiedLinear { amplitude: s.amplitude })
+        }
+        NeuronType::SpikingLeakyRelu(s) => NeuronType::LeakyRelu(nt::LeakyRelu {
+            negative_slope: s.negative_slope,
+            amplitude: s.amplitude,
+        }),
+        NeuronType::Lif(s) => NeuronType::LifRate(nt::LifRate {
+            tau_rc: s.tau_rc,
+            tau_ref: s.tau_ref,
+            amplitude: s.amplitude,
+        }),
+        NeuronType::AdaptiveLif(s) => NeuronType::AdaptiveLifRate(nt::AdaptiveLifRate {
+            tau_n: s.tau_n,
+            inc_n: s.inc_n,
+            tau_rc: s.tau_rc,
+            tau_ref: s.tau_ref,
+            amplitude: s.amplitude,
+        }),
+        NeuronType::RegularSpiking(_)
+        | NeuronType::StochasticSpiking(_)
+        | NeuronType::PoissonSpiking(_) => {
+            let base = n.base()?;
+            let amplitude = n.amplitude().unwrap_or(1.0);
+            match base.amplitude() {
+                Some(a) => base.with_amplitude(a * amplitude)?,
+                None => base.clone(),
+            }
+        }
+        _ => return None,
+    })
+}
+
+/// Replaces every spiking neuron type of `program` by its rate equivalent; returns the Nengo
+/// names of the types replaced and of spiking types left (no rate equivalent).
+fn to_rate_mode(program: &mut snn_compiler::ir::Program) -> (Vec<&'static str>, Vec<&'static str>) {
+    let (mut swapped, mut kept) = (Vec::new(), Vec::new());
+    for op in program.once.iter_mut().chain(program.ops.iter_mut()) {
+        if let snn_compiler::ir::OpKind::SimNeurons { neuron, states, init, .. } = &mut op.kind {
+            if !neuron.is_spiking() {
+                continue;
+            }
+            match rate_equivalent(neuron) {
+                Some(rate) => {
+                    swapped.push(neuron.name());
+                    *neuron = rate;
+                    // the spiking type's state (voltage, refractory time) is not the rate
+                    // type's; verify probes outputs only
+                    states.retain(|(v, _)| rate_state(neuron, v));
+                    init.retain(|(v, _)| rate_state(neuron, v));
+                }
+                None => kept.push(neuron.name()),
+            }
+        }
+    }
+    for v in [&mut swapped, &mut kept] {
+        v.sort_unstable();
+        v.dedup();
+    }
+    (swapped, kept)
+}
+
+/// Whether `var` is a state variable of `neuron`.
+fn rate_state(neuron: &NeuronType, var: &snn_runtime::neurons::StateVar) -> bool {
+    neuron.state_vars().contains(var)
 }
 
 fn run_and_compare(
@@ -116,16 +198,33 @@ fn run_and_compare(
     objects: &[(snn_keras::TensorRef, String)],
     cfg: &VerifyConfig,
     opts: &Options,
+    notes: &mut Vec<String>,
 ) -> Result<Vec<LayerDiff>, String> {
     let mut db = FsDb::new();
     let root = db.add(&snn_path.display().to_string(), Some(snn_path.to_path_buf()), text);
-    let program = snn_compiler::compile(&mut db, root, &CompileConfig::default()).map_err(|d| {
-        let mut s = String::new();
-        for d in &d {
-            s.push_str(&crate::render::render(&db as &dyn SourceDb, d, false));
-        }
-        format!("the converted network does not compile:\n{s}")
-    })?;
+    let mut program =
+        snn_compiler::compile(&mut db, root, &CompileConfig::default()).map_err(|d| {
+            let mut s = String::new();
+            for d in &d {
+                s.push_str(&crate::render::render(&db as &dyn SourceDb, d, false));
+            }
+            format!("the converted network does not compile:\n{s}")
+        })?;
+    let (swapped, kept) = to_rate_mode(&mut program);
+    if !swapped.is_empty() {
+        notes.push(format!(
+            "{} has spiking neurons ({}): compared in rate mode, each replaced by its rate equivalent for the one step verify runs (spikes in one step are not Keras's activations); measure the spiking network itself with `snnc run`",
+            snn_path.display(),
+            swapped.join(", ")
+        ));
+    }
+    if !kept.is_empty() {
+        notes.push(format!(
+            "{} has spiking neurons with no rate equivalent ({}): layers after them differ from Keras",
+            snn_path.display(),
+            kept.join(", ")
+        ));
+    }
     let xs = inputs(model)?;
     let mut ordered = Vec::new();
     for decl in &program.inputs {

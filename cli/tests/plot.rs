@@ -23,15 +23,7 @@ fn run_file(dir: &Path) -> PathBuf {
 }
 
 fn config(data: PathBuf, output: PathBuf) -> PlotConfig {
-    PlotConfig {
-        data,
-        output,
-        probes: vec![],
-        image: None,
-        indices: vec![],
-        neurons: 50,
-        dt: 0.001,
-    }
+    PlotConfig { data, output, probes: vec![], image: None, indices: vec![], neurons: 50, dt: None }
 }
 
 #[test]

@@ -90,6 +90,32 @@ pub trait Executable {
     fn describe(&self) -> Vec<String> {
         Vec::new()
     }
+
+    /// Whether [`Executable::run_streaming`] holds one chunk of probe samples at a time (a
+    /// target that cannot stream holds the whole run).
+    fn streams(&self) -> bool {
+        false
+    }
+
+    /// [`Executable::run`], giving the probes' samples to `sink` `chunk` steps at a time (per
+    /// probe `(batch, samples in the chunk, *shape)`, in step order; concatenated along the
+    /// sample axis they are what `run` returns). The default runs everything and gives it in
+    /// one piece.
+    #[allow(clippy::too_many_arguments)]
+    fn run_streaming(
+        &self,
+        steps: usize,
+        batch: usize,
+        inputs: &[ArrayD<f64>],
+        threads: usize,
+        chunk: usize,
+        progress: &mut dyn FnMut(u64),
+        sink: &mut dyn FnMut(Vec<ArrayD<f64>>) -> Result<(), String>,
+    ) -> Result<(), TargetError> {
+        let _ = chunk;
+        let out = self.run(steps, batch, inputs, threads, progress)?;
+        sink(out).map_err(TargetError::Run)
+    }
 }
 
 /// Prepares `program` on `target` and runs it once: [`Target::prepare`] then

@@ -145,6 +145,11 @@ pub trait Env {
     fn is_network(&self, name: &str) -> bool;
     /// Tensor `name` of weights file `id`.
     fn tensor(&mut self, id: WeightsId, name: &str, span: Span) -> Result<ArrayD<f64>, Diagnostic>;
+    /// Whether `name` was declared by a statement that failed with an error already reported:
+    /// its uses are follow-on errors, never shown.
+    fn is_failed(&self, _name: &str) -> bool {
+        false
+    }
 }
 
 type R<T> = Result<T, Diagnostic>;
@@ -250,6 +255,16 @@ fn number(value: f64, text: &str, unit: Option<&ast::Ident>, span: Span) -> R<Va
     Ok(Value::Num(value * scale, unit))
 }
 
+/// What a built-in constant's name stands for (`pi` → "π = 3.14159…"), or `None`.
+pub fn builtin_constant(name: &str) -> Option<&'static str> {
+    match name {
+        "pi" => Some("π = 3.14159…"),
+        "e" => Some("e = 2.71828…"),
+        "inf" => Some("inf (infinity)"),
+        _ => None,
+    }
+}
+
 fn lookup(name: &str, span: Span, env: &mut dyn Env) -> R<Value> {
     if let Some(v) = env.lookup(name) {
         return Ok(v);
@@ -263,6 +278,9 @@ fn lookup(name: &str, span: Span, env: &mut dyn Env) -> R<Value> {
     }
     if crate::spec::NeuronKind::from_name(name).is_some() || CONSTRUCTORS.contains(&name) {
         return Ok(Value::Ctor(Ctor { name: name.to_string(), args: Vec::new(), span }));
+    }
+    if env.is_failed(name) {
+        return Err(err(crate::resolve::FOLLOW_ON, "follow-on", span, ""));
     }
     if env.is_network(name) {
         return Err(err(

@@ -190,7 +190,7 @@ impl Builder {
                 StmtKind::Connect { pre, arrow, post, clauses }
             }
             Rule::probe_stmt => {
-                let name = take(Rule::ident).map(|p| self.ident(p));
+                let name = take(Rule::name).map(|p| self.ident(p));
                 let target = self.path_or(take(Rule::path), span);
                 let clauses = inner
                     .into_iter()
@@ -204,7 +204,7 @@ impl Builder {
                 value: self.expr_or(take(Rule::expr), span),
             },
             Rule::alias_stmt => StmtKind::Alias {
-                name: self.ident_or(take(Rule::ident), span),
+                name: self.ident_or(take(Rule::name), span),
                 target: self.path_or(take(Rule::path), span),
             },
             Rule::weights_stmt => StmtKind::Weights {

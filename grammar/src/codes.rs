@@ -41,4 +41,5 @@ codes! {
     ARITY = "E0603": "a call with the wrong number of arguments",
     BUILD = "E0701": "a model that cannot be built (e.g. an all-zero activity matrix)",
     LIMIT = "E0801": "a program beyond one of snnc's limits (nesting depth, memory a run needs)",
+    SHADOWED_CONSTANT = "W0101": "a name that hides a built-in constant (`pi`, `e`, `inf`)",
 }

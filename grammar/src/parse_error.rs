@@ -24,6 +24,15 @@ pub(crate) fn convert(file: FileId, text: &str, err: pest::error::Error<Rule>) -
         )
         .with_help("add the closing `\"` on the same line");
     }
+    let wants_ident = matches!(&err.variant, ErrorVariant::ParsingError { positives, .. } if positives.contains(&Rule::ident));
+    let keyword = found.trim_matches('`');
+    let keyword_help = (wants_ident && crate::lex::KEYWORDS.contains(&keyword)).then(|| {
+        format!(
+            "`{keyword}` is a keyword: it cannot name a value (`let`, `for`, a parameter, \
+             `weights`, a network definition), which expressions use; objects and aliases may \
+             have keyword names (`node input`), since only paths name them"
+        )
+    });
     let (expected, label) = match &err.variant {
         ErrorVariant::ParsingError { positives, .. } => {
             let mut names: Vec<&str> = positives.iter().filter_map(|r| describe(*r)).collect();
@@ -39,7 +48,7 @@ pub(crate) fn convert(file: FileId, text: &str, err: pest::error::Error<Rule>) -
         format!("expected {expected}, found {found}")
     };
     let mut diag = Diagnostic::error(codes::SYNTAX, message, span, label);
-    if let Some(help) = hint(text, pos) {
+    if let Some(help) = keyword_help.or_else(|| hint(text, pos)) {
         diag = diag.with_help(help);
     }
     diag

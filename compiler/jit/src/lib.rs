@@ -152,6 +152,28 @@ impl Executable for Compiled {
         Compiled::run(self, steps, batch, inputs, threads, progress).map_err(TargetError::Run)
     }
 
+    fn streams(&self) -> bool {
+        true
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn run_streaming(
+        &self,
+        steps: usize,
+        batch: usize,
+        inputs: &[ArrayD<f64>],
+        threads: usize,
+        chunk: usize,
+        progress: &mut dyn FnMut(u64),
+        sink: &mut dyn FnMut(Vec<ArrayD<f64>>) -> Result<(), String>,
+    ) -> Result<(), TargetError> {
+        match &self.inner {
+            Inner::F64(r) => r.run_streaming(steps, batch, inputs, threads, chunk, progress, sink),
+            Inner::F32(r) => r.run_streaming(steps, batch, inputs, threads, chunk, progress, sink),
+        }
+        .map_err(TargetError::Run)
+    }
+
     fn describe(&self) -> Vec<String> {
         let mut lines = vec![format!(
             "jit: compiled in {:.2} ms ({} bytes of code, {} values of state per batch element)",

@@ -44,8 +44,8 @@ pub fn check(db: &mut dyn SourceDb, root: FileId) -> Checked {
 }
 
 /// The code of an error caused by one already reported (a use of a weights file that could not be
-/// opened): it stops the work that needs the value and is never shown.
-const FOLLOW_ON: &str = "follow-on";
+/// opened, of a `let` whose value failed to evaluate): it stops the work that needs the value and is never shown.
+pub(crate) const FOLLOW_ON: &str = "follow-on";
 
 /// The deepest nesting of network instances (each level recurses in the elaborator).
 pub const MAX_INSTANCE_DEPTH: usize = 64;
@@ -378,15 +378,17 @@ impl<'db> Elab<'db> {
     fn pass_declare(&mut self, ctx: &mut NetCtx, stmts: &[&ast::Stmt]) {
         for s in stmts {
             match &s.kind {
-                StmtKind::Let { name, value } => {
-                    if let Some(v) = self.eval(ctx, value) {
-                        self.bind_value(ctx, name, v);
+                StmtKind::Let { name, value } => match self.eval(ctx, value) {
+                    Some(v) => self.bind_value(ctx, name, v),
+                    None => {
+                        ctx.failed.insert(name.name.clone());
                     }
-                }
+                },
                 StmtKind::Weights { name, path } => self.open_weights(ctx, name, path),
                 StmtKind::Seed { .. } | StmtKind::Config { .. } | StmtKind::Alias { .. } => {}
                 StmtKind::Connect { .. } | StmtKind::Probe { .. } => {}
                 StmtKind::For { var, start, end, body } => {
+                    self.warn_shadowed_constant(var);
                     let Some(range) = self.for_range(ctx, start, end) else { continue };
                     let body: Vec<&ast::Stmt> = body.iter().collect();
                     for i in range {
@@ -408,7 +410,10 @@ impl<'db> Elab<'db> {
                         _ => None,
                     };
                     if let Some(n) = name {
-                        if self.diags.len() > before && !ctx.members.contains_key(n) {
+                        // an instance with errors (arguments, body) is declared but may lack
+                        // members: its uses' missing fields are follow-on errors
+                        let instance = matches!(s.kind, StmtKind::Instance { .. });
+                        if self.diags.len() > before && (instance || !ctx.members.contains_key(n)) {
                             ctx.failed.insert(n.clone());
                         }
                     }
@@ -454,6 +459,24 @@ impl<'db> Elab<'db> {
                 }
                 _ => {}
             }
+        }
+    }
+
+    /// Warns (W0101) when `name` hides one of the built-in constants `pi`, `e` and `inf`.
+    fn warn_shadowed_constant(&mut self, name: &ast::Ident) {
+        if let Some(what) = value::builtin_constant(&name.name) {
+            self.diags.push(
+                Diagnostic::warning(
+                    codes::SHADOWED_CONSTANT,
+                    format!("`{}` hides the built-in constant {what}", name.name),
+                    name.span,
+                    "hides the constant from here on",
+                )
+                .with_help(format!(
+                    "rename it, unless every later `{}` means this value",
+                    name.name
+                )),
+            );
         }
     }
 
@@ -512,6 +535,7 @@ impl<'db> Elab<'db> {
     }
 
     fn bind_value(&mut self, ctx: &mut NetCtx, name: &ast::Ident, v: Value) {
+        self.warn_shadowed_constant(name);
         if let Some((_, prev)) = ctx.lookup_local(&name.name) {
             self.diags.push(
                 Diagnostic::error(
@@ -743,8 +767,15 @@ impl<'db> Elab<'db> {
                             ok = false;
                             continue;
                         }
+                        // a bare number given for a `time` or `freq` is in SI units
+                        match (v, ty.name.as_str()) {
+                            (Value::Num(x, Unit::One), "time") => Value::Num(x, Unit::Time),
+                            (Value::Num(x, Unit::One), "freq") => Value::Num(x, Unit::Freq),
+                            (v, _) => v,
+                        }
+                    } else {
+                        v
                     }
-                    v
                 }
                 None => match &p.default {
                     Some(e) => match self.eval(ctx, e) {
@@ -832,6 +863,10 @@ impl Env for EnvRef<'_, '_> {
 
     fn is_network(&self, name: &str) -> bool {
         self.el.find_network(self.ctx.file, name).is_some()
+    }
+
+    fn is_failed(&self, name: &str) -> bool {
+        self.ctx.failed.contains(name)
     }
 
     fn tensor(&mut self, id: WeightsId, name: &str, span: Span) -> Result<ArrayD<f64>, Diagnostic> {

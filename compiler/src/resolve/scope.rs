@@ -202,17 +202,15 @@ pub(crate) fn check_param_type(
     let ok = match ty.name.as_str() {
         "int" => matches!(v, Value::Num(x, Unit::One) if x.fract() == 0.0),
         "float" => matches!(v, Value::Num(_, Unit::One)),
-        "time" => {
-            matches!(v, Value::Num(_, Unit::Time))
-                || matches!(v, Value::Num(x, Unit::One) if *x == 0.0)
-        }
-        "freq" => matches!(v, Value::Num(_, Unit::Freq)),
+        // a bare number is in SI units (seconds, hertz), as for every time or frequency
+        "time" => matches!(v, Value::Num(_, Unit::Time | Unit::One)),
+        "freq" => matches!(v, Value::Num(_, Unit::Freq | Unit::One)),
         "bool" => matches!(v, Value::Bool(_)),
         "neuron" => {
             matches!(v, Value::Ctor(c) if crate::spec::NeuronKind::from_name(&c.name).is_some())
         }
         "synapse" => {
-            matches!(v, Value::None | Value::Num(_, Unit::Time))
+            matches!(v, Value::None | Value::Num(_, Unit::Time | Unit::One))
                 || matches!(v, Value::Ctor(c) if ["lowpass", "alpha", "linear_filter"].contains(&c.name.as_str()))
         }
         "tensor" => matches!(v, Value::Array(_) | Value::Num(..)),
@@ -304,6 +302,9 @@ impl Elab<'_> {
             match (&cur, &path.segs[i]) {
                 (Member::Instance(members, _), PathSeg::Field(f)) => {
                     let Some(next) = members.get(&f.name).cloned() else {
+                        if ctx.failed.contains(&root.name) {
+                            return None; // the instance's own errors are the ones to fix
+                        }
                         let names: Vec<&str> = members.keys().map(String::as_str).collect();
                         let mut d = Diagnostic::error(
                             codes::UNKNOWN_FIELD,

@@ -182,39 +182,7 @@ impl<T: Float> Runner<T> {
         progress: &mut dyn FnMut(u64),
     ) -> Result<Vec<ArrayD<f64>>, String> {
         let plan = &self.plan;
-        if inputs.len() != plan.inputs.len() {
-            return Err(format!(
-                "the program has {} inputs, {} given",
-                plan.inputs.len(),
-                inputs.len()
-            ));
-        }
-        let mut data = Vec::with_capacity(inputs.len());
-        for (i, (info, a)) in plan.inputs.iter().zip(inputs).enumerate() {
-            let (name, size) = (&info.name, info.size());
-            let b0 = a.shape().first().copied().unwrap_or(0);
-            if b0 != batch {
-                return Err(format!("input `{name}` has batch {b0}, expected {batch}"));
-            }
-            let flat: Vec<T> = a.iter().map(|&v| T::cast(v)).collect();
-            let per_b = flat.len().checked_div(batch).unwrap_or(0);
-            let stride = if per_b == size {
-                0
-            } else if per_b == steps * size {
-                size
-            } else {
-                return Err(format!(
-                    "input `{name}` has {per_b} values per batch element; expected {size} (held) or {} ({steps} steps)",
-                    steps * size
-                ));
-            };
-            if stride != 0 && plan.hoisted_inputs.contains(&i) {
-                return Err(format!(
-                    "input `{name}` changes over time, but the program was optimised for it held"
-                ));
-            }
-            data.push((flat, per_b, (stride as u64) * T::SIZE as u64));
-        }
+        let data = self.input_data(steps, batch, inputs)?;
         let samples: Vec<usize> = plan.probes.iter().map(|p| steps / p.every.max(1)).collect();
         let mut outs: Vec<Vec<T>> = plan
             .probes
@@ -262,6 +230,128 @@ impl<T: Float> Runner<T> {
             );
         }
         Ok(result)
+    }
+
+    /// The inputs of a run of `steps` steps as `T`: per input, the flat values, the values per
+    /// batch element and the byte stride per step (0: held).
+    #[allow(clippy::type_complexity)]
+    fn input_data(
+        &self,
+        steps: usize,
+        batch: usize,
+        inputs: &[ArrayD<f64>],
+    ) -> Result<Vec<(Vec<T>, usize, u64)>, String> {
+        let plan = &self.plan;
+        if inputs.len() != plan.inputs.len() {
+            return Err(format!(
+                "the program has {} inputs, {} given",
+                plan.inputs.len(),
+                inputs.len()
+            ));
+        }
+        let mut data = Vec::with_capacity(inputs.len());
+        for (i, (info, a)) in plan.inputs.iter().zip(inputs).enumerate() {
+            let (name, size) = (&info.name, info.size());
+            let b0 = a.shape().first().copied().unwrap_or(0);
+            if b0 != batch {
+                return Err(format!("input `{name}` has batch {b0}, expected {batch}"));
+            }
+            let flat: Vec<T> = a.iter().map(|&v| T::cast(v)).collect();
+            let per_b = flat.len().checked_div(batch).unwrap_or(0);
+            let stride = if per_b == size {
+                0
+            } else if per_b == steps * size {
+                size
+            } else {
+                return Err(format!(
+                    "input `{name}` has {per_b} values per batch element; expected {size} (held) or {} ({steps} steps)",
+                    steps * size
+                ));
+            };
+            if stride != 0 && plan.hoisted_inputs.contains(&i) {
+                return Err(format!(
+                    "input `{name}` changes over time, but the program was optimised for it held"
+                ));
+            }
+            data.push((flat, per_b, (stride as u64) * T::SIZE as u64));
+        }
+        Ok(data)
+    }
+
+    /// [`Runner::run`], giving the probes' samples to `sink` `chunk` steps at a time (per probe,
+    /// `(batch, samples in the chunk, *shape)` widened to `f64`, chunks in step order), so a
+    /// long run holds one chunk of samples, not all: every batch element stays alive between
+    /// chunks and the probe buffers handed to the generated code start where the chunk's
+    /// samples start. The concatenated chunks equal what [`Runner::run`] returns.
+    #[allow(clippy::too_many_arguments)]
+    pub fn run_streaming(
+        &self,
+        steps: usize,
+        batch: usize,
+        inputs: &[ArrayD<f64>],
+        threads: usize,
+        chunk: usize,
+        progress: &mut dyn FnMut(u64),
+        sink: &mut dyn FnMut(Vec<ArrayD<f64>>) -> Result<(), String>,
+    ) -> Result<(), String> {
+        let plan = &self.plan;
+        let data = self.input_data(steps, batch, inputs)?;
+        let mut elems = Vec::with_capacity(batch);
+        for b in 0..batch {
+            elems.push(self.element(b)?);
+        }
+        let mut bufs: Vec<Vec<Vec<T>>> =
+            (0..batch).map(|_| vec![Vec::new(); plan.probes.len()]).collect();
+        let (steps, chunk) = (steps as u64, chunk.max(1) as u64);
+        let mut k0 = 0u64;
+        while k0 < steps {
+            let k1 = (k0 + chunk).min(steps);
+            let data = &data;
+            let items: Vec<(&mut Element<T>, &mut Vec<Vec<T>>)> =
+                elems.iter_mut().zip(bufs.iter_mut()).collect();
+            let job = |b: usize,
+                       (e, bufs): (&mut Element<T>, &mut Vec<Vec<T>>),
+                       report: &mut dyn FnMut(u64)| {
+                let ins: Vec<InputPtr<T>> = data
+                    .iter()
+                    .map(|(flat, per_b, stride)| InputPtr {
+                        data: flat.as_ptr().wrapping_add(b * per_b),
+                        stride: *stride,
+                    })
+                    .collect();
+                let mut outs = Vec::with_capacity(bufs.len());
+                for (buf, p) in bufs.iter_mut().zip(&plan.probes) {
+                    let every = p.every.max(1) as u64;
+                    let before = (k0 / every) as usize * p.size;
+                    let n = (k1 / every) as usize * p.size - before;
+                    buf.clear();
+                    buf.resize(n, T::zero());
+                    // the code writes sample `s` at `s * size` from the pointer given: start it
+                    // `before` values ahead of the buffer so this chunk's samples land in it
+                    outs.push(buf.as_mut_ptr().wrapping_sub(before));
+                }
+                // SAFETY: inputs hold `steps` samples per element when they advance (checked by
+                // `input_data`); the probe pointers, offset by the samples before this chunk,
+                // reach exactly the buffers sized for the chunk's samples.
+                unsafe { self.advance(e, k1 - k0, &ins, &outs, report) }
+            };
+            for_each_element(threads, items, job, progress)?;
+            let mut arrays = Vec::with_capacity(plan.probes.len());
+            for (i, p) in plan.probes.iter().enumerate() {
+                let n = bufs.first().map_or(0, |b| b[i].len() / p.size.max(1));
+                let mut shape = vec![batch, n];
+                shape.extend(&p.shape);
+                let wide: Vec<f64> =
+                    bufs.iter().flat_map(|b| b[i].iter().map(|v| v.widen())).collect();
+                arrays.push(
+                    ArrayD::from_shape_vec(IxDyn(&shape), wide)
+                        .map_err(|e| format!("probe {}: {e}", p.name))?,
+                );
+            }
+            sink(arrays)?;
+            k0 = k1;
+        }
+        Ok(())
     }
 }
 

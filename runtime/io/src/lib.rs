@@ -10,6 +10,7 @@
 mod npy;
 pub mod output;
 mod safetensors;
+mod spool;
 mod weights;
 
 use std::fmt;
@@ -19,6 +20,7 @@ pub use self::npy::{read_npy, read_npy_bytes, read_npz, read_npz_bytes, write_np
 pub use self::safetensors::{
     read_safetensors, read_safetensors_bytes, write_safetensors, write_safetensors_to,
 };
+pub use self::spool::{free_space, read_npz_comment, write_npz_with_comment, NpzSpool};
 pub use self::weights::{WeightsFile, WeightsFormat};
 pub use snn_runtime::Precision;
 
@@ -52,7 +54,7 @@ pub enum IoError {
         reason: String,
     },
     /// An array whose element type cannot be converted to `f64`.
-    #[error("{}: array `{name}` has unsupported dtype {dtype} (supported: float16/32/64, bfloat16, signed and unsigned integers, bool)", path.display())]
+    #[error("{}: array `{name}` has unsupported dtype {dtype} (this format's supported dtypes: {supported})", path.display())]
     UnknownDtype {
         /// The file.
         path: PathBuf,
@@ -60,6 +62,8 @@ pub enum IoError {
         name: String,
         /// The dtype as the file spells it.
         dtype: String,
+        /// The dtypes this file format is read in.
+        supported: &'static str,
     },
     /// An array that exists but cannot be decoded.
     #[error("{}: array `{name}`: {reason}", path.display())]

@@ -70,6 +70,19 @@ fn parse_header(bytes: &[u8]) -> Result<Header, String> {
     let header_len = len_bytes.iter().rev().fold(0usize, |acc, &b| (acc << 8) | usize::from(b));
     let text = bytes.get(text_start..text_start + header_len).ok_or("truncated header")?;
     let text = std::str::from_utf8(text).map_err(|_| "header is not text")?;
+    // NumPy's header is a flat dict holding one tuple; the Python-literal parser backtracks
+    // exponentially on deeply nested brackets (found by fuzzing: 300 bytes took minutes)
+    let mut depth = 0usize;
+    for c in text.chars() {
+        match c {
+            '{' | '(' | '[' => depth += 1,
+            '}' | ')' | ']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        if depth > 3 {
+            return Err(format!("header is not a NumPy header (brackets nested {depth} deep)"));
+        }
+    }
     let dict = match text.trim().parse::<PyValue>() {
         Ok(PyValue::Dict(dict)) => dict,
         _ => return Err(format!("header is not a Python dict: {}", text.trim())),
@@ -113,10 +126,13 @@ fn decode(path: &Path, name: &str, bytes: &[u8]) -> Result<ArrayD<f64>, IoError>
         reason,
     };
     let header = parse_header(bytes).map_err(bad)?;
-    let unknown = || IoError::UnknownDtype {
+    let unknown = || {
+        IoError::UnknownDtype {
         path: path.to_path_buf(),
         name: name.to_string(),
         dtype: header.descr.clone(),
+        supported: "float16/32/64 (<f2, <f4, <f8), signed and unsigned integers (i1 to i8, u1 to u8), bool (|b1), either byte order",
+    }
     };
     let size = item_size(&header.descr).ok_or_else(unknown)?;
     let needed =
@@ -139,9 +155,24 @@ fn decode(path: &Path, name: &str, bytes: &[u8]) -> Result<ArrayD<f64>, IoError>
         "<u2" | ">u2" => npy_as::<u16>,
         "|u1" => npy_as::<u8>,
         "|b1" => npy_as::<bool>,
+        "<f2" | ">f2" => return read_f16(bytes).map_err(bad),
         _ => return Err(unknown()),
     };
     read(bytes).map_err(bad)
+}
+
+/// Reads a float16 `.npy` (which ndarray-npy does not know) as its bit patterns: the header's
+/// `f2` becomes `u2` (same length, so the layout is unchanged), then each `u16` is an `f16`.
+fn read_f16(bytes: &[u8]) -> Result<ArrayD<f64>, String> {
+    let mut copy = bytes.to_vec();
+    let end = copy.len().min(4096);
+    let at = copy[..end]
+        .windows(4)
+        .position(|w| w == b"<f2'" || w == b">f2'")
+        .ok_or("float16 descriptor not found in the header")?;
+    copy[at + 1] = b'u';
+    let bits = ArrayD::<u16>::read_npy(Cursor::new(&copy[..])).map_err(|e| e.to_string())?;
+    Ok(bits.mapv(|b| half::f16::from_bits(b).to_f64()))
 }
 
 /// Reads a `.npy` file as `f64`.

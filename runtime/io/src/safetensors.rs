@@ -85,6 +85,7 @@ fn convert(path: &Path, name: &str, view: &TensorView<'_>) -> Result<ArrayD<f64>
                 path: path.to_path_buf(),
                 name: name.to_string(),
                 dtype: format!("{other:?}"),
+                supported: "F16, BF16, F32, F64, I8 to I64, U8 to U64, BOOL",
             })
         }
     };

@@ -258,3 +258,19 @@ fn corrupt_headers_are_errors_before_any_allocation() {
     let extra = npy_image("{'descr': '<f8', 'fortran_order': False, 'shape': (1,), }", &[0u8; 16]);
     assert!(read_npy_bytes(path, &extra).is_err(), "trailing bytes accepted");
 }
+
+/// Found by the `arrays` fuzz target: a 295-byte header of nested `{` made the Python-literal
+/// parser backtrack for minutes; it is now refused at once.
+#[test]
+fn deeply_nested_header_is_refused_quickly() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/fuzz_nested_header.npy");
+    let bytes = std::fs::read(&path).expect("fixture");
+    let start = std::time::Instant::now();
+    for format in [snn_io::WeightsFormat::Npy, snn_io::WeightsFormat::Npz] {
+        assert!(snn_io::WeightsFile::from_bytes(&path, format, &bytes).is_err());
+    }
+    let e = snn_io::read_npy(&path).expect_err("refused").to_string();
+    assert!(e.contains("nested"), "{e}");
+    assert!(start.elapsed().as_secs() < 5);
+}

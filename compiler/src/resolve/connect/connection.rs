@@ -182,11 +182,20 @@ impl Elab<'_> {
                 ),
             )
             .with_label(post.span, format!("`{}` takes {}", post_obj.name, post_ep.size));
-            d = d.with_help(if mid == 1 || post_ep.size == 1 {
-                "add `transform` with a matrix, or select elements with a slice such as `a[0:2]`"
-                    .to_string()
+            let n = post_ep.size;
+            let matrix = format!("add `transform` with a {n}×{mid} matrix");
+            d = d.with_help(if function.is_some() {
+                format!("return {n} value(s) from the function, or {matrix}")
+            } else if mid > n {
+                match sliced(pre, n) {
+                    Some(s) => format!("{matrix}, or connect part of the source: `{s}`"),
+                    None => format!("{matrix}, or connect {n} of the source's elements"),
+                }
             } else {
-                format!("add `transform` with a {}×{} matrix, or slice one side", post_ep.size, mid)
+                match sliced(post, mid) {
+                    Some(s) => format!("{matrix}, or connect into part of the target: `{s}`"),
+                    None => format!("{matrix}, or connect into {mid} of the target's elements"),
+                }
             });
             self.diags.push(d);
             return None;
@@ -325,4 +334,20 @@ impl Elab<'_> {
             )),
         }
     }
+}
+
+/// `path[0:k]` when `path` is names only (`a`, `sub.out`, `a.neurons`): a slice that is valid
+/// for an end of more than `k` elements; `None` for a path already indexed.
+fn sliced(path: &ast::Path, k: usize) -> Option<String> {
+    let mut text = path.root.name.clone();
+    for seg in &path.segs {
+        match seg {
+            ast::PathSeg::Field(f) => {
+                text.push('.');
+                text.push_str(&f.name);
+            }
+            ast::PathSeg::Index(_) => return None,
+        }
+    }
+    Some(format!("{text}[0:{k}]"))
 }

@@ -150,6 +150,20 @@ impl Args {
             Value::Num(x, Unit::One) if x >= 0.0 && x.fract() == 0.0 && x < 1e12 => {
                 Some(x as usize)
             }
+            Value::Num(x, Unit::One) if x >= 1e12 && x.fract() == 0.0 => {
+                el.diags.push(
+                    Diagnostic::error(
+                        codes::OUT_OF_RANGE,
+                        format!("`{name}` may be at most 999999999999, found {x}"),
+                        a.value_span,
+                        "too large",
+                    )
+                    .with_help(
+                        "counts are below 10^12; the memory budget (E0801) limits the model",
+                    ),
+                );
+                None
+            }
             other => {
                 let what = match other {
                     Value::Num(x, _) => format!("{x}"),

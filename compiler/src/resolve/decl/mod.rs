@@ -19,6 +19,9 @@ use crate::value::{Unit, Value};
 use snn_syntax::ast::{self, StmtKind};
 use snn_syntax::{codes, Diagnostic, Span};
 
+/// Dimensions of a declared shape are below this (the memory budget bounds their product).
+const MAX_DIM: f64 = 1e9;
+
 /// A stable 64-bit mix of a seed and a name (SplitMix64 over FNV-1a).
 pub(crate) fn derive_seed(seed: u64, name: &str) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
@@ -103,7 +106,7 @@ impl Elab<'_> {
         self.insert_member(ctx, &name.name, index, Member::Object(id, name.span));
     }
 
-    /// Evaluate a shape: every dimension a positive whole number.
+    /// Evaluate a shape: every dimension a positive whole number below [`MAX_DIM`].
     fn eval_shape(&mut self, ctx: &mut NetCtx, shape: &ast::Shape) -> Option<Vec<usize>> {
         if shape.dims.is_empty() {
             self.diags.push(Diagnostic::error(
@@ -117,8 +120,20 @@ impl Elab<'_> {
         let mut dims = Vec::new();
         for d in &shape.dims {
             match self.eval(ctx, d)? {
-                Value::Num(x, Unit::One) if x >= 1.0 && x.fract() == 0.0 && x < 1e9 => {
+                Value::Num(x, Unit::One) if x >= 1.0 && x.fract() == 0.0 && x < MAX_DIM => {
                     dims.push(x as usize)
+                }
+                Value::Num(x, Unit::One) if x >= MAX_DIM && x.fract() == 0.0 => {
+                    self.diags.push(
+                        Diagnostic::error(
+                            codes::BAD_SHAPE,
+                            format!("a dimension may be at most 999999999, found {x}"),
+                            d.span,
+                            "too large",
+                        )
+                        .with_help("dimensions are below 10^9; the memory budget (E0801) limits their product"),
+                    );
+                    return None;
                 }
                 other => {
                     let what = match other {
