@@ -130,7 +130,7 @@ def host_ops(snn_path):
         text = f.read()
     counts = {}
     for m in HOST.finditer(text):
-        what = m.group(3) or m.group(2) or m.group(1)
+        what = (m.group(2) == "Activation" and m.group(3)) or m.group(2) or m.group(1)
         counts[what] = counts.get(what, 0) + 1
     return counts
 
@@ -177,7 +177,7 @@ def short_nengodl(text):
     """`fallback: 52` -> `52 fallback layers`; an exception -> `cannot convert (its kind)`."""
     m = re.match(r"fallback: (\d+)", text)
     if m:
-        return f"{m.group(1)} fallback layers"
+        return f"{m.group(1)} fallback layer" + ("" if m.group(1) == "1" else "s")
     if text == "native":
         return text
     m = re.match(r"(\w+): (TensorNode\.\w+)", text)
