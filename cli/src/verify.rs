@@ -61,6 +61,22 @@ fn inputs(model: &snn_keras::KerasModel) -> Result<Vec<ArrayD<f64>>, String> {
         .collect()
 }
 
+/// The name of the network a `snnc import --network NAME` file defines: a top-level
+/// `network NAME {` and no top-level `input` (the model's inputs are members).
+fn network_definition(text: &str) -> Option<String> {
+    let top = |l: &&str| !l.starts_with(char::is_whitespace);
+    if text.lines().filter(top).any(|l| l.starts_with("input ")) {
+        return None;
+    }
+    text.lines().filter(top).find_map(|l| {
+        let mut words = l.split_whitespace();
+        match (words.next(), words.next(), words.next()) {
+            (Some("network"), Some(name), Some("{")) => Some(name.to_string()),
+            _ => None,
+        }
+    })
+}
+
 /// Compare; the result lists every layer in graph order.
 pub fn verify(cfg: &VerifyConfig) -> Result<Vec<LayerDiff>, String> {
     verify_with_notes(cfg).map(|(diffs, _)| diffs)
@@ -103,10 +119,34 @@ pub fn verify_with_notes(cfg: &VerifyConfig) -> Result<(Vec<LayerDiff>, Vec<Stri
             (scratch.join("model.snn"), c.snn.clone(), c)
         }
     };
-    // a probe on every object that stands for a Keras tensor
+    // a probe on every object that stands for a Keras tensor; a file written by
+    // `snnc import --network NAME` is a definition, instantiated (its Keras inputs fed) by a
+    // wrapper beside it that the probes reach into
+    let (snn_path, prefix) = match network_definition(&text) {
+        Some(net) if cfg.snn.is_some() => {
+            let lib = snn_path.file_name().map(|f| f.to_string_lossy().into_owned());
+            let lib = lib.ok_or_else(|| format!("{} is not a file", snn_path.display()))?;
+            let mut wrapper = format!(
+                "// added by snnc verify: an instance of `{net}`\nuse \"{}\"\nnetwork __verify = {net}()\n",
+                lib.replace('\\', "\\\\").replace('"', "\\\"")
+            );
+            for input in &model.inputs {
+                let name = snn_keras::convert::sanitize(&input.name);
+                let shape: Vec<String> =
+                    input.shape.iter().map(|d| d.map_or("?".into(), |d| d.to_string())).collect();
+                wrapper.push_str(&format!(
+                    "input {name}: [{}]\nconnect {name} -> __verify.{name} synapse none\n",
+                    shape.join(", ")
+                ));
+            }
+            text = wrapper;
+            (snn_path.with_file_name("__snnc_verify__.snn"), "__verify.")
+        }
+        _ => (snn_path, ""),
+    };
     text.push_str("\n// added by snnc verify\n");
     for (i, (_, name)) in converted.objects.iter().enumerate() {
-        text.push_str(&format!("probe __verify_{i} = {name}\n"));
+        text.push_str(&format!("probe __verify_{i} = {prefix}{name}\n"));
     }
     let mut notes = Vec::new();
     let result =

@@ -327,6 +327,30 @@ fn imported_network_inside_a_larger_model() {
             let e = rel_err(&flat(&out[p]), &flat(&want[&format!("out_f64__{i}")]));
             assert!(e <= 1e-5, "{model} output {}: {e:e}", o.layer);
         }
+        // `snnc verify --snn` on the definition: every layer of an instance agrees with Keras,
+        // and a corrupted weight is caught inside the network too
+        use snnc::verify::{verify, VerifyConfig};
+        let vcfg = VerifyConfig {
+            model: dir.join(file),
+            snn: Some(tmp.join("lib.snn")),
+            atol: 1e-8,
+            rtol: 1e-5,
+            layers: Vec::new(),
+        };
+        let diffs = verify(&vcfg).unwrap_or_else(|e| panic!("{model}: verify: {e}"));
+        assert!(diffs.len() >= keras.layers.len(), "{model}: {} layers compared", diffs.len());
+        assert!(diffs.iter().all(|d| d.ok), "{model}: {diffs:?}");
+        let weights = tmp.join("lib.safetensors");
+        let mut t = snn_io::read_safetensors(&weights).expect("weights");
+        let (name, k) = t.iter_mut().find(|(n, _)| n.ends_with("/kernel")).expect("a kernel");
+        let layer = name.trim_end_matches("/kernel").to_string();
+        k.iter_mut().for_each(|v| *v += 0.5);
+        let named: Vec<(&str, ndarray::ArrayViewD<f64>)> =
+            t.iter().map(|(n, a)| (n.as_str(), a.view())).collect();
+        snn_io::write_safetensors(&weights, &named, snn_runtime::Precision::F64).expect("rewrite");
+        let diffs = verify(&vcfg).expect("runs");
+        let first = diffs.iter().find(|d| !d.ok).expect("a layer diverges");
+        assert_eq!(first.layer, layer, "{model}");
         let _ = std::fs::remove_dir_all(&tmp);
     }
 }

@@ -462,6 +462,52 @@ def m_recurrent(df):
     return K.Model(x, [y, h], name="recurrent")
 
 
+def app_classes():
+    """The application-internal layer classes: ConvNeXt's LayerScale, InceptionResNetV2's
+    CustomScaleLayer."""
+    if KERAS_MAJOR == 2:
+        from keras.applications.convnext import LayerScale
+        from keras.applications.inception_resnet_v2 import CustomScaleLayer
+
+        if K.backend.floatx() == "float64":
+            import tensorflow as tf
+
+            # Keras 2's LayerScale makes its variable float32 whatever floatx is; the float64
+            # reference run needs it in float64 (the saved float32 model uses the original)
+            class LayerScale(LayerScale):  # noqa: F811
+                def build(self, _):
+                    self.gamma = tf.Variable(self.init_values * tf.ones((self.projection_dim,), tf.float64))
+    else:
+        from keras.src.applications.convnext import LayerScale
+        from keras.src.applications.inception_resnet_v2 import CustomScaleLayer
+    return LayerScale, CustomScaleLayer
+
+
+def m_app_ops(df):
+    # What keras.applications builds beyond plain layers: tensor arithmetic with constants
+    # (MobileNetV3's hard-swish `x * ReLU6(x + 3) * (1/6)`, RegNet's and ConvNeXt's residual
+    # `x + y`; Keras 2 TFOpLambda, Keras 3 keras.src.ops operations), ConvNeXt's LayerScale,
+    # LayerNormalization and gelu, InceptionResNetV2's CustomScaleLayer, the swish and
+    # hard_sigmoid activations. Layer names differ between the generations (TFOpLambda names).
+    LayerScale, CustomScaleLayer = app_classes()
+    x = inp((6, 6, 3), "img")
+    h = L.Conv2D(8, 3, padding="same", name="stem")(x)
+    g = L.ReLU(6.0, name="hs_relu6")(h + 3.0) * (1.0 / 6.0)
+    h = L.Multiply(name="hs_mul")([h, g])
+    h = (h - 0.25) / 2.0
+    r = L.DepthwiseConv2D(3, padding="same", name="dw")(h)
+    r = L.LayerNormalization(epsilon=1e-6, name="ln")(r)
+    r = L.Dense(12, activation="gelu", name="pw1")(r)
+    r = L.Dense(8, name="pw2")(r)
+    r = LayerScale(1e-6, 8, name="layer_scale")(r)
+    h = h + r
+    c = L.Conv2D(8, 1, activation="swish", name="branch")(h)
+    h = CustomScaleLayer(0.17, name="custom_scale")([h, c])
+    h = L.Activation("hard_sigmoid", name="hsig")(h)
+    y = L.Dense(4, name="head")(L.GlobalAveragePooling2D(name="gap")(h))
+    return K.Model(x, [y, h], name="app_ops")
+
+
 MODELS = {
     "dense_seq": m_dense_seq,
     "activation_layers": m_activation_layers,
@@ -489,6 +535,7 @@ MODELS = {
     "mobilenet_v2": m_mobilenet_v2,
     "mobile_block": m_mobile_block,
     "recurrent": m_recurrent,
+    "app_ops": m_app_ops,
 }
 CF_TWIN = {"channels_first"}
 NO_LAYER_OUTPUTS = {"mobilenet", "mobilenet_v2"}
@@ -820,7 +867,13 @@ def savez(path, arrays):
 
 
 def custom_objects():
-    return {"ScaleShift": custom_layer_class()}
+    objs = {"ScaleShift": custom_layer_class()}
+    try:
+        LayerScale, CustomScaleLayer = app_classes()
+        objs.update({"LayerScale": LayerScale, "CustomScaleLayer": CustomScaleLayer})
+    except ImportError:
+        pass
+    return objs
 
 
 def main():

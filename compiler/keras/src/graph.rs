@@ -88,8 +88,9 @@ struct InRef {
 /// Resolved (local layer name, node index) of a functional model -> what it is.
 type Resolved = BTreeMap<(String, usize), NodeOut>;
 
-/// A layer application waiting for its inputs: (entry, local node index, inbound refs).
-type Pending<'v> = (&'v Value, usize, Vec<InRef>);
+/// A layer application waiting for its inputs: (entry, local node index, inbound refs, the
+/// call's keyword arguments when the node records them).
+type Pending<'v> = (&'v Value, usize, Vec<InRef>, Option<Value>);
 
 struct Flattener<'a> {
     file: &'a str,
@@ -172,14 +173,26 @@ impl Flattener<'_> {
         entry: &Value,
         flat_name: String,
         inbound: Vec<TensorRef>,
+        kwargs: Option<Value>,
     ) -> Result<(String, usize), KerasError> {
         // Keras 2 writes registered custom classes as `package>Class`; keep the class name.
         let class = class_of(entry);
-        let class_name = class.rsplit('>').next().unwrap_or(class).to_string();
+        let mut class_name = class.rsplit('>').next().unwrap_or(class).to_string();
+        let op = keras3_op_function(entry);
         if class_name.is_empty() {
             return Err(self.layer_err(&flat_name, "layer entry has no class_name"));
         }
-        let config = LayerConfig(entry.get("config").cloned().unwrap_or(Value::Null));
+        let mut config = entry.get("config").cloned().unwrap_or(Value::Null);
+        if let (Some(f), Value::Object(c)) = (op, &mut config) {
+            class_name = "TFOpLambda".to_string();
+            c.insert("function".to_string(), Value::from(f));
+        }
+        if let (Some(kw), Value::Object(c)) = (kwargs, &mut config) {
+            if class_name == "TFOpLambda" {
+                c.insert("call_kwargs".to_string(), kw);
+            }
+        }
+        let config = LayerConfig(config);
         let count = self.calls.entry(flat_name.clone()).or_insert(0);
         let node = *count;
         *count += 1;
@@ -259,7 +272,7 @@ impl Flattener<'_> {
                 }
                 current = outs[0].clone();
             } else {
-                let (n, node) = self.add_leaf(l, flat, vec![current])?;
+                let (n, node) = self.add_leaf(l, flat, vec![current], None)?;
                 current = TensorRef { layer: n, node, tensor: 0 };
             }
         }
@@ -376,7 +389,7 @@ impl Flattener<'_> {
                 let refs = parse_node(node).ok_or_else(|| {
                     self.layer_err(&format!("{prefix}{n}"), "cannot parse inbound node")
                 })?;
-                pending.push((l, k, refs));
+                pending.push((l, k, refs, call_kwargs(node)));
             }
         }
         Ok(pending)
@@ -403,7 +416,7 @@ impl Flattener<'_> {
                     i += 1;
                     continue;
                 }
-                let (l, k, refs) = pending.remove(i);
+                let (l, k, refs, kwargs) = pending.remove(i);
                 progressed = true;
                 let mut inbound = Vec::with_capacity(refs.len());
                 for r in &refs {
@@ -417,12 +430,12 @@ impl Flattener<'_> {
                     let outs = self.model(l, &format!("{flat}/"), Some(&inbound))?;
                     resolved.insert((n, k), NodeOut::Model(outs));
                 } else {
-                    let (fname, fnode) = self.add_leaf(l, flat, inbound)?;
+                    let (fname, fnode) = self.add_leaf(l, flat, inbound, kwargs)?;
                     resolved.insert((n, k), NodeOut::Leaf(fname, fnode));
                 }
             }
             if !progressed {
-                let (l, _, refs) = &pending[0];
+                let (l, _, refs, _) = &pending[0];
                 let missing: Vec<String> = refs
                     .iter()
                     .filter(|r| {
@@ -527,6 +540,19 @@ fn parse_triples(v: Option<&Value>) -> Option<Vec<(String, usize, usize)>> {
 /// `{"args": [...], "kwargs": {...}}` with `__keras_tensor__` entries.
 fn parse_node(node: &Value) -> Option<Vec<InRef>> {
     match node {
+        // Keras 2 `TFOpLambda` / `SlicingOpLambda` keep the call's structure: one entry
+        // `[name, node, tensor, kwargs]`, further tensors as `[name, node, tensor]` in kwargs
+        Value::Array(items) if items.first().is_some_and(Value::is_string) => {
+            let mut out = vec![k2_ref(node)?];
+            if let Some(Value::Object(kw)) = items.get(3) {
+                for v in kw.values() {
+                    if v.as_array().is_some_and(|a| a.first().is_some_and(Value::is_string)) {
+                        out.push(k2_ref(v)?);
+                    }
+                }
+            }
+            Some(out)
+        }
         Value::Array(items) => items
             .iter()
             .map(|it| {
@@ -546,6 +572,61 @@ fn parse_node(node: &Value) -> Option<Vec<InRef>> {
         }
         _ => None,
     }
+}
+
+/// A Keras 2 reference `[name, node, tensor, ...]`.
+fn k2_ref(v: &Value) -> Option<InRef> {
+    let t = v.as_array()?;
+    Some(InRef {
+        layer: t.first()?.as_str()?.to_string(),
+        node: t.get(1)?.as_u64()? as usize,
+        tensor: t.get(2)?.as_u64()? as usize,
+        numbering: Numbering::Keras2,
+    })
+}
+
+/// The constant operands of a tensor-arithmetic call, as the `call_kwargs` option the evaluator
+/// reads (`{"y": 3.0}`): the keyword arguments of a Keras 2 `TFOpLambda` node
+/// (`[name, node, tensor, {"y": 3.0, "name": null}]`), or the non-tensor second argument of a
+/// Keras 3 `keras.src.ops` operation (`{"args": [tensor, 3.0]}`); `None` for any other node.
+fn call_kwargs(node: &Value) -> Option<Value> {
+    match node {
+        Value::Array(items) if items.first().is_some_and(Value::is_string) => {
+            items.get(3).filter(|v| v.is_object()).cloned()
+        }
+        Value::Object(o) => {
+            let args = o.get("args")?.as_array()?;
+            match args.as_slice() {
+                [_, y] if !is_keras_tensor(y) => Some(serde_json::json!({ "y": y })),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+fn is_keras_tensor(v: &Value) -> bool {
+    v.get("class_name").and_then(Value::as_str) == Some("__keras_tensor__")
+}
+
+/// Keras 3 records tensor arithmetic in a functional model as `keras.src.ops` operations
+/// (`x + 3.0` is `Add` with args `[x, 3.0]`); they are read as the Keras 2 `TFOpLambda`
+/// function that computes the same (`__operators__.add`), so one layer class covers both.
+fn keras3_op_function(entry: &Value) -> Option<&'static str> {
+    let module = entry.get("module").and_then(Value::as_str)?;
+    if !module.starts_with("keras.src.ops") {
+        return None;
+    }
+    Some(match class_of(entry) {
+        "Add" => "__operators__.add",
+        "Subtract" => "math.subtract",
+        "Multiply" => "math.multiply",
+        "Divide" | "TrueDivide" => "math.truediv",
+        "Maximum" => "math.maximum",
+        "Minimum" => "math.minimum",
+        "Negative" => "math.negative",
+        _ => return None,
+    })
 }
 
 fn collect_keras_tensors(v: &Value, out: &mut Vec<InRef>, depth: usize) -> Option<()> {

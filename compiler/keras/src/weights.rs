@@ -90,9 +90,10 @@ pub(crate) fn load_k2(file: &str, h5: &H5, root: &Value) -> Result<WeightMap, Ke
             let mut ws: Vec<Weight> = read.into_iter().map(|(_, w)| w).collect();
             // a wrapper's weights repeat the wrapped layer's names (`forward_lstm/…/kernel`,
             // `backward_lstm/…/kernel`): named by position, in Keras order
-            if class_of(entry) == "Bidirectional" {
+            // and ConvNeXt's LayerScale (Keras 2) stores its `gamma` as an unnamed `Variable`
+            if matches!(class_of(entry), "Bidirectional" | "LayerScale") {
                 let cfg = LayerConfig(entry.get("config").cloned().unwrap_or(Value::Null));
-                if let Some(names) = expected_names("Bidirectional", &cfg) {
+                if let Some(names) = expected_names(class_of(entry), &cfg) {
                     if names.len() == ws.len() {
                         for (w, n) in ws.iter_mut().zip(names) {
                             w.name = n.to_string();

@@ -135,7 +135,43 @@ const SUPPORTED: &[&str] = &[
     "ActivityRegularization",
     "Identity",
     "RepeatVector",
+    "TFOpLambda",
+    "LayerScale",
+    "CustomScaleLayer",
+    "StochasticDepth",
 ];
+
+/// `TFOpLambda` functions of two operands (`x` and the tensor or constant `y`).
+const TF_BINARY: &[&str] = &[
+    "__operators__.add",
+    "math.add",
+    "math.subtract",
+    "math.multiply",
+    "math.truediv",
+    "math.divide",
+    "math.maximum",
+    "math.minimum",
+];
+
+/// `TFOpLambda` functions of one operand, with the Keras activation each computes.
+const TF_UNARY: &[(&str, &str)] = &[
+    ("nn.relu", "relu"),
+    ("nn.relu6", "relu6"),
+    ("math.sigmoid", "sigmoid"),
+    ("nn.sigmoid", "sigmoid"),
+    ("math.tanh", "tanh"),
+    ("nn.tanh", "tanh"),
+    ("nn.silu", "swish"),
+    ("nn.swish", "swish"),
+    ("math.exp", "exponential"),
+];
+
+/// Whether a `TFOpLambda` calling `function` is one the evaluator computes.
+pub fn is_supported_tf_op(function: &str) -> bool {
+    TF_BINARY.contains(&function)
+        || TF_UNARY.iter().any(|(f, _)| *f == function)
+        || function == "math.negative"
+}
 
 /// Whether the evaluator implements layer class `class_name`.
 pub fn is_supported_class(class_name: &str) -> bool {
@@ -159,6 +195,13 @@ pub fn check_options(l: &Layer) -> Result<(), String> {
     }
     if l.config.data_format().is_none() {
         return Err(format!("data_format {:?}", l.config.str("data_format")));
+    }
+    if l.class_name == "TFOpLambda" {
+        match l.config.str("function") {
+            Some(f) if is_supported_tf_op(f) => {}
+            Some(f) => return Err(format!("TFOpLambda function `tf.{f}` is not supported")),
+            None => return Err("TFOpLambda without a `function`".to_string()),
+        }
     }
     Ok(())
 }
@@ -319,8 +362,9 @@ type Family<T> = fn(&Layer, &[&ArrayD<T>], bool) -> Result<Option<ArrayD<T>>, Fa
 
 fn apply<T: Scalar>(layer: &Layer, args: &[&ArrayD<T>], keras3: bool) -> Result<ArrayD<T>, Fail> {
     // Each class belongs to exactly one family, so the order only decides which is asked first.
-    let families: [Family<T>; 9] = [
+    let families: [Family<T>; 10] = [
         weighted,
+        lambdas,
         activations,
         normalization,
         merge,
@@ -526,6 +570,81 @@ fn flatten_json(v: &serde_json::Value) -> Option<Vec<f64>> {
         }
         _ => None,
     }
+}
+
+/// A JSON number or nested list of numbers as an array (a scalar is 0-d).
+fn json_array<T: Scalar>(v: &serde_json::Value) -> Option<ArrayD<T>> {
+    let mut shape = Vec::new();
+    let mut cur = v;
+    while let serde_json::Value::Array(a) = cur {
+        shape.push(a.len());
+        cur = a.first()?;
+    }
+    let flat = flatten_json(v)?;
+    ArrayD::from_shape_vec(IxDyn(&shape), flat.into_iter().map(T::of).collect()).ok()
+}
+
+/// Elementwise arithmetic of Keras 2's `TFOpLambda` (`x + 3`, `tf.math.multiply(x, 1/6)`,
+/// `x + y`), `LayerScale` (ConvNeXt: `x * gamma`), `CustomScaleLayer` (InceptionResNetV2:
+/// `x0 + x1 * scale`) and `StochasticDepth` (the identity at inference).
+fn lambdas<T: Scalar>(
+    layer: &Layer,
+    args: &[&ArrayD<T>],
+    _keras3: bool,
+) -> Result<Option<ArrayD<T>>, Fail> {
+    let cfg = &layer.config;
+    let y = match layer.class_name.as_str() {
+        "TFOpLambda" => {
+            let f = cfg.str("function").unwrap_or_default();
+            let x = args.first().ok_or_else(|| Fail::Shape("TFOpLambda with no input".into()))?;
+            if let Some((_, act)) = TF_UNARY.iter().find(|(name, _)| *name == f) {
+                return Ok(Some(ops::activation(act, (*x).clone(), false)?));
+            }
+            if f == "math.negative" {
+                return Ok(Some(x.mapv(|v| -v)));
+            }
+            let constant;
+            let y: &ArrayD<T> = match args.get(1) {
+                Some(y) => y,
+                None => {
+                    let v = cfg
+                        .get("call_kwargs")
+                        .and_then(|k| k.get("y"))
+                        .ok_or_else(|| Fail::Unsupported(format!("tf.{f} without a `y`")))?;
+                    constant = json_array(v).ok_or_else(|| {
+                        Fail::Unsupported(format!("tf.{f}: `y` is not a number or a list"))
+                    })?;
+                    &constant
+                }
+            };
+            let pair = [*x, y];
+            match f {
+                "__operators__.add" | "math.add" => elementwise(&pair, |a, b| a + b)?,
+                "math.subtract" => elementwise(&pair, |a, b| a - b)?,
+                "math.multiply" => elementwise(&pair, |a, b| a * b)?,
+                "math.truediv" | "math.divide" => elementwise(&pair, |a, b| a / b)?,
+                "math.maximum" => elementwise(&pair, |a, b| if b > a { b } else { a })?,
+                "math.minimum" => elementwise(&pair, |a, b| if b < a { b } else { a })?,
+                _ => return Err(Fail::Unsupported(format!("TFOpLambda function `tf.{f}`"))),
+            }
+        }
+        "LayerScale" => {
+            let x = one(args)?;
+            let g = weight(layer, "gamma")?.mapv(T::of);
+            elementwise(&[x, &g], |a, b| a * b)?
+        }
+        "CustomScaleLayer" => {
+            let [x0, x1] = args else {
+                return Err(Fail::Shape(format!("expects two inputs, got {}", args.len())));
+            };
+            let scale = T::of(cfg.f64("scale").unwrap_or(1.0));
+            let scaled = x1.mapv(|v| v * scale);
+            elementwise(&[x0, &scaled], |a, b| a + b)?
+        }
+        "StochasticDepth" => one(args)?.clone(),
+        _ => return Ok(None),
+    };
+    Ok(Some(y))
 }
 
 /// Activation layers: `Activation`, the ReLU family, `ELU`, `PReLU`, `Softmax`.

@@ -42,6 +42,8 @@ pub fn expected_names(class_name: &str, cfg: &LayerConfig) -> Option<Vec<&'stati
             Some(v)
         }
         "PReLU" => Some(vec!["alpha"]),
+        "LayerScale" => Some(vec!["gamma"]),
+        "CustomScaleLayer" | "TFOpLambda" | "StochasticDepth" => Some(vec![]),
         "SimpleRNN" | "GRU" | "LSTM" => Some(super::recurrent::cell_weight_names(cfg)),
         "Bidirectional" => {
             let (fc, fcfg) = super::recurrent::inner(cfg, "layer")?;

@@ -66,16 +66,33 @@ impl Emitter<'_> {
         let obj = match class {
             "Dense" => {
                 let pre = one()?;
-                if pre.shape.len() != 1 {
-                    return Err(self.unsupported(l, "Dense on an input with more than one axis"));
+                let rank = pre.shape.len().saturating_sub(1);
+                if !(1..=3).contains(&pre.shape.len()) {
+                    return Err(self.unsupported(l, "Dense on an input with more than three axes"));
                 }
                 let kernel = self.weight(l, "kernel")?;
                 let bias = if l.config.use_bias() { Some(self.weight(l, "bias")?) } else { None };
                 let act = self.activation_of(l)?;
-                let k = self.tensor(format!("{}/kernel", l.name), kernel);
                 let obj = self.target(l, &out_shape, &act, bias)?;
                 let syn = self.synapse(&pre);
-                self.line(format!("connect {} -> {} transform {k}.T {syn}", pre.name, obj.name));
+                if rank == 0 {
+                    let k = self.tensor(format!("{}/kernel", l.name), kernel);
+                    self.line(format!("connect {} -> {} transform {k}.T {syn}", pre.name, obj.name));
+                } else {
+                    // Dense over the last axis of (L, C) / (H, W, C): a 1×1 convolution
+                    // (ConvNeXt's pointwise layers)
+                    let mut shape = vec![1usize; rank];
+                    shape.extend_from_slice(kernel.shape());
+                    let kernel = kernel
+                        .into_shape_with_order(IxDyn(&shape))
+                        .map_err(|e| self.err(ErrorKind::Shape, &l.name, e.to_string()))?;
+                    let k = self.tensor(format!("{}/kernel", l.name), kernel);
+                    let ones = vec!["1"; rank].join(", ");
+                    self.line(format!(
+                        "connect {} -> {} transform conv{rank}d(kernel = {k}, strides = [{ones}], padding = valid) {syn}",
+                        pre.name, obj.name
+                    ));
+                }
                 obj
             }
             "Conv1D" | "Conv2D" | "DepthwiseConv1D" | "DepthwiseConv2D" | "SeparableConv1D"
@@ -114,25 +131,46 @@ impl Emitter<'_> {
             }
             "BatchNormalization" => self.batch_norm(l, &one()?, &out_shape)?,
             "Add" | "Average" => {
-                let obj = self.node(l, &out_shape, "passthrough node");
-                let scale = if class == "Average" {
-                    format!(" transform {}", fmt_num(1.0 / inputs.len() as f64))
-                } else {
-                    String::new()
-                };
-                for (k, pre) in inputs.iter().enumerate() {
-                    if pre.shape == out_shape {
-                        let syn = self.synapse(pre);
-                        self.line(format!("connect {} -> {}{scale} {syn}", pre.name, obj.name));
-                    } else {
-                        // Keras broadcasting (e.g. a (1, 1, C) gate onto (H, W, C)): a sparse
-                        // transform copying each input value to the outputs it broadcasts to
-                        let w = 1.0 / if class == "Average" { inputs.len() as f64 } else { 1.0 };
-                        let entries = self.broadcast_entries(l, &pre.shape, &out_shape, w)?;
-                        self.sparse(l, &format!("in{k}_"), pre, &obj, entries);
+                let w = if class == "Average" { 1.0 / inputs.len() as f64 } else { 1.0 };
+                let weights = vec![w; inputs.len()];
+                self.weighted_sum(l, &inputs, &weights, &out_shape)?
+            }
+            // InceptionResNetV2's residual: inputs[0] + inputs[1] * scale
+            "CustomScaleLayer" if inputs.len() == 2 => {
+                let scale = l.config.f64("scale").unwrap_or(1.0);
+                self.weighted_sum(l, &inputs, &[1.0, scale], &out_shape)?
+            }
+            "TFOpLambda" if inputs.len() == 2 => {
+                let w = match l.config.str("function").unwrap_or_default() {
+                    "__operators__.add" | "math.add" => 1.0,
+                    "math.subtract" => -1.0,
+                    f => {
+                        return Err(self.unsupported(l, &format!("tf.{f} of two tensors")));
                     }
+                };
+                self.weighted_sum(l, &inputs, &[1.0, w], &out_shape)?
+            }
+            // elementwise arithmetic with constants, a per-channel scale: x * scale + offset
+            "TFOpLambda" | "LayerScale" => {
+                let pre = one()?;
+                let affine = matches!(
+                    l.config.str("function").unwrap_or("LayerScale"),
+                    "LayerScale"
+                        | "__operators__.add"
+                        | "math.add"
+                        | "math.subtract"
+                        | "math.multiply"
+                        | "math.truediv"
+                        | "math.divide"
+                        | "math.negative"
+                );
+                if !affine || pre.shape != out_shape || inputs.len() != 1 {
+                    return Err(self.unsupported(l, "not an elementwise affine map"));
                 }
-                obj
+                self.preprocessing(l, &pre, &out_shape)?
+            }
+            "StochasticDepth" => {
+                self.identity(l, &one()?, &out_shape, "passthrough node (identity at inference)")
             }
             "Concatenate" => self.concatenate(l, &inputs, &out_shape)?,
             "Flatten" => {
@@ -609,6 +647,31 @@ impl Emitter<'_> {
 
     /// `Rescaling` (`x * scale + offset`) and adapted `Normalization` (`(x - mean) /
     /// max(sqrt(var), 1e-7)`) as an elementwise scale and offset.
+    /// A passthrough node summing `inputs`, each times its weight; an input of another shape
+    /// is broadcast the Keras way (e.g. a (1, 1, C) gate onto (H, W, C)) by a sparse transform
+    /// copying each of its values to the outputs it reaches.
+    fn weighted_sum(
+        &mut self,
+        l: &Layer,
+        inputs: &[Obj],
+        weights: &[f64],
+        out_shape: &[usize],
+    ) -> Result<Obj, KerasError> {
+        let obj = self.node(l, out_shape, "passthrough node");
+        for (k, (pre, &w)) in inputs.iter().zip(weights).enumerate() {
+            if pre.shape == out_shape {
+                let scale =
+                    if w == 1.0 { String::new() } else { format!(" transform {}", fmt_num(w)) };
+                let syn = self.synapse(pre);
+                self.line(format!("connect {} -> {}{scale} {syn}", pre.name, obj.name));
+            } else {
+                let entries = self.broadcast_entries(l, &pre.shape, out_shape, w)?;
+                self.sparse(l, &format!("in{k}_"), pre, &obj, entries);
+            }
+        }
+        Ok(obj)
+    }
+
     fn preprocessing(&mut self, l: &Layer, pre: &Obj, shape: &[usize]) -> Result<Obj, KerasError> {
         // the evaluator's kernel gives the per-element affine map: f(0) and f(1) - f(0)
         let n: usize = shape.iter().product();
@@ -629,10 +692,11 @@ impl Emitter<'_> {
             .map_err(|e| self.err(ErrorKind::Shape, &l.name, e.to_string()))?;
         let offset = ArrayD::from_shape_vec(IxDyn(shape), f0)
             .map_err(|e| self.err(ErrorKind::Shape, &l.name, e.to_string()))?;
-        let what = if l.class_name == "Rescaling" {
-            "x * scale + offset"
-        } else {
-            "(x - mean) / max(sqrt(variance), 1e-7)"
+        let what = match l.class_name.as_str() {
+            "Rescaling" => "x * scale + offset",
+            "Normalization" => "(x - mean) / max(sqrt(variance), 1e-7)",
+            "LayerScale" => "x * gamma",
+            _ => "elementwise arithmetic with a constant",
         };
         Ok(self.affine(l, pre, shape, scale, offset, what))
     }
