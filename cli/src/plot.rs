@@ -405,8 +405,8 @@ fn draw_traces<DB: DrawingBackend>(
         chart
             .configure_series_labels()
             .position(SeriesLabelPosition::UpperRight)
-            .background_style(&WHITE.mix(0.8))
-            .border_style(&BLACK.mix(0.4))
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK.mix(0.4))
             .label_font(("sans-serif", 11))
             .draw()
             .map_err(e)?;

@@ -167,7 +167,7 @@ const TF_UNARY: &[(&str, &str)] = &[
 ];
 
 /// Whether a `TFOpLambda` calling `function` is one the evaluator computes.
-pub fn is_supported_tf_op(function: &str) -> bool {
+pub(crate) fn is_supported_tf_op(function: &str) -> bool {
     TF_BINARY.contains(&function)
         || TF_UNARY.iter().any(|(f, _)| *f == function)
         || function == "math.negative"

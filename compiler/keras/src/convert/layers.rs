@@ -77,7 +77,10 @@ impl Emitter<'_> {
                 let syn = self.synapse(&pre);
                 if rank == 0 {
                     let k = self.tensor(format!("{}/kernel", l.name), kernel);
-                    self.line(format!("connect {} -> {} transform {k}.T {syn}", pre.name, obj.name));
+                    self.line(format!(
+                        "connect {} -> {} transform {k}.T {syn}",
+                        pre.name, obj.name
+                    ));
                 } else {
                     // Dense over the last axis of (L, C) / (H, W, C): a 1×1 convolution
                     // (ConvNeXt's pointwise layers)

@@ -184,7 +184,7 @@ impl Elab<'_> {
             .with_label(post.span, format!("`{}` takes {}", post_obj.name, post_ep.size));
             let n = post_ep.size;
             let matrix = format!("add `transform` with a {n}×{mid} matrix");
-            d = d.with_help(if function.is_some() {
+            d = d.with_help(if has_function {
                 format!("return {n} value(s) from the function, or {matrix}")
             } else if mid > n {
                 match sliced(pre, n) {
