@@ -377,6 +377,7 @@ def gen_io():
     np.savez_compressed(os.path.join(IO_OUT, "io_compressed.npz"), **arrays)
     np.save(os.path.join(IO_OUT, "io_single.npy"), arrays["f32"])
     np.savez(os.path.join(IO_OUT, "io_f16.npz"), ok=np.zeros(2), half=np.ones(3, dtype=np.float16))
+    np.savez(os.path.join(IO_OUT, "io_c8.npz"), ok=np.zeros(2), cplx=np.ones(3, dtype=np.complex64))
     st = {k: np.ascontiguousarray(v) for k, v in arrays.items() if k not in ("big_endian", "scalar")}
     st["f16"] = np.array([0.5, -1.25, 65504.0], dtype=np.float16)
     expected["f16"] = st["f16"].astype(np.float64)
