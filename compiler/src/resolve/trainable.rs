@@ -5,7 +5,7 @@
 use crate::resolve::scope::NetCtx;
 use crate::resolve::Elab;
 use crate::value::Value;
-use snn_syntax::{ast, codes, Diagnostic, Span};
+use snn_syntax::{ast, Span};
 
 impl Elab<'_> {
     /// A connection's `trainable EXPR` clause, else the config's setting for `kind`, else true.
@@ -26,18 +26,7 @@ impl Elab<'_> {
 
     /// A `trainable` value: true or false (reported otherwise).
     pub(crate) fn trainable_value(&mut self, v: Value, span: Span) -> Option<bool> {
-        match v {
-            Value::Bool(b) => Some(b),
-            other => {
-                self.diags.push(Diagnostic::error(
-                    codes::TYPE_MISMATCH,
-                    format!("`trainable` is true or false, found {}", other.describe()),
-                    span,
-                    "not a boolean",
-                ));
-                None
-            }
-        }
+        self.bool_value("trainable", v, span)
     }
 }
 

@@ -193,18 +193,7 @@ impl Args {
     /// An optional boolean.
     pub(crate) fn opt_bool(&mut self, el: &mut Elab<'_>, name: &str) -> Option<bool> {
         let a = self.take(name)?;
-        match a.value {
-            Value::Bool(b) => Some(b),
-            other => {
-                el.diags.push(Diagnostic::error(
-                    codes::TYPE_MISMATCH,
-                    format!("`{name}` is true or false, found {}", other.describe()),
-                    a.value_span,
-                    "not a boolean",
-                ));
-                None
-            }
-        }
+        el.bool_value(name, a.value, a.value_span)
     }
 
     /// A required array, named or at position `pos`.
@@ -257,6 +246,24 @@ impl Args {
                 a.span,
                 "not used",
             ));
+        }
+    }
+}
+
+impl Elab<'_> {
+    /// The value of `name`, true or false (reported at `span` otherwise).
+    pub(crate) fn bool_value(&mut self, name: &str, v: Value, span: Span) -> Option<bool> {
+        match v {
+            Value::Bool(b) => Some(b),
+            other => {
+                self.diags.push(Diagnostic::error(
+                    codes::TYPE_MISMATCH,
+                    format!("`{name}` is true or false, found {}", other.describe()),
+                    span,
+                    "not a boolean",
+                ));
+                None
+            }
         }
     }
 }
