@@ -183,7 +183,7 @@ struct TrainArgs {
     #[arg(long, default_value = "adam")]
     optimizer: String,
     /// Learning rate.
-    #[arg(long, default_value = "0.001", value_parser = snnc::run::parse_seconds)]
+    #[arg(long, default_value_t = 0.001)]
     learning_rate: f64,
     /// Momentum of sgd.
     #[arg(long, default_value_t = 0.0)]

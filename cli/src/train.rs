@@ -474,12 +474,21 @@ pub fn train(cfg: &TrainConfig) -> Result<(), Failure> {
         b
     });
     let mut last_epoch = usize::MAX;
+    // validation is scored as the model runs (Keras's and NengoDL's inference mode)
+    let runner = crate::run::check_backend("jit")?;
+    let mut validate = |values: &[ArrayD<f64>]| -> Result<Scores, snn_train::TrainError> {
+        let (Some(v), mut program) = (&validation, loaded.program.clone()) else {
+            return Ok(Scores::default());
+        };
+        snn_train::params::apply(&mut program, &params, values)?;
+        score_running(runner, &program, &loss_list, v, cfg.batch_size, fit_cfg.threads)
+    };
     let history = fit::fit(
         &engine,
         &mut values,
         &loss_list,
         &data,
-        validation.as_ref(),
+        validation.is_some().then_some(&mut validate as &mut fit::Validate<'_>),
         &fit_cfg,
         &mut |epoch, done, total, loss| {
             if let Some(b) = &bar {
@@ -544,27 +553,7 @@ pub fn evaluate(cfg: &EvaluateConfig) -> Result<(Scores, Vec<(String, Loss)>), F
     let n = threads(cfg.threads);
     if !cfg.training_mode {
         let target = crate::run::check_backend(&cfg.backend)?;
-        let prepared = target
-            .prepare(&loaded.program, snn_runtime::Precision::F64)
-            .map_err(|e| fail(e.to_string()))?;
-        let every: Vec<usize> = loaded.program.probes.iter().map(|p| p.every).collect();
-        let mut run = |part: &Data| -> Result<Vec<Array3<f64>>, snn_train::TrainError> {
-            let rows = part.len();
-            let inputs: Vec<ArrayD<f64>> =
-                part.inputs.iter().map(|a| a.as_standard_layout().to_owned().into_dyn()).collect();
-            let outs = prepared
-                .run(part.steps, rows, &inputs, n, &mut |_| {})
-                .map_err(|e| snn_train::TrainError::new(e.to_string()))?;
-            outs.into_iter()
-                .map(|o| {
-                    let samples = o.shape().get(1).copied().unwrap_or(0);
-                    let size = o.len() / (rows * samples).max(1);
-                    o.into_shape_with_order((rows, samples, size))
-                        .map_err(|e| snn_train::TrainError::new(e.to_string()))
-                })
-                .collect()
-        };
-        let scores = fit::score_outputs(&loss_list, &data, cfg.batch_size.max(1), &every, &mut run)
+        let scores = score_running(target, &loaded.program, &loss_list, &data, cfg.batch_size, n)
             .map_err(|e| train_failure(&loaded.db, e))?;
         return Ok((scores, losses));
     }
@@ -577,6 +566,40 @@ pub fn evaluate(cfg: &EvaluateConfig) -> Result<(Scores, Vec<(String, Loss)>), F
         .install(|| fit::score(&engine, &[], &loss_list, &data, cfg.batch_size.max(1), n))
         .map_err(|e| train_failure(&loaded.db, e))?;
     Ok((scores, losses))
+}
+
+/// The losses and accuracies of `program` run by `target` as it runs (spiking neurons
+/// spiking) on `data`, in batches of `batch_size`: NengoDL's `evaluate`, and how `train`
+/// scores validation data after each epoch (as Keras and NengoDL do, in inference mode).
+fn score_running(
+    target: &dyn snn_compiler::target::Target,
+    program: &Program,
+    losses: &[Loss],
+    data: &Data,
+    batch_size: usize,
+    threads: usize,
+) -> Result<Scores, snn_train::TrainError> {
+    let prepared = target
+        .prepare(program, snn_runtime::Precision::F64)
+        .map_err(|e| snn_train::TrainError::new(e.to_string()))?;
+    let every: Vec<usize> = program.probes.iter().map(|p| p.every).collect();
+    let mut run = |part: &Data| -> Result<Vec<Array3<f64>>, snn_train::TrainError> {
+        let rows = part.len();
+        let inputs: Vec<ArrayD<f64>> =
+            part.inputs.iter().map(|a| a.as_standard_layout().to_owned().into_dyn()).collect();
+        let outs = prepared
+            .run(part.steps, rows, &inputs, threads, &mut |_| {})
+            .map_err(|e| snn_train::TrainError::new(e.to_string()))?;
+        outs.into_iter()
+            .map(|o| {
+                let samples = o.shape().get(1).copied().unwrap_or(0);
+                let size = o.len() / (rows * samples).max(1);
+                o.into_shape_with_order((rows, samples, size))
+                    .map_err(|e| snn_train::TrainError::new(e.to_string()))
+            })
+            .collect()
+    };
+    fit::score_outputs(losses, data, batch_size.max(1), &every, &mut run)
 }
 
 /// Prints `evaluate`'s result (`json`: one JSON object).

@@ -420,3 +420,52 @@ fn convnet_loss_falls() {
     let after = score(dir.join("c.snn"));
     assert!(after < 0.9 * before, "loss {before} -> {after}");
 }
+
+/// Validation is scored as the model runs (spiking neurons spiking), as Keras and NengoDL
+/// score it in inference mode: the last epoch's validation loss is what `snnc evaluate`
+/// gives for the written model, not what training mode gives.
+#[test]
+fn validation_is_scored_as_the_model_runs() {
+    let dir = scratch("validation");
+    let fixtures = root().join("tests/train");
+    for f in ["grad_lif_synapse.snn", "grad_lif_synapse.npz"] {
+        std::fs::copy(fixtures.join(f), dir.join(f)).expect("copy");
+    }
+    let snnc = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_snnc"))
+            .args(args)
+            .current_dir(&dir)
+            .output()
+            .expect("snnc runs");
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+        text
+    };
+    let data = ["--data", "grad_lif_synapse.npz", "--array", "x=x", "--loss", "y=mse"];
+    let mut train = vec!["train", "grad_lif_synapse.snn", "-o", "t.snn", "--epochs", "2"];
+    train.extend(data);
+    train.extend(["--validation", "grad_lif_synapse.npz", "--batch-size", "5", "--seed", "3"]);
+    let text = snnc(&train);
+    let last = text.lines().rfind(|l| l.starts_with("epoch 2/2")).expect("epoch line");
+    let number = |s: &str| -> f64 {
+        s.split_whitespace().next().and_then(|v| v.parse().ok()).expect("a number")
+    };
+    let validation = number(last.split("validation loss ").nth(1).expect("validation"));
+    let evaluate = |extra: &[&str]| {
+        let mut args = vec!["evaluate", "t.snn", "--batch-size", "5"];
+        args.extend(data);
+        args.extend(extra);
+        let text = snnc(&args);
+        number(text.strip_prefix("loss ").expect("loss line"))
+    };
+    let running = evaluate(&[]);
+    let training = evaluate(&["--training-mode"]);
+    assert!(
+        (validation - running).abs() <= 1e-5 * running.abs().max(1e-12),
+        "validation {validation} vs evaluate {running}"
+    );
+    assert!(
+        (training - running).abs() > 1e-3 * running.abs(),
+        "the case must tell the modes apart: training mode {training}, running {running}"
+    );
+}

@@ -248,14 +248,19 @@ fn scores_from(
     Scores { loss, losses: per_loss, accuracy }
 }
 
+/// Scores parameter values on validation data (after each epoch): Keras and NengoDL score
+/// validation in inference mode, so the caller runs the model as it runs
+/// ([`crate::params::apply`] then a target, scored by [`score_outputs`]).
+pub type Validate<'a> = dyn FnMut(&[ArrayD<f64>]) -> Result<Scores, TrainError> + 'a;
+
 /// Trains `params` on `data` for `cfg.epochs`, calling `progress(epoch, done, total, loss)`
-/// after every minibatch; validation scores after every epoch when `validation` is given.
+/// after every minibatch; `validate` scores the values after every epoch when given.
 pub fn fit(
     engine: &Engine<'_>,
     params: &mut [ArrayD<f64>],
     losses: &[Loss],
     data: &Data,
-    validation: Option<&Data>,
+    mut validate: Option<&mut Validate<'_>>,
     cfg: &FitConfig,
     progress: &mut dyn FnMut(usize, usize, usize, f64),
 ) -> Result<History, TrainError> {
@@ -296,10 +301,8 @@ pub fn fit(
         }
         history.loss.push(sum / batches as f64);
         history.seconds.push(start.elapsed().as_secs_f64());
-        if let Some(v) = validation {
-            let s =
-                pool.install(|| score(engine, params, losses, v, cfg.batch_size, cfg.threads))?;
-            history.validation.push(s);
+        if let Some(v) = validate.as_mut() {
+            history.validation.push(v(params)?);
         }
     }
     Ok(history)

@@ -216,3 +216,46 @@ pub fn find(model: &Model, program: &Program) -> (Vec<Param>, Vec<Skipped>) {
     }
     (params, skipped)
 }
+
+/// Writes `values` (one per parameter of `params`, shaped as [`Param::value`]) into the ops of
+/// `program` they came from, so that it runs with them (validation and scoring as the model
+/// runs, spiking neurons spiking). A value whose size does not fit its op is an error.
+pub fn apply(
+    program: &mut Program,
+    params: &[Param],
+    values: &[ArrayD<f64>],
+) -> Result<(), crate::TrainError> {
+    let misfit =
+        |p: &Param| crate::TrainError::at(format!("`{}` does not fit its op", p.name), p.span);
+    for (p, v) in params.iter().zip(values) {
+        let op = program.ops.get_mut(p.op).ok_or_else(|| misfit(p))?;
+        let flat: Vec<f64> = v.iter().copied().collect();
+        match (&mut op.kind, p.kind) {
+            (OpKind::DotInc { mat, .. }, ParamKind::Matrix) if mat.len() == flat.len() => {
+                *mat =
+                    ndarray::Array2::from_shape_vec(mat.raw_dim(), flat).map_err(|_| misfit(p))?;
+            }
+            (OpKind::SparseDotInc { vals, .. }, ParamKind::Sparse) if vals.len() == flat.len() => {
+                *vals = flat
+            }
+            (OpKind::ConvInc { spec, .. }, ParamKind::Kernel)
+                if spec.kernel.len() == flat.len() =>
+            {
+                spec.kernel =
+                    ArrayD::from_shape_vec(spec.kernel.raw_dim(), flat).map_err(|_| misfit(p))?;
+            }
+            (OpKind::ElementwiseInc { scale, .. }, ParamKind::Scale)
+                if scale.len() == flat.len() =>
+            {
+                *scale = flat
+            }
+            (OpKind::Reset { value, .. }, ParamKind::Bias)
+                if value.len() == flat.len() || value.len() == 1 =>
+            {
+                *value = flat
+            }
+            _ => return Err(misfit(p)),
+        }
+    }
+    Ok(())
+}
