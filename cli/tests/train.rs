@@ -350,7 +350,6 @@ fn run_accuracy(args: &[&str]) -> f64 {
 /// voltages, the same 400 images): at least as accurate as the Keras-trained regularised model
 /// in that row (examples/mnist/snnc_results.json, equal to NengoDL's).
 #[test]
-#[ignore = "needs examples/convnet/trained.safetensors, written by the training command in examples/convnet/README.md (not yet run to completion)"]
 fn convnet_trained_by_snnc_runs_spiking_as_well_as_keras_trained() {
     let results: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(root().join("examples/mnist/snnc_results.json")).expect("rows"),

@@ -105,9 +105,6 @@ impl<'p> Engine<'p> {
             }
             let why = match &op.kind {
                 OpKind::NodeFn { .. } => Some("a node function (`fn`) has no gradient".to_string()),
-                OpKind::HostFn { op: snn_runtime::kernels::host::HostOp::Keras(k), .. } => {
-                    Some(format!("the Keras layer `{}` has no gradient here", k.layer.class_name))
-                }
                 OpKind::SimNeurons { neuron, .. } if neuron.rate_derivative(0.5).is_none() => {
                     Some(format!("{} neurons have no rate derivative", neuron.name()))
                 }

@@ -182,3 +182,29 @@ fn convolutions_pooling_and_host_ops() {
         1,
     );
 }
+
+/// Keras host layers (`keras_layer`) are differentiated exactly through the evaluator over
+/// dual numbers: a normalisation, an activation, a two-input merge and a recurrent layer.
+#[test]
+fn keras_host_layers() {
+    check(
+        "keras",
+        r#"input x: [8]
+         layer h: [8] = tanh(tau_ref = 1)
+         node ln: [8] = keras_layer(class = "LayerNormalization", input_shape = [8], config = "{\"axis\":-1,\"epsilon\":0.001,\"center\":true,\"scale\":true}", keras = 2, gamma = [1.5, 0.5, 1, 2, 0.7, 1.1, 0.9, 1.3], beta = [0.1, 0, -0.2, 0.3, 0, 0.05, -0.1, 0.2])
+         node act: [8] = keras_layer(class = "Activation", input_shape = [8], config = "{\"activation\":\"gelu\"}", keras = 3)
+         node mul: [4] = keras_layer(class = "Multiply", input_shape = [[4], [4]], config = "{}", keras = 2)
+         node rnn: [3] = keras_layer(class = "SimpleRNN", input_shape = [4, 2], config = "{\"units\":3,\"activation\":\"tanh\"}", keras = 2, kernel = [[0.5, -0.3, 0.2], [0.1, 0.4, -0.6]], recurrent_kernel = [[0.3, 0.1, -0.2], [0, 0.5, 0.1], [-0.4, 0.2, 0.3]], bias = [0.1, -0.1, 0])
+         layer out: [3] = relu()
+         connect x -> h transform glorot_uniform() synapse none
+         connect h -> ln synapse none
+         connect ln -> act synapse none
+         connect act[0:4] -> mul[0:4] synapse none
+         connect act[4:8] -> mul[4:8] synapse none
+         connect act -> rnn synapse none
+         connect rnn -> out transform glorot_uniform() synapse none
+         probe out
+         probe mul"#,
+        2,
+    );
+}

@@ -4,6 +4,7 @@
 //! `snnc verify`).
 
 pub mod config;
+pub mod dual;
 pub mod error;
 mod eval;
 mod layer;

@@ -166,6 +166,11 @@ impl KerasLayerOp {
     /// The layer's output for flat inputs `x` (concatenated in call order), evaluated in `f64`
     /// with batch size 1.
     pub fn eval(&self, x: &[f64]) -> Result<ArrayD<f64>, String> {
+        self.eval_in(x)
+    }
+
+    /// [`KerasLayerOp::eval`] in any [`crate::keras::Scalar`] (dual numbers differentiate it).
+    pub fn eval_in<T: crate::keras::Scalar>(&self, x: &[T]) -> Result<ArrayD<T>, String> {
         let mut args = Vec::with_capacity(self.input_shapes.len());
         let mut at = 0;
         for shape in &self.input_shapes {
@@ -179,7 +184,7 @@ impl KerasLayerOp {
                     .map_err(|e| e.to_string())?,
             );
         }
-        let refs: Vec<&ArrayD<f64>> = args.iter().collect();
+        let refs: Vec<&ArrayD<T>> = args.iter().collect();
         crate::keras::apply_layer(&self.layer, &refs, self.keras3).map_err(|e| e.reason)
     }
 }
@@ -231,14 +236,14 @@ impl HostOp {
     }
 
     /// The reverse mode of [`HostOp::apply`], for training: `dx += (∂y/∂x)ᵀ dy` given the
-    /// input `x`, the output `y = op(x)` and `dy = ∂L/∂y`. An error for a Keras layer (its
-    /// gradient is not computed here).
+    /// input `x`, the output `y = op(x)` and `dy = ∂L/∂y`. A Keras layer is differentiated
+    /// exactly by running its evaluator over dual numbers, one pass per input element
+    /// ([`crate::keras::dual::vjp`]).
     pub fn backward(&self, x: &[f64], y: &[f64], dy: &[f64], dx: &mut [f64]) -> Result<(), String> {
         match self {
-            HostOp::Keras(k) => Err(format!(
-                "the gradient of the Keras layer `{}` is not available",
-                k.layer.class_name
-            )),
+            HostOp::Keras(k) => crate::keras::dual::vjp(x, dy, dx, |xs| {
+                Ok(k.eval_in(xs)?.iter().copied().collect())
+            }),
             HostOp::Elu { alpha } => {
                 for (((d, &g), &xv), &yv) in dx.iter_mut().zip(dy).zip(x).zip(y) {
                     *d += if xv > 0.0 { g } else { g * (yv + alpha) };
