@@ -464,6 +464,9 @@ pub fn config_with_host(
                 crate::block::ProbeKey::SpikeSum => {
                     ("spike_sum", (1.0 / net.dt) * net.blocks[b0].amplitude)
                 }
+                crate::block::ProbeKey::Decoded { radius, .. } => {
+                    ("decoded", radius / chip.discrete[b0].v_scale)
+                }
             };
             HostProbe { name: p.name.clone(), key, compartments: where_, scale, every: p.every }
         })

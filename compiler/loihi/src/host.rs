@@ -64,9 +64,10 @@ pub struct Plan {
 fn plan(program: &Program, net: &Net, probes: Vec<ProbeDecl>) -> Plan {
     let mut p = program.clone();
     p.probes = probes;
+    add_host_encoders(&mut p, net);
     let mut chip_inputs = Vec::new();
     for (k, pop) in net.populations.iter().enumerate() {
-        if pop.host {
+        if pop.host || pop.out == crate::block::NO_SIGNAL {
             continue;
         }
         let input = p.inputs.len();
@@ -86,6 +87,66 @@ fn plan(program: &Program, net: &Net, probes: Vec<ProbeDecl>) -> Plan {
         })
         .collect();
     Plan { program: p, chip_inputs, used }
+}
+
+/// Adds nengo-loihi's on/off input neurons (`Net::host_encoders`) to the host program `p`:
+/// each replaces the `Copy` of its connection's value into the chip ensemble by a spiking
+/// ReLU population of `2 · dims` neurons (input current `0.5/dt · [I; −I] · value / radius
+/// + 0.5/dt`, voltage starting at 0), whose spikes the chip receives. Signals are appended in
+/// the order `lift::host_encoder_signal` numbers them.
+fn add_host_encoders(p: &mut Program, net: &Net) {
+    use snn_compiler::ir::{Op, Signal};
+    use snn_runtime::neurons::{NeuronType, SpikingRectifiedLinear, StateInit, StateVar};
+    let mut inserts: Vec<(usize, Vec<Op>)> = Vec::new();
+    for h in &net.host_encoders {
+        let pop = &net.populations[h.population];
+        let dn = crate::nef::DecodeNeurons::on_off(p.dt);
+        let n = 2 * h.dims;
+        let base = p.signals.len() as u32;
+        let j = snn_compiler::ir::SignalId(base);
+        let out = snn_compiler::ir::SignalId(base + 1);
+        let v = snn_compiler::ir::SignalId(base + 2);
+        debug_assert_eq!(out, pop.out);
+        for (suffix, init) in [("in", Vec::new()), ("out", Vec::new()), ("voltage", Vec::new())] {
+            p.signals.push(Signal { name: format!("{}.{suffix}", pop.name), size: n, init });
+        }
+        // Nengo's ensemble: J = bias + (encoders · gain / 1) · x, x the value / post radius
+        let mut mat = ndarray::Array2::zeros((n, h.dims));
+        for k in 0..h.dims {
+            mat[[k, k]] = dn.gain[0] / h.radius;
+            mat[[h.dims + k, k]] = -(dn.gain[1] / h.radius);
+        }
+        let origin = p.ops[h.op].origin;
+        let ops = vec![
+            Op {
+                kind: OpKind::Reset { dst: j, value: vec![dn.bias[0]; n] },
+                origin,
+                events: false,
+            },
+            Op {
+                kind: OpKind::DotInc { mat, src: h.value, dst: j, src_sel: None, dst_sel: None },
+                origin,
+                events: false,
+            },
+            Op {
+                kind: OpKind::SimNeurons {
+                    neuron: NeuronType::SpikingRectifiedLinear(SpikingRectifiedLinear::default()),
+                    j,
+                    out,
+                    states: vec![(StateVar::Voltage, v)],
+                    init: vec![(StateVar::Voltage, StateInit::Constant(0.0))],
+                    seed: 0,
+                },
+                origin,
+                events: false,
+            },
+        ];
+        inserts.push((h.op, ops));
+    }
+    inserts.sort_by_key(|(i, _)| std::cmp::Reverse(*i));
+    for (i, ops) in inserts {
+        p.ops.splice(i..=i, ops);
+    }
 }
 
 /// The host's two parts of `program` around the chip `net`: `pre` (the spikes of the host

@@ -14,6 +14,7 @@ pub mod discretize;
 pub mod emulator;
 pub mod host;
 pub mod lift;
+pub mod nef;
 pub mod split;
 
 use chip::Chip;
@@ -28,6 +29,11 @@ pub struct Loihi;
 
 /// Chips a configuration may use (Nahuku boards hold 32; Pohoiki Springs 768).
 pub const MAX_CHIPS: usize = 32;
+
+/// nengo-loihi 1.1's build profile (`builder/builder.py` `Model`): intercepts limited to
+/// 0.95 (`intercept_limit`) and decoders solved from `loihi_rates`.
+pub const BUILD_OPTIONS: snn_compiler::build::BuildOptions =
+    snn_compiler::build::BuildOptions { intercept_limit: Some(0.95), loihi_rates: true };
 
 /// The target's name on the command line.
 pub const NAME: &str = "loihi";
@@ -137,6 +143,10 @@ impl Target for Loihi {
         NAME
     }
 
+    fn build_options(&self) -> snn_compiler::build::BuildOptions {
+        BUILD_OPTIONS
+    }
+
     /// None: the chip mapping reads the program as lowered (connections, synapses and
     /// populations one op chain each).
     fn passes(&self) -> Vec<opt::Pass> {
@@ -148,6 +158,13 @@ impl Target for Loihi {
         program: &Program,
         precision: Precision,
     ) -> Result<Box<dyn Executable>, TargetError> {
+        Ok(Box::new(prepare(program, precision)?))
+    }
+}
+
+/// [`Target::prepare`] of the loihi target, as its concrete type.
+pub fn prepare(program: &Program, precision: Precision) -> Result<Prepared, TargetError> {
+    {
         let chip = map(program).map_err(|d| TargetError::Unsupported {
             target: NAME,
             what: d
@@ -159,7 +176,7 @@ impl Target for Loihi {
         })?;
         let host = host::HostPart::new(program, &chip.net, precision)?;
         let emu = emulator::Program::new(&chip);
-        Ok(Box::new(Prepared { chip, emu, host, n_probes: program.probes.len() }))
+        Ok(Prepared { chip, emu, host, n_probes: program.probes.len() })
     }
 }
 
@@ -200,14 +217,26 @@ fn slice_batch(inputs: &[ArrayD<f64>], b0: usize, nb: usize) -> Vec<ArrayD<f64>>
         .collect()
 }
 
-impl Executable for Prepared {
-    fn run(
+impl Prepared {
+    /// [`Executable::run`] for one batch element, calling `observe` with the emulator's
+    /// state after every chip step (the tests compare it with nengo-loihi's).
+    pub fn run_observed(
+        &self,
+        steps: usize,
+        inputs: &[ArrayD<f64>],
+        observe: &mut dyn FnMut(&emulator::State),
+    ) -> Result<Vec<ArrayD<f64>>, TargetError> {
+        self.run_inner(steps, 1, inputs, 1, &mut |_| {}, Some(observe))
+    }
+
+    fn run_inner(
         &self,
         steps: usize,
         batch: usize,
         inputs: &[ArrayD<f64>],
         threads: usize,
         progress: &mut dyn FnMut(u64),
+        mut observe: Option<&mut dyn FnMut(&emulator::State)>,
     ) -> Result<Vec<ArrayD<f64>>, TargetError> {
         let net = &self.chip.net;
         let index: Vec<Vec<usize>> = net
@@ -288,6 +317,9 @@ impl Executable for Prepared {
                 let mut rows: Vec<Vec<f64>> = vec![Vec::new(); net.probes.len()];
                 // rate monitors: the spikes summed since the first step
                 let mut sums: Vec<Vec<f64>> = index.iter().map(|i| vec![0.0; i.len()]).collect();
+                // decoded probes: the filtered values (nengo-loihi's `ProbeFilter`)
+                let mut filtered: Vec<Vec<f64>> =
+                    index.iter().map(|i| vec![0.0; i.len() / 2]).collect();
                 for k in 1..=steps {
                     // host spikes of step k - 1 arrive now (none at the first step)
                     for (si, idx) in send_index.iter().enumerate() {
@@ -300,6 +332,9 @@ impl Executable for Prepared {
                         }
                     }
                     state.step(&self.emu);
+                    if let Some(f) = observe.as_mut() {
+                        f(&state);
+                    }
                     for (pi, p) in net.probes.iter().enumerate() {
                         let height = self.height(p.population);
                         if p.key == block::ProbeKey::SpikeSum {
@@ -308,6 +343,21 @@ impl Executable for Prepared {
                                     *s += height;
                                 }
                             }
+                        }
+                        if let block::ProbeKey::Decoded { radius, tau } = p.key {
+                            let b0 = net.populations[p.population].blocks[0];
+                            let w = radius / self.chip.discrete[b0].v_scale;
+                            let a = if tau > 0.0 { (-net.dt / tau).exp() } else { 0.0 };
+                            let d = index[pi].len() / 2;
+                            for (j, y) in filtered[pi].iter_mut().enumerate() {
+                                let on = f64::from(state.voltage[index[pi][j]]);
+                                let off = f64::from(state.voltage[index[pi][d + j]]);
+                                *y = a * *y + (1.0 - a) * (on * w + off * -w);
+                            }
+                            if k % p.every == 0 {
+                                rows[pi].extend_from_slice(&filtered[pi]);
+                            }
+                            continue;
                         }
                         if k % p.every != 0 {
                             continue;
@@ -323,6 +373,7 @@ impl Executable for Prepared {
                                 }
                                 block::ProbeKey::Voltage => f64::from(state.voltage[g]),
                                 block::ProbeKey::SpikeSum => sums[pi][j],
+                                block::ProbeKey::Decoded { .. } => 0.0,
                             });
                         }
                     }
@@ -395,6 +446,19 @@ impl Executable for Prepared {
             );
         }
         Ok(out)
+    }
+}
+
+impl Executable for Prepared {
+    fn run(
+        &self,
+        steps: usize,
+        batch: usize,
+        inputs: &[ArrayD<f64>],
+        threads: usize,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<Vec<ArrayD<f64>>, TargetError> {
+        self.run_inner(steps, batch, inputs, threads, progress, None)
     }
 
     fn describe(&self) -> Vec<String> {
