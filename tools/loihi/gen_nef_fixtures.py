@@ -227,7 +227,7 @@ def nef_product():
     c = g.Case(
         "nef_product",
         """Two dimensions and functions: a 2-D node into 2-D LIF ensemble a; a decoded into 2-D
-        spiking-ReLU ensemble b with the function [x0 * x1, x0 * x0] and a dense transform, and a
+        spiking-ReLU ensemble b (from max rates and intercepts) with the function [x0 * x1, x0 * x0] and a dense transform, and a
         pre-sliced a[1] into b (transform [[0.4], [0]]), both through decode neurons (each its
         own block; one shared encoder synapse on b); b probed decoded (synapse 10 ms).
         nengo-loihi 1.1 asserts on post slices of decoded connections, so none is used.""",
@@ -239,7 +239,7 @@ def nef_product():
     with nengo.Network(seed=0) as net:
         u = nengo.Node(lambda t: [np.sin(2 * np.pi * 4 * t), np.cos(2 * np.pi * 3 * t)], label="u")
         ka, sa = ens_args(c, "a", 80, 2, rng)
-        kb, sb = ens_args(c, "b", 60, 2, rng)
+        kb, sb = ens_args(c, "b", 60, 2, rng, rates_intercepts=True)
         a = nengo.Ensemble(80, 2, label="a", **ka)
         b = nengo.Ensemble(60, 2, label="b", neuron_type=nengo.SpikingRectifiedLinear(), **kb)
         nengo.Connection(u, a, synapse=0.005)
