@@ -262,6 +262,46 @@ def nef_product():
     return c, exp, info
 
 
+@register
+def nef_to_host():
+    c = g.Case(
+        "nef_to_host",
+        """Decoded connections from the chip to the host: a sine node into LIF ensemble a, a
+        decoded into node `sq` (x squared, synapse 10 ms) and into node `lin` (transform -0.5,
+        synapse 5 ms), each through a non-spiking block whose voltages the host reads
+        (nengo-loihi's build_chip_to_host); the nodes probed.""",
+        steps=200,
+    )
+    rng = c.rng
+    with nengo.Network(seed=0) as net:
+        u = nengo.Node(lambda t: np.sin(2 * np.pi * 5 * t), label="u")
+        ka, sa = ens_args(c, "a", 50, 1, rng)
+        a = nengo.Ensemble(50, 1, label="a", **ka)
+        sq = nengo.Node(size_in=1, label="sq")
+        lin = nengo.Node(size_in=1, label="lin")
+        nengo.Connection(u, a, synapse=0.005)
+        nengo.Connection(a, sq, function=lambda x: x * x, synapse=0.01)
+        nengo.Connection(a, lin, transform=-0.5, synapse=0.005)
+        psq = nengo.Probe(sq)
+        plin = nengo.Probe(lin)
+    c.set_snn(
+        f"""
+        weights w = "weights.npz"
+        node u = fn t -> sin(2 * pi * 5 * t)
+        ensemble a = lif(n = 50, dims = 1, {sa})
+        node sq: [1]
+        node lin: [1]
+        connect u -> a synapse 5ms
+        connect a -> sq fn x -> x * x synapse 10ms
+        connect a -> lin transform -0.5 synapse 5ms
+        probe sq
+        probe lin
+        """
+    )
+    exp, info = run(c, net, {"a": a}, {}, {"sq": psq, "lin": plin})
+    return c, exp, info
+
+
 def main():
     names = sys.argv[1:] or list(CASES)
     for name in names:

@@ -222,6 +222,24 @@ pub struct HostEncoder {
     pub radius: f64,
 }
 
+/// A decoded connection from a chip ensemble to the host (nengo-loihi's
+/// `build_chip_to_host`): a non-spiking block on the chip (as a decoded probe's, through the
+/// connection's function and transform) whose value `(v_on − v_off) · radius / v_scale` the
+/// host receives in place of the connection's product.
+#[derive(Clone, Debug)]
+pub struct ChipValue {
+    /// The block's population (in [`Net::populations`]).
+    pub population: usize,
+    /// The program's `DotInc` of the decoders (replaced by the received value on the host).
+    pub op: usize,
+    /// The `Reset` of the connection's product signal (dropped on the host).
+    pub reset: usize,
+    /// The connection's product signal.
+    pub dst: SignalId,
+    /// The pre ensemble's radius.
+    pub radius: f64,
+}
+
 use snn_compiler::ir::SignalId;
 
 /// The whole on-chip network.
@@ -242,4 +260,6 @@ pub struct Net {
     pub warnings: Vec<snn_syntax::Diagnostic>,
     /// The on/off input populations the host adds, in population order.
     pub host_encoders: Vec<HostEncoder>,
+    /// Decoded connections from the chip to the host.
+    pub chip_values: Vec<ChipValue>,
 }

@@ -16,6 +16,7 @@ use snn_compiler::backend::interp::Interp;
 use snn_compiler::ir::{opt, InputDecl, OpKind, ProbeDecl, Program};
 use snn_compiler::target::{Executable, Target, TargetError};
 use snn_runtime::Precision;
+use std::collections::BTreeMap;
 
 static HOST_TARGET: std::sync::OnceLock<&'static dyn Target> = std::sync::OnceLock::new();
 
@@ -33,6 +34,9 @@ pub struct Part {
     pub chip_inputs: Vec<usize>,
     /// Whether each of those inputs is read at all (after trimming).
     pub used: Vec<bool>,
+    /// Per chip input: `Some(radius)` when it is a chip-to-host decoded value (the block's
+    /// `dims` values) rather than spikes.
+    pub values: Vec<Option<f64>>,
 }
 
 /// The host's parts: `pre` computes the spikes of the host populations (in
@@ -58,14 +62,28 @@ pub struct Plan {
     pub chip_inputs: Vec<usize>,
     /// Whether each is read.
     pub used: Vec<bool>,
+    /// Per chip input: a decoded value (its radius) rather than spikes.
+    pub values: Vec<Option<f64>>,
 }
 
 /// The program with chip populations' neurons replaced by inputs, probing `probes`, trimmed.
 fn plan(program: &Program, net: &Net, probes: Vec<ProbeDecl>) -> Plan {
     let mut p = program.clone();
     p.probes = probes;
-    add_host_encoders(&mut p, net);
-    let mut chip_inputs = Vec::new();
+    let n_inputs = p.inputs.len();
+    let mut value_inputs = BTreeMap::new();
+    for (i, v) in net.chip_values.iter().enumerate() {
+        value_inputs.insert(v.op, (n_inputs + i, v.dst));
+    }
+    let dropped: std::collections::BTreeSet<usize> =
+        net.chip_values.iter().map(|v| v.reset).collect();
+    for v in &net.chip_values {
+        let pop = &net.populations[v.population];
+        p.inputs.push(InputDecl { name: format!("loihi.{}", pop.name), shape: vec![pop.n / 2] });
+    }
+    rewrite_ops(&mut p, net, &value_inputs, &dropped);
+    let mut chip_inputs: Vec<usize> = net.chip_values.iter().map(|v| v.population).collect();
+    let mut values: Vec<Option<f64>> = net.chip_values.iter().map(|v| Some(v.radius)).collect();
     for (k, pop) in net.populations.iter().enumerate() {
         if pop.host || pop.out == crate::block::NO_SIGNAL {
             continue;
@@ -78,15 +96,16 @@ fn plan(program: &Program, net: &Net, probes: Vec<ProbeDecl>) -> Plan {
         }
         p.inputs.push(InputDecl { name: format!("loihi.{}", pop.name), shape: vec![pop.n] });
         chip_inputs.push(k);
+        values.push(None);
     }
     opt::dead::run(&mut p);
-    let n0 = program.inputs.len();
+    let n0 = n_inputs;
     let used = (0..chip_inputs.len())
         .map(|j| {
             p.ops.iter().any(|op| matches!(op.kind, OpKind::Input { input, .. } if input == n0 + j))
         })
         .collect();
-    Plan { program: p, chip_inputs, used }
+    Plan { program: p, chip_inputs, used, values }
 }
 
 /// Adds nengo-loihi's on/off input neurons (`Net::host_encoders`) to the host program `p`:
@@ -94,7 +113,16 @@ fn plan(program: &Program, net: &Net, probes: Vec<ProbeDecl>) -> Plan {
 /// ReLU population of `2 · dims` neurons (input current `0.5/dt · [I; −I] · value / radius
 /// + 0.5/dt`, voltage starting at 0), whose spikes the chip receives. Signals are appended in
 /// the order `lift::host_encoder_signal` numbers them.
-fn add_host_encoders(p: &mut Program, net: &Net) {
+///
+/// Also replaces each chip-to-host decoded connection's `DotInc` (`values`: op index →
+/// (input, product signal)) by an input of the value the chip sends, dropping the `Reset`s
+/// in `dropped`.
+fn rewrite_ops(
+    p: &mut Program,
+    net: &Net,
+    values: &BTreeMap<usize, (usize, snn_compiler::ir::SignalId)>,
+    dropped: &std::collections::BTreeSet<usize>,
+) {
     use snn_compiler::ir::{Op, Signal};
     use snn_runtime::neurons::{NeuronType, SpikingRectifiedLinear, StateInit, StateVar};
     let mut inserts: Vec<(usize, Vec<Op>)> = Vec::new();
@@ -143,9 +171,17 @@ fn add_host_encoders(p: &mut Program, net: &Net) {
         ];
         inserts.push((h.op, ops));
     }
-    inserts.sort_by_key(|(i, _)| std::cmp::Reverse(*i));
-    for (i, ops) in inserts {
-        p.ops.splice(i..=i, ops);
+    let mut inserts: BTreeMap<usize, Vec<Op>> = inserts.into_iter().collect();
+    let old = std::mem::take(&mut p.ops);
+    for (i, mut op) in old.into_iter().enumerate() {
+        if let Some(ops) = inserts.remove(&i) {
+            p.ops.extend(ops);
+        } else if let Some(&(input, dst)) = values.get(&i) {
+            op.kind = OpKind::Input { input, dst };
+            p.ops.push(op);
+        } else if !dropped.contains(&i) {
+            p.ops.push(op);
+        }
     }
 }
 
@@ -204,7 +240,7 @@ pub fn config(chip: &crate::chip::Chip, program: &Program, source: &str) -> crat
 fn prepare(plan: Plan, precision: Precision) -> Result<Part, TargetError> {
     let target: &dyn Target = HOST_TARGET.get().copied().unwrap_or(&Interp);
     let exe = target.prepare(&plan.program, precision)?;
-    Ok(Part { exe, chip_inputs: plan.chip_inputs, used: plan.used })
+    Ok(Part { exe, chip_inputs: plan.chip_inputs, used: plan.used, values: plan.values })
 }
 
 impl HostPart {

@@ -271,8 +271,9 @@ impl Prepared {
             part.chip_inputs
                 .iter()
                 .zip(&part.used)
-                .map(|(&k, &u)| {
-                    let n = net.populations[k].n;
+                .zip(&part.values)
+                .map(|((&k, &u), v)| {
+                    let n = net.populations[k].n / if v.is_some() { 2 } else { 1 };
                     if u && per_step {
                         ArrayD::zeros(IxDyn(&[nb, steps, n]))
                     } else {
@@ -302,13 +303,23 @@ impl Prepared {
                 Some(post) => zeros_for(post, nb, true),
                 None => Vec::new(),
             };
-            let recv_index: Vec<(usize, Vec<usize>, f64)> = match &self.host.post {
+            // (input, compartments, spike height or decoded value weight, is a value)
+            let recv_index: Vec<(usize, Vec<usize>, f64, bool)> = match &self.host.post {
                 Some(post) => post
                     .chip_inputs
                     .iter()
                     .enumerate()
                     .filter(|(j, _)| post.used[*j])
-                    .map(|(j, &k)| (j, self.chip.population_index(k), self.height(k)))
+                    .map(|(j, &k)| {
+                        let idx = self.chip.population_index(k);
+                        match post.values[j] {
+                            Some(radius) => {
+                                let b0 = net.populations[k].blocks[0];
+                                (j, idx, radius / self.chip.discrete[b0].v_scale, true)
+                            }
+                            None => (j, idx, self.height(k), false),
+                        }
+                    })
                     .collect(),
                 None => Vec::new(),
             };
@@ -379,12 +390,23 @@ impl Prepared {
                     }
                     // the host reads at step k what the chip sent at step max(k - 1, 1):
                     // chip step k is host step k + 1 (and host step 1 for the first)
-                    for (j, idx, height) in &recv_index {
+                    for (j, idx, height, value) in &recv_index {
                         let flat = recv[*j]
                             .as_slice_mut()
                             .ok_or_else(|| TargetError::Run("chip spikes layout".into()))?;
-                        let n = idx.len();
                         let mut put = |hk: usize| {
+                            if *value {
+                                // nengo-loihi's chip-to-host probe: (v_on − v_off) · r / v_scale
+                                let d = idx.len() / 2;
+                                for i in 0..d {
+                                    let on = f64::from(state.voltage[idx[i]]);
+                                    let off = f64::from(state.voltage[idx[d + i]]);
+                                    flat[(b * steps + hk - 1) * d + i] =
+                                        on * *height + off * -*height;
+                                }
+                                return;
+                            }
+                            let n = idx.len();
                             for (i, &g) in idx.iter().enumerate() {
                                 flat[(b * steps + hk - 1) * n + i] =
                                     if state.spiked[g] { *height } else { 0.0 };

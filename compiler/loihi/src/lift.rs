@@ -8,7 +8,8 @@
 //! functions, non-lowpass synapses, other neuron types) is reported with the op's source span.
 
 use crate::block::{
-    Block, HostEncoder, Model, Net, PopLayout, Population, Probe, ProbeKey, Synapse, NO_SIGNAL,
+    Block, ChipValue, HostEncoder, Model, Net, PopLayout, Population, Probe, ProbeKey, Synapse,
+    NO_SIGNAL,
 };
 use crate::codes;
 use crate::nef;
@@ -648,6 +649,7 @@ pub fn lift(p: &Program) -> Result<Net, Vec<Diagnostic>> {
             block.tau_set = true;
         }
     }
+    chip_to_host(&mut lifter, &mut extra, &populations, &neurons);
     let mut probes = Vec::new();
     let mut probe_place = Vec::new();
     let mut probe_blocks: Vec<(Population, Block)> = Vec::new();
@@ -753,6 +755,9 @@ pub fn lift(p: &Program) -> Result<Net, Vec<Diagnostic>> {
     for pr in &mut probes {
         fix(&mut pr.population);
     }
+    for v in &mut extra.values {
+        fix(&mut v.population);
+    }
     // host populations hold no blocks
     let mut kept = Vec::new();
     for (k, b) in all.into_iter().enumerate() {
@@ -773,6 +778,7 @@ pub fn lift(p: &Program) -> Result<Net, Vec<Diagnostic>> {
         probe_place,
         warnings: diags,
         host_encoders: extra.encoders,
+        chip_values: extra.values,
     })
 }
 
@@ -826,6 +832,8 @@ struct Extra {
     host: Vec<(Population, HostEncoder)>,
     /// The host encoders, numbered.
     encoders: Vec<HostEncoder>,
+    /// Chip-to-host decoded connections (population: placeholder index until numbered).
+    values: Vec<ChipValue>,
 }
 
 /// The span of the op writing `sig` (a probe's statement).
@@ -1018,4 +1026,95 @@ fn nef_inputs(
 /// input current, spikes and voltage, three per population).
 pub fn host_encoder_signal(p: &Program, h: usize) -> SignalId {
     SignalId((p.signals.len() + 3 * h + 1) as u32)
+}
+
+/// Decoded connections from chip ensembles whose product does not reach a chip population
+/// (a node, a host function: nengo-loihi's `build_chip_to_host`): each a non-spiking block
+/// fed through the connection's decoders, placed among the decode blocks in connection
+/// order, whose value the host receives.
+fn chip_to_host(
+    lifter: &mut Lifter<'_>,
+    extra: &mut Extra,
+    populations: &[Population],
+    neurons: &[(SignalId, usize)],
+) {
+    let p = lifter.p;
+    // what the chip reads: chip ensembles' value inputs and chip populations' currents
+    let mut sinks = std::collections::BTreeSet::new();
+    for (k, &(j, _)) in neurons.iter().enumerate() {
+        if !populations[k].host {
+            sinks.insert(j);
+            if let Some(e) = p.ensembles.iter().find(|e| e.j == j) {
+                sinks.insert(e.input);
+            }
+        }
+    }
+    for (i, op) in p.ops.iter().enumerate() {
+        let OpKind::DotInc { mat, src, dst, src_sel: None, dst_sel: None } = &op.kind else {
+            continue;
+        };
+        let Some(ens) = p.ensembles.iter().find(|e| e.out == *src) else { continue };
+        let Some(&k) = lifter.out_pop.get(src) else { continue };
+        if populations[k].host || !p.signals[dst.0 as usize].name.ends_with(".weighted") {
+            continue;
+        }
+        // follow the product through its synapse and copies
+        let mut frontier = vec![*dst];
+        let mut reaches_chip = false;
+        for _ in 0..4 {
+            let mut next = Vec::new();
+            for s in frontier {
+                if sinks.contains(&s) {
+                    reaches_chip = true;
+                }
+                for o in &p.ops {
+                    match &o.kind {
+                        OpKind::Filter { src, dst, .. }
+                        | OpKind::Copy { src, dst, .. }
+                        | OpKind::ElementwiseInc { src, dst, .. }
+                            if *src == s =>
+                        {
+                            next.push(*dst)
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            frontier = next;
+        }
+        if reaches_chip {
+            continue;
+        }
+        let w = writers(p, *dst);
+        let reset = w.iter().copied().find(|&r| {
+            matches!(&p.ops[r].kind, OpKind::Reset { value, .. } if value.iter().all(|v| *v == 0.0))
+        });
+        let (Some(reset), 2) = (reset, w.len()) else { continue };
+        let d = mat.nrows();
+        let rows: Vec<Vec<(usize, f64)>> =
+            (0..d).map(|r| (0..mat.ncols()).map(|c| (c, mat[[r, c]])).collect()).collect();
+        let amp = blocks_amp(populations, k, neurons, p);
+        let n_pre = populations[k].n;
+        let weights = nef::loihi_weights(&rows, n_pre, p.dt, amp, 1.0);
+        let conn = p.signals[dst.0 as usize].name.split('.').next().unwrap_or("").to_string();
+        let name = format!("{conn}.host");
+        let block = nef::probe_block(&name, op.origin, &weights, ens.radius, n_pre, k);
+        let idx = DECODE_BASE + extra.decode.len();
+        let pop = Population {
+            name,
+            origin: op.origin,
+            n: block.n,
+            blocks: Vec::new(),
+            host: false,
+            out: NO_SIGNAL,
+        };
+        extra.decode.push((idx, op.origin, pop, block));
+        extra.values.push(ChipValue {
+            population: idx,
+            op: i,
+            reset,
+            dst: *dst,
+            radius: ens.radius,
+        });
+    }
 }

@@ -107,7 +107,7 @@ fn build_profile_matches_nengo_loihi() {
             assert!(off > 1e-3 * max, "{name} {key}: Nengo's decoders are as close ({off})");
             compared += 1;
         }
-        assert!(compared >= 2, "{name}: compared {compared}");
+        assert!(compared >= 1, "{name}: compared {compared}");
     }
 }
 

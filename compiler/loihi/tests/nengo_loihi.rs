@@ -109,6 +109,8 @@ fn discretized_parameters_match_nengo_loihi() {
             // decode neurons and decoded probes are nengo-loihi's connection blocks
             let label_ok = if pop.ends_with(".decode") {
                 c.labels[i].starts_with("<Connection") && !c.labels[i].contains("Probe")
+            } else if pop.ends_with(".host") {
+                c.labels[i].starts_with("<Connection") && c.labels[i].contains("to <Node")
             } else if pop.ends_with(".probe") {
                 c.labels[i].contains("<Probe of 'decoded_output'")
             } else {
