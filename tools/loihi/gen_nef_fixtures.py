@@ -302,6 +302,49 @@ def nef_to_host():
     return c, exp, info
 
 
+@register
+def nef_host_neurons():
+    c = g.Case(
+        "nef_host_neurons",
+        """Host values straight into neurons (nengo-loihi's build_host_to_chip with a Neurons
+        post): a 2-D sine node into the neurons of LIF ensemble e through a dense 8x2 transform
+        (synapse 5 ms, multiplied by e's gains) and a 3-D node into a spiking-ReLU layer m
+        (identity, no synapse); on/off neurons on the host encode the node values, the chip
+        applies the transform to their spikes.""",
+        steps=200,
+    )
+    rng = c.rng
+    T = rng.uniform(-1, 1, (8, 2))
+    e_gain = rng.uniform(1, 3, 8)
+    e_bias = rng.uniform(0.5, 2, 8)
+    e_enc = unit(rng, 8, 1)
+    m_bias = rng.uniform(5, 30, 3)
+    with nengo.Network(seed=0) as net:
+        u = nengo.Node(lambda t: [np.sin(2 * np.pi * 5 * t), np.cos(2 * np.pi * 3 * t)], label="u")
+        w = nengo.Node(lambda t: [0.5 + 0.5 * np.sin(2 * np.pi * 2 * t), 0.8, -0.3], label="w")
+        e = nengo.Ensemble(8, 1, gain=e_gain, bias=e_bias, encoders=e_enc, label="e")
+        m = g.layer(3, nengo.SpikingRectifiedLinear(), m_bias, "m")
+        nengo.Connection(u, e.neurons, transform=T, synapse=0.005)
+        nengo.Connection(w, m, synapse=None)
+        pe = nengo.Probe(e.neurons)
+        pm = nengo.Probe(m)
+    c.set_snn(
+        f"""
+        weights w = "weights.npz"
+        node u = fn t -> [sin(2 * pi * 5 * t), cos(2 * pi * 3 * t)]
+        node v = fn t -> [0.5 + 0.5 * sin(2 * pi * 2 * t), 0.8, -0.3]
+        ensemble e = lif(n = 8, dims = 1, gain = {c.w("e_gain", e_gain)}, bias = {c.w("e_bias", e_bias)}, encoders = {c.w("e_enc", e_enc)})
+        layer m: [3] = spiking_relu(bias = {c.w("m_bias", m_bias)})
+        connect u -> e.neurons transform {c.w("T", T)} synapse 5ms
+        connect v -> m synapse none
+        probe e_spikes = e.neurons
+        probe m_spikes = m
+        """
+    )
+    exp, info = run(c, net, {"e": e}, {}, {"e_spikes": pe, "m_spikes": pm})
+    return c, exp, info
+
+
 def main():
     names = sys.argv[1:] or list(CASES)
     for name in names:

@@ -220,6 +220,9 @@ pub struct HostEncoder {
     pub dims: usize,
     /// The target ensemble's radius.
     pub radius: f64,
+    /// For a host value into neurons: the on/off neurons encode `value` (selected) through
+    /// this synapse (the connection's), added after op `op`, which stays.
+    pub source: Option<(snn_compiler::ir::Sel, Option<snn_runtime::synapse::DiscreteFilter>)>,
 }
 
 /// A decoded connection from a chip ensemble to the host (nengo-loihi's

@@ -126,18 +126,24 @@ fn rewrite_ops(
     use snn_compiler::ir::{Op, Signal};
     use snn_runtime::neurons::{NeuronType, SpikingRectifiedLinear, StateInit, StateVar};
     let mut inserts: Vec<(usize, Vec<Op>)> = Vec::new();
+    // the encoders' input, spikes and voltage first, three each (`host_encoder_signal`)
+    let base0 = p.signals.len();
     for h in &net.host_encoders {
+        let pop = &net.populations[h.population];
+        for suffix in ["in", "out", "voltage"] {
+            let name = format!("{}.{suffix}", pop.name);
+            p.signals.push(Signal { name, size: 2 * h.dims, init: Vec::new() });
+        }
+    }
+    for (hi, h) in net.host_encoders.iter().enumerate() {
         let pop = &net.populations[h.population];
         let dn = crate::nef::DecodeNeurons::on_off(p.dt);
         let n = 2 * h.dims;
-        let base = p.signals.len() as u32;
+        let base = (base0 + 3 * hi) as u32;
         let j = snn_compiler::ir::SignalId(base);
         let out = snn_compiler::ir::SignalId(base + 1);
         let v = snn_compiler::ir::SignalId(base + 2);
         debug_assert_eq!(out, pop.out);
-        for (suffix, init) in [("in", Vec::new()), ("out", Vec::new()), ("voltage", Vec::new())] {
-            p.signals.push(Signal { name: format!("{}.{suffix}", pop.name), size: n, init });
-        }
         // Nengo's ensemble: J = bias + (encoders · gain / 1) · x, x the value / post radius
         let mut mat = ndarray::Array2::zeros((n, h.dims));
         for k in 0..h.dims {
@@ -145,30 +151,67 @@ fn rewrite_ops(
             mat[[h.dims + k, k]] = -(dn.gain[1] / h.radius);
         }
         let origin = p.ops[h.op].origin;
-        let ops = vec![
-            Op {
-                kind: OpKind::Reset { dst: j, value: vec![dn.bias[0]; n] },
-                origin,
-                events: false,
-            },
-            Op {
-                kind: OpKind::DotInc { mat, src: h.value, dst: j, src_sel: None, dst_sel: None },
-                origin,
-                events: false,
-            },
-            Op {
-                kind: OpKind::SimNeurons {
-                    neuron: NeuronType::SpikingRectifiedLinear(SpikingRectifiedLinear::default()),
-                    j,
-                    out,
-                    states: vec![(StateVar::Voltage, v)],
-                    init: vec![(StateVar::Voltage, StateInit::Constant(0.0))],
-                    seed: 0,
-                },
-                origin,
-                events: false,
-            },
-        ];
+        let op = |kind| Op { kind, origin, events: false };
+        // a host value into neurons: the on/off neurons read it through the connection's
+        // synapse (its own copy, before the transform the chip applies)
+        let (value, mut pre, keep) = match &h.source {
+            Some((sel, filter)) => {
+                let tmp = snn_compiler::ir::SignalId(p.signals.len() as u32);
+                p.signals.push(Signal {
+                    name: format!("{}.x", pop.name),
+                    size: h.dims,
+                    init: Vec::new(),
+                });
+                let copy = op(OpKind::Copy {
+                    src: h.value,
+                    dst: tmp,
+                    src_sel: sel.clone(),
+                    dst_sel: None,
+                    inc: false,
+                });
+                match filter {
+                    Some(f) => {
+                        let xf = snn_compiler::ir::SignalId(p.signals.len() as u32);
+                        p.signals.push(Signal {
+                            name: format!("{}.xf", pop.name),
+                            size: h.dims,
+                            init: Vec::new(),
+                        });
+                        (
+                            xf,
+                            vec![copy, op(OpKind::Filter { filter: f.clone(), src: tmp, dst: xf })],
+                            true,
+                        )
+                    }
+                    None => (tmp, vec![copy], true),
+                }
+            }
+            None => (h.value, Vec::new(), false),
+        };
+        // readers of a filtered value come before its update
+        let post = if h.source.as_ref().is_some_and(|(_, f)| f.is_some()) {
+            pre.split_off(1)
+        } else {
+            Vec::new()
+        };
+        let mut ops = Vec::new();
+        if keep {
+            ops.push(p.ops[h.op].clone());
+        }
+        ops.extend(pre);
+        ops.extend([
+            op(OpKind::Reset { dst: j, value: vec![dn.bias[0]; n] }),
+            op(OpKind::DotInc { mat, src: value, dst: j, src_sel: None, dst_sel: None }),
+            op(OpKind::SimNeurons {
+                neuron: NeuronType::SpikingRectifiedLinear(SpikingRectifiedLinear::default()),
+                j,
+                out,
+                states: vec![(StateVar::Voltage, v)],
+                init: vec![(StateVar::Voltage, StateInit::Constant(0.0))],
+                seed: 0,
+            }),
+        ]);
+        ops.extend(post);
         inserts.push((h.op, ops));
     }
     let mut inserts: BTreeMap<usize, Vec<Op>> = inserts.into_iter().collect();

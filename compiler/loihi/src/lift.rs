@@ -99,6 +99,8 @@ struct Lifter<'a> {
     /// The encoders of the ensembles (value input, neurons' input): their `DotInc` is not
     /// expanded (decoded input reaches an ensemble through decode neurons).
     enc_skip: std::collections::BTreeSet<(SignalId, SignalId)>,
+    /// Ops not expanded (host values into neurons, mapped through on/off neurons).
+    skip_ops: std::collections::BTreeSet<usize>,
 }
 
 fn sel_idx(sel: &Sel, size: usize) -> Vec<usize> {
@@ -220,7 +222,10 @@ impl Lifter<'_> {
             return lin;
         }
         let p = self.p;
-        for op in &p.ops {
+        for (oi, op) in p.ops.iter().enumerate() {
+            if self.skip_ops.contains(&oi) {
+                continue;
+            }
             let a = op.kind.access();
             if !a.sets.contains(&sig) && !a.incs.contains(&sig) && !a.updates.contains(&sig) {
                 continue;
@@ -317,7 +322,7 @@ impl Lifter<'_> {
                             "`{}` runs on the host (an input, node or host function) and drives neurons",
                             self.name(sig).strip_suffix(".out").unwrap_or(self.name(sig))
                         ),
-                        "a host value reaches the chip only through a convolution into a population (which then runs on the host and sends its spikes, as nengo-loihi's `on_chip=False`) for now; nengo-loihi's on/off encoding of other host inputs is not mapped yet",
+                        "a host value reaches the chip through on/off neurons (a connection into an ensemble, or a transform into neurons) or a convolution into a population; this path (through a host function, a synapse that is not a lowpass, a function of a node connection) is not mapped",
                     );
                 }
                 OpKind::ConvInc { spec, src, .. } => match conv_rows(spec, n) {
@@ -512,7 +517,8 @@ pub fn lift(p: &Program) -> Result<Net, Vec<Diagnostic>> {
         });
     }
     let enc_skip = p.ensembles.iter().map(|e| (e.input, e.j)).collect();
-    let mut lifter = Lifter { p, out_pop, diags: Vec::new(), depth: 0, enc_skip };
+    let mut lifter =
+        Lifter { p, out_pop, diags: Vec::new(), depth: 0, enc_skip, skip_ops: Default::default() };
     let mut extra = Extra::default();
     // a population a host value drives through a convolution runs on the host (nengo-loihi
     // cannot encode a convolution from the host; its keras-to-loihi example sets such a layer
@@ -545,12 +551,13 @@ pub fn lift(p: &Program) -> Result<Net, Vec<Diagnostic>> {
         if populations[k].host {
             continue;
         }
+        let host_in = host_neuron_inputs(&mut lifter, &mut extra, j, blocks[k].n, &chip_outs);
         let lin = lifter.expand(j);
         let block = &mut blocks[k];
         block.bias = lin.constant.iter().map(|&b| b as f32).collect();
         let mut terms = lin.terms;
         terms.sort_by_key(|t| (t.origin.file, t.origin.start));
-        let mut entries: Vec<(Span, f64, Synapse)> = Vec::new();
+        let mut entries: Vec<(Span, f64, Synapse)> = host_in;
         for t in terms {
             let tau = t.tau.unwrap_or(0.0);
             let n_pre = populations[t.pop].n;
@@ -963,7 +970,14 @@ fn nef_inputs(
             );
             extra.host.push((
                 pop,
-                HostEncoder { population: 0, value: src, op: i, dims: d_mid, radius: e.radius },
+                HostEncoder {
+                    population: 0,
+                    value: src,
+                    op: i,
+                    dims: d_mid,
+                    radius: e.radius,
+                    source: None,
+                },
             ));
             out.push((span, nef::DECODE_TAU, s));
             continue;
@@ -1117,4 +1131,152 @@ fn chip_to_host(
             radius: ens.radius,
         });
     }
+}
+
+/// A host value into chip neurons (`node -> layer`, `node -> ens.neurons`) as nengo-loihi's
+/// `build_host_to_chip` maps it: on/off neurons on the host encode the node's value filtered
+/// by the connection's synapse (`transform = 1` on the host); the chip applies the transform
+/// and the post gain to their spikes (`[T, −T] · gain`, no `1/dt`), filtered by
+/// `decode_tau`. Returns the synapses into the population whose input current is `j` (its
+/// `n` neurons); the ops it maps are not expanded again.
+fn host_neuron_inputs(
+    lifter: &mut Lifter<'_>,
+    extra: &mut Extra,
+    j: SignalId,
+    n: usize,
+    chip_outs: &[SignalId],
+) -> Vec<(Span, f64, Synapse)> {
+    let p = lifter.p;
+    let mut out = Vec::new();
+    let mut memo = BTreeMap::new();
+    for oi in writers(p, j) {
+        let (gain, filtered, dst_sel) = match &p.ops[oi].kind {
+            OpKind::ElementwiseInc { scale, src, src_sel: None, dst_sel, .. } => {
+                (scale.clone(), *src, dst_sel)
+            }
+            OpKind::Copy { src, src_sel: None, dst_sel, inc: true, .. } => {
+                (vec![1.0], *src, dst_sel)
+            }
+            _ => continue,
+        };
+        if lifter.host_kind(filtered, &mut memo) != 1 {
+            continue;
+        }
+        // filtered <- Filter <- weighted <- Reset 0 + one transform of the host value
+        let (weighted, filter) = match writers(p, filtered).as_slice() {
+            [f] => match &p.ops[*f].kind {
+                OpKind::Filter { filter, src, .. } => (*src, Some(filter.clone())),
+                _ => (filtered, None),
+            },
+            _ => (filtered, None),
+        };
+        if let Some(f) = &filter {
+            if lowpass_tau(f, p.dt).is_none() {
+                continue;
+            }
+        }
+        let w = writers(p, weighted);
+        let [r, t] = w.as_slice() else { continue };
+        if !matches!(&p.ops[*r].kind, OpKind::Reset { value, .. } if value.iter().all(|v| *v == 0.0))
+        {
+            continue;
+        }
+        let n_mid = p.signals[weighted.0 as usize].size;
+        // T as rows of the product: (column of the selected source, value); dense or not
+        let (x, src_sel, rows, dense): (SignalId, &Sel, Rows, bool) = match &p.ops[*t].kind {
+            // a scalar or vector transform is a sparse diagonal (`expand_matrix`)
+            OpKind::Copy { src, src_sel, dst_sel: None, .. } => {
+                (*src, src_sel, (0..n_mid).map(|i| vec![(i, 1.0)]).collect(), false)
+            }
+            OpKind::ElementwiseInc { scale, src, src_sel, dst_sel: None, .. } => (
+                *src,
+                src_sel,
+                (0..n_mid)
+                    .map(|i| vec![(i, if scale.len() == 1 { scale[0] } else { scale[i] })])
+                    .collect(),
+                false,
+            ),
+            OpKind::DotInc { mat, src, src_sel, dst_sel: None, .. } => (
+                *src,
+                src_sel,
+                (0..n_mid).map(|i| (0..mat.ncols()).map(|c| (c, mat[[i, c]])).collect()).collect(),
+                true,
+            ),
+            _ => continue,
+        };
+        if lifter.host_kind(x, &mut memo) != 1 || !p.ensembles.iter().all(|e| e.out != x) {
+            continue;
+        }
+        let span = p.ops[*t].origin;
+        lifter.skip_ops.insert(oi);
+        if lifter.reads_pop(x, chip_outs, &mut Vec::new()) {
+            lifter.err_label(
+                codes::HOST,
+                span,
+                "a loop through the host",
+                "this host value reads chip spikes and drives chip neurons: a loop through the host"
+                    .into(),
+                "drive the neurons from the host only, or from chip populations only",
+            );
+            continue;
+        }
+        let dim = match src_sel {
+            Some(s) => s.len(),
+            None => p.signals[x.0 as usize].size,
+        };
+        let di = sel_idx(dst_sel, n);
+        let h = extra.host.len();
+        let conn = p.signals[weighted.0 as usize].name.split('.').next().unwrap_or("").to_string();
+        let name = format!("{conn}.onoff");
+        // per on/off neuron (axon): the targets and f32(±T · gain)
+        let mut axons: Vec<Vec<(u32, f32)>> = vec![Vec::new(); 2 * dim];
+        let mut full = vec![vec![0.0f64; n]; dim];
+        for (r, row) in rows.iter().enumerate() {
+            let g = if gain.len() == 1 { gain[0] } else { gain[r] };
+            for &(c, v) in row {
+                full[c][di[r]] = v * g;
+            }
+        }
+        for c in 0..dim {
+            for (i, &v) in full[c].iter().enumerate() {
+                if dense || v != 0.0 {
+                    axons[c].push((i as u32, v as f32));
+                    axons[dim + c].push((i as u32, (-v) as f32));
+                }
+            }
+        }
+        out.push((
+            span,
+            nef::DECODE_TAU,
+            Synapse {
+                name: conn.clone(),
+                origin: span,
+                source: HOST_BASE + h,
+                axon_of: (0..2 * dim).map(Some).collect(),
+                axons,
+                dense,
+                pop: None,
+                alias: false,
+            },
+        ));
+        extra.host.push((
+            Population {
+                name,
+                origin: span,
+                n: 2 * dim,
+                blocks: Vec::new(),
+                host: true,
+                out: host_encoder_signal(p, h),
+            },
+            HostEncoder {
+                population: 0,
+                value: x,
+                op: *t,
+                dims: dim,
+                radius: 1.0,
+                source: Some((src_sel.clone(), filter)),
+            },
+        ));
+    }
+    out
 }
