@@ -25,10 +25,14 @@ sys.path.insert(0, str(ROOT / "tools" / "nengo_conformance"))
 import make_cases as mc  # noqa: E402
 
 OUT = ROOT / "tests" / "loihi_conformance"
-# the conformance cases whose models map onto Loihi (ensembles, nodes, lowpass synapses)
+# the conformance cases whose models map onto Loihi (ensembles, nodes, lowpass synapses) and
+# that nengo-loihi runs: neuron_lif_* probe refractory_time and probe_options uses
+# sample_every, which nengo-loihi 1.1 cannot; batch3 has three batch elements; the node- and
+# synapse-only cases run wholly on the host (Nengo itself)
 CASES = [
     "decoded_lif",
     "decoded_negative_gain",
+    "decoded_transform",
     "recurrent_integrator",
     "rmse_channel",
     "rmse_oscillator",
@@ -39,7 +43,8 @@ RMSE_SEEDS = 5
 
 
 def run(c, seed):
-    net, probes = c.build({}, direct=False)
+    inp = {k: a[0] for k, (a, _) in c.inputs.items()}
+    net, probes = c.build(inp, direct=False)
     net.seed = seed
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -55,8 +60,14 @@ def main():
     OUT.mkdir(exist_ok=True)
     for name in sys.argv[1:] or CASES:
         c = mc.CASES[name]()
-        assert c.batch == 1 and not c.inputs, name
-        out = run(c, mc.NENGO_SEED)
+        if c.batch != 1:
+            print(f"skipped {name}: batch {c.batch}")
+            continue
+        try:
+            out = run(c, mc.NENGO_SEED)
+        except Exception as e:  # what nengo-loihi cannot run (e.g. a refractory_time probe)
+            print(f"skipped {name}: nengo-loihi fails ({type(e).__name__}: {e})")
+            continue
         rmse_checks = [k for k in c.checks if k["kind"] == "rmse"]
         if rmse_checks:
             ideal = np.load(ROOT / "tests" / "conformance" / name / "expected.npz")
