@@ -26,7 +26,8 @@ fn diagnose(path: &Path) -> (FsDb, Vec<Diagnostic>) {
     let root = db.load(path).expect("loads");
     let checked = snn_compiler::check(&mut db, root);
     assert!(!checked.has_errors(), "{}: {:?}", path.display(), checked.diagnostics);
-    let program = snn_compiler::lower_model(&checked.model, 0.001).expect("lowers");
+    let program = snn_compiler::lower_model_with(&checked.model, 0.001, &snn_loihi::BUILD_OPTIONS)
+        .expect("lowers");
     (db, snn_loihi::check(&program))
 }
 

@@ -465,13 +465,18 @@ pub fn lift(p: &Program) -> Result<Net, Vec<Diagnostic>> {
     let mut populations = Vec::new();
     let mut blocks = Vec::new();
     let mut voltage = BTreeMap::new();
+    // other neuron state and input current: not readable from the compartments
+    let mut unreadable = BTreeMap::new();
     for (k, &(_, i)) in neurons.iter().enumerate() {
         let op = &p.ops[i];
-        let OpKind::SimNeurons { neuron, out, states, .. } = &op.kind else { continue };
+        let OpKind::SimNeurons { neuron, out, states, j, .. } = &op.kind else { continue };
         out_pop.insert(*out, k);
+        unreadable.insert(*j, (k, op.origin));
         for (v, s) in states {
             if *v == StateVar::Voltage {
                 voltage.insert(*s, k);
+            } else {
+                unreadable.insert(*s, (k, op.origin));
             }
         }
         let sig = &p.signals[out.0 as usize];
@@ -706,6 +711,23 @@ pub fn lift(p: &Program) -> Result<Net, Vec<Diagnostic>> {
             (k, if sum { ProbeKey::SpikeSum } else { ProbeKey::Spikes })
         } else if let Some(&k) = voltage.get(&signal).filter(on_chip) {
             (k, ProbeKey::Voltage)
+        } else if let Some(&(k, span)) =
+            unreadable.get(&signal).filter(|(k, _)| !populations[*k].host)
+        {
+            lifter.diags.push(
+                Diagnostic::error(
+                    codes::HOST,
+                    format!(
+                        "probe `{}` reads `{}`, which Loihi's compartments of `{}` do not give",
+                        pr.name, p.signals[signal.0 as usize].name, populations[k].name
+                    ),
+                    span,
+                    "on the chip",
+                )
+                .with_help("probe the population's spikes or voltage"),
+            );
+            probe_place.push(None);
+            continue;
         } else {
             // computed on the host from what the chip sends (nengo-loihi's chip-to-host
             // connections and host probes)

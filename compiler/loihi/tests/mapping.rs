@@ -66,6 +66,11 @@ fn what_cannot_map_is_located() {
             snn_loihi::codes::HOST,
             "connect n",
         ),
+        (
+            "input x: [3]\nlayer b: [3] = lif(bias = 0)\nconnect x -> b\nprobe r = b.refractory_time\n",
+            snn_loihi::codes::HOST,
+            "b",
+        ),
     ];
     for (text, code, at) in cases {
         let p = program(text);
