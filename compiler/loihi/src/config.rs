@@ -6,7 +6,7 @@ use crate::discretize::{SHIFT_BITS, VTH_EXP, WEIGHT_BITS};
 use serde::Serialize;
 
 /// The schema version of the file; bumped whenever a field changes meaning.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 /// Compartments per core (`block.py` `MAX_COMPARTMENTS`).
 pub const MAX_COMPARTMENTS: usize = 1024;
 /// Input axons per core.
