@@ -616,7 +616,6 @@ pub fn lift(p: &Program) -> Result<Net, Vec<Diagnostic>> {
                 &mut lifter,
                 &mut extra,
                 e,
-                k,
                 &populations,
                 &neurons,
                 &chip_outs,
@@ -922,7 +921,7 @@ fn decoded_probe(
     }
 }
 
-/// The synapses into chip ensemble `e` (population `k`) from its decoded input, as
+/// The synapses into chip ensemble `e` from its decoded input, as
 /// nengo-loihi builds them: per connection from chip populations a decode-neuron block (added
 /// to `extra`) and the ensemble's decode-neuron encoder synapse from it; per connection from
 /// the host an on/off host population and the ensemble's node encoder synapse. Each with its
@@ -931,7 +930,6 @@ fn nef_inputs(
     lifter: &mut Lifter<'_>,
     extra: &mut Extra,
     e: &snn_compiler::ir::EnsembleInfo,
-    k: usize,
     populations: &[Population],
     neurons: &[(SignalId, usize)],
     chip_outs: &[SignalId],
@@ -1053,7 +1051,6 @@ fn nef_inputs(
             };
             extra.decode.push((idx, t.origin, pop, block));
         }
-        let _ = k;
     }
     out
 }
