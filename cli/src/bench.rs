@@ -84,7 +84,8 @@ pub fn bench(cfg: &BenchConfig) -> Result<BenchResult, Failure> {
         return Err(Failure("error: --steps and --repeat must be at least 1\n".to_string()));
     }
     let start = Instant::now();
-    let (_, mut program) = run::compile(&cfg.file, cfg.seed, cfg.dt)?;
+    let (_, mut program) =
+        run::compile_within(&cfg.file, cfg.seed, cfg.dt, None, target.build_options())?;
     let (inputs, batch) = run::load_inputs(&program, &cfg.inputs, cfg.steps)?;
     if !cfg.no_opt {
         run::optimize(target, &mut program, &inputs);

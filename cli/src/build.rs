@@ -97,7 +97,8 @@ fn build_loihi(
     name: &str,
     start: std::time::Instant,
 ) -> Result<String, Failure> {
-    let (db, program) = compile(&cfg.file, cfg.seed, cfg.dt)?;
+    let (db, program) =
+        crate::run::compile_within(&cfg.file, cfg.seed, cfg.dt, None, snn_loihi::BUILD_OPTIONS)?;
     let chip = snn_loihi::map(&program).map_err(|d| crate::run::render_all(&db, &d))?;
     let conf = snn_loihi::host::config(&chip, &program, &cfg.file.display().to_string());
     let json = serde_json::to_string_pretty(&conf).map_err(|e| fail(e.to_string()))?;

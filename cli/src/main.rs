@@ -679,7 +679,7 @@ fn check(
             checked.diagnostics.extend(snn_compiler::budget::check(&checked.model, limit));
         }
         if target.is_some() && !checked.has_errors() {
-            match snn_compiler::lower_model(&checked.model, 0.001) {
+            match snn_compiler::lower_model_with(&checked.model, 0.001, &snn_loihi::BUILD_OPTIONS) {
                 Ok(program) => checked.diagnostics.extend(snn_loihi::check(&program)),
                 Err(d) => checked.diagnostics.extend(d),
             }

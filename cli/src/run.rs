@@ -132,7 +132,7 @@ pub const DEFAULT_TARGET: &dyn Target = TARGETS[0];
 
 /// Check, build and lower `file` (with model seed `seed`, time step `dt`).
 pub fn compile(file: &Path, seed: Option<u64>, dt: f64) -> Result<(FsDb, Program), Failure> {
-    compile_within(file, seed, dt, None)
+    compile_within(file, seed, dt, None, Default::default())
 }
 
 /// [`compile`], refusing a model that needs more than `max_memory` bytes (default: the
@@ -142,13 +142,15 @@ pub fn compile_within(
     seed: Option<u64>,
     dt: f64,
     max_memory: Option<u64>,
+    build: snn_compiler::build::BuildOptions,
 ) -> Result<(FsDb, Program), Failure> {
     check_dt(dt)?;
     let max_memory = Some(max_memory.unwrap_or_else(default_max_memory));
     let mut db = FsDb::new();
     let root = db.load(file).map_err(fail)?;
-    let program = snn_compiler::compile(&mut db, root, &CompileConfig { seed, dt, max_memory })
-        .map_err(|d| render_all(&db, &d))?;
+    let program =
+        snn_compiler::compile(&mut db, root, &CompileConfig { seed, dt, max_memory, build })
+            .map_err(|d| render_all(&db, &d))?;
     Ok((db, program))
 }
 
@@ -335,7 +337,8 @@ pub fn describe(prepared: &dyn Executable) -> String {
 /// `snnc run FILE …`.
 pub fn run(cfg: &RunConfig) -> Result<(), Failure> {
     let target = check_backend(&cfg.backend)?;
-    let (db, mut program) = compile_within(&cfg.file, cfg.seed, cfg.dt, cfg.max_memory)?;
+    let (db, mut program) =
+        compile_within(&cfg.file, cfg.seed, cfg.dt, cfg.max_memory, target.build_options())?;
     // nothing read may be overwritten: the model, its imports and weights, the inputs
     let mut read = db.files_read();
     read.extend(

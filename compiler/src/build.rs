@@ -10,6 +10,20 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use snn_syntax::{codes, Diagnostic, Span};
 
+/// How the build stage makes a target's parameters, when the target builds ensembles and
+/// decoders differently from Nengo (the `loihi` target supplies
+/// `snn_loihi::BUILD_OPTIONS`, nengo-loihi 1.1's). The default is Nengo's build.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct BuildOptions {
+    /// Intercepts above this limit are lowered to it (nengo-loihi's `intercept_limit`: a
+    /// uniform distribution reaching above it is cut to it before sampling, any other sample
+    /// above it clipped); ensembles given gains and biases are unchanged.
+    pub intercept_limit: Option<f64>,
+    /// Solve decoders from the rate curves of neurons whose spike intervals are whole steps
+    /// (nengo-loihi's `loihi_rates`) instead of Nengo's rates.
+    pub loihi_rates: bool,
+}
+
 /// Built parameters of one ensemble.
 #[derive(Clone, Debug)]
 pub struct BuiltEnsemble {
@@ -68,8 +82,14 @@ fn err(span: Span, msg: String) -> Diagnostic {
     Diagnostic::error(codes::BUILD, msg, span, "while building this")
 }
 
-/// Build every ensemble, then solve decoders. `seed` overrides the model seed.
+/// Build every ensemble, then solve decoders, as Nengo does.
 pub fn build(model: &Model) -> Result<Built, Vec<Diagnostic>> {
+    build_with(model, &BuildOptions::default(), 0.001)
+}
+
+/// Build every ensemble, then solve decoders, with a target's `opts` (`dt`, the time step,
+/// matters only to [`BuildOptions::loihi_rates`]).
+pub fn build_with(model: &Model, opts: &BuildOptions, dt: f64) -> Result<Built, Vec<Diagnostic>> {
     let mut built = Built::default();
     let mut errors = Vec::new();
     for o in &model.objects {
@@ -77,7 +97,7 @@ pub fn build(model: &Model) -> Result<Built, Vec<Diagnostic>> {
             built.ensembles.push(None);
             continue;
         };
-        match build_ensemble(e, o.seed) {
+        match build_ensemble(e, o.seed, opts) {
             Ok(b) => built.ensembles.push(Some(b)),
             Err(m) => {
                 errors.push(err(o.span, format!("cannot build ensemble `{}`: {m}", o.name)));
@@ -155,6 +175,8 @@ pub fn build(model: &Model) -> Result<Built, Vec<Diagnostic>> {
             &transform,
             post_enc.as_ref(),
             c.seed,
+            opts,
+            dt,
         ) {
             Ok(w) => built.connections.push(Some(w)),
             Err(m) => {
@@ -188,6 +210,8 @@ pub fn build(model: &Model) -> Result<Built, Vec<Diagnostic>> {
             &nef::Transform::Identity,
             None,
             0,
+            opts,
+            dt,
         ) {
             Ok(w) => built.probes.push(Some(w)),
             Err(m) => {
@@ -203,7 +227,11 @@ pub fn build(model: &Model) -> Result<Built, Vec<Diagnostic>> {
     }
 }
 
-fn build_ensemble(e: &crate::model::Ensemble, seed: u64) -> Result<BuiltEnsemble, String> {
+fn build_ensemble(
+    e: &crate::model::Ensemble,
+    seed: u64,
+    opts: &BuildOptions,
+) -> Result<BuiltEnsemble, String> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let n = e.n_neurons;
     // Order as Nengo: eval points, encoders, then max_rates and intercepts.
@@ -240,11 +268,24 @@ fn build_ensemble(e: &crate::model::Ensemble, seed: u64) -> Result<BuiltEnsemble
             let mr = dist(&e.max_rates, Dist::default_max_rates())
                 .sample(n, None, &mut rng)
                 .map_err(|m| format!("max_rates: {m}"))?;
-            let ic = dist(&e.intercepts, Dist::default_intercepts())
-                .sample(n, None, &mut rng)
-                .map_err(|m| format!("intercepts: {m}"))?;
+            let mut ic_dist = dist(&e.intercepts, Dist::default_intercepts());
+            // nengo-loihi's get_gain_bias: a uniform reaching above the limit is cut first
+            if let (Some(limit), Dist::Uniform { low, high, .. }) =
+                (opts.intercept_limit, &mut ic_dist)
+            {
+                if *high > limit {
+                    *low = low.min(limit);
+                    *high = limit;
+                }
+            }
+            let ic = ic_dist.sample(n, None, &mut rng).map_err(|m| format!("intercepts: {m}"))?;
             let mr: Vec<f64> = mr.iter().copied().collect();
-            let ic: Vec<f64> = ic.iter().copied().collect();
+            let mut ic: Vec<f64> = ic.iter().copied().collect();
+            if let Some(limit) = opts.intercept_limit {
+                for x in ic.iter_mut().filter(|x| **x > limit) {
+                    *x = limit;
+                }
+            }
             neuron.gain_bias(&mr, &ic).map_err(|m| m.to_string())?
         }
     };
@@ -273,6 +314,8 @@ fn decode(
     transform: &nef::Transform,
     post_encoders: Option<&Array2<f64>>,
     seed: u64,
+    opts: &BuildOptions,
+    dt: f64,
 ) -> Result<Array2<f64>, String> {
     let _ = model;
     if let Some(d) = &solver.values {
@@ -282,7 +325,15 @@ fn decode(
     let x = nef::encoder_inputs(eval_points.view(), ens.encoders.view(), e.radius)
         .map_err(|m| m.to_string())?;
     let neuron = neuron_type(&e.neuron);
-    let activities = neuron.rates(x.view(), &ens.gain, &ens.bias).map_err(|m| m.to_string())?;
+    let activities = if opts.loihi_rates {
+        loihi_rates(&neuron, x.view(), &ens.gain, &ens.bias, dt)
+    } else {
+        None
+    };
+    let activities = match activities {
+        Some(a) => a,
+        None => neuron.rates(x.view(), &ens.gain, &ens.bias).map_err(|m| m.to_string())?,
+    };
     let targets = match function {
         Some(f) => {
             nef::decoder_targets(eval_points.view(), pre_slice, Some(&|v: &[f64]| f.eval(0.0, v)))
@@ -302,4 +353,56 @@ fn decode(
     )
     .map_err(|m| m.to_string())?;
     Ok(res.weights)
+}
+
+/// nengo-loihi 1.1's `loihi_rates` (`neurons.py`): the rates of LIF and spiking ReLU neurons
+/// (and `regular_spiking` of their rate forms) whose spike intervals are whole steps, with
+/// `tau_rc` and `tau_ref` discretized as Loihi's compartments hold them; `None` for other
+/// types (nengo-loihi uses Nengo's rates there).
+pub fn loihi_rates(
+    neuron: &snn_runtime::neurons::NeuronType,
+    x: ndarray::ArrayView2<'_, f64>,
+    gain: &[f64],
+    bias: &[f64],
+    dt: f64,
+) -> Option<Array2<f64>> {
+    use snn_runtime::neurons::NeuronType as N;
+    // (tau_rc, tau_ref) for LIF; None for ReLU
+    let (lif, amplitude) = match neuron {
+        N::Lif(l) => (Some((l.tau_rc, l.tau_ref)), l.amplitude),
+        N::SpikingRectifiedLinear(r) => (None, r.amplitude),
+        N::RegularSpiking(rs) => match rs.base.as_ref() {
+            N::LifRate(l) => (Some((l.tau_rc, l.tau_ref)), rs.amplitude),
+            N::RectifiedLinear(_) => (None, rs.amplitude),
+            _ => return None,
+        },
+        _ => return None,
+    };
+    let mut out = Array2::zeros(x.raw_dim());
+    for ((r, c), v) in out.indexed_iter_mut() {
+        // neuron_type.current: gain * x + bias
+        let j = gain[c] * x[[r, c]] + bias[c];
+        let period = match lif {
+            Some((tau_rc, tau_ref)) => {
+                let j = j - 1.0;
+                if j <= 0.0 {
+                    continue;
+                }
+                // discretize_tau_ref, discretize_tau_rc
+                let tau_ref = dt * (tau_ref / dt).round_ties_even();
+                let decay_rc = -(-dt / tau_rc).exp_m1();
+                let decay_rc = (decay_rc * 4095.0).round_ties_even() / 4095.0;
+                let tau_rc = -dt / (-decay_rc).ln_1p();
+                tau_ref + tau_rc * (1.0 / j).ln_1p()
+            }
+            None => {
+                if j <= 0.0 {
+                    continue;
+                }
+                1.0 / j
+            }
+        };
+        *v = (amplitude / dt) / (period / dt).ceil();
+    }
+    Some(out)
 }

@@ -17,12 +17,14 @@ pub struct CompileConfig {
     /// Refuse (a located `E0801`) a model whose build and run need more bytes than this
     /// ([`crate::budget`]); `None`: no limit.
     pub max_memory: Option<u64>,
+    /// The target's build profile (Nengo's by default; the `loihi` target's is nengo-loihi's).
+    pub build: build::BuildOptions,
 }
 
 impl Default for CompileConfig {
     /// The file's own seed and Nengo's default time step, 1 ms.
     fn default() -> Self {
-        Self { seed: None, dt: 0.001, max_memory: None }
+        Self { seed: None, dt: 0.001, max_memory: None, build: build::BuildOptions::default() }
     }
 }
 
@@ -48,13 +50,22 @@ pub fn compile(
     if let Some(d) = cfg.max_memory.and_then(|limit| crate::budget::check(&checked.model, limit)) {
         return Err(vec![d]);
     }
-    lower_model(&checked.model, cfg.dt)
+    lower_model_with(&checked.model, cfg.dt, &cfg.build)
 }
 
 /// The back half of [`compile`], for callers that look at the checked model first (the fuzz
 /// targets skip models too large to build quickly): builds the NEF parameters of a model
 /// without errors and lowers it with time step `dt`.
 pub fn lower_model(model: &Model, dt: f64) -> Result<Program, Vec<Diagnostic>> {
-    let built = build::build(model)?;
+    lower_model_with(model, dt, &build::BuildOptions::default())
+}
+
+/// [`lower_model`] with a target's build profile (`Target::build_options`).
+pub fn lower_model_with(
+    model: &Model,
+    dt: f64,
+    opts: &build::BuildOptions,
+) -> Result<Program, Vec<Diagnostic>> {
+    let built = build::build_with(model, opts, dt)?;
     lower::lower(model, &built, dt)
 }

@@ -16,6 +16,6 @@ pub mod spec;
 pub mod target;
 pub mod value;
 
-pub use compile::{compile, lower_model, CompileConfig};
+pub use compile::{compile, lower_model, lower_model_with, CompileConfig};
 pub use resolve::{check, check_with_seed, Checked};
 pub use source_db::{SourceDb, TensorSource};

@@ -31,6 +31,8 @@ struct Lowerer<'a> {
     states: Vec<Vec<(StateVar, SignalId)>>,
     /// Problems found while lowering objects (a distribution that cannot be sampled).
     errors: Vec<Diagnostic>,
+    /// The ensembles lowered, for [`Program::ensembles`].
+    ensembles: Vec<crate::ir::EnsembleInfo>,
 }
 
 /// Convert a neuron spec to the runtime's neuron type.
@@ -88,6 +90,7 @@ pub fn lower(model: &Model, built: &Built, dt: f64) -> Result<Program, Vec<Diagn
         objs: Vec::new(),
         states: Vec::new(),
         errors: Vec::new(),
+        ensembles: Vec::new(),
     };
     let mut inputs = Vec::new();
     for (i, o) in model.objects.iter().enumerate() {
@@ -118,7 +121,15 @@ pub fn lower(model: &Model, built: &Built, dt: f64) -> Result<Program, Vec<Diagn
             "internal scheduling error",
         )]
     })?;
-    let program = Program { signals: lw.signals, once: Vec::new(), ops, inputs, probes, dt };
+    let program = Program {
+        signals: lw.signals,
+        once: Vec::new(),
+        ops,
+        inputs,
+        probes,
+        dt,
+        ensembles: lw.ensembles,
+    };
     if cfg!(debug_assertions) {
         if let Err(errors) = ir::verify(&program) {
             panic!("{}", ir::verify::failure("lower", &errors));
@@ -215,6 +226,20 @@ impl Lowerer<'_> {
                     );
                 }
                 states = self.sim_neurons(name, &e.neuron, j, out, n, o.seed, o.span);
+                if let Some(b) = b {
+                    let mut gain_encoders = b.encoders.clone();
+                    for (mut row, g) in gain_encoders.outer_iter_mut().zip(&b.gain) {
+                        row.mapv_inplace(|v| v * g);
+                    }
+                    self.ensembles.push(crate::ir::EnsembleInfo {
+                        name: name.to_string(),
+                        input,
+                        j,
+                        out,
+                        radius: e.radius,
+                        gain_encoders,
+                    });
+                }
                 ObjSignals { input: Some(input), out, j: Some(j) }
             }
         };

@@ -45,6 +45,12 @@ pub trait Target: Sync {
     /// Its name on the command line (`--backend NAME`).
     fn name(&self) -> &'static str;
 
+    /// How the build stage makes this target's ensembles and decoders (Nengo's unless the
+    /// target's hardware needs otherwise); callers put it in `CompileConfig::build`.
+    fn build_options(&self) -> crate::build::BuildOptions {
+        crate::build::BuildOptions::default()
+    }
+
     /// This target's optimisation pipeline: the target-independent passes, then its own.
     fn passes(&self) -> Vec<opt::Pass> {
         opt::PASSES.to_vec()

@@ -26,7 +26,8 @@ fn diagnose(path: &Path) -> (FsDb, Vec<Diagnostic>) {
     let root = db.load(path).expect("loads");
     let checked = snn_compiler::check(&mut db, root);
     assert!(!checked.has_errors(), "{}: {:?}", path.display(), checked.diagnostics);
-    let program = snn_compiler::lower_model(&checked.model, 0.001).expect("lowers");
+    let program = snn_compiler::lower_model_with(&checked.model, 0.001, &snn_loihi::BUILD_OPTIONS)
+        .expect("lowers");
     (db, snn_loihi::check(&program))
 }
 
@@ -93,7 +94,7 @@ fn build_writes_the_core_configuration() {
         &std::fs::read_to_string(out.join("model.loihi.json")).expect("written"),
     )
     .expect("JSON");
-    assert_eq!(json["version"], 2);
+    assert_eq!(json["version"], 3);
     let cores = json["cores"].as_array().expect("cores");
     assert_eq!(cores.len(), 3, "as nengo-loihi (tests/loihi/multi_core/case.toml)");
     // the 1,500-neuron layer on two cores of 750, each driving the relu core's input axons

@@ -29,6 +29,7 @@ impl B {
             inputs: vec![],
             probes: vec![],
             dt: 0.001,
+            ensembles: vec![],
         })
     }
     fn sig(&mut self, size: usize) -> SignalId {

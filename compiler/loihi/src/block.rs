@@ -20,6 +20,12 @@ pub enum Model {
     /// `nengo.SpikingRectifiedLinear` (`configure_relu`): a non-leaky integrator, threshold
     /// `1/dt`.
     Relu,
+    /// Decode neurons (`DecodeNeurons.get_block`: `configure_relu` with its default
+    /// threshold 1).
+    DecodeRelu,
+    /// A decoded probe's compartments (`configure_nonspiking`, threshold
+    /// `vth_nonspiking` = 10): the voltage follows the input, and is what is read.
+    NonSpiking,
 }
 
 /// A population of compartments: a neuron layer, an ensemble, or a piece of one after
@@ -89,6 +95,10 @@ pub struct Synapse {
     /// axon per source pixel, the channel as its atom, weight arrays shared between pixels),
     /// as nengo-loihi's `conv2d_loihi_weights`.
     pub pop: Option<PopLayout>,
+    /// Another source driving the synapse memory of an earlier synapse of this block with
+    /// the same weights (nengo-loihi's shared `decode_neuron_encoders` / `node_encoders`
+    /// synapse of an ensemble): its axons and memory are counted once, on that one.
+    pub alias: bool,
 }
 
 /// How a convolution's source compartments group into pixels (population axons) and
@@ -152,7 +162,7 @@ pub struct Probe {
 }
 
 /// What a probe reads.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub enum ProbeKey {
     /// Spikes, as the population's spike height (amplitude / dt) where one occurred.
     Spikes,
@@ -160,6 +170,15 @@ pub enum ProbeKey {
     Voltage,
     /// Spikes (as [`ProbeKey::Spikes`]) summed from the first step (a rate monitor).
     SpikeSum,
+    /// An ensemble's decoded value: the voltages of a non-spiking decode block (on, off),
+    /// `(v_on − v_off) · radius / v_scale`, then the probe's synapse in float on the host
+    /// (nengo-loihi's `conn_probe`).
+    Decoded {
+        /// The probed ensemble's radius.
+        radius: f64,
+        /// The probe's lowpass time constant (0: none).
+        tau: f64,
+    },
 }
 
 /// A population before splitting: its name and blocks.
@@ -177,9 +196,54 @@ pub struct Population {
     /// Runs on the host (its spikes reach the chip through spike inputs), as nengo-loihi runs
     /// an ensemble configured `on_chip=False`.
     pub host: bool,
-    /// Its spike signal in the program (what the host reads or writes).
+    /// Its spike signal in the program (what the host reads or writes); [`NO_SIGNAL`] for
+    /// the decode-neuron blocks the mapping adds.
     pub out: snn_compiler::ir::SignalId,
 }
+
+/// The spike signal of a population the program does not have (decode neurons).
+pub const NO_SIGNAL: snn_compiler::ir::SignalId = snn_compiler::ir::SignalId(u32::MAX);
+
+/// nengo-loihi's on/off input neurons for a host value driving a chip ensemble
+/// (`build_host_to_chip`, `OnOffDecodeNeurons(is_input=True).get_ensemble`): a spiking ReLU
+/// population of `2 · dims` neurons on the host, encoders `[I; −I]`, gain and bias
+/// `0.5 / dt`, reading the connection's filtered value divided by the ensemble's radius.
+#[derive(Clone, Debug)]
+pub struct HostEncoder {
+    /// The on/off population (in [`Net::populations`], runs on the host).
+    pub population: usize,
+    /// The connection's filtered value in the program.
+    pub value: SignalId,
+    /// The program op (a `Copy` of `value` into the ensemble's input) it replaces on the host.
+    pub op: usize,
+    /// Dimensions of the value.
+    pub dims: usize,
+    /// The target ensemble's radius.
+    pub radius: f64,
+    /// For a host value into neurons: the on/off neurons encode `value` (selected) through
+    /// this synapse (the connection's), added after op `op`, which stays.
+    pub source: Option<(snn_compiler::ir::Sel, Option<snn_runtime::synapse::DiscreteFilter>)>,
+}
+
+/// A decoded connection from a chip ensemble to the host (nengo-loihi's
+/// `build_chip_to_host`): a non-spiking block on the chip (as a decoded probe's, through the
+/// connection's function and transform) whose value `(v_on − v_off) · radius / v_scale` the
+/// host receives in place of the connection's product.
+#[derive(Clone, Debug)]
+pub struct ChipValue {
+    /// The block's population (in [`Net::populations`]).
+    pub population: usize,
+    /// The program's `DotInc` of the decoders (replaced by the received value on the host).
+    pub op: usize,
+    /// The `Reset` of the connection's product signal (dropped on the host).
+    pub reset: usize,
+    /// The connection's product signal.
+    pub dst: SignalId,
+    /// The pre ensemble's radius.
+    pub radius: f64,
+}
+
+use snn_compiler::ir::SignalId;
 
 /// The whole on-chip network.
 #[derive(Clone, Debug)]
@@ -197,4 +261,8 @@ pub struct Net {
     pub probe_place: Vec<Option<usize>>,
     /// Warnings of the mapping (located).
     pub warnings: Vec<snn_syntax::Diagnostic>,
+    /// The on/off input populations the host adds, in population order.
+    pub host_encoders: Vec<HostEncoder>,
+    /// Decoded connections from the chip to the host.
+    pub chip_values: Vec<ChipValue>,
 }

@@ -5,8 +5,9 @@
 pub const NEURON_TYPE: &str = "E0901";
 /// A synapse that is not a first-order lowpass (alpha, general linear filters, two in series).
 pub const SYNAPSE: &str = "E0902";
-/// A part of the model that runs off-chip and is not mapped yet (nodes, inputs, host functions,
-/// decoded connections, probes of non-neuron signals).
+/// A part of the model that runs off-chip and is not mapped yet (a host value into neurons
+/// other than through a convolution, a loop through the host, an ensemble input written other
+/// than by connections).
 pub const HOST: &str = "E0903";
 /// A parameter outside what the chip's integers hold after discretization (time constants,
 /// weights, biases, thresholds).

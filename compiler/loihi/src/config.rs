@@ -6,7 +6,7 @@ use crate::discretize::{SHIFT_BITS, VTH_EXP, WEIGHT_BITS};
 use serde::Serialize;
 
 /// The schema version of the file; bumped whenever a field changes meaning.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 /// Compartments per core (`block.py` `MAX_COMPARTMENTS`).
 pub const MAX_COMPARTMENTS: usize = 1024;
 /// Input axons per core.
@@ -463,6 +463,9 @@ pub fn config_with_host(
                 crate::block::ProbeKey::Voltage => ("voltage", 1.0),
                 crate::block::ProbeKey::SpikeSum => {
                     ("spike_sum", (1.0 / net.dt) * net.blocks[b0].amplitude)
+                }
+                crate::block::ProbeKey::Decoded { radius, .. } => {
+                    ("decoded", radius / chip.discrete[b0].v_scale)
                 }
             };
             HostProbe { name: p.name.clone(), key, compartments: where_, scale, every: p.every }

@@ -25,6 +25,8 @@ pub const U_BITS: u32 = 23;
 pub const DECAY_SCALE_TH: f64 = 0.5 / 4096.0;
 /// nengo-loihi's default synapse of a block no connection filters (`Model.decode_tau`).
 pub const DECODE_TAU: f64 = 0.005;
+/// Threshold of non-spiking (decoded probe) compartments (`Model.vth_nonspiking`).
+pub const NONSPIKING_VTH: f32 = 10.0;
 /// Weight bits of nengo-loihi's synapse format (`weight_bits = 7` → 8 bits).
 pub const WEIGHT_BITS: u32 = 8;
 /// Right shift of stored weights: `8 - weight bits + is_mixed` (`fanout_type = 1`).
@@ -162,6 +164,8 @@ fn float_params(b: &Block, dt: f64) -> Result<Float, DiscretizeError> {
             (dv, 1.0f32, round(tau_ref / dt) as i32 + 1, min_voltage, true)
         }
         Model::Relu => (0.0, (1.0 / dt) as f32, 1, 0.0, false),
+        Model::DecodeRelu => (0.0, 1.0, 1, 0.0, false),
+        Model::NonSpiking => (1.0, NONSPIKING_VTH, 1, 0.0, false),
     };
     Ok(Float {
         decay_u: decay_u64 as f32,

@@ -14,6 +14,7 @@ pub mod discretize;
 pub mod emulator;
 pub mod host;
 pub mod lift;
+pub mod nef;
 pub mod split;
 
 use chip::Chip;
@@ -28,6 +29,11 @@ pub struct Loihi;
 
 /// Chips a configuration may use (Nahuku boards hold 32; Pohoiki Springs 768).
 pub const MAX_CHIPS: usize = 32;
+
+/// nengo-loihi 1.1's build profile (`builder/builder.py` `Model`): intercepts limited to
+/// 0.95 (`intercept_limit`) and decoders solved from `loihi_rates`.
+pub const BUILD_OPTIONS: snn_compiler::build::BuildOptions =
+    snn_compiler::build::BuildOptions { intercept_limit: Some(0.95), loihi_rates: true };
 
 /// The target's name on the command line.
 pub const NAME: &str = "loihi";
@@ -137,6 +143,10 @@ impl Target for Loihi {
         NAME
     }
 
+    fn build_options(&self) -> snn_compiler::build::BuildOptions {
+        BUILD_OPTIONS
+    }
+
     /// None: the chip mapping reads the program as lowered (connections, synapses and
     /// populations one op chain each).
     fn passes(&self) -> Vec<opt::Pass> {
@@ -148,6 +158,13 @@ impl Target for Loihi {
         program: &Program,
         precision: Precision,
     ) -> Result<Box<dyn Executable>, TargetError> {
+        Ok(Box::new(prepare(program, precision)?))
+    }
+}
+
+/// [`Target::prepare`] of the loihi target, as its concrete type.
+pub fn prepare(program: &Program, precision: Precision) -> Result<Prepared, TargetError> {
+    {
         let chip = map(program).map_err(|d| TargetError::Unsupported {
             target: NAME,
             what: d
@@ -159,7 +176,7 @@ impl Target for Loihi {
         })?;
         let host = host::HostPart::new(program, &chip.net, precision)?;
         let emu = emulator::Program::new(&chip);
-        Ok(Box::new(Prepared { chip, emu, host, n_probes: program.probes.len() }))
+        Ok(Prepared { chip, emu, host, n_probes: program.probes.len() })
     }
 }
 
@@ -200,14 +217,26 @@ fn slice_batch(inputs: &[ArrayD<f64>], b0: usize, nb: usize) -> Vec<ArrayD<f64>>
         .collect()
 }
 
-impl Executable for Prepared {
-    fn run(
+impl Prepared {
+    /// [`Executable::run`] for one batch element, calling `observe` with the emulator's
+    /// state after every chip step (the tests compare it with nengo-loihi's).
+    pub fn run_observed(
+        &self,
+        steps: usize,
+        inputs: &[ArrayD<f64>],
+        observe: &mut dyn FnMut(&emulator::State),
+    ) -> Result<Vec<ArrayD<f64>>, TargetError> {
+        self.run_inner(steps, 1, inputs, 1, &mut |_| {}, Some(observe))
+    }
+
+    fn run_inner(
         &self,
         steps: usize,
         batch: usize,
         inputs: &[ArrayD<f64>],
         threads: usize,
         progress: &mut dyn FnMut(u64),
+        mut observe: Option<&mut dyn FnMut(&emulator::State)>,
     ) -> Result<Vec<ArrayD<f64>>, TargetError> {
         let net = &self.chip.net;
         let index: Vec<Vec<usize>> = net
@@ -242,8 +271,9 @@ impl Executable for Prepared {
             part.chip_inputs
                 .iter()
                 .zip(&part.used)
-                .map(|(&k, &u)| {
-                    let n = net.populations[k].n;
+                .zip(&part.values)
+                .map(|((&k, &u), v)| {
+                    let n = net.populations[k].n / if v.is_some() { 2 } else { 1 };
                     if u && per_step {
                         ArrayD::zeros(IxDyn(&[nb, steps, n]))
                     } else {
@@ -273,13 +303,23 @@ impl Executable for Prepared {
                 Some(post) => zeros_for(post, nb, true),
                 None => Vec::new(),
             };
-            let recv_index: Vec<(usize, Vec<usize>, f64)> = match &self.host.post {
+            // (input, compartments, spike height or decoded value weight, is a value)
+            let recv_index: Vec<(usize, Vec<usize>, f64, bool)> = match &self.host.post {
                 Some(post) => post
                     .chip_inputs
                     .iter()
                     .enumerate()
                     .filter(|(j, _)| post.used[*j])
-                    .map(|(j, &k)| (j, self.chip.population_index(k), self.height(k)))
+                    .map(|(j, &k)| {
+                        let idx = self.chip.population_index(k);
+                        match post.values[j] {
+                            Some(radius) => {
+                                let b0 = net.populations[k].blocks[0];
+                                (j, idx, radius / self.chip.discrete[b0].v_scale, true)
+                            }
+                            None => (j, idx, self.height(k), false),
+                        }
+                    })
                     .collect(),
                 None => Vec::new(),
             };
@@ -288,6 +328,9 @@ impl Executable for Prepared {
                 let mut rows: Vec<Vec<f64>> = vec![Vec::new(); net.probes.len()];
                 // rate monitors: the spikes summed since the first step
                 let mut sums: Vec<Vec<f64>> = index.iter().map(|i| vec![0.0; i.len()]).collect();
+                // decoded probes: the filtered values (nengo-loihi's `ProbeFilter`)
+                let mut filtered: Vec<Vec<f64>> =
+                    index.iter().map(|i| vec![0.0; i.len() / 2]).collect();
                 for k in 1..=steps {
                     // host spikes of step k - 1 arrive now (none at the first step)
                     for (si, idx) in send_index.iter().enumerate() {
@@ -300,6 +343,9 @@ impl Executable for Prepared {
                         }
                     }
                     state.step(&self.emu);
+                    if let Some(f) = observe.as_mut() {
+                        f(&state);
+                    }
                     for (pi, p) in net.probes.iter().enumerate() {
                         let height = self.height(p.population);
                         if p.key == block::ProbeKey::SpikeSum {
@@ -308,6 +354,21 @@ impl Executable for Prepared {
                                     *s += height;
                                 }
                             }
+                        }
+                        if let block::ProbeKey::Decoded { radius, tau } = p.key {
+                            let b0 = net.populations[p.population].blocks[0];
+                            let w = radius / self.chip.discrete[b0].v_scale;
+                            let a = if tau > 0.0 { (-net.dt / tau).exp() } else { 0.0 };
+                            let d = index[pi].len() / 2;
+                            for (j, y) in filtered[pi].iter_mut().enumerate() {
+                                let on = f64::from(state.voltage[index[pi][j]]);
+                                let off = f64::from(state.voltage[index[pi][d + j]]);
+                                *y = a * *y + (1.0 - a) * (on * w + off * -w);
+                            }
+                            if k % p.every == 0 {
+                                rows[pi].extend_from_slice(&filtered[pi]);
+                            }
+                            continue;
                         }
                         if k % p.every != 0 {
                             continue;
@@ -323,17 +384,29 @@ impl Executable for Prepared {
                                 }
                                 block::ProbeKey::Voltage => f64::from(state.voltage[g]),
                                 block::ProbeKey::SpikeSum => sums[pi][j],
+                                block::ProbeKey::Decoded { .. } => 0.0,
                             });
                         }
                     }
                     // the host reads at step k what the chip sent at step max(k - 1, 1):
                     // chip step k is host step k + 1 (and host step 1 for the first)
-                    for (j, idx, height) in &recv_index {
+                    for (j, idx, height, value) in &recv_index {
                         let flat = recv[*j]
                             .as_slice_mut()
                             .ok_or_else(|| TargetError::Run("chip spikes layout".into()))?;
-                        let n = idx.len();
                         let mut put = |hk: usize| {
+                            if *value {
+                                // nengo-loihi's chip-to-host probe: (v_on − v_off) · r / v_scale
+                                let d = idx.len() / 2;
+                                for i in 0..d {
+                                    let on = f64::from(state.voltage[idx[i]]);
+                                    let off = f64::from(state.voltage[idx[d + i]]);
+                                    flat[(b * steps + hk - 1) * d + i] =
+                                        on * *height + off * -*height;
+                                }
+                                return;
+                            }
+                            let n = idx.len();
                             for (i, &g) in idx.iter().enumerate() {
                                 flat[(b * steps + hk - 1) * n + i] =
                                     if state.spiked[g] { *height } else { 0.0 };
@@ -395,6 +468,19 @@ impl Executable for Prepared {
             );
         }
         Ok(out)
+    }
+}
+
+impl Executable for Prepared {
+    fn run(
+        &self,
+        steps: usize,
+        batch: usize,
+        inputs: &[ArrayD<f64>],
+        threads: usize,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<Vec<ArrayD<f64>>, TargetError> {
+        self.run_inner(steps, batch, inputs, threads, progress, None)
     }
 
     fn describe(&self) -> Vec<String> {

@@ -47,6 +47,9 @@ pub fn n_split(net: &Net, b: usize) -> usize {
 /// (weights, targets relative to the base) with index bits (compression 0), as nengo-loihi's
 /// `set_new_synapse_weights` shares them.
 pub fn synapse_cost(s: &Synapse, local: &[Option<u32>]) -> (usize, usize) {
+    if s.alias {
+        return (0, 0);
+    }
     let at = |i: u32| local.get(i as usize).copied().flatten();
     let Some(layout) = s.pop else {
         // a whole block keeps every axon of the connection, weights or not (nengo-loihi's

@@ -62,9 +62,14 @@ fn what_cannot_map_is_located() {
             "connect",
         ),
         (
-            "input x: [3]\nlayer b: [3] = lif(bias = 0)\nconnect x -> b\nprobe b\n",
+            "layer a: [3] = lif(bias = 2)\nnode n = fn (t, v: [3]) -> v * v\nlayer b: [3] = lif(bias = 0)\nconnect a -> n\nconnect n -> b\nprobe b\n",
             snn_loihi::codes::HOST,
-            "x",
+            "connect n",
+        ),
+        (
+            "input x: [3]\nlayer b: [3] = lif(bias = 0)\nconnect x -> b\nprobe r = b.refractory_time\n",
+            snn_loihi::codes::HOST,
+            "b",
         ),
     ];
     for (text, code, at) in cases {

@@ -223,6 +223,27 @@ pub struct Program {
     pub probes: Vec<ProbeDecl>,
     /// Time step (seconds).
     pub dt: f64,
+    /// The ensembles the lowering made, for targets that map NEF structure themselves (the
+    /// `loihi` target's decode neurons); passes do not keep it up to date.
+    pub ensembles: Vec<EnsembleInfo>,
+}
+
+/// Where an ensemble is in a lowered program: its decoded-value input, the neurons' input
+/// current that the `DotInc` of its scaled encoders writes, and what that matrix is made of.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EnsembleInfo {
+    /// The ensemble's dotted name.
+    pub name: String,
+    /// The value input (`NAME.in`, dims).
+    pub input: SignalId,
+    /// The neurons' input current (`NAME.neurons.in`).
+    pub j: SignalId,
+    /// The neurons' output (`NAME.neurons.out`).
+    pub out: SignalId,
+    /// The radius.
+    pub radius: f64,
+    /// Encoders times gains (`n × dims`, without the radius the program's matrix divides by).
+    pub gain_encoders: ndarray::Array2<f64>,
 }
 
 impl Program {

@@ -628,6 +628,7 @@ mod tests {
             inputs: vec![InputDecl { name: "a".into(), shape: vec![2] }],
             probes: vec![ProbeDecl { name: "c".into(), signal: C, shape: vec![3], every: 1 }],
             dt: 0.001,
+            ensembles: Vec::new(),
         }
     }
 

@@ -27,6 +27,30 @@ sys.path.insert(0, str(ROOT / "tools"))
 import gen_loihi_fixtures as g  # noqa: E402
 
 CASES = ["lif_relu_pair", "ensemble_neurons", "multi_core"]
+# decoded (NEF) networks (tools/loihi/gen_nef_fixtures.py) with a host part: nengo-loihi is
+# timed over `sim.run_steps` (host pre part, emulator, host post part, as snnc runs them)
+NEF_CASES = ["nef_channel", "nef_integrator"]
+
+
+def nef_net(name):
+    """The Nengo network of a gen_nef_fixtures case, without running it."""
+    sys.path.insert(0, str(ROOT / "tools" / "loihi"))
+    import gen_nef_fixtures as nf  # noqa: E402
+
+    nf.run = lambda c, net, *rest: (net, None)
+    c, net, _ = nf.CASES[name]()
+    return c, net
+
+
+def nengo_loihi_run_steps_per_s(net, steps, repeat, dt):
+    best = None
+    for _ in range(repeat):
+        with nengo_loihi.Simulator(net, dt=dt, target="sim", progress_bar=False) as sim:
+            t0 = time.perf_counter()
+            sim.run_steps(steps)
+            t = time.perf_counter() - t0
+        best = t if best is None else min(best, t)
+    return steps / best
 
 
 def nengo_loihi_steps_per_s(net, steps, repeat, dt):
@@ -67,6 +91,15 @@ def main():
         rows.append({"network": name, "compartments": n, "nengo_loihi_steps_per_s": nl,
                      "snnc_loihi_steps_per_s": sn, "speedup": sn / nl})
         print(f"{name}: {n} compartments, nengo-loihi {nl:.0f} steps/s, snnc {sn:.0f} steps/s, {sn / nl:.1f}x")
+    for name in NEF_CASES:
+        c, net = nef_net(name)
+        with nengo_loihi.Simulator(net, dt=c.dt, target="sim", progress_bar=False) as sim:
+            n = sim.sims["emulator"].block_info.n_compartments
+        nl = nengo_loihi_run_steps_per_s(net, args.steps, args.repeat, c.dt)
+        sn = snnc_steps_per_s(ROOT / "tests" / "loihi" / name / "model.snn", args.steps, c.dt)
+        rows.append({"network": name, "compartments": n, "nengo_loihi_steps_per_s": nl,
+                     "snnc_loihi_steps_per_s": sn, "speedup": sn / nl})
+        print(f"{name}: {n} compartments (+ host), nengo-loihi {nl:.0f} steps/s, snnc {sn:.0f} steps/s, {sn / nl:.1f}x")
     here = Path(__file__).resolve().parent
     (here / "results.json").write_text(json.dumps({"steps": args.steps, "rows": rows}, indent=2) + "\n")
     lines = [
