@@ -137,7 +137,9 @@ def main():
     md = ["| tool | seconds per epoch (median) | first epoch | snnc is |", "|---|---:|---:|---:|"]
     for tool in ["snnc", "nengodl", "keras"]:
         r = rows[tool]
-        ratio = "" if tool == "snnc" else f"{r['median_epoch_s'] / s:.1f}x faster"
+        ratio = "" if tool == "snnc" else (
+            f"{r['median_epoch_s'] / s:.1f}x faster" if r["median_epoch_s"] >= s
+            else f"{s / r['median_epoch_s']:.1f}x slower")
         name = {"snnc": "snnc train", "nengodl": "NengoDL 3.6 fit", "keras": "Keras fit (TF CPU)"}[tool]
         md.append(f"| {name} | {r['median_epoch_s']:.2f} | {r['median_first_epoch_s']:.2f} | {ratio} |")
     with open(os.path.join(here, "convnet_results.md"), "w") as f:
