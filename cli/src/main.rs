@@ -58,10 +58,15 @@ enum Command {
     /// Train a model's transforms and biases on data (NengoDL's `fit`), writing OUT.snn and
     /// OUT.safetensors.
     Train(TrainArgs),
-    /// Print a model's losses and accuracy on data, as it trains (rate neurons).
+    /// Print a model's losses and accuracy on data, as it runs (NengoDL's `evaluate`).
     Evaluate(EvaluateArgs),
     /// Run the language server (LSP over stdin/stdout), for editors.
-    Lsp,
+    Lsp {
+        /// Also report what does not map onto this target (`loihi`), as `snnc check --target`
+        /// does; a client's `initializationOptions: {"target": …}` overrides it.
+        #[arg(long)]
+        target: Option<String>,
+    },
     /// Explain an error code (`snnc explain E0101`): what it means, how to fix it, an example.
     Explain {
         /// The code, as `snnc check` prints it.
@@ -414,7 +419,7 @@ fn main() -> ExitCode {
                 snnc::train::print_scores(&s, &l, a.json);
             }))
         }
-        Command::Lsp => lsp(),
+        Command::Lsp { target } => lsp(target),
         Command::Explain { code } => match snnc::explain::explain(&code) {
             Ok(text) => {
                 snnc::out!("{text}");
@@ -598,8 +603,19 @@ fn verify_cmd(args: VerifyArgs) -> ExitCode {
 }
 
 /// `snnc lsp`.
-fn lsp() -> ExitCode {
-    match snn_lsp::run_stdio() {
+/// What `--target loihi` adds to a check (`snnc check`, the language server): the model built
+/// as nengo-loihi builds it, and everything that does not map onto Loihi cores.
+fn loihi_check(model: &snn_compiler::model::Model) -> Vec<snn_syntax::Diagnostic> {
+    match snn_compiler::lower_model_with(model, 0.001, &snn_loihi::BUILD_OPTIONS) {
+        Ok(program) => snn_loihi::check(&program),
+        Err(d) => d,
+    }
+}
+
+fn lsp(target: Option<String>) -> ExitCode {
+    let loihi: Box<snn_lsp::TargetCheck> = Box::new(loihi_check);
+    let targets = snn_lsp::Targets { checks: vec![(snn_loihi::NAME, loihi)], selected: target };
+    match snn_lsp::run_stdio(targets) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             snnc::errln!("error: {e}");
@@ -679,10 +695,7 @@ fn check(
             checked.diagnostics.extend(snn_compiler::budget::check(&checked.model, limit));
         }
         if target.is_some() && !checked.has_errors() {
-            match snn_compiler::lower_model_with(&checked.model, 0.001, &snn_loihi::BUILD_OPTIONS) {
-                Ok(program) => checked.diagnostics.extend(snn_loihi::check(&program)),
-                Err(d) => checked.diagnostics.extend(d),
-            }
+            checked.diagnostics.extend(loihi_check(&checked.model));
         }
         let mut renderer = snnc::render::Renderer::new(&db as &dyn SourceDb, color);
         for d in &checked.diagnostics {

@@ -12,24 +12,30 @@ fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-#[test]
-fn neovim_drives_the_language_server() {
-    if Command::new("nvim").arg("--version").stdout(Stdio::null()).status().is_err() {
+/// Whether `nvim` runs here (else the test says it is skipped).
+fn have_nvim() -> bool {
+    let ok = Command::new("nvim").arg("--version").stdout(Stdio::null()).status().is_ok();
+    if !ok {
         eprintln!(
             "SKIPPED: `nvim` is not installed (apt-get install neovim); no end-to-end LSP test"
         );
-        return;
     }
-    let dir = std::env::temp_dir().join(format!("snnc-nvim-{}", std::process::id()));
+    ok
+}
+
+/// Runs headless Neovim on `script` (a Lua file driving `snnc lsp`) with `$SNN_FILE` a copy
+/// of `model` in a fresh directory; returns the JSON the script wrote to `$SNN_OUT`.
+fn neovim(name: &str, model: &Path, script: &str) -> (Value, String) {
+    let dir = std::env::temp_dir().join(format!("snnc-nvim-{name}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
-    let file = dir.join("integrator.snn");
-    std::fs::copy(repo().join("examples/integrator.snn"), &file).expect("copy example");
-    let script = dir.join("script.lua");
-    std::fs::write(&script, include_str!("lsp_nvim.lua")).expect("script");
+    let file = dir.join(model.file_name().expect("a file name"));
+    std::fs::copy(model, &file).expect("copy the model");
+    let script_path = dir.join("script.lua");
+    std::fs::write(&script_path, script).expect("script");
     let out = dir.join("out.json");
     let mut child = Command::new("nvim")
         .args(["--headless", "-u", "NONE", "-i", "NONE", "-n", "-c"])
-        .arg(format!("luafile {}", script.display()))
+        .arg(format!("luafile {}", script_path.display()))
         .env("SNNC", env!("CARGO_BIN_EXE_snnc"))
         .env("SNN_FILE", &file)
         .env("SNN_OUT", &out)
@@ -53,6 +59,16 @@ fn neovim_drives_the_language_server() {
     let text = std::fs::read_to_string(&out).expect("nvim wrote its results");
     let r: Value = serde_json::from_str(&text).expect("JSON results");
     let _ = std::fs::remove_dir_all(&dir);
+    (r, text)
+}
+
+#[test]
+fn neovim_drives_the_language_server() {
+    if !have_nvim() {
+        return;
+    }
+    let model = repo().join("examples/integrator.snn");
+    let (r, text) = neovim("main", &model, include_str!("lsp_nvim.lua"));
     assert_eq!(r["ok"], true, "the script failed: {}", r["err"]);
     assert_eq!(r["started"], true);
     assert_eq!(r["got_diagnostics"], true, "no diagnostics: {text}");
@@ -114,4 +130,26 @@ fn neovim_drives_the_language_server() {
         ],
         "{buffer:?}"
     );
+}
+
+/// With `init_options = { target = "loihi" }` the server adds what does not map onto Loihi
+/// (a sigmoid population, an alpha synapse), located, to a file the compiler accepts.
+#[test]
+fn neovim_gets_target_diagnostics() {
+    if !have_nvim() {
+        return;
+    }
+    let model = repo().join("tests/loihi/diagnostics/unsupported.snn");
+    let (r, text) = neovim("target", &model, include_str!("lsp_nvim_target.lua"));
+    assert_eq!(r["ok"], true, "the script failed: {}", r["err"]);
+    assert_eq!(r["plain"].as_array().map(Vec::len), Some(0), "no target, no errors: {text}");
+    let loihi = r["loihi"].as_array().expect("diagnostics with the loihi target");
+    let found: Vec<(&str, u64)> = loihi
+        .iter()
+        .map(|d| {
+            (d["code"].as_str().unwrap_or(""), d["range"]["start"]["line"].as_u64().unwrap_or(0))
+        })
+        .collect();
+    assert!(found.contains(&("E0901", 2)), "the sigmoid layer (line 3): {text}");
+    assert!(found.contains(&("E0902", 4)), "the alpha synapse (line 5): {text}");
 }

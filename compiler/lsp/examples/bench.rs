@@ -86,7 +86,7 @@ fn main() {
     let (server, conn) = Connection::memory();
     let handle = std::thread::Builder::new()
         .name("lsp-bench-srv".into())
-        .spawn(move || snn_lsp::serve(server))
+        .spawn(move || snn_lsp::serve(server, snn_lsp::Targets::default()))
         .expect("server thread");
     let mut c = Client { conn, id: 0 };
     let root = lsp_types::Url::from_file_path(&repo).map(|u| u.to_string()).unwrap_or_default();

@@ -162,6 +162,7 @@ impl Analysis {
         generation: u64,
         parser: &mut Reparser,
         watch: &Watch,
+        target: Option<&crate::server::TargetCheck>,
     ) -> Analysis {
         let mut db = FsDb::new();
         let mut uris: Vec<(FileId, Url)> = Vec::new();
@@ -181,8 +182,14 @@ impl Analysis {
             }
         }
         watch.check();
-        let checked = snn_compiler::check(&mut Incremental { db: &mut db, parser, watch }, root);
+        let mut checked =
+            snn_compiler::check(&mut Incremental { db: &mut db, parser, watch }, root);
         watch.check();
+        if let Some(target) = target.filter(|_| !checked.has_errors()) {
+            let found = target(&checked.model);
+            checked.diagnostics.extend(found);
+            watch.check();
+        }
         // Index the document and the files it reaches through `use`s (the other open
         // documents are in the database, for the overlay, but not indexed unless used).
         let mut indexed: BTreeMap<FileId, FileData> = BTreeMap::new();

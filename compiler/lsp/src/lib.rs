@@ -11,4 +11,4 @@ mod server;
 mod text;
 mod tokens;
 
-pub use server::{capabilities, run_stdio, serve};
+pub use server::{capabilities, run_stdio, serve, TargetCheck, Targets};

@@ -84,22 +84,62 @@ impl Watch {
     }
 }
 
+/// A target's own checks of a model that passed the compiler's (`snnc check --target NAME`):
+/// what does not map onto it, as located diagnostics. The CLI supplies them (the server
+/// depends on no target).
+pub type TargetCheck = dyn Fn(&snn_compiler::model::Model) -> Vec<snn_syntax::Diagnostic>;
+
+/// The targets a server can check for, and the one it checks for unless the client's
+/// `initializationOptions` say `{"target": NAME}` (or `null`: none).
+#[derive(Default)]
+pub struct Targets {
+    /// Each target's name and check.
+    pub checks: Vec<(&'static str, Box<TargetCheck>)>,
+    /// The default (`snnc lsp --target NAME`).
+    pub selected: Option<String>,
+}
+
 /// Run the server over stdin/stdout until the client exits.
-pub fn run_stdio() -> Result<(), String> {
+pub fn run_stdio(targets: Targets) -> Result<(), String> {
     let (conn, io) = Connection::stdio();
-    serve(conn)?;
+    serve(conn, targets)?;
     io.join().map_err(|e| e.to_string())
 }
 
 /// Run the server over `conn` (the initialize handshake, then the main loop) until `exit`.
-pub fn serve(conn: Connection) -> Result<(), String> {
+pub fn serve(conn: Connection, targets: Targets) -> Result<(), String> {
     let caps = serde_json::to_value(capabilities()).map_err(|e| e.to_string())?;
     let init = conn.initialize(caps).map_err(|e| e.to_string())?;
     let params: InitializeParams = serde_json::from_value(init).unwrap_or_default();
     let receiver = conn.receiver.clone();
     let watch = Watch::new(Box::new(move || receiver.try_recv().ok()));
     let mut state = State::new(&params, watch);
+    let mut selected = targets.selected;
+    if let Some(opt) = params.initialization_options.as_ref().and_then(|o| o.get("target")) {
+        selected = opt.as_str().map(str::to_string);
+    }
+    if let Some(name) = selected {
+        let Targets { checks, .. } = targets;
+        let known: Vec<&str> = checks.iter().map(|(n, _)| *n).collect();
+        let known = known.join(", ");
+        match checks.into_iter().find(|(n, _)| *n == name) {
+            Some((_, check)) => state.target = Some(check),
+            None => show_message(
+                &conn,
+                lsp_types::MessageType::WARNING,
+                format!("snnc: unknown target `{name}` (available: {known}); checking without one"),
+            ),
+        }
+    }
     main_loop(&conn, &mut state)
+}
+
+/// A `window/showMessage` notification.
+fn show_message(conn: &Connection, typ: lsp_types::MessageType, message: String) {
+    let params = lsp_types::ShowMessageParams { typ, message };
+    let n = lsp_server::Notification::new("window/showMessage".into(), params);
+    // the client may already be gone; nothing else to tell
+    let _ = conn.sender.send(Message::Notification(n));
 }
 
 /// What the server can do (LSP 3.17).
@@ -168,6 +208,8 @@ pub(crate) struct State {
     generation: u64,
     /// Workspace folders (for workspace symbols).
     pub(crate) roots: Vec<PathBuf>,
+    /// The target whose checks follow the compiler's ([`Targets`]).
+    target: Option<Box<TargetCheck>>,
     /// The incremental parser: the trees of unchanged statements are reused between checks.
     parser: snn_syntax::Reparser,
     /// Analyses replaced since the last diagnostics were published: dropped after publishing,
@@ -200,6 +242,7 @@ impl State {
             dirty: BTreeSet::new(),
             generation: 0,
             roots,
+            target: None,
             parser: snn_syntax::Reparser::new(),
             replaced: Vec::new(),
             watch,
@@ -231,6 +274,7 @@ impl State {
             self.generation,
             &mut self.parser,
             &self.watch,
+            self.target.as_deref(),
         ));
         self.replaced.extend(self.cache.insert(uri.clone(), a.clone()));
         if !a.has_syntax_error() {

@@ -33,7 +33,8 @@ impl Client {
     /// Start a server and initialize it with `root` as the workspace.
     pub fn start(root: &Path) -> Client {
         let (server, conn) = Connection::memory();
-        let handle = std::thread::spawn(move || snn_lsp::serve(server));
+        let handle =
+            std::thread::spawn(move || snn_lsp::serve(server, snn_lsp::Targets::default()));
         let mut c = Client {
             conn,
             server: Some(handle),
