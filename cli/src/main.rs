@@ -602,7 +602,11 @@ fn lsp() -> ExitCode {
     match snn_lsp::run_stdio() {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            snnc::errln!("error: {e}");
+            // typed at a terminal or fed a file, the server only sees its input end
+            snnc::errln!(
+                "error: snnc lsp: {e}: its standard input ended or did not carry Language Server \
+                 Protocol messages (an editor starts `snnc lsp`; see the README's Editors section)"
+            );
             ExitCode::FAILURE
         }
     }

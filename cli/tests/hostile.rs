@@ -730,7 +730,8 @@ fn plot_draws_sample_times_spike_rasters_and_legends() {
 /// A new user's mix-ups (issue 17's trial from a clean clone): an `.npz` given where an `.npy`
 /// goes and the other way round, truncated and empty files, an output in a directory that does
 /// not exist (refused before the run, naming no temporary file), a model without probes
-/// (a warning). Every failure exits 1 with a message naming the file as given.
+/// (a warning), `snnc lsp` without an editor. Every failure exits 1 with a message naming the
+/// file as given.
 #[test]
 fn mixed_up_truncated_and_missing_files() {
     let dir = scratch("mixups");
@@ -753,6 +754,8 @@ fn mixed_up_truncated_and_missing_files() {
         &["plot", "x.npy", "-o", "p.svg"],
         &["plot", "cut.npz", "-o", "p.svg"],
         &["plot", "o.npz", "-o", "no/such/dir/p.svg"],
+        // the language server with no client (standard input empty)
+        &["lsp"],
     ] {
         let o = snnc(&dir, args);
         all.push_str(&format!("$ snnc {}\n{}\n", args.join(" "), shown(&dir, &o)));
