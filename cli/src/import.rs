@@ -72,6 +72,7 @@ pub fn import(cfg: &ImportConfig) -> Result<Converted, String> {
     read.extend(cfg.layers.iter().cloned());
     read.extend(cfg.initial_voltages.iter().cloned());
     crate::output::check(&read, &[&cfg.output, &weights])?;
+    crate::output::check_directories(&[&cfg.output])?;
     let model = snn_keras::read_model(&cfg.model).map_err(|e| e.to_string())?;
     let weights_name = weights
         .file_name()

@@ -618,7 +618,11 @@ fn lsp(target: Option<String>) -> ExitCode {
     match snn_lsp::run_stdio(targets) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            snnc::errln!("error: {e}");
+            // typed at a terminal or fed a file, the server only sees its input end
+            snnc::errln!(
+                "error: snnc lsp: {e}: its standard input ended or did not carry Language Server \
+                 Protocol messages (an editor starts `snnc lsp`; see the README's Editors section)"
+            );
             ExitCode::FAILURE
         }
     }

@@ -37,3 +37,24 @@ pub fn check(inputs: &[PathBuf], outputs: &[&Path]) -> Result<(), String> {
     }
     Ok(())
 }
+
+/// Refuse an output whose directory does not exist, before any work (a long run would
+/// otherwise fail only when writing). Devices and existing files pass.
+pub fn check_directories(outputs: &[&Path]) -> Result<(), String> {
+    for &out in outputs {
+        let r = resolve(out).map_err(|e| e.to_string())?;
+        let dir = r.path.parent().unwrap_or(Path::new("."));
+        if !r.exists && !dir.is_dir() {
+            let given = match out.parent() {
+                Some(d) if !d.as_os_str().is_empty() => d,
+                _ => Path::new("."),
+            };
+            return Err(format!(
+                "cannot write {}: the directory {} does not exist; nothing was written",
+                out.display(),
+                given.display()
+            ));
+        }
+    }
+    Ok(())
+}

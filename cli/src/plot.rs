@@ -121,6 +121,7 @@ pub fn plot(cfg: &PlotConfig) -> Result<String, String> {
         .map_err(|_| "the embedded font cannot be loaded".to_string())?;
     let read: Vec<PathBuf> = std::iter::once(cfg.data.clone()).chain(cfg.image.clone()).collect();
     crate::output::check(&read, &[&cfg.output])?;
+    crate::output::check_directories(&[&cfg.output])?;
     let staged = match ext.as_deref() {
         Some("svg" | "png") => Staged::new(&cfg.output).map_err(|e| e.to_string())?,
         _ => {

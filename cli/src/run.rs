@@ -345,6 +345,14 @@ pub fn run(cfg: &RunConfig) -> Result<(), Failure> {
         cfg.inputs.iter().map(|a| PathBuf::from(a.split_once('=').map_or(a.as_str(), |p| p.1))),
     );
     crate::output::check(&read, &[&cfg.output]).map_err(fail)?;
+    crate::output::check_directories(&[&cfg.output]).map_err(fail)?;
+    if program.probes.is_empty() {
+        crate::errln!(
+            "warning: {} has no probes: {} will hold no arrays",
+            cfg.file.display(),
+            cfg.output.display()
+        );
+    }
     let monitors = if cfg.rates {
         snn_compiler::ir::monitor::add_rate_monitors(&mut program, cfg.steps)
     } else {
@@ -398,7 +406,7 @@ pub fn run(cfg: &RunConfig) -> Result<(), Failure> {
     if let Some(chunk) = chunk {
         if !prepared.streams() {
             return Err(too_big(&format!(
-                ", and the `{}` backend holds a whole run (the `jit` backend streams probes to disk)",
+                ", and the `{}` backend holds a whole run (the `jit` and `interp` backends stream probes to disk)",
                 target.name()
             )));
         }

@@ -419,6 +419,7 @@ pub fn train(cfg: &TrainConfig) -> Result<(), Failure> {
     inputs.push(cfg.data.clone());
     inputs.extend(cfg.validation.iter().cloned());
     crate::output::check(&inputs, &[out_snn.as_path(), out_weights.as_path()]).map_err(fail)?;
+    crate::output::check_directories(&[out_snn.as_path()]).map_err(fail)?;
     let (params, skipped) = snn_train::params::find(&loaded.model, &loaded.program);
     for s in &skipped {
         let d = snn_syntax::Diagnostic::warning(

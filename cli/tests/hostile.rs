@@ -677,13 +677,22 @@ fn probes_beyond_the_memory_limit_stream_to_the_same_file() {
         );
         assert!(a.len() > 4 << 20);
         assert!(a == b, "{dtype}: the streamed file differs");
-        // the interpreter holds whole runs: refused with the reason
-        let o = snnc(
-            &dir,
-            &[&base[..], &["-o", "i.npz", "--max-memory", "4M", "--backend", "interp"]].concat(),
+        // the interpreter streams too, through the same run loop: its streamed file is its
+        // whole run's, byte for byte
+        let interp = [&base[..], &["--backend", "interp"]].concat();
+        let whole = snnc(&dir, &[&interp[..], &["-o", "iw.npz"]].concat());
+        assert!(whole.status.success(), "{}", shown(&dir, &whole));
+        let streamed =
+            snnc(&dir, &[&interp[..], &["-o", "is.npz", "--max-memory", "4M", "-v"]].concat());
+        let err = shown(&dir, &streamed);
+        assert!(streamed.status.success(), "{err}");
+        assert!(err.contains("probes stream to"), "{err}");
+        let (a, b) = (
+            std::fs::read(dir.join("iw.npz")).unwrap(),
+            std::fs::read(dir.join("is.npz")).unwrap(),
         );
-        assert_eq!(o.status.code(), Some(1));
-        assert!(shown(&dir, &o).contains("holds a whole run"));
+        assert!(a.len() > 4 << 20);
+        assert!(a == b, "{dtype}: the interpreter's streamed file differs");
     }
 }
 
@@ -716,4 +725,42 @@ fn plot_draws_sample_times_spike_rasters_and_legends() {
     let o = snnc(&dir, &["plot", "r.npz", "--dt", "1ms", "-o", "s.svg"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(!dir.join("s.svg").exists());
+}
+
+/// A new user's mix-ups (issue 17's trial from a clean clone): an `.npz` given where an `.npy`
+/// goes and the other way round, truncated and empty files, an output in a directory that does
+/// not exist (refused before the run, naming no temporary file), a model without probes
+/// (a warning), `snnc lsp` without an editor. Every failure exits 1 with a message naming the
+/// file as given.
+#[test]
+fn mixed_up_truncated_and_missing_files() {
+    let dir = scratch("mixups");
+    std::fs::write(dir.join("m.snn"), "input u: [1]\nnode y: [1]\nconnect u -> y\nprobe y\n")
+        .unwrap();
+    std::fs::write(dir.join("none.snn"), "input u: [1]\n").unwrap();
+    let x = ndarray::arr2(&[[1.0]]).into_dyn();
+    snn_io::write_npy(&dir.join("x.npy"), x.view(), snn_io::Precision::F64).unwrap();
+    snn_io::write_npz(&dir.join("x.npz"), &[("u", x.view())], snn_io::Precision::F64).unwrap();
+    let npz = std::fs::read(dir.join("x.npz")).unwrap();
+    std::fs::write(dir.join("cut.npz"), &npz[..npz.len() / 2]).unwrap();
+    std::fs::write(dir.join("empty.npy"), b"").unwrap();
+    let mut all = String::new();
+    for args in [
+        &["run", "m.snn", "--input", "x.npz", "-o", "o.npz"][..],
+        &["run", "m.snn", "--input", "empty.npy", "-o", "o.npz"],
+        &["run", "m.snn", "--input", "x.npy", "-o", "no/such/dir/o.npz"],
+        &["run", "none.snn", "--input", "x.npy", "-o", "none.npz"],
+        &["run", "m.snn", "--input", "x.npy", "-o", "o.npz"],
+        &["plot", "x.npy", "-o", "p.svg"],
+        &["plot", "cut.npz", "-o", "p.svg"],
+        &["plot", "o.npz", "-o", "no/such/dir/p.svg"],
+        // the language server with no client (standard input empty)
+        &["lsp"],
+    ] {
+        let o = snnc(&dir, args);
+        all.push_str(&format!("$ snnc {}\n{}\n", args.join(" "), shown(&dir, &o)));
+    }
+    assert!(!all.contains(".snn-tmp"), "{all}");
+    assert!(!dir.join("no").exists());
+    insta::assert_snapshot!("mixed_up_files", all);
 }

@@ -171,6 +171,73 @@ fn conformance_cases_agree() {
     );
 }
 
+/// Every target that streams gives, a chunk of steps at a time, exactly what its whole run
+/// gives (bit for bit, concatenated): every conformance case, chunks of 7 steps, 2 threads,
+/// float64 and float32. The interpreter and the JIT both stream (one run loop, the runtime's).
+#[test]
+fn streamed_runs_equal_whole_runs() {
+    let mut streaming = std::collections::BTreeSet::new();
+    let mut failures = Vec::new();
+    for (name, dir, case) in cases() {
+        let res = (|| -> Result<(), String> {
+            let (_, program) =
+                snnc::run::compile(&dir.join("model.snn"), None, case.dt).map_err(|f| f.0)?;
+            let path = dir.join("inputs.npz");
+            let given = if path.exists() {
+                snn_io::read_npz(&path).map_err(|e| e.to_string())?
+            } else {
+                Default::default()
+            };
+            let mut inputs = Vec::new();
+            for decl in &program.inputs {
+                inputs.push(given.get(&decl.name).cloned().ok_or("missing input")?);
+            }
+            let (steps, batch) = (case.steps, case.batch);
+            for target in snnc::run::TARGETS {
+                for precision in [Precision::F64, Precision::F32] {
+                    let Ok(exe) = target.prepare(&program, precision) else { continue };
+                    if !exe.streams() {
+                        continue;
+                    }
+                    streaming.insert(target.name());
+                    let whole = exe
+                        .run(steps, batch, &inputs, 2, &mut |_| {})
+                        .map_err(|e| e.to_string())?;
+                    let mut chunks = Vec::new();
+                    exe.run_streaming(steps, batch, &inputs, 2, 7, &mut |_| {}, &mut |a| {
+                        chunks.push(a);
+                        Ok(())
+                    })
+                    .map_err(|e| e.to_string())?;
+                    if chunks.len() != steps.div_ceil(7).max(1) {
+                        return Err(format!("{}: {} chunks", target.name(), chunks.len()));
+                    }
+                    let joined = snn_runtime::batch::concat_chunks(&chunks)?;
+                    // bit for bit (NaN included)
+                    let bits = |v: &[ArrayD<f64>]| -> Vec<Vec<u64>> {
+                        v.iter().map(|a| a.iter().map(|x| x.to_bits()).collect()).collect()
+                    };
+                    let shapes = |v: &[ArrayD<f64>]| -> Vec<Vec<usize>> {
+                        v.iter().map(|a| a.shape().to_vec()).collect()
+                    };
+                    if shapes(&whole) != shapes(&joined) || bits(&whole) != bits(&joined) {
+                        return Err(format!("{}, {precision:?}: streamed != whole", target.name()));
+                    }
+                }
+            }
+            Ok(())
+        })();
+        if let Err(e) = res {
+            failures.push(format!("{name}: {e}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert!(
+        streaming.contains("interp") && streaming.contains("jit"),
+        "streaming targets: {streaming:?}"
+    );
+}
+
 fn scratch(tag: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("snnc-backends-{tag}-{}", std::process::id()));
     std::fs::create_dir_all(&d).expect("temp dir");

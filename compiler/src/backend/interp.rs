@@ -1,6 +1,7 @@
 //! The reference backend: runs a [`Program`] op by op over plain buffers of `f32` or `f64` (one
-//! generic code path, [`Real`]), one batch element at a time. Simple and obviously right; the
-//! definition the other backends are tested against.
+//! generic code path, [`Real`]). Simple and obviously right; the definition the other backends
+//! are tested against. Batch elements and chunks of steps go through the runtime's run loop
+//! (`snn_runtime::batch`, which compiled code shares), so long runs stream their probes.
 //!
 //! Constants of the IR (matrices, kernels, scales) are `f64`; a run casts them once to its float
 //! type. Node functions ([`crate::func::FnExpr`]) and processes are evaluated in `f64` and their
@@ -8,7 +9,8 @@
 
 use crate::ir::{OpKind, Program, Sel, SignalId};
 use crate::target::{Executable, Target, TargetError};
-use ndarray::{Array2, ArrayD, IxDyn};
+use ndarray::{Array2, ArrayD};
+use snn_runtime::batch::{self, ProbeSpec, Stepper};
 use snn_runtime::kernels::conv::Conv;
 use snn_runtime::kernels::dense;
 use snn_runtime::kernels::neurons::init_state;
@@ -102,19 +104,45 @@ impl Executable for Prepared {
         steps: usize,
         batch: usize,
         inputs: &[ArrayD<f64>],
-        _threads: usize,
+        threads: usize,
         progress: &mut dyn FnMut(u64),
     ) -> Result<Vec<ArrayD<f64>>, TargetError> {
+        let mut whole = None;
+        let mut keep = |arrays: Vec<ArrayD<f64>>| {
+            whole = Some(arrays);
+            Ok(())
+        };
+        self.run_streaming(steps, batch, inputs, threads, steps.max(1), progress, &mut keep)?;
+        whole.ok_or_else(|| TargetError::Run("the run gave no samples".into()))
+    }
+
+    fn streams(&self) -> bool {
+        true
+    }
+
+    fn run_streaming(
+        &self,
+        steps: usize,
+        batch: usize,
+        inputs: &[ArrayD<f64>],
+        threads: usize,
+        chunk: usize,
+        progress: &mut dyn FnMut(u64),
+        sink: &mut dyn FnMut(Vec<ArrayD<f64>>) -> Result<(), String>,
+    ) -> Result<(), TargetError> {
         let p = &self.program;
-        let out = match self.precision {
-            Precision::F64 => run_with_progress::<f64>(p, steps, batch, inputs, progress),
+        let run = (steps, batch, threads, chunk);
+        match self.precision {
+            Precision::F64 => run_chunked::<f64>(p, run, inputs, progress, sink),
             Precision::F32 => {
                 let cast: Vec<ArrayD<f32>> = inputs.iter().map(|a| a.mapv(|v| v as f32)).collect();
-                run_with_progress::<f32>(p, steps, batch, &cast, progress)
-                    .map(|out| out.into_iter().map(|a| a.mapv(f64::from)).collect())
+                let mut widen = |arrays: Vec<ArrayD<f32>>| {
+                    sink(arrays.into_iter().map(|a| a.mapv(f64::from)).collect())
+                };
+                run_chunked::<f32>(p, run, &cast, progress, &mut widen)
             }
-        };
-        out.map_err(TargetError::Run)
+        }
+        .map_err(TargetError::Run)
     }
 }
 
@@ -131,6 +159,7 @@ pub fn run<T: Real>(
 }
 
 /// [`run`], calling `progress(n)` after every `n` simulated steps (summed over the batch).
+/// Batch elements run one at a time.
 pub fn run_with_progress<T: Real>(
     program: &Program,
     steps: usize,
@@ -138,25 +167,41 @@ pub fn run_with_progress<T: Real>(
     inputs: &[ArrayD<T>],
     progress: &mut dyn FnMut(u64),
 ) -> Result<Vec<ArrayD<T>>, String> {
+    let mut whole = None;
+    let mut keep = |arrays: Vec<ArrayD<T>>| {
+        whole = Some(arrays);
+        Ok(())
+    };
+    run_chunked(program, (steps, batch, 1, steps.max(1)), inputs, progress, &mut keep)?;
+    whole.ok_or_else(|| "the run gave no samples".to_string())
+}
+
+/// Runs `program` through the runtime's run loop ([`batch::run_chunked`], which compiled code
+/// shares): `(steps, batch, threads, chunk)`, `sink` getting each chunk's probe samples, per
+/// probe `(batch, samples in the chunk, *shape)`.
+pub fn run_chunked<T: Real>(
+    program: &Program,
+    (steps, batch, threads, chunk): (usize, usize, usize, usize),
+    inputs: &[ArrayD<T>],
+    progress: &mut dyn FnMut(u64),
+    sink: &mut dyn FnMut(Vec<ArrayD<T>>) -> Result<(), String>,
+) -> Result<(), String> {
     for (i, a) in inputs.iter().enumerate() {
         program.check_held(i, a.len().checked_div(batch).unwrap_or(0))?;
     }
-    let consts = prepare::<T>(program)?;
-    let mut outputs: Vec<Vec<T>> = program.probes.iter().map(|_| Vec::new()).collect();
-    for b in 0..batch {
-        run_one(program, &consts, steps, b, inputs, &mut outputs, progress)?;
-    }
-    let mut res = Vec::new();
-    for (p, data) in program.probes.iter().zip(outputs) {
-        let samples = (1..=steps).filter(|k| k % p.every == 0).count();
-        let mut shape = vec![batch, samples];
-        shape.extend(&p.shape);
-        res.push(
-            ArrayD::from_shape_vec(IxDyn(&shape), data)
-                .map_err(|e| format!("probe {}: {e}", p.name))?,
-        );
-    }
-    Ok(res)
+    let sim =
+        Sim { program, consts: prepare::<T>(program)?, ops: all_ops(program).collect(), inputs };
+    let probes: Vec<ProbeSpec<'_>> = program
+        .probes
+        .iter()
+        .map(|p| ProbeSpec {
+            name: &p.name,
+            size: program.signals[p.signal.0 as usize].size,
+            every: p.every,
+            shape: &p.shape,
+        })
+        .collect();
+    batch::run_chunked(&sim, &probes, steps, batch, threads, chunk, progress, sink)
 }
 
 /// Scratch buffers reused by every op of a step (no allocation per step).
@@ -386,56 +431,102 @@ fn step_op<T: Real>(
     Ok(())
 }
 
-fn run_one<T: Real>(
-    program: &Program,
-    consts: &[Consts<T>],
-    steps: usize,
-    b: usize,
-    inputs: &[ArrayD<T>],
-    outputs: &mut [Vec<T>],
-    progress: &mut dyn FnMut(u64),
-) -> Result<(), String> {
-    let dt = program.dt;
-    let dt_t = T::cast(dt);
-    let mut sig: Vec<Vec<T>> = program
-        .signals
-        .iter()
-        .map(|s| if s.init.len() == s.size { cast_all(&s.init) } else { vec![T::zero(); s.size] })
-        .collect();
-    let n_once = program.once.len();
-    let ops: Vec<&crate::ir::Op> = all_ops(program).collect();
-    let mut states = Vec::with_capacity(ops.len());
-    for op in &ops {
-        states.push(op_state(program, op, b)?);
+/// A program with its constants and the inputs of one run: what the run loop steps.
+struct Sim<'a, T> {
+    program: &'a Program,
+    consts: Vec<Consts<T>>,
+    /// The hoisted ops, then the ops of a step (aligned with `consts`).
+    ops: Vec<&'a crate::ir::Op>,
+    inputs: &'a [ArrayD<T>],
+}
+
+/// One batch element between chunks: its signals, op states and scratch buffers.
+struct Elem<T> {
+    sig: Vec<Vec<T>>,
+    states: Vec<OpState<T>>,
+    sc: Scratch<T>,
+}
+
+impl<T: Real> Stepper<T> for Sim<'_, T> {
+    type Element = Elem<T>;
+
+    fn element(&self, b: usize) -> Result<Elem<T>, String> {
+        let sig =
+            self.program
+                .signals
+                .iter()
+                .map(|s| {
+                    if s.init.len() == s.size {
+                        cast_all(&s.init)
+                    } else {
+                        vec![T::zero(); s.size]
+                    }
+                })
+                .collect();
+        let mut states = Vec::with_capacity(self.ops.len());
+        for op in &self.ops {
+            states.push(op_state(self.program, op, b)?);
+        }
+        let sc = Scratch {
+            alias: Vec::new(),
+            gathered: Vec::new(),
+            y: Vec::new(),
+            wide: Vec::new(),
+            nz: Vec::new(),
+            host: (Vec::new(), Vec::new()),
+        };
+        Ok(Elem { sig, states, sc })
     }
-    let mut sc = Scratch {
-        alias: Vec::new(),
-        gathered: Vec::new(),
-        y: Vec::new(),
-        wide: Vec::new(),
-        nz: Vec::new(),
-        host: (Vec::new(), Vec::new()),
-    };
-    // Pass 0 runs the hoisted ops (as part of step 1), then each step runs the rest.
-    for pass in 0..=steps {
-        let k = pass.max(1);
-        let cx = StepCtx { k, t: k as f64 * dt, dt, dt_t, b, inputs };
-        let range = if pass == 0 { 0..n_once } else { n_once..ops.len() };
-        let todo = ops[range.clone()].iter().zip(&mut states[range.clone()]).zip(&consts[range]);
-        for ((op, st), c) in todo {
-            step_op(op, st, c, &mut sig, &mut sc, &cx)?;
-        }
-        if pass == 0 {
-            continue;
-        }
-        if k % 100 == 0 {
-            progress(100);
-        }
-        for (p, out) in program.probes.iter().zip(outputs.iter_mut()) {
-            if k % p.every == 0 {
-                out.extend_from_slice(&sig[p.signal.0 as usize]);
+
+    fn advance(
+        &self,
+        e: &mut Elem<T>,
+        b: usize,
+        (k0, k1): (u64, u64),
+        out: &mut [&mut [T]],
+        report: &mut dyn FnMut(u64),
+    ) -> Result<(), String> {
+        let program = self.program;
+        let (dt, n_once) = (program.dt, program.once.len());
+        let dt_t = T::cast(dt);
+        let mut filled = vec![0usize; out.len()];
+        let mut unreported = 0;
+        // The hoisted ops run first (as part of step 1), then each step runs the rest.
+        let first = if k0 == 0 { 0 } else { k0 as usize + 1 };
+        for pass in first..=k1 as usize {
+            let k = pass.max(1);
+            let cx = StepCtx { k, t: k as f64 * dt, dt, dt_t, b, inputs: self.inputs };
+            let range = if pass == 0 { 0..n_once } else { n_once..self.ops.len() };
+            let todo = self.ops[range.clone()]
+                .iter()
+                .zip(&mut e.states[range.clone()])
+                .zip(&self.consts[range]);
+            for ((op, st), c) in todo {
+                step_op(op, st, c, &mut e.sig, &mut e.sc, &cx)?;
+            }
+            if pass == 0 {
+                continue;
+            }
+            for (i, p) in program.probes.iter().enumerate() {
+                if k % p.every.max(1) == 0 {
+                    let v = &e.sig[p.signal.0 as usize];
+                    let at = filled[i];
+                    let dst = out[i].get_mut(at..at + v.len()).ok_or_else(|| {
+                        format!("probe {}: more samples than its buffer holds", p.name)
+                    })?;
+                    dst.copy_from_slice(v);
+                    filled[i] += v.len();
+                }
+            }
+            unreported += 1;
+            if unreported == 100 {
+                report(100);
+                unreported = 0;
             }
         }
+        if unreported > 0 {
+            report(unreported);
+        }
+        Ok(())
     }
-    Ok(())
 }

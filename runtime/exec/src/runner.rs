@@ -1,14 +1,15 @@
 //! Running compiled code: a [`Runner`] holds the code's entry point, its [`Plan`] and the
 //! instantiated kernels; an [`Element`] is one batch element's state block, context table and
 //! kernel states, advanced chunk by chunk through the generated function. [`Runner::run`] is the
-//! one-shot run of `snnc run` (batch elements in parallel on a rayon pool, progress on the
-//! caller's thread); [`crate::Session`] keeps elements alive between calls (a native library).
+//! one-shot run of `snnc run` (through the runtime's run loop, `snn_runtime::batch`, which the
+//! interpreter shares: batch elements in parallel, progress on the caller's thread); [`crate::Session`] keeps elements alive between calls (a native library).
 
 use crate::float::Float;
 use crate::kernel::{HostKernel, KernelState, SLOT_ERROR, SLOT_LEN, SLOT_ONCE};
 use crate::plan::Plan;
-use ndarray::{ArrayD, IxDyn};
-use rayon::prelude::*;
+use ndarray::ArrayD;
+pub use snn_runtime::batch::for_each_element;
+use snn_runtime::batch::{self, ProbeSpec, Stepper};
 
 /// The generated function: state block, context table, first and last step (`k` from 1).
 pub type RunFn<T> = unsafe extern "C" fn(*mut T, *const u64, i64, i64);
@@ -172,7 +173,8 @@ impl<T: Float> Runner<T> {
     /// (held) or `(batch, steps, *shape)` (per step); returns one array per probe,
     /// `(batch, samples, *shape)`, widened to `f64`. Batch elements run in parallel on
     /// `threads` threads (0: one per core); `progress(n)` is called on the calling thread after
-    /// every `n` simulated steps (summed over the batch).
+    /// every `n` simulated steps (summed over the batch). The run loop is the runtime's
+    /// ([`snn_runtime::batch::run_whole`]), which the interpreter shares.
     pub fn run(
         &self,
         steps: usize,
@@ -181,55 +183,19 @@ impl<T: Float> Runner<T> {
         threads: usize,
         progress: &mut dyn FnMut(u64),
     ) -> Result<Vec<ArrayD<f64>>, String> {
-        let plan = &self.plan;
-        let data = self.input_data(steps, batch, inputs)?;
-        let samples: Vec<usize> = plan.probes.iter().map(|p| steps / p.every.max(1)).collect();
-        let mut outs: Vec<Vec<T>> = plan
+        let bound = Bound { runner: self, data: self.input_data(steps, batch, inputs)? };
+        let probes = self.probe_specs();
+        let out = batch::run_whole(&bound, &probes, steps, batch, threads, progress)?;
+        Ok(out.into_iter().map(|a| a.mapv_into_any(|v: T| v.widen())).collect())
+    }
+
+    /// The plan's probes as the run loop sees them.
+    fn probe_specs(&self) -> Vec<ProbeSpec<'_>> {
+        self.plan
             .probes
             .iter()
-            .zip(&samples)
-            .map(|(p, &s)| vec![T::zero(); batch * s * p.size])
-            .collect();
-        {
-            let mut per: Vec<Vec<&mut [T]>> = (0..batch).map(|_| Vec::new()).collect();
-            for ((out, p), &s) in outs.iter_mut().zip(&plan.probes).zip(&samples) {
-                let chunk = s * p.size;
-                if chunk == 0 {
-                    per.iter_mut().for_each(|e| e.push(&mut []));
-                } else {
-                    for (e, c) in per.iter_mut().zip(out.chunks_mut(chunk)) {
-                        e.push(c);
-                    }
-                }
-            }
-            let data = &data;
-            let job = |b: usize, mut o: Vec<&mut [T]>, report: &mut dyn FnMut(u64)| {
-                let ins: Vec<InputPtr<T>> = data
-                    .iter()
-                    .map(|(flat, per_b, stride)| InputPtr {
-                        data: flat.as_ptr().wrapping_add(b * per_b),
-                        stride: *stride,
-                    })
-                    .collect();
-                let outs: Vec<*mut T> = o.iter_mut().map(|s| s.as_mut_ptr()).collect();
-                let mut e = self.element(b)?;
-                // SAFETY: inputs hold `steps` samples per element when they advance (checked
-                // above), probe buffers `steps / every` samples.
-                unsafe { self.advance(&mut e, steps as u64, &ins, &outs, report) }
-            };
-            for_each_element(threads, per, job, progress)?;
-        }
-        let mut result = Vec::with_capacity(outs.len());
-        for ((out, p), &s) in outs.into_iter().zip(&plan.probes).zip(&samples) {
-            let mut shape = vec![batch, s];
-            shape.extend(&p.shape);
-            let wide: Vec<f64> = out.into_iter().map(|v| v.widen()).collect();
-            result.push(
-                ArrayD::from_shape_vec(IxDyn(&shape), wide)
-                    .map_err(|e| format!("probe {}: {e}", p.name))?,
-            );
-        }
-        Ok(result)
+            .map(|p| ProbeSpec { name: &p.name, size: p.size, every: p.every, shape: &p.shape })
+            .collect()
     }
 
     /// The inputs of a run of `steps` steps as `T`: per input, the flat values, the values per
@@ -281,8 +247,8 @@ impl<T: Float> Runner<T> {
     /// [`Runner::run`], giving the probes' samples to `sink` `chunk` steps at a time (per probe,
     /// `(batch, samples in the chunk, *shape)` widened to `f64`, chunks in step order), so a
     /// long run holds one chunk of samples, not all: every batch element stays alive between
-    /// chunks and the probe buffers handed to the generated code start where the chunk's
-    /// samples start. The concatenated chunks equal what [`Runner::run`] returns.
+    /// chunks ([`snn_runtime::batch::run_chunked`]). The concatenated chunks equal what
+    /// [`Runner::run`] returns.
     #[allow(clippy::too_many_arguments)]
     pub fn run_streaming(
         &self,
@@ -294,64 +260,58 @@ impl<T: Float> Runner<T> {
         progress: &mut dyn FnMut(u64),
         sink: &mut dyn FnMut(Vec<ArrayD<f64>>) -> Result<(), String>,
     ) -> Result<(), String> {
-        let plan = &self.plan;
-        let data = self.input_data(steps, batch, inputs)?;
-        let mut elems = Vec::with_capacity(batch);
-        for b in 0..batch {
-            elems.push(self.element(b)?);
-        }
-        let mut bufs: Vec<Vec<Vec<T>>> =
-            (0..batch).map(|_| vec![Vec::new(); plan.probes.len()]).collect();
-        let (steps, chunk) = (steps as u64, chunk.max(1) as u64);
-        let mut k0 = 0u64;
-        while k0 < steps {
-            let k1 = (k0 + chunk).min(steps);
-            let data = &data;
-            let items: Vec<(&mut Element<T>, &mut Vec<Vec<T>>)> =
-                elems.iter_mut().zip(bufs.iter_mut()).collect();
-            let job = |b: usize,
-                       (e, bufs): (&mut Element<T>, &mut Vec<Vec<T>>),
-                       report: &mut dyn FnMut(u64)| {
-                let ins: Vec<InputPtr<T>> = data
-                    .iter()
-                    .map(|(flat, per_b, stride)| InputPtr {
-                        data: flat.as_ptr().wrapping_add(b * per_b),
-                        stride: *stride,
-                    })
-                    .collect();
-                let mut outs = Vec::with_capacity(bufs.len());
-                for (buf, p) in bufs.iter_mut().zip(&plan.probes) {
-                    let every = p.every.max(1) as u64;
-                    let before = (k0 / every) as usize * p.size;
-                    let n = (k1 / every) as usize * p.size - before;
-                    buf.clear();
-                    buf.resize(n, T::zero());
-                    // the code writes sample `s` at `s * size` from the pointer given: start it
-                    // `before` values ahead of the buffer so this chunk's samples land in it
-                    outs.push(buf.as_mut_ptr().wrapping_sub(before));
-                }
-                // SAFETY: inputs hold `steps` samples per element when they advance (checked by
-                // `input_data`); the probe pointers, offset by the samples before this chunk,
-                // reach exactly the buffers sized for the chunk's samples.
-                unsafe { self.advance(e, k1 - k0, &ins, &outs, report) }
-            };
-            for_each_element(threads, items, job, progress)?;
-            let mut arrays = Vec::with_capacity(plan.probes.len());
-            for (i, p) in plan.probes.iter().enumerate() {
-                let n = bufs.first().map_or(0, |b| b[i].len() / p.size.max(1));
-                let mut shape = vec![batch, n];
-                shape.extend(&p.shape);
-                let wide: Vec<f64> =
-                    bufs.iter().flat_map(|b| b[i].iter().map(|v| v.widen())).collect();
-                arrays.push(
-                    ArrayD::from_shape_vec(IxDyn(&shape), wide)
-                        .map_err(|e| format!("probe {}: {e}", p.name))?,
-                );
-            }
-            sink(arrays)?;
-            k0 = k1;
-        }
-        Ok(())
+        let bound = Bound { runner: self, data: self.input_data(steps, batch, inputs)? };
+        let probes = self.probe_specs();
+        let mut widen = |arrays: Vec<ArrayD<T>>| {
+            sink(arrays.into_iter().map(|a| a.mapv_into_any(|v: T| v.widen())).collect())
+        };
+        batch::run_chunked(&bound, &probes, steps, batch, threads, chunk, progress, &mut widen)
+    }
+}
+
+/// A runner with the inputs of one run ([`Runner::input_data`]): what the run loop steps.
+struct Bound<'a, T> {
+    runner: &'a Runner<T>,
+    data: Vec<(Vec<T>, usize, u64)>,
+}
+
+impl<T: Float> Stepper<T> for Bound<'_, T> {
+    type Element = Element<T>;
+
+    fn element(&self, b: usize) -> Result<Element<T>, String> {
+        self.runner.element(b)
+    }
+
+    fn advance(
+        &self,
+        e: &mut Element<T>,
+        b: usize,
+        (k0, k1): (u64, u64),
+        out: &mut [&mut [T]],
+        report: &mut dyn FnMut(u64),
+    ) -> Result<(), String> {
+        let ins: Vec<InputPtr<T>> = self
+            .data
+            .iter()
+            .map(|(flat, per_b, stride)| InputPtr {
+                data: flat.as_ptr().wrapping_add(b * per_b),
+                stride: *stride,
+            })
+            .collect();
+        // the code writes sample `s` at `s * size` from the pointer given: start it at the
+        // samples before this chunk ahead of the buffer, so this chunk's samples land in it
+        let outs: Vec<*mut T> = out
+            .iter_mut()
+            .zip(&self.runner.plan.probes)
+            .map(|(buf, p)| {
+                let before = (k0 / p.every.max(1) as u64) as usize * p.size;
+                buf.as_mut_ptr().wrapping_sub(before)
+            })
+            .collect();
+        // SAFETY: inputs hold `steps` samples per element when they advance (checked by
+        // `input_data`); the probe pointers, offset by the samples before this chunk, reach
+        // exactly the buffers the run loop sized for the chunk's samples; `e` has run `k0` steps.
+        unsafe { self.runner.advance(e, k1 - k0, &ins, &outs, report) }
     }
 }
 
@@ -378,44 +338,4 @@ impl<T> Drop for Element<T> {
         // Kernel states go before the error cell; nothing runs any more.
         self.states.clear();
     }
-}
-
-/// Runs `job(b, item, report)` for every `(b, item)` of `items` on `threads` threads (0: one
-/// per core), forwarding progress reports to `progress` on the calling thread; the first error
-/// wins.
-pub fn for_each_element<I: Send>(
-    threads: usize,
-    items: Vec<I>,
-    job: impl Fn(usize, I, &mut dyn FnMut(u64)) -> Result<(), String> + Sync,
-    progress: &mut dyn FnMut(u64),
-) -> Result<(), String> {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let threads = if threads == 0 { cores } else { threads }.min(items.len().max(1));
-    if threads <= 1 {
-        for (b, item) in items.into_iter().enumerate() {
-            job(b, item, progress)?;
-        }
-        return Ok(());
-    }
-    let pool =
-        rayon::ThreadPoolBuilder::new().num_threads(threads).build().map_err(|e| e.to_string())?;
-    let (tx, rx) = std::sync::mpsc::channel::<u64>();
-    let job = &job;
-    let res = std::thread::scope(|s| {
-        let h = s.spawn(move || {
-            pool.install(|| {
-                items.into_par_iter().enumerate().try_for_each_with(tx, |tx, (b, item)| {
-                    let mut report = |n: u64| {
-                        let _ = tx.send(n);
-                    };
-                    job(b, item, &mut report)
-                })
-            })
-        });
-        for n in rx {
-            progress(n);
-        }
-        h.join()
-    });
-    res.map_err(|_| "a simulation thread panicked".to_string())?
 }

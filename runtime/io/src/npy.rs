@@ -184,13 +184,32 @@ pub fn read_npy(path: &Path) -> Result<ArrayD<f64>, IoError> {
 /// Reads `.npy` content already in memory (`path` only names it in errors).
 pub fn read_npy_bytes(path: &Path, bytes: &[u8]) -> Result<ArrayD<f64>, IoError> {
     if !bytes.starts_with(MAGIC) {
-        return Err(IoError::BadFormat {
-            path: path.to_path_buf(),
-            format: ".npy",
-            reason: "missing the \\x93NUMPY magic string".to_string(),
-        });
+        let reason = if bytes.starts_with(ZIP_MAGIC) {
+            "it is an .npz (zip) archive of arrays; this takes one array as an .npy file \
+             (NumPy's np.save)"
+                .to_string()
+        } else if bytes.is_empty() {
+            "the file is empty".to_string()
+        } else {
+            "missing the \\x93NUMPY magic string".to_string()
+        };
+        return Err(IoError::BadFormat { path: path.to_path_buf(), format: ".npy", reason });
     }
     decode(path, &npy_name(path), bytes)
+}
+
+/// The first bytes of a zip archive (an `.npz`).
+const ZIP_MAGIC: &[u8] = b"PK\x03\x04";
+
+/// Why `bytes` are not a zip archive, in words (the zip crate speaks of EOCD records).
+fn zip_reason(bytes: &[u8], e: zip::result::ZipError) -> String {
+    if bytes.is_empty() {
+        "the file is empty".to_string()
+    } else if bytes.starts_with(ZIP_MAGIC) {
+        format!("a zip archive, but truncated or damaged ({e})")
+    } else {
+        format!("not a zip archive ({e})")
+    }
 }
 
 /// The array name a lone `.npy` file gets: its file stem.
@@ -209,7 +228,13 @@ pub fn read_npz(path: &Path) -> Result<IndexMap<String, ArrayD<f64>>, IoError> {
 pub fn read_npz_bytes(path: &Path, bytes: &[u8]) -> Result<IndexMap<String, ArrayD<f64>>, IoError> {
     let bad =
         |reason: String| IoError::BadFormat { path: path.to_path_buf(), format: ".npz", reason };
-    let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| bad(e.to_string()))?;
+    if bytes.starts_with(MAGIC) {
+        return Err(bad("it is a single .npy array; this takes an .npz archive of named arrays \
+             (NumPy's np.savez)"
+            .to_string()));
+    }
+    let mut zip =
+        zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| bad(zip_reason(bytes, e)))?;
     let mut arrays = IndexMap::with_capacity(zip.len());
     for index in 0..zip.len() {
         let mut entry = zip.by_index(index).map_err(|e| bad(e.to_string()))?;

@@ -97,6 +97,22 @@ pub struct Staged {
     tmp: tempfile::NamedTempFile,
 }
 
+/// The error of creating a staged file in `dir`, without the temporary file's name (tempfile
+/// appends it) and naming a directory that does not exist as such.
+fn staging_error(dir: &Path, e: std::io::Error) -> std::io::Error {
+    let kind = e.kind();
+    if kind == std::io::ErrorKind::NotFound && !dir.is_dir() {
+        return std::io::Error::new(
+            kind,
+            format!("the directory {} does not exist", dir.display()),
+        );
+    }
+    // tempfile's message ends in ` at path "DIR/.snn-tmp-…"`: not the user's concern
+    let text = e.to_string();
+    let reason = text.rsplit_once(" at path ").map_or(text.as_str(), |(m, _)| m);
+    std::io::Error::new(kind, format!("cannot create a file in {}: {reason}", dir.display()))
+}
+
 impl Staged {
     /// Stage an output for `path` (the path as the user gave it, for messages).
     pub fn new(path: &Path) -> Result<Staged, IoError> {
@@ -109,13 +125,9 @@ impl Staged {
             .unwrap_or_default();
         let mut b = tempfile::Builder::new();
         b.prefix(".snn-tmp-").suffix(&suffix);
-        let tmp = if target.special {
-            b.tempfile()
-        } else {
-            let dir = target.path.parent().unwrap_or(Path::new("."));
-            b.tempfile_in(dir)
-        }
-        .map_err(|e| write_err(path, e))?;
+        let dir = target.path.parent().unwrap_or(Path::new("."));
+        let tmp = if target.special { b.tempfile() } else { b.tempfile_in(dir) }
+            .map_err(|e| write_err(path, staging_error(dir, e)))?;
         Ok(Staged { user: path.to_path_buf(), target, tmp })
     }
 

@@ -131,22 +131,12 @@ impl NpzSpool {
 }
 
 /// Bytes free for an unprivileged user on the file system holding `path` (or its directory),
-/// `None` when it cannot be told (e.g. a device).
+/// `None` when it cannot be told (e.g. a device). Through rustix's `statvfs` (a dependency
+/// already, of tempfile): `f_bavail` blocks of `f_frsize` bytes.
 pub fn free_space(path: &Path) -> Option<u64> {
     let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let c = std::ffi::CString::new(dir.as_os_str().as_encoded_bytes()).ok()?;
-    let mut st = std::mem::MaybeUninit::<libc::statvfs>::uninit();
-    // SAFETY: `c` is a NUL-terminated path and `st` a buffer statvfs fills when it returns 0.
-    let rc = unsafe { libc::statvfs(c.as_ptr(), st.as_mut_ptr()) };
-    if rc != 0 {
-        return None;
-    }
-    // SAFETY: statvfs returned 0, so it filled `st`.
-    let st = unsafe { st.assume_init() };
-    // the field types differ between platforms (u32 on some, u64 here)
-    #[allow(clippy::unnecessary_cast)]
-    let (avail, frsize) = (st.f_bavail as u64, st.f_frsize as u64);
-    Some(avail.saturating_mul(frsize))
+    let st = rustix::fs::statvfs(dir).ok()?;
+    Some(st.f_bavail.saturating_mul(st.f_frsize))
 }
 
 /// Writes arrays to an uncompressed `.npz` as [`crate::write_npz`] does, with an archive
@@ -318,6 +308,26 @@ mod tests {
         write_npz_with_comment(&p, &[("a", a.view())], Precision::F64, "{\"x\": 1}").unwrap();
         assert_eq!(read_npz_comment(&p).unwrap(), "{\"x\": 1}");
         assert_eq!(crate::read_npz(&p).unwrap()["a"], a);
+    }
+
+    /// The free space of a real directory is told (and agrees with `df` to within what other
+    /// writers change meanwhile); a directory that does not exist gives `None`.
+    #[test]
+    fn free_space_is_told_or_none() {
+        let dir = tempfile::tempdir().expect("dir");
+        let free = free_space(&dir.path().join("out.npz")).expect("free space of a temp dir");
+        assert!(free > 0);
+        let df = std::process::Command::new("df")
+            .args(["-B1", "--output=avail"])
+            .arg(dir.path())
+            .output();
+        if let Some(df) = df.ok().filter(|o| o.status.success()) {
+            let text = String::from_utf8_lossy(&df.stdout);
+            if let Some(avail) = text.lines().nth(1).and_then(|l| l.trim().parse::<u64>().ok()) {
+                assert!(free.abs_diff(avail) < 1 << 30, "statvfs {free} vs df {avail}");
+            }
+        }
+        assert_eq!(free_space(Path::new("/no/such/directory/out.npz")), None);
     }
 
     #[test]

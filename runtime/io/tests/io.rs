@@ -280,3 +280,32 @@ fn deeply_nested_header_is_refused_quickly() {
     assert!(e.contains("nested"), "{e}");
     assert!(start.elapsed().as_secs() < 5);
 }
+
+/// An `.npz` where an `.npy` goes, the other way round, empty and truncated files: each says
+/// what it is; a write into a missing directory says so and names no temporary file.
+#[test]
+fn mixed_up_formats_say_what_they_are() {
+    let dir = scratch();
+    let a = ArrayD::<f64>::zeros(IxDyn(&[2]));
+    let npz = dir.path().join("a.npz");
+    let npy = dir.path().join("a.npy");
+    write_npz(&npz, &[("a", a.view())], Precision::F64).unwrap();
+    snn_io::write_npy(&npy, a.view(), Precision::F64).unwrap();
+    let err = snn_io::read_npy(&npz).unwrap_err().to_string();
+    assert!(err.contains("it is an .npz (zip) archive"), "{err}");
+    let err = read_npz(&npy).unwrap_err().to_string();
+    assert!(err.contains("it is a single .npy array"), "{err}");
+    let bytes = std::fs::read(&npz).unwrap();
+    let cut = dir.path().join("cut.npz");
+    std::fs::write(&cut, &bytes[..bytes.len() - 10]).unwrap();
+    let err = read_npz(&cut).unwrap_err().to_string();
+    assert!(err.contains("truncated or damaged"), "{err}");
+    let empty = dir.path().join("empty.npz");
+    std::fs::write(&empty, b"").unwrap();
+    assert!(read_npz(&empty).unwrap_err().to_string().contains("the file is empty"));
+    assert!(snn_io::read_npy(&empty).unwrap_err().to_string().contains("the file is empty"));
+    let err = write_npz(&dir.path().join("no/dir/o.npz"), &[("a", a.view())], Precision::F64)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("does not exist") && !err.contains(".snn-tmp"), "{err}");
+}

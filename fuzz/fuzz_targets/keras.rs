@@ -1,6 +1,6 @@
-//! Fuzz target: arbitrary bytes as a .h5 or .keras file must give a model or an error, never a
-//! panic; a model that reads must evaluate or fail cleanly, and convert (`snnc import`) into
-//! `.snn` text that parses, or fail with an error.
+//! Fuzz target: arbitrary bytes as a .h5 and as a .keras (zip) file must give a model or an
+//! error, never a panic; a model that reads must evaluate or fail cleanly, and convert
+//! (`snnc import`'s converter) into `.snn` text that parses, or fail with an error.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
