@@ -693,8 +693,11 @@ fn normalization<T: Scalar>(
         "BatchNormalization" => {}
         "Rescaling" => {
             let x = one(args)?;
-            let scale = num_or_list(cfg, "scale", 1.0)?;
-            let offset = num_or_list(cfg, "offset", 0.0)?;
+            // Keras (2 and 3) casts the Python numbers through a float32 tensor, whatever the
+            // layer's dtype: a float64 model multiplies by float32(1/255)
+            let f32_rounded = |a: ArrayD<f64>| a.mapv(|v| f64::from(v as f32));
+            let scale = f32_rounded(num_or_list(cfg, "scale", 1.0)?);
+            let offset = f32_rounded(num_or_list(cfg, "offset", 0.0)?);
             let last = vec![x.ndim() - 1];
             let s = ops::over_axes(x, &last, &scale, "scale")?;
             let o = ops::over_axes(x, &last, &offset, "offset")?;
