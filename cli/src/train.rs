@@ -476,20 +476,24 @@ pub fn train(cfg: &TrainConfig) -> Result<(), Failure> {
     });
     let mut last_epoch = usize::MAX;
     // validation is scored as the model runs (Keras's and NengoDL's inference mode)
-    let runner = crate::run::check_backend("jit")?;
-    let mut validate = |values: &[ArrayD<f64>]| -> Result<Scores, snn_train::TrainError> {
-        let (Some(v), mut program) = (&validation, loaded.program.clone()) else {
-            return Ok(Scores::default());
-        };
-        snn_train::params::apply(&mut program, &params, values)?;
-        score_running(runner, &program, &loss_list, v, cfg.batch_size, fit_cfg.threads)
+    let runner = match validation {
+        Some(_) => Some(crate::run::check_backend("jit")?),
+        None => None,
     };
+    let (lowered, trained, scored) = (&loaded.program, &params, &loss_list);
+    let mut validate = validation.as_ref().zip(runner).map(|(v, runner)| {
+        move |values: &[ArrayD<f64>]| -> Result<Scores, snn_train::TrainError> {
+            let mut program = lowered.clone();
+            snn_train::params::apply(&mut program, trained, values)?;
+            score_running(runner, &program, scored, v, cfg.batch_size, fit_cfg.threads)
+        }
+    });
     let history = fit::fit(
         &engine,
         &mut values,
         &loss_list,
         &data,
-        validation.is_some().then_some(&mut validate as &mut fit::Validate<'_>),
+        validate.as_mut().map(|f| f as &mut fit::Validate<'_>),
         &fit_cfg,
         &mut |epoch, done, total, loss| {
             if let Some(b) = &bar {
