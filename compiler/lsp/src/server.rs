@@ -124,22 +124,18 @@ pub fn serve(conn: Connection, targets: Targets) -> Result<(), String> {
         let known = known.join(", ");
         match checks.into_iter().find(|(n, _)| *n == name) {
             Some((_, check)) => state.target = Some(check),
-            None => show_message(
+            None => send_notification::<lsp_types::notification::ShowMessage>(
                 &conn,
-                lsp_types::MessageType::WARNING,
-                format!("snnc: unknown target `{name}` (available: {known}); checking without one"),
+                lsp_types::ShowMessageParams {
+                    typ: lsp_types::MessageType::WARNING,
+                    message: format!(
+                        "snnc: unknown target `{name}` (available: {known}); checking without one"
+                    ),
+                },
             ),
         }
     }
     main_loop(&conn, &mut state)
-}
-
-/// A `window/showMessage` notification.
-fn show_message(conn: &Connection, typ: lsp_types::MessageType, message: String) {
-    let params = lsp_types::ShowMessageParams { typ, message };
-    let n = lsp_server::Notification::new("window/showMessage".into(), params);
-    // the client may already be gone; nothing else to tell
-    let _ = conn.sender.send(Message::Notification(n));
 }
 
 /// What the server can do (LSP 3.17).
