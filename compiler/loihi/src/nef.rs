@@ -15,6 +15,7 @@
 //!   whose voltages the host weights by `± radius / v_scale` and filters.
 
 use crate::block::{Block, Model, Synapse};
+use snn_runtime::neurons::{linspace, NeuronType, RectifiedLinear};
 
 /// Pairs of decode neurons per dimension (`Preset10DecodeNeurons`).
 pub const PAIRS: usize = 10;
@@ -22,16 +23,6 @@ pub const PAIRS: usize = 10;
 /// nengo-loihi's `decode_tau` (s): the filter of decode-neuron and on/off input into an
 /// ensemble.
 pub const DECODE_TAU: f64 = 0.005;
-
-/// NumPy's `linspace(start, stop, num)`: `i · step + start`, the last exactly `stop`.
-fn linspace(start: f64, stop: f64, num: usize) -> Vec<f64> {
-    let step = (stop - start) / (num - 1) as f64;
-    let mut y: Vec<f64> = (0..num).map(|i| i as f64 * step + start).collect();
-    if let Some(l) = y.last_mut() {
-        *l = stop;
-    }
-    y
-}
 
 /// NumPy's pairwise sum of up to 128 values (eight partial sums, then the rest in order).
 fn np_sum(a: &[f64]) -> f64 {
@@ -71,10 +62,10 @@ impl DecodeNeurons {
     pub fn preset10(dt: f64) -> Self {
         let intercepts = linspace(-1.171, 0.484, PAIRS);
         let max_rates = linspace(171.186, 74.620, PAIRS);
-        // RectifiedLinear.gain_bias
-        let gain: Vec<f64> =
-            max_rates.iter().zip(&intercepts).map(|(m, i)| m / (1.0 - i)).collect();
-        let bias: Vec<f64> = intercepts.iter().zip(&gain).map(|(i, g)| -i * g).collect();
+        // RectifiedLinear.gain_bias, which has a closed form (never an error)
+        let (gain, bias) = NeuronType::RectifiedLinear(RectifiedLinear::default())
+            .gain_bias(&max_rates, &intercepts)
+            .unwrap_or_default();
         // LoihiSpikingRectifiedLinear.rates(1.0, gain, bias, dt), summed
         let rates: Vec<f64> = gain
             .iter()
