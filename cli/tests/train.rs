@@ -6,7 +6,7 @@
 
 use ndarray::{ArrayD, Ix3};
 use snn_fs::FsDb;
-use snn_train::engine::{Engine, Feed};
+use snn_train::engine::{Engine, Feed, Workspace};
 use snn_train::loss::{self, Loss, LossKind};
 use std::path::{Path, PathBuf};
 
@@ -39,11 +39,13 @@ fn nengodl_gradients_of(name: &str, oracle: &[(&str, &str)], smoothing: Option<f
     let engine = Engine::new(&program, &params).expect("engine").with_lif_smoothing(smoothing);
     let values: Vec<ArrayD<f64>> = params.iter().map(|p| p.value.clone()).collect();
     let feed = Feed { inputs: std::slice::from_ref(&x), steps: x.shape()[1] };
-    let (probes, tape) = engine.forward(&values, feed).expect("forward");
+    let mut ws = Workspace::default();
+    engine.forward(&values, feed, &mut ws).expect("forward");
     let l =
         Loss { probe: 0, kind: LossKind::Mse, probabilities: false, weight: 1.0, constant: None };
-    let (_, seed, _) = loss::evaluate(&l, probes[0].view(), y.view(), rows);
-    let grads = engine.backward(&values, &tape, &[seed]).expect("backward");
+    let (probes, seeds) = ws.probes_and_seeds();
+    loss::evaluate(&l, probes[0].view(), y.view(), rows, Some(seeds[0].view_mut()));
+    let grads = engine.backward(&values, &mut ws).expect("backward");
     let names: Vec<&str> = params.iter().map(|p| p.name.as_str()).collect();
     let want_names: Vec<&str> = oracle.iter().map(|(p, _)| *p).collect();
     assert_eq!(names, want_names, "{name}: the parameters NengoDL trains");

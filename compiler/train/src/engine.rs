@@ -11,7 +11,9 @@
 
 use crate::params::Param;
 use crate::TrainError;
-use ndarray::{s, Array2, Array3, ArrayD, Axis};
+use ndarray::linalg::general_mat_mul;
+use ndarray::{s, Array2, Array3, ArrayD, ArrayView2, Axis, Ix2};
+use std::borrow::Cow;
 use snn_compiler::ir::{OpKind, Program, Sel, SignalId};
 use snn_runtime::kernels::conv::{Conv, ConvGeometry, ConvSpec};
 use snn_runtime::process::ProcessState;
@@ -27,15 +29,87 @@ pub struct Engine<'p> {
     needs: Vec<bool>,
     /// LIF neurons train as NengoDL's `SoftLIFRate` with this sigma (`lif_smoothing`).
     lif_smoothing: Option<f64>,
+    /// Per signal, whether an op writes all of it before anything reads it in a step (its
+    /// value before the first step is never seen, so a forward pass need not reset it).
+    written_first: Vec<bool>,
 }
 
-/// What the forward pass kept for the backward pass.
-#[derive(Debug)]
-pub struct Tape {
+/// The buffers one part of a minibatch works in, kept from one minibatch to the next so that
+/// training allocates (and the system maps and zeroes) nothing again: the signals' values and
+/// adjoints, the filters' states and their adjoints, what the forward pass keeps for the
+/// backward pass (the tape), the probes' samples, the loss's gradients with respect to them,
+/// and the convolutions' patches.
+#[derive(Debug, Default)]
+pub struct Workspace {
+    /// Batch rows the buffers hold.
+    rows: usize,
+    /// Steps of the last forward pass.
+    steps: usize,
+    vals: Vec<Array2<f64>>,
+    adj: Vec<Array2<f64>>,
+    filters: Vec<Array2<f64>>,
+    adj_filter: Vec<Array2<f64>>,
     /// Per step, per op: the values its gradient needs.
     saved: Vec<Vec<Saved>>,
-    /// Number of batch rows.
-    rows: usize,
+    probes: Vec<Array3<f64>>,
+    seeds: Vec<Array3<f64>>,
+    /// The convolutions' patches.
+    scratch: Vec<f64>,
+}
+
+impl Workspace {
+    /// Each probe's samples `(rows, samples, size)` from the last forward pass.
+    pub fn probes(&self) -> &[Array3<f64>] {
+        &self.probes
+    }
+
+    /// The probes' samples and, shaped as them, the gradients of the loss with respect to
+    /// them (zero after each forward pass), which [`Engine::backward`] starts from.
+    pub fn probes_and_seeds(&mut self) -> (&[Array3<f64>], &mut [Array3<f64>]) {
+        (&self.probes, &mut self.seeds)
+    }
+
+    /// Buffers for `rows` rows and `steps` steps of `p`, the signals at their initial values
+    /// (but those `written_first`) and the filters at rest.
+    fn prepare(&mut self, p: &Program, rows: usize, steps: usize, written_first: &[bool]) {
+        if self.rows != rows || self.vals.len() != p.signals.len() {
+            *self = Workspace { rows, scratch: std::mem::take(&mut self.scratch), ..Self::default() };
+            self.vals = p.signals.iter().map(|s| Array2::zeros((rows, s.size))).collect();
+            self.adj = p.signals.iter().map(|s| Array2::zeros((rows, s.size))).collect();
+            self.filters = filter_states(p, rows);
+            self.adj_filter = filter_states(p, rows);
+        }
+        for ((a, s), &skip) in self.vals.iter_mut().zip(&p.signals).zip(written_first) {
+            if skip {
+                continue;
+            }
+            if s.init.len() == s.size {
+                fill(a, &s.init);
+            } else {
+                a.fill(0.0);
+            }
+        }
+        self.filters.iter_mut().for_each(|f| f.fill(0.0));
+        if self.steps != steps || self.probes.len() != p.probes.len() {
+            self.probes = p
+                .probes
+                .iter()
+                .map(|pr| {
+                    let size = p.signals[pr.signal.0 as usize].size;
+                    Array3::zeros((rows, samples(steps, pr.every), size))
+                })
+                .collect();
+            self.seeds = self.probes.iter().map(|a| Array3::zeros(a.raw_dim())).collect();
+        } else {
+            self.seeds.iter_mut().for_each(|a| a.fill(0.0));
+        }
+        self.steps = steps;
+        self.saved.truncate(steps);
+        self.saved.resize_with(steps, Vec::new);
+        for step in &mut self.saved {
+            step.resize_with(p.ops.len(), || Saved::None);
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -45,6 +119,25 @@ enum Saved {
     Input(Array2<f64>),
     /// A host op's input and output.
     InOut(Array2<f64>, Array2<f64>),
+}
+
+/// Keeps `x` in `slot`, in the buffer already there when it has the shape.
+fn keep(slot: &mut Saved, x: ArrayView2<'_, f64>) {
+    match slot {
+        Saved::Input(a) if a.dim() == x.dim() => a.assign(&x),
+        _ => *slot = Saved::Input(x.to_owned()),
+    }
+}
+
+/// Keeps a host op's `x` and `y` in `slot`, in the buffers already there when they fit.
+fn keep_in_out(slot: &mut Saved, x: ArrayView2<'_, f64>, y: ArrayView2<'_, f64>) {
+    match slot {
+        Saved::InOut(a, b) if a.dim() == x.dim() && b.dim() == y.dim() => {
+            a.assign(&x);
+            b.assign(&y);
+        }
+        _ => *slot = Saved::InOut(x.to_owned(), y.to_owned()),
+    }
 }
 
 /// The data of one forward pass: per program input an array `(rows, steps or 1, size)`.
@@ -117,7 +210,13 @@ impl<'p> Engine<'p> {
                 ));
             }
         }
-        Ok(Self { program, op_param, needs, lif_smoothing: None })
+        Ok(Self {
+            program,
+            op_param,
+            needs,
+            lif_smoothing: None,
+            written_first: written_first(program),
+        })
     }
 
     /// Train LIF neurons through NengoDL's `SoftLIFRate` with smoothing `sigma` (its
@@ -132,29 +231,18 @@ impl<'p> Engine<'p> {
         self.program
     }
 
-    /// Runs `feed` forward in training mode with `params`; returns each probe's samples
-    /// `(rows, samples, size)` and the tape for [`Engine::backward`].
+    /// Runs `feed` forward in training mode with `params` in `ws`: each probe's samples
+    /// ([`Workspace::probes`]) and the tape for [`Engine::backward`].
     pub fn forward(
         &self,
         params: &[ArrayD<f64>],
         feed: Feed<'_>,
-    ) -> Result<(Vec<Array3<f64>>, Tape), TrainError> {
+        ws: &mut Workspace,
+    ) -> Result<(), TrainError> {
         let p = self.program;
         let rows = feed.inputs.first().map_or(1, |a| a.shape()[0]);
-        let mut vals: Vec<Array2<f64>> = p
-            .signals
-            .iter()
-            .map(|s| {
-                let mut a = Array2::zeros((rows, s.size));
-                if s.init.len() == s.size {
-                    for mut r in a.rows_mut() {
-                        r.iter_mut().zip(&s.init).for_each(|(d, &v)| *d = v);
-                    }
-                }
-                a
-            })
-            .collect();
-        let mut filters = filter_states(p, rows);
+        ws.prepare(p, rows, feed.steps, &self.written_first);
+        let Workspace { vals, filters, saved, probes, scratch, .. } = ws;
         let mut processes: Vec<Vec<ProcessState>> = Vec::with_capacity(p.ops.len());
         for op in &p.ops {
             let mut v = Vec::new();
@@ -170,22 +258,14 @@ impl<'p> Engine<'p> {
             processes.push(v);
         }
         let convs = self.convs(params)?;
-        let mut probes: Vec<Array3<f64>> = p
-            .probes
-            .iter()
-            .map(|pr| {
-                let size = p.signals[pr.signal.0 as usize].size;
-                Array3::zeros((rows, samples(feed.steps, pr.every), size))
-            })
-            .collect();
         let mut sample_at = vec![0usize; p.probes.len()];
-        let mut saved = Vec::with_capacity(feed.steps);
         for k in 1..=feed.steps {
-            let mut step_saved = Vec::with_capacity(p.ops.len());
+            let step_saved = &mut saved[k - 1];
             for (i, op) in p.ops.iter().enumerate() {
                 let param = self.op_param[i].map(|j| &params[j]);
-                let keep = self.op_param[i].is_some();
-                let s = match &op.kind {
+                let kept = self.op_param[i].is_some();
+                let slot = &mut step_saved[i];
+                match &op.kind {
                     OpKind::Input { input, dst } => {
                         let data = feed
                             .inputs
@@ -193,19 +273,13 @@ impl<'p> Engine<'p> {
                             .ok_or_else(|| TrainError::at("no data for this input", op.origin))?;
                         let t = if data.shape()[1] == 1 { 0 } else { k - 1 };
                         vals[dst.0 as usize].assign(&data.slice(s![.., t, ..]));
-                        Saved::None
                     }
                     OpKind::Reset { dst, value } => {
-                        let v: Vec<f64> = match param {
-                            Some(a) => a.iter().copied().collect(),
-                            None => value.clone(),
-                        };
-                        fill(&mut vals[dst.0 as usize], &v);
-                        Saved::None
+                        fill(&mut vals[dst.0 as usize], &values(param, value));
                     }
                     OpKind::Copy { src, dst, src_sel, dst_sel, inc } => {
                         if let (None, None, Ok((x, y))) =
-                            (src_sel, dst_sel, read_write(&mut vals, *src, *dst))
+                            (src_sel, dst_sel, read_write(vals, *src, *dst))
                         {
                             if *inc {
                                 *y += x;
@@ -216,99 +290,92 @@ impl<'p> Engine<'p> {
                             let x = gather(&vals[src.0 as usize], src_sel);
                             scatter(&mut vals[dst.0 as usize], dst_sel, &x, *inc);
                         }
-                        Saved::None
                     }
                     OpKind::ElementwiseInc { scale, src, dst, src_sel, dst_sel } => {
-                        let scale: Vec<f64> = match param {
-                            Some(a) => a.iter().copied().collect(),
-                            None => scale.clone(),
-                        };
+                        let scale = values(param, scale);
+                        if let (None, None, Ok((x, y))) =
+                            (src_sel, dst_sel, read_write(vals, *src, *dst))
+                        {
+                            add_scaled_cols(y, x, &scale);
+                            if kept {
+                                keep(slot, x.view());
+                            }
+                            continue;
+                        }
                         let x = gather(&vals[src.0 as usize], src_sel);
                         let mut y = x.clone();
                         scale_cols(&mut y, &scale);
                         scatter(&mut vals[dst.0 as usize], dst_sel, &y, true);
-                        if keep {
-                            Saved::Input(x)
-                        } else {
-                            Saved::None
+                        if kept {
+                            *slot = Saved::Input(x);
                         }
                     }
                     OpKind::DotInc { mat, src, dst, src_sel, dst_sel } => {
-                        let x = gather(&vals[src.0 as usize], src_sel);
-                        let y = match param {
-                            Some(a) => x.dot(&matrix(a)?.t()),
-                            None => x.dot(&mat.t()),
+                        let w = match param {
+                            Some(a) => matrix(a)?,
+                            None => mat.view(),
                         };
-                        scatter(&mut vals[dst.0 as usize], dst_sel, &y, true);
-                        if keep {
-                            Saved::Input(x)
+                        if let (None, None, Ok((x, y))) =
+                            (src_sel, dst_sel, read_write(vals, *src, *dst))
+                        {
+                            general_mat_mul(1.0, x, &w.t(), 1.0, y);
+                            if kept {
+                                keep(slot, x.view());
+                            }
                         } else {
-                            Saved::None
+                            let x = gather(&vals[src.0 as usize], src_sel);
+                            scatter(&mut vals[dst.0 as usize], dst_sel, &x.dot(&w.t()), true);
+                            if kept {
+                                *slot = Saved::Input(x);
+                            }
                         }
                     }
                     OpKind::SparseDotInc { rows: r, cols, vals: v, src, dst, src_sel, dst_sel } => {
-                        let v: Vec<f64> = match param {
-                            Some(a) => a.iter().copied().collect(),
-                            None => v.clone(),
-                        };
+                        let v = values(param, v);
                         let x = gather(&vals[src.0 as usize], src_sel);
                         let n_out =
                             dst_sel.as_ref().map_or(p.signals[dst.0 as usize].size, Vec::len);
                         let mut y = Array2::zeros((rows, n_out));
-                        for ((&ri, &ci), &w) in r.iter().zip(cols).zip(&v) {
-                            let xc = x.column(ci).to_owned();
-                            y.column_mut(ri).scaled_add(w, &xc);
+                        for ((&ri, &ci), &w) in r.iter().zip(cols).zip(v.iter()) {
+                            y.column_mut(ri).scaled_add(w, &x.column(ci));
                         }
                         scatter(&mut vals[dst.0 as usize], dst_sel, &y, true);
-                        if keep {
-                            Saved::Input(x)
-                        } else {
-                            Saved::None
+                        if kept {
+                            *slot = Saved::Input(x);
                         }
                     }
                     OpKind::ConvInc { src, dst, .. } => {
                         let conv = convs[i]
                             .as_ref()
                             .ok_or_else(|| TrainError::at("convolution not prepared", op.origin))?;
-                        let (x, y) = read_write(&mut vals, *src, *dst)?;
-                        conv.forward_batch(x.view(), y.view_mut())
+                        let (x, y) = read_write(vals, *src, *dst)?;
+                        conv.forward_batch(x.view(), y.view_mut(), scratch)
                             .map_err(|e| TrainError::at(e, op.origin))?;
-                        if keep {
-                            Saved::Input(x.clone())
-                        } else {
-                            Saved::None
+                        if kept {
+                            keep(slot, x.view());
                         }
                     }
                     OpKind::SimNeurons { neuron, j, out, .. } => {
-                        let (jv, o) = read_write(&mut vals, *j, *out)?;
+                        let (jv, o) = read_write(vals, *j, *out)?;
                         let smoothing = self.lif_smoothing;
                         o.zip_mut_with(jv, |d, &jj| *d = neuron.training_rate(jj, smoothing));
                         if self.needs[j.0 as usize] {
-                            Saved::Input(jv.clone())
-                        } else {
-                            Saved::None
+                            keep(slot, jv.view());
                         }
                     }
                     OpKind::Filter { filter, src, dst } => {
-                        let x = vals[src.0 as usize].clone();
-                        let state = &mut filters[i];
-                        let y = &mut vals[dst.0 as usize];
+                        let (x, y) = read_write(vals, *src, *dst)?;
                         for ((xr, mut yr), mut st) in
-                            x.rows().into_iter().zip(y.rows_mut()).zip(state.rows_mut())
+                            x.rows().into_iter().zip(y.rows_mut()).zip(filters[i].rows_mut())
                         {
-                            let xs = xr.to_vec();
-                            let mut ys = vec![0.0; xs.len()];
-                            let stv = st
-                                .as_slice_mut()
-                                .ok_or_else(|| TrainError::new("filter state is not contiguous"))?;
-                            filter.step(stv, &xs, &mut ys);
-                            yr.iter_mut().zip(ys).for_each(|(d, v)| *d = v);
+                            match (xr.as_slice(), yr.as_slice_mut(), st.as_slice_mut()) {
+                                (Some(xs), Some(ys), Some(stv)) => filter.step(stv, xs, ys),
+                                _ => return Err(TrainError::new("filter rows are not contiguous")),
+                            }
                         }
-                        Saved::None
                     }
                     OpKind::Scale { dst, factor } => {
                         vals[dst.0 as usize].mapv_inplace(|v| v * factor);
-                        Saved::None
                     }
                     OpKind::NodeFn { f, input, dst } => {
                         let t = k as f64 * p.dt;
@@ -322,7 +389,6 @@ impl<'p> Engine<'p> {
                                 .zip(y)
                                 .for_each(|(d, v)| *d = v);
                         }
-                        Saved::None
                     }
                     OpKind::Process { dst, .. } => {
                         let mut out = vec![0.0; p.signals[dst.0 as usize].size];
@@ -334,24 +400,20 @@ impl<'p> Engine<'p> {
                                 .zip(&out)
                                 .for_each(|(d, &v)| *d = v);
                         }
-                        Saved::None
                     }
                     OpKind::HostFn { op: h, input, dst } => {
-                        let x = vals[input.0 as usize].clone();
-                        let y = &mut vals[dst.0 as usize];
-                        let mut ys = vec![0.0; y.ncols()];
+                        let (x, y) = read_write(vals, *input, *dst)?;
                         for (xr, mut yr) in x.rows().into_iter().zip(y.rows_mut()) {
-                            h.apply(&xr.to_vec(), &mut ys);
-                            yr.iter_mut().zip(&ys).for_each(|(d, &v)| *d = v);
+                            match (xr.as_slice(), yr.as_slice_mut()) {
+                                (Some(xs), Some(ys)) => h.apply(xs, ys),
+                                _ => return Err(TrainError::new("host op rows are not contiguous")),
+                            }
                         }
                         if self.needs[input.0 as usize] {
-                            Saved::InOut(x, y.clone())
-                        } else {
-                            Saved::None
+                            keep_in_out(slot, x.view(), y.view());
                         }
                     }
-                };
-                step_saved.push(s);
+                }
             }
             for (pi, pr) in p.probes.iter().enumerate() {
                 if k % pr.every.max(1) == 0 {
@@ -360,28 +422,29 @@ impl<'p> Engine<'p> {
                     sample_at[pi] += 1;
                 }
             }
-            saved.push(step_saved);
         }
-        Ok((probes, Tape { saved, rows }))
+        Ok(())
     }
 
-    /// The gradients of the loss with respect to `params`, given the loss's gradient with
-    /// respect to each probe's samples (`seeds[p]`, shaped as [`Engine::forward`]'s outputs).
+    /// The gradients of the loss with respect to `params`, from the tape of the last
+    /// [`Engine::forward`] in `ws` and the loss's gradients with respect to the probes'
+    /// samples (its seeds, [`Workspace::probes_and_seeds`]).
     pub fn backward(
         &self,
         params: &[ArrayD<f64>],
-        tape: &Tape,
-        seeds: &[Array3<f64>],
+        ws: &mut Workspace,
     ) -> Result<Vec<ArrayD<f64>>, TrainError> {
         let p = self.program;
-        let rows = tape.rows;
+        let Workspace { rows, steps, adj, adj_filter, saved, seeds, scratch, .. } = ws;
+        let (rows, steps) = (*rows, *steps);
+        if adj.len() != p.signals.len() || saved.len() != steps {
+            return Err(TrainError::new("no forward pass to take the gradient of"));
+        }
         let mut grads: Vec<ArrayD<f64>> =
             params.iter().map(|a| ArrayD::zeros(a.raw_dim())).collect();
-        let mut adj: Vec<Array2<f64>> =
-            p.signals.iter().map(|s| Array2::zeros((rows, s.size))).collect();
-        let mut adj_filter = filter_states(p, rows);
+        adj.iter_mut().for_each(|a| a.fill(0.0));
+        adj_filter.iter_mut().for_each(|a| a.fill(0.0));
         let convs = self.convs(params)?;
-        let steps = tape.saved.len();
         let mut sample_at: Vec<usize> =
             p.probes.iter().map(|pr| samples(steps, pr.every)).collect();
         for k in (1..=steps).rev() {
@@ -392,7 +455,7 @@ impl<'p> Engine<'p> {
                     adj[pr.signal.0 as usize] += &seed;
                 }
             }
-            let saved = &tape.saved[k - 1];
+            let saved = &saved[k - 1];
             for (i, op) in p.ops.iter().enumerate().rev() {
                 let param = self.op_param[i];
                 let need = |s: &SignalId| self.needs[s.0 as usize];
@@ -411,7 +474,7 @@ impl<'p> Engine<'p> {
                         if src_sel.is_none() && dst_sel.is_none() && src != dst =>
                     {
                         if need(src) {
-                            let (g, a) = read_write(&mut adj, *dst, *src)?;
+                            let (g, a) = read_write(adj, *dst, *src)?;
                             *a += g;
                         }
                         if !inc {
@@ -428,19 +491,21 @@ impl<'p> Engine<'p> {
                         }
                     }
                     OpKind::ElementwiseInc { scale, src, dst, src_sel, dst_sel } => {
-                        let g = gather(&adj[dst.0 as usize], dst_sel);
-                        let scale: Vec<f64> = match param {
-                            Some(j) => params[j].iter().copied().collect(),
-                            None => scale.clone(),
-                        };
-                        if let (Some(j), Saved::Input(x)) = (param, &saved[i]) {
-                            let gx = &g * x;
-                            if scale.len() == 1 {
-                                add_flat(&mut grads[j], &[gx.sum()]);
-                            } else {
-                                let col = gx.sum_axis(Axis(0));
-                                add_flat(&mut grads[j], col.iter());
+                        let scale = values(param.map(|j| &params[j]), scale);
+                        if let (None, None, Ok((g, a))) =
+                            (src_sel, dst_sel, read_write(adj, *dst, *src))
+                        {
+                            if let (Some(j), Saved::Input(x)) = (param, &saved[i]) {
+                                add_products(&mut grads[j], g, x, scale.len() == 1);
                             }
+                            if need(src) {
+                                add_scaled_cols(a, g, &scale);
+                            }
+                            continue;
+                        }
+                        let g = gather(&adj[dst.0 as usize], dst_sel);
+                        if let (Some(j), Saved::Input(x)) = (param, &saved[i]) {
+                            add_products(&mut grads[j], &g, x, scale.len() == 1);
                         }
                         if need(src) {
                             let mut gs = g;
@@ -449,27 +514,45 @@ impl<'p> Engine<'p> {
                         }
                     }
                     OpKind::DotInc { mat, src, dst, src_sel, dst_sel } => {
-                        let g = gather(&adj[dst.0 as usize], dst_sel);
-                        if let (Some(j), Saved::Input(x)) = (param, &saved[i]) {
-                            let gm = g.t().dot(x).into_dyn();
-                            if grads[j].shape() == gm.shape() {
-                                grads[j] += &gm;
+                        let w = match param {
+                            Some(j) => matrix(&params[j])?,
+                            None => mat.view(),
+                        };
+                        let x = match (param, &saved[i]) {
+                            (Some(_), Saved::Input(x)) => Some(x),
+                            _ => None,
+                        };
+                        let dw = match param {
+                            Some(j) => Some(
+                                grads[j]
+                                    .view_mut()
+                                    .into_dimensionality::<Ix2>()
+                                    .map_err(|_| TrainError::new("a matrix parameter is not 2-D"))?,
+                            ),
+                            None => None,
+                        };
+                        if let (None, None, Ok((g, a))) =
+                            (src_sel, dst_sel, read_write(adj, *dst, *src))
+                        {
+                            if let (Some(x), Some(mut dw)) = (x, dw) {
+                                general_mat_mul(1.0, &g.t(), x, 1.0, &mut dw);
                             }
-                        }
-                        if need(src) {
-                            let gx = match param {
-                                Some(j) => g.dot(&matrix(&params[j])?),
-                                None => g.dot(mat),
-                            };
-                            scatter(&mut adj[src.0 as usize], src_sel, &gx, true);
+                            if need(src) {
+                                general_mat_mul(1.0, g, &w, 1.0, a);
+                            }
+                        } else {
+                            let g = gather(&adj[dst.0 as usize], dst_sel);
+                            if let (Some(x), Some(mut dw)) = (x, dw) {
+                                general_mat_mul(1.0, &g.t(), x, 1.0, &mut dw);
+                            }
+                            if need(src) {
+                                scatter(&mut adj[src.0 as usize], src_sel, &g.dot(&w), true);
+                            }
                         }
                     }
                     OpKind::SparseDotInc { rows: r, cols, vals: v, src, dst, src_sel, dst_sel } => {
                         let g = gather(&adj[dst.0 as usize], dst_sel);
-                        let v: Vec<f64> = match param {
-                            Some(j) => params[j].iter().copied().collect(),
-                            None => v.clone(),
-                        };
+                        let v = values(param.map(|j| &params[j]), v);
                         if let (Some(j), Saved::Input(x)) = (param, &saved[i]) {
                             let gv: Vec<f64> = r
                                 .iter()
@@ -482,9 +565,8 @@ impl<'p> Engine<'p> {
                             let n_in =
                                 src_sel.as_ref().map_or(p.signals[src.0 as usize].size, Vec::len);
                             let mut gx = Array2::zeros((rows, n_in));
-                            for ((&ri, &ci), &w) in r.iter().zip(cols).zip(&v) {
-                                let gc = g.column(ri).to_owned();
-                                gx.column_mut(ci).scaled_add(w, &gc);
+                            for ((&ri, &ci), &w) in r.iter().zip(cols).zip(v.iter()) {
+                                gx.column_mut(ci).scaled_add(w, &g.column(ri));
                             }
                             scatter(&mut adj[src.0 as usize], src_sel, &gx, true);
                         }
@@ -498,14 +580,16 @@ impl<'p> Engine<'p> {
                             Saved::Input(x) => x.view(),
                             _ => empty.view(),
                         };
-                        let mut dk = param.map(|j| vec![0.0; params[j].len()]);
-                        let (g, dx) = read_write(&mut adj, *dst, *src)?;
+                        let dk = match param {
+                            Some(j) => Some(grads[j].as_slice_mut().ok_or_else(|| {
+                                TrainError::new("a kernel's gradient is not contiguous")
+                            })?),
+                            None => None,
+                        };
+                        let (g, dx) = read_write(adj, *dst, *src)?;
                         let dx = need(src).then(|| dx.view_mut());
-                        conv.backward_batch(x, g.view(), dx, dk.as_deref_mut())
+                        conv.backward_batch(x, g.view(), dx, dk, scratch)
                             .map_err(|e| TrainError::at(e, op.origin))?;
-                        if let (Some(j), Some(dk)) = (param, dk) {
-                            add_flat(&mut grads[j], &dk);
-                        }
                     }
                     OpKind::SimNeurons { neuron, j, out, states, .. } => {
                         for (_, s) in states {
@@ -516,7 +600,7 @@ impl<'p> Engine<'p> {
                         if let Saved::Input(jv) = &saved[i] {
                             // adj[j] += rate'(j) * adj[out], in one pass over the three.
                             let smoothing = self.lif_smoothing;
-                            let (g, aj) = read_write(&mut adj, *out, *j)?;
+                            let (g, aj) = read_write(adj, *out, *j)?;
                             ndarray::Zip::from(aj).and(g).and(jv).for_each(|a, &gv, &x| {
                                 let d = neuron.training_rate_derivative(x, smoothing);
                                 *a += d.unwrap_or(0.0) * gv;
@@ -525,49 +609,42 @@ impl<'p> Engine<'p> {
                         adj[out.0 as usize].fill(0.0);
                     }
                     OpKind::Filter { filter, src, dst } => {
-                        let g = std::mem::replace(
-                            &mut adj[dst.0 as usize],
-                            Array2::zeros((rows, p.signals[dst.0 as usize].size)),
-                        );
                         let n = p.signals[src.0 as usize].size;
-                        let mut du = Array2::zeros((rows, n));
-                        let mut ax = vec![0.0; adj_filter[i].ncols()];
-                        let mut dub = vec![0.0; n];
-                        for b in 0..rows {
-                            ax.iter_mut().zip(adj_filter[i].row(b)).for_each(|(d, &v)| *d = v);
-                            filter_adjoint(filter, n, &mut ax, &g.row(b).to_vec(), &mut dub);
-                            adj_filter[i].row_mut(b).iter_mut().zip(&ax).for_each(|(d, &v)| *d = v);
-                            du.row_mut(b).iter_mut().zip(&dub).for_each(|(d, &v)| *d = v);
+                        let mut du = vec![0.0; n];
+                        let (g, a) = read_write(adj, *dst, *src)?;
+                        for ((gr, mut ar), mut axr) in
+                            g.rows().into_iter().zip(a.rows_mut()).zip(adj_filter[i].rows_mut())
+                        {
+                            let (Some(gs), Some(ax)) = (gr.as_slice(), axr.as_slice_mut()) else {
+                                return Err(TrainError::new("filter rows are not contiguous"));
+                            };
+                            filter_adjoint(filter, n, ax, gs, &mut du);
+                            if need(src) {
+                                ar.iter_mut().zip(&du).for_each(|(d, &v)| *d += v);
+                            }
                         }
-                        if need(src) {
-                            adj[src.0 as usize] += &du;
-                        }
+                        adj[dst.0 as usize].fill(0.0);
                     }
                     OpKind::Scale { dst, factor } => {
                         adj[dst.0 as usize].mapv_inplace(|v| v * factor)
                     }
                     OpKind::HostFn { op: h, input, dst } => {
-                        let g = std::mem::replace(
-                            &mut adj[dst.0 as usize],
-                            Array2::zeros((rows, p.signals[dst.0 as usize].size)),
-                        );
                         if let Saved::InOut(x, y) = &saved[i] {
-                            for b in 0..rows {
-                                let mut dx = vec![0.0; x.ncols()];
-                                h.backward(
-                                    &x.row(b).to_vec(),
-                                    &y.row(b).to_vec(),
-                                    &g.row(b).to_vec(),
-                                    &mut dx,
-                                )
-                                .map_err(|e| TrainError::at(e, op.origin))?;
-                                adj[input.0 as usize]
-                                    .row_mut(b)
-                                    .iter_mut()
-                                    .zip(dx)
-                                    .for_each(|(d, v)| *d += v);
+                            let (g, a) = read_write(adj, *dst, *input)?;
+                            let mut dx = vec![0.0; x.ncols()];
+                            for (b, mut ar) in a.rows_mut().into_iter().enumerate() {
+                                let (Some(xs), Some(ys), Some(gs)) =
+                                    (x.row(b).to_slice(), y.row(b).to_slice(), g.row(b).to_slice())
+                                else {
+                                    return Err(TrainError::new("host op rows are not contiguous"));
+                                };
+                                dx.fill(0.0);
+                                h.backward(xs, ys, gs, &mut dx)
+                                    .map_err(|e| TrainError::at(e, op.origin))?;
+                                ar.iter_mut().zip(&dx).for_each(|(d, &v)| *d += v);
                             }
                         }
+                        adj[dst.0 as usize].fill(0.0);
                     }
                 }
             }
@@ -592,6 +669,33 @@ impl<'p> Engine<'p> {
         }
         Ok(out)
     }
+}
+
+/// Per signal, whether an op sets all of it before any op reads, increments or updates it in
+/// a step (in the program's order).
+fn written_first(p: &Program) -> Vec<bool> {
+    let mut seen = vec![false; p.signals.len()];
+    let mut first = vec![false; p.signals.len()];
+    for op in &p.ops {
+        let a = op.kind.access();
+        for s in a.reads.iter().chain(&a.incs).chain(&a.updates) {
+            seen[s.0 as usize] = true;
+        }
+        let whole = match &op.kind {
+            OpKind::Reset { dst, .. } | OpKind::Input { dst, .. } => Some(*dst),
+            OpKind::SimNeurons { out, .. } => Some(*out),
+            OpKind::Copy { dst, dst_sel: None, inc: false, .. } => Some(*dst),
+            _ => None,
+        };
+        if let Some(d) = whole {
+            let d = d.0 as usize;
+            first[d] |= !seen[d];
+        }
+        for s in &a.sets {
+            seen[s.0 as usize] = true;
+        }
+    }
+    first
 }
 
 /// Per op, a zeroed filter state `(rows, order * n)` (empty for ops that are not filters).
@@ -679,6 +783,17 @@ fn read_write(
     })
 }
 
+/// A parameter's values in logical order, or `fallback` without a parameter.
+fn values<'a>(param: Option<&'a ArrayD<f64>>, fallback: &'a [f64]) -> Cow<'a, [f64]> {
+    match param {
+        Some(a) => match a.as_slice() {
+            Some(v) => Cow::Borrowed(v),
+            None => Cow::Owned(a.iter().copied().collect()),
+        },
+        None => Cow::Borrowed(fallback),
+    }
+}
+
 /// `src[:, sel]`, owned.
 fn gather(src: &Array2<f64>, sel: &Sel) -> Array2<f64> {
     match sel {
@@ -733,6 +848,28 @@ fn scale_cols(a: &mut Array2<f64>, scale: &[f64]) {
         for mut r in a.rows_mut() {
             r.iter_mut().zip(scale).for_each(|(d, &s)| *d *= s);
         }
+    }
+}
+
+/// `y += x * scale` (one value broadcast, or one per column).
+fn add_scaled_cols(y: &mut Array2<f64>, x: &Array2<f64>, scale: &[f64]) {
+    if let [c] = scale {
+        y.scaled_add(*c, x);
+    } else {
+        for (mut yr, xr) in y.rows_mut().into_iter().zip(x.rows()) {
+            ndarray::Zip::from(&mut yr).and(&xr).and(scale).for_each(|d, &v, &s| *d += s * v);
+        }
+    }
+}
+
+/// `grad += Σ_rows g * x`, per column, or summed over the columns too when `one` (the
+/// gradient of an elementwise scale).
+fn add_products(grad: &mut ArrayD<f64>, g: &Array2<f64>, x: &Array2<f64>, one: bool) {
+    let gx = g * x;
+    if one {
+        add_flat(grad, &[gx.sum()]);
+    } else {
+        add_flat(grad, gx.sum_axis(Axis(0)).iter());
     }
 }
 

@@ -2,7 +2,7 @@
 //! per part, gradients summed in part order, so a seed and a thread count give the same
 //! result), one optimiser step per minibatch, as Keras's `fit`.
 
-use crate::engine::{Engine, Feed};
+use crate::engine::{Engine, Feed, Workspace};
 use crate::loss::{self, Loss};
 use crate::optim::{Optimizer, OptimizerKind};
 use crate::TrainError;
@@ -98,20 +98,21 @@ fn run_part(
     data: &Data,
     denom: usize,
     backward: bool,
+    ws: &mut Workspace,
 ) -> Result<Part, TrainError> {
     let feed = Feed { inputs: &data.inputs, steps: data.steps };
-    let (probes, tape) = engine.forward(params, feed)?;
-    let mut seeds: Vec<Array3<f64>> = probes.iter().map(|p| Array3::zeros(p.raw_dim())).collect();
+    engine.forward(params, feed, ws)?;
+    let (probes, seeds) = ws.probes_and_seeds();
     let mut out = Part { loss: Vec::new(), correct: Vec::new(), grads: None };
     for (l, t) in losses.iter().zip(&data.targets) {
         let y = probes.get(l.probe).ok_or_else(|| TrainError::new("loss on a missing probe"))?;
-        let (sum, g, correct) = loss::evaluate(l, y.view(), t.view(), denom);
+        let g = backward.then(|| seeds.get_mut(l.probe).map(|s| s.view_mut())).flatten();
+        let (sum, correct) = loss::evaluate(l, y.view(), t.view(), denom, g);
         out.loss.push(sum);
         out.correct.push(correct);
-        seeds[l.probe].scaled_add(l.weight, &g);
     }
     if backward {
-        out.grads = Some(engine.backward(params, &tape, &seeds)?);
+        out.grads = Some(engine.backward(params, ws)?);
     }
     Ok(out)
 }
@@ -123,7 +124,9 @@ fn split(ix: &[usize], parts: usize) -> Vec<&[usize]> {
     ix.chunks(per).collect()
 }
 
-/// One minibatch: summed losses (over rows), correct counts, and gradients of the mean loss.
+/// One minibatch: summed losses (over rows), correct counts, and gradients of the mean loss;
+/// each part works in its own of `workspaces` (kept from one minibatch to the next).
+#[allow(clippy::too_many_arguments)]
 fn minibatch(
     engine: &Engine<'_>,
     params: &[ArrayD<f64>],
@@ -132,10 +135,18 @@ fn minibatch(
     ix: &[usize],
     threads: usize,
     backward: bool,
+    workspaces: &mut Vec<Workspace>,
 ) -> Result<Part, TrainError> {
-    let parts: Vec<Result<Part, TrainError>> = split(ix, threads)
-        .par_iter()
-        .map(|rows| run_part(engine, params, losses, &data.rows(rows), ix.len(), backward))
+    let split = split(ix, threads);
+    if workspaces.len() < split.len() {
+        workspaces.resize_with(split.len(), Workspace::default);
+    }
+    let parts: Vec<Result<Part, TrainError>> = workspaces[..split.len()]
+        .par_iter_mut()
+        .zip(split.par_iter())
+        .map(|(ws, rows)| {
+            run_part(engine, params, losses, &data.rows(rows), ix.len(), backward, ws)
+        })
         .collect();
     let mut total =
         Part { loss: vec![0.0; losses.len()], correct: vec![0; losses.len()], grads: None };
@@ -175,8 +186,10 @@ pub fn score(
     let all: Vec<usize> = (0..n).collect();
     let mut sums = vec![0.0; losses.len()];
     let mut correct = vec![0usize; losses.len()];
+    let mut workspaces = Vec::new();
     for ix in all.chunks(batch_size.max(1)) {
-        let part = minibatch(engine, params, losses, data, ix, threads, false)?;
+        let part =
+            minibatch(engine, params, losses, data, ix, threads, false, &mut workspaces)?;
         for (a, b) in sums.iter_mut().zip(&part.loss) {
             *a += b;
         }
@@ -215,7 +228,7 @@ pub fn score_outputs(
             if y.shape()[..2] != [ix.len(), crate::engine::samples(data.steps, every[l.probe])] {
                 return Err(TrainError::new("a probe's output does not have the data's shape"));
             }
-            let (sum, _, ok) = loss::evaluate(l, y.view(), t.view(), ix.len());
+            let (sum, ok) = loss::evaluate(l, y.view(), t.view(), ix.len(), None);
             sums[i] += sum;
             correct[i] += ok;
         }
@@ -276,14 +289,16 @@ pub fn fit(
     let mut history = History::default();
     let mut order: Vec<usize> = (0..n).collect();
     let batches = n.div_ceil(cfg.batch_size.max(1));
+    let mut workspaces = Vec::new();
     for epoch in 0..cfg.epochs {
         let start = std::time::Instant::now();
         let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed.wrapping_add(epoch as u64));
         order.shuffle(&mut rng);
         let mut sum = 0.0;
         for (bi, ix) in order.chunks(cfg.batch_size.max(1)).enumerate() {
-            let part =
-                pool.install(|| minibatch(engine, params, losses, data, ix, cfg.threads, true))?;
+            let part = pool.install(|| {
+                minibatch(engine, params, losses, data, ix, cfg.threads, true, &mut workspaces)
+            })?;
             let batch_loss: f64 =
                 part.loss.iter().zip(losses).map(|(v, l)| v * l.weight / ix.len() as f64).sum();
             if !batch_loss.is_finite() {

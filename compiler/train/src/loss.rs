@@ -2,7 +2,7 @@
 //! samples. A loss is the mean over the batch and over every step the targets give (NengoDL
 //! applies a probe's loss at every step of its targets).
 
-use ndarray::{s, Array3, ArrayView3};
+use ndarray::{s, ArrayView1, ArrayView3, ArrayViewMut1, ArrayViewMut3};
 
 /// The kinds of loss.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -61,98 +61,123 @@ pub struct Loss {
 /// Keras's `epsilon()`, with which crossentropies on probabilities clip.
 const EPSILON: f64 = 1e-7;
 
-/// The sum over `y`'s rows of the loss (divide by `denom_rows` for the batch mean), its
-/// gradient with respect to `y` divided by `denom_rows`, and the number of correct argmax
-/// predictions (classification losses). `y` is `(rows, samples, size)`; `t` is
-/// `(rows, samples or 1, size)` (labels: size 1); a target with one sample applies to every
-/// sample.
+/// The sum over `y`'s rows of the loss (divide by `denom_rows` for the batch mean) and the
+/// number of correct argmax predictions (classification losses); when `grad` (shaped as `y`)
+/// is given, the loss's weight times its gradient with respect to `y`, divided by
+/// `denom_rows`, is added to it. `y` is `(rows, samples, size)`; `t` is `(rows, samples or 1,
+/// size)` (labels: size 1); a target with one sample applies to every sample.
 pub fn evaluate(
     loss: &Loss,
     y: ArrayView3<'_, f64>,
     t: ArrayView3<'_, f64>,
     denom_rows: usize,
-) -> (f64, Array3<f64>, usize) {
+    mut grad: Option<ArrayViewMut3<'_, f64>>,
+) -> (f64, usize) {
     let (rows, samples, size) = y.dim();
-    let mut grad = Array3::zeros(y.raw_dim());
     let mut total = 0.0;
     let mut correct = 0;
     let per = (denom_rows * samples).max(1) as f64;
+    // A classification's one-hot target and one sample's gradient.
+    let classifies = loss.kind.classifies();
+    let mut g = vec![0.0; if classifies { size } else { 0 }];
+    let mut target = g.clone();
     for b in 0..rows {
         for k in 0..samples {
             let tk = if t.shape()[1] == 1 { 0 } else { k };
             let yv = y.slice(s![b, k, ..]);
-            let tv = match loss.constant {
-                Some(c) => ndarray::Array1::from_elem(size, c),
-                None => t.slice(s![b, tk, ..]).to_owned(),
+            let gr = grad.as_mut().map(|gr| gr.slice_mut(s![b, k, ..]));
+            if !classifies {
+                // mean of (y − t)², its gradient 2 (y − t) / size (per sample, per row)
+                let n = size.max(1) as f64;
+                let scale = loss.weight * 2.0 / (n * per);
+                let sum = match loss.constant {
+                    Some(c) => mse(yv, std::iter::repeat(c), gr, scale),
+                    None => mse(yv, t.slice(s![b, tk, ..]).iter().copied(), gr, scale),
+                };
+                total += sum / n;
+                continue;
+            }
+            match (loss.constant, loss.kind) {
+                (Some(c), _) => target.fill(c),
+                (None, LossKind::SparseCategoricalCrossentropy) => {
+                    target.fill(0.0);
+                    let label = t.get((b, tk, 0)).copied().unwrap_or(0.0) as usize;
+                    if let Some(v) = target.get_mut(label) {
+                        *v = 1.0;
+                    }
+                }
+                (None, _) => {
+                    target.iter_mut().zip(t.slice(s![b, tk, ..])).for_each(|(d, &v)| *d = v)
+                }
+            }
+            g.fill(0.0);
+            let argmax = |v: &mut dyn Iterator<Item = f64>| {
+                v.enumerate().fold((0, f64::NEG_INFINITY), |a, (i, x)| if x > a.1 { (i, x) } else { a }).0
             };
-            let mut g = grad.slice_mut(s![b, k, ..]);
-            match loss.kind {
-                LossKind::Mse => {
-                    let n = size.max(1) as f64;
-                    for ((gi, &yi), &ti) in g.iter_mut().zip(&yv).zip(&tv) {
-                        let d = yi - ti;
-                        total += d * d / n;
-                        *gi = 2.0 * d / n / per;
+            if argmax(&mut yv.iter().copied()) == argmax(&mut target.iter().copied()) {
+                correct += 1;
+            }
+            if loss.probabilities {
+                // Keras: probabilities normalised to sum 1, clipped to [ε, 1 − ε].
+                let sum: f64 = yv.sum();
+                for (i, (&yi, &ti)) in yv.iter().zip(&target).enumerate() {
+                    if ti == 0.0 {
+                        continue;
                     }
-                }
-                LossKind::SparseCategoricalCrossentropy | LossKind::CategoricalCrossentropy => {
-                    let target: Vec<f64> = if loss.kind == LossKind::SparseCategoricalCrossentropy {
-                        let mut one = vec![0.0; size];
-                        let label = tv.first().copied().unwrap_or(0.0) as usize;
-                        if let Some(v) = one.get_mut(label) {
-                            *v = 1.0;
-                        }
-                        one
-                    } else {
-                        tv.to_vec()
-                    };
-                    let argmax = |v: &[f64]| {
-                        v.iter()
-                            .enumerate()
-                            .fold(
-                                (0, f64::NEG_INFINITY),
-                                |a, (i, &x)| if x > a.1 { (i, x) } else { a },
-                            )
-                            .0
-                    };
-                    let yvec = yv.to_vec();
-                    if argmax(&yvec) == argmax(&target) {
-                        correct += 1;
-                    }
-                    if loss.probabilities {
-                        // Keras: probabilities normalised to sum 1, clipped to [ε, 1 − ε].
-                        let sum: f64 = yvec.iter().sum();
-                        for (i, (&yi, &ti)) in yvec.iter().zip(&target).enumerate() {
-                            if ti == 0.0 {
-                                continue;
-                            }
-                            let p = yi / sum;
-                            let pc = p.clamp(EPSILON, 1.0 - EPSILON);
-                            total -= ti * pc.ln();
-                            if p > EPSILON && p < 1.0 - EPSILON {
-                                // d(−t ln(y_i / Σy)) / dy_j = −t (δij / y_i − 1 / Σy)
-                                for (j, gj) in g.iter_mut().enumerate() {
-                                    let delta = if i == j { 1.0 / yi } else { 0.0 };
-                                    *gj += -ti * (delta - 1.0 / sum) / per;
-                                }
-                            }
-                        }
-                    } else {
-                        let m = yvec.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-                        let z: f64 = yvec.iter().map(|&v| (v - m).exp()).sum();
-                        let lse = m + z.ln();
-                        let tsum: f64 = target.iter().sum();
-                        for ((gi, &yi), &ti) in g.iter_mut().zip(&yvec).zip(&target) {
-                            total -= ti * (yi - lse);
-                            let p = (yi - lse).exp();
-                            *gi = (p * tsum - ti) / per;
+                    let p = yi / sum;
+                    let pc = p.clamp(EPSILON, 1.0 - EPSILON);
+                    total -= ti * pc.ln();
+                    if p > EPSILON && p < 1.0 - EPSILON {
+                        // d(−t ln(y_i / Σy)) / dy_j = −t (δij / y_i − 1 / Σy)
+                        for (j, gj) in g.iter_mut().enumerate() {
+                            let delta = if i == j { 1.0 / yi } else { 0.0 };
+                            *gj += -ti * (delta - 1.0 / sum) / per;
                         }
                     }
                 }
+            } else {
+                let m = yv.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                let z: f64 = yv.iter().map(|&v| (v - m).exp()).sum();
+                let lse = m + z.ln();
+                let tsum: f64 = target.iter().sum();
+                for ((gi, &yi), &ti) in g.iter_mut().zip(&yv).zip(&target) {
+                    total -= ti * (yi - lse);
+                    let p = (yi - lse).exp();
+                    *gi = (p * tsum - ti) / per;
+                }
+            }
+            if let Some(mut row) = gr {
+                row.iter_mut().zip(&g).for_each(|(d, &v)| *d += loss.weight * v);
             }
         }
     }
-    (total / samples.max(1) as f64, grad, correct)
+    (total / samples.max(1) as f64, correct)
+}
+
+/// `Σ (y − t)²` over one sample; `grad += scale (y − t)` when given.
+fn mse(
+    y: ArrayView1<'_, f64>,
+    t: impl Iterator<Item = f64>,
+    grad: Option<ArrayViewMut1<'_, f64>>,
+    scale: f64,
+) -> f64 {
+    let mut sum = 0.0;
+    match grad {
+        Some(mut g) => {
+            for ((gi, &yi), ti) in g.iter_mut().zip(&y).zip(t) {
+                let d = yi - ti;
+                sum += d * d;
+                *gi += scale * d;
+            }
+        }
+        None => {
+            for (&yi, ti) in y.iter().zip(t) {
+                let d = yi - ti;
+                sum += d * d;
+            }
+        }
+    }
+    sum
 }
 
 #[cfg(test)]
@@ -176,15 +201,18 @@ mod tests {
             (LossKind::CategoricalCrossentropy, true, onehot),
         ];
         for (kind, probabilities, t) in cases {
-            let loss = Loss { probe: 0, kind, probabilities, weight: 1.0, constant: None };
-            let (_, g, _) = evaluate(&loss, y.view(), t.view(), 2);
+            let loss = Loss { probe: 0, kind, probabilities, weight: 1.5, constant: None };
+            // the weighted gradient is added to what the buffer holds
+            let mut g = Array3::from_elem(y.raw_dim(), 0.25);
+            evaluate(&loss, y.view(), t.view(), 2, Some(g.view_mut()));
+            g -= 0.25;
             let h = 1e-6;
             for idx in ndarray::indices(y.raw_dim()) {
                 let (mut yp, mut ym) = (y.clone(), y.clone());
                 yp[idx] += h;
                 ym[idx] -= h;
-                let lp = evaluate(&loss, yp.view(), t.view(), 2).0 / 2.0;
-                let lm = evaluate(&loss, ym.view(), t.view(), 2).0 / 2.0;
+                let lp = 1.5 * evaluate(&loss, yp.view(), t.view(), 2, None).0 / 2.0;
+                let lm = 1.5 * evaluate(&loss, ym.view(), t.view(), 2, None).0 / 2.0;
                 let fd = (lp - lm) / (2.0 * h);
                 assert!(
                     (fd - g[idx]).abs() < 1e-6,

@@ -6,7 +6,7 @@
 
 use ndarray::{Array3, ArrayD};
 use snn_fs::FsDb;
-use snn_train::engine::{Engine, Feed};
+use snn_train::engine::{Engine, Feed, Workspace};
 use snn_train::loss::{self, Loss, LossKind};
 
 /// A deterministic pseudo-random value in [-1, 1) for index `i` and stream `s`.
@@ -41,7 +41,9 @@ fn check(name: &str, src: &str, steps: usize) {
         .collect();
     let feed = Feed { inputs: &inputs, steps };
     let values: Vec<ArrayD<f64>> = params.iter().map(|p| p.value.clone()).collect();
-    let (probes, _) = engine.forward(&values, feed).expect("forward");
+    let mut ws = Workspace::default();
+    engine.forward(&values, feed, &mut ws).expect("forward");
+    let probes = ws.probes();
     let targets: Vec<Array3<f64>> = probes
         .iter()
         .enumerate()
@@ -58,31 +60,33 @@ fn check(name: &str, src: &str, steps: usize) {
             constant: None,
         })
         .collect();
-    let total = |values: &[ArrayD<f64>]| -> (f64, Vec<Array3<f64>>, snn_train::engine::Tape) {
-        let (probes, tape) = engine.forward(values, feed).expect("forward");
+    // The loss, its seeds left in `ws` for the backward pass.
+    let total = |values: &[ArrayD<f64>], ws: &mut Workspace| -> f64 {
+        engine.forward(values, feed, ws).expect("forward");
+        let (probes, seeds) = ws.probes_and_seeds();
         let mut sum = 0.0;
-        let mut seeds = Vec::new();
-        for (l, (y, t)) in losses.iter().zip(probes.iter().zip(&targets)) {
-            let (s, g, _) = loss::evaluate(l, y.view(), t.view(), rows);
-            sum += s / rows as f64;
-            seeds.push(g);
+        for (l, t) in losses.iter().zip(&targets) {
+            let g = Some(seeds[l.probe].view_mut());
+            sum += loss::evaluate(l, probes[l.probe].view(), t.view(), rows, g).0 / rows as f64;
         }
-        (sum, seeds, tape)
+        sum
     };
-    let (_, seeds, tape) = total(&values);
-    let grads = engine.backward(&values, &tape, &seeds).expect("backward");
+    total(&values, &mut ws);
+    let grads = engine.backward(&values, &mut ws).expect("backward");
+    // Finite differences in the same workspace, run again and again: what a forward pass
+    // leaves in its buffers must not change the next.
     let mut checked_values = 0;
     for (pi, p) in params.iter().enumerate() {
         let n = p.value.len();
         let picks: Vec<usize> = (0..n.min(12)).map(|k| k * n / n.min(12)).collect();
         for &i in &picks {
             let h = 1e-6 * (1.0 + p.value.iter().nth(i).map_or(0.0, |v| v.abs()));
-            let shift = |d: f64| {
+            let mut shift = |d: f64| {
                 let mut v = values.clone();
                 if let Some(x) = v[pi].iter_mut().nth(i) {
                     *x += d;
                 }
-                total(&v).0
+                total(&v, &mut ws)
             };
             let fd = (shift(h) - shift(-h)) / (2.0 * h);
             let g = grads[pi].iter().nth(i).copied().unwrap_or(f64::NAN);

@@ -39,45 +39,69 @@ impl ConvGeometry {
         }
     }
 
-    /// The patches of group `grp`: `(rows * positions, taps * cin_g)`, column `tap * cin_g + ci`.
-    fn im2col(&self, table: &[usize], x: ArrayView2<'_, f64>, grp: usize) -> Array2<f64> {
+    /// The patches of group `grp` written into `cols` `(rows * positions, taps * cin_g)`,
+    /// column `tap * cin_g + ci` (zero under padding); every value is written. An error when
+    /// `cols` is not contiguous.
+    fn im2col(
+        &self,
+        table: &[usize],
+        x: ArrayView2<'_, f64>,
+        grp: usize,
+        cols: &mut ArrayViewMut2<'_, f64>,
+    ) -> Result<(), String> {
         let taps = self.k_hw[0] * self.k_hw[1];
         let cin_g = self.cin / self.groups;
         let positions = self.out_hw[0] * self.out_hw[1];
-        let mut cols = Array2::zeros((x.nrows() * positions, taps * cin_g));
+        let width = taps * cin_g;
+        let cols = cols.as_slice_mut().ok_or("convolution: the patches are not contiguous")?;
+        let mut own = Vec::new();
         for (b, xr) in x.rows().into_iter().enumerate() {
+            let xs = match xr.as_slice() {
+                Some(xs) => xs,
+                None => {
+                    own.clear();
+                    own.extend(xr.iter().copied());
+                    &own[..]
+                }
+            };
             for pos in 0..positions {
-                let mut row = cols.row_mut(b * positions + pos);
-                let Some(row) = row.as_slice_mut() else { continue };
+                let row = &mut cols[(b * positions + pos) * width..][..width];
                 for (tap, &sp) in table[pos * taps..(pos + 1) * taps].iter().enumerate() {
-                    if sp == OUTSIDE {
-                        continue;
-                    }
                     let dst = &mut row[tap * cin_g..(tap + 1) * cin_g];
-                    if self.channels_last {
+                    if sp == OUTSIDE {
+                        dst.fill(0.0);
+                    } else if self.channels_last {
                         let from = self.at(sp, grp * cin_g);
-                        match xr.as_slice() {
-                            Some(xs) => dst.copy_from_slice(&xs[from..from + cin_g]),
-                            None => {
-                                dst.iter_mut().enumerate().for_each(|(ci, d)| *d = xr[from + ci])
-                            }
-                        }
+                        dst.copy_from_slice(&xs[from..from + cin_g]);
                     } else {
                         for (ci, d) in dst.iter_mut().enumerate() {
-                            *d = xr[self.at(sp, grp * cin_g + ci)];
+                            *d = xs[self.at(sp, grp * cin_g + ci)];
                         }
                     }
                 }
             }
         }
-        cols
+        Ok(())
+    }
+
+    /// The first `rows * cols` values of `scratch` (grown as needed) as a matrix.
+    fn scratch<'s>(
+        scratch: &'s mut Vec<f64>,
+        rows: usize,
+        cols: usize,
+    ) -> Result<ArrayViewMut2<'s, f64>, String> {
+        if scratch.len() < rows * cols {
+            scratch.resize(rows * cols, 0.0);
+        }
+        ArrayViewMut2::from_shape((rows, cols), &mut scratch[..rows * cols])
+            .map_err(|e| e.to_string())
     }
 
     /// `dx += col2im(dcols)` for group `grp` (the adjoint of [`ConvGeometry::im2col`]).
     fn col2im(
         &self,
         table: &[usize],
-        dcols: &Array2<f64>,
+        dcols: &ArrayViewMut2<'_, f64>,
         dx: &mut ArrayViewMut2<'_, f64>,
         grp: usize,
     ) {
@@ -111,11 +135,13 @@ impl ConvGeometry {
 
 impl Conv<f64> {
     /// `y += conv(x)` for every row of `x` (one batch element per row), `y` `(rows,
-    /// output_len)`. An error when a shape is not the geometry's.
+    /// output_len)`; `scratch` holds the patches (grown as needed, kept from one call to the
+    /// next so that nothing is allocated again). An error when a shape is not the geometry's.
     pub fn forward_batch(
         &self,
         x: ArrayView2<'_, f64>,
         mut y: ArrayViewMut2<'_, f64>,
+        scratch: &mut Vec<f64>,
     ) -> Result<(), String> {
         let g = &self.g;
         if x.ncols() != g.input_len() || y.ncols() != g.output_len() || x.nrows() != y.nrows() {
@@ -135,8 +161,10 @@ impl Conv<f64> {
         let kmat = self.kernel_matrix()?;
         let (rows, positions) = (x.nrows(), g.out_hw[0] * g.out_hw[1]);
         let cout_g = g.cout / g.groups;
+        let width = g.k_hw[0] * g.k_hw[1] * (g.cin / g.groups);
         for grp in 0..g.groups {
-            let cols = g.im2col(&table, x, grp);
+            let mut cols = ConvGeometry::scratch(scratch, rows * positions, width)?;
+            g.im2col(&table, x, grp, &mut cols)?;
             let kg = kmat.slice(s![.., grp * cout_g..(grp + 1) * cout_g]);
             // Channels last: the output rows are (position, channel) matrices already.
             if g.channels_last {
@@ -163,13 +191,15 @@ impl Conv<f64> {
 
     /// Given `dy = ∂L/∂y` `(rows, output_len)` for `y += conv(x)`: `dx += ∂L/∂x` (when given)
     /// and `dk += ∂L/∂kernel` (when given; flattened `kernel_size + (kci, kco)` in C order),
-    /// summed over the rows. An error when a shape is not the geometry's.
+    /// summed over the rows; `scratch` as [`Conv::forward_batch`]'s. An error when a shape is
+    /// not the geometry's.
     pub fn backward_batch(
         &self,
         x: ArrayView2<'_, f64>,
         dy: ArrayView2<'_, f64>,
         mut dx: Option<ArrayViewMut2<'_, f64>>,
         dk: Option<&mut [f64]>,
+        scratch: &mut Vec<f64>,
     ) -> Result<(), String> {
         let g = &self.g;
         let rows = dy.nrows();
@@ -227,17 +257,20 @@ impl Conv<f64> {
                 owned.view()
             }
         };
+        let width = g.k_hw[0] * g.k_hw[1] * (g.cin / g.groups);
         for grp in 0..g.groups {
             let dyg = dym.slice(s![.., grp * cout_g..(grp + 1) * cout_g]);
+            // The patches for the kernel's gradient, then (same shape) the patches' gradient.
+            let mut cols = ConvGeometry::scratch(scratch, rows * positions, width)?;
             if let Some(dk) = dk.as_mut() {
-                let cols = g.im2col(&table, x, grp);
+                g.im2col(&table, x, grp, &mut cols)?;
                 let mut dkg = dk.slice_mut(s![.., grp * cout_g..(grp + 1) * cout_g]);
                 general_mat_mul(1.0, &cols.t(), &dyg, 1.0, &mut dkg);
             }
             if let Some(dx) = dx.as_mut() {
                 let kg = kmat.slice(s![.., grp * cout_g..(grp + 1) * cout_g]);
-                let dcols = dyg.dot(&kg.t());
-                g.col2im(&table, &dcols, dx, grp);
+                general_mat_mul(1.0, &dyg, &kg.t(), 0.0, &mut cols);
+                g.col2im(&table, &cols, dx, grp);
             }
         }
         Ok(())
@@ -304,10 +337,12 @@ mod tests {
             (((i + 3 * b) * 11) % 5) as f64 - 2.0
         });
         let mut y = Array2::from_elem((rows, g.output_len()), 0.25);
-        conv.forward_batch(x.view(), y.view_mut()).expect("forward");
+        let mut scratch = Vec::new();
+        conv.forward_batch(x.view(), y.view_mut(), &mut scratch).expect("forward");
         let mut dx = Array2::from_elem((rows, g.input_len()), 0.5);
         let mut dk = vec![0.125; conv.kernel.len()];
-        conv.backward_batch(x.view(), dy.view(), Some(dx.view_mut()), Some(&mut dk)).expect("bwd");
+        conv.backward_batch(x.view(), dy.view(), Some(dx.view_mut()), Some(&mut dk), &mut scratch)
+            .expect("bwd");
         let mut dk_ref = vec![0.125; conv.kernel.len()];
         for b in 0..rows {
             let xs = x.row(b).to_vec();
@@ -324,10 +359,12 @@ mod tests {
         close(&dk, &dk_ref, "dk");
         // Each gradient alone gives the same values.
         let mut dx2 = Array2::from_elem((rows, g.input_len()), 0.5);
-        conv.backward_batch(x.view(), dy.view(), Some(dx2.view_mut()), None).expect("dx alone");
+        conv.backward_batch(x.view(), dy.view(), Some(dx2.view_mut()), None, &mut scratch)
+            .expect("dx alone");
         close(dx2.as_slice().unwrap_or(&[]), dx.as_slice().unwrap_or(&[]), "dx alone");
         let mut dk2 = vec![0.125; conv.kernel.len()];
-        conv.backward_batch(x.view(), dy.view(), None, Some(&mut dk2)).expect("dk alone");
+        conv.backward_batch(x.view(), dy.view(), None, Some(&mut dk2), &mut scratch)
+            .expect("dk alone");
         close(&dk2, &dk, "dk alone");
     }
 
