@@ -357,8 +357,12 @@ impl<'p> Engine<'p> {
                     }
                     OpKind::SimNeurons { neuron, j, out, .. } => {
                         let (jv, o) = read_write(vals, *j, *out)?;
-                        let smoothing = self.lif_smoothing;
-                        o.zip_mut_with(jv, |d, &jj| *d = neuron.training_rate(jj, smoothing));
+                        match (jv.as_slice(), o.as_slice_mut()) {
+                            (Some(js), Some(os)) => {
+                                neuron.training_rates(js, os, self.lif_smoothing)
+                            }
+                            _ => return Err(TrainError::new("neuron signals are not contiguous")),
+                        }
                         if self.needs[j.0 as usize] {
                             keep(slot, jv.view());
                         }
@@ -599,12 +603,17 @@ impl<'p> Engine<'p> {
                         }
                         if let Saved::Input(jv) = &saved[i] {
                             // adj[j] += rate'(j) * adj[out], in one pass over the three.
-                            let smoothing = self.lif_smoothing;
                             let (g, aj) = read_write(adj, *out, *j)?;
-                            ndarray::Zip::from(aj).and(g).and(jv).for_each(|a, &gv, &x| {
-                                let d = neuron.training_rate_derivative(x, smoothing);
-                                *a += d.unwrap_or(0.0) * gv;
-                            });
+                            match (jv.as_slice(), g.as_slice(), aj.as_slice_mut()) {
+                                (Some(js), Some(gs), Some(a)) => {
+                                    neuron.add_training_gradient(js, gs, a, self.lif_smoothing)
+                                }
+                                _ => {
+                                    return Err(TrainError::new(
+                                        "neuron signals are not contiguous",
+                                    ))
+                                }
+                            }
                         }
                         adj[out.0 as usize].fill(0.0);
                     }

@@ -10,7 +10,7 @@ impl NeuronType {
     /// used, as TensorFlow's gradient of NengoDL's `LIFRate` gives); `None` for types whose rate
     /// depends on a state (adaptation, Izhikevich), which cannot be trained here.
     pub fn rate_derivative(&self, j: f64) -> Option<f64> {
-        let relu = |amplitude: f64| if j > 0.0 { amplitude } else { 0.0 };
+        let relu = |amplitude: f64| relu_slope(amplitude, j);
         let leaky = |amplitude: f64, slope: f64| amplitude * if j < 0.0 { slope } else { 1.0 };
         Some(match self {
             Self::RectifiedLinear(n) => relu(n.amplitude),
@@ -51,6 +51,35 @@ impl NeuronType {
         }
     }
 
+    /// [`NeuronType::training_rate`] of each current in `j`, into `out` (the type matched once).
+    pub fn training_rates(&self, j: &[f64], out: &mut [f64], lif_smoothing: Option<f64>) {
+        match self {
+            Self::RectifiedLinear(n) => each(j, out, |x| n.rate(x)),
+            Self::SpikingRectifiedLinear(n) => each(j, out, |x| n.rate(x)),
+            _ => each(j, out, |x| self.training_rate(x, lif_smoothing)),
+        }
+    }
+
+    /// `adj += training_rate'(j) * g` for each current in `j` (the type matched once; 0 where
+    /// the type has no derivative).
+    pub fn add_training_gradient(
+        &self,
+        j: &[f64],
+        g: &[f64],
+        adj: &mut [f64],
+        lif_smoothing: Option<f64>,
+    ) {
+        match self {
+            Self::RectifiedLinear(n) => add_each(j, g, adj, |x| relu_slope(n.amplitude, x)),
+            Self::SpikingRectifiedLinear(n) => {
+                add_each(j, g, adj, |x| relu_slope(n.amplitude, x))
+            }
+            _ => add_each(j, g, adj, |x| {
+                self.training_rate_derivative(x, lif_smoothing).unwrap_or(0.0)
+            }),
+        }
+    }
+
     /// `d training_rate(j) / d j` (see [`NeuronType::training_rate`]); `None` as
     /// [`NeuronType::rate_derivative`].
     pub fn training_rate_derivative(&self, j: f64, lif_smoothing: Option<f64>) -> Option<f64> {
@@ -62,6 +91,25 @@ impl NeuronType {
             _ => self.rate_derivative(j),
         }
     }
+}
+
+/// The slope of `amplitude * max(j, 0)`: 0 at `j = 0`, as TensorFlow's gradient of `relu`.
+fn relu_slope(amplitude: f64, j: f64) -> f64 {
+    if j > 0.0 {
+        amplitude
+    } else {
+        0.0
+    }
+}
+
+/// `out[i] = f(j[i])`.
+fn each(j: &[f64], out: &mut [f64], f: impl Fn(f64) -> f64) {
+    out.iter_mut().zip(j).for_each(|(o, &x)| *o = f(x));
+}
+
+/// `adj[i] += f(j[i]) * g[i]`.
+fn add_each(j: &[f64], g: &[f64], adj: &mut [f64], f: impl Fn(f64) -> f64) {
+    adj.iter_mut().zip(j).zip(g).for_each(|((a, &x), &gv)| *a += f(x) * gv);
 }
 
 /// NengoDL's `SoftLIFRate` (Hunsberger & Eliasmith 2015): the LIF rate with the threshold

@@ -72,7 +72,12 @@ impl ConvGeometry {
                         dst.fill(0.0);
                     } else if self.channels_last {
                         let from = self.at(sp, grp * cin_g);
-                        dst.copy_from_slice(&xs[from..from + cin_g]);
+                        if let [d] = dst {
+                            // one channel (an image): no call to copy one value
+                            *d = xs[from];
+                        } else {
+                            dst.copy_from_slice(&xs[from..from + cin_g]);
+                        }
                     } else {
                         for (ci, d) in dst.iter_mut().enumerate() {
                             *d = xs[self.at(sp, grp * cin_g + ci)];
@@ -115,8 +120,18 @@ impl ConvGeometry {
                     if sp == OUTSIDE {
                         continue;
                     }
-                    for ci in 0..cin_g {
-                        dr[self.at(sp, grp * cin_g + ci)] += row[tap * cin_g + ci];
+                    let from = &row.slice(s![tap * cin_g..(tap + 1) * cin_g]);
+                    match (self.channels_last, dr.as_slice_mut()) {
+                        (true, Some(d)) => {
+                            let at = self.at(sp, grp * cin_g);
+                            let d = &mut d[at..at + cin_g];
+                            d.iter_mut().zip(from).for_each(|(a, &v)| *a += v);
+                        }
+                        _ => {
+                            for (ci, &v) in from.iter().enumerate() {
+                                dr[self.at(sp, grp * cin_g + ci)] += v;
+                            }
+                        }
                     }
                 }
             }
