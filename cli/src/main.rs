@@ -197,6 +197,10 @@ struct TrainArgs {
     /// `lif_smoothing` setting) instead of LIFRate.
     #[arg(long, value_name = "SIGMA")]
     lif_smoothing: Option<f64>,
+    /// Float type of training's arithmetic: float32 as NengoDL and Keras train (their default
+    /// `dtype`), or float64. Parameters are kept and written in float64 either way.
+    #[arg(long, value_enum, default_value_t = snnc::run::Dtype::Float32)]
+    dtype: snnc::run::Dtype,
     /// Seed of the minibatch shuffling, and the model seed (initial transforms drawn from
     /// distributions); without it, the file's own seed and shuffling seed 0.
     #[arg(long)]
@@ -394,6 +398,7 @@ fn main() -> ExitCode {
             learning_rate: a.learning_rate,
             momentum: a.momentum,
             lif_smoothing: a.lif_smoothing,
+            dtype: a.dtype,
             losses: a.d.losses,
             seed: a.seed,
             threads: a.d.threads,

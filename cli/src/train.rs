@@ -1,7 +1,7 @@
 //! `snnc train` and `snnc evaluate`: NengoDL's `Simulator.fit` and `evaluate` on a `.snn` model,
 //! with data from an `.npz` (one array per input, one per probe with a loss).
 
-use crate::run::{fail, Failure};
+use crate::run::{fail, Dtype, Failure};
 use ndarray::{Array3, ArrayD, Ix3};
 use snn_compiler::ir::Program;
 use snn_compiler::model::Model;
@@ -31,6 +31,8 @@ pub struct TrainConfig {
     pub momentum: f64,
     /// SoftLIFRate smoothing for LIF neurons while training (NengoDL's `lif_smoothing`).
     pub lif_smoothing: Option<f64>,
+    /// Float type of the arithmetic (parameters stay `f64`).
+    pub dtype: crate::run::Dtype,
     /// `PROBE=KIND` (`KIND`: mse, sparse_categorical_crossentropy, categorical_crossentropy),
     /// optionally `PROBE=KIND*WEIGHT`.
     pub losses: Vec<String>,
@@ -445,16 +447,14 @@ pub fn train(cfg: &TrainConfig) -> Result<(), Failure> {
     if let Some(s) = cfg.lif_smoothing.filter(|s| !(*s > 0.0 && s.is_finite())) {
         return Err(fail(format!("--lif-smoothing must be a positive number, found {s}")));
     }
-    let engine = Engine::new(&loaded.program, &params)
-        .map_err(|e| train_failure(&loaded.db, e))?
-        .with_lif_smoothing(cfg.lif_smoothing);
     let mut values: Vec<ArrayD<f64>> = params.iter().map(|p| p.value.clone()).collect();
     let n_values: usize = values.iter().map(ArrayD::len).sum();
     crate::errln!(
-        "training {} parameters ({n_values} values) on {} samples x {} step(s), {} threads",
+        "training {} parameters ({n_values} values) on {} samples x {} step(s), {}, {} threads",
         params.len(),
         data.len(),
         data.steps,
+        cfg.dtype.name(),
         threads(cfg.threads)
     );
     let loss_list: Vec<Loss> = losses.iter().map(|(_, l)| l.clone()).collect();
@@ -488,26 +488,29 @@ pub fn train(cfg: &TrainConfig) -> Result<(), Failure> {
             score_running(runner, &program, scored, v, cfg.batch_size, fit_cfg.threads)
         }
     });
-    let history = fit::fit(
-        &engine,
-        &mut values,
-        &loss_list,
-        &data,
-        validate.as_mut().map(|f| f as &mut fit::Validate<'_>),
-        &fit_cfg,
-        &mut |epoch, done, total, loss| {
-            if let Some(b) = &bar {
-                if epoch != last_epoch {
-                    b.reset();
-                    b.set_length(total as u64);
-                    b.set_prefix(format!("{}/{}", epoch + 1, cfg.epochs));
-                    last_epoch = epoch;
-                }
-                b.set_position(done as u64);
-                b.set_message(format!("loss {loss:.6}"));
+    let mut progress = |epoch: usize, done: usize, total: usize, loss: f64| {
+        if let Some(b) = &bar {
+            if epoch != last_epoch {
+                b.reset();
+                b.set_length(total as u64);
+                b.set_prefix(format!("{}/{}", epoch + 1, cfg.epochs));
+                last_epoch = epoch;
             }
-        },
-    )
+            b.set_position(done as u64);
+            b.set_message(format!("loss {loss:.6}"));
+        }
+    };
+    let validate = validate.as_mut().map(|f| f as &mut fit::Validate<'_>);
+    let history = match cfg.dtype {
+        Dtype::Float32 => Engine::<f32>::new(&loaded.program, &params).and_then(|e| {
+            let engine = e.with_lif_smoothing(cfg.lif_smoothing);
+            fit::fit(&engine, &mut values, &loss_list, &data, validate, &fit_cfg, &mut progress)
+        }),
+        Dtype::Float64 => Engine::<f64>::new(&loaded.program, &params).and_then(|e| {
+            let engine = e.with_lif_smoothing(cfg.lif_smoothing);
+            fit::fit(&engine, &mut values, &loss_list, &data, validate, &fit_cfg, &mut progress)
+        }),
+    }
     .map_err(|e| train_failure(&loaded.db, e))?;
     if let Some(b) = bar {
         b.finish_and_clear();
@@ -562,7 +565,8 @@ pub fn evaluate(cfg: &EvaluateConfig) -> Result<(Scores, Vec<(String, Loss)>), F
             .map_err(|e| train_failure(&loaded.db, e))?;
         return Ok((scores, losses));
     }
-    let engine = Engine::new(&loaded.program, &[]).map_err(|e| train_failure(&loaded.db, e))?;
+    let engine =
+        Engine::<f64>::new(&loaded.program, &[]).map_err(|e| train_failure(&loaded.db, e))?;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(n)
         .build()

@@ -36,7 +36,8 @@ fn nengodl_gradients_of(name: &str, oracle: &[(&str, &str)], smoothing: Option<f
     let x = data["x"].clone().into_dimensionality::<Ix3>().expect("x");
     let y = data["y"].clone().into_dimensionality::<Ix3>().expect("y");
     let rows = x.shape()[0];
-    let engine = Engine::new(&program, &params).expect("engine").with_lif_smoothing(smoothing);
+    let engine =
+        Engine::<f64>::new(&program, &params).expect("engine").with_lif_smoothing(smoothing);
     let values: Vec<ArrayD<f64>> = params.iter().map(|p| p.value.clone()).collect();
     let feed = Feed { inputs: std::slice::from_ref(&x), steps: x.shape()[1] };
     let mut ws = Workspace::default();
@@ -131,6 +132,7 @@ fn train_config(
         learning_rate: 1e-3,
         momentum: 0.0,
         lif_smoothing: None,
+        dtype: snnc::run::Dtype::Float32,
         losses: vec!["images=mse".into()],
         seed: Some(seed),
         threads: 2,

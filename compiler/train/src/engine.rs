@@ -13,15 +13,17 @@ use crate::params::Param;
 use crate::TrainError;
 use ndarray::linalg::general_mat_mul;
 use ndarray::{s, Array2, Array3, ArrayD, ArrayView2, Axis, Ix2};
-use std::borrow::Cow;
 use snn_compiler::ir::{OpKind, Program, Sel, SignalId};
 use snn_runtime::kernels::conv::{Conv, ConvGeometry, ConvSpec};
 use snn_runtime::process::ProcessState;
 use snn_runtime::synapse::{DiscreteFilter, FilterKind};
+use snn_runtime::Real;
+use std::borrow::Cow;
 
-/// A program prepared for training with a fixed set of parameters.
+/// A program prepared for training with a fixed set of parameters, computing in `T` (`f32`,
+/// as NengoDL and Keras train by default, or `f64`); parameters and gradients are `f64`.
 #[derive(Debug)]
-pub struct Engine<'p> {
+pub struct Engine<'p, T: Real> {
     program: &'p Program,
     /// Per op, the parameter it holds.
     op_param: Vec<Option<usize>>,
@@ -32,6 +34,13 @@ pub struct Engine<'p> {
     /// Per signal, whether an op writes all of it before anything reads it in a step (its
     /// value before the first step is never seen, so a forward pass need not reset it).
     written_first: Vec<bool>,
+    /// Per signal, its initial value in `T`.
+    inits: Vec<Vec<T>>,
+    /// Per op, its constant values in `T`: a reset's value, an elementwise scale, a sparse
+    /// product's values.
+    consts: Vec<Vec<T>>,
+    /// Per op, a constant matrix in `T` (`DotInc`).
+    mats: Vec<Option<Array2<T>>>,
 }
 
 /// The buffers one part of a minibatch works in, kept from one minibatch to the next so that
@@ -39,57 +48,84 @@ pub struct Engine<'p> {
 /// adjoints, the filters' states and their adjoints, what the forward pass keeps for the
 /// backward pass (the tape), the probes' samples, the loss's gradients with respect to them,
 /// and the convolutions' patches.
-#[derive(Debug, Default)]
-pub struct Workspace {
+#[derive(Debug)]
+pub struct Workspace<T: Real> {
     /// Batch rows the buffers hold.
     rows: usize,
     /// Steps of the last forward pass.
     steps: usize,
-    vals: Vec<Array2<f64>>,
-    adj: Vec<Array2<f64>>,
-    filters: Vec<Array2<f64>>,
-    adj_filter: Vec<Array2<f64>>,
+    vals: Vec<Array2<T>>,
+    adj: Vec<Array2<T>>,
+    filters: Vec<Array2<T>>,
+    adj_filter: Vec<Array2<T>>,
     /// Per step, per op: the values its gradient needs.
-    saved: Vec<Vec<Saved>>,
-    probes: Vec<Array3<f64>>,
-    seeds: Vec<Array3<f64>>,
+    saved: Vec<Vec<Saved<T>>>,
+    probes: Vec<Array3<T>>,
+    seeds: Vec<Array3<T>>,
     /// The convolutions' patches.
-    scratch: Vec<f64>,
+    scratch: Vec<T>,
 }
 
-impl Workspace {
+impl<T: Real> Default for Workspace<T> {
+    fn default() -> Self {
+        Self {
+            rows: 0,
+            steps: 0,
+            vals: Vec::new(),
+            adj: Vec::new(),
+            filters: Vec::new(),
+            adj_filter: Vec::new(),
+            saved: Vec::new(),
+            probes: Vec::new(),
+            seeds: Vec::new(),
+            scratch: Vec::new(),
+        }
+    }
+}
+
+impl<T: Real> Workspace<T> {
     /// Each probe's samples `(rows, samples, size)` from the last forward pass.
-    pub fn probes(&self) -> &[Array3<f64>] {
+    pub fn probes(&self) -> &[Array3<T>] {
         &self.probes
     }
 
     /// The probes' samples and, shaped as them, the gradients of the loss with respect to
     /// them (zero after each forward pass), which [`Engine::backward`] starts from.
-    pub fn probes_and_seeds(&mut self) -> (&[Array3<f64>], &mut [Array3<f64>]) {
+    pub fn probes_and_seeds(&mut self) -> (&[Array3<T>], &mut [Array3<T>]) {
         (&self.probes, &mut self.seeds)
     }
 
     /// Buffers for `rows` rows and `steps` steps of `p`, the signals at their initial values
     /// (but those `written_first`) and the filters at rest.
-    fn prepare(&mut self, p: &Program, rows: usize, steps: usize, written_first: &[bool]) {
+    fn prepare(
+        &mut self,
+        p: &Program,
+        rows: usize,
+        steps: usize,
+        written_first: &[bool],
+        inits: &[Vec<T>],
+    ) {
         if self.rows != rows || self.vals.len() != p.signals.len() {
-            *self = Workspace { rows, scratch: std::mem::take(&mut self.scratch), ..Self::default() };
+            *self =
+                Workspace { rows, scratch: std::mem::take(&mut self.scratch), ..Self::default() };
             self.vals = p.signals.iter().map(|s| Array2::zeros((rows, s.size))).collect();
             self.adj = p.signals.iter().map(|s| Array2::zeros((rows, s.size))).collect();
             self.filters = filter_states(p, rows);
             self.adj_filter = filter_states(p, rows);
         }
-        for ((a, s), &skip) in self.vals.iter_mut().zip(&p.signals).zip(written_first) {
+        for (((a, s), &skip), init) in
+            self.vals.iter_mut().zip(&p.signals).zip(written_first).zip(inits)
+        {
             if skip {
                 continue;
             }
-            if s.init.len() == s.size {
-                fill(a, &s.init);
+            if init.len() == s.size {
+                fill(a, init);
             } else {
-                a.fill(0.0);
+                a.fill(T::zero());
             }
         }
-        self.filters.iter_mut().for_each(|f| f.fill(0.0));
+        self.filters.iter_mut().for_each(|f| f.fill(T::zero()));
         if self.steps != steps || self.probes.len() != p.probes.len() {
             self.probes = p
                 .probes
@@ -101,7 +137,7 @@ impl Workspace {
                 .collect();
             self.seeds = self.probes.iter().map(|a| Array3::zeros(a.raw_dim())).collect();
         } else {
-            self.seeds.iter_mut().for_each(|a| a.fill(0.0));
+            self.seeds.iter_mut().for_each(|a| a.fill(T::zero()));
         }
         self.steps = steps;
         self.saved.truncate(steps);
@@ -113,16 +149,16 @@ impl Workspace {
 }
 
 #[derive(Debug)]
-enum Saved {
+enum Saved<T> {
     None,
     /// The op's (selected) input.
-    Input(Array2<f64>),
+    Input(Array2<T>),
     /// A host op's input and output.
-    InOut(Array2<f64>, Array2<f64>),
+    InOut(Array2<T>, Array2<T>),
 }
 
 /// Keeps `x` in `slot`, in the buffer already there when it has the shape.
-fn keep(slot: &mut Saved, x: ArrayView2<'_, f64>) {
+fn keep<T: Real>(slot: &mut Saved<T>, x: ArrayView2<'_, T>) {
     match slot {
         Saved::Input(a) if a.dim() == x.dim() => a.assign(&x),
         _ => *slot = Saved::Input(x.to_owned()),
@@ -130,7 +166,7 @@ fn keep(slot: &mut Saved, x: ArrayView2<'_, f64>) {
 }
 
 /// Keeps a host op's `x` and `y` in `slot`, in the buffers already there when they fit.
-fn keep_in_out(slot: &mut Saved, x: ArrayView2<'_, f64>, y: ArrayView2<'_, f64>) {
+fn keep_in_out<T: Real>(slot: &mut Saved<T>, x: ArrayView2<'_, T>, y: ArrayView2<'_, T>) {
     match slot {
         Saved::InOut(a, b) if a.dim() == x.dim() && b.dim() == y.dim() => {
             a.assign(&x);
@@ -154,7 +190,7 @@ pub fn samples(steps: usize, every: usize) -> usize {
     (1..=steps).filter(|k| k % every.max(1) == 0).count()
 }
 
-impl<'p> Engine<'p> {
+impl<'p, T: Real> Engine<'p, T> {
     /// Prepares `program` (lowered, not optimised) for training `params`; an error at the
     /// statement of an op the gradient cannot pass through.
     pub fn new(program: &'p Program, params: &[Param]) -> Result<Self, TrainError> {
@@ -216,6 +252,32 @@ impl<'p> Engine<'p> {
             needs,
             lif_smoothing: None,
             written_first: written_first(program),
+            inits: program
+                .signals
+                .iter()
+                .map(|s| s.init.iter().map(|&v| T::cast(v)).collect())
+                .collect(),
+            consts: program
+                .ops
+                .iter()
+                .map(|op| {
+                    let v: &[f64] = match &op.kind {
+                        OpKind::Reset { value, .. } => value,
+                        OpKind::ElementwiseInc { scale, .. } => scale,
+                        OpKind::SparseDotInc { vals, .. } => vals,
+                        _ => &[],
+                    };
+                    v.iter().map(|&x| T::cast(x)).collect()
+                })
+                .collect(),
+            mats: program
+                .ops
+                .iter()
+                .map(|op| match &op.kind {
+                    OpKind::DotInc { mat, .. } => Some(mat.mapv(T::cast)),
+                    _ => None,
+                })
+                .collect(),
         })
     }
 
@@ -237,11 +299,13 @@ impl<'p> Engine<'p> {
         &self,
         params: &[ArrayD<f64>],
         feed: Feed<'_>,
-        ws: &mut Workspace,
+        ws: &mut Workspace<T>,
     ) -> Result<(), TrainError> {
         let p = self.program;
         let rows = feed.inputs.first().map_or(1, |a| a.shape()[0]);
-        ws.prepare(p, rows, feed.steps, &self.written_first);
+        ws.prepare(p, rows, feed.steps, &self.written_first, &self.inits);
+        let convs = self.convs(params)?;
+        let params: Vec<ArrayD<T>> = params.iter().map(|a| a.mapv(T::cast)).collect();
         let Workspace { vals, filters, saved, probes, scratch, .. } = ws;
         let mut processes: Vec<Vec<ProcessState>> = Vec::with_capacity(p.ops.len());
         for op in &p.ops {
@@ -257,7 +321,6 @@ impl<'p> Engine<'p> {
             }
             processes.push(v);
         }
-        let convs = self.convs(params)?;
         let mut sample_at = vec![0usize; p.probes.len()];
         for k in 1..=feed.steps {
             let step_saved = &mut saved[k - 1];
@@ -272,10 +335,12 @@ impl<'p> Engine<'p> {
                             .get(*input)
                             .ok_or_else(|| TrainError::at("no data for this input", op.origin))?;
                         let t = if data.shape()[1] == 1 { 0 } else { k - 1 };
-                        vals[dst.0 as usize].assign(&data.slice(s![.., t, ..]));
+                        ndarray::Zip::from(&mut vals[dst.0 as usize])
+                            .and(&data.slice(s![.., t, ..]))
+                            .for_each(|d, &v| *d = T::cast(v));
                     }
-                    OpKind::Reset { dst, value } => {
-                        fill(&mut vals[dst.0 as usize], &values(param, value));
+                    OpKind::Reset { dst, .. } => {
+                        fill(&mut vals[dst.0 as usize], &values(param, &self.consts[i]));
                     }
                     OpKind::Copy { src, dst, src_sel, dst_sel, inc } => {
                         if let (None, None, Ok((x, y))) =
@@ -291,8 +356,8 @@ impl<'p> Engine<'p> {
                             scatter(&mut vals[dst.0 as usize], dst_sel, &x, *inc);
                         }
                     }
-                    OpKind::ElementwiseInc { scale, src, dst, src_sel, dst_sel } => {
-                        let scale = values(param, scale);
+                    OpKind::ElementwiseInc { src, dst, src_sel, dst_sel, .. } => {
+                        let scale = values(param, &self.consts[i]);
                         if let (None, None, Ok((x, y))) =
                             (src_sel, dst_sel, read_write(vals, *src, *dst))
                         {
@@ -310,15 +375,18 @@ impl<'p> Engine<'p> {
                             *slot = Saved::Input(x);
                         }
                     }
-                    OpKind::DotInc { mat, src, dst, src_sel, dst_sel } => {
-                        let w = match param {
-                            Some(a) => matrix(a)?,
-                            None => mat.view(),
+                    OpKind::DotInc { src, dst, src_sel, dst_sel, .. } => {
+                        let w = match (param, &self.mats[i]) {
+                            (Some(a), _) => matrix(a)?,
+                            (None, Some(m)) => m.view(),
+                            (None, None) => {
+                                return Err(TrainError::new("a product without a matrix"))
+                            }
                         };
                         if let (None, None, Ok((x, y))) =
                             (src_sel, dst_sel, read_write(vals, *src, *dst))
                         {
-                            general_mat_mul(1.0, x, &w.t(), 1.0, y);
+                            general_mat_mul(T::one(), x, &w.t(), T::one(), y);
                             if kept {
                                 keep(slot, x.view());
                             }
@@ -330,8 +398,8 @@ impl<'p> Engine<'p> {
                             }
                         }
                     }
-                    OpKind::SparseDotInc { rows: r, cols, vals: v, src, dst, src_sel, dst_sel } => {
-                        let v = values(param, v);
+                    OpKind::SparseDotInc { rows: r, cols, src, dst, src_sel, dst_sel, .. } => {
+                        let v = values(param, &self.consts[i]);
                         let x = gather(&vals[src.0 as usize], src_sel);
                         let n_out =
                             dst_sel.as_ref().map_or(p.signals[dst.0 as usize].size, Vec::len);
@@ -379,19 +447,21 @@ impl<'p> Engine<'p> {
                         }
                     }
                     OpKind::Scale { dst, factor } => {
+                        let factor = T::cast(*factor);
                         vals[dst.0 as usize].mapv_inplace(|v| v * factor);
                     }
                     OpKind::NodeFn { f, input, dst } => {
                         let t = k as f64 * p.dt;
                         for b in 0..rows {
-                            let x: Vec<f64> =
-                                input.map_or_else(Vec::new, |s| vals[s.0 as usize].row(b).to_vec());
+                            let x: Vec<f64> = input.map_or_else(Vec::new, |s| {
+                                vals[s.0 as usize].row(b).iter().map(|v| v.widen()).collect()
+                            });
                             let y = f.eval(t, &x);
                             vals[dst.0 as usize]
                                 .row_mut(b)
                                 .iter_mut()
                                 .zip(y)
-                                .for_each(|(d, v)| *d = v);
+                                .for_each(|(d, v)| *d = T::cast(v));
                         }
                     }
                     OpKind::Process { dst, .. } => {
@@ -402,16 +472,17 @@ impl<'p> Engine<'p> {
                                 .row_mut(b)
                                 .iter_mut()
                                 .zip(&out)
-                                .for_each(|(d, &v)| *d = v);
+                                .for_each(|(d, &v)| *d = T::cast(v));
                         }
                     }
                     OpKind::HostFn { op: h, input, dst } => {
                         let (x, y) = read_write(vals, *input, *dst)?;
+                        // host ops compute in f64
+                        let (mut xs, mut ys) = (vec![0.0; x.ncols()], vec![0.0; y.ncols()]);
                         for (xr, mut yr) in x.rows().into_iter().zip(y.rows_mut()) {
-                            match (xr.as_slice(), yr.as_slice_mut()) {
-                                (Some(xs), Some(ys)) => h.apply(xs, ys),
-                                _ => return Err(TrainError::new("host op rows are not contiguous")),
-                            }
+                            xs.iter_mut().zip(&xr).for_each(|(d, v)| *d = v.widen());
+                            h.apply(&xs, &mut ys);
+                            yr.iter_mut().zip(&ys).for_each(|(d, &v)| *d = T::cast(v));
                         }
                         if self.needs[input.0 as usize] {
                             keep_in_out(slot, x.view(), y.view());
@@ -436,7 +507,7 @@ impl<'p> Engine<'p> {
     pub fn backward(
         &self,
         params: &[ArrayD<f64>],
-        ws: &mut Workspace,
+        ws: &mut Workspace<T>,
     ) -> Result<Vec<ArrayD<f64>>, TrainError> {
         let p = self.program;
         let Workspace { rows, steps, adj, adj_filter, saved, seeds, scratch, .. } = ws;
@@ -444,11 +515,11 @@ impl<'p> Engine<'p> {
         if adj.len() != p.signals.len() || saved.len() != steps {
             return Err(TrainError::new("no forward pass to take the gradient of"));
         }
-        let mut grads: Vec<ArrayD<f64>> =
-            params.iter().map(|a| ArrayD::zeros(a.raw_dim())).collect();
-        adj.iter_mut().for_each(|a| a.fill(0.0));
-        adj_filter.iter_mut().for_each(|a| a.fill(0.0));
         let convs = self.convs(params)?;
+        let params: Vec<ArrayD<T>> = params.iter().map(|a| a.mapv(T::cast)).collect();
+        let mut grads: Vec<ArrayD<T>> = params.iter().map(|a| ArrayD::zeros(a.raw_dim())).collect();
+        adj.iter_mut().for_each(|a| a.fill(T::zero()));
+        adj_filter.iter_mut().for_each(|a| a.fill(T::zero()));
         let mut sample_at: Vec<usize> =
             p.probes.iter().map(|pr| samples(steps, pr.every)).collect();
         for k in (1..=steps).rev() {
@@ -466,13 +537,13 @@ impl<'p> Engine<'p> {
                 match &op.kind {
                     OpKind::Input { dst, .. }
                     | OpKind::NodeFn { dst, .. }
-                    | OpKind::Process { dst, .. } => adj[dst.0 as usize].fill(0.0),
+                    | OpKind::Process { dst, .. } => adj[dst.0 as usize].fill(T::zero()),
                     OpKind::Reset { dst, .. } => {
                         if let Some(j) = param {
                             let g = adj[dst.0 as usize].sum_axis(Axis(0));
                             add_flat(&mut grads[j], g.iter());
                         }
-                        adj[dst.0 as usize].fill(0.0);
+                        adj[dst.0 as usize].fill(T::zero());
                     }
                     OpKind::Copy { src, dst, src_sel, dst_sel, inc }
                         if src_sel.is_none() && dst_sel.is_none() && src != dst =>
@@ -482,7 +553,7 @@ impl<'p> Engine<'p> {
                             *a += g;
                         }
                         if !inc {
-                            adj[dst.0 as usize].fill(0.0);
+                            adj[dst.0 as usize].fill(T::zero());
                         }
                     }
                     OpKind::Copy { src, dst, src_sel, dst_sel, inc } => {
@@ -494,8 +565,8 @@ impl<'p> Engine<'p> {
                             scatter(&mut adj[src.0 as usize], src_sel, &g, true);
                         }
                     }
-                    OpKind::ElementwiseInc { scale, src, dst, src_sel, dst_sel } => {
-                        let scale = values(param.map(|j| &params[j]), scale);
+                    OpKind::ElementwiseInc { src, dst, src_sel, dst_sel, .. } => {
+                        let scale = values(param.map(|j| &params[j]), &self.consts[i]);
                         if let (None, None, Ok((g, a))) =
                             (src_sel, dst_sel, read_write(adj, *dst, *src))
                         {
@@ -517,48 +588,50 @@ impl<'p> Engine<'p> {
                             scatter(&mut adj[src.0 as usize], src_sel, &gs, true);
                         }
                     }
-                    OpKind::DotInc { mat, src, dst, src_sel, dst_sel } => {
-                        let w = match param {
-                            Some(j) => matrix(&params[j])?,
-                            None => mat.view(),
+                    OpKind::DotInc { src, dst, src_sel, dst_sel, .. } => {
+                        let w = match (param, &self.mats[i]) {
+                            (Some(j), _) => matrix(&params[j])?,
+                            (None, Some(m)) => m.view(),
+                            (None, None) => {
+                                return Err(TrainError::new("a product without a matrix"))
+                            }
                         };
                         let x = match (param, &saved[i]) {
                             (Some(_), Saved::Input(x)) => Some(x),
                             _ => None,
                         };
                         let dw = match param {
-                            Some(j) => Some(
-                                grads[j]
-                                    .view_mut()
-                                    .into_dimensionality::<Ix2>()
-                                    .map_err(|_| TrainError::new("a matrix parameter is not 2-D"))?,
-                            ),
+                            Some(j) => {
+                                Some(grads[j].view_mut().into_dimensionality::<Ix2>().map_err(
+                                    |_| TrainError::new("a matrix parameter is not 2-D"),
+                                )?)
+                            }
                             None => None,
                         };
                         if let (None, None, Ok((g, a))) =
                             (src_sel, dst_sel, read_write(adj, *dst, *src))
                         {
                             if let (Some(x), Some(mut dw)) = (x, dw) {
-                                general_mat_mul(1.0, &g.t(), x, 1.0, &mut dw);
+                                general_mat_mul(T::one(), &g.t(), x, T::one(), &mut dw);
                             }
                             if need(src) {
-                                general_mat_mul(1.0, g, &w, 1.0, a);
+                                general_mat_mul(T::one(), g, &w, T::one(), a);
                             }
                         } else {
                             let g = gather(&adj[dst.0 as usize], dst_sel);
                             if let (Some(x), Some(mut dw)) = (x, dw) {
-                                general_mat_mul(1.0, &g.t(), x, 1.0, &mut dw);
+                                general_mat_mul(T::one(), &g.t(), x, T::one(), &mut dw);
                             }
                             if need(src) {
                                 scatter(&mut adj[src.0 as usize], src_sel, &g.dot(&w), true);
                             }
                         }
                     }
-                    OpKind::SparseDotInc { rows: r, cols, vals: v, src, dst, src_sel, dst_sel } => {
+                    OpKind::SparseDotInc { rows: r, cols, src, dst, src_sel, dst_sel, .. } => {
                         let g = gather(&adj[dst.0 as usize], dst_sel);
-                        let v = values(param.map(|j| &params[j]), v);
+                        let v = values(param.map(|j| &params[j]), &self.consts[i]);
                         if let (Some(j), Saved::Input(x)) = (param, &saved[i]) {
-                            let gv: Vec<f64> = r
+                            let gv: Vec<T> = r
                                 .iter()
                                 .zip(cols)
                                 .map(|(&ri, &ci)| g.column(ri).dot(&x.column(ci)))
@@ -598,7 +671,7 @@ impl<'p> Engine<'p> {
                     OpKind::SimNeurons { neuron, j, out, states, .. } => {
                         for (_, s) in states {
                             if s != out {
-                                adj[s.0 as usize].fill(0.0);
+                                adj[s.0 as usize].fill(T::zero());
                             }
                         }
                         if let Saved::Input(jv) = &saved[i] {
@@ -615,11 +688,11 @@ impl<'p> Engine<'p> {
                                 }
                             }
                         }
-                        adj[out.0 as usize].fill(0.0);
+                        adj[out.0 as usize].fill(T::zero());
                     }
                     OpKind::Filter { filter, src, dst } => {
                         let n = p.signals[src.0 as usize].size;
-                        let mut du = vec![0.0; n];
+                        let mut du = vec![T::zero(); n];
                         let (g, a) = read_write(adj, *dst, *src)?;
                         for ((gr, mut ar), mut axr) in
                             g.rows().into_iter().zip(a.rows_mut()).zip(adj_filter[i].rows_mut())
@@ -632,37 +705,42 @@ impl<'p> Engine<'p> {
                                 ar.iter_mut().zip(&du).for_each(|(d, &v)| *d += v);
                             }
                         }
-                        adj[dst.0 as usize].fill(0.0);
+                        adj[dst.0 as usize].fill(T::zero());
                     }
                     OpKind::Scale { dst, factor } => {
+                        let factor = T::cast(*factor);
                         adj[dst.0 as usize].mapv_inplace(|v| v * factor)
                     }
                     OpKind::HostFn { op: h, input, dst } => {
                         if let Saved::InOut(x, y) = &saved[i] {
                             let (g, a) = read_write(adj, *dst, *input)?;
+                            // host ops compute in f64
+                            let widen = |r: ndarray::ArrayView1<'_, T>| -> Vec<f64> {
+                                r.iter().map(|v| v.widen()).collect()
+                            };
                             let mut dx = vec![0.0; x.ncols()];
                             for (b, mut ar) in a.rows_mut().into_iter().enumerate() {
-                                let (Some(xs), Some(ys), Some(gs)) =
-                                    (x.row(b).to_slice(), y.row(b).to_slice(), g.row(b).to_slice())
-                                else {
-                                    return Err(TrainError::new("host op rows are not contiguous"));
-                                };
                                 dx.fill(0.0);
-                                h.backward(xs, ys, gs, &mut dx)
-                                    .map_err(|e| TrainError::at(e, op.origin))?;
-                                ar.iter_mut().zip(&dx).for_each(|(d, &v)| *d += v);
+                                h.backward(
+                                    &widen(x.row(b)),
+                                    &widen(y.row(b)),
+                                    &widen(g.row(b)),
+                                    &mut dx,
+                                )
+                                .map_err(|e| TrainError::at(e, op.origin))?;
+                                ar.iter_mut().zip(&dx).for_each(|(d, &v)| *d += T::cast(v));
                             }
                         }
-                        adj[dst.0 as usize].fill(0.0);
+                        adj[dst.0 as usize].fill(T::zero());
                     }
                 }
             }
         }
-        Ok(grads)
+        Ok(grads.into_iter().map(|g| g.mapv(|v| v.widen())).collect())
     }
 
     /// Per op, the convolution to run with the current parameters.
-    fn convs(&self, params: &[ArrayD<f64>]) -> Result<Vec<Option<Conv<f64>>>, TrainError> {
+    fn convs(&self, params: &[ArrayD<f64>]) -> Result<Vec<Option<Conv<T>>>, TrainError> {
         let mut out = Vec::with_capacity(self.program.ops.len());
         for (i, op) in self.program.ops.iter().enumerate() {
             out.push(match &op.kind {
@@ -708,7 +786,7 @@ fn written_first(p: &Program) -> Vec<bool> {
 }
 
 /// Per op, a zeroed filter state `(rows, order * n)` (empty for ops that are not filters).
-fn filter_states(p: &Program, rows: usize) -> Vec<Array2<f64>> {
+fn filter_states<T: Real>(p: &Program, rows: usize) -> Vec<Array2<T>> {
     p.ops
         .iter()
         .map(|op| match &op.kind {
@@ -723,18 +801,19 @@ fn filter_states(p: &Program, rows: usize) -> Vec<Array2<f64>> {
 /// The adjoint of one step of `filter` on `n` elements: `ax` holds the adjoint of the state
 /// after the step and becomes that of the state before it; `g` is the adjoint of the output;
 /// `du` receives the adjoint of the input.
-fn filter_adjoint(filter: &DiscreteFilter, n: usize, ax: &mut [f64], g: &[f64], du: &mut [f64]) {
+fn filter_adjoint<T: Real>(filter: &DiscreteFilter, n: usize, ax: &mut [T], g: &[T], du: &mut [T]) {
     let order = filter.order();
+    let (fa, fb, fc, fd) = (&filter.a, &filter.b, &filter.c, T::cast(filter.d));
     match filter.kind {
         FilterKind::NoX => {
             for (d, &gv) in du.iter_mut().zip(g) {
-                *d = filter.d * gv;
+                *d = fd * gv;
             }
         }
         FilterKind::OneX => {
             // x' = a x + (c b) u, y = x'.
-            let a = filter.a[(0, 0)];
-            let cb = filter.c[0] * filter.b[0];
+            let a = T::cast(fa[(0, 0)]);
+            let cb = T::cast(fc[0] * fb[0]);
             for s in 0..n {
                 let axn = ax[s] + g[s];
                 du[s] = cb * axn;
@@ -743,21 +822,21 @@ fn filter_adjoint(filter: &DiscreteFilter, n: usize, ax: &mut [f64], g: &[f64], 
         }
         FilterKind::NoD | FilterKind::General => {
             let general = filter.kind == FilterKind::General;
-            let mut col = vec![0.0; order];
+            let mut col = vec![T::zero(); order];
             for s in 0..n {
                 // x' = A x + B u; y = C x' (NoD) or y = C x + D u (General).
                 for (i, c) in col.iter_mut().enumerate() {
-                    *c = ax[i * n + s] + if general { 0.0 } else { filter.c[i] * g[s] };
+                    *c = ax[i * n + s] + if general { T::zero() } else { T::cast(fc[i]) * g[s] };
                 }
-                let mut dus = if general { filter.d * g[s] } else { 0.0 };
+                let mut dus = if general { fd * g[s] } else { T::zero() };
                 for (i, &c) in col.iter().enumerate() {
-                    dus += filter.b[i] * c;
+                    dus += T::cast(fb[i]) * c;
                 }
                 du[s] = dus;
                 for k in 0..order {
-                    let mut acc = if general { filter.c[k] * g[s] } else { 0.0 };
+                    let mut acc = if general { T::cast(fc[k]) * g[s] } else { T::zero() };
                     for (i, &c) in col.iter().enumerate() {
-                        acc += filter.a[(i, k)] * c;
+                        acc += T::cast(fa[(i, k)]) * c;
                     }
                     ax[k * n + s] = acc;
                 }
@@ -767,18 +846,18 @@ fn filter_adjoint(filter: &DiscreteFilter, n: usize, ax: &mut [f64], g: &[f64], 
 }
 
 /// A matrix parameter as a 2-D view.
-fn matrix(a: &ArrayD<f64>) -> Result<ndarray::ArrayView2<'_, f64>, TrainError> {
+fn matrix<T: Real>(a: &ArrayD<T>) -> Result<ndarray::ArrayView2<'_, T>, TrainError> {
     a.view()
         .into_dimensionality::<ndarray::Ix2>()
         .map_err(|_| TrainError::new("a matrix parameter is not 2-D"))
 }
 
 /// Signal `read`'s array and signal `write`'s, mutable (two different signals).
-fn read_write(
-    v: &mut [Array2<f64>],
+fn read_write<T: Real>(
+    v: &mut [Array2<T>],
     read: SignalId,
     write: SignalId,
-) -> Result<(&Array2<f64>, &mut Array2<f64>), TrainError> {
+) -> Result<(&Array2<T>, &mut Array2<T>), TrainError> {
     let (r, w) = (read.0 as usize, write.0 as usize);
     if r == w || r >= v.len() || w >= v.len() {
         return Err(TrainError::new("an op reads and writes the same signal"));
@@ -793,7 +872,7 @@ fn read_write(
 }
 
 /// A parameter's values in logical order, or `fallback` without a parameter.
-fn values<'a>(param: Option<&'a ArrayD<f64>>, fallback: &'a [f64]) -> Cow<'a, [f64]> {
+fn values<'a, T: Real>(param: Option<&'a ArrayD<T>>, fallback: &'a [T]) -> Cow<'a, [T]> {
     match param {
         Some(a) => match a.as_slice() {
             Some(v) => Cow::Borrowed(v),
@@ -804,7 +883,7 @@ fn values<'a>(param: Option<&'a ArrayD<f64>>, fallback: &'a [f64]) -> Cow<'a, [f
 }
 
 /// `src[:, sel]`, owned.
-fn gather(src: &Array2<f64>, sel: &Sel) -> Array2<f64> {
+fn gather<T: Real>(src: &Array2<T>, sel: &Sel) -> Array2<T> {
     match sel {
         None => src.clone(),
         Some(ix) => src.select(Axis(1), ix),
@@ -812,7 +891,7 @@ fn gather(src: &Array2<f64>, sel: &Sel) -> Array2<f64> {
 }
 
 /// `dst[:, sel] (+)= vals`.
-fn scatter(dst: &mut Array2<f64>, sel: &Sel, vals: &Array2<f64>, inc: bool) {
+fn scatter<T: Real>(dst: &mut Array2<T>, sel: &Sel, vals: &Array2<T>, inc: bool) {
     match (sel, inc) {
         (None, true) => *dst += vals,
         (None, false) => dst.assign(vals),
@@ -831,15 +910,15 @@ fn scatter(dst: &mut Array2<f64>, sel: &Sel, vals: &Array2<f64>, inc: bool) {
 }
 
 /// `dst[:, sel] = 0`.
-fn zero_sel(dst: &mut Array2<f64>, sel: &Sel) {
+fn zero_sel<T: Real>(dst: &mut Array2<T>, sel: &Sel) {
     match sel {
-        None => dst.fill(0.0),
-        Some(ix) => ix.iter().for_each(|&i| dst.column_mut(i).fill(0.0)),
+        None => dst.fill(T::zero()),
+        Some(ix) => ix.iter().for_each(|&i| dst.column_mut(i).fill(T::zero())),
     }
 }
 
 /// Every row set to `v` (one value broadcast, or one per column).
-fn fill(dst: &mut Array2<f64>, v: &[f64]) {
+fn fill<T: Real>(dst: &mut Array2<T>, v: &[T]) {
     if v.len() == 1 {
         dst.fill(v[0]);
     } else {
@@ -850,18 +929,18 @@ fn fill(dst: &mut Array2<f64>, v: &[f64]) {
 }
 
 /// Columns scaled by `scale` (one value broadcast, or one per column).
-fn scale_cols(a: &mut Array2<f64>, scale: &[f64]) {
+fn scale_cols<T: Real>(a: &mut Array2<T>, scale: &[T]) {
     if scale.len() == 1 {
         a.mapv_inplace(|v| v * scale[0]);
     } else {
         for mut r in a.rows_mut() {
-            r.iter_mut().zip(scale).for_each(|(d, &s)| *d *= s);
+            r.iter_mut().zip(scale).for_each(|(d, &s)| *d = *d * s);
         }
     }
 }
 
 /// `y += x * scale` (one value broadcast, or one per column).
-fn add_scaled_cols(y: &mut Array2<f64>, x: &Array2<f64>, scale: &[f64]) {
+fn add_scaled_cols<T: Real>(y: &mut Array2<T>, x: &Array2<T>, scale: &[T]) {
     if let [c] = scale {
         y.scaled_add(*c, x);
     } else {
@@ -873,7 +952,7 @@ fn add_scaled_cols(y: &mut Array2<f64>, x: &Array2<f64>, scale: &[f64]) {
 
 /// `grad += Σ_rows g * x`, per column, or summed over the columns too when `one` (the
 /// gradient of an elementwise scale).
-fn add_products(grad: &mut ArrayD<f64>, g: &Array2<f64>, x: &Array2<f64>, one: bool) {
+fn add_products<T: Real>(grad: &mut ArrayD<T>, g: &Array2<T>, x: &Array2<T>, one: bool) {
     let gx = g * x;
     if one {
         add_flat(grad, &[gx.sum()]);
@@ -883,7 +962,7 @@ fn add_products(grad: &mut ArrayD<f64>, g: &Array2<f64>, x: &Array2<f64>, one: b
 }
 
 /// `g += v` elementwise, both in logical (row-major) order.
-fn add_flat<'a>(g: &mut ArrayD<f64>, v: impl IntoIterator<Item = &'a f64>) {
+fn add_flat<'a, T: Real>(g: &mut ArrayD<T>, v: impl IntoIterator<Item = &'a T>) {
     for (d, &x) in g.iter_mut().zip(v) {
         *d += x;
     }

@@ -11,6 +11,7 @@ use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
+use snn_runtime::Real;
 
 /// Training settings.
 #[derive(Clone, Debug)]
@@ -91,14 +92,14 @@ struct Part {
     grads: Option<Vec<ArrayD<f64>>>,
 }
 
-fn run_part(
-    engine: &Engine<'_>,
+fn run_part<T: Real>(
+    engine: &Engine<'_, T>,
     params: &[ArrayD<f64>],
     losses: &[Loss],
     data: &Data,
     denom: usize,
     backward: bool,
-    ws: &mut Workspace,
+    ws: &mut Workspace<T>,
 ) -> Result<Part, TrainError> {
     let feed = Feed { inputs: &data.inputs, steps: data.steps };
     engine.forward(params, feed, ws)?;
@@ -127,15 +128,15 @@ fn split(ix: &[usize], parts: usize) -> Vec<&[usize]> {
 /// One minibatch: summed losses (over rows), correct counts, and gradients of the mean loss;
 /// each part works in its own of `workspaces` (kept from one minibatch to the next).
 #[allow(clippy::too_many_arguments)]
-fn minibatch(
-    engine: &Engine<'_>,
+fn minibatch<T: Real>(
+    engine: &Engine<'_, T>,
     params: &[ArrayD<f64>],
     losses: &[Loss],
     data: &Data,
     ix: &[usize],
     threads: usize,
     backward: bool,
-    workspaces: &mut Vec<Workspace>,
+    workspaces: &mut Vec<Workspace<T>>,
 ) -> Result<Part, TrainError> {
     let split = split(ix, threads);
     if workspaces.len() < split.len() {
@@ -174,8 +175,8 @@ fn minibatch(
 
 /// The losses and accuracies of `params` on `data`, in training mode (rate neurons), in
 /// minibatches of `batch_size`.
-pub fn score(
-    engine: &Engine<'_>,
+pub fn score<T: Real>(
+    engine: &Engine<'_, T>,
     params: &[ArrayD<f64>],
     losses: &[Loss],
     data: &Data,
@@ -188,8 +189,7 @@ pub fn score(
     let mut correct = vec![0usize; losses.len()];
     let mut workspaces = Vec::new();
     for ix in all.chunks(batch_size.max(1)) {
-        let part =
-            minibatch(engine, params, losses, data, ix, threads, false, &mut workspaces)?;
+        let part = minibatch(engine, params, losses, data, ix, threads, false, &mut workspaces)?;
         for (a, b) in sums.iter_mut().zip(&part.loss) {
             *a += b;
         }
@@ -268,8 +268,8 @@ pub type Validate<'a> = dyn FnMut(&[ArrayD<f64>]) -> Result<Scores, TrainError> 
 
 /// Trains `params` on `data` for `cfg.epochs`, calling `progress(epoch, done, total, loss)`
 /// after every minibatch; `validate` scores the values after every epoch when given.
-pub fn fit(
-    engine: &Engine<'_>,
+pub fn fit<T: Real>(
+    engine: &Engine<'_, T>,
     params: &mut [ArrayD<f64>],
     losses: &[Loss],
     data: &Data,

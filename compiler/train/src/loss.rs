@@ -3,6 +3,7 @@
 //! applies a probe's loss at every step of its targets).
 
 use ndarray::{s, ArrayView1, ArrayView3, ArrayViewMut1, ArrayViewMut3};
+use snn_runtime::Real;
 
 /// The kinds of loss.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -66,12 +67,12 @@ const EPSILON: f64 = 1e-7;
 /// is given, the loss's weight times its gradient with respect to `y`, divided by
 /// `denom_rows`, is added to it. `y` is `(rows, samples, size)`; `t` is `(rows, samples or 1,
 /// size)` (labels: size 1); a target with one sample applies to every sample.
-pub fn evaluate(
+pub fn evaluate<T: Real>(
     loss: &Loss,
-    y: ArrayView3<'_, f64>,
+    y: ArrayView3<'_, T>,
     t: ArrayView3<'_, f64>,
     denom_rows: usize,
-    mut grad: Option<ArrayViewMut3<'_, f64>>,
+    mut grad: Option<ArrayViewMut3<'_, T>>,
 ) -> (f64, usize) {
     let (rows, samples, size) = y.dim();
     let mut total = 0.0;
@@ -81,22 +82,25 @@ pub fn evaluate(
     let classifies = loss.kind.classifies();
     let mut g = vec![0.0; if classifies { size } else { 0 }];
     let mut target = g.clone();
+    let mut yrow = g.clone();
     for b in 0..rows {
         for k in 0..samples {
             let tk = if t.shape()[1] == 1 { 0 } else { k };
-            let yv = y.slice(s![b, k, ..]);
+            let yt = y.slice(s![b, k, ..]);
             let gr = grad.as_mut().map(|gr| gr.slice_mut(s![b, k, ..]));
             if !classifies {
                 // mean of (y − t)², its gradient 2 (y − t) / size (per sample, per row)
                 let n = size.max(1) as f64;
                 let scale = loss.weight * 2.0 / (n * per);
                 let sum = match loss.constant {
-                    Some(c) => mse(yv, std::iter::repeat(c), gr, scale),
-                    None => mse(yv, t.slice(s![b, tk, ..]).iter().copied(), gr, scale),
+                    Some(c) => mse(yt, std::iter::repeat(c), gr, scale),
+                    None => mse(yt, t.slice(s![b, tk, ..]).iter().copied(), gr, scale),
                 };
                 total += sum / n;
                 continue;
             }
+            yrow.iter_mut().zip(&yt).for_each(|(d, v)| *d = v.widen());
+            let yv = &yrow;
             match (loss.constant, loss.kind) {
                 (Some(c), _) => target.fill(c),
                 (None, LossKind::SparseCategoricalCrossentropy) => {
@@ -112,14 +116,16 @@ pub fn evaluate(
             }
             g.fill(0.0);
             let argmax = |v: &mut dyn Iterator<Item = f64>| {
-                v.enumerate().fold((0, f64::NEG_INFINITY), |a, (i, x)| if x > a.1 { (i, x) } else { a }).0
+                v.enumerate()
+                    .fold((0, f64::NEG_INFINITY), |a, (i, x)| if x > a.1 { (i, x) } else { a })
+                    .0
             };
             if argmax(&mut yv.iter().copied()) == argmax(&mut target.iter().copied()) {
                 correct += 1;
             }
             if loss.probabilities {
                 // Keras: probabilities normalised to sum 1, clipped to [ε, 1 − ε].
-                let sum: f64 = yv.sum();
+                let sum: f64 = yv.iter().sum();
                 for (i, (&yi, &ti)) in yv.iter().zip(&target).enumerate() {
                     if ti == 0.0 {
                         continue;
@@ -140,39 +146,39 @@ pub fn evaluate(
                 let z: f64 = yv.iter().map(|&v| (v - m).exp()).sum();
                 let lse = m + z.ln();
                 let tsum: f64 = target.iter().sum();
-                for ((gi, &yi), &ti) in g.iter_mut().zip(&yv).zip(&target) {
+                for ((gi, &yi), &ti) in g.iter_mut().zip(yv).zip(&target) {
                     total -= ti * (yi - lse);
                     let p = (yi - lse).exp();
                     *gi = (p * tsum - ti) / per;
                 }
             }
             if let Some(mut row) = gr {
-                row.iter_mut().zip(&g).for_each(|(d, &v)| *d += loss.weight * v);
+                row.iter_mut().zip(&g).for_each(|(d, &v)| *d += T::cast(loss.weight * v));
             }
         }
     }
     (total / samples.max(1) as f64, correct)
 }
 
-/// `Σ (y − t)²` over one sample; `grad += scale (y − t)` when given.
-fn mse(
-    y: ArrayView1<'_, f64>,
+/// `Σ (y − t)²` over one sample (summed in `f64`); `grad += scale (y − t)` when given.
+fn mse<T: Real>(
+    y: ArrayView1<'_, T>,
     t: impl Iterator<Item = f64>,
-    grad: Option<ArrayViewMut1<'_, f64>>,
+    grad: Option<ArrayViewMut1<'_, T>>,
     scale: f64,
 ) -> f64 {
     let mut sum = 0.0;
     match grad {
         Some(mut g) => {
             for ((gi, &yi), ti) in g.iter_mut().zip(&y).zip(t) {
-                let d = yi - ti;
+                let d = yi.widen() - ti;
                 sum += d * d;
-                *gi += scale * d;
+                *gi += T::cast(scale * d);
             }
         }
         None => {
             for (&yi, ti) in y.iter().zip(t) {
-                let d = yi - ti;
+                let d = yi.widen() - ti;
                 sum += d * d;
             }
         }

@@ -17,7 +17,8 @@ fn noise(i: usize, s: usize) -> f64 {
     ((x >> 11) as f64 / (1u64 << 53) as f64) * 2.0 - 1.0
 }
 
-/// Checks every parameter's gradient of an MSE loss on every probe of `src` over `steps`.
+/// Checks every parameter's gradient of an MSE loss on every probe of `src` over `steps`
+/// (in float64, and in float32 against float64's).
 fn check(name: &str, src: &str, steps: usize) {
     let mut db = FsDb::new();
     let root = db.add(&format!("{name}.snn"), None, src.to_string());
@@ -26,7 +27,7 @@ fn check(name: &str, src: &str, steps: usize) {
     let program = snn_compiler::lower_model(&checked.model, 0.001).expect("lowers");
     let (params, _) = snn_train::params::find(&checked.model, &program);
     assert!(!params.is_empty(), "{name}: no parameters");
-    let engine = Engine::new(&program, &params).expect("engine");
+    let engine = Engine::<f64>::new(&program, &params).expect("engine");
     let rows = 3;
     let inputs: Vec<Array3<f64>> = program
         .inputs
@@ -61,7 +62,7 @@ fn check(name: &str, src: &str, steps: usize) {
         })
         .collect();
     // The loss, its seeds left in `ws` for the backward pass.
-    let total = |values: &[ArrayD<f64>], ws: &mut Workspace| -> f64 {
+    let total = |values: &[ArrayD<f64>], ws: &mut Workspace<f64>| -> f64 {
         engine.forward(values, feed, ws).expect("forward");
         let (probes, seeds) = ws.probes_and_seeds();
         let mut sum = 0.0;
@@ -100,6 +101,26 @@ fn check(name: &str, src: &str, steps: usize) {
         }
     }
     assert!(checked_values > 0);
+    // The same gradients computed in float32 (how `snnc train` trains by default), within
+    // float32's rounding of the largest of each parameter's.
+    let engine32 = Engine::<f32>::new(&program, &params).expect("engine");
+    let mut ws32 = Workspace::default();
+    engine32.forward(&values, feed, &mut ws32).expect("forward");
+    let (probes, seeds) = ws32.probes_and_seeds();
+    for (l, t) in losses.iter().zip(&targets) {
+        let g = Some(seeds[l.probe].view_mut());
+        loss::evaluate(l, probes[l.probe].view(), t.view(), rows, g);
+    }
+    let grads32 = engine32.backward(&values, &mut ws32).expect("backward");
+    for ((p, g64), g32) in params.iter().zip(&grads).zip(&grads32) {
+        let scale = g64.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+        let err = g64.iter().zip(g32).fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
+        assert!(
+            err <= 1e-4 * scale + 1e-9,
+            "{name}: {} in float32: off by {err:e} of {scale:e}",
+            p.name
+        );
+    }
 }
 
 #[test]

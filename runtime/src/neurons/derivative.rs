@@ -3,6 +3,7 @@
 //! them (`SpikingRectifiedLinear` as `RectifiedLinear`, `LIF` as `LIFRate`).
 
 use super::NeuronType;
+use crate::Real;
 
 impl NeuronType {
     /// `d rate(j) / d j`, the exact derivative of [`NeuronType::rate`] (at a kink, the
@@ -51,31 +52,37 @@ impl NeuronType {
         }
     }
 
-    /// [`NeuronType::training_rate`] of each current in `j`, into `out` (the type matched once).
-    pub fn training_rates(&self, j: &[f64], out: &mut [f64], lif_smoothing: Option<f64>) {
+    /// [`NeuronType::training_rate`] of each current in `j`, into `out` (the type matched once;
+    /// in `T`, the others computed in `f64`).
+    pub fn training_rates<T: Real>(&self, j: &[T], out: &mut [T], lif_smoothing: Option<f64>) {
         match self {
             Self::RectifiedLinear(n) => each(j, out, |x| n.rate(x)),
-            Self::SpikingRectifiedLinear(n) => each(j, out, |x| n.rate(x)),
-            _ => each(j, out, |x| self.training_rate(x, lif_smoothing)),
+            Self::SpikingRectifiedLinear(n) => {
+                let amplitude = T::cast(n.amplitude);
+                each(j, out, |x| amplitude * super::rectified_linear::relu(x))
+            }
+            _ => each(j, out, |x| T::cast(self.training_rate(x.widen(), lif_smoothing))),
         }
     }
 
     /// `adj += training_rate'(j) * g` for each current in `j` (the type matched once; 0 where
     /// the type has no derivative).
-    pub fn add_training_gradient(
+    pub fn add_training_gradient<T: Real>(
         &self,
-        j: &[f64],
-        g: &[f64],
-        adj: &mut [f64],
+        j: &[T],
+        g: &[T],
+        adj: &mut [T],
         lif_smoothing: Option<f64>,
     ) {
+        let relu = |amplitude: f64| {
+            let a = T::cast(amplitude);
+            move |x: T| if x > T::zero() { a } else { T::zero() }
+        };
         match self {
-            Self::RectifiedLinear(n) => add_each(j, g, adj, |x| relu_slope(n.amplitude, x)),
-            Self::SpikingRectifiedLinear(n) => {
-                add_each(j, g, adj, |x| relu_slope(n.amplitude, x))
-            }
+            Self::RectifiedLinear(n) => add_each(j, g, adj, relu(n.amplitude)),
+            Self::SpikingRectifiedLinear(n) => add_each(j, g, adj, relu(n.amplitude)),
             _ => add_each(j, g, adj, |x| {
-                self.training_rate_derivative(x, lif_smoothing).unwrap_or(0.0)
+                T::cast(self.training_rate_derivative(x.widen(), lif_smoothing).unwrap_or(0.0))
             }),
         }
     }
@@ -103,12 +110,12 @@ fn relu_slope(amplitude: f64, j: f64) -> f64 {
 }
 
 /// `out[i] = f(j[i])`.
-fn each(j: &[f64], out: &mut [f64], f: impl Fn(f64) -> f64) {
+fn each<T: Real>(j: &[T], out: &mut [T], f: impl Fn(T) -> T) {
     out.iter_mut().zip(j).for_each(|(o, &x)| *o = f(x));
 }
 
 /// `adj[i] += f(j[i]) * g[i]`.
-fn add_each(j: &[f64], g: &[f64], adj: &mut [f64], f: impl Fn(f64) -> f64) {
+fn add_each<T: Real>(j: &[T], g: &[T], adj: &mut [T], f: impl Fn(T) -> T) {
     adj.iter_mut().zip(j).zip(g).for_each(|((a, &x), &gv)| *a += f(x) * gv);
 }
 

@@ -7,6 +7,7 @@
 //! differs (the matrix product's). Transposed convolutions run per sample.
 
 use super::{Conv, ConvGeometry};
+use crate::Real;
 use ndarray::linalg::general_mat_mul;
 use ndarray::{s, Array2, ArrayView2, ArrayViewMut2};
 
@@ -42,12 +43,12 @@ impl ConvGeometry {
     /// The patches of group `grp` written into `cols` `(rows * positions, taps * cin_g)`,
     /// column `tap * cin_g + ci` (zero under padding); every value is written. An error when
     /// `cols` is not contiguous.
-    fn im2col(
+    fn im2col<T: Real>(
         &self,
         table: &[usize],
-        x: ArrayView2<'_, f64>,
+        x: ArrayView2<'_, T>,
         grp: usize,
-        cols: &mut ArrayViewMut2<'_, f64>,
+        cols: &mut ArrayViewMut2<'_, T>,
     ) -> Result<(), String> {
         let taps = self.k_hw[0] * self.k_hw[1];
         let cin_g = self.cin / self.groups;
@@ -69,7 +70,7 @@ impl ConvGeometry {
                 for (tap, &sp) in table[pos * taps..(pos + 1) * taps].iter().enumerate() {
                     let dst = &mut row[tap * cin_g..(tap + 1) * cin_g];
                     if sp == OUTSIDE {
-                        dst.fill(0.0);
+                        dst.fill(T::zero());
                     } else if self.channels_last {
                         let from = self.at(sp, grp * cin_g);
                         if let [d] = dst {
@@ -90,24 +91,24 @@ impl ConvGeometry {
     }
 
     /// The first `rows * cols` values of `scratch` (grown as needed) as a matrix.
-    fn scratch<'s>(
-        scratch: &'s mut Vec<f64>,
+    fn scratch<T: Real>(
+        scratch: &mut Vec<T>,
         rows: usize,
         cols: usize,
-    ) -> Result<ArrayViewMut2<'s, f64>, String> {
+    ) -> Result<ArrayViewMut2<'_, T>, String> {
         if scratch.len() < rows * cols {
-            scratch.resize(rows * cols, 0.0);
+            scratch.resize(rows * cols, T::zero());
         }
         ArrayViewMut2::from_shape((rows, cols), &mut scratch[..rows * cols])
             .map_err(|e| e.to_string())
     }
 
     /// `dx += col2im(dcols)` for group `grp` (the adjoint of [`ConvGeometry::im2col`]).
-    fn col2im(
+    fn col2im<T: Real>(
         &self,
         table: &[usize],
-        dcols: &ArrayViewMut2<'_, f64>,
-        dx: &mut ArrayViewMut2<'_, f64>,
+        dcols: &ArrayViewMut2<'_, T>,
+        dx: &mut ArrayViewMut2<'_, T>,
         grp: usize,
     ) {
         let taps = self.k_hw[0] * self.k_hw[1];
@@ -148,22 +149,22 @@ impl ConvGeometry {
     }
 }
 
-impl Conv<f64> {
+impl<T: Real> Conv<T> {
     /// `y += conv(x)` for every row of `x` (one batch element per row), `y` `(rows,
     /// output_len)`; `scratch` holds the patches (grown as needed, kept from one call to the
     /// next so that nothing is allocated again). An error when a shape is not the geometry's.
     pub fn forward_batch(
         &self,
-        x: ArrayView2<'_, f64>,
-        mut y: ArrayViewMut2<'_, f64>,
-        scratch: &mut Vec<f64>,
+        x: ArrayView2<'_, T>,
+        mut y: ArrayViewMut2<'_, T>,
+        scratch: &mut Vec<T>,
     ) -> Result<(), String> {
         let g = &self.g;
         if x.ncols() != g.input_len() || y.ncols() != g.output_len() || x.nrows() != y.nrows() {
             return Err("convolution: batch shapes do not match the geometry".to_string());
         }
         if g.transpose {
-            let mut acc = vec![0.0; self.scratch_len()];
+            let mut acc = vec![T::zero(); self.scratch_len()];
             for (xr, mut yr) in x.rows().into_iter().zip(y.rows_mut()) {
                 let xs = xr.to_vec();
                 let mut ys = yr.to_vec();
@@ -187,7 +188,7 @@ impl Conv<f64> {
                     let mut ym = ArrayViewMut2::from_shape((rows * positions, g.cout), ys)
                         .map_err(|e| e.to_string())?;
                     let mut yg = ym.slice_mut(s![.., grp * cout_g..(grp + 1) * cout_g]);
-                    general_mat_mul(1.0, &cols, &kg, 1.0, &mut yg);
+                    general_mat_mul(T::one(), &cols, &kg, T::one(), &mut yg);
                     continue;
                 }
             }
@@ -210,11 +211,11 @@ impl Conv<f64> {
     /// not the geometry's.
     pub fn backward_batch(
         &self,
-        x: ArrayView2<'_, f64>,
-        dy: ArrayView2<'_, f64>,
-        mut dx: Option<ArrayViewMut2<'_, f64>>,
-        dk: Option<&mut [f64]>,
-        scratch: &mut Vec<f64>,
+        x: ArrayView2<'_, T>,
+        dy: ArrayView2<'_, T>,
+        mut dx: Option<ArrayViewMut2<'_, T>>,
+        dk: Option<&mut [T]>,
+        scratch: &mut Vec<T>,
     ) -> Result<(), String> {
         let g = &self.g;
         let rows = dy.nrows();
@@ -226,20 +227,22 @@ impl Conv<f64> {
             return Err("convolution gradient: batch shapes do not match the geometry".to_string());
         }
         if g.transpose {
-            let mut dk_all = dk;
-            let zeros = vec![0.0; g.input_len()];
+            // per sample, through the geometry's f64 kernel
+            let widen = |v: ndarray::ArrayView1<'_, T>| -> Vec<f64> {
+                v.iter().map(|x| x.widen()).collect()
+            };
+            let kernel: Vec<f64> = self.kernel.iter().map(|v| v.widen()).collect();
+            let mut dk64 = vec![0.0; if dk.is_some() { kernel.len() } else { 0 }];
             for b in 0..rows {
-                let xs = if dk_all.is_some() { x.row(b).to_vec() } else { zeros.clone() };
+                let xs = if dk.is_some() { widen(x.row(b)) } else { vec![0.0; g.input_len()] };
                 let mut dxs = if dx.is_some() { vec![0.0; g.input_len()] } else { Vec::new() };
-                let mut none: [f64; 0] = [];
-                let dkb: &mut [f64] = match dk_all.as_deref_mut() {
-                    Some(d) => d,
-                    None => &mut none,
-                };
-                g.backward(&self.kernel, &xs, &dy.row(b).to_vec(), &mut dxs, dkb)?;
+                g.backward(&kernel, &xs, &widen(dy.row(b)), &mut dxs, &mut dk64)?;
                 if let Some(d) = dx.as_mut() {
-                    d.row_mut(b).iter_mut().zip(dxs).for_each(|(a, v)| *a += v);
+                    d.row_mut(b).iter_mut().zip(dxs).for_each(|(a, v)| *a += T::cast(v));
                 }
+            }
+            if let Some(d) = dk {
+                d.iter_mut().zip(dk64).for_each(|(a, v)| *a += T::cast(v));
             }
             return Ok(());
         }
@@ -255,7 +258,7 @@ impl Conv<f64> {
         };
         // dY as (rows * positions, cout): the rows themselves when channels last.
         let owned;
-        let dym: ArrayView2<'_, f64> = match (g.channels_last, dy.as_slice()) {
+        let dym: ArrayView2<'_, T> = match (g.channels_last, dy.as_slice()) {
             (true, Some(ds)) => {
                 ArrayView2::from_shape((rows * positions, g.cout), ds).map_err(|e| e.to_string())?
             }
@@ -280,11 +283,11 @@ impl Conv<f64> {
             if let Some(dk) = dk.as_mut() {
                 g.im2col(&table, x, grp, &mut cols)?;
                 let mut dkg = dk.slice_mut(s![.., grp * cout_g..(grp + 1) * cout_g]);
-                general_mat_mul(1.0, &cols.t(), &dyg, 1.0, &mut dkg);
+                general_mat_mul(T::one(), &cols.t(), &dyg, T::one(), &mut dkg);
             }
             if let Some(dx) = dx.as_mut() {
                 let kg = kmat.slice(s![.., grp * cout_g..(grp + 1) * cout_g]);
-                general_mat_mul(1.0, &dyg, &kg.t(), 0.0, &mut cols);
+                general_mat_mul(T::one(), &dyg, &kg.t(), T::zero(), &mut cols);
                 g.col2im(&table, &cols, dx, grp);
             }
         }
@@ -292,7 +295,7 @@ impl Conv<f64> {
     }
 
     /// The kernel as a `(taps * kci, kco)` matrix.
-    fn kernel_matrix(&self) -> Result<ArrayView2<'_, f64>, String> {
+    fn kernel_matrix(&self) -> Result<ArrayView2<'_, T>, String> {
         let rows = self.g.k_hw[0] * self.g.k_hw[1] * self.g.kci;
         ArrayView2::from_shape((rows, self.g.kco), &self.kernel).map_err(|e| e.to_string())
     }
