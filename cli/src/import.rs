@@ -73,6 +73,7 @@ pub fn import(cfg: &ImportConfig) -> Result<Converted, String> {
     read.extend(cfg.initial_voltages.iter().cloned());
     crate::output::check(&read, &[&cfg.output, &weights])?;
     crate::output::check_directories(&[&cfg.output])?;
+    crate::output::weights_beside(&cfg.output)?;
     let model = snn_keras::read_model(&cfg.model).map_err(|e| e.to_string())?;
     let weights_name = weights
         .file_name()

@@ -58,3 +58,15 @@ pub fn check_directories(outputs: &[&Path]) -> Result<(), String> {
     }
     Ok(())
 }
+
+/// The weights file beside a `.snn` output (`OUT.safetensors`); an error when `output` is not
+/// a `.snn` file (a model written as `x.txt` or `-` would not be found or run as one).
+pub fn weights_beside(output: &Path) -> Result<PathBuf, String> {
+    if output.extension().and_then(|e| e.to_str()) != Some("snn") {
+        return Err(format!(
+            "the output `{}` must be a .snn file (its weights go beside it as .safetensors)",
+            output.display()
+        ));
+    }
+    Ok(output.with_extension("safetensors"))
+}

@@ -408,13 +408,7 @@ pub fn train(cfg: &TrainConfig) -> Result<(), Failure> {
         fail(format!("unknown optimizer `{}` (sgd, adam, rmsprop)", cfg.optimizer))
     })?;
     let out_snn = cfg.output.clone();
-    if out_snn.extension().and_then(|e| e.to_str()) != Some("snn") {
-        return Err(fail(format!(
-            "the output `{}` must be a .snn file (its weights go beside it as .safetensors)",
-            out_snn.display()
-        )));
-    }
-    let out_weights = out_snn.with_extension("safetensors");
+    let out_weights = crate::output::weights_beside(&out_snn).map_err(fail)?;
     let loaded = load(&cfg.file, cfg.seed, cfg.dt)?;
     // the outputs must not replace the model, its imports, its weights or the data
     let mut inputs = loaded.db.files_read();

@@ -156,6 +156,13 @@ fn import_refuses_its_own_model_and_writes_both_or_neither() {
     let out = snnc(&dir, &["import", "model.keras", "-o", "d.snn"]);
     assert_eq!(out.status.code(), Some(1), "{}", shown(&dir, &out));
     assert!(!dir.join("d.safetensors").exists(), "no orphaned weights");
+    // an output that is not a .snn file (nothing could load it as a model), or `-`
+    for bad in ["x.txt", "-"] {
+        let out = snnc(&dir, &["import", "model.keras", "-o", bad]);
+        assert_eq!(out.status.code(), Some(1), "{}", shown(&dir, &out));
+        assert!(shown(&dir, &out).contains("must be a .snn file"), "{}", shown(&dir, &out));
+        assert!(!dir.join(bad).exists(), "nothing written as {bad}");
+    }
     // and a normal import writes both
     let out = snnc(&dir, &["import", "model.keras", "-o", "ok.snn"]);
     assert!(out.status.success(), "{}", shown(&dir, &out));
