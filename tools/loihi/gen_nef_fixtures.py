@@ -345,6 +345,56 @@ def nef_host_neurons():
     return c, exp, info
 
 
+@register
+def nef_weight_solver():
+    c = g.Case(
+        "nef_weight_solver",
+        """A weight solver: a sine node into LIF ensemble a, a into LIF ensemble b with
+        `LstsqL2(weights=True)` (the decoders times b's encoders and gains, one neuron-to-neuron
+        weight matrix on the chip, no decode neurons, synapse 10 ms), and b's neurons into LIF
+        ensemble d through a dense transform (a neurons -> ensemble connection: the transform
+        times d's encoders, synapse 5 ms); spikes probed.""",
+        steps=200,
+    )
+    rng = c.rng
+    T = rng.uniform(-0.02, 0.02, (1, 40))
+    with nengo.Network(seed=0) as net:
+        u = nengo.Node(lambda t: np.sin(2 * np.pi * 5 * t), label="u")
+        ka, sa = ens_args(c, "a", 50, 1, rng)
+        kb, sb = ens_args(c, "b", 40, 1, rng)
+        kd, sd = ens_args(c, "d", 30, 1, rng)
+        a = nengo.Ensemble(50, 1, label="a", **ka)
+        b = nengo.Ensemble(40, 1, label="b", **kb)
+        d = nengo.Ensemble(30, 1, label="d", **kd)
+        nengo.Connection(u, a, synapse=0.005)
+        c_ab = nengo.Connection(a, b, solver=nengo.solvers.LstsqL2(weights=True), synapse=0.01)
+        c_bd = nengo.Connection(b.neurons, d, transform=T, synapse=0.005)
+        pa = nengo.Probe(a.neurons)
+        pb = nengo.Probe(b.neurons)
+        pd = nengo.Probe(d.neurons)
+    c.set_snn(
+        f"""
+        weights w = "weights.npz"
+        node u = fn t -> sin(2 * pi * 5 * t)
+        ensemble a = lif(n = 50, dims = 1, {sa})
+        ensemble b = lif(n = 40, dims = 1, {sb})
+        ensemble d = lif(n = 30, dims = 1, {sd})
+        connect u -> a synapse 5ms
+        connect a -> b solver lstsq_l2(weights = true) synapse 10ms
+        connect b.neurons -> d transform {c.w("T", T)} synapse 5ms
+        probe a_spikes = a.neurons
+        probe b_spikes = b.neurons
+        probe d_spikes = d.neurons
+        """
+    )
+    # no decoders to compare (a weight matrix, a transform): the emulator's every compartment
+    # at every step is the check
+    del c_ab, c_bd
+    exp, info = run(c, net, {"a": a, "b": b, "d": d}, {},
+                    {"a_spikes": pa, "b_spikes": pb, "d_spikes": pd})
+    return c, exp, info
+
+
 def main():
     names = sys.argv[1:] or list(CASES)
     for name in names:
