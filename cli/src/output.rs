@@ -7,11 +7,17 @@ use snn_io::output::resolve;
 use std::path::{Path, PathBuf};
 
 /// Refuse (with a message naming the paths as given) an output that is one of `inputs` or
-/// that another output also names. Devices, FIFOs and sockets are exempt from the input check
-/// (`-o /dev/stdout` while reading `/dev/stdin` destroys nothing).
+/// that another output also names, and `-` (which would otherwise become a file named `-`).
+/// Devices, FIFOs and sockets are exempt from the input check (`-o /dev/stdout` while
+/// reading `/dev/stdin` destroys nothing).
 pub fn check(inputs: &[PathBuf], outputs: &[&Path]) -> Result<(), String> {
     let mut seen: Vec<(&Path, PathBuf)> = Vec::new();
     for &out in outputs {
+        if out == Path::new("-") {
+            return Err("`-` is not standard output here: give a file name (or /dev/stdout); \
+                 nothing was written"
+                .to_string());
+        }
         let r = resolve(out).map_err(|e| e.to_string())?;
         if r.exists && !r.special {
             if let Some(input) = inputs.iter().find(|i| snn_io::output::same_file(i, &r.path)) {

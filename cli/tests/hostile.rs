@@ -116,6 +116,23 @@ fn outputs_write_through_links_and_into_devices_and_fifos() {
 }
 
 #[test]
+fn dash_is_not_a_file_name() {
+    let dir = scratch("dash");
+    let m = model(&dir);
+    let m = m.to_str().unwrap_or_default();
+    for args in [
+        vec!["run", m, "--steps", "2", "-o", "-"],
+        vec!["train", m, "--data", "d.npz", "--loss", "a=mse", "-o", "-"],
+    ] {
+        let out = snnc(&dir, &args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {}", shown(&dir, &out));
+        let said = shown(&dir, &out);
+        assert!(said.contains("not standard output") || said.contains(".snn file"), "{said}");
+        assert!(!dir.join("-").exists(), "{args:?} wrote a file named -");
+    }
+}
+
+#[test]
 fn a_directory_output_is_refused() {
     let dir = scratch("dir");
     model(&dir);
@@ -157,10 +174,10 @@ fn import_refuses_its_own_model_and_writes_both_or_neither() {
     assert_eq!(out.status.code(), Some(1), "{}", shown(&dir, &out));
     assert!(!dir.join("d.safetensors").exists(), "no orphaned weights");
     // an output that is not a .snn file (nothing could load it as a model), or `-`
-    for bad in ["x.txt", "-"] {
+    for (bad, why) in [("x.txt", "must be a .snn file"), ("-", "not standard output")] {
         let out = snnc(&dir, &["import", "model.keras", "-o", bad]);
         assert_eq!(out.status.code(), Some(1), "{}", shown(&dir, &out));
-        assert!(shown(&dir, &out).contains("must be a .snn file"), "{}", shown(&dir, &out));
+        assert!(shown(&dir, &out).contains(why), "{}", shown(&dir, &out));
         assert!(!dir.join(bad).exists(), "nothing written as {bad}");
     }
     // and a normal import writes both
