@@ -200,10 +200,15 @@ fn verify_passes_on_the_zoo_and_names_a_corrupted_layer() {
         rtol: 1e-5,
         layers: Vec::new(),
     };
-    let diffs = verify(&cfg).expect("runs");
+    let (diffs, notes) = snnc::verify::verify_with_notes(&cfg).expect("runs");
     let first = diffs.iter().find(|d| !d.ok).expect("a layer diverges");
     assert_eq!(first.layer, "c_same_s2");
     assert!(diffs.iter().take_while(|d| d.layer != "c_same_s2").all(|d| d.ok));
+    // and the rounding check says the difference is not rounding
+    assert!(
+        notes.iter().any(|n| n.contains("`c_same_s2`") && n.contains("not rounding")),
+        "{notes:?}"
+    );
     let _ = std::fs::remove_dir_all(&tmp);
 }
 
