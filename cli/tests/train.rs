@@ -229,6 +229,33 @@ fn trained_model_is_a_runnable_pair() {
     assert_eq!(before, std::fs::read(&first).expect("first"));
 }
 
+/// Training is deterministic for a seed and a thread count, in either float type: the same
+/// weights, byte for byte; another seed shuffles (and draws) differently.
+#[test]
+fn training_is_deterministic_for_a_seed_and_threads() {
+    let dir = scratch("det");
+    let ex = root().join("examples");
+    let data = snn_io::read_npz(&ex.join("mnist/train_8000_u8.npz")).expect("digits");
+    let images =
+        data["images"].slice_axis(ndarray::Axis(0), ndarray::Slice::from(0..300)).to_owned();
+    let small = dir.join("small.npz");
+    snn_io::write_npz(&small, &[("images", images.view())], snn_io::Precision::F64).expect("npz");
+    for dtype in [snnc::run::Dtype::Float32, snnc::run::Dtype::Float64] {
+        let weights = |name: &str, seed: u64| {
+            let out = dir.join(format!("{name}.snn"));
+            let mut cfg =
+                train_config(ex.join("autoencoder/autoencoder.snn"), small.clone(), out, seed);
+            cfg.epochs = 1;
+            cfg.dtype = dtype;
+            assert!(snnc::train::train(&cfg).is_ok(), "trains");
+            std::fs::read(dir.join(format!("{name}.safetensors"))).expect("weights")
+        };
+        let (a, b, c) = (weights("a", 7), weights("b", 7), weights("c", 8));
+        assert_eq!(a, b, "{}: the same seed and threads give other weights", dtype.name());
+        assert_ne!(a, c, "{}: another seed gives the same weights", dtype.name());
+    }
+}
+
 /// Bad data is named: a missing array, a wrong shape, a label out of range, a NaN.
 #[test]
 fn bad_data_is_named() {
