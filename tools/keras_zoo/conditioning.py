@@ -27,6 +27,7 @@ def main():
     p.add_argument("names", nargs="+")
     p.add_argument("--work", default="/tmp/snnc-apps")
     a = p.parse_args()
+    sys.setrecursionlimit(20000)  # the deepest ResNetRS models
     patch_float64()
     print("| model | f64: input × (1 + 2^-52) | f64 vs f32 (Keras) |")
     print("|---|---:|---:|")
