@@ -1,6 +1,6 @@
 //! `snnc run` and `snnc ir`: compile a model, feed its inputs, simulate, write probes.
 
-use ndarray::ArrayD;
+use ndarray::{ArrayD, IxDyn};
 use snn_compiler::backend::interp::Interp;
 use snn_compiler::target::{Executable, Target};
 use snn_compiler::{ir::Program, CompileConfig, SourceDb};
@@ -615,15 +615,23 @@ pub fn load_inputs(
     for (decl, arr) in program.inputs.iter().zip(given) {
         let shape = crate::render_shape(&decl.shape);
         let arr = arr.ok_or_else(|| fail(format!("missing input `{}`: give --input {}=FILE.npy with shape (batch, {}) or (batch, steps, {})", decl.name, decl.name, shape, shape)))?;
-        let s = arr.shape();
-        let held = s.len() == decl.shape.len() + 1 && s[1..] == decl.shape[..];
-        let per_step = s.len() == decl.shape.len() + 2 && s[2..] == decl.shape[..] && s[1] == steps;
+        let s = arr.shape().to_vec();
+        let held = s.len() >= 2 && sample_fits(&s[1..], &decl.shape);
+        let per_step = s.len() >= 3 && sample_fits(&s[2..], &decl.shape) && s[1] == steps;
         if !held && !per_step {
             return Err(fail(format!(
                 "input `{}` has shape {:?}; expected (batch, {shape}) or (batch, {}, {shape})",
                 decl.name, s, steps
             )));
         }
+        // a channel axis of 1 left out or added: the declared shape
+        let mut want = if held { vec![s[0]] } else { vec![s[0], s[1]] };
+        want.extend(&decl.shape);
+        let arr = arr
+            .as_standard_layout()
+            .into_owned()
+            .into_shape_with_order(IxDyn(&want))
+            .map_err(|e| fail(e.to_string()))?;
         match batch {
             None => batch = Some(s[0]),
             Some(b) if b != s[0] => {
@@ -634,6 +642,15 @@ pub fn load_inputs(
         inputs.push(arr.as_standard_layout().to_owned());
     }
     Ok((inputs, batch.unwrap_or(1)))
+}
+
+/// Whether one sample of shape `per` is one of a value declared `decl`: the same shape, or with
+/// a last axis of one channel left out or added (images `(28, 28)` for `[28, 28, 1]`, or
+/// `(28, 28, 1)` for `[28, 28]`).
+pub fn sample_fits(per: &[usize], decl: &[usize]) -> bool {
+    per == decl
+        || matches!(decl.split_last(), Some((1, rest)) if !rest.is_empty() && per == rest)
+        || matches!(per.split_last(), Some((1, rest)) if !decl.is_empty() && rest == decl)
 }
 
 /// Simulate `program` with the reference interpreter in `dtype` (any target: [`prepare`]);

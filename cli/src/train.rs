@@ -261,12 +261,9 @@ fn load_data(
         let s = a.shape();
         let size: usize = decl.shape.iter().product();
         let shape = crate::render_shape(&decl.shape);
-        // A last axis of one channel may be left out (images (n, 28, 28) for [28, 28, 1]).
-        let short = match decl.shape.split_last() {
-            Some((1, rest)) if !rest.is_empty() => rest,
-            _ => &decl.shape[..],
-        };
-        let fits = |per: &[usize]| per == &decl.shape[..] || per == short;
+        // A last axis of one channel may be left out or added (images (n, 28, 28) for
+        // [28, 28, 1]).
+        let fits = |per: &[usize]| crate::run::sample_fits(per, &decl.shape);
         let (t, ok) = if !s.is_empty() && fits(&s[1..]) {
             (1, true)
         } else if s.len() >= 2 && fits(&s[2..]) {

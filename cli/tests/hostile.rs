@@ -555,6 +555,39 @@ fn dtype_messages_name_what_the_format_reads() {
     insta::assert_snapshot!("dtype_complex", shown(&dir, &o));
 }
 
+#[test]
+fn a_channel_axis_of_one_may_be_added_or_left_out() {
+    let dir = scratch("channel");
+    let img = ndarray::Array::from_shape_fn((2, 3, 2), |(b, i, j)| (b * 6 + i * 2 + j) as f64);
+    let with = img.clone().into_shape_with_order((2, 3, 2, 1)).unwrap();
+    let bad = ndarray::Array::<f64, _>::zeros((2, 3, 3));
+    for (name, a) in [("plain", img.view().into_dyn()), ("chan", with.view().into_dyn())]
+        .into_iter()
+        .chain([("bad", bad.view().into_dyn())])
+    {
+        let path = dir.join(format!("{name}.npy"));
+        snn_io::write_npy(&path, a, snn_io::Precision::F64).unwrap();
+    }
+    for decl in ["[3, 2]", "[3, 2, 1]"] {
+        let text =
+            format!("input u: {decl}\nnode y: {decl}\nconnect u -> y synapse none\nprobe y\n");
+        std::fs::write(dir.join("m.snn"), text).unwrap();
+        for file in ["plain.npy", "chan.npy"] {
+            let o = snnc(&dir, &["run", "m.snn", "--steps", "1", "--input", file, "-o", "o.npz"]);
+            assert!(o.status.success(), "{decl} {file}: {}", shown(&dir, &o));
+            let y = &snn_io::read_npz(&dir.join("o.npz")).unwrap()["y"];
+            assert_eq!(
+                y.iter().copied().collect::<Vec<_>>(),
+                img.iter().copied().collect::<Vec<_>>()
+            );
+        }
+    }
+    // another shape is still refused
+    let o = snnc(&dir, &["run", "m.snn", "--steps", "1", "--input", "bad.npy", "-o", "o.npz"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(shown(&dir, &o).contains("has shape [2, 3, 3]"), "{}", shown(&dir, &o));
+}
+
 fn keras_case(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/keras").join(name).join("model.h5")
 }
