@@ -96,7 +96,7 @@ pub fn verify_with_notes(cfg: &VerifyConfig) -> Result<(Vec<LayerDiff>, Vec<Stri
         });
         opts.custom.extend(crate::import::custom_blocks(f, &here)?);
     }
-    let scratch;
+    let mut scratch_guard = None;
     let (snn_path, mut text, converted) = match &cfg.snn {
         Some(p) => {
             let text = std::fs::read_to_string(p)
@@ -105,8 +105,9 @@ pub fn verify_with_notes(cfg: &VerifyConfig) -> Result<(Vec<LayerDiff>, Vec<Stri
             (p.clone(), text, c)
         }
         None => {
-            scratch = std::env::temp_dir().join(format!("snnc-verify-{}", std::process::id()));
+            let scratch = std::env::temp_dir().join(format!("snnc-verify-{}", std::process::id()));
             std::fs::create_dir_all(&scratch).map_err(|e| e.to_string())?;
+            let scratch = &scratch_guard.insert(ScratchDir(scratch)).0;
             let c = convert(&model, "model.safetensors", &opts).map_err(|e| e.to_string())?;
             let named: Vec<(&str, ndarray::ArrayViewD<f64>)> =
                 c.tensors.iter().map(|(n, a)| (n.as_str(), a.view())).collect();
@@ -149,14 +150,19 @@ pub fn verify_with_notes(cfg: &VerifyConfig) -> Result<(Vec<LayerDiff>, Vec<Stri
         text.push_str(&format!("probe __verify_{i} = {prefix}{name}\n"));
     }
     let mut notes = Vec::new();
-    let result =
-        run_and_compare(&model, &snn_path, text, &converted.objects, cfg, &opts, &mut notes);
-    if cfg.snn.is_none() {
-        if let Some(dir) = snn_path.parent() {
-            let _ = std::fs::remove_dir_all(dir);
-        }
+    let diffs =
+        run_and_compare(&model, &snn_path, text, &converted.objects, cfg, &opts, &mut notes)?;
+    drop(scratch_guard);
+    Ok((diffs, notes))
+}
+
+/// A scratch directory removed when dropped, on every return (an error or not).
+struct ScratchDir(PathBuf);
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
     }
-    result.map(|diffs| (diffs, notes))
 }
 
 /// The rate neuron type a spiking one stands for (`lif` → `lif_rate`), `None` for types that are
@@ -320,10 +326,10 @@ fn run_and_compare(
 
 /// For the first layer outside the tolerance, a note measuring the network's own sensitivity
 /// to rounding there: Keras's evaluation again with every input multiplied by (1 + 2⁻⁵²), one
-/// unit in the last place. When that moves the layer about as much as snnc differs from it, the
-/// difference is what any other summation order gives (random BatchNormalization statistics
-/// make some deep networks amplify rounding enormously); when it moves it far less, the
-/// difference is semantic. The verdict stays the tolerance's.
+/// unit in the last place. When that moves the layer about as much as snnc differs from it (up
+/// to 10×), the difference is what any other summation order gives (random BatchNormalization
+/// statistics make some deep networks amplify rounding enormously); beyond 1000× it is not
+/// rounding; in between the note gives the ratio. The verdict stays the tolerance's.
 fn within_conditioning(
     model: &snn_keras::KerasModel,
     xs: &[ArrayD<f64>],
@@ -340,11 +346,18 @@ fn within_conditioning(
         snn_keras::evaluate_with::<f64>(model, &nudged, custom).map_err(|e| e.to_string())?;
     let (Some(a), Some(b)) = (eval.get(r), again.get(r)) else { return Ok(()) };
     let moved = a.iter().zip(b.iter()).fold(0.0f64, |m, (x, y)| m.max((x - y).abs()));
-    let verdict = if d.max_abs <= 10.0 * moved {
+    let ratio = d.max_abs / moved.max(f64::MIN_POSITIVE);
+    let verdict = if ratio <= 10.0 {
         "the network amplifies rounding this much, so the difference is the size any other \
          summation order gives, not a semantic one"
+            .to_string()
+    } else if ratio <= 1e3 {
+        format!(
+            "snnc differs {ratio:.0}× more than one rounding step moves it; rounding accumulated \
+             over many layers can reach that, a semantic error is usually orders of magnitude more"
+        )
     } else {
-        "far less than snnc's difference, which is therefore not rounding"
+        "far less than snnc's difference, which is therefore not rounding".to_string()
     };
     notes.push(format!(
         "multiplying the input by (1 + 2^-52), one unit in the last place, moves Keras's own \

@@ -20,6 +20,11 @@ half, or rerun after a fix with `--no-keras`):
   snnc    `snnc import` (`native`, or the number of `keras_layer` host ops), one step of
           `snnc run --dtype float64` against Keras float64 (max |snnc - keras| / max |keras|),
           `snnc verify` (every layer against snnc's Keras-semantics evaluator).
+
+`--calibrate-bn` (with its own `--work`) sets each BatchNormalization's moving statistics to
+those of its input over 8 random images, as a trained network has them: the deepest networks,
+which with random statistics amplify rounding enormously (tools/keras_zoo/conditioning.py),
+then normalise their activations, so the comparison measures semantics rather than chaos.
 """
 
 import argparse
@@ -77,6 +82,29 @@ def randomise_bn(model, rng):
             layer.set_weights([a.astype(np.float32) for a in ws])
 
 
+def bn_layers(model):
+    for layer in model.layers:
+        if isinstance(layer, tf.keras.Model):
+            yield from bn_layers(layer)
+        elif isinstance(layer, tf.keras.layers.BatchNormalization):
+            yield layer
+
+
+def calibrate_bn(model, rng, size):
+    """Moving statistics as a trained network has them: each BatchNormalization's mean and
+    variance set to those of its input over a batch of 8 random images (one call in training
+    mode with momentum 0); gamma and beta keep their random values. The network then normalises
+    its activations layer by layer instead of letting them grow with depth."""
+    layers = list(bn_layers(model))
+    saved = [layer.momentum for layer in layers]
+    for layer in layers:
+        layer.momentum = 0.0
+    x = rng.uniform(0, 255, (8, size, size, 3)).astype(np.float32)
+    model(x, training=True)
+    for layer, m in zip(layers, saved):
+        layer.momentum = m
+
+
 def build(name, size, floatx):
     tf.keras.backend.clear_session()
     tf.keras.backend.set_floatx(floatx)
@@ -95,7 +123,7 @@ def nengodl(model):
         return f"{type(e).__name__}: {str(e).splitlines()[0][:70]}"
 
 
-def keras_phase(name, work, with_nengodl):
+def keras_phase(name, work, with_nengodl, calibrated=False):
     size = SIZE.get(name, 32)
     base = os.path.join(work, name)
     if os.path.exists(base + "_f32.npy"):
@@ -103,6 +131,8 @@ def keras_phase(name, work, with_nengodl):
     rng = np.random.default_rng(sum(map(ord, name)))
     model = build(name, size, "float32")
     randomise_bn(model, rng)
+    if calibrated:
+        calibrate_bn(model, rng, size)
     weights = model.get_weights()
     model.save(base + ".h5", save_format="h5", include_optimizer=False)
     x = rng.uniform(0, 255, (1, size, size, 3)).astype(np.float32)
@@ -193,6 +223,8 @@ def main():
     p.add_argument("--no-snnc", action="store_true")
     p.add_argument("--work", default="/tmp/snnc-apps")
     p.add_argument("--table", action="store_true", help="print the table of cached results")
+    p.add_argument("--calibrate-bn", action="store_true",
+                   help="BatchNormalization statistics calibrated on random images (use its own --work)")
     a = p.parse_args()
     os.makedirs(a.work, exist_ok=True)
     patch_float64()
@@ -206,7 +238,7 @@ def main():
         base = os.path.join(a.work, name)
         if not a.no_keras and not a.table:
             try:
-                keras_phase(name, a.work, not a.no_nengodl)
+                keras_phase(name, a.work, not a.no_nengodl, a.calibrate_bn)
             except Exception as e:  # noqa: BLE001
                 rows.append(f"| {name} | {size} | Keras cannot build it: {str(e)[:60]} | | | |")
                 print(rows[-1], flush=True)
