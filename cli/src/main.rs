@@ -360,6 +360,10 @@ struct VerifyArgs {
     /// `.snn` blocks for custom classes and Lambdas (as given to `snnc import`).
     #[arg(long)]
     layers: Vec<PathBuf>,
+    /// Values to compare on: `[NAME=]FILE.npy`, `(batch, *shape)` per Keras input (NengoDL's
+    /// `verify(inputs=…)`); default: two random samples in [0, 1).
+    #[arg(long, value_name = "[NAME=]FILE.npy")]
+    input: Vec<String>,
 }
 
 fn main() -> ExitCode {
@@ -573,8 +577,8 @@ fn import_cmd(args: ImportArgs) -> ExitCode {
 
 /// `snnc verify`.
 fn verify_cmd(args: VerifyArgs) -> ExitCode {
-    let VerifyArgs { model, snn, atol, rtol, layers } = args;
-    let cfg = snnc::verify::VerifyConfig { model, snn, atol, rtol, layers };
+    let VerifyArgs { model, snn, atol, rtol, layers, input } = args;
+    let cfg = snnc::verify::VerifyConfig { model, snn, atol, rtol, layers, inputs: input };
     match snnc::verify::verify_with_notes(&cfg) {
         Ok((diffs, notes)) => {
             for n in &notes {

@@ -24,6 +24,9 @@ pub struct VerifyConfig {
     /// `--layers` files (custom classes, Lambdas): their layers are taken as the blocks compute
     /// them (Keras semantics of Python code are not available), the rest is still checked.
     pub layers: Vec<PathBuf>,
+    /// `--input [NAME=]FILE.npy`: the values to compare on, `(batch, *shape)` per Keras input
+    /// (as NengoDL's `Converter.verify(inputs=…)`); none given: two random samples in [0, 1).
+    pub inputs: Vec<String>,
 }
 
 /// The comparison of one layer.
@@ -59,6 +62,71 @@ fn inputs(model: &snn_keras::KerasModel) -> Result<Vec<ArrayD<f64>>, String> {
             Ok(ArrayD::from_shape_fn(IxDyn(&shape), |_| next()))
         })
         .collect()
+}
+
+/// The `--input [NAME=]FILE.npy` arrays, one per Keras input in the model's order, each
+/// `(batch, *shape)` with one batch size.
+fn given_inputs(
+    model: &snn_keras::KerasModel,
+    args: &[String],
+) -> Result<Vec<ArrayD<f64>>, String> {
+    let mut given: Vec<Option<ArrayD<f64>>> = vec![None; model.inputs.len()];
+    for arg in args {
+        let (name, path) = match arg.split_once('=') {
+            Some((n, p)) => (Some(n), Path::new(p)),
+            None => (None, Path::new(arg.as_str())),
+        };
+        let names: Vec<String> =
+            model.inputs.iter().map(|i| snn_keras::convert::sanitize(&i.name)).collect();
+        let k = match name {
+            Some(n) => names
+                .iter()
+                .position(|m| {
+                    m == n
+                        || model
+                            .inputs
+                            .iter()
+                            .any(|i| i.name == n && &snn_keras::convert::sanitize(&i.name) == m)
+                })
+                .ok_or_else(|| {
+                    format!("the model has no input `{n}` (inputs: {})", names.join(", "))
+                })?,
+            None if model.inputs.len() == 1 => 0,
+            None => {
+                return Err(format!(
+                    "the model has {} inputs: name them with --input NAME=FILE.npy",
+                    names.len()
+                ))
+            }
+        };
+        given[k] = Some(snn_io::read_npy(path).map_err(|e| e.to_string())?);
+    }
+    let mut batch = None;
+    let mut out = Vec::new();
+    for (i, a) in model.inputs.iter().zip(given) {
+        let name = snn_keras::convert::sanitize(&i.name);
+        let a = a.ok_or_else(|| format!("missing input `{name}`: give --input {name}=FILE.npy"))?;
+        let want: Vec<Option<usize>> = i.shape.clone();
+        let fits = a.ndim() == want.len() + 1
+            && a.shape()[1..].iter().zip(&want).all(|(&d, w)| w.is_none_or(|w| w == d));
+        if !fits || a.shape()[0] == 0 {
+            let shown: Vec<String> =
+                want.iter().map(|d| d.map_or("?".into(), |d| d.to_string())).collect();
+            return Err(format!(
+                "input `{name}` has shape {:?}; expected (batch, {})",
+                a.shape(),
+                shown.join(", ")
+            ));
+        }
+        match batch {
+            Some(b) if b != a.shape()[0] => {
+                return Err(format!("inputs disagree on the batch size: {b} and {}", a.shape()[0]))
+            }
+            _ => batch = Some(a.shape()[0]),
+        }
+        out.push(a);
+    }
+    Ok(out)
 }
 
 /// The name of the network a `snnc import --network NAME` file defines: a top-level
@@ -271,7 +339,7 @@ fn run_and_compare(
             kept.join(", ")
         ));
     }
-    let xs = inputs(model)?;
+    let xs = if cfg.inputs.is_empty() { inputs(model)? } else { given_inputs(model, &cfg.inputs)? };
     let mut ordered = Vec::new();
     for decl in &program.inputs {
         let k = model
@@ -281,7 +349,8 @@ fn run_and_compare(
             .ok_or_else(|| format!("the network's input `{}` is not a Keras input", decl.name))?;
         ordered.push(xs[k].clone());
     }
-    let out = interp::run(&program, 1, 2, &ordered)?;
+    let batch = ordered.first().map_or(1, |a| a.shape().first().copied().unwrap_or(1));
+    let out = interp::run(&program, 1, batch, &ordered)?;
     // snnc's value of each Keras tensor, (batch, *shape)
     let snnc_value = |r: &snn_keras::TensorRef| -> Option<ArrayD<f64>> {
         let i = objects.iter().position(|(t, _)| t == r)?;

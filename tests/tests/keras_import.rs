@@ -165,6 +165,7 @@ fn verify_passes_on_the_zoo_and_names_a_corrupted_layer() {
             atol: 1e-8,
             rtol: 1e-5,
             layers,
+            inputs: Vec::new(),
         };
         match verify(&cfg) {
             Ok(d) if d.iter().all(|l| l.ok) && !d.is_empty() => {}
@@ -199,6 +200,7 @@ fn verify_passes_on_the_zoo_and_names_a_corrupted_layer() {
         atol: 1e-8,
         rtol: 1e-5,
         layers: Vec::new(),
+        inputs: Vec::new(),
     };
     let (diffs, notes) = snnc::verify::verify_with_notes(&cfg).expect("runs");
     let first = diffs.iter().find(|d| !d.ok).expect("a layer diverges");
@@ -341,6 +343,7 @@ fn imported_network_inside_a_larger_model() {
             atol: 1e-8,
             rtol: 1e-5,
             layers: Vec::new(),
+            inputs: Vec::new(),
         };
         let diffs = verify(&vcfg).unwrap_or_else(|e| panic!("{model}: verify: {e}"));
         assert!(diffs.len() >= keras.layers.len(), "{model}: {} layers compared", diffs.len());
@@ -358,4 +361,53 @@ fn imported_network_inside_a_larger_model() {
         assert_eq!(first.layer, layer, "{model}");
         let _ = std::fs::remove_dir_all(&tmp);
     }
+}
+
+/// `verify --input`: the comparison runs on the values given (NengoDL's `verify(inputs=…)`), any
+/// batch size; a file of another shape is an error naming the input, and the interpreter
+/// refuses (never panics on) inputs whose batch is not the run's.
+#[test]
+fn verify_takes_the_inputs_given() {
+    let tmp = scratch("verify-input");
+    let model = PathBuf::from("keras/conv2d/model.h5");
+    let m = snn_keras::read_model(&model).expect("model");
+    let mut shape = vec![3usize];
+    shape.extend(m.inputs[0].shape.iter().map(|d| d.unwrap_or(1)));
+    let n: usize = shape.iter().product();
+    let x = ArrayD::from_shape_vec(
+        ndarray::IxDyn(&shape),
+        (0..n).map(|i| (i % 7) as f64 * 30.0).collect(),
+    )
+    .expect("shape");
+    let good = tmp.join("x.npy");
+    snn_io::write_npy(&good, x.view(), snn_io::Precision::F64).expect("npy");
+    let cfg = |input: &Path| snnc::verify::VerifyConfig {
+        model: model.clone(),
+        snn: None,
+        atol: 1e-8,
+        rtol: 1e-5,
+        layers: Vec::new(),
+        inputs: vec![input.display().to_string()],
+    };
+    let diffs = snnc::verify::verify(&cfg(&good)).expect("runs");
+    assert!(!diffs.is_empty() && diffs.iter().all(|d| d.ok), "{diffs:?}");
+    let bad = tmp.join("bad.npy");
+    let y = ArrayD::<f64>::zeros(ndarray::IxDyn(&shape[1..]));
+    snn_io::write_npy(&bad, y.view(), snn_io::Precision::F64).expect("npy");
+    let Err(e) = snnc::verify::verify(&cfg(&bad)) else { panic!("a wrong shape is refused") };
+    assert!(e.contains("expected (batch"), "{e}");
+    // the interpreter itself: three rows for a run of two is an error
+    let checked = {
+        let mut db = FsDb::new();
+        let root = db.add(
+            "m.snn",
+            None,
+            "input u: [2]\nnode y: [2]\nconnect u -> y synapse none\nprobe y\n".into(),
+        );
+        snn_compiler::compile(&mut db, root, &CompileConfig::default()).expect("compiles")
+    };
+    let three = ArrayD::<f64>::zeros(ndarray::IxDyn(&[3, 2]));
+    let Err(e) = interp::run(&checked, 1, 2, &[three]) else { panic!("refused") };
+    assert!(e.contains("holds 3 element(s)"), "{e}");
+    let _ = std::fs::remove_dir_all(&tmp);
 }

@@ -187,7 +187,18 @@ pub fn run_chunked<T: Real>(
     sink: &mut dyn FnMut(Vec<ArrayD<T>>) -> Result<(), String>,
 ) -> Result<(), String> {
     for (i, a) in inputs.iter().enumerate() {
-        program.check_held(i, a.len().checked_div(batch).unwrap_or(0))?;
+        // one row per batch element, each the value held or one per step
+        let name = program.inputs.get(i).map_or("?", |d| d.name.as_str());
+        let size: usize = program.inputs.get(i).map_or(0, |d| d.shape.iter().product());
+        let rows = a.shape().first().copied().unwrap_or(0);
+        let per_b = a.len().checked_div(rows).unwrap_or(0);
+        let per_step = size > 0 && per_b % size == 0 && per_b / size >= steps;
+        if rows != batch || (per_b != size && !per_step) {
+            return Err(format!(
+                "input `{name}` holds {rows} element(s) of {per_b} values; this run needs {batch} of {size} (held) or of {steps} steps × {size}"
+            ));
+        }
+        program.check_held(i, per_b)?;
     }
     let sim =
         Sim { program, consts: prepare::<T>(program)?, ops: all_ops(program).collect(), inputs };
