@@ -195,17 +195,21 @@ fn autoencoder_reaches_nengodl_test_error() {
     );
 }
 
+/// A small data set in `dir`: the first `n` shipped training digits, as `small.npz`.
+fn first_digits(dir: &Path, n: usize) -> PathBuf {
+    let data = snn_io::read_npz(&root().join("examples/mnist/train_8000_u8.npz")).expect("digits");
+    let images = data["images"].slice_axis(ndarray::Axis(0), ndarray::Slice::from(0..n)).to_owned();
+    let small = dir.join("small.npz");
+    snn_io::write_npz(&small, &[("images", images.view())], snn_io::Precision::F64).expect("npz");
+    small
+}
+
 /// The written pair runs, trains again, and refuses to overwrite its input.
 #[test]
 fn trained_model_is_a_runnable_pair() {
     let dir = scratch("pair");
     let ex = root().join("examples");
-    // a small data set: the first 100 digits
-    let data = snn_io::read_npz(&ex.join("mnist/train_8000_u8.npz")).expect("digits");
-    let images =
-        data["images"].slice_axis(ndarray::Axis(0), ndarray::Slice::from(0..100)).to_owned();
-    let small = dir.join("small.npz");
-    snn_io::write_npz(&small, &[("images", images.view())], snn_io::Precision::F64).expect("npz");
+    let small = first_digits(&dir, 100);
     let first = dir.join("first.snn");
     let mut cfg =
         train_config(ex.join("autoencoder/autoencoder.snn"), small.clone(), first.clone(), 1);
@@ -235,11 +239,7 @@ fn trained_model_is_a_runnable_pair() {
 fn training_is_deterministic_for_a_seed_and_threads() {
     let dir = scratch("det");
     let ex = root().join("examples");
-    let data = snn_io::read_npz(&ex.join("mnist/train_8000_u8.npz")).expect("digits");
-    let images =
-        data["images"].slice_axis(ndarray::Axis(0), ndarray::Slice::from(0..300)).to_owned();
-    let small = dir.join("small.npz");
-    snn_io::write_npz(&small, &[("images", images.view())], snn_io::Precision::F64).expect("npz");
+    let small = first_digits(&dir, 300);
     for dtype in [snnc::run::Dtype::Float32, snnc::run::Dtype::Float64] {
         let weights = |name: &str, seed: u64| {
             let out = dir.join(format!("{name}.snn"));
