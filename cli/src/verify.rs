@@ -156,12 +156,15 @@ pub fn verify(cfg: &VerifyConfig) -> Result<Vec<LayerDiff>, String> {
 pub fn verify_with_notes(cfg: &VerifyConfig) -> Result<(Vec<LayerDiff>, Vec<String>), String> {
     let model = snn_keras::read_model(&cfg.model).map_err(|e| e.to_string())?;
     let mut opts = Options::default();
+    // one scratch directory per call (calls may run at once in one process)
+    static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let scratch_dir =
+        std::env::temp_dir().join(format!("snnc-verify-{}-{call}", std::process::id()));
     for f in &cfg.layers {
         // in-memory runs use a scratch directory that does not exist yet: the block file is
         // then imported by its absolute path
-        let here = cfg.snn.clone().unwrap_or_else(|| {
-            std::env::temp_dir().join(format!("snnc-verify-{}", std::process::id())).join("m.snn")
-        });
+        let here = cfg.snn.clone().unwrap_or_else(|| scratch_dir.join("m.snn"));
         opts.custom.extend(crate::import::custom_blocks(f, &here)?);
     }
     let mut scratch_guard = None;
@@ -173,9 +176,8 @@ pub fn verify_with_notes(cfg: &VerifyConfig) -> Result<(Vec<LayerDiff>, Vec<Stri
             (p.clone(), text, c)
         }
         None => {
-            let scratch = std::env::temp_dir().join(format!("snnc-verify-{}", std::process::id()));
-            std::fs::create_dir_all(&scratch).map_err(|e| e.to_string())?;
-            let scratch = &scratch_guard.insert(ScratchDir(scratch)).0;
+            std::fs::create_dir_all(&scratch_dir).map_err(|e| e.to_string())?;
+            let scratch = &scratch_guard.insert(ScratchDir(scratch_dir)).0;
             let c = convert(&model, "model.safetensors", &opts).map_err(|e| e.to_string())?;
             let named: Vec<(&str, ndarray::ArrayViewD<f64>)> =
                 c.tensors.iter().map(|(n, a)| (n.as_str(), a.view())).collect();
