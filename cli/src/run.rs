@@ -585,31 +585,9 @@ pub fn load_inputs(
     steps: usize,
 ) -> Result<(Vec<ArrayD<f64>>, usize), Failure> {
     // Match --input arguments to the model's inputs.
-    let mut given: Vec<Option<ArrayD<f64>>> = vec![None; program.inputs.len()];
-    for arg in args {
-        let (name, path) = match arg.split_once('=') {
-            Some((n, p)) => (Some(n.to_string()), PathBuf::from(p)),
-            None => (None, PathBuf::from(arg)),
-        };
-        let idx = match &name {
-            Some(n) => program.inputs.iter().position(|i| &i.name == n).ok_or_else(|| {
-                let names: Vec<&str> = program.inputs.iter().map(|i| i.name.as_str()).collect();
-                fail(format!(
-                    "the model has no input `{n}` (inputs: {})",
-                    if names.is_empty() { "none".to_string() } else { names.join(", ") }
-                ))
-            })?,
-            None if program.inputs.len() == 1 => 0,
-            None => {
-                return Err(fail(format!(
-                    "the model has {} inputs: name them with --input NAME=FILE.npy",
-                    program.inputs.len()
-                )))
-            }
-        };
-        let arr = snn_io::read_npy(&path).map_err(|e| fail(e.to_string()))?;
-        given[idx] = Some(arr);
-    }
+    let names: Vec<&str> = program.inputs.iter().map(|i| i.name.as_str()).collect();
+    let given =
+        read_named_inputs(args, &names, |n| names.iter().position(|m| *m == n)).map_err(fail)?;
     let mut inputs = Vec::new();
     let mut batch = None;
     for (decl, arr) in program.inputs.iter().zip(given) {
@@ -642,6 +620,40 @@ pub fn load_inputs(
         inputs.push(arr.as_standard_layout().to_owned());
     }
     Ok((inputs, batch.unwrap_or(1)))
+}
+
+/// `--input [NAME=]FILE.npy` arguments read into one slot per input (`names`, in order; `find`
+/// maps a given name to its slot; a bare file is the only input's). An error names an unknown
+/// input, or asks for names when there are several inputs.
+pub fn read_named_inputs(
+    args: &[String],
+    names: &[&str],
+    find: impl Fn(&str) -> Option<usize>,
+) -> Result<Vec<Option<ArrayD<f64>>>, String> {
+    let mut given: Vec<Option<ArrayD<f64>>> = vec![None; names.len()];
+    for arg in args {
+        let (name, path) = match arg.split_once('=') {
+            Some((n, p)) => (Some(n), PathBuf::from(p)),
+            None => (None, PathBuf::from(arg)),
+        };
+        let idx = match name {
+            Some(n) => find(n).ok_or_else(|| {
+                format!(
+                    "the model has no input `{n}` (inputs: {})",
+                    if names.is_empty() { "none".to_string() } else { names.join(", ") }
+                )
+            })?,
+            None if names.len() == 1 => 0,
+            None => {
+                return Err(format!(
+                    "the model has {} inputs: name them with --input NAME=FILE.npy",
+                    names.len()
+                ))
+            }
+        };
+        given[idx] = Some(snn_io::read_npy(&path).map_err(|e| e.to_string())?);
+    }
+    Ok(given)
 }
 
 /// Whether one sample of shape `per` is one of a value declared `decl`: the same shape, or with

@@ -70,37 +70,13 @@ fn given_inputs(
     model: &snn_keras::KerasModel,
     args: &[String],
 ) -> Result<Vec<ArrayD<f64>>, String> {
-    let mut given: Vec<Option<ArrayD<f64>>> = vec![None; model.inputs.len()];
-    for arg in args {
-        let (name, path) = match arg.split_once('=') {
-            Some((n, p)) => (Some(n), Path::new(p)),
-            None => (None, Path::new(arg.as_str())),
-        };
-        let names: Vec<String> =
-            model.inputs.iter().map(|i| snn_keras::convert::sanitize(&i.name)).collect();
-        let k = match name {
-            Some(n) => names
-                .iter()
-                .position(|m| {
-                    m == n
-                        || model
-                            .inputs
-                            .iter()
-                            .any(|i| i.name == n && &snn_keras::convert::sanitize(&i.name) == m)
-                })
-                .ok_or_else(|| {
-                    format!("the model has no input `{n}` (inputs: {})", names.join(", "))
-                })?,
-            None if model.inputs.len() == 1 => 0,
-            None => {
-                return Err(format!(
-                    "the model has {} inputs: name them with --input NAME=FILE.npy",
-                    names.len()
-                ))
-            }
-        };
-        given[k] = Some(snn_io::read_npy(path).map_err(|e| e.to_string())?);
-    }
+    // an input is named as `snnc import` names it, or by its Keras name
+    let names: Vec<String> =
+        model.inputs.iter().map(|i| snn_keras::convert::sanitize(&i.name)).collect();
+    let shown: Vec<&str> = names.iter().map(String::as_str).collect();
+    let given = crate::run::read_named_inputs(args, &shown, |n| {
+        model.inputs.iter().zip(&names).position(|(i, m)| m == n || i.name == n)
+    })?;
     let mut batch = None;
     let mut out = Vec::new();
     for (i, a) in model.inputs.iter().zip(given) {
