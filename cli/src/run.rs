@@ -406,7 +406,7 @@ pub fn run(cfg: &RunConfig) -> Result<(), Failure> {
     if let Some(chunk) = chunk {
         if !prepared.streams() {
             return Err(too_big(&format!(
-                ", and the `{}` backend holds a whole run (the `jit` and `interp` backends stream probes to disk)",
+                ", and the `{}` backend holds a whole run in memory",
                 target.name()
             )));
         }

@@ -734,22 +734,24 @@ fn probes_beyond_the_memory_limit_stream_to_the_same_file() {
         );
         assert!(a.len() > 4 << 20);
         assert!(a == b, "{dtype}: the streamed file differs");
-        // the interpreter streams too, through the same run loop: its streamed file is its
-        // whole run's, byte for byte
-        let interp = [&base[..], &["--backend", "interp"]].concat();
-        let whole = snnc(&dir, &[&interp[..], &["-o", "iw.npz"]].concat());
-        assert!(whole.status.success(), "{}", shown(&dir, &whole));
-        let streamed =
-            snnc(&dir, &[&interp[..], &["-o", "is.npz", "--max-memory", "4M", "-v"]].concat());
-        let err = shown(&dir, &streamed);
-        assert!(streamed.status.success(), "{err}");
-        assert!(err.contains("probes stream to"), "{err}");
-        let (a, b) = (
-            std::fs::read(dir.join("iw.npz")).unwrap(),
-            std::fs::read(dir.join("is.npz")).unwrap(),
-        );
-        assert!(a.len() > 4 << 20);
-        assert!(a == b, "{dtype}: the interpreter's streamed file differs");
+        // the interpreter and the loihi target (its chip between two host parts) stream too,
+        // through the same run loop: each streamed file is its whole run's, byte for byte
+        for backend in ["interp", "loihi"] {
+            let other = [&base[..], &["--backend", backend]].concat();
+            let whole = snnc(&dir, &[&other[..], &["-o", "ow.npz"]].concat());
+            assert!(whole.status.success(), "{}", shown(&dir, &whole));
+            let streamed =
+                snnc(&dir, &[&other[..], &["-o", "os.npz", "--max-memory", "4M", "-v"]].concat());
+            let err = shown(&dir, &streamed);
+            assert!(streamed.status.success(), "{err}");
+            assert!(err.contains("probes stream to"), "{err}");
+            let (a, b) = (
+                std::fs::read(dir.join("ow.npz")).unwrap(),
+                std::fs::read(dir.join("os.npz")).unwrap(),
+            );
+            assert!(a.len() > 4 << 20);
+            assert!(a == b, "{dtype}: the {backend} backend's streamed file differs");
+        }
     }
 }
 

@@ -75,8 +75,8 @@ pub trait Target: Sync {
     ) -> Result<Box<dyn Executable>, TargetError>;
 }
 
-/// A program prepared by a [`Target`], ready to run any number of times.
-pub trait Executable {
+/// A program prepared by a [`Target`], ready to run any number of times, from any thread.
+pub trait Executable: Send + Sync {
     /// Runs `steps` steps for `batch` elements. `inputs[i]` is `(batch, *shape)` (held) or
     /// `(batch, steps, *shape)` (per step) for program input `i`; returns one array per probe,
     /// `(batch, samples, *shape)`, widened to `f64` (exactly, for float32 runs). `threads`:
@@ -122,6 +122,29 @@ pub trait Executable {
         let out = self.run(steps, batch, inputs, threads, progress)?;
         sink(out).map_err(TargetError::Run)
     }
+
+    /// Batch element `b` at `t = 0`, to be run chunk by chunk with each chunk's inputs given
+    /// as it comes (what composes programs: the loihi target's host parts around its chip).
+    fn element(&self, b: usize) -> Result<Box<dyn Resumable + '_>, TargetError> {
+        let _ = b;
+        Err(TargetError::Run("this target cannot run an element chunk by chunk".into()))
+    }
+}
+
+/// One batch element of an [`Executable`], advanced chunk by chunk.
+pub trait Resumable: Send {
+    /// Runs steps `k0 + 1 ..= k1` (`steps`; the element has run `k0`). `inputs[i]` holds
+    /// program input `i`'s values for those steps: one sample (held) or `k1 − k0` samples (per
+    /// step); `out[i]` receives probe `i`'s samples of those steps
+    /// ([`snn_runtime::batch::ProbeSpec::samples`]`(k0, k1)` times its size). `report(n)`
+    /// after every `n` steps run.
+    fn advance(
+        &mut self,
+        steps: (u64, u64),
+        inputs: &[&[f64]],
+        out: &mut [&mut [f64]],
+        report: &mut dyn FnMut(u64),
+    ) -> Result<(), TargetError>;
 }
 
 /// Prepares `program` on `target` and runs it once: [`Target::prepare`] then

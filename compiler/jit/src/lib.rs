@@ -56,7 +56,7 @@ use cranelift_jit::JITModule;
 use ndarray::ArrayD;
 use snn_compiler::ir::opt::{self, Pass};
 use snn_compiler::ir::Program;
-use snn_compiler::target::{Executable, Target, TargetError};
+use snn_compiler::target::{Executable, Resumable, Target, TargetError};
 use snn_exec::{InputInfo, Layout, Plan, ProbeInfo, Runner};
 use snn_runtime::Precision;
 use std::time::{Duration, Instant};
@@ -83,18 +83,43 @@ enum Inner {
 /// A program compiled to native code, ready to run any number of times.
 pub struct Compiled {
     inner: Inner,
-    module: Option<JITModule>,
+    module: Option<Code>,
     compile_time: Duration,
     code_size: usize,
     host_ops: Vec<String>,
 }
 
+/// The JIT module owning the generated code: after finalizing it is only kept to free the
+/// code's memory when the program goes.
+struct Code(JITModule);
+
+// SAFETY: nothing uses the module after finalizing (the code is called through `Runner`s, which
+// are Send and Sync); it is only dropped, by `Compiled::drop`, once.
+unsafe impl Send for Code {}
+// SAFETY: as above: no method of the module is called through a shared reference.
+unsafe impl Sync for Code {}
+
 impl Drop for Compiled {
     fn drop(&mut self) {
-        if let Some(m) = self.module.take() {
+        if let Some(Code(m)) = self.module.take() {
             // SAFETY: the code is only called through `self`, which is going away.
             unsafe { m.free_memory() };
         }
+    }
+}
+
+/// A batch element of compiled code as a [`Resumable`].
+struct Resume<'a, T>(snn_exec::Resume<'a, T>);
+
+impl<T: snn_exec::Float> Resumable for Resume<'_, T> {
+    fn advance(
+        &mut self,
+        steps: (u64, u64),
+        inputs: &[&[f64]],
+        out: &mut [&mut [f64]],
+        report: &mut dyn FnMut(u64),
+    ) -> Result<(), TargetError> {
+        self.0.advance(steps, inputs, out, report).map_err(TargetError::Run)
     }
 }
 
@@ -174,6 +199,13 @@ impl Executable for Compiled {
         .map_err(TargetError::Run)
     }
 
+    fn element(&self, b: usize) -> Result<Box<dyn Resumable + '_>, TargetError> {
+        match &self.inner {
+            Inner::F64(r) => Ok(Box::new(Resume(r.resume(b).map_err(TargetError::Run)?))),
+            Inner::F32(r) => Ok(Box::new(Resume(r.resume(b).map_err(TargetError::Run)?))),
+        }
+    }
+
     fn describe(&self) -> Vec<String> {
         let mut lines = vec![format!(
             "jit: compiled in {:.2} ms ({} bytes of code, {} values of state per batch element)",
@@ -209,7 +241,7 @@ pub fn compile(program: &Program, precision: Precision) -> Result<Compiled, JitE
     };
     Ok(Compiled {
         inner,
-        module: Some(module),
+        module: Some(Code(module)),
         compile_time: start.elapsed(),
         code_size: size,
         host_ops,

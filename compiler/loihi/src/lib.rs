@@ -18,9 +18,10 @@ pub mod nef;
 pub mod split;
 
 use chip::Chip;
-use ndarray::{ArrayD, Axis, IxDyn, Slice};
+use ndarray::{ArrayD, IxDyn};
 use snn_compiler::ir::{opt, Program};
-use snn_compiler::target::{Executable, Target, TargetError};
+use snn_compiler::target::{Executable, Resumable, Target, TargetError};
+use snn_runtime::batch::{self, ProbeSpec, Stepper};
 use snn_runtime::Precision;
 use snn_syntax::Diagnostic;
 
@@ -174,9 +175,7 @@ pub fn prepare(program: &Program, precision: Precision) -> Result<Prepared, Targ
                 .collect::<Vec<_>>()
                 .join("; "),
         })?;
-        let host = host::HostPart::new(program, &chip.net, precision)?;
-        let emu = emulator::Program::new(&chip);
-        Ok(Prepared { chip, emu, host, n_probes: program.probes.len() })
+        Prepared::new(program, chip, precision)
     }
 }
 
@@ -186,38 +185,425 @@ pub struct Prepared {
     pub chip: Chip,
     emu: emulator::Program,
     host: host::HostPart,
-    n_probes: usize,
+    /// Values per sample of each program input.
+    input_sizes: Vec<usize>,
+    /// Per program probe: where it is computed.
+    places: Vec<Place>,
+    /// Per chip probe: the program probe it is.
+    chip_places: Vec<usize>,
+    /// Per probe of the host's post part: name, values per sample, steps per sample, shape.
+    host_specs: Vec<(String, usize, usize, Vec<usize>)>,
+    /// Per chip probe: the compartments it reads, in output order.
+    index: Vec<Vec<usize>>,
+    /// Per host population sending spikes: its compartments.
+    send_index: Vec<Vec<usize>>,
+    /// Per input of the host's post part the chip feeds: (input among the chip inputs,
+    /// compartments, spike height or decoded value weight, is a decoded value).
+    recv_index: Vec<(usize, Vec<usize>, f64, bool)>,
 }
 
-/// Values a batch chunk's host arrays may hold (the chunk shrinks to fit).
-const CHUNK_VALUES: usize = 1 << 25;
+/// Where a program probe is computed.
+#[derive(Clone, Copy)]
+enum Place {
+    /// Read from the chip: chip probe `i`.
+    Chip(usize),
+    /// Computed by the host's post part: its probe `i`.
+    Host(usize),
+}
 
 impl Prepared {
-    /// Spike height (amplitude / dt) of population `pop`.
-    fn height(&self, pop: usize) -> f64 {
-        let net = &self.chip.net;
-        match net.populations[pop].blocks.first() {
-            Some(&b) => (1.0 / net.dt) * net.blocks[b].amplitude,
-            None => 1.0 / net.dt,
+    fn new(program: &Program, chip: Chip, precision: Precision) -> Result<Self, TargetError> {
+        let host = host::HostPart::new(program, &chip.net, precision)?;
+        let emu = emulator::Program::new(&chip);
+        let net = &chip.net;
+        let (mut n_chip, mut n_host) = (0, 0);
+        let mut places = Vec::with_capacity(net.probe_place.len());
+        for place in &net.probe_place {
+            places.push(match place {
+                Some(_) => (Place::Chip(n_chip), n_chip += 1).0,
+                None => (Place::Host(n_host), n_host += 1).0,
+            });
+        }
+        if n_chip != net.probes.len() || n_host != host.probes.len() {
+            return Err(TargetError::Invalid {
+                target: NAME,
+                what: "probes not all placed".into(),
+            });
+        }
+        let index = net
+            .probes
+            .iter()
+            .map(|p| {
+                let all = chip.population_index(p.population);
+                p.select.iter().map(|&i| all[i]).collect()
+            })
+            .collect();
+        let send_index = host.sends.iter().map(|&k| chip.population_index(k)).collect();
+        let recv_index = match &host.post {
+            Some(post) => post
+                .chip_inputs
+                .iter()
+                .enumerate()
+                .filter(|(j, _)| post.used[*j])
+                .map(|(j, &k)| {
+                    let idx = chip.population_index(k);
+                    match post.values[j] {
+                        Some(radius) => {
+                            let b0 = net.populations[k].blocks[0];
+                            (j, idx, radius / chip.discrete[b0].v_scale, true)
+                        }
+                        None => (j, idx, height(net, k), false),
+                    }
+                })
+                .collect(),
+            None => Vec::new(),
+        };
+        let input_sizes = program.inputs.iter().map(|d| d.shape.iter().product()).collect();
+        let chip_places = (0..n_chip)
+            .map(|pi| places.iter().position(|pl| matches!(pl, Place::Chip(i) if *i == pi)))
+            .collect::<Option<Vec<usize>>>()
+            .ok_or_else(|| TargetError::Invalid {
+                target: NAME,
+                what: "a chip probe is unplaced".into(),
+            })?;
+        let mut host_specs = Vec::with_capacity(host.probes.len());
+        for &i in &host.probes {
+            let d = program.probes.get(i).ok_or_else(|| TargetError::Invalid {
+                target: NAME,
+                what: "a host probe is not the program's".into(),
+            })?;
+            let size = program.signals.get(d.signal.0 as usize).map_or(0, |s| s.size);
+            host_specs.push((d.name.clone(), size, d.every, d.shape.clone()));
+        }
+        Ok(Prepared {
+            chip,
+            emu,
+            host,
+            input_sizes,
+            places,
+            chip_places,
+            host_specs,
+            index,
+            send_index,
+            recv_index,
+        })
+    }
+
+    /// Values per sample of chip probe `pi`.
+    fn chip_probe_size(&self, pi: usize) -> usize {
+        match self.chip.net.probes[pi].key {
+            block::ProbeKey::Decoded { .. } => self.index[pi].len() / 2,
+            _ => self.index[pi].len(),
         }
     }
 }
 
-/// Rows `b0..b0 + nb` of every input (all of its batch when it has one row).
-fn slice_batch(inputs: &[ArrayD<f64>], b0: usize, nb: usize) -> Vec<ArrayD<f64>> {
-    inputs
-        .iter()
-        .map(|a| {
-            if a.shape().first().copied().unwrap_or(0) > b0 {
-                a.slice_axis(Axis(0), Slice::from(b0..b0 + nb)).to_owned()
+/// Spike height (amplitude / dt) of population `pop`.
+fn height(net: &block::Net, pop: usize) -> f64 {
+    match net.populations[pop].blocks.first() {
+        Some(&b) => (1.0 / net.dt) * net.blocks[b].amplitude,
+        None => 1.0 / net.dt,
+    }
+}
+
+/// A prepared program with the inputs of one run: what the run loop steps.
+struct Bound<'a> {
+    prep: &'a Prepared,
+    inputs: &'a [ArrayD<f64>],
+}
+
+/// One batch element between chunks: the chip's state, the host parts' elements, and what
+/// crosses a chunk's end.
+struct Elem<'a> {
+    state: emulator::State,
+    pre: Option<Box<dyn Resumable + 'a>>,
+    post: Option<Box<dyn Resumable + 'a>>,
+    /// Per chip probe: rate monitors' spikes summed since the first step.
+    sums: Vec<Vec<f64>>,
+    /// Per chip probe: decoded probes' filtered values (nengo-loihi's `ProbeFilter`).
+    filtered: Vec<Vec<f64>>,
+    /// Per host population sending spikes: its spikes of the last step run.
+    sent_last: Vec<Vec<f64>>,
+    /// Per chip input of the post part: what the chip sent at the last step run (the host
+    /// reads it at the next step).
+    recv_last: Vec<Vec<f64>>,
+}
+
+impl Bound<'_> {
+    /// Batch element `b`'s values of input `i` for steps `k0 + 1 ..= k1`: held, or per step.
+    fn input_rows(&self, b: usize, (k0, k1): (u64, u64)) -> Result<Vec<&[f64]>, String> {
+        let mut rows = Vec::with_capacity(self.inputs.len());
+        for (a, &size) in self.inputs.iter().zip(&self.prep.input_sizes) {
+            let flat = a.as_slice().ok_or("an input array is not contiguous")?;
+            let per_b = flat.len() / a.shape().first().copied().unwrap_or(1).max(1);
+            let row = &flat[b * per_b..(b + 1) * per_b];
+            rows.push(if per_b == size {
+                row
             } else {
-                a.clone()
+                &row[k0 as usize * size..k1 as usize * size]
+            });
+        }
+        Ok(rows)
+    }
+
+    /// [`Stepper::advance`], calling `observe` with the emulator's state after every chip step.
+    fn advance_observed(
+        &self,
+        e: &mut Elem<'_>,
+        b: usize,
+        (k0, k1): (u64, u64),
+        out: &mut [&mut [f64]],
+        report: &mut dyn FnMut(u64),
+        mut observe: Option<&mut dyn FnMut(&emulator::State)>,
+    ) -> Result<(), String> {
+        let p = self.prep;
+        let net = &p.chip.net;
+        let n = (k1 - k0) as usize;
+        let own = self.input_rows(b, (k0, k1))?;
+        let held_zeros = |part: &host::Part| -> Vec<Vec<f64>> {
+            part.chip_inputs
+                .iter()
+                .zip(&part.values)
+                .map(|(&k, v)| vec![0.0; net.populations[k].n / if v.is_some() { 2 } else { 1 }])
+                .collect()
+        };
+        // the host's pre part: the spikes the host populations send in these steps
+        let mut sent: Vec<Vec<f64>> =
+            p.host.sends.iter().map(|&k| vec![0.0; n * net.populations[k].n]).collect();
+        if let (Some(pre), Some(part)) = (e.pre.as_mut(), &p.host.pre) {
+            let zeros = held_zeros(part);
+            let mut ins = own.clone();
+            ins.extend(zeros.iter().map(Vec::as_slice));
+            let mut outs: Vec<&mut [f64]> = sent.iter_mut().map(Vec::as_mut_slice).collect();
+            pre.advance((k0, k1), &ins, &mut outs, &mut |_| {}).map_err(|e| e.to_string())?;
+        }
+        // what the chip sends the post part, one row per host step k0 + 1 ..= k1
+        let mut recv: Vec<Vec<f64>> = match &p.host.post {
+            Some(post) => held_zeros(post)
+                .into_iter()
+                .zip(&post.used)
+                .map(|(z, &u)| if u { vec![0.0; n * z.len()] } else { z })
+                .collect(),
+            None => Vec::new(),
+        };
+        let mut filled = vec![0usize; net.probes.len()];
+        for k in k0 as usize + 1..=k1 as usize {
+            // host spikes of step k - 1 arrive now (none at the first step)
+            for (si, idx) in p.send_index.iter().enumerate() {
+                let m = idx.len();
+                let prev: &[f64] = if k < 2 {
+                    &[]
+                } else if k - 1 == k0 as usize {
+                    &e.sent_last[si]
+                } else {
+                    let r = k - 2 - k0 as usize;
+                    &sent[si][r * m..(r + 1) * m]
+                };
+                for (i, &g) in idx.iter().enumerate() {
+                    e.state.spiked[g] = prev.get(i).is_some_and(|&v| v != 0.0);
+                }
             }
+            e.state.step(&p.emu);
+            if let Some(f) = observe.as_mut() {
+                f(&e.state);
+            }
+            for (pi, pr) in net.probes.iter().enumerate() {
+                let h = height(net, pr.population);
+                let idx = &p.index[pi];
+                if pr.key == block::ProbeKey::SpikeSum {
+                    for (s, &g) in e.sums[pi].iter_mut().zip(idx) {
+                        if e.state.spiked[g] {
+                            *s += h;
+                        }
+                    }
+                }
+                if let block::ProbeKey::Decoded { radius, tau } = pr.key {
+                    let b0 = net.populations[pr.population].blocks[0];
+                    let w = radius / p.chip.discrete[b0].v_scale;
+                    let a = if tau > 0.0 { (-net.dt / tau).exp() } else { 0.0 };
+                    let d = idx.len() / 2;
+                    for (j, y) in e.filtered[pi].iter_mut().enumerate() {
+                        let on = f64::from(e.state.voltage[idx[j]]);
+                        let off = f64::from(e.state.voltage[idx[d + j]]);
+                        *y = a * *y + (1.0 - a) * (on * w + off * -w);
+                    }
+                }
+                if k % pr.every.max(1) != 0 {
+                    continue;
+                }
+                let dst = &mut out[p.chip_places[pi]];
+                let size = p.chip_probe_size(pi);
+                let row = dst
+                    .get_mut(filled[pi]..filled[pi] + size)
+                    .ok_or("a chip probe holds more samples than its buffer")?;
+                filled[pi] += size;
+                match pr.key {
+                    block::ProbeKey::Decoded { .. } => row.copy_from_slice(&e.filtered[pi]),
+                    block::ProbeKey::SpikeSum => row.copy_from_slice(&e.sums[pi]),
+                    block::ProbeKey::Spikes => {
+                        for (v, &g) in row.iter_mut().zip(idx) {
+                            *v = if e.state.spiked[g] { h } else { 0.0 };
+                        }
+                    }
+                    block::ProbeKey::Voltage => {
+                        for (v, &g) in row.iter_mut().zip(idx) {
+                            *v = f64::from(e.state.voltage[g]);
+                        }
+                    }
+                }
+            }
+            // the host reads at step k what the chip sent at step max(k − 1, 1): chip step k
+            // is host step k + 1 (and host step 1 for the first)
+            for (r, (j, idx, w, value)) in p.recv_index.iter().enumerate() {
+                let width = if *value { idx.len() / 2 } else { idx.len() };
+                let mut row = vec![0.0; width];
+                if *value {
+                    // nengo-loihi's chip-to-host probe: (v_on − v_off) · r / v_scale
+                    let d = idx.len() / 2;
+                    for (i, v) in row.iter_mut().enumerate() {
+                        let on = f64::from(e.state.voltage[idx[i]]);
+                        let off = f64::from(e.state.voltage[idx[d + i]]);
+                        *v = on * *w + off * -*w;
+                    }
+                } else {
+                    for (v, &g) in row.iter_mut().zip(idx) {
+                        *v = if e.state.spiked[g] { *w } else { 0.0 };
+                    }
+                }
+                let local = k - 1 - k0 as usize;
+                let buf = &mut recv[*j];
+                if k == 1 {
+                    buf[..width].copy_from_slice(&row);
+                } else if local == 0 {
+                    // host step k0 + 1 reads chip step k0, run in the previous chunk
+                    buf[..width].copy_from_slice(&e.recv_last[r]);
+                }
+                if local + 1 < n {
+                    buf[(local + 1) * width..(local + 2) * width].copy_from_slice(&row);
+                }
+                if k == k1 as usize {
+                    e.recv_last[r] = row;
+                }
+            }
+            if (k - k0 as usize).is_multiple_of(1000) {
+                report(1000);
+            }
+        }
+        report((n % 1000) as u64);
+        for (last, s) in e.sent_last.iter_mut().zip(&sent) {
+            if n > 0 {
+                let m = last.len();
+                last.copy_from_slice(&s[(n - 1) * m..n * m]);
+            }
+        }
+        if let Some(post) = e.post.as_mut() {
+            let mut ins = own;
+            ins.extend(recv.iter().map(Vec::as_slice));
+            let mut outs: Vec<Option<&mut [f64]>> = out
+                .iter_mut()
+                .zip(&p.places)
+                .map(|(o, pl)| matches!(pl, Place::Host(_)).then_some(&mut **o))
+                .collect();
+            let mut host_outs: Vec<&mut [f64]> = Vec::with_capacity(p.host.probes.len());
+            for &i in &p.host.probes {
+                host_outs.push(
+                    outs.get_mut(i).and_then(Option::take).ok_or("a host probe is misplaced")?,
+                );
+            }
+            post.advance((k0, k1), &ins, &mut host_outs, &mut |_| {}).map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
+}
+
+impl<'a> Stepper<f64> for Bound<'a> {
+    type Element = Elem<'a>;
+
+    fn element(&self, b: usize) -> Result<Elem<'a>, String> {
+        let p = self.prep;
+        let net = &p.chip.net;
+        let part = |part: &'a Option<host::Part>| -> Result<_, String> {
+            part.as_ref().map(|h| h.exe.element(b)).transpose().map_err(|e| e.to_string())
+        };
+        let recv_last = p
+            .recv_index
+            .iter()
+            .map(|(_, idx, _, value)| vec![0.0; if *value { idx.len() / 2 } else { idx.len() }])
+            .collect();
+        Ok(Elem {
+            state: emulator::State::new(&p.emu),
+            pre: part(&p.host.pre)?,
+            post: part(&p.host.post)?,
+            sums: p.index.iter().map(|i| vec![0.0; i.len()]).collect(),
+            filtered: p.index.iter().map(|i| vec![0.0; i.len() / 2]).collect(),
+            sent_last: p.host.sends.iter().map(|&k| vec![0.0; net.populations[k].n]).collect(),
+            recv_last,
         })
-        .collect()
+    }
+
+    fn advance(
+        &self,
+        e: &mut Elem<'a>,
+        b: usize,
+        steps: (u64, u64),
+        out: &mut [&mut [f64]],
+        report: &mut dyn FnMut(u64),
+    ) -> Result<(), String> {
+        self.advance_observed(e, b, steps, out, report, None)
+    }
 }
 
 impl Prepared {
+    /// The probes as the run loop sees them, in the program's order.
+    fn probe_specs(&self) -> Vec<ProbeSpec<'_>> {
+        self.places
+            .iter()
+            .map(|pl| match *pl {
+                Place::Chip(i) => {
+                    let pr = &self.chip.net.probes[i];
+                    ProbeSpec {
+                        name: &pr.name,
+                        size: self.chip_probe_size(i),
+                        every: pr.every,
+                        shape: &pr.shape,
+                    }
+                }
+                Place::Host(i) => {
+                    let (name, size, every, shape) = &self.host_specs[i];
+                    ProbeSpec { name, size: *size, every: *every, shape }
+                }
+            })
+            .collect()
+    }
+
+    /// The run of `steps` steps over `inputs`, checked: one row per batch element, each held
+    /// or holding at least `steps` steps.
+    fn bind<'a>(
+        &'a self,
+        steps: usize,
+        batch: usize,
+        inputs: &'a [ArrayD<f64>],
+    ) -> Result<Bound<'a>, TargetError> {
+        if inputs.len() != self.input_sizes.len() {
+            return Err(TargetError::Run(format!(
+                "the program has {} inputs, {} given",
+                self.input_sizes.len(),
+                inputs.len()
+            )));
+        }
+        for (i, (a, &size)) in inputs.iter().zip(&self.input_sizes).enumerate() {
+            let rows = a.shape().first().copied().unwrap_or(0);
+            let per_b = a.len().checked_div(rows).unwrap_or(0);
+            let per_step = size > 0 && per_b % size == 0 && per_b / size >= steps;
+            if rows != batch || (per_b != size && !per_step) {
+                return Err(TargetError::Run(format!(
+                    "input {i} holds {rows} element(s) of {per_b} values; this run needs {batch} of {size} (held) or of {steps} steps × {size}"
+                )));
+            }
+        }
+        Ok(Bound { prep: self, inputs })
+    }
+
     /// [`Executable::run`] for one batch element, calling `observe` with the emulator's
     /// state after every chip step (the tests compare it with nengo-loihi's).
     pub fn run_observed(
@@ -226,248 +612,25 @@ impl Prepared {
         inputs: &[ArrayD<f64>],
         observe: &mut dyn FnMut(&emulator::State),
     ) -> Result<Vec<ArrayD<f64>>, TargetError> {
-        self.run_inner(steps, 1, inputs, 1, &mut |_| {}, Some(observe))
-    }
-
-    fn run_inner(
-        &self,
-        steps: usize,
-        batch: usize,
-        inputs: &[ArrayD<f64>],
-        threads: usize,
-        progress: &mut dyn FnMut(u64),
-        mut observe: Option<&mut dyn FnMut(&emulator::State)>,
-    ) -> Result<Vec<ArrayD<f64>>, TargetError> {
-        let net = &self.chip.net;
-        let index: Vec<Vec<usize>> = net
-            .probes
+        let bound = self.bind(steps, 1, inputs)?;
+        let specs = self.probe_specs();
+        let mut e = bound.element(0).map_err(TargetError::Run)?;
+        let mut bufs: Vec<Vec<f64>> =
+            specs.iter().map(|s| vec![0.0; s.samples(0, steps as u64) * s.size]).collect();
+        let mut outs: Vec<&mut [f64]> = bufs.iter_mut().map(Vec::as_mut_slice).collect();
+        bound
+            .advance_observed(&mut e, 0, (0, steps as u64), &mut outs, &mut |_| {}, Some(observe))
+            .map_err(TargetError::Run)?;
+        specs
             .iter()
-            .map(|p| {
-                let all = self.chip.population_index(p.population);
-                p.select.iter().map(|&i| all[i]).collect()
+            .zip(bufs)
+            .map(|(s, buf)| {
+                let mut shape = vec![1, buf.len().checked_div(s.size).unwrap_or(0)];
+                shape.extend(s.shape);
+                ArrayD::from_shape_vec(IxDyn(&shape), buf)
+                    .map_err(|e| TargetError::Run(format!("probe {}: {e}", s.name)))
             })
-            .collect();
-        let chip_probe_shape = |p: &block::Probe| {
-            let samples = (1..=steps).filter(|k| k % p.every == 0).count();
-            let mut shape = vec![batch, samples];
-            shape.extend(&p.shape);
-            shape
-        };
-        let mut chip_outs: Vec<ArrayD<f64>> =
-            net.probes.iter().map(|p| ArrayD::zeros(IxDyn(&chip_probe_shape(p)))).collect();
-        let mut host_outs: Vec<Option<ArrayD<f64>>> = vec![None; self.host.probes.len()];
-        let send_n: usize = self.host.sends.iter().map(|&k| net.populations[k].n).sum();
-        let recv_n: usize = self.host.post.as_ref().map_or(0, |p| {
-            p.chip_inputs
-                .iter()
-                .zip(&p.used)
-                .filter(|(_, u)| **u)
-                .map(|(&k, _)| net.populations[k].n)
-                .sum()
-        });
-        let chunk =
-            (CHUNK_VALUES / (steps.max(1) * (send_n + recv_n).max(1))).clamp(1, batch.max(1));
-        let zeros_for = |part: &host::Part, nb: usize, per_step: bool| -> Vec<ArrayD<f64>> {
-            part.chip_inputs
-                .iter()
-                .zip(&part.used)
-                .zip(&part.values)
-                .map(|((&k, &u), v)| {
-                    let n = net.populations[k].n / if v.is_some() { 2 } else { 1 };
-                    if u && per_step {
-                        ArrayD::zeros(IxDyn(&[nb, steps, n]))
-                    } else {
-                        ArrayD::zeros(IxDyn(&[nb, n]))
-                    }
-                })
-                .collect()
-        };
-        let mut state = emulator::State::new(&self.emu);
-        let mut b0 = 0;
-        while b0 < batch {
-            let nb = chunk.min(batch - b0);
-            let mine = slice_batch(inputs, b0, nb);
-            // the host's pre part: the spikes the host populations send
-            let sent = match &self.host.pre {
-                Some(pre) => {
-                    let mut ins = mine.clone();
-                    ins.extend(zeros_for(pre, nb, false));
-                    pre.exe.run(steps, nb, &ins, threads, &mut |_| {})?
-                }
-                None => Vec::new(),
-            };
-            let send_index: Vec<Vec<usize>> =
-                self.host.sends.iter().map(|&k| self.chip.population_index(k)).collect();
-            // what the chip sends the host's post part: chip spikes per step
-            let mut recv = match &self.host.post {
-                Some(post) => zeros_for(post, nb, true),
-                None => Vec::new(),
-            };
-            // (input, compartments, spike height or decoded value weight, is a value)
-            let recv_index: Vec<(usize, Vec<usize>, f64, bool)> = match &self.host.post {
-                Some(post) => post
-                    .chip_inputs
-                    .iter()
-                    .enumerate()
-                    .filter(|(j, _)| post.used[*j])
-                    .map(|(j, &k)| {
-                        let idx = self.chip.population_index(k);
-                        match post.values[j] {
-                            Some(radius) => {
-                                let b0 = net.populations[k].blocks[0];
-                                (j, idx, radius / self.chip.discrete[b0].v_scale, true)
-                            }
-                            None => (j, idx, self.height(k), false),
-                        }
-                    })
-                    .collect(),
-                None => Vec::new(),
-            };
-            for b in 0..nb {
-                state = emulator::State::new(&self.emu);
-                let mut rows: Vec<Vec<f64>> = vec![Vec::new(); net.probes.len()];
-                // rate monitors: the spikes summed since the first step
-                let mut sums: Vec<Vec<f64>> = index.iter().map(|i| vec![0.0; i.len()]).collect();
-                // decoded probes: the filtered values (nengo-loihi's `ProbeFilter`)
-                let mut filtered: Vec<Vec<f64>> =
-                    index.iter().map(|i| vec![0.0; i.len() / 2]).collect();
-                for k in 1..=steps {
-                    // host spikes of step k - 1 arrive now (none at the first step)
-                    for (si, idx) in send_index.iter().enumerate() {
-                        let flat = sent[si]
-                            .as_slice()
-                            .ok_or_else(|| TargetError::Run("host spikes layout".into()))?;
-                        let n = idx.len();
-                        for (i, &g) in idx.iter().enumerate() {
-                            state.spiked[g] = k >= 2 && flat[(b * steps + (k - 2)) * n + i] != 0.0;
-                        }
-                    }
-                    state.step(&self.emu);
-                    if let Some(f) = observe.as_mut() {
-                        f(&state);
-                    }
-                    for (pi, p) in net.probes.iter().enumerate() {
-                        let height = self.height(p.population);
-                        if p.key == block::ProbeKey::SpikeSum {
-                            for (s, &g) in sums[pi].iter_mut().zip(&index[pi]) {
-                                if state.spiked[g] {
-                                    *s += height;
-                                }
-                            }
-                        }
-                        if let block::ProbeKey::Decoded { radius, tau } = p.key {
-                            let b0 = net.populations[p.population].blocks[0];
-                            let w = radius / self.chip.discrete[b0].v_scale;
-                            let a = if tau > 0.0 { (-net.dt / tau).exp() } else { 0.0 };
-                            let d = index[pi].len() / 2;
-                            for (j, y) in filtered[pi].iter_mut().enumerate() {
-                                let on = f64::from(state.voltage[index[pi][j]]);
-                                let off = f64::from(state.voltage[index[pi][d + j]]);
-                                *y = a * *y + (1.0 - a) * (on * w + off * -w);
-                            }
-                            if k % p.every == 0 {
-                                rows[pi].extend_from_slice(&filtered[pi]);
-                            }
-                            continue;
-                        }
-                        if k % p.every != 0 {
-                            continue;
-                        }
-                        for (j, &g) in index[pi].iter().enumerate() {
-                            rows[pi].push(match p.key {
-                                block::ProbeKey::Spikes => {
-                                    if state.spiked[g] {
-                                        height
-                                    } else {
-                                        0.0
-                                    }
-                                }
-                                block::ProbeKey::Voltage => f64::from(state.voltage[g]),
-                                block::ProbeKey::SpikeSum => sums[pi][j],
-                                block::ProbeKey::Decoded { .. } => 0.0,
-                            });
-                        }
-                    }
-                    // the host reads at step k what the chip sent at step max(k - 1, 1):
-                    // chip step k is host step k + 1 (and host step 1 for the first)
-                    for (j, idx, height, value) in &recv_index {
-                        let flat = recv[*j]
-                            .as_slice_mut()
-                            .ok_or_else(|| TargetError::Run("chip spikes layout".into()))?;
-                        let mut put = |hk: usize| {
-                            if *value {
-                                // nengo-loihi's chip-to-host probe: (v_on − v_off) · r / v_scale
-                                let d = idx.len() / 2;
-                                for i in 0..d {
-                                    let on = f64::from(state.voltage[idx[i]]);
-                                    let off = f64::from(state.voltage[idx[d + i]]);
-                                    flat[(b * steps + hk - 1) * d + i] =
-                                        on * *height + off * -*height;
-                                }
-                                return;
-                            }
-                            let n = idx.len();
-                            for (i, &g) in idx.iter().enumerate() {
-                                flat[(b * steps + hk - 1) * n + i] =
-                                    if state.spiked[g] { *height } else { 0.0 };
-                            }
-                        };
-                        if k == 1 {
-                            put(1);
-                        }
-                        if k < steps {
-                            put(k + 1);
-                        }
-                    }
-                    if k % 1000 == 0 {
-                        progress(1000);
-                    }
-                }
-                for (out, row) in chip_outs.iter_mut().zip(&rows) {
-                    let per_b = row.len();
-                    let flat = out
-                        .as_slice_mut()
-                        .ok_or_else(|| TargetError::Run("probe layout".into()))?;
-                    flat[(b0 + b) * per_b..(b0 + b + 1) * per_b].copy_from_slice(row);
-                }
-                progress((steps % 1000) as u64);
-            }
-            if let Some(post) = &self.host.post {
-                let mut ins = mine;
-                ins.extend(recv);
-                let outs = post.exe.run(steps, nb, &ins, threads, &mut |_| {})?;
-                for (slot, o) in host_outs.iter_mut().zip(outs) {
-                    match slot {
-                        None => {
-                            let mut shape = o.shape().to_vec();
-                            shape[0] = batch;
-                            let mut full = ArrayD::zeros(IxDyn(&shape));
-                            full.slice_axis_mut(Axis(0), Slice::from(b0..b0 + nb)).assign(&o);
-                            *slot = Some(full);
-                        }
-                        Some(full) => {
-                            full.slice_axis_mut(Axis(0), Slice::from(b0..b0 + nb)).assign(&o)
-                        }
-                    }
-                }
-            }
-            b0 += nb;
-        }
-        drop(state);
-        // the program's probes, in order
-        let mut chip_outs = chip_outs.into_iter();
-        let mut host_outs = host_outs.into_iter();
-        let mut out = Vec::with_capacity(self.n_probes);
-        for place in &net.probe_place {
-            out.push(
-                match place {
-                    Some(_) => chip_outs.next(),
-                    None => host_outs.next().flatten(),
-                }
-                .ok_or_else(|| TargetError::Run("a probe was not computed".into()))?,
-            );
-        }
-        Ok(out)
+            .collect()
     }
 }
 
@@ -480,7 +643,29 @@ impl Executable for Prepared {
         threads: usize,
         progress: &mut dyn FnMut(u64),
     ) -> Result<Vec<ArrayD<f64>>, TargetError> {
-        self.run_inner(steps, batch, inputs, threads, progress, None)
+        let bound = self.bind(steps, batch, inputs)?;
+        let specs = self.probe_specs();
+        batch::run_whole(&bound, &specs, steps, batch, threads, progress).map_err(TargetError::Run)
+    }
+
+    fn streams(&self) -> bool {
+        true
+    }
+
+    fn run_streaming(
+        &self,
+        steps: usize,
+        batch: usize,
+        inputs: &[ArrayD<f64>],
+        threads: usize,
+        chunk: usize,
+        progress: &mut dyn FnMut(u64),
+        sink: &mut dyn FnMut(Vec<ArrayD<f64>>) -> Result<(), String>,
+    ) -> Result<(), TargetError> {
+        let bound = self.bind(steps, batch, inputs)?;
+        let specs = self.probe_specs();
+        batch::run_chunked(&bound, &specs, steps, batch, threads, chunk, progress, sink)
+            .map_err(TargetError::Run)
     }
 
     fn describe(&self) -> Vec<String> {

@@ -6,6 +6,7 @@
 
 use ndarray::{Array1, Array2};
 use ndarray_npy::NpzReader;
+use snn_compiler::target::Executable;
 use snn_compiler::CompileConfig;
 use snn_fs::FsDb;
 use std::fs::File;
@@ -187,6 +188,29 @@ fn runs_bit_exact_with_nengo_loihi() {
             probes += 1;
         }
         assert!(probes >= 1);
+        // streamed a few steps at a time, two batch elements on two threads: the same samples
+        // (what crosses a chunk's end: host spikes into the chip, chip values to the host)
+        let mut chunks = Vec::new();
+        exe.run_streaming(n_steps, 2, &[], 2, 7, &mut |_| {}, &mut |a| {
+            chunks.push(a);
+            Ok(())
+        })
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(chunks.len(), n_steps.div_ceil(7), "{name}: chunks");
+        let joined = snn_runtime::batch::concat_chunks(&chunks).expect("chunks join");
+        for (pr, (whole, streamed)) in program.probes.iter().zip(outs.iter().zip(&joined)) {
+            for b in 0..2 {
+                let row = streamed.index_axis(ndarray::Axis(0), b);
+                let bits =
+                    |a: ndarray::ArrayViewD<f64>| a.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                assert_eq!(
+                    bits(row),
+                    bits(whole.index_axis(ndarray::Axis(0), 0)),
+                    "{name}: {} streamed, element {b}",
+                    pr.name
+                );
+            }
+        }
     }
 }
 
@@ -195,7 +219,7 @@ fn runs_bit_exact_with_nengo_loihi() {
 /// float run (the interpreter) while the other stays near zero.
 #[test]
 fn post_slice_drives_only_its_dimension() {
-    use snn_compiler::target::{Executable, Target};
+    use snn_compiler::target::Target;
     let text = "node u = fn t -> sin(2 * pi * 3 * t)\nensemble a = lif(n = 100, dims = 1)\nensemble b = lif(n = 100, dims = 2)\nconnect u -> a synapse 5ms\nconnect a -> b[1] synapse 10ms\nprobe bv = b synapse 20ms\n";
     let dir = std::env::temp_dir().join(format!("snn-loihi-slice-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");

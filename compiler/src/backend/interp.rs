@@ -8,7 +8,7 @@
 //! results cast. Precision contract of `f32` runs: docs/PRECISION.md.
 
 use crate::ir::{OpKind, Program, Sel, SignalId};
-use crate::target::{Executable, Target, TargetError};
+use crate::target::{Executable, Resumable, Target, TargetError};
 use ndarray::{Array2, ArrayD};
 use snn_runtime::batch::{self, ProbeSpec, Stepper};
 use snn_runtime::kernels::conv::Conv;
@@ -120,6 +120,19 @@ impl Executable for Prepared {
         true
     }
 
+    fn element(&self, b: usize) -> Result<Box<dyn Resumable + '_>, TargetError> {
+        fn make<T: Real>(p: &Program, b: usize) -> Result<Box<dyn Resumable + '_>, String> {
+            let sim = Sim::<T>::new(p)?;
+            let e = sim.element(b)?;
+            Ok(Box::new(Resume { sim, e, ins: Vec::new(), outs: Vec::new() }))
+        }
+        match self.precision {
+            Precision::F64 => make::<f64>(&self.program, b),
+            Precision::F32 => make::<f32>(&self.program, b),
+        }
+        .map_err(TargetError::Run)
+    }
+
     fn run_streaming(
         &self,
         steps: usize,
@@ -200,8 +213,7 @@ pub fn run_chunked<T: Real>(
         }
         program.check_held(i, per_b)?;
     }
-    let sim =
-        Sim { program, consts: prepare::<T>(program)?, ops: all_ops(program).collect(), inputs };
+    let sim = Bound { sim: Sim::new(program)?, inputs };
     let probes: Vec<ProbeSpec<'_>> = program
         .probes
         .iter()
@@ -274,15 +286,16 @@ fn scatter<T: Real>(dst: &mut [T], sel: &Sel, vals: &[T], inc: bool) {
     }
 }
 
-/// What one batch element's run of a step reads besides signals: the step, its time, `dt`
-/// and which batch element it is.
+/// What one batch element's run of a step reads besides signals: the step, its time, `dt`,
+/// and the element's inputs: per input its values held (one sample) or per step from step
+/// `base + 1` on.
 struct StepCtx<'a, T> {
     k: usize,
     t: f64,
     dt: f64,
     dt_t: T,
-    b: usize,
-    inputs: &'a [ArrayD<T>],
+    base: usize,
+    inputs: &'a [&'a [T]],
 }
 
 /// The mutable state of `op` for batch element `b` (neurons, filters, processes), at t = 0.
@@ -319,15 +332,14 @@ fn step_op<T: Real>(
     sc: &mut Scratch<T>,
     cx: &StepCtx<'_, T>,
 ) -> Result<(), String> {
-    let StepCtx { k, t, dt, dt_t, b, inputs } = *cx;
+    let StepCtx { k, t, dt, dt_t, base, inputs } = *cx;
     match &op.kind {
         OpKind::Input { input, dst } => {
-            let data = &inputs[*input];
+            let flat = inputs.get(*input).ok_or("an input is missing")?;
             let size = sig[dst.0 as usize].len();
-            let flat = data.as_slice().ok_or("input array is not contiguous")?;
-            let per_b = flat.len() / data.shape()[0].max(1);
-            let start = if per_b == size { b * per_b } else { b * per_b + (k - 1) * size };
-            sig[dst.0 as usize].copy_from_slice(&flat[start..start + size]);
+            let start = if flat.len() == size { 0 } else { (k - 1 - base) * size };
+            let row = flat.get(start..start + size).ok_or("an input holds too few steps")?;
+            sig[dst.0 as usize].copy_from_slice(row);
         }
         OpKind::Scale { dst, factor } => {
             let f = T::cast(*factor);
@@ -442,12 +454,18 @@ fn step_op<T: Real>(
     Ok(())
 }
 
-/// A program with its constants and the inputs of one run: what the run loop steps.
+/// A program with its constants cast to `T`.
 struct Sim<'a, T> {
     program: &'a Program,
     consts: Vec<Consts<T>>,
     /// The hoisted ops, then the ops of a step (aligned with `consts`).
     ops: Vec<&'a crate::ir::Op>,
+}
+
+/// A program with the inputs of one run (`(batch, *shape)` or `(batch, steps, *shape)` each):
+/// what the run loop steps.
+struct Bound<'a, T> {
+    sim: Sim<'a, T>,
     inputs: &'a [ArrayD<T>],
 }
 
@@ -458,9 +476,13 @@ struct Elem<T> {
     sc: Scratch<T>,
 }
 
-impl<T: Real> Stepper<T> for Sim<'_, T> {
-    type Element = Elem<T>;
+impl<'a, T: Real> Sim<'a, T> {
+    /// `program`'s ops with their constants cast to `T`.
+    fn new(program: &'a Program) -> Result<Self, String> {
+        Ok(Sim { program, consts: prepare::<T>(program)?, ops: all_ops(program).collect() })
+    }
 
+    /// Batch element `b` at `t = 0`.
     fn element(&self, b: usize) -> Result<Elem<T>, String> {
         let sig =
             self.program
@@ -489,11 +511,13 @@ impl<T: Real> Stepper<T> for Sim<'_, T> {
         Ok(Elem { sig, states, sc })
     }
 
+    /// Runs steps `k0 + 1 ..= k1` of `e` (which has run `k0`): `inputs[i]` holds input `i`'s
+    /// values held or per step from step `base + 1` on; `out[i]` gets probe `i`'s samples.
     fn advance(
         &self,
         e: &mut Elem<T>,
-        b: usize,
         (k0, k1): (u64, u64),
+        (inputs, base): (&[&[T]], usize),
         out: &mut [&mut [T]],
         report: &mut dyn FnMut(u64),
     ) -> Result<(), String> {
@@ -506,7 +530,7 @@ impl<T: Real> Stepper<T> for Sim<'_, T> {
         let first = if k0 == 0 { 0 } else { k0 as usize + 1 };
         for pass in first..=k1 as usize {
             let k = pass.max(1);
-            let cx = StepCtx { k, t: k as f64 * dt, dt, dt_t, b, inputs: self.inputs };
+            let cx = StepCtx { k, t: k as f64 * dt, dt, dt_t, base, inputs };
             let range = if pass == 0 { 0..n_once } else { n_once..self.ops.len() };
             let todo = self.ops[range.clone()]
                 .iter()
@@ -537,6 +561,73 @@ impl<T: Real> Stepper<T> for Sim<'_, T> {
         }
         if unreported > 0 {
             report(unreported);
+        }
+        Ok(())
+    }
+}
+
+impl<T: Real> Stepper<T> for Bound<'_, T> {
+    type Element = Elem<T>;
+
+    fn element(&self, b: usize) -> Result<Elem<T>, String> {
+        self.sim.element(b)
+    }
+
+    fn advance(
+        &self,
+        e: &mut Elem<T>,
+        b: usize,
+        steps: (u64, u64),
+        out: &mut [&mut [T]],
+        report: &mut dyn FnMut(u64),
+    ) -> Result<(), String> {
+        // element b's row of every input (checked by `run_chunked`)
+        let mut rows = Vec::with_capacity(self.inputs.len());
+        for a in self.inputs {
+            let flat = a.as_slice().ok_or("an input array is not contiguous")?;
+            let per_b = flat.len() / a.shape().first().copied().unwrap_or(1).max(1);
+            rows.push(flat.get(b * per_b..(b + 1) * per_b).ok_or("an input has too few rows")?);
+        }
+        self.sim.advance(e, steps, (&rows, 0), out, report)
+    }
+}
+
+/// One batch element of a program prepared for the interpreter, run chunk by chunk
+/// ([`Executable::element`]).
+struct Resume<'a, T> {
+    sim: Sim<'a, T>,
+    e: Elem<T>,
+    /// The chunk's inputs and probe samples in `T`.
+    ins: Vec<Vec<T>>,
+    outs: Vec<Vec<T>>,
+}
+
+impl<T: Real> Resumable for Resume<'_, T> {
+    fn advance(
+        &mut self,
+        (k0, k1): (u64, u64),
+        inputs: &[&[f64]],
+        out: &mut [&mut [f64]],
+        report: &mut dyn FnMut(u64),
+    ) -> Result<(), TargetError> {
+        self.ins.resize_with(inputs.len(), Vec::new);
+        for (dst, src) in self.ins.iter_mut().zip(inputs) {
+            dst.clear();
+            dst.extend(src.iter().map(|&v| T::cast(v)));
+        }
+        self.outs.resize_with(out.len(), Vec::new);
+        for (dst, o) in self.outs.iter_mut().zip(out.iter()) {
+            dst.clear();
+            dst.resize(o.len(), T::zero());
+        }
+        let ins: Vec<&[T]> = self.ins.iter().map(Vec::as_slice).collect();
+        let mut outs: Vec<&mut [T]> = self.outs.iter_mut().map(Vec::as_mut_slice).collect();
+        let base = k0 as usize;
+        self.sim
+            .advance(&mut self.e, (k0, k1), (&ins, base), &mut outs, report)
+            .map_err(TargetError::Run)?;
+        for (o, v) in out.iter_mut().zip(&self.outs) {
+            o.iter_mut().zip(v).for_each(|(d, &x)| *d = x.widen());
         }
         Ok(())
     }

@@ -26,6 +26,6 @@ pub use float::Float;
 pub use kernel::HostKernel;
 pub use layout::Layout;
 pub use plan::{InputInfo, Plan, ProbeInfo};
-pub use runner::{Element, RunFn, Runner};
+pub use runner::{Element, Resume, RunFn, Runner};
 pub use session::Session;
 pub use spec::KernelSpec;

@@ -269,6 +269,99 @@ impl<T: Float> Runner<T> {
     }
 }
 
+impl<T: Float> Runner<T> {
+    /// Batch element `b` at `t = 0`, to be advanced chunk by chunk with each chunk's inputs
+    /// ([`Resume::advance`]).
+    pub fn resume(&self, b: usize) -> Result<Resume<'_, T>, String> {
+        Ok(Resume { runner: self, e: self.element(b)?, ins: Vec::new(), outs: Vec::new() })
+    }
+}
+
+/// One batch element of a [`Runner`] with the buffers of its chunks ([`Runner::resume`]).
+pub struct Resume<'a, T> {
+    runner: &'a Runner<T>,
+    e: Element<T>,
+    /// The chunk's inputs and probe samples in `T`.
+    ins: Vec<Vec<T>>,
+    outs: Vec<Vec<T>>,
+}
+
+impl<T: Float> Resume<'_, T> {
+    /// Runs steps `k0 + 1 ..= k1` (the element has run `k0`): `inputs[i]` holds input `i`'s
+    /// values for those steps, one sample (held) or `k1 − k0` (per step); `out[i]` receives
+    /// probe `i`'s samples of those steps.
+    pub fn advance(
+        &mut self,
+        (k0, k1): (u64, u64),
+        inputs: &[&[f64]],
+        out: &mut [&mut [f64]],
+        report: &mut dyn FnMut(u64),
+    ) -> Result<(), String> {
+        let plan = &self.runner.plan;
+        if inputs.len() != plan.inputs.len() || out.len() != plan.probes.len() {
+            return Err("inputs or probes do not match the program".to_string());
+        }
+        if self.e.steps != k0 {
+            return Err(format!("the element has run {} steps, not {k0}", self.e.steps));
+        }
+        let n = (k1 - k0) as usize;
+        self.ins.resize_with(inputs.len(), Vec::new);
+        let mut ptrs = Vec::with_capacity(inputs.len());
+        for (i, ((dst, src), info)) in self.ins.iter_mut().zip(inputs).zip(&plan.inputs).enumerate()
+        {
+            let size = info.size();
+            let per_step = src.len() != size;
+            if per_step && src.len() != n * size {
+                return Err(format!(
+                    "input `{}` has {} values; expected {size} (held) or {} ({n} steps)",
+                    info.name,
+                    src.len(),
+                    n * size
+                ));
+            }
+            if per_step && plan.hoisted_inputs.contains(&i) {
+                return Err(format!(
+                    "input `{}` changes over time, but the program was optimised for it held",
+                    info.name
+                ));
+            }
+            dst.clear();
+            dst.extend(src.iter().map(|&v| T::cast(v)));
+            // the code reads step k at `(k − 1) · size` from the pointer: start it k0 steps
+            // ahead of the chunk's buffer
+            ptrs.push(if per_step {
+                InputPtr {
+                    data: dst.as_ptr().wrapping_sub(k0 as usize * size),
+                    stride: size as u64 * T::SIZE as u64,
+                }
+            } else {
+                InputPtr { data: dst.as_ptr(), stride: 0 }
+            });
+        }
+        self.outs.resize_with(out.len(), Vec::new);
+        let mut outs = Vec::with_capacity(out.len());
+        for ((dst, o), p) in self.outs.iter_mut().zip(out.iter()).zip(&plan.probes) {
+            let spec = ProbeSpec { name: &p.name, size: p.size, every: p.every, shape: &p.shape };
+            if o.len() != spec.samples(k0, k1) * p.size {
+                return Err(format!("probe {}: the buffer does not fit the chunk", p.name));
+            }
+            dst.clear();
+            dst.resize(o.len(), T::zero());
+            let before = (k0 / p.every.max(1) as u64) as usize * p.size;
+            outs.push(dst.as_mut_ptr().wrapping_sub(before));
+        }
+        // SAFETY: per-step inputs hold the chunk's `n` steps, read at steps k0 + 1 ..= k1 from
+        // pointers set k0 steps ahead; held ones one sample; probe pointers, offset by the
+        // samples before this chunk, reach exactly the chunk's buffers (sizes checked above);
+        // the element has run k0 steps.
+        unsafe { self.runner.advance(&mut self.e, k1 - k0, &ptrs, &outs, report)? };
+        for (o, v) in out.iter_mut().zip(&self.outs) {
+            o.iter_mut().zip(v).for_each(|(d, &x)| *d = x.widen());
+        }
+        Ok(())
+    }
+}
+
 /// A runner with the inputs of one run ([`Runner::input_data`]): what the run loop steps.
 struct Bound<'a, T> {
     runner: &'a Runner<T>,
