@@ -364,6 +364,10 @@ struct VerifyArgs {
     /// `verify(inputs=…)`); default: two random samples in [0, 1).
     #[arg(long, value_name = "[NAME=]FILE.npy")]
     input: Vec<String>,
+    /// Memory the converted network may need: bytes, or with K/M/G/T (default: the machine's
+    /// memory).
+    #[arg(long, value_parser = snnc::run::parse_bytes)]
+    max_memory: Option<u64>,
 }
 
 fn main() -> ExitCode {
@@ -577,8 +581,9 @@ fn import_cmd(args: ImportArgs) -> ExitCode {
 
 /// `snnc verify`.
 fn verify_cmd(args: VerifyArgs) -> ExitCode {
-    let VerifyArgs { model, snn, atol, rtol, layers, input } = args;
-    let cfg = snnc::verify::VerifyConfig { model, snn, atol, rtol, layers, inputs: input };
+    let VerifyArgs { model, snn, atol, rtol, layers, input, max_memory } = args;
+    let cfg =
+        snnc::verify::VerifyConfig { model, snn, atol, rtol, layers, inputs: input, max_memory };
     match snnc::verify::verify_with_notes(&cfg) {
         Ok((diffs, notes)) => {
             for n in &notes {

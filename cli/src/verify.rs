@@ -27,6 +27,8 @@ pub struct VerifyConfig {
     /// `--input [NAME=]FILE.npy`: the values to compare on, `(batch, *shape)` per Keras input
     /// (as NengoDL's `Converter.verify(inputs=…)`); none given: two random samples in [0, 1).
     pub inputs: Vec<String>,
+    /// `--max-memory`: the converted network's budget (default: the machine's memory).
+    pub max_memory: Option<u64>,
 }
 
 /// The comparison of one layer.
@@ -293,15 +295,23 @@ fn run_and_compare(
     notes: &mut Vec<String>,
 ) -> Result<Vec<LayerDiff>, String> {
     let mut db = FsDb::new();
-    let root = db.add(&snn_path.display().to_string(), Some(snn_path.to_path_buf()), text);
-    let mut program =
-        snn_compiler::compile(&mut db, root, &CompileConfig::default()).map_err(|d| {
-            let mut s = String::new();
-            for d in &d {
-                s.push_str(&crate::render::render(&db as &dyn SourceDb, d, false));
-            }
-            format!("the converted network does not compile:\n{s}")
-        })?;
+    // diagnostics name the file the user gave, not the scratch copy of a conversion
+    let name = match &cfg.snn {
+        Some(p) => p.display().to_string(),
+        None => format!("{} (converted)", cfg.model.display()),
+    };
+    let root = db.add(&name, Some(snn_path.to_path_buf()), text);
+    let max_memory = Some(cfg.max_memory.unwrap_or_else(crate::run::default_max_memory));
+    let compile_cfg = CompileConfig { max_memory, ..CompileConfig::default() };
+    let mut program = snn_compiler::compile(&mut db, root, &compile_cfg).map_err(|d| {
+        let mut s = String::new();
+        for d in &d {
+            s.push_str(&crate::render::render(&db as &dyn SourceDb, d, false));
+        }
+        let limit = d.iter().any(|d| d.code == snn_syntax::codes::LIMIT);
+        let what = if limit { "is beyond a limit" } else { "does not compile" };
+        format!("the converted network {what}:\n{s}")
+    })?;
     let (swapped, kept) = to_rate_mode(&mut program);
     if !swapped.is_empty() {
         notes.push(format!(

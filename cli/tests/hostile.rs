@@ -823,3 +823,21 @@ fn mixed_up_truncated_and_missing_files() {
     assert!(!dir.join("no").exists());
     insta::assert_snapshot!("mixed_up_files", all);
 }
+
+/// `verify` keeps the memory budget `run` and `check` keep (`--max-memory`, default the
+/// machine's memory), and its diagnostics name the model the user gave, never the scratch copy
+/// of the conversion.
+#[test]
+fn verify_refuses_a_network_beyond_its_memory_budget() {
+    let dir = scratch("verifybudget");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    std::fs::copy(root.join("examples/mnist/model.h5"), dir.join("model.h5")).unwrap();
+    let o = snnc(&dir, &["verify", "model.h5", "--max-memory", "100K"]);
+    let err = shown(&dir, &o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("E0801 model.h5 (converted):9:7"), "{err}");
+    assert!(err.contains("more than the 100.0 KiB allowed"), "{err}");
+    assert!(!err.contains("snnc-verify"), "{err}");
+    let o = snnc(&dir, &["verify", "model.h5", "--max-memory", "1G"]);
+    assert!(o.status.success(), "{}", shown(&dir, &o));
+}

@@ -166,6 +166,7 @@ fn verify_passes_on_the_zoo_and_names_a_corrupted_layer() {
             rtol: 1e-5,
             layers,
             inputs: Vec::new(),
+            max_memory: None,
         };
         match verify(&cfg) {
             Ok(d) if d.iter().all(|l| l.ok) && !d.is_empty() => {}
@@ -201,6 +202,7 @@ fn verify_passes_on_the_zoo_and_names_a_corrupted_layer() {
         rtol: 1e-5,
         layers: Vec::new(),
         inputs: Vec::new(),
+        max_memory: None,
     };
     let (diffs, notes) = snnc::verify::verify_with_notes(&cfg).expect("runs");
     let first = diffs.iter().find(|d| !d.ok).expect("a layer diverges");
@@ -344,6 +346,7 @@ fn imported_network_inside_a_larger_model() {
             rtol: 1e-5,
             layers: Vec::new(),
             inputs: Vec::new(),
+            max_memory: None,
         };
         let diffs = verify(&vcfg).unwrap_or_else(|e| panic!("{model}: verify: {e}"));
         assert!(diffs.len() >= keras.layers.len(), "{model}: {} layers compared", diffs.len());
@@ -388,6 +391,7 @@ fn verify_takes_the_inputs_given() {
         rtol: 1e-5,
         layers: Vec::new(),
         inputs: vec![input.display().to_string()],
+        max_memory: None,
     };
     let diffs = snnc::verify::verify(&cfg(&good)).expect("runs");
     assert!(!diffs.is_empty() && diffs.iter().all(|d| d.ok), "{diffs:?}");
