@@ -122,6 +122,45 @@ pub fn check(model: &Model, limit: u64) -> Option<Diagnostic> {
     )
 }
 
+/// The processes of `model`'s nodes at time step `dt`: a located error for each one the
+/// runtime would refuse (a white signal's `high` above the Nyquist frequency, a negative noise
+/// `std`, no inputs to present), and for one whose state (a white signal's sampled period)
+/// alone is more than `limit` bytes.
+pub fn check_processes(model: &Model, dt: f64, limit: Option<u64>) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for o in &model.objects {
+        let ObjectKind::Node(crate::model::NodeKind::Process(spec)) = &o.kind else { continue };
+        let n: usize = o.shape.iter().product();
+        match spec.validate(n, dt) {
+            Err(e) => out.push(Diagnostic::error(
+                codes::OUT_OF_RANGE,
+                format!("node `{}`: {e}", o.name),
+                o.span,
+                "this process",
+            )),
+            Ok(bytes) => {
+                if let Some(l) = limit.filter(|&l| bytes > u128::from(l)) {
+                    out.push(
+                        Diagnostic::error(
+                            codes::LIMIT,
+                            format!(
+                                "node `{}` needs {} for its process, more than the {} allowed",
+                                o.name,
+                                human_bytes(bytes),
+                                human_bytes(u128::from(l))
+                            ),
+                            o.span,
+                            "its whole period is sampled at the time step",
+                        )
+                        .with_help("a shorter period, or a larger dt, samples fewer values"),
+                    );
+                }
+            }
+        }
+    }
+    out
+}
+
 /// A byte count for messages: `1.5 GiB`.
 pub fn human_bytes(b: u128) -> String {
     let units = ["bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB", "ZiB", "YiB"];

@@ -50,6 +50,10 @@ pub fn compile(
     if let Some(d) = cfg.max_memory.and_then(|limit| crate::budget::check(&checked.model, limit)) {
         return Err(vec![d]);
     }
+    let procs = crate::budget::check_processes(&checked.model, cfg.dt, cfg.max_memory);
+    if !procs.is_empty() {
+        return Err(procs);
+    }
     lower_model_with(&checked.model, cfg.dt, &cfg.build)
 }
 
@@ -66,6 +70,10 @@ pub fn lower_model_with(
     dt: f64,
     opts: &build::BuildOptions,
 ) -> Result<Program, Vec<Diagnostic>> {
+    let procs = crate::budget::check_processes(model, dt, None);
+    if !procs.is_empty() {
+        return Err(procs);
+    }
     let built = build::build_with(model, opts, dt)?;
     lower::lower(model, &built, dt)
 }

@@ -432,6 +432,9 @@ fn binary(op: BinaryOp, a: Value, b: Value, sa: Span, sb: Span) -> R<Value> {
         And => |x, y| f64::from(u8::from(x != 0.0 && y != 0.0)),
         Or => |x, y| f64::from(u8::from(x != 0.0 || y != 0.0)),
     };
+    if let Some(shape) = broadcast_shape(x.shape(), y.shape()) {
+        constant_fits(&shape, sa.to(sb))?;
+    }
     let out = broadcast2(&x, &y, f).ok_or_else(|| {
         err(
             codes::SHAPE_MISMATCH,
@@ -464,12 +467,13 @@ fn binary(op: BinaryOp, a: Value, b: Value, sa: Span, sb: Span) -> R<Value> {
     Ok(Value::Array(out))
 }
 
-fn broadcast2(x: &ArrayD<f64>, y: &ArrayD<f64>, f: fn(f64, f64) -> f64) -> Option<ArrayD<f64>> {
-    let nd = x.ndim().max(y.ndim());
+/// NumPy's broadcast shape of `x` and `y`, or None when they do not broadcast.
+fn broadcast_shape(x: &[usize], y: &[usize]) -> Option<Vec<usize>> {
+    let nd = x.len().max(y.len());
     let mut shape = vec![0; nd];
     for (i, s) in shape.iter_mut().enumerate() {
-        let dx = if i + x.ndim() >= nd { x.shape()[i + x.ndim() - nd] } else { 1 };
-        let dy = if i + y.ndim() >= nd { y.shape()[i + y.ndim() - nd] } else { 1 };
+        let dx = if i + x.len() >= nd { x[i + x.len() - nd] } else { 1 };
+        let dy = if i + y.len() >= nd { y[i + y.len() - nd] } else { 1 };
         *s = if dx == dy || dy == 1 {
             dx
         } else if dx == 1 {
@@ -478,6 +482,11 @@ fn broadcast2(x: &ArrayD<f64>, y: &ArrayD<f64>, f: fn(f64, f64) -> f64) -> Optio
             return None;
         };
     }
+    Some(shape)
+}
+
+fn broadcast2(x: &ArrayD<f64>, y: &ArrayD<f64>, f: fn(f64, f64) -> f64) -> Option<ArrayD<f64>> {
+    let shape = broadcast_shape(x.shape(), y.shape())?;
     let xb = x.broadcast(IxDyn(&shape))?;
     let yb = y.broadcast(IxDyn(&shape))?;
     let mut out = ArrayD::zeros(IxDyn(&shape));
@@ -573,12 +582,32 @@ fn count_arg(v: &(Value, Span), what: &str) -> R<usize> {
     if x < 0.0 || x.fract() != 0.0 || x > 1e8 {
         return Err(err(
             codes::OUT_OF_RANGE,
-            format!("{what} expects a non-negative whole number, found {x}"),
+            format!("{what} expects a whole number from 0 to 100000000, found {x}"),
             v.1,
             "here",
         ));
     }
     Ok(x as usize)
+}
+
+/// The most values one constant array may hold (1 GiB of `f64`).
+pub const MAX_CONSTANT_VALUES: usize = 1 << 27;
+
+/// Refuses (E0801 at `span`) an array of `shape` with more than [`MAX_CONSTANT_VALUES`].
+fn constant_fits(shape: &[usize], span: Span) -> R<()> {
+    let n = shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d));
+    match n {
+        Some(n) if n <= MAX_CONSTANT_VALUES => Ok(()),
+        _ => Err(err(
+            codes::LIMIT,
+            format!(
+                "a constant of shape {} is larger than the limit of {MAX_CONSTANT_VALUES} values (1 GiB)",
+                fmt_shape(shape)
+            ),
+            span,
+            "too large",
+        )),
+    }
 }
 
 fn const_function(name: &str, vals: Vec<(Value, Span)>, span: Span) -> R<Value> {
@@ -644,18 +673,21 @@ fn const_function(name: &str, vals: Vec<(Value, Span)>, span: Span) -> R<Value> 
         }
         "zeros" | "ones" => {
             let shape = vals.iter().map(|v| count_arg(v, name)).collect::<R<Vec<_>>>()?;
+            constant_fits(&shape, span)?;
             let fill = if name == "zeros" { 0.0 } else { 1.0 };
             Ok(Value::Array(ArrayD::from_elem(IxDyn(&shape), fill)))
         }
         "eye" => {
             arity(1)?;
             let n = count_arg(&vals[0], name)?;
+            constant_fits(&[n, n], span)?;
             Ok(Value::Array(ndarray::Array2::eye(n).into_dyn()))
         }
         "linspace" => {
             arity(3)?;
             let (a, b, n) =
                 (num_arg(&vals[0], name)?, num_arg(&vals[1], name)?, count_arg(&vals[2], name)?);
+            constant_fits(&[n], span)?;
             Ok(Value::Array(ndarray::Array1::linspace(a, b, n).into_dyn()))
         }
         "sum" => {

@@ -351,6 +351,50 @@ pub enum ProcessSpec {
     },
 }
 
+impl ProcessSpec {
+    /// What [`ProcessState::new`] would refuse for `n` values per step of `dt`, found without
+    /// building anything (the compiler reports it at the node), and the bytes building one
+    /// batch element's state takes at its peak (a white signal's sampled period and the
+    /// complex spectrum and FFT scratch it is made from), saturating.
+    pub fn validate(&self, n: usize, dt: f64) -> Result<u128, ProcessError> {
+        match self {
+            ProcessSpec::WhiteNoise { mean, std, scale, .. } => {
+                let mut w = WhiteNoise::new(0);
+                (w.mean, w.std, w.scale) = (*mean, *std, *scale);
+                w.validate()?;
+                check_dt("WhiteNoise", dt)?;
+                Ok(0)
+            }
+            ProcessSpec::WhiteSignal { period, high, rms, y0, .. } => {
+                let mut w = WhiteSignal::new(*period, *high, 0);
+                (w.rms, w.y0) = (*rms, *y0);
+                w.validate()?;
+                check_dt("WhiteSignal", dt)?;
+                let nyquist = 0.5 / dt;
+                if *high > nyquist {
+                    return Err(ProcessError::HighAboveNyquist { high: *high, nyquist, dt });
+                }
+                let samples = (2.0 * (period / dt / 2.0).ceil()).min(1e30) as u128;
+                // the signal (8 bytes a value), the spectrum and the FFT's scratch (16 each)
+                Ok(samples.saturating_mul((n as u128).saturating_mul(8).saturating_add(48)))
+            }
+            ProcessSpec::PresentInput { inputs, presentation_time } => {
+                check(
+                    "PresentInput",
+                    "presentation_time",
+                    *presentation_time,
+                    presentation_time.is_finite() && *presentation_time > 0.0,
+                    "must be finite and > 0",
+                )?;
+                if inputs.ndim() == 0 || inputs.len_of(Axis(0)) == 0 {
+                    return Err(ProcessError::NoInputs);
+                }
+                Ok((inputs.len() as u128).saturating_mul(8))
+            }
+        }
+    }
+}
+
 /// The state of a process for one batch element, what every backend steps.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub enum ProcessState {

@@ -365,13 +365,14 @@ fn ell(a: &DMatrix<f64>, m: i32) -> i32 {
     }
 }
 
-/// `sinh(x) / x`, with a Taylor expansion near 0.
-fn sinch(x: f64) -> f64 {
-    let x2 = x * x;
-    if x.abs() < 0.0135 {
-        1.0 + (x2 / 6.0) * (1.0 + (x2 / 20.0) * (1.0 + (x2 / 42.0)))
+/// `(exp(l2) − exp(l1)) / (l2 − l1)`, or `exp(l1)` when they are equal: Higham's (10.42) as
+/// SciPy ≥ 1.9 evaluates it (`_exp_sinch`; the older `exp(mean) · sinh(half) / half` form
+/// overflows to NaN once `|l1 − l2|` passes about 1400, e.g. a lowpass with τ ≪ dt).
+fn exp_sinch(l1: f64, l2: f64) -> f64 {
+    if l2 == l1 {
+        l1.exp()
     } else {
-        x.sinh() / x
+        (l2.exp() - l1.exp()) / (l2 - l1)
     }
 }
 
@@ -394,9 +395,7 @@ fn fragment_2_1(mut x: DMatrix<f64>, t: &DMatrix<f64>, s: i32) -> DMatrix<f64> {
             let lam_1 = scale * diag[k];
             let lam_2 = scale * diag[k + 1];
             let t_12 = scale * t[(k, k + 1)];
-            let mid = 0.5 * (lam_1 + lam_2);
-            let half_diff = 0.5 * (lam_1 - lam_2);
-            x[(k, k + 1)] = t_12 * mid.exp() * sinch(half_diff);
+            x[(k, k + 1)] = exp_sinch(lam_1, lam_2) * t_12;
         }
     }
     x

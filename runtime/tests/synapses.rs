@@ -216,3 +216,26 @@ fn expm_handles_large_and_triangular_matrices() {
     let e = expm(&nalgebra::DMatrix::from_row_slice(2, 2, &[0.0, w, -w, 0.0])).unwrap();
     assert!((e[(0, 0)] - w.cos()).abs() < 1e-13 && (e[(0, 1)] - w.sin()).abs() < 1e-13);
 }
+
+/// A time constant far below dt (tau = 0.5 us at dt = 1 ms, dt / tau = 2000): the triangular
+/// squaring's superdiagonal is SciPy's `(exp(l2) − exp(l1)) / (l2 − l1)` (the older
+/// `exp(mean) · sinh(half) / half` overflows to inf · 0 = NaN), so the lowpass passes its
+/// input after one step as Nengo's does: `[0, 1, 1]` for a constant 1.
+#[test]
+fn lowpass_far_below_dt_is_finite() {
+    for (tau, dt) in [(0.5e-6, 1e-3), (5e-3, 10.0), (1e-9, 1e-3)] {
+        let f = Synapse::Lowpass { tau }.discretize(dt).unwrap();
+        let mut s = f.new_state::<f64>(1);
+        let mut y = [0.0];
+        let mut out = Vec::new();
+        for _ in 0..3 {
+            s.step(&[1.0], &mut y);
+            out.push(y[0]);
+        }
+        assert!(out.iter().all(|v| v.is_finite()), "tau {tau}, dt {dt}: {out:?}");
+        assert!((out[1] - 1.0).abs() < 1e-12 && (out[2] - 1.0).abs() < 1e-12, "{out:?}");
+    }
+    let m = nalgebra::DMatrix::from_row_slice(2, 2, &[-2000.0, 1e-3, 0.0, 0.0]);
+    let e = expm(&m).unwrap();
+    assert!((e[(0, 1)] - 1e-3 / 2000.0).abs() < 1e-18, "{}", e[(0, 1)]);
+}

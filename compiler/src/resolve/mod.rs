@@ -109,7 +109,14 @@ pub(crate) struct Elab<'db> {
     /// The instance depth limit was reported (once per check: every deeper level, and every
     /// definition checked on its own, would report it again).
     depth_reported: bool,
+    /// Statements elaborated so far (every loop iteration and network instance repeats its
+    /// body's); past [`MAX_ELABORATED`] elaboration stops with one E0801.
+    elaborated: u64,
 }
+
+/// The most statements one model may elaborate (loops and instances multiply their bodies):
+/// beyond it memory and time grow without bound, so the model is refused.
+pub const MAX_ELABORATED: u64 = 1_000_000;
 
 impl<'db> Elab<'db> {
     fn new(db: &'db mut dyn SourceDb) -> Elab<'db> {
@@ -122,6 +129,7 @@ impl<'db> Elab<'db> {
             weights: Vec::new(),
             stack: Vec::new(),
             depth_reported: false,
+            elaborated: 0,
         }
     }
 
@@ -375,8 +383,33 @@ impl<'db> Elab<'db> {
         self.pass_connect(ctx, stmts);
     }
 
+    /// Counts statement `s` as elaborated; false once the model has elaborated more than
+    /// [`MAX_ELABORATED`] (reported once, at `s`).
+    fn within_budget(&mut self, s: &ast::Stmt) -> bool {
+        self.elaborated += 1;
+        if self.elaborated == MAX_ELABORATED + 1 {
+            self.diags.push(
+                Diagnostic::error(
+                    codes::LIMIT,
+                    format!("the model elaborates more than {MAX_ELABORATED} statements"),
+                    s.span,
+                    "the limit is reached here",
+                )
+                .with_help(
+                    "loops and network instances repeat their bodies: loops inside loops, or \
+                     networks instantiating others more than once per level, multiply them; \
+                     use populations with more neurons or dimensions instead of many small ones",
+                ),
+            );
+        }
+        self.elaborated <= MAX_ELABORATED
+    }
+
     fn pass_declare(&mut self, ctx: &mut NetCtx, stmts: &[&ast::Stmt]) {
         for s in stmts {
+            if !self.within_budget(s) {
+                return;
+            }
             match &s.kind {
                 StmtKind::Let { name, value } => match self.eval(ctx, value) {
                     Some(v) => self.bind_value(ctx, name, v),
@@ -434,6 +467,9 @@ impl<'db> Elab<'db> {
 
     fn pass_connect(&mut self, ctx: &mut NetCtx, stmts: &[&ast::Stmt]) {
         for s in stmts {
+            if self.elaborated > MAX_ELABORATED {
+                return;
+            }
             match &s.kind {
                 StmtKind::Connect { pre, arrow, post, clauses } => {
                     self.connect(ctx, pre, post, clauses, s.span, *arrow)
