@@ -1,13 +1,21 @@
 //! Printing that never panics: a closed stdout (`snnc ir … | head`) ends the process quietly
-//! with status 0, as ripgrep does; a closed or failing stderr is ignored.
+//! with status 0, as ripgrep does; any other failure to write it (a full disk, `> /dev/full`)
+//! is an error, status 1, since what the user asked for was not written; a closed or failing
+//! stderr is ignored.
 
 use std::io::Write;
 
-/// Write `s` to stdout; on a broken or closed stdout, exit quietly (status 0).
+/// Write `s` to stdout; on a broken or closed stdout, exit quietly (status 0); on any other
+/// write error, say so on stderr and exit with status 1.
 pub fn out(s: &str) {
     let mut o = std::io::stdout().lock();
-    if o.write_all(s.as_bytes()).and_then(|_| o.flush()).is_err() {
-        std::process::exit(0);
+    if let Err(e) = o.write_all(s.as_bytes()).and_then(|_| o.flush()) {
+        // EBADF: stdout was closed (`>&-`)
+        if e.kind() == std::io::ErrorKind::BrokenPipe || e.raw_os_error() == Some(9) {
+            std::process::exit(0);
+        }
+        err(&format!("error: cannot write to standard output: {e}\n"));
+        std::process::exit(1);
     }
 }
 

@@ -462,12 +462,17 @@ fn run_cmd(args: RunArgs) -> ExitCode {
         Ok(s) => s,
         Err(e) => return report(Err(e)),
     };
-    if let Some(l) = &labels {
-        let file = PathBuf::from(snnc::accuracy::parse_labels_arg(l).1);
-        if let Err(e) = snnc::output::check(&[file], &[&output]) {
-            return report(Err(snnc::run::Failure(format!("error: {e}\n"))));
-        }
-    }
+    // labels are read and checked before the run, so a mistake in them writes nothing
+    let labels = match labels.as_deref().map(|l| {
+        let (probe, file) = snnc::accuracy::parse_labels_arg(l);
+        snnc::output::check(&[file.to_path_buf()], &[&output])?;
+        let labels = snnc::accuracy::read_labels(file)?;
+        Ok::<_, String>((probe.map(String::from), labels))
+    }) {
+        None => None,
+        Some(Ok(l)) => Some(l),
+        Some(Err(e)) => return report(Err(snnc::run::Failure(format!("error: {e}\n")))),
+    };
     let res = snnc::run::run(&snnc::run::RunConfig {
         file,
         steps,
@@ -482,9 +487,10 @@ fn run_cmd(args: RunArgs) -> ExitCode {
         rates,
         dtype,
         max_memory,
+        labels: labels.clone(),
     });
     match (res, labels) {
-        (Ok(()), Some(l)) => score(&output, &l),
+        (Ok(()), Some((probe, labels))) => score(&output, probe.as_deref(), &labels),
         (res, _) => report(res),
     }
 }
@@ -652,24 +658,16 @@ fn report(res: Result<(), snnc::run::Failure>) -> ExitCode {
     }
 }
 
-/// `run --labels`: score the probe written to `output` against the labels.
-fn score(output: &std::path::Path, arg: &str) -> ExitCode {
-    let (probe, file) = snnc::accuracy::parse_labels_arg(arg);
-    let res = snnc::accuracy::read_labels(file).and_then(|labels| {
-        let data = snn_io::read_npz(output).map_err(|e| e.to_string())?;
-        let (name, arr) = match probe {
-            Some(p) => (p, data.get(p).ok_or_else(|| format!("the model has no probe `{p}`"))?),
-            None if data.len() == 1 => data.iter().next().map(|(n, a)| (n.as_str(), a)).ok_or("no probe")?,
-            None => {
-                let names: Vec<&str> = data.keys().map(String::as_str).collect();
-                return Err(format!(
-                    "the model has {} probes ({}): name the scored one with --labels PROBE=FILE.npy",
-                    names.len(),
-                    names.join(", ")
-                ));
-            }
+/// `run --labels`: score the probe written to `output` against the labels (checked before
+/// the run by `snnc::run::check_labels`).
+fn score(output: &std::path::Path, probe: Option<&str>, labels: &[usize]) -> ExitCode {
+    let res = snn_io::read_npz(output).map_err(|e| e.to_string()).and_then(|data| {
+        let name = match probe {
+            Some(p) => p,
+            None => data.keys().next().map(String::as_str).ok_or("no probe")?,
         };
-        snnc::accuracy::accuracy(name, arr, &labels)
+        let arr = data.get(name).ok_or_else(|| format!("the model has no probe `{name}`"))?;
+        snnc::accuracy::accuracy(name, arr, labels)
     });
     match res {
         Ok(acc) => {

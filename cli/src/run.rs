@@ -39,6 +39,9 @@ pub struct RunConfig {
     pub dtype: Dtype,
     /// Memory the run may use, in bytes (`--max-memory`; default: the machine's).
     pub max_memory: Option<u64>,
+    /// `--labels`: the probe to score (None: the only one) and the labels, checked against the
+    /// model and the batch before anything runs or is written.
+    pub labels: Option<(Option<String>, Vec<usize>)>,
 }
 
 impl Default for RunConfig {
@@ -58,6 +61,7 @@ impl Default for RunConfig {
             rates: false,
             dtype: Dtype::Float64,
             max_memory: None,
+            labels: None,
         }
     }
 }
@@ -334,6 +338,45 @@ pub fn describe(prepared: &dyn Executable) -> String {
     prepared.describe().iter().map(|l| format!("{l}\n")).collect()
 }
 
+/// The probe `--labels` scores (`name`, or the only probe), checked as
+/// [`crate::accuracy::accuracy`] will check its samples (labels one per batch element, each a
+/// class the probe has), so a mistake is reported before the run, not after writing its file.
+pub fn check_labels<'p>(
+    probes: &'p [snn_compiler::ir::ProbeDecl],
+    name: Option<&str>,
+    labels: &[usize],
+    batch: usize,
+    steps: usize,
+) -> Result<&'p str, String> {
+    let decl = match name {
+        Some(p) => probes
+            .iter()
+            .find(|d| d.name == p)
+            .ok_or_else(|| format!("the model has no probe `{p}`"))?,
+        None => match probes {
+            [one] => one,
+            _ => {
+                let names: Vec<&str> = probes.iter().map(|d| d.name.as_str()).collect();
+                return Err(format!(
+                    "the model has {} probes ({}): name the scored one with --labels PROBE=FILE.npy",
+                    names.len(),
+                    names.join(", ")
+                ));
+            }
+        },
+    };
+    let samples = (steps / decl.every.max(1)).min(1);
+    let mut shape = vec![batch, samples];
+    shape.extend(&decl.shape);
+    let size: usize = shape.iter().product();
+    if size > 1 << 24 {
+        return Ok(&decl.name); // too large to try on zeros; scored after the run
+    }
+    let zeros = ndarray::ArrayD::zeros(ndarray::IxDyn(&shape));
+    crate::accuracy::accuracy(&decl.name, &zeros, labels)?;
+    Ok(&decl.name)
+}
+
 /// `snnc run FILE …`.
 pub fn run(cfg: &RunConfig) -> Result<(), Failure> {
     let target = check_backend(&cfg.backend)?;
@@ -360,6 +403,10 @@ pub fn run(cfg: &RunConfig) -> Result<(), Failure> {
     };
     let meta = probe_metadata(&program);
     let (inputs, batch) = load_inputs(&program, &cfg.inputs, cfg.steps)?;
+    if let Some((probe, labels)) = &cfg.labels {
+        let user = &program.probes[..program.probes.len() - monitors.len()];
+        check_labels(user, probe.as_deref(), labels, batch, cfg.steps).map_err(fail)?;
+    }
     let probes = probe_bytes(&program, cfg.steps, batch);
     let limit = cfg.max_memory.unwrap_or_else(default_max_memory);
     // Probes beyond the budget stream to disk a chunk of steps at a time (the budget then holds

@@ -841,3 +841,62 @@ fn verify_refuses_a_network_beyond_its_memory_budget() {
     let o = snnc(&dir, &["verify", "model.h5", "--max-memory", "1G"]);
     assert!(o.status.success(), "{}", shown(&dir, &o));
 }
+
+/// `run --labels` reads and checks its labels (the file, the probe they score, one per batch
+/// element) before the run: a mistake in them is an error with nothing written.
+#[test]
+fn run_checks_labels_before_writing_anything() {
+    let dir = scratch("labels");
+    std::fs::write(dir.join("m.snn"), "input x: [3]\nnode y: [3]\nconnect x -> y\nprobe y\n")
+        .unwrap();
+    let x = ndarray::Array2::from_shape_fn((4, 3), |(b, i)| (b + i) as f64).into_dyn();
+    snn_io::write_npy(&dir.join("x.npy"), x.view(), snn_io::Precision::F64).unwrap();
+    let labels = |name: &str, v: &[f64]| {
+        let a = ndarray::Array1::from(v.to_vec()).into_dyn();
+        snn_io::write_npy(&dir.join(name), a.view(), snn_io::Precision::F64).unwrap();
+    };
+    labels("three.npy", &[0.0, 1.0, 2.0]);
+    labels("class9.npy", &[0.0, 1.0, 2.0, 9.0]);
+    labels("good.npy", &[2.0, 2.0, 2.0, 2.0]);
+    for (arg, says) in [
+        ("missing.npy", "missing.npy: cannot read file"),
+        ("three.npy", "the labels have 3 entries but the batch has 4 element(s)"),
+        ("class9.npy", "label 3 is class 9 but probe `y` has only 3 output(s)"),
+        ("nope=good.npy", "the model has no probe `nope`"),
+    ] {
+        let o = snnc(&dir, &["run", "m.snn", "--input", "x.npy", "--steps", "2", "--labels", arg]);
+        let err = shown(&dir, &o);
+        assert_eq!(o.status.code(), Some(1), "{arg}: {err}");
+        assert!(err.contains(says), "{arg}: {err}");
+        assert!(!dir.join("out.npz").exists(), "{arg}: out.npz written in spite of the error");
+    }
+    let o =
+        snnc(&dir, &["run", "m.snn", "--input", "x.npy", "--steps", "2", "--labels", "good.npy"]);
+    assert!(o.status.success(), "{}", shown(&dir, &o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("100.00% (4/4)"));
+}
+
+/// A closed stdout (a pipe its reader left, `>&-`) ends the command quietly with status 0; a
+/// stdout that cannot be written (a full disk) is an error, status 1, since the output asked for
+/// is lost.
+#[test]
+fn a_full_stdout_is_an_error() {
+    let dir = scratch("devfull");
+    let full = std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_snnc"))
+        .args(["explain", "E0101"])
+        .current_dir(&dir)
+        .stdout(full)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("error: cannot write to standard output"), "{err}");
+    let o = Command::new(env!("CARGO_BIN_EXE_snnc"))
+        .args(["explain", "E0101"])
+        .current_dir(&dir)
+        .stdout(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+}
