@@ -208,7 +208,7 @@ pub const EXPLANATIONS: &[Explanation] = &[
     },
     Explanation {
         code: "E0801",
-        text: "The program is beyond one of snnc's limits, and snnc says which instead of crashing: brackets nested more than 256 levels, an expression tree deeper than 1000 levels (a flat sum counts each `+`), network instances nested more than 64 levels, or a model whose build and run need more memory than allowed (by default the machine's memory; raise it with `--max-memory`, or make the model smaller). Split deep expressions with `let`.",
+        text: "The program is beyond one of snnc's limits, and snnc says which instead of crashing: brackets nested more than 256 levels, an expression tree deeper than 1000 levels (a flat sum counts each `+`), network instances nested more than 64 levels, more than 1,000,000 statements elaborated (loops and instances repeat their bodies), a constant array of more than 2^27 values, or a model whose build and run need more memory than allowed (by default the machine's memory; raise it with `--max-memory`, or make the model smaller). Split deep expressions with `let`.",
         example_name: "huge.snn",
         example: HUGE,
     },
@@ -217,6 +217,53 @@ pub const EXPLANATIONS: &[Explanation] = &[
         text: "A warning, not an error: a `let` or a `for` variable is named `pi`, `e` or `inf`, so every later use of that name in its scope means the new value, not the built-in constant (`sin(2 * pi * t)` would no longer be a sine of period 1 s). Rename it unless that is what you mean.",
         example_name: "shadowed_constant.snn",
         example: include_str!("../../tests/diagnostics/shadowed_constant.snn"),
+    },
+];
+
+/// The loihi target's codes (`snnc check --target loihi`), in the order of
+/// `snn_loihi::codes::ALL`; their examples are `tests/loihi/diagnostics`.
+pub const LOIHI_EXPLANATIONS: &[Explanation] = &[
+    Explanation {
+        code: "E0901",
+        text: "A neuron type Loihi compartments do not implement is mapped onto the chip. Loihi 1 cores run leaky integrate-and-fire dynamics (LIF, spiking ReLU, and their rate forms as nengo-loihi maps them); sigmoid, tanh, Izhikevich, adaptive or stochastic neurons have no compartment form. Use `lif` or `spiking_relu`, or run the model on the `jit` backend.",
+        example_name: "unsupported.snn",
+        example: include_str!("../../tests/loihi/diagnostics/unsupported.snn"),
+    },
+    Explanation {
+        code: "E0902",
+        text: "A synapse that is not a first-order lowpass reaches a chip population: a compartment filters its input with one exponential decay, so alpha synapses, general linear filters and two filters in series cannot map. Use `synapse TAU` (a lowpass) or `synapse none`.",
+        example_name: "unsupported.snn",
+        example: include_str!("../../tests/loihi/diagnostics/unsupported.snn"),
+    },
+    Explanation {
+        code: "E0903",
+        text: "A part of the model runs off-chip in a way the loihi target does not map: a value computed on the host from chip spikes that drives chip neurons again (a loop through the host), a probe of a neuron state the compartments do not report, or an input written other than by connections. Move the computation onto the chip (ensembles and decoded connections) or off it entirely.",
+        example_name: "host.snn",
+        example: include_str!("../../tests/loihi/diagnostics/host.snn"),
+    },
+    Explanation {
+        code: "E0904",
+        text: "A parameter does not fit the chip's integers after discretization (as nengo-loihi discretizes): a synapse or membrane time constant too long for the 12-bit decay at this dt, or weights, biases and thresholds too far apart in scale for their mantissa and exponent. Shorten the time constant, change dt, or bring the values closer together.",
+        example_name: "range.snn",
+        example: include_str!("../../tests/loihi/diagnostics/range.snn"),
+    },
+    Explanation {
+        code: "E0905",
+        text: "The model does not fit the hardware: a population no split fits onto cores (too many input axons or synapses per compartment), a connection with more synapses than every chip holds together, or more than 32 chips in all. Use sparse or elementwise transforms, fewer source neurons, or smaller populations.",
+        example_name: "capacity.snn",
+        example: include_str!("../../tests/loihi/diagnostics/capacity.snn"),
+    },
+    Explanation {
+        code: "W0901",
+        text: "A warning: connections into one population have different synapse time constants, but a Loihi compartment filters its whole input with one decay, so the largest is used for all of them (as nengo-loihi's `configure_filter` does). Give them one time constant, or feed them into different populations, if the difference matters.",
+        example_name: "warnings.snn",
+        example: include_str!("../../tests/loihi/diagnostics/warnings.snn"),
+    },
+    Explanation {
+        code: "W0902",
+        text: "A warning: a connection's weights lose much of their precision to the chip's 8-bit weights, typically because they are far smaller than the largest weight into the same population (which sets the shared exponent). Scale them up, or split the population's inputs so weights of one scale share it.",
+        example_name: "warnings.snn",
+        example: include_str!("../../tests/loihi/diagnostics/warnings.snn"),
     },
 ];
 
@@ -229,7 +276,7 @@ pub fn find(code: &str) -> Option<&'static Explanation> {
         None => ('E', c.strip_prefix('E').unwrap_or(&c)),
     };
     let c = format!("{kind}{digits:0>4}");
-    EXPLANATIONS.iter().find(|e| e.code == c)
+    EXPLANATIONS.iter().chain(LOIHI_EXPLANATIONS).find(|e| e.code == c)
 }
 
 /// `snnc explain CODE` as text: the one-line meaning, the explanation, the example.
@@ -237,7 +284,11 @@ pub fn explain(code: &str) -> Result<String, String> {
     let e = find(code).ok_or_else(|| {
         format!("no error code `{code}`: codes look like E0101 (`snnc check` prints them)")
     })?;
-    let meaning = snn_syntax::codes::ALL.iter().find(|(c, _)| *c == e.code).map_or("", |(_, m)| *m);
+    let meaning = snn_syntax::codes::ALL
+        .iter()
+        .chain(snn_loihi::codes::ALL)
+        .find(|(c, _)| *c == e.code)
+        .map_or("", |(_, m)| *m);
     let example: String = e
         .example
         .lines()

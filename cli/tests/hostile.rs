@@ -418,6 +418,35 @@ fn a_very_long_line_is_excerpted() {
     insta::assert_snapshot!("long_line", out);
 }
 
+/// The loihi target's codes are explained too, each example producing its code under
+/// `snnc check --target loihi`.
+#[test]
+fn every_loihi_code_has_an_explanation_whose_example_produces_it() {
+    let codes: Vec<&str> = snn_loihi::codes::ALL.iter().map(|(c, _)| *c).collect();
+    let explained: Vec<&str> = snnc::explain::LOIHI_EXPLANATIONS.iter().map(|e| e.code).collect();
+    assert_eq!(explained, codes, "one explanation per loihi code, in order");
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/loihi/diagnostics");
+    for e in snnc::explain::LOIHI_EXPLANATIONS {
+        assert!(e.text.len() > 60, "{}: explanation too short", e.code);
+        let mut db = snn_fs::FsDb::new();
+        let root = db.add(e.example_name, Some(corpus.join(e.example_name)), e.example.to_string());
+        let checked = snn_compiler::check(&mut db, root);
+        assert!(!checked.has_errors(), "{}: {:?}", e.code, checked.diagnostics);
+        let program =
+            snn_compiler::lower_model_with(&checked.model, 0.001, &snn_loihi::BUILD_OPTIONS)
+                .expect("lowers");
+        let diags = snn_loihi::check(&program);
+        assert!(
+            diags.iter().any(|d| d.code == e.code),
+            "{}: its example gives {:?}",
+            e.code,
+            diags.iter().map(|d| d.code).collect::<Vec<_>>()
+        );
+        let text = snnc::explain::explain(e.code).unwrap();
+        assert!(text.starts_with(&format!("{}: ", e.code)) && text.len() > 200, "{text}");
+    }
+}
+
 #[test]
 fn every_error_code_has_an_explanation_whose_example_produces_it() {
     use snn_compiler::SourceDb;

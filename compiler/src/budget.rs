@@ -5,11 +5,12 @@
 //! Counted, in 8-byte values: every object's signals (its input and output, and per neuron its
 //! current, output, gain, bias and up to four state variables); for an ensemble, its encoders,
 //! its eval points and, when something is decoded from it, the activity matrix (eval points x
-//! neurons) and the solver's Gram matrix (neurons x neurons); each connection's weights
+//! neurons) and the solver's Gram matrix (neurons x neurons), for a decoded connection or probe;
+//! each connection's weights
 //! (decoders, dense and sparse transforms). Probes are counted by the command that knows the
 //! number of steps. Sizes multiply in `u128`, so no declared size can overflow the count.
 
-use crate::model::{Model, ObjectKind, Transform};
+use crate::model::{Model, ObjectKind, ProbeAttr, Transform};
 use snn_syntax::{codes, Diagnostic, Span};
 
 /// One part of the estimate: what, where, how many bytes.
@@ -37,6 +38,16 @@ pub fn estimate(model: &Model) -> Vec<Cost> {
         for c in &model.connections {
             if c.is_decoded(model) {
                 if let Some(slot) = v.get_mut(c.pre.obj.0 as usize) {
+                    *slot = true;
+                }
+            }
+        }
+        // a probe of an ensemble's value is decoded too
+        for p in &model.probes {
+            let ensemble = matches!(model.object(p.target.obj).kind, ObjectKind::Ensemble(_));
+            if ensemble && p.target.port == crate::model::Port::Value && p.attr == ProbeAttr::Output
+            {
+                if let Some(slot) = v.get_mut(p.target.obj.0 as usize) {
                     *slot = true;
                 }
             }

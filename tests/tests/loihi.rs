@@ -48,13 +48,8 @@ fn every_loihi_code_has_a_located_case() {
             seen.insert(d.code);
         }
     }
-    let missing: Vec<&str> = snn_loihi::codes::ALL
-        .iter()
-        .map(|(c, _)| *c)
-        // E0905 (no split fits, too many chips) needs a model too large for a fixture; it is
-        // tested in compiler/loihi/tests/mapping.rs
-        .filter(|c| !seen.contains(c) && *c != snn_loihi::codes::CAPACITY)
-        .collect();
+    let missing: Vec<&str> =
+        snn_loihi::codes::ALL.iter().map(|(c, _)| *c).filter(|c| !seen.contains(c)).collect();
     assert!(missing.is_empty(), "codes with no case in tests/loihi/diagnostics: {missing:?}");
 }
 

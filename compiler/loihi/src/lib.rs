@@ -42,6 +42,18 @@ pub const NAME: &str = "loihi";
 /// Lifts and discretizes `program`: the chip, or every located reason it does not map.
 pub fn map(program: &Program) -> Result<Chip, Vec<Diagnostic>> {
     let net = lift::lift(program)?;
+    // at least one core per 1024 compartments of each block: past the chips allowed, say so
+    // before splitting (whose pieces of a huge block would not fit in memory either)
+    let least: usize =
+        net.blocks.iter().map(|b| b.n.div_ceil(config::MAX_COMPARTMENTS).max(1)).sum();
+    if let Some(d) = check_chips(least) {
+        let at = net.blocks.iter().max_by_key(|b| b.n).map_or_else(Default::default, |b| b.origin);
+        let d = Diagnostic {
+            primary: snn_syntax::Label { span: at, message: "the largest population".into() },
+            ..d
+        };
+        return Err(vec![d]);
+    }
     let mut diags = Vec::new();
     for (b, block) in net.blocks.iter().enumerate() {
         if split::pieces(&net, b).is_none() {

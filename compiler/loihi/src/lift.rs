@@ -576,6 +576,32 @@ pub fn lift(p: &Program) -> Result<Net, Vec<Diagnostic>> {
                     cols.entry(c).or_default().push((r as u32, w));
                 }
             }
+            // a dense matrix stores every target of every used column: past what every chip's
+            // synapse memory holds together (at least 8 bits a synapse), it cannot map, and
+            // would not fit in this machine's memory either
+            let stored = if t.dense {
+                (cols.len() as u128) * (block.n as u128)
+            } else {
+                t.map.iter().map(|r| r.len() as u128).sum()
+            };
+            let most = (crate::MAX_CHIPS * crate::config::CORES_PER_CHIP) as u128
+                * (crate::config::MAX_SYNAPSE_BITS / 8) as u128;
+            if stored > most {
+                lifter.diags.push(
+                    Diagnostic::error(
+                        codes::CAPACITY,
+                        format!(
+                            "this connection into `{}` needs {stored} synapses; {} chips hold at most {most}",
+                            block.name,
+                            crate::MAX_CHIPS
+                        ),
+                        t.origin,
+                        "too many synapses",
+                    )
+                    .with_help("use a sparse or elementwise transform, or smaller populations"),
+                );
+                continue;
+            }
             let mut axon_of = vec![None; n_pre];
             let mut axons = Vec::new();
             for (c, mut ws) in cols {
