@@ -79,11 +79,45 @@ pub fn import(cfg: &ImportConfig) -> Result<Converted, String> {
         .file_name()
         .map(|n| n.to_string_lossy().to_string())
         .ok_or_else(|| format!("{} is not a file name", cfg.output.display()))?;
-    let converted = convert(&model, &weights_name, &opts).map_err(|e| e.to_string())?;
+    let mut converted = convert(&model, &weights_name, &opts).map_err(|e| e.to_string())?;
+    check_converted(&cfg.output, &weights_name, &mut converted)?;
     let tensors: Vec<(&str, ndarray::ArrayViewD<f64>)> =
         converted.tensors.iter().map(|(n, a)| (n.as_str(), a.view())).collect();
     write_both(&cfg.output, &weights, &converted.snn, &tensors)?;
     Ok(converted)
+}
+
+/// Checks the converted `.snn` (as `snnc check` will, its weights in memory) before anything
+/// is written: a conversion the options break (`--swap` to a type that needs a base type,
+/// `--layers` blocks without the members the converter connects) is refused with the
+/// diagnostics, not written as a file that does not compile.
+fn check_converted(
+    output: &Path,
+    weights_name: &str,
+    converted: &mut Converted,
+) -> Result<(), String> {
+    use snn_compiler::source_db::MemTensors;
+    let source = std::rc::Rc::new(MemTensors(std::mem::take(&mut converted.tensors)));
+    let mut db = snn_fs::FsDb::new();
+    let root =
+        db.add(&output.display().to_string(), Some(output.to_path_buf()), converted.snn.clone());
+    db.add_weights(root, weights_name, source.clone());
+    let checked = snn_compiler::check(&mut db, root);
+    let mut shown = String::new();
+    for d in checked.diagnostics.iter().filter(|d| d.is_error()).take(10) {
+        shown.push_str(&crate::render::render(&db as &dyn snn_compiler::SourceDb, d, false));
+    }
+    drop(db);
+    converted.tensors = std::rc::Rc::try_unwrap(source)
+        .map_err(|_| "the converted weights are still in use".to_string())?
+        .0;
+    if checked.has_errors() {
+        return Err(format!(
+            "the converted network does not check, so nothing was written (the options given \
+             to import, or the --layers blocks, do not fit the model):\n{shown}"
+        ));
+    }
+    Ok(())
 }
 
 /// The network definitions of a `--layers` file, with the path the output uses to import it

@@ -352,10 +352,10 @@ struct VerifyArgs {
     #[arg(long)]
     snn: Option<PathBuf>,
     /// Absolute tolerance.
-    #[arg(long, default_value_t = 1e-8)]
+    #[arg(long, default_value_t = 1e-8, value_parser = snnc::run::parse_tolerance)]
     atol: f64,
     /// Relative tolerance.
-    #[arg(long, default_value_t = 1e-5)]
+    #[arg(long, default_value_t = 1e-5, value_parser = snnc::run::parse_tolerance)]
     rtol: f64,
     /// `.snn` blocks for custom classes and Lambdas (as given to `snnc import`).
     #[arg(long)]

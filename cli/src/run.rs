@@ -377,6 +377,15 @@ pub fn check_labels<'p>(
     Ok(&decl.name)
 }
 
+/// A tolerance (`verify --atol/--rtol`): a finite number, zero or more.
+pub fn parse_tolerance(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(x) if x.is_finite() && x >= 0.0 => Ok(x),
+        Ok(x) => Err(format!("a tolerance is a finite number, zero or more; found {x}")),
+        Err(_) => Err(format!("`{s}` is not a number")),
+    }
+}
+
 /// `snnc run FILE …`.
 pub fn run(cfg: &RunConfig) -> Result<(), Failure> {
     let target = check_backend(&cfg.backend)?;

@@ -929,3 +929,30 @@ fn a_full_stdout_is_an_error() {
         .unwrap();
     assert!(o.status.success());
 }
+
+/// `import` checks the `.snn` it converted before writing anything: options that break it
+/// (`--swap` to a type that needs a base type, a keyword as `--network` name) are errors with
+/// nothing written; `verify` refuses tolerances that would make it pass anything (NaN, inf,
+/// negative).
+#[test]
+fn import_and_verify_refuse_options_that_break_them() {
+    let dir = scratch("importopts");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    std::fs::copy(root.join("examples/mnist/model.h5"), dir.join("model.h5")).unwrap();
+    for (args, says) in [
+        (&["--network", "for"][..], "--network for: not a .snn name"),
+        (&["--swap", "relu=poisson_spiking"][..], "the converted network does not check"),
+    ] {
+        let o = snnc(&dir, &[&["import", "model.h5", "-o", "m.snn"][..], args].concat());
+        let err = shown(&dir, &o);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {err}");
+        assert!(err.contains(says), "{args:?}: {err}");
+        assert!(!dir.join("m.snn").exists() && !dir.join("m.safetensors").exists(), "{args:?}");
+    }
+    for tol in ["--atol=nan", "--rtol=1e400", "--atol=-1", "--rtol=inf"] {
+        let o = snnc(&dir, &["verify", "model.h5", tol]);
+        let err = shown(&dir, &o);
+        assert_eq!(o.status.code(), Some(2), "{tol}: {err}");
+        assert!(err.contains("a tolerance is a finite number, zero or more"), "{tol}: {err}");
+    }
+}

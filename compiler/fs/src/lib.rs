@@ -47,6 +47,13 @@ impl FsDb {
         id
     }
 
+    /// Registers `source` as the weights file `rel` of `file` (in-memory tensors, as `import`
+    /// checks its output before writing anything).
+    pub fn add_weights(&mut self, file: FileId, rel: &str, source: Rc<dyn TensorSource>) {
+        let path = self.dir_of(file).join(rel);
+        self.weights.insert(path, source);
+    }
+
     /// Read a file from disk.
     pub fn load(&mut self, path: &Path) -> Result<FileId, String> {
         let key = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());

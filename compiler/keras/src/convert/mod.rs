@@ -145,11 +145,13 @@ pub fn convert(
     e.header(weights_file);
     let body_start = e.lines.len();
     if let Some(net) = &opts.network {
-        if sanitize(net) != *net {
+        if sanitize(net) != *net || snn_syntax::lex::KEYWORDS.contains(&net.as_str()) {
             return Err(KerasError::new(
                 ErrorKind::Config,
                 &model.source,
-                format!("--network {net}: not a .snn name (letters, digits and `_`)"),
+                format!(
+                    "--network {net}: not a .snn name (letters, digits and `_`, not a keyword)"
+                ),
             ));
         }
     }
