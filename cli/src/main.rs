@@ -744,16 +744,33 @@ fn fmt(files: &[PathBuf], check_only: bool) -> ExitCode {
     let color = std::io::stderr().is_terminal();
     let mut failed = false;
     for path in files {
-        let text = match std::fs::read_to_string(path) {
+        // a FIFO or device has no contents to rewrite (and reading one may wait forever)
+        match std::fs::metadata(path) {
+            Ok(m) if !m.is_file() => {
+                snnc::errln!("error: {}: not a regular file (fmt rewrites files)", path.display());
+                failed = true;
+                continue;
+            }
+            _ => {}
+        }
+        // as `snnc check` reads it: a byte-order mark kept aside, bad bytes located
+        let read = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()));
+        let bom = read.as_ref().is_ok_and(|b| b.starts_with(b"\xEF\xBB\xBF"));
+        let text = match read
+            .and_then(|b| snn_fs::source_text(b).map_err(|e| format!("{}: {e}", path.display())))
+        {
             Ok(t) => t,
             Err(e) => {
-                snnc::errln!("error: cannot read {}: {e}", path.display());
+                snnc::errln!("error: {e}");
                 failed = true;
                 continue;
             }
         };
-        match snn_syntax::format(&text) {
-            Ok(out) if out == text => {}
+        let formatted =
+            snn_syntax::format(&text).map(|out| if bom { format!("\u{feff}{out}") } else { out });
+        let text_as_read = if bom { format!("\u{feff}{text}") } else { text.clone() };
+        match formatted {
+            Ok(out) if out == text_as_read => {}
             Ok(_) if check_only => {
                 snnc::errln!("{} is not formatted", path.display());
                 failed = true;

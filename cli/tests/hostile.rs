@@ -956,3 +956,39 @@ fn import_and_verify_refuse_options_that_break_them() {
         assert!(err.contains("a tolerance is a finite number, zero or more"), "{tol}: {err}");
     }
 }
+
+/// `fmt` rewrites a hard-linked file in place (every name sees the formatted text), keeps a
+/// byte-order mark, locates bad bytes as `check` does, and refuses what is not a regular file
+/// (a FIFO would make it wait for a writer).
+#[test]
+fn fmt_keeps_links_and_marks_and_refuses_special_files() {
+    let dir = scratch("fmtlinks");
+    std::fs::write(dir.join("a.snn"), "input x:[1]\nprobe x\n").unwrap();
+    std::fs::hard_link(dir.join("a.snn"), dir.join("b.snn")).unwrap();
+    let o = snnc(&dir, &["fmt", "a.snn"]);
+    assert!(o.status.success(), "{}", shown(&dir, &o));
+    assert_eq!(std::fs::read_to_string(dir.join("b.snn")).unwrap(), "input x: [1]\nprobe x\n");
+    assert!(same_file(&dir.join("a.snn"), &dir.join("b.snn")), "the link was broken");
+    std::fs::write(dir.join("bom.snn"), "\u{feff}input x:[1]\nprobe x\n").unwrap();
+    let o = snnc(&dir, &["fmt", "bom.snn"]);
+    assert!(o.status.success(), "{}", shown(&dir, &o));
+    assert_eq!(std::fs::read(dir.join("bom.snn")).unwrap(), b"\xEF\xBB\xBFinput x: [1]\nprobe x\n");
+    let o = snnc(&dir, &["fmt", "--check", "bom.snn"]);
+    assert!(o.status.success(), "{}", shown(&dir, &o));
+    std::fs::write(dir.join("nul.snn"), b"input x: [1]\x00\n").unwrap();
+    let o = snnc(&dir, &["fmt", "nul.snn"]);
+    let err = shown(&dir, &o);
+    assert!(err.contains("a NUL byte at line 1, column 13"), "{err}");
+    let fifo = dir.join("f.snn");
+    assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    let o = snnc(&dir, &["fmt", "f.snn"]);
+    let err = shown(&dir, &o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("f.snn: not a regular file"), "{err}");
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let (x, y) = (std::fs::metadata(a).expect("a"), std::fs::metadata(b).expect("b"));
+    (x.dev(), x.ino()) == (y.dev(), y.ino())
+}

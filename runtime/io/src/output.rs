@@ -4,7 +4,10 @@
 //! - A device, FIFO or socket is written directly (opened for writing, never created,
 //!   truncated or replaced), so `-o /dev/null` or `-o /dev/stdout` work and stay what they are.
 //! - A regular file (or a new one) is written to a temporary file in its own directory, which
-//!   then replaces it by a rename: a failed write leaves the old file as it was.
+//!   then replaces it by a rename (keeping its permissions, and its owner where allowed): a
+//!   failed write leaves the old file as it was. A file with other hard links is rewritten in
+//!   place instead (a rename would leave the other names on the old contents), and a file this
+//!   user may not write (read-only) is refused.
 //! - [`commit_all`] replaces several files as a set: all of them or none.
 //! - Errors name the path the user gave, never a temporary file.
 //!
@@ -95,6 +98,9 @@ pub struct Staged {
     user: PathBuf,
     target: Resolved,
     tmp: tempfile::NamedTempFile,
+    /// The target is a regular file with other hard links: written in place (truncated and
+    /// rewritten), as a rename would leave the other names on the old contents.
+    in_place: bool,
 }
 
 /// The error of creating a staged file in `dir`, without the temporary file's name (tempfile
@@ -126,9 +132,28 @@ impl Staged {
         let mut b = tempfile::Builder::new();
         b.prefix(".snn-tmp-").suffix(&suffix);
         let dir = target.path.parent().unwrap_or(Path::new("."));
-        let tmp = if target.special { b.tempfile() } else { b.tempfile_in(dir) }
+        let mut in_place = false;
+        if target.exists && !target.special {
+            // a file its owner made read-only stays unwritten, as `cp` and editors leave it
+            // (a rename would replace it regardless of its permissions)
+            rustix::fs::access(&target.path, rustix::fs::Access::WRITE_OK).map_err(|_| {
+                write_err(
+                    path,
+                    std::io::Error::new(
+                        std::io::ErrorKind::PermissionDenied,
+                        "it is read-only (not writable by this user)",
+                    ),
+                )
+            })?;
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::MetadataExt;
+                in_place = std::fs::metadata(&target.path).is_ok_and(|m| m.nlink() > 1);
+            }
+        }
+        let tmp = if target.special || in_place { b.tempfile() } else { b.tempfile_in(dir) }
             .map_err(|e| write_err(path, staging_error(dir, e)))?;
-        Ok(Staged { user: path.to_path_buf(), target, tmp })
+        Ok(Staged { user: path.to_path_buf(), target, tmp, in_place })
     }
 
     /// The staged file, to write into.
@@ -151,12 +176,19 @@ impl Staged {
         &self.target
     }
 
-    /// Make the staged file durable and give it the permissions of the file it replaces.
+    /// Make the staged file durable and give it the permissions (and, where allowed, the
+    /// owner and group) of the file it replaces.
     fn seal(&mut self) -> Result<(), IoError> {
         let user = self.user.clone();
         self.tmp.as_file_mut().flush().map_err(|e| write_err(&user, e))?;
-        if self.target.special {
+        if self.target.special || self.in_place {
             return Ok(());
+        }
+        #[cfg(unix)]
+        if let Ok(m) = std::fs::metadata(&self.target.path) {
+            use std::os::unix::fs::MetadataExt;
+            // best effort: only root may give a file to another user
+            let _ = std::os::unix::fs::fchown(self.tmp.as_file(), Some(m.uid()), Some(m.gid()));
         }
         self.tmp.as_file().sync_all().map_err(|e| write_err(&user, e))?;
         // Temporary files are private (0600); give the result ordinary permissions.
@@ -174,7 +206,8 @@ impl Staged {
         Ok(())
     }
 
-    /// Copy the staged bytes into a special file (opened for writing, not created).
+    /// Copy the staged bytes into a special file (opened for writing, not created), or into
+    /// a hard-linked regular file in place (truncated first).
     fn copy_to_special(&mut self) -> Result<(), IoError> {
         let user = self.user.clone();
         // writers that reopen the path leave the handle's position anywhere
@@ -182,17 +215,22 @@ impl Staged {
         src.rewind().map_err(|e| write_err(&user, e))?;
         let mut dst = std::fs::OpenOptions::new()
             .write(true)
+            .truncate(self.in_place)
             .open(&self.target.path)
             .map_err(|e| write_err(&user, e))?;
         std::io::copy(&mut src, &mut dst).map_err(|e| write_err(&user, e))?;
-        dst.flush().map_err(|e| write_err(&user, e))
+        dst.flush().map_err(|e| write_err(&user, e))?;
+        if self.in_place {
+            dst.sync_all().map_err(|e| write_err(&user, e))?;
+        }
+        Ok(())
     }
 
     /// Move the staged data into place (see the module's rules); on error the output is as
     /// it was and the temporary file is gone.
     pub fn commit(mut self) -> Result<(), IoError> {
         self.seal()?;
-        if self.target.special {
+        if self.target.special || self.in_place {
             return self.copy_to_special();
         }
         let user = self.user;
@@ -224,7 +262,8 @@ pub fn commit_all(mut staged: Vec<Staged>) -> Result<(), IoError> {
     for s in &mut staged {
         s.seal()?;
     }
-    staged.sort_by_key(|s| s.target.special);
+    // special files and hard-linked ones (written in place) cannot be taken back: last
+    staged.sort_by_key(|s| s.target.special || s.in_place);
     // (target, backup of the old file if there was one)
     let mut done: Vec<(PathBuf, Option<tempfile::TempPath>)> = Vec::new();
     let undo = |done: Vec<(PathBuf, Option<tempfile::TempPath>)>| {
@@ -240,7 +279,7 @@ pub fn commit_all(mut staged: Vec<Staged>) -> Result<(), IoError> {
         }
     };
     for mut s in staged {
-        if s.target.special {
+        if s.target.special || s.in_place {
             if let Err(e) = s.copy_to_special() {
                 undo(done);
                 return Err(e);
