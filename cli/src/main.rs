@@ -637,6 +637,10 @@ fn lsp(target: Option<String>) -> ExitCode {
     let targets = snn_lsp::Targets { checks: vec![(snn_loihi::NAME, loihi)], selected: target };
     match snn_lsp::run_stdio(targets) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.contains("without `shutdown`") => {
+            snnc::errln!("error: snnc lsp: {e}");
+            ExitCode::FAILURE
+        }
         Err(e) => {
             // typed at a terminal or fed a file, the server only sees its input end
             snnc::errln!(

@@ -992,3 +992,46 @@ fn same_file(a: &Path, b: &Path) -> bool {
     let (x, y) = (std::fs::metadata(a).expect("a"), std::fs::metadata(b).expect("b"));
     (x.dev(), x.ino()) == (y.dev(), y.ino())
 }
+
+/// `snnc lsp` over its real stdio: a malformed message is skipped (and logged to the client),
+/// not the end of the server; a second `initialize` is an InvalidRequest error; `exit` after
+/// `shutdown` ends with status 0, without it with status 1 (the protocol's rule).
+#[test]
+fn the_language_server_survives_protocol_mistakes() {
+    use std::io::Write;
+    let frame = |body: &str| format!("Content-Length: {}\r\n\r\n{body}", body.len());
+    let init = |id: u32| {
+        frame(&format!(
+            r#"{{"jsonrpc":"2.0","id":{id},"method":"initialize","params":{{"capabilities":{{}}}}}}"#
+        ))
+    };
+    for (shutdown, code) in [(true, 0), (false, 1)] {
+        let mut input = init(1);
+        input += &frame(r#"{"jsonrpc":"2.0","method":"initialized","params":{}}"#);
+        input += &frame(r#"{"jsonrpc": "2.0", "id": 7, "method": "#);
+        input += &init(2);
+        if shutdown {
+            input += &frame(r#"{"jsonrpc":"2.0","id":3,"method":"shutdown"}"#);
+        }
+        input += &frame(r#"{"jsonrpc":"2.0","method":"exit"}"#);
+        let mut child = Command::new(env!("CARGO_BIN_EXE_snnc"))
+            .arg("lsp")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("snnc lsp starts");
+        child.stdin.take().expect("stdin").write_all(input.as_bytes()).expect("written");
+        let o = child.wait_with_output().expect("snnc lsp ends");
+        let out = String::from_utf8_lossy(&o.stdout);
+        assert_eq!(o.status.code(), Some(code), "{out}\n{}", String::from_utf8_lossy(&o.stderr));
+        assert!(out.contains("skipped a malformed message"), "{out}");
+        assert!(
+            out.contains(
+                r#""id":2,"error":{"code":-32600,"message":"the server is already initialized"}"#
+            ),
+            "{out}"
+        );
+        assert!(out.contains(r#""id":1,"result":{"capabilities""#), "{out}");
+    }
+}

@@ -99,11 +99,56 @@ pub struct Targets {
     pub selected: Option<String>,
 }
 
-/// Run the server over stdin/stdout until the client exits.
+/// Run the server over stdin/stdout until the client exits. A message whose body is not
+/// JSON-RPC is skipped (and said in a `window/logMessage`), not the end of the server.
 pub fn run_stdio(targets: Targets) -> Result<(), String> {
-    let (conn, io) = Connection::stdio();
-    serve(conn, targets)?;
-    io.join().map_err(|e| e.to_string())
+    use std::io::Write;
+    let (conn, client) = Connection::memory();
+    let to_server = client.sender;
+    let to_client = conn.sender.clone();
+    let spawn = |name: &str| std::thread::Builder::new().name(name.to_string());
+    spawn("snn-lsp-reader")
+        .spawn(move || {
+            let mut stdin = std::io::stdin().lock();
+            loop {
+                match Message::read(&mut stdin) {
+                    Ok(Some(m)) => {
+                        let exit = matches!(&m, Message::Notification(n) if n.method == notif::Exit::METHOD);
+                        if to_server.send(m).is_err() || exit {
+                            break;
+                        }
+                    }
+                    Ok(None) => break,
+                    Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+                        let log = lsp_types::LogMessageParams {
+                            typ: lsp_types::MessageType::ERROR,
+                            message: format!("snnc: skipped a malformed message: {e}"),
+                        };
+                        let n = Notification::new(notif::LogMessage::METHOD.to_string(), log);
+                        let _ = to_client.send(n.into());
+                    }
+                    Err(_) => break,
+                }
+            }
+        })
+        .map_err(|e| e.to_string())?;
+    let from_server = client.receiver;
+    let writer = spawn("snn-lsp-writer")
+        .spawn(move || -> std::io::Result<()> {
+            let mut stdout = std::io::stdout().lock();
+            for m in from_server {
+                m.write(&mut stdout)?;
+                stdout.flush()?;
+            }
+            Ok(())
+        })
+        .map_err(|e| e.to_string())?;
+    let served = serve(conn, targets);
+    // the writer ends once the server's sender is gone (the reader's clone with it, at exit
+    // or end of input)
+    let written = writer.join().map_err(|_| "the writer thread panicked".to_string())?;
+    served?;
+    written.map_err(|e| e.to_string())
 }
 
 /// Run the server over `conn` (the initialize handshake, then the main loop) until `exit`.
@@ -453,6 +498,7 @@ fn cancel_id(n: &Notification) -> Option<RequestId> {
 
 fn main_loop(conn: &Connection, state: &mut State) -> Result<(), String> {
     let mut queue: VecDeque<Message> = VecDeque::new();
+    let mut shut_down = false;
     loop {
         // messages that arrived while a request ran come first
         queue.extend(state.watch.drain());
@@ -498,7 +544,21 @@ fn main_loop(conn: &Connection, state: &mut State) -> Result<(), String> {
         match msg {
             Message::Request(r) => {
                 if r.method == req::Shutdown::METHOD {
+                    shut_down = true;
                     let _ = conn.sender.send(Response::new_ok(r.id, ()).into());
+                    continue;
+                }
+                // the protocol's rules: one initialize; nothing but exit after shutdown
+                let refused = if r.method == req::Initialize::METHOD {
+                    Some("the server is already initialized")
+                } else if shut_down {
+                    Some("the server is shut down: only `exit` is expected")
+                } else {
+                    None
+                };
+                if let Some(why) = refused {
+                    let code = ErrorCode::InvalidRequest as i32;
+                    let _ = conn.sender.send(Response::new_err(r.id, code, why.into()).into());
                     continue;
                 }
                 let id = r.id.clone();
@@ -527,7 +587,12 @@ fn main_loop(conn: &Connection, state: &mut State) -> Result<(), String> {
             }
             Message::Notification(n) => {
                 if n.method == notif::Exit::METHOD {
-                    return Ok(());
+                    // the protocol: exit without shutdown ends with status 1
+                    return if shut_down {
+                        Ok(())
+                    } else {
+                        Err("the client sent `exit` without `shutdown`".to_string())
+                    };
                 }
                 let _ = catch_unwind(AssertUnwindSafe(|| state.notification(n)));
             }
