@@ -28,7 +28,7 @@ pub const EXPLANATIONS: &[Explanation] = &[
     },
     Explanation {
         code: "E0002",
-        text: "A number, unit or string literal is not valid: an unknown unit (`20parsecs`), a malformed number or an unterminated string. Units are `s`, `ms`, `us` (times) and `Hz`, `kHz` (frequencies); a bare number is in SI units.",
+        text: "A number, unit or string literal is not valid: an unknown unit (`20parsecs`), a malformed number or an unterminated string. Units are `s`, `ms`, `us`, `min` (times) and `Hz`, `kHz` (frequencies); a bare number is in SI units.",
         example_name: "bad_literal_unit.snn",
         example: include_str!("../../tests/diagnostics/bad_literal_unit.snn"),
     },

@@ -97,7 +97,8 @@ struct SimArgs {
     /// Model seed (overrides `seed N` in the file).
     #[arg(long)]
     seed: Option<u64>,
-    /// Backend: `jit` (native code) or `interp` (the reference interpreter).
+    /// Backend: `jit` (native code), `interp` (the reference interpreter) or `loihi` (Loihi 1
+    /// cores in nengo-loihi's integers).
     #[arg(long, default_value = "jit")]
     backend: String,
     /// Threads running batch elements in parallel (jit; 0: one per core).

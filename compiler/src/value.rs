@@ -242,12 +242,13 @@ fn number(value: f64, text: &str, unit: Option<&ast::Ident>, span: Span) -> R<Va
         "Hz" => (1.0, Unit::Freq),
         "kHz" => (1e3, Unit::Freq),
         other => {
-            let guess = snn_syntax::diag::did_you_mean(other, ["s", "ms", "us", "Hz", "kHz"]);
+            let guess =
+                snn_syntax::diag::did_you_mean(other, ["s", "ms", "us", "min", "Hz", "kHz"]);
             let mut d =
                 err(codes::BAD_LITERAL, format!("unknown unit `{other}`"), u.span, "unknown unit");
             d = d.with_help(match guess {
-                Some(g) => format!("did you mean `{g}`? units are s, ms, us, Hz and kHz"),
-                None => "units are s, ms, us, Hz and kHz".to_string(),
+                Some(g) => format!("did you mean `{g}`? units are s, ms, us, min, Hz and kHz"),
+                None => "units are s, ms, us, min, Hz and kHz".to_string(),
             });
             return Err(d);
         }

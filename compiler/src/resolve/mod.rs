@@ -298,7 +298,21 @@ impl<'db> Elab<'db> {
 
     fn eval_seed(&mut self, ctx: &mut NetCtx, e: &ast::Expr) -> Option<u64> {
         match self.eval(ctx, e) {
-            Some(Value::Num(x, Unit::One)) if x >= 0.0 && x.fract() == 0.0 => Some(x as u64),
+            // numbers are f64: beyond 2^53 a seed would silently become a neighbour
+            Some(Value::Num(x, Unit::One))
+                if x >= 0.0 && x.fract() == 0.0 && x <= 2f64.powi(53) =>
+            {
+                Some(x as u64)
+            }
+            Some(Value::Num(x, Unit::One)) if x.fract() == 0.0 && x > 0.0 => {
+                self.diags.push(Diagnostic::error(
+                    codes::OUT_OF_RANGE,
+                    format!("a seed may be at most 2^53 = 9007199254740992, found {x}"),
+                    e.span,
+                    "too large",
+                ).with_help("larger whole numbers are not exact in a .snn file; `snnc run --seed` takes any 64-bit seed"));
+                None
+            }
             Some(other) => {
                 self.diags.push(Diagnostic::error(
                     codes::TYPE_MISMATCH,
@@ -455,13 +469,52 @@ impl<'db> Elab<'db> {
         }
     }
 
+    /// Binds the body's aliases in any order (`alias a = b` may come before `alias b = c`):
+    /// each round binds those whose target's first name is known; what is left names nothing
+    /// (reported as unknown) or aliases in a cycle (reported as such).
     fn pass_alias(&mut self, ctx: &mut NetCtx, stmts: &[&ast::Stmt]) {
-        for s in stmts {
-            if let StmtKind::Alias { name, target } = &s.kind {
-                if let Some(m) = self.resolve_member(ctx, target) {
+        let mut pending: Vec<(&ast::Ident, &ast::Path)> = stmts
+            .iter()
+            .filter_map(|s| match &s.kind {
+                StmtKind::Alias { name, target } => Some((name, target)),
+                _ => None,
+            })
+            .collect();
+        loop {
+            let before = pending.len();
+            let mut rest = Vec::with_capacity(pending.len());
+            for (name, target) in pending {
+                let later = ctx.members.get(&target.root.name).is_none()
+                    && !ctx.failed.contains(&target.root.name);
+                if later {
+                    rest.push((name, target));
+                } else if let Some(m) = self.resolve_member(ctx, target) {
                     self.insert_member(ctx, name, None, m);
+                } else {
+                    ctx.failed.insert(name.name.clone());
                 }
             }
+            pending = rest;
+            if pending.len() == before {
+                break;
+            }
+        }
+        let waiting: Vec<String> = pending.iter().map(|(n, _)| n.name.clone()).collect();
+        for (name, target) in pending {
+            if waiting.contains(&target.root.name) {
+                self.diags.push(
+                    Diagnostic::error(
+                        codes::UNKNOWN_NAME,
+                        format!("alias `{}` refers to itself through aliases", name.name),
+                        target.span,
+                        "a cycle of aliases",
+                    )
+                    .with_help("an alias must lead to an object or a network instance"),
+                );
+            } else {
+                self.resolve_member(ctx, target);
+            }
+            ctx.failed.insert(name.name.clone());
         }
     }
 
@@ -558,6 +611,15 @@ impl<'db> Elab<'db> {
     pub(crate) fn eval_int(&mut self, ctx: &mut NetCtx, e: &ast::Expr) -> Option<i64> {
         match self.eval(ctx, e)? {
             Value::Num(x, Unit::One) if x.fract() == 0.0 && x.abs() < 1e15 => Some(x as i64),
+            Value::Num(x, Unit::One) if x.fract() == 0.0 || !x.is_finite() => {
+                self.diags.push(Diagnostic::error(
+                    codes::OUT_OF_RANGE,
+                    format!("expected a whole number below 10^15 in size, found {x}"),
+                    e.span,
+                    "too large",
+                ));
+                None
+            }
             other => {
                 self.diags.push(Diagnostic::error(
                     codes::TYPE_MISMATCH,

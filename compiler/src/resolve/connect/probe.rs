@@ -44,7 +44,17 @@ impl Elab<'_> {
         let Some(synapse) = self.synapse_clause(ctx, cl.synapse, "probe", None) else { return };
         let sample_every = match cl.sample_every {
             Some(e) => match self.eval(ctx, e) {
-                Some(Value::Num(x, Unit::Time)) if x > 0.0 => Some(x),
+                // a bare number is in seconds, as everywhere a time is expected
+                Some(Value::Num(x, Unit::Time | Unit::One)) if x > 0.0 && x.is_finite() => Some(x),
+                Some(Value::Num(x, Unit::Time | Unit::One)) => {
+                    self.diags.push(Diagnostic::error(
+                        codes::OUT_OF_RANGE,
+                        format!("`sample_every` must be a positive, finite time, found {x} s"),
+                        e.span,
+                        "not positive",
+                    ));
+                    return;
+                }
                 Some(other) => {
                     self.diags.push(Diagnostic::error(
                         codes::TYPE_MISMATCH,

@@ -114,11 +114,11 @@ impl Args {
     ) -> Option<f64> {
         let span = self.span_of(name);
         match self.opt_num(el, name, unit) {
-            Some(x) if x > 0.0 => Some(x),
+            Some(x) if x > 0.0 && x.is_finite() => Some(x),
             Some(x) => {
                 el.diags.push(Diagnostic::error(
                     codes::OUT_OF_RANGE,
-                    format!("`{name}` must be positive, found {x}"),
+                    format!("`{name}` must be positive and finite, found {x}"),
                     span.unwrap_or(self.ctor_span),
                     "not positive",
                 ));

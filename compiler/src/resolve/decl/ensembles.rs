@@ -79,7 +79,7 @@ impl Elab<'_> {
             let s = args.span_of("radius").unwrap_or(c.span);
             self.diags.push(Diagnostic::error(
                 codes::OUT_OF_RANGE,
-                format!("radius must be positive, found {radius}"),
+                format!("radius must be positive and finite, found {radius}"),
                 s,
                 "not positive",
             ));

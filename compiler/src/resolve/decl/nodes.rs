@@ -68,6 +68,15 @@ impl Elab<'_> {
                     a
                 };
                 let shape = a.shape().to_vec();
+                if a.is_empty() {
+                    self.diags.push(Diagnostic::error(
+                        codes::BAD_SHAPE,
+                        format!("a node's value has no elements (shape {})", fmt_shape(&shape)),
+                        value.span,
+                        "empty",
+                    ));
+                    return;
+                }
                 (NodeKind::Const(a), shape, 0)
             }
             Value::Lambda(l) => {
