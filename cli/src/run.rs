@@ -700,6 +700,9 @@ pub fn read_named_inputs(
                 )
             })?,
             None if names.len() == 1 => 0,
+            None if names.is_empty() => {
+                return Err(format!("the model has no inputs, but --input {arg} was given"))
+            }
             None => {
                 return Err(format!(
                     "the model has {} inputs: name them with --input NAME=FILE.npy",
@@ -707,6 +710,9 @@ pub fn read_named_inputs(
                 ))
             }
         };
+        if given[idx].is_some() {
+            return Err(format!("input `{}` is given twice (--input {arg})", names[idx]));
+        }
         given[idx] = Some(snn_io::read_npy(&path).map_err(|e| e.to_string())?);
     }
     Ok(given)

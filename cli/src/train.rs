@@ -130,7 +130,10 @@ fn parse_losses(program: &Program, args: &[String]) -> Result<Vec<(String, Loss)
         return Err(fail("give at least one loss: --loss PROBE=mse (or sparse_categorical_crossentropy, categorical_crossentropy)"));
     }
     let mut out = Vec::new();
-    for a in args {
+    for (i, a) in args.iter().enumerate() {
+        if args[..i].contains(a) {
+            return Err(fail(format!("--loss `{a}` is given twice (it would count double)")));
+        }
         let (probe, rest) = a
             .split_once('=')
             .ok_or_else(|| fail(format!("--loss `{a}`: expected PROBE=KIND, e.g. out=mse")))?;
@@ -219,7 +222,19 @@ fn load_data(
         let (model, array) = r
             .split_once('=')
             .ok_or_else(|| fail(format!("--array `{r}`: expected NAME=ARRAY (a model input or probe, and the array in the .npz)")))?;
-        map.insert(model.to_string(), array.to_string());
+        let known = program.inputs.iter().any(|d| d.name == model)
+            || losses.iter().any(|(p, _)| p == model);
+        if !known {
+            let mut names: Vec<&str> = program.inputs.iter().map(|d| d.name.as_str()).collect();
+            names.extend(losses.iter().map(|(p, _)| p.as_str()));
+            return Err(fail(format!(
+                "--array `{r}`: `{model}` is neither an input nor a probe with a loss ({})",
+                names.join(", ")
+            )));
+        }
+        if map.insert(model.to_string(), array.to_string()).is_some() {
+            return Err(fail(format!("--array `{r}`: `{model}` is renamed twice")));
+        }
     }
     let get = |name: &str, what: &str| -> Result<&ArrayD<f64>, Failure> {
         let array = map.get(name).map_or(name, String::as_str);
@@ -401,6 +416,13 @@ pub fn train(cfg: &TrainConfig) -> Result<(), Failure> {
             cfg.learning_rate
         )));
     }
+    // Keras's SGD takes momentum in [0, 1]; the other rules have none
+    if !(0.0..=1.0).contains(&cfg.momentum) {
+        return Err(fail(format!("--momentum must be from 0 to 1, found {}", cfg.momentum)));
+    }
+    if cfg.momentum != 0.0 && cfg.optimizer != "sgd" {
+        return Err(fail(format!("--momentum is sgd's; `{}` has none", cfg.optimizer)));
+    }
     let optimizer = OptimizerKind::parse(&cfg.optimizer, cfg.momentum).ok_or_else(|| {
         fail(format!("unknown optimizer `{}` (sgd, adam, rmsprop)", cfg.optimizer))
     })?;
@@ -545,6 +567,9 @@ pub fn train(cfg: &TrainConfig) -> Result<(), Failure> {
 /// gives them: the model run as it is (spiking neurons spiking) by `cfg.backend`, or with
 /// `training_mode` as training runs it (rate equivalents).
 pub fn evaluate(cfg: &EvaluateConfig) -> Result<(Scores, Vec<(String, Loss)>), Failure> {
+    if cfg.batch_size == 0 {
+        return Err(fail("--batch-size must be at least 1"));
+    }
     let loaded = load(&cfg.file, None, cfg.dt)?;
     let losses = parse_losses(&loaded.program, &cfg.losses)?;
     let data = load_data(&cfg.data, &loaded.program, &losses, cfg.steps, &cfg.arrays)?;

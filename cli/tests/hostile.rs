@@ -1035,3 +1035,66 @@ fn the_language_server_survives_protocol_mistakes() {
         assert!(out.contains(r#""id":1,"result":{"capabilities""#), "{out}");
     }
 }
+
+/// Options that were silently accepted are errors: an input given twice, a loss given twice
+/// (it counted double), `--array` for a name the model does not have, sgd's momentum outside
+/// [0, 1] or given to adam, and `evaluate --batch-size 0`.
+#[test]
+fn repeated_or_meaningless_options_are_errors() {
+    let dir = scratch("options");
+    std::fs::write(
+        dir.join("m.snn"),
+        "input x: [2]\nlayer y: [2] = relu()\nconnect x -> y transform [[1, 0], [0, 1]]\nprobe y\n",
+    )
+    .unwrap();
+    let x = ndarray::Array2::from_shape_fn((4, 2), |(b, i)| (b + i) as f64 * 0.1).into_dyn();
+    snn_io::write_npy(&dir.join("x.npy"), x.view(), snn_io::Precision::F64).unwrap();
+    snn_io::write_npz(
+        &dir.join("d.npz"),
+        &[("x", x.view()), ("y", x.view())],
+        snn_io::Precision::F64,
+    )
+    .unwrap();
+    let train = ["train", "m.snn", "--data", "d.npz", "-o", "t.snn", "--steps", "1"];
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec!["run", "m.snn", "--steps", "2", "--input", "x=x.npy", "--input", "x=x.npy"],
+            "input `x` is given twice",
+        ),
+        (
+            [&train[..], &["--loss", "y=mse", "--loss", "y=mse"]].concat(),
+            "--loss `y=mse` is given twice",
+        ),
+        (
+            [&train[..], &["--loss", "y=mse", "--array", "q=x"]].concat(),
+            "`q` is neither an input nor a probe with a loss",
+        ),
+        (
+            [&train[..], &["--loss", "y=mse", "--optimizer", "sgd", "--momentum", "5"]].concat(),
+            "--momentum must be from 0 to 1",
+        ),
+        ([&train[..], &["--loss", "y=mse", "--momentum", "0.9"]].concat(), "--momentum is sgd's"),
+        (
+            vec![
+                "evaluate",
+                "m.snn",
+                "--data",
+                "d.npz",
+                "--loss",
+                "y=mse",
+                "--steps",
+                "1",
+                "--batch-size",
+                "0",
+            ],
+            "--batch-size must be at least 1",
+        ),
+    ];
+    for (args, says) in cases {
+        let o = snnc(&dir, &args);
+        let err = shown(&dir, &o);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {err}");
+        assert!(err.contains(says), "{args:?}: {err}");
+        assert!(!dir.join("t.snn").exists() && !dir.join("out.npz").exists(), "{args:?}");
+    }
+}
