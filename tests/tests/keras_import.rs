@@ -415,3 +415,48 @@ fn verify_takes_the_inputs_given() {
     assert!(e.contains("holds 3 element(s)"), "{e}");
     let _ = std::fs::remove_dir_all(&tmp);
 }
+
+/// A `.keras` whose config was edited into values Keras never writes (negative strides, zero
+/// groups, an unknown padding mode, no outputs) is refused naming the layer and the value, not
+/// converted with the defaults.
+#[test]
+fn corrupted_configs_are_refused_not_defaulted() {
+    use std::io::{Read, Write};
+    let tmp = scratch("badcfg");
+    let mut zin =
+        zip::ZipArchive::new(std::fs::File::open("keras/conv2d/model.keras").unwrap()).unwrap();
+    let mut members = Vec::new();
+    for i in 0..zin.len() {
+        let mut f = zin.by_index(i).unwrap();
+        let mut bytes = Vec::new();
+        f.read_to_end(&mut bytes).unwrap();
+        members.push((f.name().to_string(), bytes));
+    }
+    let config = |members: &[(String, Vec<u8>)]| -> String {
+        let (_, b) = members.iter().find(|(n, _)| n == "config.json").unwrap();
+        String::from_utf8(b.clone()).unwrap()
+    };
+    let text = config(&members);
+    for (from, to, says) in [
+        (r#""strides": [2, 2]"#, r#""strides": [-1, -1]"#, "`strides` is [-1,-1]"),
+        (r#""groups": 1"#, r#""groups": 0"#, "`groups` is 0"),
+        (r#""padding": "same""#, r#""padding": "full""#, r#"`padding` is "full""#),
+        (r#""output_layers": ["head", 0, 0]"#, r#""output_layers": []"#, "`output_layers`"),
+    ] {
+        assert!(text.contains(from), "{from} not in the config");
+        let path = tmp.join("edited.keras");
+        let mut zout = zip::ZipWriter::new(std::fs::File::create(&path).unwrap());
+        for (name, bytes) in &members {
+            zout.start_file(name.as_str(), zip::write::SimpleFileOptions::default()).unwrap();
+            if name == "config.json" {
+                zout.write_all(text.replacen(from, to, 1).as_bytes()).unwrap();
+            } else {
+                zout.write_all(bytes).unwrap();
+            }
+        }
+        zout.finish().unwrap();
+        let e = snn_keras::read_model(&path).map(|_| ()).expect_err(to);
+        let e = e.to_string();
+        assert!(e.contains(says), "{to}: {e}");
+    }
+}

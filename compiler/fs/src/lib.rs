@@ -60,8 +60,7 @@ impl FsDb {
         if let Some(id) = self.by_path.get(&key) {
             return Ok(*id);
         }
-        let bytes =
-            std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let bytes = read_source(path)?;
         let text =
             source_text(bytes).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         Ok(self.add(&path.display().to_string(), Some(key), text))
@@ -123,6 +122,33 @@ impl SourceDb for FsDb {
         self.weights.insert(path, source.clone());
         Ok(source)
     }
+}
+
+/// The largest source file read (a device such as `/dev/zero` never ends).
+pub const MAX_SOURCE_BYTES: u64 = 256 << 20;
+
+/// The bytes of the source file `path`: a regular file or a pipe (`/dev/stdin` from a
+/// shell pipeline; a device is refused, as `/dev/zero` never ends) of at most
+/// [`MAX_SOURCE_BYTES`].
+fn read_source(path: &Path) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    let cannot = |e: &dyn std::fmt::Display| format!("cannot read {}: {e}", path.display());
+    let meta = std::fs::metadata(path).map_err(|e| cannot(&e))?;
+    #[cfg(unix)]
+    let pipe = std::os::unix::fs::FileTypeExt::is_fifo(&meta.file_type());
+    #[cfg(not(unix))]
+    let pipe = false;
+    if !(meta.is_file() || pipe) {
+        return Err(cannot(&"not a regular file"));
+    }
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_SOURCE_BYTES + 1).read_to_end(&mut bytes))
+        .map_err(|e| cannot(&e))?;
+    if bytes.len() as u64 > MAX_SOURCE_BYTES {
+        return Err(cannot(&format!("larger than {} MiB", MAX_SOURCE_BYTES >> 20)));
+    }
+    Ok(bytes)
 }
 
 /// A source file's bytes as text: a UTF-8 byte-order mark is dropped; invalid UTF-8 and NUL

@@ -193,6 +193,9 @@ impl Flattener<'_> {
             }
         }
         let config = LayerConfig(config);
+        if let Some(why) = config.invalid() {
+            return Err(self.layer_err(&flat_name, why));
+        }
         let count = self.calls.entry(flat_name.clone()).or_insert(0);
         let node = *count;
         *count += 1;
@@ -297,7 +300,8 @@ impl Flattener<'_> {
         let input_layers = parse_triples(cfg.get("input_layers"))
             .ok_or_else(|| self.layer_err(&label, "bad `input_layers`"))?;
         let output_layers = parse_triples(cfg.get("output_layers"))
-            .ok_or_else(|| self.layer_err(&label, "bad `output_layers`"))?;
+            .filter(|o| !o.is_empty())
+            .ok_or_else(|| self.layer_err(&label, "bad `output_layers` (none, or not a list)"))?;
         let by_name = self.by_name(layers, prefix)?;
         let mut resolved = self.bind_inputs(layers, &input_layers, bindings, prefix, &label)?;
         let pending = self.applications(layers, prefix)?;

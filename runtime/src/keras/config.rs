@@ -87,6 +87,32 @@ impl LayerConfig {
         self.get(key).and_then(|v| ints(v, n))
     }
 
+    /// Why an option present in the config is not one Keras accepts (`strides`,
+    /// `dilation_rate`, `kernel_size`, `pool_size` of zero or negative entries, `groups` below
+    /// one, an unknown `padding`), so a hand-edited or corrupted file is refused rather than
+    /// read with the defaults.
+    pub fn invalid(&self) -> Option<String> {
+        let positive = |v: &Value| v.as_u64().is_some_and(|x| x >= 1);
+        for key in ["strides", "dilation_rate", "kernel_size", "pool_size"] {
+            let Some(v) = self.get(key) else { continue };
+            let ok = match v {
+                Value::Array(a) => !a.is_empty() && a.iter().all(positive),
+                other => positive(other),
+            };
+            if !ok {
+                return Some(format!("`{key}` is {v}; Keras takes positive whole numbers"));
+            }
+        }
+        if let Some(g) = self.get("groups").filter(|g| !positive(g)) {
+            return Some(format!("`groups` is {g}; Keras takes a positive whole number"));
+        }
+        // (ZeroPadding's `padding` is a list of amounts, not a mode)
+        if let Some(p) = self.str("padding").filter(|_| self.padding().is_none()) {
+            return Some(format!("`padding` is \"{p}\"; Keras has valid, same and causal"));
+        }
+        None
+    }
+
     /// The layer's name inside its model.
     pub fn name(&self) -> Option<&str> {
         self.str("name")
