@@ -78,11 +78,11 @@ local function run()
   diags = nil
   results.fixed = vim.wait(20000, function() return diags ~= nil and #diags == 0 end, 20)
 
-  -- sizes that do not match and a number without its unit: apply the first fix of each
+  -- sizes that do not match and a frequency where a time belongs: apply the first fix of each
   last = vim.api.nvim_buf_line_count(buf)
   diags = nil
   vim.api.nvim_buf_set_lines(buf, last, last, false,
-    { "node wide: [2]", "connect step -> wide", "probe w = wide sample_every 2" })
+    { "node wide: [2]", "connect step -> wide", "probe w = wide sample_every 2Hz" })
   results.got_two = vim.wait(20000, function() return diags ~= nil and #diags == 2 end, 20)
   results.two_diagnostics = diags
   results.fix_titles = {}

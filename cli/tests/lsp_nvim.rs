@@ -114,7 +114,10 @@ fn neovim_drives_the_language_server() {
         r["fix_titles"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
     assert_eq!(
         titles,
-        ["Add `transform` with a 2×1 matrix (ones on the diagonal)", "Add the unit `ms`: `2ms`"]
+        [
+            "Add `transform` with a 2×1 matrix (ones on the diagonal)",
+            "Change the unit to `ms`: `2ms`"
+        ]
     );
     assert_eq!(r["all_fixed"], true, "the fixes cleared the diagnostics: {text}");
 
