@@ -55,7 +55,17 @@ pub fn build(cfg: &BuildConfig) -> Result<String, Failure> {
     };
     let start = std::time::Instant::now();
     if cfg.target == snn_loihi::NAME {
+        // the chip computes in its integers; the configuration has no float type
+        if cfg.dtype != Dtype::Float64 {
+            return Err(fail(format!(
+                "--dtype {} is for native libraries; --target loihi writes integer core configurations",
+                cfg.dtype.name()
+            )));
+        }
         return build_loihi(cfg, &name, start);
+    }
+    if cfg.report {
+        return Err(fail("--report is the loihi target's per-core report (--target loihi)"));
     }
     let (db, mut program) = compile(&cfg.file, cfg.seed, cfg.dt)?;
     if cfg.output.exists() && !cfg.output.is_dir() {

@@ -49,7 +49,11 @@ pub fn parse_swap(s: &str) -> Result<(String, String), String> {
 pub fn import(cfg: &ImportConfig) -> Result<Converted, String> {
     let mut opts = cfg.options.clone();
     for s in &cfg.swap {
-        opts.swap.push(parse_swap(s)?);
+        let (from, to) = parse_swap(s)?;
+        if let Some((_, first)) = opts.swap.iter().find(|(f, _)| *f == from) {
+            return Err(format!("--swap {from}={to}: `{from}` is already swapped for `{first}`"));
+        }
+        opts.swap.push((from, to));
     }
     if let Some(x) = opts.scale_firing_rates {
         if !(x > 0.0 && x.is_finite()) {
@@ -67,13 +71,14 @@ pub fn import(cfg: &ImportConfig) -> Result<Converted, String> {
     for f in &cfg.layers {
         opts.custom.extend(custom_blocks(f, &cfg.output)?);
     }
-    let weights = cfg.output.with_extension("safetensors");
     let mut read = vec![cfg.model.clone()];
     read.extend(cfg.layers.iter().cloned());
     read.extend(cfg.initial_voltages.iter().cloned());
+    // never an input; then a .snn (`-o model.safetensors` would name the weights twice)
+    crate::output::check(&read, &[&cfg.output])?;
+    let weights = crate::output::weights_beside(&cfg.output)?;
     crate::output::check(&read, &[&cfg.output, &weights])?;
     crate::output::check_directories(&[&cfg.output])?;
-    crate::output::weights_beside(&cfg.output)?;
     let model = snn_keras::read_model(&cfg.model).map_err(|e| e.to_string())?;
     let weights_name = weights
         .file_name()

@@ -55,10 +55,16 @@ pub fn check_directories(outputs: &[&Path]) -> Result<(), String> {
                 Some(d) if !d.as_os_str().is_empty() => d,
                 _ => Path::new("."),
             };
+            // a dangling link: the missing directory is the one it points into
+            let linked = std::fs::symlink_metadata(out).is_ok_and(|m| m.file_type().is_symlink());
+            let missing = if linked {
+                format!("{} (where the link points)", dir.display())
+            } else {
+                given.display().to_string()
+            };
             return Err(format!(
-                "cannot write {}: the directory {} does not exist; nothing was written",
-                out.display(),
-                given.display()
+                "cannot write {}: the directory {missing} does not exist; nothing was written",
+                out.display()
             ));
         }
     }

@@ -1098,3 +1098,39 @@ fn repeated_or_meaningless_options_are_errors() {
         assert!(!dir.join("t.snn").exists() && !dir.join("out.npz").exists(), "{args:?}");
     }
 }
+
+/// Messages that said the wrong thing: `import -o X.safetensors` (it named the file twice), a
+/// second `--swap` of one activation (it said no layer had it), a dangling link into a missing
+/// directory (it named `.`), and options `build` ignored (`--report` of a native library,
+/// `--dtype` of a loihi configuration).
+#[test]
+fn messages_name_the_real_mistake() {
+    let dir = scratch("messages");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    std::fs::copy(root.join("examples/mnist/model.h5"), dir.join("model.h5")).unwrap();
+    model(&dir);
+    std::os::unix::fs::symlink("nowhere/out.npz", dir.join("dangling.npz")).unwrap();
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["import", "model.h5", "-o", "model.safetensors"], "must be a .snn file"),
+        (
+            vec!["import", "model.h5", "-o", "m2.snn", "--swap", "relu=lif", "--swap", "relu=tanh"],
+            "`relu` is already swapped for `lif`",
+        ),
+        (
+            vec!["run", "m.snn", "--steps", "2", "-o", "dangling.npz"],
+            "nowhere (where the link points) does not exist",
+        ),
+        (vec!["build", "m.snn", "-o", "lib", "--report"], "--report is the loihi target's"),
+        (
+            vec!["build", "m.snn", "-o", "cfg", "--target", "loihi", "--dtype", "float32"],
+            "--dtype float32 is for native libraries",
+        ),
+    ];
+    for (args, says) in cases {
+        let o = snnc(&dir, &args);
+        let err = shown(&dir, &o);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {err}");
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+    assert!(!dir.join("lib").exists() && !dir.join("cfg").exists() && !dir.join("m2.snn").exists());
+}
