@@ -410,6 +410,7 @@ pub fn train(cfg: &TrainConfig) -> Result<(), Failure> {
     if cfg.epochs == 0 || cfg.batch_size == 0 {
         return Err(fail("--epochs and --batch-size must be at least 1"));
     }
+    crate::run::check_counts(cfg.steps.unwrap_or(1), cfg.threads)?;
     if !(cfg.learning_rate > 0.0 && cfg.learning_rate.is_finite()) {
         return Err(fail(format!(
             "--learning-rate must be a positive number, found {}",
@@ -570,6 +571,7 @@ pub fn evaluate(cfg: &EvaluateConfig) -> Result<(Scores, Vec<(String, Loss)>), F
     if cfg.batch_size == 0 {
         return Err(fail("--batch-size must be at least 1"));
     }
+    crate::run::check_counts(cfg.steps.unwrap_or(1), cfg.threads)?;
     let loaded = load(&cfg.file, None, cfg.dt)?;
     let losses = parse_losses(&loaded.program, &cfg.losses)?;
     let data = load_data(&cfg.data, &loaded.program, &losses, cfg.steps, &cfg.arrays)?;

@@ -1075,6 +1075,10 @@ fn repeated_or_meaningless_options_are_errors() {
         ),
         ([&train[..], &["--loss", "y=mse", "--momentum", "0.9"]].concat(), "--momentum is sgd's"),
         (
+            [&train[..], &["--loss", "y=mse", "--threads", "100000"]].concat(),
+            "--threads 100000 is more than",
+        ),
+        (
             vec![
                 "evaluate",
                 "m.snn",
