@@ -534,6 +534,20 @@ pub(crate) fn rename(st: &mut State, p: RenameParams) -> Reply<Option<WorkspaceE
     let Some(target) = target_at(&a, off) else {
         return Err((ErrorCodes::REQUEST_FAILED, "nothing to rename here".into()));
     };
+    // a name already declared beside it would make the rename a duplicate (E0102)
+    if let (Some(def), Some(file)) = (a.def(target), a.file(target.file)) {
+        let taken = file
+            .index()
+            .defs
+            .iter()
+            .any(|d| d.name == new && d.scope == def.scope && d.span != def.span);
+        if taken && def.name != new {
+            return Err((
+                ErrorCodes::REQUEST_FAILED,
+                format!("`{new}` is already declared in the same scope"),
+            ));
+        }
+    }
     let refs = a.references(target, true, &st.watch);
     if refs.iter().any(|(f, _)| a.file(*f).is_none_or(|f| f.read_only)) {
         return Err((ErrorCodes::REQUEST_FAILED, "the standard library cannot be renamed".into()));

@@ -233,6 +233,11 @@ fn hover_definition_references() {
     let id = c.send("textDocument/rename", p);
     let r = c.wait(id);
     out += &format!("rename to a keyword: {:?}\n", r.error.map(|e| e.message));
+    let mut p = at(&u, l, ch);
+    p["newName"] = json!("noise");
+    let id = c.send("textDocument/rename", p);
+    let r = c.wait(id);
+    out += &format!("rename onto a declared name: {:?}\n", r.error.map(|e| e.message));
     insta::assert_snapshot!(out);
     c.shutdown();
 }
