@@ -650,6 +650,12 @@ pub fn load_inputs(
         let shape = crate::render_shape(&decl.shape);
         let arr = arr.ok_or_else(|| fail(format!("missing input `{}`: give --input {}=FILE.npy with shape (batch, {}) or (batch, steps, {})", decl.name, decl.name, shape, shape)))?;
         let s = arr.shape().to_vec();
+        if s.first() == Some(&0) {
+            return Err(fail(format!(
+                "input `{}` has shape {s:?}: no batch elements (its first axis is the batch)",
+                decl.name
+            )));
+        }
         let held = s.len() >= 2 && sample_fits(&s[1..], &decl.shape);
         let per_step = s.len() >= 3 && sample_fits(&s[2..], &decl.shape) && s[1] == steps;
         if !held && !per_step {

@@ -1049,6 +1049,8 @@ fn repeated_or_meaningless_options_are_errors() {
     .unwrap();
     let x = ndarray::Array2::from_shape_fn((4, 2), |(b, i)| (b + i) as f64 * 0.1).into_dyn();
     snn_io::write_npy(&dir.join("x.npy"), x.view(), snn_io::Precision::F64).unwrap();
+    let empty = ndarray::Array2::<f64>::zeros((0, 2)).into_dyn();
+    snn_io::write_npy(&dir.join("empty.npy"), empty.view(), snn_io::Precision::F64).unwrap();
     snn_io::write_npz(
         &dir.join("d.npz"),
         &[("x", x.view()), ("y", x.view())],
@@ -1060,6 +1062,10 @@ fn repeated_or_meaningless_options_are_errors() {
         (
             vec!["run", "m.snn", "--steps", "2", "--input", "x=x.npy", "--input", "x=x.npy"],
             "input `x` is given twice",
+        ),
+        (
+            vec!["run", "m.snn", "--steps", "2", "--input", "x=empty.npy"],
+            "input `x` has shape [0, 2]: no batch elements",
         ),
         (
             [&train[..], &["--loss", "y=mse", "--loss", "y=mse"]].concat(),
