@@ -759,7 +759,7 @@ fn fmt(files: &[PathBuf], check_only: bool) -> ExitCode {
             _ => {}
         }
         // as `snnc check` reads it: a byte-order mark kept aside, bad bytes located
-        let read = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()));
+        let read = snn_fs::read_source(path);
         let bom = read.as_ref().is_ok_and(|b| b.starts_with(b"\xEF\xBB\xBF"));
         let text = match read
             .and_then(|b| snn_fs::source_text(b).map_err(|e| format!("{}: {e}", path.display())))
@@ -771,17 +771,15 @@ fn fmt(files: &[PathBuf], check_only: bool) -> ExitCode {
                 continue;
             }
         };
-        let formatted =
-            snn_syntax::format(&text).map(|out| if bom { format!("\u{feff}{out}") } else { out });
-        let text_as_read = if bom { format!("\u{feff}{text}") } else { text.clone() };
-        match formatted {
-            Ok(out) if out == text_as_read => {}
+        match snn_syntax::format(&text) {
+            Ok(out) if out == text => {}
             Ok(_) if check_only => {
                 snnc::errln!("{} is not formatted", path.display());
                 failed = true;
             }
             Ok(out) => {
-                // through a link to its target, atomically (snn_io::output)
+                // the mark put back; through a link to its target, atomically (snn_io::output)
+                let out = if bom { format!("\u{feff}{out}") } else { out };
                 if let Err(e) = snn_io::output::write_bytes(path, out.as_bytes()) {
                     snnc::errln!("error: {e}");
                     failed = true;

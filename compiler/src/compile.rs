@@ -54,12 +54,12 @@ pub fn compile(
     if !procs.is_empty() {
         return Err(procs);
     }
-    lower_model_with(&checked.model, cfg.dt, &cfg.build)
+    build_and_lower(&checked.model, cfg.dt, &cfg.build)
 }
 
 /// The back half of [`compile`], for callers that look at the checked model first (the fuzz
 /// targets skip models too large to build quickly): builds the NEF parameters of a model
-/// without errors and lowers it with time step `dt`.
+/// without errors (its node processes checked first) and lowers it with time step `dt`.
 pub fn lower_model(model: &Model, dt: f64) -> Result<Program, Vec<Diagnostic>> {
     lower_model_with(model, dt, &build::BuildOptions::default())
 }
@@ -74,6 +74,15 @@ pub fn lower_model_with(
     if !procs.is_empty() {
         return Err(procs);
     }
+    build_and_lower(model, dt, opts)
+}
+
+/// Builds and lowers a model whose processes are checked.
+fn build_and_lower(
+    model: &Model,
+    dt: f64,
+    opts: &build::BuildOptions,
+) -> Result<Program, Vec<Diagnostic>> {
     let built = build::build_with(model, opts, dt)?;
     lower::lower(model, &built, dt)
 }

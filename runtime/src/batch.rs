@@ -142,6 +142,81 @@ pub fn run_whole<T: Real, S: Stepper<T>>(
     whole.ok_or_else(|| "the run gave no samples".to_string())
 }
 
+/// Checks the inputs of a run of `steps` steps for `batch` elements against the program's
+/// inputs `decls` (name, values per sample): one array each, one row per batch element, each
+/// row the values held or at least `steps` samples of them. Returns each input's values per
+/// element.
+pub fn check_inputs<T>(
+    decls: &[(&str, usize)],
+    inputs: &[ArrayD<T>],
+    steps: usize,
+    batch: usize,
+) -> Result<Vec<usize>, String> {
+    if inputs.len() != decls.len() {
+        return Err(format!("the program has {} inputs, {} given", decls.len(), inputs.len()));
+    }
+    let mut per = Vec::with_capacity(inputs.len());
+    for (&(name, size), a) in decls.iter().zip(inputs) {
+        let rows = a.shape().first().copied().unwrap_or(0);
+        let per_b = a.len().checked_div(rows).unwrap_or(0);
+        let per_step = size > 0 && per_b % size == 0 && per_b / size >= steps;
+        if rows != batch || (per_b != size && !per_step) {
+            return Err(format!(
+                "input `{name}` holds {rows} element(s) of {per_b} values; this run needs {batch} of {size} (held) or of {steps} steps × {size}"
+            ));
+        }
+        per.push(per_b);
+    }
+    Ok(per)
+}
+
+/// Batch element `b`'s row of the run input `a` (checked by [`check_inputs`]).
+pub fn element_row<T>(a: &ArrayD<T>, b: usize) -> Result<&[T], String> {
+    let flat = a.as_slice().ok_or("an input array is not contiguous")?;
+    let per_b = flat.len() / a.shape().first().copied().unwrap_or(1).max(1);
+    flat.get(b * per_b..(b + 1) * per_b).ok_or_else(|| "an input has too few rows".to_string())
+}
+
+/// The float-`T` buffers of one chunk of a batch element run chunk by chunk with `f64` inputs
+/// and outputs (what the interpreter's and compiled code's resumable elements share): the
+/// chunk's inputs cast to `T`, and its probe samples, widened back.
+pub struct ChunkBuffers<T> {
+    /// Per input, the chunk's values in `T`.
+    pub ins: Vec<Vec<T>>,
+    /// Per probe, the chunk's samples in `T`.
+    pub outs: Vec<Vec<T>>,
+}
+
+impl<T> Default for ChunkBuffers<T> {
+    fn default() -> Self {
+        Self { ins: Vec::new(), outs: Vec::new() }
+    }
+}
+
+impl<T: Real> ChunkBuffers<T> {
+    /// Casts `inputs` into [`ChunkBuffers::ins`] and sizes [`ChunkBuffers::outs`] as `out`
+    /// (zeros), reusing the buffers' memory.
+    pub fn load(&mut self, inputs: &[&[f64]], out: &[&mut [f64]]) {
+        self.ins.resize_with(inputs.len(), Vec::new);
+        for (dst, src) in self.ins.iter_mut().zip(inputs) {
+            dst.clear();
+            dst.extend(src.iter().map(|&v| T::cast(v)));
+        }
+        self.outs.resize_with(out.len(), Vec::new);
+        for (dst, o) in self.outs.iter_mut().zip(out) {
+            dst.clear();
+            dst.resize(o.len(), T::zero());
+        }
+    }
+
+    /// Widens [`ChunkBuffers::outs`] into `out`.
+    pub fn store(&self, out: &mut [&mut [f64]]) {
+        for (o, v) in out.iter_mut().zip(&self.outs) {
+            o.iter_mut().zip(v).for_each(|(d, &x)| *d = x.widen());
+        }
+    }
+}
+
 /// Concatenates chunks of probe samples along the sample axis (what [`run_chunked`]'s chunks
 /// make together; for tests and callers that collect a streamed run).
 pub fn concat_chunks<T: Real>(chunks: &[Vec<ArrayD<T>>]) -> Result<Vec<ArrayD<T>>, String> {

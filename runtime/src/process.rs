@@ -162,15 +162,22 @@ impl WhiteSignal {
         Ok(())
     }
 
-    /// Generates one period for `dims` dimensions at time step `dt`, as Nengo's `make_step`:
-    /// random complex Fourier coefficients up to `high`, power-corrected, inverse real FFT.
-    pub fn build(&self, dims: usize, dt: f64) -> Result<SampledSignal, ProcessError> {
+    /// [`WhiteSignal::validate`], and that `dt` is positive with `high` at most the Nyquist
+    /// frequency: what [`WhiteSignal::build`] needs.
+    pub fn validate_at(&self, dt: f64) -> Result<(), ProcessError> {
         self.validate()?;
         check_dt("WhiteSignal", dt)?;
         let nyquist = 0.5 / dt;
         if self.high > nyquist {
             return Err(ProcessError::HighAboveNyquist { high: self.high, nyquist, dt });
         }
+        Ok(())
+    }
+
+    /// Generates one period for `dims` dimensions at time step `dt`, as Nengo's `make_step`:
+    /// random complex Fourier coefficients up to `high`, power-corrected, inverse real FFT.
+    pub fn build(&self, dims: usize, dt: f64) -> Result<SampledSignal, ProcessError> {
+        self.validate_at(dt)?;
         let n_coefficients = (self.period / dt / 2.0).ceil() as usize;
         let n_samples = 2 * n_coefficients;
         let sigma = self.rms * 0.5f64.sqrt();
@@ -277,6 +284,17 @@ pub struct PresentInput {
 impl PresentInput {
     /// `inputs` has one input per entry of axis 0 (each flattened in C order).
     pub fn new(inputs: ArrayViewD<f64>, presentation_time: f64) -> Result<Self, ProcessError> {
+        Self::validate(inputs.view(), presentation_time)?;
+        let n = inputs.len_of(Axis(0));
+        let size = inputs.len() / n;
+        let flat: Vec<f64> = inputs.iter().copied().collect();
+        let inputs = Array2::from_shape_vec((n, size), flat).map_err(|_| ProcessError::NoInputs)?;
+        Ok(Self { inputs, presentation_time })
+    }
+
+    /// What [`PresentInput::new`] refuses: a presentation time that is not positive, or no
+    /// inputs.
+    pub fn validate(inputs: ArrayViewD<f64>, presentation_time: f64) -> Result<(), ProcessError> {
         check(
             "PresentInput",
             "presentation_time",
@@ -287,11 +305,7 @@ impl PresentInput {
         if inputs.ndim() == 0 || inputs.len_of(Axis(0)) == 0 {
             return Err(ProcessError::NoInputs);
         }
-        let n = inputs.len_of(Axis(0));
-        let size = inputs.len() / n;
-        let flat: Vec<f64> = inputs.iter().copied().collect();
-        let inputs = Array2::from_shape_vec((n, size), flat).map_err(|_| ProcessError::NoInputs)?;
-        Ok(Self { inputs, presentation_time })
+        Ok(())
     }
 
     /// Number of values per input.
@@ -368,27 +382,13 @@ impl ProcessSpec {
             ProcessSpec::WhiteSignal { period, high, rms, y0, .. } => {
                 let mut w = WhiteSignal::new(*period, *high, 0);
                 (w.rms, w.y0) = (*rms, *y0);
-                w.validate()?;
-                check_dt("WhiteSignal", dt)?;
-                let nyquist = 0.5 / dt;
-                if *high > nyquist {
-                    return Err(ProcessError::HighAboveNyquist { high: *high, nyquist, dt });
-                }
+                w.validate_at(dt)?;
                 let samples = (2.0 * (period / dt / 2.0).ceil()).min(1e30) as u128;
                 // the signal (8 bytes a value), the spectrum and the FFT's scratch (16 each)
                 Ok(samples.saturating_mul((n as u128).saturating_mul(8).saturating_add(48)))
             }
             ProcessSpec::PresentInput { inputs, presentation_time } => {
-                check(
-                    "PresentInput",
-                    "presentation_time",
-                    *presentation_time,
-                    presentation_time.is_finite() && *presentation_time > 0.0,
-                    "must be finite and > 0",
-                )?;
-                if inputs.ndim() == 0 || inputs.len_of(Axis(0)) == 0 {
-                    return Err(ProcessError::NoInputs);
-                }
+                PresentInput::validate(inputs.view(), *presentation_time)?;
                 Ok((inputs.len() as u128).saturating_mul(8))
             }
         }

@@ -130,7 +130,7 @@ pub const MAX_SOURCE_BYTES: u64 = 256 << 20;
 /// The bytes of the source file `path`: a regular file or a pipe (`/dev/stdin` from a
 /// shell pipeline; a device is refused, as `/dev/zero` never ends) of at most
 /// [`MAX_SOURCE_BYTES`].
-fn read_source(path: &Path) -> Result<Vec<u8>, String> {
+pub fn read_source(path: &Path) -> Result<Vec<u8>, String> {
     use std::io::Read;
     let cannot = |e: &dyn std::fmt::Display| format!("cannot read {}: {e}", path.display());
     let meta = std::fs::metadata(path).map_err(|e| cannot(&e))?;

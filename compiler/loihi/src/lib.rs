@@ -197,8 +197,8 @@ pub struct Prepared {
     pub chip: Chip,
     emu: emulator::Program,
     host: host::HostPart,
-    /// Values per sample of each program input.
-    input_sizes: Vec<usize>,
+    /// Each program input: name, values per sample.
+    inputs: Vec<(String, usize)>,
     /// Per program probe: where it is computed.
     places: Vec<Place>,
     /// Per chip probe: the program probe it is.
@@ -228,15 +228,16 @@ impl Prepared {
         let host = host::HostPart::new(program, &chip.net, precision)?;
         let emu = emulator::Program::new(&chip);
         let net = &chip.net;
-        let (mut n_chip, mut n_host) = (0, 0);
         let mut places = Vec::with_capacity(net.probe_place.len());
-        for place in &net.probe_place {
+        let mut chip_places = Vec::with_capacity(net.probes.len());
+        let mut n_host = 0;
+        for (i, place) in net.probe_place.iter().enumerate() {
             places.push(match place {
-                Some(_) => (Place::Chip(n_chip), n_chip += 1).0,
+                Some(_) => (Place::Chip(chip_places.len()), chip_places.push(i)).0,
                 None => (Place::Host(n_host), n_host += 1).0,
             });
         }
-        if n_chip != net.probes.len() || n_host != host.probes.len() {
+        if chip_places.len() != net.probes.len() || n_host != host.probes.len() {
             return Err(TargetError::Invalid {
                 target: NAME,
                 what: "probes not all placed".into(),
@@ -270,14 +271,8 @@ impl Prepared {
                 .collect(),
             None => Vec::new(),
         };
-        let input_sizes = program.inputs.iter().map(|d| d.shape.iter().product()).collect();
-        let chip_places = (0..n_chip)
-            .map(|pi| places.iter().position(|pl| matches!(pl, Place::Chip(i) if *i == pi)))
-            .collect::<Option<Vec<usize>>>()
-            .ok_or_else(|| TargetError::Invalid {
-                target: NAME,
-                what: "a chip probe is unplaced".into(),
-            })?;
+        let inputs =
+            program.inputs.iter().map(|d| (d.name.clone(), d.shape.iter().product())).collect();
         let mut host_specs = Vec::with_capacity(host.probes.len());
         for &i in &host.probes {
             let d = program.probes.get(i).ok_or_else(|| TargetError::Invalid {
@@ -291,7 +286,7 @@ impl Prepared {
             chip,
             emu,
             host,
-            input_sizes,
+            inputs,
             places,
             chip_places,
             host_specs,
@@ -342,14 +337,12 @@ struct Elem<'a> {
 }
 
 impl Bound<'_> {
-    /// Batch element `b`'s values of input `i` for steps `k0 + 1 ..= k1`: held, or per step.
+    /// Batch element `b`'s values of each input for steps `k0 + 1 ..= k1`: held, or per step.
     fn input_rows(&self, b: usize, (k0, k1): (u64, u64)) -> Result<Vec<&[f64]>, String> {
         let mut rows = Vec::with_capacity(self.inputs.len());
-        for (a, &size) in self.inputs.iter().zip(&self.prep.input_sizes) {
-            let flat = a.as_slice().ok_or("an input array is not contiguous")?;
-            let per_b = flat.len() / a.shape().first().copied().unwrap_or(1).max(1);
-            let row = &flat[b * per_b..(b + 1) * per_b];
-            rows.push(if per_b == size {
+        for (a, (_, size)) in self.inputs.iter().zip(&self.prep.inputs) {
+            let row = batch::element_row(a, b)?;
+            rows.push(if row.len() == *size {
                 row
             } else {
                 &row[k0 as usize * size..k1 as usize * size]
@@ -467,8 +460,14 @@ impl Bound<'_> {
             // the host reads at step k what the chip sent at step max(k − 1, 1): chip step k
             // is host step k + 1 (and host step 1 for the first)
             for (r, (j, idx, w, value)) in p.recv_index.iter().enumerate() {
-                let width = if *value { idx.len() / 2 } else { idx.len() };
-                let mut row = vec![0.0; width];
+                let local = k - 1 - k0 as usize;
+                let buf = &mut recv[*j];
+                let row = &mut e.recv_last[r];
+                let width = row.len();
+                if local == 0 && k > 1 {
+                    // host step k0 + 1 reads chip step k0, run in the previous chunk
+                    buf[..width].copy_from_slice(row);
+                }
                 if *value {
                     // nengo-loihi's chip-to-host probe: (v_on − v_off) · r / v_scale
                     let d = idx.len() / 2;
@@ -482,19 +481,13 @@ impl Bound<'_> {
                         *v = if e.state.spiked[g] { *w } else { 0.0 };
                     }
                 }
-                let local = k - 1 - k0 as usize;
-                let buf = &mut recv[*j];
+                // `recv_last` now holds chip step k: the host reads it at step k + 1 (in this
+                // chunk, or the next one's first), and at step 1 too when k is 1
                 if k == 1 {
-                    buf[..width].copy_from_slice(&row);
-                } else if local == 0 {
-                    // host step k0 + 1 reads chip step k0, run in the previous chunk
-                    buf[..width].copy_from_slice(&e.recv_last[r]);
+                    buf[..width].copy_from_slice(row);
                 }
                 if local + 1 < n {
-                    buf[(local + 1) * width..(local + 2) * width].copy_from_slice(&row);
-                }
-                if k == k1 as usize {
-                    e.recv_last[r] = row;
+                    buf[(local + 1) * width..(local + 2) * width].copy_from_slice(row);
                 }
             }
             if (k - k0 as usize).is_multiple_of(1000) {
@@ -596,23 +589,8 @@ impl Prepared {
         batch: usize,
         inputs: &'a [ArrayD<f64>],
     ) -> Result<Bound<'a>, TargetError> {
-        if inputs.len() != self.input_sizes.len() {
-            return Err(TargetError::Run(format!(
-                "the program has {} inputs, {} given",
-                self.input_sizes.len(),
-                inputs.len()
-            )));
-        }
-        for (i, (a, &size)) in inputs.iter().zip(&self.input_sizes).enumerate() {
-            let rows = a.shape().first().copied().unwrap_or(0);
-            let per_b = a.len().checked_div(rows).unwrap_or(0);
-            let per_step = size > 0 && per_b % size == 0 && per_b / size >= steps;
-            if rows != batch || (per_b != size && !per_step) {
-                return Err(TargetError::Run(format!(
-                    "input {i} holds {rows} element(s) of {per_b} values; this run needs {batch} of {size} (held) or of {steps} steps × {size}"
-                )));
-            }
-        }
+        let decls: Vec<(&str, usize)> = self.inputs.iter().map(|(n, s)| (n.as_str(), *s)).collect();
+        batch::check_inputs(&decls, inputs, steps, batch).map_err(TargetError::Run)?;
         Ok(Bound { prep: self, inputs })
     }
 

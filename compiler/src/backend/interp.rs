@@ -124,7 +124,7 @@ impl Executable for Prepared {
         fn make<T: Real>(p: &Program, b: usize) -> Result<Box<dyn Resumable + '_>, String> {
             let sim = Sim::<T>::new(p)?;
             let e = sim.element(b)?;
-            Ok(Box::new(Resume { sim, e, ins: Vec::new(), outs: Vec::new() }))
+            Ok(Box::new(Resume { sim, e, bufs: batch::ChunkBuffers::default() }))
         }
         match self.precision {
             Precision::F64 => make::<f64>(&self.program, b),
@@ -199,18 +199,9 @@ pub fn run_chunked<T: Real>(
     progress: &mut dyn FnMut(u64),
     sink: &mut dyn FnMut(Vec<ArrayD<T>>) -> Result<(), String>,
 ) -> Result<(), String> {
-    for (i, a) in inputs.iter().enumerate() {
-        // one row per batch element, each the value held or one per step
-        let name = program.inputs.get(i).map_or("?", |d| d.name.as_str());
-        let size: usize = program.inputs.get(i).map_or(0, |d| d.shape.iter().product());
-        let rows = a.shape().first().copied().unwrap_or(0);
-        let per_b = a.len().checked_div(rows).unwrap_or(0);
-        let per_step = size > 0 && per_b % size == 0 && per_b / size >= steps;
-        if rows != batch || (per_b != size && !per_step) {
-            return Err(format!(
-                "input `{name}` holds {rows} element(s) of {per_b} values; this run needs {batch} of {size} (held) or of {steps} steps × {size}"
-            ));
-        }
+    let decls: Vec<(&str, usize)> =
+        program.inputs.iter().map(|d| (d.name.as_str(), d.shape.iter().product())).collect();
+    for (i, per_b) in batch::check_inputs(&decls, inputs, steps, batch)?.into_iter().enumerate() {
         program.check_held(i, per_b)?;
     }
     let sim = Bound { sim: Sim::new(program)?, inputs };
@@ -582,12 +573,8 @@ impl<T: Real> Stepper<T> for Bound<'_, T> {
         report: &mut dyn FnMut(u64),
     ) -> Result<(), String> {
         // element b's row of every input (checked by `run_chunked`)
-        let mut rows = Vec::with_capacity(self.inputs.len());
-        for a in self.inputs {
-            let flat = a.as_slice().ok_or("an input array is not contiguous")?;
-            let per_b = flat.len() / a.shape().first().copied().unwrap_or(1).max(1);
-            rows.push(flat.get(b * per_b..(b + 1) * per_b).ok_or("an input has too few rows")?);
-        }
+        let rows =
+            self.inputs.iter().map(|a| batch::element_row(a, b)).collect::<Result<Vec<_>, _>>()?;
         self.sim.advance(e, steps, (&rows, 0), out, report)
     }
 }
@@ -597,9 +584,7 @@ impl<T: Real> Stepper<T> for Bound<'_, T> {
 struct Resume<'a, T> {
     sim: Sim<'a, T>,
     e: Elem<T>,
-    /// The chunk's inputs and probe samples in `T`.
-    ins: Vec<Vec<T>>,
-    outs: Vec<Vec<T>>,
+    bufs: batch::ChunkBuffers<T>,
 }
 
 impl<T: Real> Resumable for Resume<'_, T> {
@@ -610,25 +595,14 @@ impl<T: Real> Resumable for Resume<'_, T> {
         out: &mut [&mut [f64]],
         report: &mut dyn FnMut(u64),
     ) -> Result<(), TargetError> {
-        self.ins.resize_with(inputs.len(), Vec::new);
-        for (dst, src) in self.ins.iter_mut().zip(inputs) {
-            dst.clear();
-            dst.extend(src.iter().map(|&v| T::cast(v)));
-        }
-        self.outs.resize_with(out.len(), Vec::new);
-        for (dst, o) in self.outs.iter_mut().zip(out.iter()) {
-            dst.clear();
-            dst.resize(o.len(), T::zero());
-        }
-        let ins: Vec<&[T]> = self.ins.iter().map(Vec::as_slice).collect();
-        let mut outs: Vec<&mut [T]> = self.outs.iter_mut().map(Vec::as_mut_slice).collect();
+        self.bufs.load(inputs, out);
+        let ins: Vec<&[T]> = self.bufs.ins.iter().map(Vec::as_slice).collect();
+        let mut outs: Vec<&mut [T]> = self.bufs.outs.iter_mut().map(Vec::as_mut_slice).collect();
         let base = k0 as usize;
         self.sim
             .advance(&mut self.e, (k0, k1), (&ins, base), &mut outs, report)
             .map_err(TargetError::Run)?;
-        for (o, v) in out.iter_mut().zip(&self.outs) {
-            o.iter_mut().zip(v).for_each(|(d, &x)| *d = x.widen());
-        }
+        self.bufs.store(out);
         Ok(())
     }
 }

@@ -9,7 +9,7 @@ use crate::kernel::{HostKernel, KernelState, SLOT_ERROR, SLOT_LEN, SLOT_ONCE};
 use crate::plan::Plan;
 use ndarray::ArrayD;
 pub use snn_runtime::batch::for_each_element;
-use snn_runtime::batch::{self, ProbeSpec, Stepper};
+use snn_runtime::batch::{self, ChunkBuffers, ProbeSpec, Stepper};
 
 /// The generated function: state block, context table, first and last step (`k` from 1).
 pub type RunFn<T> = unsafe extern "C" fn(*mut T, *const u64, i64, i64);
@@ -273,7 +273,20 @@ impl<T: Float> Runner<T> {
     /// Batch element `b` at `t = 0`, to be advanced chunk by chunk with each chunk's inputs
     /// ([`Resume::advance`]).
     pub fn resume(&self, b: usize) -> Result<Resume<'_, T>, String> {
-        Ok(Resume { runner: self, e: self.element(b)?, ins: Vec::new(), outs: Vec::new() })
+        Ok(Resume { runner: self, e: self.element(b)?, bufs: ChunkBuffers::default() })
+    }
+
+    /// Where the code writes the probes' samples of steps `k0 + 1 ..`: it writes sample `s` at
+    /// `s * size` from the pointer given, so each pointer starts the samples before the chunk
+    /// ahead of the chunk's buffer `out[i]`, and the chunk's samples land in it.
+    fn chunk_probe_ptrs(&self, k0: u64, out: &mut [&mut [T]]) -> Vec<*mut T> {
+        out.iter_mut()
+            .zip(&self.plan.probes)
+            .map(|(buf, p)| {
+                let before = (k0 / p.every.max(1) as u64) as usize * p.size;
+                buf.as_mut_ptr().wrapping_sub(before)
+            })
+            .collect()
     }
 }
 
@@ -281,9 +294,7 @@ impl<T: Float> Runner<T> {
 pub struct Resume<'a, T> {
     runner: &'a Runner<T>,
     e: Element<T>,
-    /// The chunk's inputs and probe samples in `T`.
-    ins: Vec<Vec<T>>,
-    outs: Vec<Vec<T>>,
+    bufs: ChunkBuffers<T>,
 }
 
 impl<T: Float> Resume<'_, T> {
@@ -305,10 +316,7 @@ impl<T: Float> Resume<'_, T> {
             return Err(format!("the element has run {} steps, not {k0}", self.e.steps));
         }
         let n = (k1 - k0) as usize;
-        self.ins.resize_with(inputs.len(), Vec::new);
-        let mut ptrs = Vec::with_capacity(inputs.len());
-        for (i, ((dst, src), info)) in self.ins.iter_mut().zip(inputs).zip(&plan.inputs).enumerate()
-        {
+        for (i, (src, info)) in inputs.iter().zip(&plan.inputs).enumerate() {
             let size = info.size();
             let per_step = src.len() != size;
             if per_step && src.len() != n * size {
@@ -325,39 +333,37 @@ impl<T: Float> Resume<'_, T> {
                     info.name
                 ));
             }
-            dst.clear();
-            dst.extend(src.iter().map(|&v| T::cast(v)));
-            // the code reads step k at `(k − 1) · size` from the pointer: start it k0 steps
-            // ahead of the chunk's buffer
-            ptrs.push(if per_step {
-                InputPtr {
-                    data: dst.as_ptr().wrapping_sub(k0 as usize * size),
-                    stride: size as u64 * T::SIZE as u64,
-                }
-            } else {
-                InputPtr { data: dst.as_ptr(), stride: 0 }
-            });
         }
-        self.outs.resize_with(out.len(), Vec::new);
-        let mut outs = Vec::with_capacity(out.len());
-        for ((dst, o), p) in self.outs.iter_mut().zip(out.iter()).zip(&plan.probes) {
+        for (o, p) in out.iter().zip(&plan.probes) {
             let spec = ProbeSpec { name: &p.name, size: p.size, every: p.every, shape: &p.shape };
             if o.len() != spec.samples(k0, k1) * p.size {
                 return Err(format!("probe {}: the buffer does not fit the chunk", p.name));
             }
-            dst.clear();
-            dst.resize(o.len(), T::zero());
-            let before = (k0 / p.every.max(1) as u64) as usize * p.size;
-            outs.push(dst.as_mut_ptr().wrapping_sub(before));
         }
+        self.bufs.load(inputs, out);
+        // the code reads step k at `(k − 1) · size` from the pointer: a per-step input starts
+        // k0 steps ahead of the chunk's buffer
+        let ptrs: Vec<InputPtr<T>> = self
+            .bufs
+            .ins
+            .iter()
+            .zip(&plan.inputs)
+            .map(|(buf, info)| match info.size() {
+                size if buf.len() != size => InputPtr {
+                    data: buf.as_ptr().wrapping_sub(k0 as usize * size),
+                    stride: size as u64 * T::SIZE as u64,
+                },
+                _ => InputPtr { data: buf.as_ptr(), stride: 0 },
+            })
+            .collect();
+        let mut outs: Vec<&mut [T]> = self.bufs.outs.iter_mut().map(Vec::as_mut_slice).collect();
+        let outs = self.runner.chunk_probe_ptrs(k0, &mut outs);
         // SAFETY: per-step inputs hold the chunk's `n` steps, read at steps k0 + 1 ..= k1 from
         // pointers set k0 steps ahead; held ones one sample; probe pointers, offset by the
         // samples before this chunk, reach exactly the chunk's buffers (sizes checked above);
         // the element has run k0 steps.
         unsafe { self.runner.advance(&mut self.e, k1 - k0, &ptrs, &outs, report)? };
-        for (o, v) in out.iter_mut().zip(&self.outs) {
-            o.iter_mut().zip(v).for_each(|(d, &x)| *d = x.widen());
-        }
+        self.bufs.store(out);
         Ok(())
     }
 }
@@ -391,16 +397,7 @@ impl<T: Float> Stepper<T> for Bound<'_, T> {
                 stride: *stride,
             })
             .collect();
-        // the code writes sample `s` at `s * size` from the pointer given: start it at the
-        // samples before this chunk ahead of the buffer, so this chunk's samples land in it
-        let outs: Vec<*mut T> = out
-            .iter_mut()
-            .zip(&self.runner.plan.probes)
-            .map(|(buf, p)| {
-                let before = (k0 / p.every.max(1) as u64) as usize * p.size;
-                buf.as_mut_ptr().wrapping_sub(before)
-            })
-            .collect();
+        let outs = self.runner.chunk_probe_ptrs(k0, out);
         // SAFETY: inputs hold `steps` samples per element when they advance (checked by
         // `input_data`); the probe pointers, offset by the samples before this chunk, reach
         // exactly the buffers the run loop sized for the chunk's samples; `e` has run `k0` steps.

@@ -181,23 +181,20 @@ impl Staged {
     fn seal(&mut self) -> Result<(), IoError> {
         let user = self.user.clone();
         self.tmp.as_file_mut().flush().map_err(|e| write_err(&user, e))?;
-        if self.target.special || self.in_place {
+        if self.copies() {
             return Ok(());
         }
-        #[cfg(unix)]
-        if let Ok(m) = std::fs::metadata(&self.target.path) {
-            use std::os::unix::fs::MetadataExt;
-            // best effort: only root may give a file to another user
-            let _ = std::os::unix::fs::fchown(self.tmp.as_file(), Some(m.uid()), Some(m.gid()));
-        }
         self.tmp.as_file().sync_all().map_err(|e| write_err(&user, e))?;
-        // Temporary files are private (0600); give the result ordinary permissions.
         #[cfg(unix)]
         {
-            use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(&self.target.path)
-                .map(|m| m.permissions().mode())
-                .unwrap_or(0o644);
+            use std::os::unix::fs::{MetadataExt, PermissionsExt};
+            let old = std::fs::metadata(&self.target.path).ok();
+            if let Some(m) = &old {
+                // best effort: only root may give a file to another user
+                let _ = std::os::unix::fs::fchown(self.tmp.as_file(), Some(m.uid()), Some(m.gid()));
+            }
+            // Temporary files are private (0600); give the result ordinary permissions.
+            let mode = old.map_or(0o644, |m| m.permissions().mode());
             self.tmp
                 .as_file()
                 .set_permissions(std::fs::Permissions::from_mode(mode))
@@ -206,9 +203,15 @@ impl Staged {
         Ok(())
     }
 
+    /// Whether the data is copied into the existing file (a special file, or a hard-linked
+    /// one) rather than renamed over it; such a write cannot be taken back.
+    fn copies(&self) -> bool {
+        self.target.special || self.in_place
+    }
+
     /// Copy the staged bytes into a special file (opened for writing, not created), or into
     /// a hard-linked regular file in place (truncated first).
-    fn copy_to_special(&mut self) -> Result<(), IoError> {
+    fn copy_into(&mut self) -> Result<(), IoError> {
         let user = self.user.clone();
         // writers that reopen the path leave the handle's position anywhere
         let mut src = std::fs::File::open(self.tmp.path()).map_err(|e| write_err(&user, e))?;
@@ -230,8 +233,8 @@ impl Staged {
     /// it was and the temporary file is gone.
     pub fn commit(mut self) -> Result<(), IoError> {
         self.seal()?;
-        if self.target.special || self.in_place {
-            return self.copy_to_special();
+        if self.copies() {
+            return self.copy_into();
         }
         let user = self.user;
         self.tmp.persist(&self.target.path).map_err(|e| write_err(&user, e.error))?;
@@ -262,8 +265,8 @@ pub fn commit_all(mut staged: Vec<Staged>) -> Result<(), IoError> {
     for s in &mut staged {
         s.seal()?;
     }
-    // special files and hard-linked ones (written in place) cannot be taken back: last
-    staged.sort_by_key(|s| s.target.special || s.in_place);
+    // copies into existing files cannot be taken back: last
+    staged.sort_by_key(Staged::copies);
     // (target, backup of the old file if there was one)
     let mut done: Vec<(PathBuf, Option<tempfile::TempPath>)> = Vec::new();
     let undo = |done: Vec<(PathBuf, Option<tempfile::TempPath>)>| {
@@ -279,8 +282,8 @@ pub fn commit_all(mut staged: Vec<Staged>) -> Result<(), IoError> {
         }
     };
     for mut s in staged {
-        if s.target.special || s.in_place {
-            if let Err(e) = s.copy_to_special() {
+        if s.copies() {
+            if let Err(e) = s.copy_into() {
                 undo(done);
                 return Err(e);
             }
