@@ -68,12 +68,7 @@ pub fn build(cfg: &BuildConfig) -> Result<String, Failure> {
         return Err(fail("--report is the loihi target's per-core report (--target loihi)"));
     }
     let (db, mut program) = compile(&cfg.file, cfg.seed, cfg.dt)?;
-    if cfg.output.exists() && !cfg.output.is_dir() {
-        return Err(fail(format!(
-            "{} exists and is not a directory (-o names the output directory)",
-            cfg.output.display()
-        )));
-    }
+    crate::output::check_dir(&cfg.output).map_err(fail)?;
     // the library, archive and header must not replace the model, its imports or weights
     let outs = [format!("lib{name}.so"), format!("lib{name}.a"), format!("{name}.h")]
         .map(|f| cfg.output.join(f));
@@ -90,14 +85,21 @@ pub fn build(cfg: &BuildConfig) -> Result<String, Failure> {
         source: &cfg.file,
         cc: &cc,
     };
-    let w = snn_aot::build(&program, &opts, &cfg.output).map_err(|e| fail(e.to_string()))?;
+    let built = snn_aot::build(&program, &opts).map_err(|e| fail(e.to_string()))?;
+    let read = |p: &Path| std::fs::read(p).map_err(|e| fail(format!("{}: {e}", p.display())));
+    let files = [
+        (outs[0].to_path_buf(), read(&built.shared)?),
+        (outs[1].to_path_buf(), read(&built.static_lib)?),
+        (outs[2].to_path_buf(), read(&built.header)?),
+    ];
+    crate::output::write_into_dir(&cfg.output, &files).map_err(fail)?;
     Ok(format!(
         "built {} in {:.0} ms:\n  {}\n  {}\n  {}\n",
         cfg.file.display(),
         start.elapsed().as_secs_f64() * 1e3,
-        w.shared.display(),
-        w.static_lib.display(),
-        w.header.display()
+        outs[0].display(),
+        outs[1].display(),
+        outs[2].display()
     ))
 }
 
@@ -112,13 +114,10 @@ fn build_loihi(
     let chip = snn_loihi::map(&program).map_err(|d| crate::run::render_all(&db, &d))?;
     let conf = snn_loihi::host::config(&chip, &program, &cfg.file.display().to_string());
     let json = serde_json::to_string_pretty(&conf).map_err(|e| fail(e.to_string()))?;
-    std::fs::create_dir_all(&cfg.output)
-        .map_err(|e| fail(format!("cannot create {}: {e}", cfg.output.display())))?;
     let path = cfg.output.join(format!("{name}.loihi.json"));
-    let tmp = cfg.output.join(format!(".{name}.loihi.json.tmp"));
-    std::fs::write(&tmp, json).map_err(|e| fail(format!("cannot write {}: {e}", tmp.display())))?;
-    std::fs::rename(&tmp, &path)
-        .map_err(|e| fail(format!("cannot write {}: {e}", path.display())))?;
+    crate::output::check(&db.files_read(), &[&path]).map_err(fail)?;
+    crate::output::write_into_dir(&cfg.output, &[(path.clone(), json.into_bytes())])
+        .map_err(fail)?;
     let mut out = format!(
         "built {} for loihi in {:.0} ms: {} cores on {} chip(s)\n  {}\n",
         cfg.file.display(),

@@ -190,7 +190,7 @@ pub const EXPLANATIONS: &[Explanation] = &[
     },
     Explanation {
         code: "E0601",
-        text: "A compile-time expression cannot be evaluated: division by zero, a non-integer where an integer is needed, a value out of range of the operation.",
+        text: "A compile-time expression cannot be evaluated: division by zero, a result that is NaN (`inf - inf`, `sqrt(-1)`), a non-integer where an integer is needed, a value out of range of the operation.",
         example_name: "eval_error.snn",
         example: include_str!("../../tests/diagnostics/eval_error.snn"),
     },

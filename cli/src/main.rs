@@ -4,7 +4,7 @@ use clap::{Parser, Subcommand};
 use snn_compiler::SourceDb;
 use snn_fs::FsDb;
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -37,7 +37,7 @@ enum Command {
         /// Only check; exit 1 if a file is not formatted.
         #[arg(long)]
         check: bool,
-        /// The .snn files.
+        /// The .snn files (`-`: standard input, formatted to standard output).
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
@@ -745,10 +745,45 @@ fn check(
     }
 }
 
+/// `snnc fmt -`: standard input formatted to standard output (with `--check`, nothing printed
+/// and false when it is not formatted). False on an error.
+fn fmt_stdin(check_only: bool, color: bool) -> bool {
+    let text = match snn_fs::read_stdin_source()
+        .and_then(|b| snn_fs::source_text(b).map_err(|e| format!("<stdin>: {e}")))
+    {
+        Ok(t) => t,
+        Err(e) => {
+            snnc::errln!("error: {e}");
+            return false;
+        }
+    };
+    match snn_syntax::format(&text) {
+        Ok(out) if check_only && out != text => {
+            snnc::errln!("<stdin> is not formatted");
+            false
+        }
+        Ok(_) if check_only => true,
+        Ok(out) => {
+            snnc::out!("{out}");
+            true
+        }
+        Err(d) => {
+            let mut db = FsDb::new();
+            db.add("<stdin>", None, text);
+            snnc::err!("{}", snnc::render::render(&db as &dyn SourceDb, &d, color));
+            false
+        }
+    }
+}
+
 fn fmt(files: &[PathBuf], check_only: bool) -> ExitCode {
     let color = std::io::stderr().is_terminal();
     let mut failed = false;
     for path in files {
+        if path == Path::new("-") {
+            failed |= !fmt_stdin(check_only, color);
+            continue;
+        }
         // a FIFO or device has no contents to rewrite (and reading one may wait forever)
         match std::fs::metadata(path) {
             Ok(m) if !m.is_file() => {

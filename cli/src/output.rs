@@ -82,3 +82,40 @@ pub fn weights_beside(output: &Path) -> Result<PathBuf, String> {
     }
     Ok(output.with_extension("safetensors"))
 }
+
+/// `-o DIR` must name a directory (or nothing yet), not an existing file.
+pub fn check_dir(dir: &Path) -> Result<(), String> {
+    if std::fs::symlink_metadata(dir).is_ok() && !dir.is_dir() {
+        return Err(format!(
+            "{} exists and is not a directory (-o names the output directory)",
+            dir.display()
+        ));
+    }
+    Ok(())
+}
+
+/// Write `files` (path, contents) into the directory `dir` as a set: all or none. `dir` is
+/// created when missing and removed again (with any parent this created) when the write fails.
+pub fn write_into_dir(dir: &Path, files: &[(PathBuf, Vec<u8>)]) -> Result<(), String> {
+    check_dir(dir)?;
+    let created: Vec<&Path> =
+        dir.ancestors().take_while(|d| !d.as_os_str().is_empty() && !d.exists()).collect();
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let written = (|| {
+        let mut staged = Vec::with_capacity(files.len());
+        for (path, bytes) in files {
+            let mut s = snn_io::output::Staged::new(path)?;
+            std::io::Write::write_all(s.file(), bytes)
+                .map_err(|e| snn_io::IoError::Write { path: path.clone(), source: e })?;
+            staged.push(s);
+        }
+        snn_io::output::commit_all(staged)
+    })();
+    written.map_err(|e| {
+        // only directories this made, and only while empty
+        for d in &created {
+            let _ = std::fs::remove_dir(d);
+        }
+        e.to_string()
+    })
+}

@@ -151,12 +151,26 @@ pub fn plot(cfg: &PlotConfig) -> Result<String, String> {
         }
     };
     let res = res.map_err(|e| format!("cannot write {}: {e}", cfg.output.display()));
+    let gaps: Vec<String> = probes
+        .iter()
+        .filter(|(_, _, sampling)| !sampling.spikes)
+        .filter_map(|(name, a, _)| {
+            let n = indices
+                .iter()
+                .map(|&i| a.index_axis(Axis(0), i).iter().filter(|v| !v.is_finite()).count())
+                .sum::<usize>();
+            (n > 0).then(|| {
+                format!("\nnote: probe `{name}` has {n} NaN or infinite value(s), drawn as gaps")
+            })
+        })
+        .collect();
     match res.and_then(|_| staged.commit().map_err(|e| e.to_string())) {
         Ok(()) => Ok(format!(
-            "wrote {} ({} row(s) × {} panel(s))",
+            "wrote {} ({} row(s) × {} panel(s)){}",
             cfg.output.display(),
             indices.len(),
-            cols
+            cols,
+            gaps.concat()
         )),
         Err(e) => Err(e),
     }
@@ -391,11 +405,22 @@ fn draw_traces<DB: DrawingBackend>(
         .map_err(e)?;
     for (c, &k) in picked.iter().enumerate() {
         let color = Palette99::pick(c).stroke_width(1);
+        // NaN and infinite samples are gaps: each finite run is its own line.
+        let mut runs: Vec<Vec<(f64, f64)>> = vec![Vec::new()];
+        for s in 0..steps {
+            let v = series[[s, k]];
+            match runs.last_mut() {
+                Some(run) if v.is_finite() => run.push((sample_time(s, sampling), v)),
+                Some(run) if !run.is_empty() => runs.push(Vec::new()),
+                _ => {}
+            }
+        }
+        for run in runs.iter().skip(1).filter(|r| !r.is_empty()) {
+            chart.draw_series(LineSeries::new(run.iter().copied(), color)).map_err(e)?;
+        }
+        let first = runs.swap_remove(0);
         chart
-            .draw_series(LineSeries::new(
-                (0..steps).map(|s| (sample_time(s, sampling), series[[s, k]])),
-                color,
-            ))
+            .draw_series(LineSeries::new(first, color))
             .map_err(e)?
             .label(format!("[{k}]"))
             .legend(move |(x, y)| {

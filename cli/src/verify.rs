@@ -87,7 +87,13 @@ fn given_inputs(
         let want: Vec<Option<usize>> = i.shape.clone();
         let fits = a.ndim() == want.len() + 1
             && a.shape()[1..].iter().zip(&want).all(|(&d, w)| w.is_none_or(|w| w == d));
-        if !fits || a.shape()[0] == 0 {
+        if fits && a.shape()[0] == 0 {
+            return Err(format!(
+                "input `{name}` has no batch elements (shape {:?}): give at least one",
+                a.shape()
+            ));
+        }
+        if !fits {
             let shown: Vec<String> =
                 want.iter().map(|d| d.map_or("?".into(), |d| d.to_string())).collect();
             return Err(format!(

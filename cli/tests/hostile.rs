@@ -1144,3 +1144,170 @@ fn messages_name_the_real_mistake() {
     }
     assert!(!dir.join("lib").exists() && !dir.join("cfg").exists() && !dir.join("m2.snn").exists());
 }
+
+/// What the last pass left: NaN from constants or weights is an error; a 0-d tensor is a
+/// scalar transform; a build that fails leaves no directory behind; `fmt -` formats standard
+/// input; old-Mac line breaks (lone `\r`) count as lines; plot says where values are NaN;
+/// verify names an input with no batch elements.
+#[test]
+fn nan_zero_d_failed_builds_stdin_and_lone_carriage_returns() {
+    let dir = scratch("leftovers");
+    let nan = ndarray::arr1(&[1.0, f64::NAN]).into_dyn();
+    let scale = ndarray::arr0(0.5).into_dyn();
+    snn_io::write_safetensors(
+        &dir.join("w.safetensors"),
+        &[("nan", nan.view()), ("scale", scale.view())],
+        snn_io::Precision::F64,
+    )
+    .unwrap();
+    let errors = [
+        ("inf.snn", "let k = inf - inf\nnode c = k\nprobe c\n", "`-` gives NaN"),
+        ("sqrt.snn", "node c = sqrt([1, -1])\nprobe c\n", "`sqrt` gives NaN"),
+        ("div.snn", "node c = [1, 2] / [1, 0]\nprobe c\n", "division by zero"),
+        (
+            "nanw.snn",
+            "weights w = \"w.safetensors\"\nnode c = w[\"nan\"]\nprobe c\n",
+            "holds NaN at index [1]",
+        ),
+        ("cr.snn", "input x: [1]\r// a comment\rprobe y\r", "cr.snn:3:7"),
+    ];
+    for (name, text, says) in errors {
+        let o = check_text(&dir, name, text);
+        let err = shown(&dir, &o);
+        assert_eq!(o.status.code(), Some(1), "{name}: {err}");
+        assert!(err.contains(says), "{name}: {err}");
+    }
+    // a 0-d tensor is a scalar transform
+    let o = check_text(
+        &dir,
+        "scalar.snn",
+        "weights w = \"w.safetensors\"\ninput x: [2]\nnode y: [2]\nconnect x -> y transform w[\"scale\"]\nprobe y\n",
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", shown(&dir, &o));
+
+    // a build whose linker is missing leaves no new directory
+    model(&dir);
+    let o = Command::new(env!("CARGO_BIN_EXE_snnc"))
+        .args(["build", "m.snn", "-o", "new/lib"])
+        .current_dir(&dir)
+        .env("CC", dir.join("no-such-cc"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", shown(&dir, &o));
+    assert!(shown(&dir, &o).contains("was not found"), "{}", shown(&dir, &o));
+    assert!(!dir.join("new").exists(), "a failed build left its directory");
+
+    // fmt - : standard input to standard output; --check says whether it is formatted
+    for (check, code, out) in [(false, 0, "node c = 1\nprobe c\n"), (true, 1, "")] {
+        use std::io::Write;
+        let mut args = vec!["fmt"];
+        if check {
+            args.push("--check");
+        }
+        args.push("-");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_snnc"))
+            .args(&args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(b"node   c = 1\nprobe   c\n").unwrap();
+        let o = child.wait_with_output().unwrap();
+        assert_eq!(o.status.code(), Some(code), "{}", String::from_utf8_lossy(&o.stderr));
+        assert_eq!(String::from_utf8_lossy(&o.stdout), out);
+    }
+
+    // plot: NaN samples are gaps, and it says so
+    let p = ndarray::Array3::from_shape_fn(
+        (1, 5, 1),
+        |(_, s, _)| if s == 2 { f64::NAN } else { s as f64 },
+    )
+    .into_dyn();
+    snn_io::write_npz(&dir.join("p.npz"), &[("p", p.view())], snn_io::Precision::F64).unwrap();
+    let o = snnc(&dir, &["plot", "p.npz", "-o", "p.svg"]);
+    let err = shown(&dir, &o);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(err.contains("probe `p` has 1 NaN or infinite value(s), drawn as gaps"), "{err}");
+
+    // verify: an input with no batch elements
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    std::fs::copy(root.join("examples/mnist/model.h5"), dir.join("model.h5")).unwrap();
+    let empty = ndarray::Array4::<f64>::zeros((0, 28, 28, 1)).into_dyn();
+    snn_io::write_npy(&dir.join("empty.npy"), empty.view(), snn_io::Precision::F32).unwrap();
+    let o = snnc(&dir, &["verify", "model.h5", "--input", "empty.npy"]);
+    let err = shown(&dir, &o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("has no batch elements"), "{err}");
+}
+
+/// The language server reads only regular files for `use` (never its own protocol stream
+/// through `/dev/stdin`), and renames objects to keywords (they may have keyword names) but
+/// not values.
+#[test]
+fn the_language_server_reads_only_files_and_renames_objects_to_keywords() {
+    use std::io::Write;
+    let dir = scratch("lsp-files").canonicalize().unwrap();
+    let path = dir.join("a.snn");
+    let text = "use \"/dev/stdin\"\nlet k = 2\nnode c = k\nprobe c\n";
+    std::fs::write(&path, text).unwrap();
+    let uri = format!("file://{}", path.display());
+    let frame = |body: String| format!("Content-Length: {}\r\n\r\n{body}", body.len());
+    let rename = |id: u32, line: u32, col: u32, name: &str| {
+        frame(format!(
+            r#"{{"jsonrpc":"2.0","id":{id},"method":"textDocument/rename","params":{{"textDocument":{{"uri":"{uri}"}},"position":{{"line":{line},"character":{col}}},"newName":"{name}"}}}}"#
+        ))
+    };
+    let mut input = frame(
+        r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"capabilities":{}}}"#.into(),
+    );
+    input += &frame(r#"{"jsonrpc":"2.0","method":"initialized","params":{}}"#.into());
+    input += &frame(format!(
+        r#"{{"jsonrpc":"2.0","method":"textDocument/didOpen","params":{{"textDocument":{{"uri":"{uri}","languageId":"snn","version":1,"text":{}}}}}}}"#,
+        serde_json::to_string(text).unwrap()
+    ));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_snnc"))
+        .arg("lsp")
+        .current_dir(&dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(input.as_bytes()).unwrap();
+    stdin.flush().unwrap();
+    // diagnostics are published once the server is idle: wait for them
+    let mut stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<Vec<u8>>();
+    let reader = std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n @ 1..) = std::io::Read::read(&mut stdout, &mut buf) {
+            if tx.send(buf[..n].to_vec()).is_err() {
+                break;
+            }
+        }
+    });
+    let mut out = Vec::new();
+    while !String::from_utf8_lossy(&out).contains("publishDiagnostics") {
+        match rx.recv_timeout(std::time::Duration::from_secs(60)) {
+            Ok(bytes) => out.extend(bytes),
+            Err(_) => panic!("no diagnostics: {}", String::from_utf8_lossy(&out)),
+        }
+    }
+    let mut rest = rename(2, 2, 5, "input"); // the node `c`: an object
+    rest += &rename(3, 1, 4, "node"); // the constant `k`: a value
+    rest += &frame(r#"{"jsonrpc":"2.0","id":4,"method":"shutdown"}"#.into());
+    rest += &frame(r#"{"jsonrpc":"2.0","method":"exit"}"#.into());
+    stdin.write_all(rest.as_bytes()).unwrap();
+    drop(stdin);
+    let status = child.wait().unwrap();
+    reader.join().unwrap();
+    out.extend(rx.try_iter().flatten());
+    let out = String::from_utf8_lossy(&out);
+    assert_eq!(status.code(), Some(0), "{out}");
+    assert!(out.contains("not a regular file"), "{out}");
+    assert!(out.contains(r#""id":4,"result":null"#), "the shutdown reply: {out}");
+    assert!(out.contains(r#""newText":"input""#), "{out}");
+    assert!(out.contains("`node` is a keyword"), "{out}");
+}

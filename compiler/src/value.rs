@@ -455,14 +455,21 @@ fn binary(op: BinaryOp, a: Value, b: Value, sa: Span, sb: Span) -> R<Value> {
         if is_cmp {
             return Ok(Value::Bool(v != 0.0));
         }
-        if op == Div && !v.is_finite() {
-            return Err(err(
-                codes::EVAL,
-                "division by zero in a constant expression",
-                sb,
-                "is zero",
-            ));
-        }
+    }
+    if op == Div && y.iter().any(|d| *d == 0.0) {
+        return Err(err(codes::EVAL, "division by zero in a constant expression", sb, "is zero"));
+    }
+    if !is_cmp && out.iter().any(|v| v.is_nan()) {
+        return Err(err(
+            codes::EVAL,
+            format!("`{}` gives NaN (not a number) in a constant expression", op.symbol()),
+            sa.to(sb),
+            "not a number",
+        )
+        .with_help("e.g. `inf - inf`, `0 * inf` or a negative number to a fractional power"));
+    }
+    if out.ndim() == 0 {
+        let v = out.iter().next().copied().unwrap_or(f64::NAN);
         return Ok(Value::Num(v, unit));
     }
     Ok(Value::Array(out))
@@ -640,7 +647,7 @@ fn const_function(name: &str, vals: Vec<(Value, Span)>, span: Span) -> R<Value> 
     };
     if let Some(f) = unary {
         arity(1)?;
-        return match &vals[0].0 {
+        let out = match &vals[0].0 {
             Value::Num(x, Unit::One) => Ok(Value::Num(f(*x), Unit::One)),
             Value::Num(x, u) if matches!(name, "abs" | "floor" | "ceil" | "round") => {
                 Ok(Value::Num(f(*x), *u))
@@ -652,7 +659,21 @@ fn const_function(name: &str, vals: Vec<(Value, Span)>, span: Span) -> R<Value> 
                 vals[0].1,
                 "here",
             )),
+        }?;
+        let nan = match &out {
+            Value::Num(x, _) => x.is_nan(),
+            Value::Array(a) => a.iter().any(|x| x.is_nan()),
+            _ => false,
         };
+        if nan {
+            return Err(err(
+                codes::EVAL,
+                format!("`{name}` gives NaN (not a number) here"),
+                vals[0].1,
+                "outside the function's domain",
+            ));
+        }
+        return Ok(out);
     }
     match name {
         "min" | "max" => {

@@ -37,6 +37,10 @@ const INDENT: &str = "    ";
 /// Format `text` canonically; `Err` is the syntax error that stopped parsing.
 #[allow(clippy::result_large_err)] // the crate's Diagnostic, as `parse` reports it
 pub fn format(text: &str) -> Result<String, Diagnostic> {
+    // lone carriage returns become newlines (same offsets): comments end at them
+    let mut normalized = text.to_string();
+    crate::span::normalize_line_breaks(&mut normalized);
+    let text = normalized.as_str();
     let parsed = parse(FileId(0), text);
     if let Some(err) = parsed.errors.into_iter().next() {
         return Err(err);

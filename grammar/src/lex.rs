@@ -85,7 +85,7 @@ pub fn tokenize(text: &str) -> Vec<Token> {
         if c.is_ascii_whitespace() {
             i += 1;
         } else if c == b'/' && bytes.get(i + 1) == Some(&b'/') {
-            while i < bytes.len() && bytes[i] != b'\n' {
+            while i < bytes.len() && !matches!(bytes[i], b'\n' | b'\r') {
                 i += 1;
             }
             out.push(tok(TokenKind::Comment, start, i));

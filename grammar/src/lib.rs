@@ -15,7 +15,7 @@ pub mod span;
 pub use diag::{Diagnostic, Label, Severity};
 pub use fmt::format;
 pub use incremental::Reparser;
-pub use span::{FileId, LineIndex, Span};
+pub use span::{normalize_line_breaks, FileId, LineIndex, Span};
 
 use pest::Parser;
 

@@ -60,3 +60,30 @@ impl LineIndex {
         self.line_starts.get(line).copied()
     }
 }
+
+/// Make every lone carriage return (an old Mac line break, not part of `\r\n`) a `\n`, in
+/// place: line numbers then agree with editors (LSP counts `\r` as a line break) and a `//`
+/// comment ends at it. Lengths and byte offsets are unchanged.
+pub fn normalize_line_breaks(text: &mut String) {
+    if !text.contains('\r') {
+        return;
+    }
+    let mut bytes = std::mem::take(text).into_bytes();
+    for i in 0..bytes.len() {
+        if bytes[i] == b'\r' && bytes.get(i + 1) != Some(&b'\n') {
+            bytes[i] = b'\n';
+        }
+    }
+    // one ASCII byte replaced by another: still UTF-8
+    *text = String::from_utf8(bytes).unwrap_or_default();
+}
+
+#[cfg(test)]
+mod line_break_tests {
+    #[test]
+    fn lone_cr_becomes_newline() {
+        let mut s = "a\rb\r\nc\r".to_string();
+        super::normalize_line_breaks(&mut s);
+        assert_eq!(s, "a\nb\r\nc\n");
+    }
+}

@@ -14,7 +14,7 @@ mod link;
 mod runtime;
 
 pub use header::{c_ident, ABI_VERSION};
-pub use link::Written;
+pub use link::Built;
 
 use snn_compiler::ir::Program;
 use snn_runtime::Precision;
@@ -58,9 +58,9 @@ pub fn default_cc() -> String {
     std::env::var("CC").ok().filter(|c| !c.is_empty()).unwrap_or_else(|| "cc".to_string())
 }
 
-/// Builds `program` (optimised for the JIT with every input held) into `dir`: the shared and
-/// static libraries and the header. Nothing is written unless all three are made.
-pub fn build(program: &Program, opts: &Options<'_>, dir: &Path) -> Result<Written, AotError> {
+/// Builds `program` (optimised for the JIT with every input held): the shared and static
+/// libraries and the header, in a scratch directory for the caller to install.
+pub fn build(program: &Program, opts: &Options<'_>) -> Result<Built, AotError> {
     let name = opts.name;
     if c_ident(name) != name {
         return Err(AotError::Unsupported(format!("`{name}` is not a C identifier")));
@@ -71,15 +71,13 @@ pub fn build(program: &Program, opts: &Options<'_>, dir: &Path) -> Result<Writte
     let abi_o = abi::object(name, &obj.run_symbol, &plan_bytes)?;
     let source = opts.source.display().to_string();
     let header = header::header(name, &obj.plan, &source);
-    let canonical = opts.source.canonicalize().ok();
     let parts = link::Parts {
         name,
         model_o: &obj.bytes,
         abi_o: &abi_o,
         runtime_a: runtime::CAPI,
         header: &header,
-        source: canonical.as_deref(),
         cc: opts.cc,
     };
-    link::link(&parts, dir)
+    link::link(&parts)
 }

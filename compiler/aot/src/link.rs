@@ -1,11 +1,12 @@
 //! Linking: the shared library by the system's `cc -shared` (as rustc and Brian2's standalone
 //! mode do), the static one written here (the runtime archive's members plus the model's two
 //! objects, with a symbol index, by `ar_archive_writer` as rustc writes archives: binutils' `ar`
-//! cannot index the objects of Rust's standard library). Everything is made in a scratch directory beside the output; the three files
-//! then replace their targets by renames, so the output never holds half a build.
+//! cannot index the objects of Rust's standard library). Everything is made in a scratch
+//! directory; the caller installs the three files as a set (`snn_io::output::commit_all`), so
+//! the output never holds half a build.
 
 use crate::AotError;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 /// The files of one build, in a scratch directory.
@@ -20,21 +21,20 @@ pub(crate) struct Parts<'a> {
     pub runtime_a: &'a [u8],
     /// The header text.
     pub header: &'a str,
-    /// The model file (canonical), never overwritten.
-    pub source: Option<&'a Path>,
     /// The C compiler driver that links the shared library.
     pub cc: &'a str,
 }
 
-/// What was written.
-#[derive(Debug, Clone)]
-pub struct Written {
-    /// The shared library.
+/// The three files of a build, in a scratch directory that is removed when this is dropped.
+#[derive(Debug)]
+pub struct Built {
+    /// The shared library (`libNAME.so`).
     pub shared: PathBuf,
-    /// The static library.
+    /// The static library (`libNAME.a`).
     pub static_lib: PathBuf,
-    /// The header.
+    /// The header (`NAME.h`).
     pub header: PathBuf,
+    _scratch: tempfile::TempDir,
 }
 
 fn run(tool: &str, cmd: &mut Command) -> Result<(), AotError> {
@@ -57,25 +57,18 @@ fn run(tool: &str, cmd: &mut Command) -> Result<(), AotError> {
     Ok(())
 }
 
-/// Builds the three files into `dir` (created if missing).
-pub(crate) fn link(parts: &Parts<'_>, dir: &Path) -> Result<Written, AotError> {
+/// Builds the three files in a scratch directory.
+pub(crate) fn link(parts: &Parts<'_>) -> Result<Built, AotError> {
     let io = |what: &str, e: std::io::Error| AotError::Io(format!("{what}: {e}"));
-    if dir.exists() && !dir.is_dir() {
-        return Err(AotError::Io(format!(
-            "{} exists and is not a directory (-o names the output directory)",
-            dir.display()
-        )));
-    }
-    std::fs::create_dir_all(dir).map_err(|e| io(&dir.display().to_string(), e))?;
     let scratch = tempfile::Builder::new()
         .prefix(".snnc-build-")
-        .tempdir_in(dir)
-        .map_err(|e| io(&format!("a scratch directory in {}", dir.display()), e))?;
+        .tempdir()
+        .map_err(|e| io("a scratch directory", e))?;
     let s = scratch.path();
     let name = parts.name;
     let write = |file: &str, bytes: &[u8]| -> Result<PathBuf, AotError> {
         let p = s.join(file);
-        std::fs::write(&p, bytes).map_err(|e| io(&p.display().to_string(), e))?;
+        std::fs::write(&p, bytes).map_err(|e| io(&format!("scratch file {file}"), e))?;
         Ok(p)
     };
     let model_o = write(&format!("{name}_model.o"), parts.model_o)?;
@@ -101,43 +94,11 @@ pub(crate) fn link(parts: &Parts<'_>, dir: &Path) -> Result<Written, AotError> {
             .args(["-Wl,--gc-sections", "-Wl,-z,noexecstack", "-lm", "-lpthread", "-ldl"]),
     )?;
 
-    let a = s.join(format!("lib{name}.a"));
     let objects =
         [(format!("{name}_model.o"), parts.model_o), (format!("{name}_abi.o"), parts.abi_o)];
     let archive = static_archive(parts.runtime_a, &objects)?;
-    std::fs::write(&a, archive).map_err(|e| io(&a.display().to_string(), e))?;
-
-    let out = Written {
-        shared: dir.join(format!("lib{name}.so")),
-        static_lib: dir.join(format!("lib{name}.a")),
-        header: dir.join(format!("{name}.h")),
-    };
-    for to in [&out.shared, &out.static_lib, &out.header] {
-        refuse_special(to)?;
-        if let (Some(src), Ok(to)) = (parts.source, to.canonicalize()) {
-            if src == to {
-                return Err(AotError::Io(format!(
-                    "{} is the model being built; not overwriting it",
-                    to.display()
-                )));
-            }
-        }
-    }
-    for (from, to) in [(&so, &out.shared), (&a, &out.static_lib), (&header, &out.header)] {
-        std::fs::rename(from, to).map_err(|e| io(&to.display().to_string(), e))?;
-    }
-    Ok(out)
-}
-
-/// An output path that is a directory, a symlink or a device is never replaced.
-fn refuse_special(p: &Path) -> Result<(), AotError> {
-    match std::fs::symlink_metadata(p) {
-        Ok(m) if !m.file_type().is_file() => Err(AotError::Io(format!(
-            "{} exists and is not a regular file; not replacing it",
-            p.display()
-        ))),
-        _ => Ok(()),
-    }
+    let a = write(&format!("lib{name}.a"), &archive)?;
+    Ok(Built { shared: so, static_lib: a, header, _scratch: scratch })
 }
 
 /// A GNU archive of `runtime`'s members and `objects`, with a symbol index.

@@ -29,12 +29,31 @@ pub struct FsDb {
     files: Vec<(String, Option<PathBuf>, String)>,
     by_path: IndexMap<PathBuf, FileId>,
     weights: IndexMap<PathBuf, Rc<dyn TensorSource>>,
+    /// Read only regular files (no pipes or devices): the language server, whose own
+    /// standard input is the protocol stream.
+    files_only: bool,
 }
 
 impl FsDb {
     /// An empty database.
     pub fn new() -> FsDb {
         FsDb::default()
+    }
+
+    /// An empty database that reads only regular files for `use` and `weights`: a pipe or
+    /// device (`/dev/stdin`) is an error rather than a read that may block or steal input.
+    pub fn files_only() -> FsDb {
+        FsDb { files_only: true, ..FsDb::default() }
+    }
+
+    /// Refuse `path` when this reads only regular files and it is not one.
+    fn check_regular(&self, path: &Path) -> Result<(), String> {
+        match std::fs::metadata(path) {
+            Ok(m) if self.files_only && !m.is_file() => {
+                Err(format!("cannot read {}: not a regular file", path.display()))
+            }
+            _ => Ok(()),
+        }
     }
 
     /// Add a file with the given text (used by tests and the LSP for unsaved buffers).
@@ -60,6 +79,7 @@ impl FsDb {
         if let Some(id) = self.by_path.get(&key) {
             return Ok(*id);
         }
+        self.check_regular(path)?;
         let bytes = read_source(path)?;
         let text =
             source_text(bytes).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
@@ -117,6 +137,7 @@ impl SourceDb for FsDb {
         if let Some(w) = self.weights.get(&path) {
             return Ok(w.clone());
         }
+        self.check_regular(&path)?;
         let file = snn_io::WeightsFile::open(&path).map_err(|e| e.to_string())?;
         let source: Rc<dyn TensorSource> = Rc::new(WeightsTensors(file));
         self.weights.insert(path, source.clone());
@@ -131,7 +152,6 @@ pub const MAX_SOURCE_BYTES: u64 = 256 << 20;
 /// shell pipeline; a device is refused, as `/dev/zero` never ends) of at most
 /// [`MAX_SOURCE_BYTES`].
 pub fn read_source(path: &Path) -> Result<Vec<u8>, String> {
-    use std::io::Read;
     let cannot = |e: &dyn std::fmt::Display| format!("cannot read {}: {e}", path.display());
     let meta = std::fs::metadata(path).map_err(|e| cannot(&e))?;
     #[cfg(unix)]
@@ -141,12 +161,22 @@ pub fn read_source(path: &Path) -> Result<Vec<u8>, String> {
     if !(meta.is_file() || pipe) {
         return Err(cannot(&"not a regular file"));
     }
+    let file = std::fs::File::open(path).map_err(|e| cannot(&e))?;
+    read_capped(file).map_err(|e| cannot(&e))
+}
+
+/// A source's bytes from standard input (`-`), capped as [`read_source`] caps files.
+pub fn read_stdin_source() -> Result<Vec<u8>, String> {
+    read_capped(std::io::stdin().lock()).map_err(|e| format!("cannot read standard input: {e}"))
+}
+
+/// At most [`MAX_SOURCE_BYTES`] from `r`; more is an error.
+fn read_capped(r: impl std::io::Read) -> Result<Vec<u8>, String> {
+    use std::io::Read;
     let mut bytes = Vec::new();
-    std::fs::File::open(path)
-        .and_then(|f| f.take(MAX_SOURCE_BYTES + 1).read_to_end(&mut bytes))
-        .map_err(|e| cannot(&e))?;
+    r.take(MAX_SOURCE_BYTES + 1).read_to_end(&mut bytes).map_err(|e| e.to_string())?;
     if bytes.len() as u64 > MAX_SOURCE_BYTES {
-        return Err(cannot(&format!("larger than {} MiB", MAX_SOURCE_BYTES >> 20)));
+        return Err(format!("larger than {} MiB", MAX_SOURCE_BYTES >> 20));
     }
     Ok(bytes)
 }
@@ -165,9 +195,12 @@ pub fn source_text(mut bytes: Vec<u8>) -> Result<String, String> {
         format!("line {line}, column {col} (byte {i})")
     };
     match String::from_utf8(bytes) {
-        Ok(text) => match text.bytes().position(|b| b == 0) {
+        Ok(mut text) => match text.bytes().position(|b| b == 0) {
             Some(i) => Err(format!("a NUL byte at {}: not a text file", at(text.as_bytes(), i))),
-            None => Ok(text),
+            None => {
+                snn_syntax::normalize_line_breaks(&mut text);
+                Ok(text)
+            }
         },
         Err(e) => {
             let i = e.utf8_error().valid_up_to();

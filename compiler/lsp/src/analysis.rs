@@ -164,7 +164,7 @@ impl Analysis {
         watch: &Watch,
         target: Option<&crate::server::TargetCheck>,
     ) -> Analysis {
-        let mut db = FsDb::new();
+        let mut db = FsDb::files_only();
         let mut uris: Vec<(FileId, Url)> = Vec::new();
         let root_path = uri.to_file_path().ok().map(|p| canonical(&p));
         let root_name = root_path.as_ref().map(|p| p.display().to_string());

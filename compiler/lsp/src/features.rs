@@ -525,15 +525,33 @@ pub(crate) fn rename(st: &mut State, p: RenameParams) -> Reply<Option<WorkspaceE
         return Ok(None);
     };
     let new = p.new_name;
-    let valid = new.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
-        && new.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-        && !snn_syntax::lex::KEYWORDS.contains(&new.as_str());
-    if !valid {
-        return Err((ErrorCodes::REQUEST_FAILED, format!("`{new}` is not a valid name")));
-    }
     let Some(target) = target_at(&a, off) else {
         return Err((ErrorCodes::REQUEST_FAILED, "nothing to rename here".into()));
     };
+    let valid = new.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && new.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !valid {
+        return Err((ErrorCodes::REQUEST_FAILED, format!("`{new}` is not a valid name")));
+    }
+    // objects and aliases may have keyword names (only paths name them); values may not
+    let object = a.def(target).is_some_and(|d| {
+        matches!(
+            d.kind,
+            DefKind::Input
+                | DefKind::Node
+                | DefKind::Ensemble
+                | DefKind::Layer
+                | DefKind::Probe
+                | DefKind::Instance
+                | DefKind::Alias
+        )
+    });
+    if !object && snn_syntax::lex::KEYWORDS.contains(&new.as_str()) {
+        return Err((
+            ErrorCodes::REQUEST_FAILED,
+            format!("`{new}` is a keyword: it cannot name a value, which expressions use"),
+        ));
+    }
     // a name already declared beside it would make the rename a duplicate (E0102)
     if let (Some(def), Some(file)) = (a.def(target), a.file(target.file)) {
         let taken = file

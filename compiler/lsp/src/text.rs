@@ -12,8 +12,14 @@ pub(crate) struct LineMap {
 impl LineMap {
     /// Index the lines of `text`.
     pub(crate) fn new(text: &str) -> LineMap {
+        // LSP's line breaks: `\n`, `\r\n` and a lone `\r`
+        let b = text.as_bytes();
         let mut starts = vec![0];
-        starts.extend(text.bytes().enumerate().filter(|(_, b)| *b == b'\n').map(|(i, _)| i + 1));
+        starts.extend(
+            (0..b.len())
+                .filter(|&i| b[i] == b'\n' || (b[i] == b'\r' && b.get(i + 1) != Some(&b'\n')))
+                .map(|i| i + 1),
+        );
         LineMap { starts }
     }
 
@@ -37,7 +43,7 @@ impl LineMap {
         let Some(&start) = self.starts.get(pos.line as usize) else { return text.len() };
         let mut col = 0u32;
         for (i, c) in text[start.min(text.len())..].char_indices() {
-            if col >= pos.character || c == '\n' {
+            if col >= pos.character || c == '\n' || c == '\r' {
                 return start + i;
             }
             col += c.len_utf16() as u32;

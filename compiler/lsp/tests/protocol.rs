@@ -232,7 +232,10 @@ fn hover_definition_references() {
     p["newName"] = json!("connect");
     let id = c.send("textDocument/rename", p);
     let r = c.wait(id);
-    out += &format!("rename to a keyword: {:?}\n", r.error.map(|e| e.message));
+    out += &format!(
+        "rename the node to a keyword (objects may have keyword names): {:?}\n",
+        r.error.map(|e| e.message)
+    );
     let mut p = at(&u, l, ch);
     p["newName"] = json!("noise");
     let id = c.send("textDocument/rename", p);

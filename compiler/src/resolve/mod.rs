@@ -980,7 +980,20 @@ impl Env for EnvRef<'_, '_> {
             return Err(Diagnostic::error(FOLLOW_ON, "follow-on", span, ""));
         };
         match source.tensor(name) {
-            Some(t) => Ok(t),
+            Some(t) => match t.indexed_iter().find(|(_, v)| !v.is_finite()) {
+                None => Ok(t),
+                Some((at, v)) => Err(Diagnostic::error(
+                    codes::WEIGHTS_FILE,
+                    format!(
+                        "tensor \"{name}\" in \"{}\" holds {v} at index {:?}",
+                        entry.path,
+                        ndarray::Dimension::slice(&at)
+                    ),
+                    span,
+                    "not a finite number",
+                )
+                .with_help("weights must be finite: retrain or re-export the model")),
+            },
             None => {
                 let names = source.names();
                 let mut d = Diagnostic::error(

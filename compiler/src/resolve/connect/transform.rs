@@ -24,6 +24,13 @@ impl Elab<'_> {
         stmt: Span,
         seed: u64,
     ) -> Option<Transform> {
+        // a 0-d tensor (`w["scale"]` of shape []) is a scalar
+        let v = match v {
+            Value::Array(a) if a.ndim() == 0 => {
+                Value::Num(a.first().copied().unwrap_or(0.0), crate::value::Unit::One)
+            }
+            v => v,
+        };
         match v {
             Value::Num(x, _) => {
                 if size_in != size_out {
