@@ -102,10 +102,22 @@ fn arity_err(lambda: &ast::Lambda, help: &str) -> Diagnostic {
 }
 
 fn shape_size(shape: &ast::Shape, env: &mut dyn Env) -> Result<usize, Diagnostic> {
-    let mut n = 1;
+    // as declared shapes: below 10^9 in all (the memory budget limits it further)
+    const MAX_SIZE: f64 = 1e9;
+    let mut n = 1usize;
     for d in &shape.dims {
         match value::eval(d, env)? {
-            Value::Num(x, Unit::One) if x >= 1.0 && x.fract() == 0.0 => n *= x as usize,
+            Value::Num(x, Unit::One) if x >= 1.0 && x.fract() == 0.0 => {
+                if x * n as f64 >= MAX_SIZE {
+                    return Err(Diagnostic::error(
+                        codes::BAD_SHAPE,
+                        "a function parameter may have at most 999999999 values",
+                        shape.span,
+                        "too large",
+                    ));
+                }
+                n *= x as usize;
+            }
             other => {
                 return Err(Diagnostic::error(
                     codes::BAD_SHAPE,

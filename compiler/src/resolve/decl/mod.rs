@@ -106,7 +106,8 @@ impl Elab<'_> {
         self.insert_member(ctx, &name.name, index, Member::Object(id, name.span));
     }
 
-    /// Evaluate a shape: every dimension a positive whole number below [`MAX_DIM`].
+    /// Evaluate a shape: every dimension a positive whole number, and their product, below
+    /// [`MAX_DIM`].
     fn eval_shape(&mut self, ctx: &mut NetCtx, shape: &ast::Shape) -> Option<Vec<usize>> {
         if shape.dims.is_empty() {
             self.diags.push(Diagnostic::error(
@@ -149,6 +150,19 @@ impl Elab<'_> {
                     return None;
                 }
             }
+        }
+        let values: f64 = dims.iter().map(|&d| d as f64).product();
+        if values >= MAX_DIM {
+            self.diags.push(
+                Diagnostic::error(
+                    codes::BAD_SHAPE,
+                    format!("a shape may hold at most 999999999 values in all, found {values:e}"),
+                    shape.span,
+                    "too large",
+                )
+                .with_help("the memory budget (E0801) limits sizes further"),
+            );
+            return None;
         }
         Some(dims)
     }
