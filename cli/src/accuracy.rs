@@ -52,7 +52,7 @@ pub fn read_labels(path: &Path) -> Result<Vec<usize>, String> {
     for (i, &v) in a.iter().enumerate() {
         if !(v >= 0.0 && v.fract() == 0.0 && v < 1e9) {
             return Err(format!(
-                "{}: label {i} is {v}; labels must be non-negative integers (class indices)",
+                "{}: label {i} is {v}; labels are class indices, whole numbers from 0 to 999999999",
                 path.display()
             ));
         }

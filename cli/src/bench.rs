@@ -29,6 +29,8 @@ pub struct BenchConfig {
     pub dtype: Dtype,
     /// Timed runs (the best is reported).
     pub repeat: usize,
+    /// Memory the model and one run's probes may use (default: the machine's).
+    pub max_memory: Option<u64>,
 }
 
 /// What one benchmark measured.
@@ -78,16 +80,37 @@ pub fn neuron_count(program: &Program) -> usize {
         .sum()
 }
 
+/// The most timed runs one bench makes.
+pub const MAX_REPEAT: usize = 10_000;
+
 /// Compile once and simulate `repeat` times with `snnc run`'s own path.
 pub fn bench(cfg: &BenchConfig) -> Result<BenchResult, Failure> {
     let target = run::check_backend(&cfg.backend)?;
     if cfg.steps == 0 || cfg.repeat == 0 {
         return Err(Failure("error: --steps and --repeat must be at least 1\n".to_string()));
     }
+    if cfg.repeat > MAX_REPEAT {
+        return Err(Failure(format!(
+            "error: --repeat {} is more than {MAX_REPEAT} timed runs\n",
+            cfg.repeat
+        )));
+    }
     let start = Instant::now();
     let (_, mut program) =
-        run::compile_within(&cfg.file, cfg.seed, cfg.dt, None, target.build_options())?;
+        run::compile_within(&cfg.file, cfg.seed, cfg.dt, cfg.max_memory, target.build_options())?;
     let (inputs, batch) = run::load_inputs(&program, &cfg.inputs, cfg.steps)?;
+    // a timed run keeps its probes in memory (nothing is written to stream them into)
+    let limit = cfg.max_memory.unwrap_or_else(run::default_max_memory);
+    let probes = run::probe_bytes(&program, cfg.steps, batch);
+    if probes > u128::from(limit) {
+        return Err(Failure(format!(
+            "error: the probes of {} steps x batch {batch} need {}, more than the {} allowed \
+             (--max-memory); bench fewer steps\n",
+            cfg.steps,
+            run::human_bytes(probes),
+            run::human_bytes(u128::from(limit))
+        )));
+    }
     if !cfg.no_opt {
         run::optimize(target, &mut program, &inputs);
     }

@@ -218,6 +218,12 @@ pub const EXPLANATIONS: &[Explanation] = &[
         example_name: "shadowed_constant.snn",
         example: include_str!("../../tests/diagnostics/shadowed_constant.snn"),
     },
+    Explanation {
+        code: "W0102",
+        text: "A warning, not an error: the file defines a network with the same name as one a `use` (without `as`) provides, such as a local `network integrator` next to `use std.integrator`. The local definition is the one every `NAME(…)` instance in the file uses; the imported one is unreachable by that name. Rename one of them, or import the library under a name (`use std.integrator as lib`) and write `lib.integrator(…)` for its network.",
+        example_name: "hidden_network.snn",
+        example: include_str!("../../tests/diagnostics/hidden_network.snn"),
+    },
 ];
 
 /// The loihi target's codes (`snnc check --target loihi`), in the order of

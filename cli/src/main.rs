@@ -76,7 +76,7 @@ enum Command {
     Ir {
         /// The .snn model.
         file: PathBuf,
-        /// Time step: seconds, or with a unit (`0.5ms`).
+        /// Time step: seconds, or with a unit (`0.5ms`); from 1 ns to 1 hour.
         #[arg(long, default_value = "0.001", value_parser = snnc::run::parse_seconds)]
         dt: f64,
         /// Print the program after the optimisation passes (every input taken as held).
@@ -88,7 +88,7 @@ enum Command {
 /// How a model is simulated: the arguments `snnc run` and `snnc bench` share.
 #[derive(clap::Args)]
 struct SimArgs {
-    /// Time step: seconds, or with a unit (`0.5ms`).
+    /// Time step: seconds, or with a unit (`0.5ms`); from 1 ns to 1 hour.
     #[arg(long, default_value = "0.001", value_parser = snnc::run::parse_seconds)]
     dt: f64,
     /// Input data: `NAME=FILE.npy`, or `FILE.npy` for a model with one input.
@@ -107,7 +107,8 @@ struct SimArgs {
     /// Run the program as lowered, without the optimisation passes.
     #[arg(long)]
     no_opt: bool,
-    /// Float type of the simulation (and of `run`'s output arrays; docs/PRECISION.md).
+    /// Float type of the simulation (and of `run`'s output arrays; docs/PRECISION.md); with
+    /// `--backend loihi`, of its host part (the chip computes in its integers).
     #[arg(long, value_enum, default_value_t = snnc::run::Dtype::Float64)]
     dtype: snnc::run::Dtype,
     /// Memory a model and its probes may use: bytes, or with K/M/G/T (binary; default: the
@@ -160,13 +161,17 @@ struct DataArgs {
     /// Steps per sample when the data has no time axis (default 1).
     #[arg(long)]
     steps: Option<usize>,
-    /// Time step: seconds, or with a unit (`0.5ms`).
+    /// Time step: seconds, or with a unit (`0.5ms`); from 1 ns to 1 hour.
     #[arg(long, default_value = "0.001", value_parser = snnc::run::parse_seconds)]
     dt: f64,
     /// Take an input's or a probe's data from another array of the .npz: NAME=ARRAY
     /// (e.g. --array image=images --array dense=labels); repeatable.
     #[arg(long = "array")]
     arrays: Vec<String>,
+    /// Memory the model and one batch's run may use: bytes, or with K/M/G/T (binary;
+    /// default: the machine's memory).
+    #[arg(long, value_parser = snnc::run::parse_bytes)]
+    max_memory: Option<u64>,
 }
 
 /// Arguments of `snnc train`.
@@ -253,7 +258,7 @@ struct BuildArgs {
     /// Print the per-core resource report (`--target loihi`).
     #[arg(long)]
     report: bool,
-    /// Time step: seconds, or with a unit (`0.5ms`).
+    /// Time step: seconds, or with a unit (`0.5ms`); from 1 ns to 1 hour.
     #[arg(long, default_value = "0.001", value_parser = snnc::run::parse_seconds)]
     dt: f64,
     /// Model seed (overrides `seed N` in the file).
@@ -372,7 +377,21 @@ struct VerifyArgs {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // help and version go to stdout through `out` (a full stdout is an error, a closed
+        // one is quiet); usage errors to stderr, as clap prints them
+        Err(e) if !e.use_stderr() => {
+            let text = e.render();
+            if std::io::stdout().is_terminal() {
+                snnc::out!("{}", text.ansi());
+            } else {
+                snnc::out!("{text}");
+            }
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => e.exit(),
+    };
     match cli.command {
         Command::Check { files, target, max_memory, error_limit } => {
             check(&files, target.as_deref(), max_memory, error_limit)
@@ -415,6 +434,7 @@ fn main() -> ExitCode {
             dt: a.d.dt,
             output: a.output,
             arrays: a.d.arrays,
+            max_memory: a.d.max_memory,
         })),
         Command::Evaluate(a) => {
             let cfg = snnc::train::EvaluateConfig {
@@ -428,6 +448,7 @@ fn main() -> ExitCode {
                 arrays: a.d.arrays,
                 backend: a.backend,
                 training_mode: a.training_mode,
+                max_memory: a.d.max_memory,
             };
             report(snnc::train::evaluate(&cfg).map(|(s, l)| {
                 snnc::train::print_scores(&s, &l, a.json);
@@ -515,7 +536,7 @@ fn plot_cmd(args: PlotArgs) -> ExitCode {
 /// `snnc bench`.
 fn bench_cmd(args: BenchArgs) -> ExitCode {
     let BenchArgs { file, steps, sim, repeat, json } = args;
-    let SimArgs { dt, inputs, seed, backend, threads, no_opt, dtype, max_memory: _ } = sim;
+    let SimArgs { dt, inputs, seed, backend, threads, no_opt, dtype, max_memory } = sim;
     if let Err(e) = snnc::run::check_counts(steps, threads) {
         return report(Err(e));
     }
@@ -530,6 +551,7 @@ fn bench_cmd(args: BenchArgs) -> ExitCode {
         no_opt,
         dtype,
         repeat,
+        max_memory,
     };
     report(snnc::bench::bench(&cfg).and_then(|r| {
         let text = if json { snnc::bench::to_json(&r)? + "\n" } else { snnc::bench::render(&r) };
@@ -711,7 +733,7 @@ fn check(
                 continue;
             }
         };
-        let mut checked = snn_compiler::check(&mut db, root);
+        let mut checked = snn_compiler::check_within(&mut db, root, None, Some(limit));
         if !checked.has_errors() {
             checked.diagnostics.extend(snn_compiler::budget::check(&checked.model, limit));
         }
@@ -787,7 +809,12 @@ fn fmt(files: &[PathBuf], check_only: bool) -> ExitCode {
         // a FIFO or device has no contents to rewrite (and reading one may wait forever)
         match std::fs::metadata(path) {
             Ok(m) if !m.is_file() => {
-                snnc::errln!("error: {}: not a regular file (fmt rewrites files)", path.display());
+                let why = if check_only {
+                    "fmt reads only regular files; `-` reads standard input"
+                } else {
+                    "fmt rewrites files in place; `-` formats standard input"
+                };
+                snnc::errln!("error: {}: not a regular file ({why})", path.display());
                 failed = true;
                 continue;
             }

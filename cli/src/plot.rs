@@ -57,6 +57,29 @@ pub fn read_sampling(comment: &str) -> std::collections::BTreeMap<String, Sampli
     out
 }
 
+/// The most panels (rows × columns) one figure holds: 400 panels of 420 × 300 pixels are about
+/// 50 million pixels (150 MB as RGB), where thousands would not fit in memory.
+pub const MAX_PANELS: usize = 400;
+
+/// The shortest time axis drawn (s): below it the axis' ticks are not representable.
+const MIN_TIME_AXIS: f64 = 1e-300;
+
+/// `x` for a message: as Rust prints it, or in scientific notation when that would be long
+/// (`1e308`, not 309 digits).
+fn num(x: f64) -> String {
+    if x != 0.0 && x.is_finite() && !(1e-5..1e15).contains(&x.abs()) {
+        format!("{x:e}")
+    } else {
+        format!("{x}")
+    }
+}
+
+/// The first item of `items` given again, if any.
+fn repeated<T: Ord>(items: &[T]) -> Option<&T> {
+    let mut seen = std::collections::BTreeSet::new();
+    items.iter().find(|x| !seen.insert(*x))
+}
+
 const PANEL_W: u32 = 420;
 const PANEL_H: u32 = 300;
 static FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
@@ -67,15 +90,24 @@ pub fn plot(cfg: &PlotConfig) -> Result<String, String> {
     let recorded = read_sampling(&read_npz_comment(&cfg.data).unwrap_or_default());
     if let Some(dt) = cfg.dt {
         if !(dt > 0.0 && dt.is_finite()) {
-            return Err(format!("--dt must be a positive number of seconds, found {dt}"));
+            return Err(format!("--dt must be a positive number of seconds, found {}", num(dt)));
         }
         if let Some(s) = recorded.values().find(|s| s.dt != dt) {
             return Err(format!(
-                "--dt {dt} disagrees with the time step the run recorded in {} ({} s); leave --dt out",
+                "--dt {} disagrees with the time step the run recorded in {} ({} s); leave --dt out",
+                num(dt),
                 cfg.data.display(),
-                s.dt
+                num(s.dt)
             ));
         }
+    }
+    if let Some(name) = repeated(&cfg.probes) {
+        return Err(format!(
+            "--probe `{name}` is given twice (it would draw the same panels again)"
+        ));
+    }
+    if let Some(i) = repeated(&cfg.indices) {
+        return Err(format!("--index {i} is given twice (it would draw the same row again)"));
     }
     let default = Sampling { dt: cfg.dt.unwrap_or(0.001), every: 1, spikes: false };
     let names: Vec<String> =
@@ -84,7 +116,15 @@ pub fn plot(cfg: &PlotConfig) -> Result<String, String> {
     for name in &names {
         let a = data.get(name).ok_or_else(|| {
             let have: Vec<&str> = data.keys().map(String::as_str).collect();
-            format!("{} has no probe `{name}` (it has: {})", cfg.data.display(), have.join(", "))
+            if have.is_empty() {
+                format!("{} has no probe `{name}` (it has no arrays)", cfg.data.display())
+            } else {
+                format!(
+                    "{} has no probe `{name}` (it has: {})",
+                    cfg.data.display(),
+                    have.join(", ")
+                )
+            }
         })?;
         if a.ndim() < 2 {
             return Err(format!(
@@ -114,8 +154,47 @@ pub fn plot(cfg: &PlotConfig) -> Result<String, String> {
     if cfg.neurons == 0 {
         return Err("--neurons must be at least 1".into());
     }
-    let cols = probes.len() as u32 + u32::from(image.is_some());
-    let size = (PANEL_W * cols.max(1), PANEL_H * indices.len() as u32);
+    let cols = probes.len() + usize::from(image.is_some());
+    let panels = cols.max(1).saturating_mul(indices.len());
+    if panels > MAX_PANELS {
+        return Err(format!(
+            "the figure would have {} row(s) × {cols} panel(s), more than the {MAX_PANELS} panels \
+             one figure holds; pick the probes to draw with --probe NAME (and fewer --index)",
+            indices.len()
+        ));
+    }
+    for (name, a, sampling) in &probes {
+        let samples = a.shape()[1];
+        let t_end = sample_time(samples.max(1) - 1, *sampling);
+        if !t_end.is_finite() || t_end < MIN_TIME_AXIS {
+            let (what, dt) =
+                if t_end.is_finite() { ("short", "larger") } else { ("long", "smaller") };
+            return Err(format!(
+                "probe `{name}`: its {samples} sample(s) (every {} step(s) of {} s) end at {} s: \
+                 a time axis too {what} to draw; the time step (--dt, or the one the run \
+                 recorded) must be {dt}",
+                sampling.every,
+                num(sampling.dt),
+                num(t_end),
+            ));
+        }
+    }
+    for (name, a, _) in probes.iter().filter(|(_, _, s)| !s.spikes) {
+        for &i in &indices {
+            let (series, picked) = element_series(a, i, cfg)?;
+            value_axis(&series, &picked).map_err(|(lo, hi)| {
+                format!(
+                    "probe `{name}` (batch {i}) holds values from {} to {}, a range too \
+                     wide to draw (its width is beyond the largest number); leave it out with \
+                     --probe, or draw fewer neurons with --neurons",
+                    num(lo),
+                    num(hi)
+                )
+            })?;
+        }
+    }
+    // both at most MAX_PANELS, so the products fit in u32
+    let size = (PANEL_W * cols.max(1) as u32, PANEL_H * indices.len() as u32);
     let ext = cfg.output.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
     plotters::style::register_font("sans-serif", FontStyle::Normal, FONT)
         .map_err(|_| "the embedded font cannot be loaded".to_string())?;
@@ -367,22 +446,9 @@ fn draw_traces<DB: DrawingBackend>(
     let e = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
     let (series, picked) = element_series(a, index, cfg)?;
     let (steps, n) = series.dim();
-    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
-    for &k in &picked {
-        for s in 0..steps {
-            let v = series[[s, k]];
-            if v.is_finite() {
-                lo = lo.min(v);
-                hi = hi.max(v);
-            }
-        }
-    }
-    if lo > hi {
-        (lo, hi) = (0.0, 1.0);
-    } else if lo == hi {
-        (lo, hi) = (lo - 0.5, hi + 0.5);
-    }
-    let pad = 0.05 * (hi - lo);
+    let (lo, hi) = value_axis(&series, &picked).map_err(|(lo, hi)| {
+        format!("values from {} to {} are too far apart to draw", num(lo), num(hi))
+    })?;
     let t_end = sample_time(steps.max(1) - 1, sampling);
     let caption = if picked.len() < n {
         format!("{name} (batch {index}, {} of {n})", picked.len())
@@ -394,7 +460,7 @@ fn draw_traces<DB: DrawingBackend>(
         .margin(10)
         .x_label_area_size(30)
         .y_label_area_size(50)
-        .build_cartesian_2d(0.0..t_end, (lo - pad)..(hi + pad))
+        .build_cartesian_2d(0.0..t_end, lo..hi)
         .map_err(e)?;
     chart
         .configure_mesh()
@@ -438,6 +504,37 @@ fn draw_traces<DB: DrawingBackend>(
             .map_err(e)?;
     }
     Ok(())
+}
+
+/// The value axis of the neurons `picked` of `series` (samples × neurons): their finite values'
+/// range with a 5% margin each side (`0..1` when there are none); `Err((lo, hi))`, the values'
+/// range, when the axis would be too wide for plotters, whose ticks need a finite width.
+fn value_axis(series: &ndarray::Array2<f64>, picked: &[usize]) -> Result<(f64, f64), (f64, f64)> {
+    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+    for &k in picked {
+        for &v in series.column(k) {
+            if v.is_finite() {
+                lo = lo.min(v);
+                hi = hi.max(v);
+            }
+        }
+    }
+    if lo > hi {
+        return Ok((0.0, 1.0));
+    }
+    if lo == hi {
+        // a margin of 0.5 is lost on values beyond 2^53: scale it with them (finite: 5% of
+        // one finite number)
+        let m = if lo.abs() > 1e15 { lo.abs() * 0.05 } else { 0.5 };
+        return Ok((lo - m, hi + m));
+    }
+    let pad = 0.05 * (hi - lo);
+    let (a, b) = (lo - pad, hi + pad);
+    if a.is_finite() && b.is_finite() && (b - a).is_finite() {
+        Ok((a, b))
+    } else {
+        Err((lo, hi))
+    }
 }
 
 /// `min(n, k)` neuron indices spread evenly over `0..n` (NumPy's `linspace(0, n, k, endpoint=False)`

@@ -187,8 +187,18 @@ pub fn check_dt(dt: f64) -> Result<(), Failure> {
     if !(dt > 0.0 && dt.is_finite()) {
         return Err(fail(format!("--dt must be a positive number of seconds, found {dt}")));
     }
+    // beyond these, synapses and neurons do not discretise meaningfully (and a step count
+    // of a second's simulation overflows)
+    if !(MIN_DT..=MAX_DT).contains(&dt) {
+        return Err(fail(format!("--dt must be from 1 ns to 1 hour, found {dt:e} s")));
+    }
     Ok(())
 }
+
+/// The smallest time step a command takes (1 ns).
+pub const MIN_DT: f64 = 1e-9;
+/// The largest time step a command takes (1 hour).
+pub const MAX_DT: f64 = 3600.0;
 
 /// Refuse absurd `--steps` and `--threads`.
 pub fn check_counts(steps: usize, threads: usize) -> Result<(), Failure> {

@@ -49,6 +49,8 @@ pub struct TrainConfig {
     pub output: PathBuf,
     /// `NAME=ARRAY`: the data's array `ARRAY` feeds input (or targets probe) `NAME`.
     pub arrays: Vec<String>,
+    /// Memory the model and one minibatch may use (default: the machine's).
+    pub max_memory: Option<u64>,
 }
 
 /// Options of `snnc evaluate`.
@@ -74,6 +76,8 @@ pub struct EvaluateConfig {
     /// Score as training does (spiking neurons as their rate equivalents) instead of running
     /// the model as it is.
     pub training_mode: bool,
+    /// Memory the model and one batch may use (default: the machine's).
+    pub max_memory: Option<u64>,
 }
 
 /// A checked, lowered (not optimised) model and its database.
@@ -86,17 +90,46 @@ struct Loaded {
     syntax: std::rc::Rc<snn_syntax::ast::File>,
 }
 
-fn load(file: &Path, seed: Option<u64>, dt: f64) -> Result<Loaded, Failure> {
-    if !(dt > 0.0 && dt.is_finite()) {
-        return Err(fail(format!("--dt must be a positive number of seconds, found {dt}")));
+/// Refuse a run of `steps` steps over `rows` samples at a time whose buffers need more than
+/// `limit` bytes: the probes' samples and, when training (`tape`), what the forward pass keeps
+/// of every signal at every step for the backward pass and the gradients of the probes.
+fn check_run_memory(
+    program: &Program,
+    steps: usize,
+    rows: usize,
+    tape: bool,
+    limit: u64,
+) -> Result<(), Failure> {
+    let probes = crate::run::probe_bytes(program, steps, rows);
+    let signals: u128 = program.signals.iter().map(|s| s.size as u128).sum();
+    let need =
+        if tape { probes * 2 + signals * steps as u128 * rows as u128 * 8 * 2 } else { probes };
+    if need > u128::from(limit) {
+        return Err(fail(format!(
+            "{} step(s) x {rows} sample(s) at a time need about {}, more than the {} allowed \
+             (--max-memory); use fewer --steps or a smaller --batch-size",
+            steps,
+            crate::run::human_bytes(need),
+            crate::run::human_bytes(u128::from(limit))
+        )));
     }
+    Ok(())
+}
+
+fn load(
+    file: &Path,
+    seed: Option<u64>,
+    dt: f64,
+    max_memory: Option<u64>,
+) -> Result<Loaded, Failure> {
+    crate::run::check_dt(dt)?;
     let mut db = FsDb::new();
     let root = db.load(file).map_err(fail)?;
-    let checked = snn_compiler::check_with_seed(&mut db, root, seed);
+    let limit = max_memory.unwrap_or_else(crate::run::default_max_memory);
+    let checked = snn_compiler::check_within(&mut db, root, seed, Some(limit));
     if checked.has_errors() {
         return Err(crate::run::render_all(&db, &checked.diagnostics));
     }
-    let limit = crate::run::default_max_memory();
     if let Some(d) = snn_compiler::budget::check(&checked.model, limit) {
         return Err(crate::run::render_all(&db, &[d]));
     }
@@ -159,8 +192,10 @@ fn parse_losses(program: &Program, args: &[String]) -> Result<Vec<(String, Loss)
                     .strip_prefix('(')
                     .and_then(|r| r.strip_suffix(')'))
                     .and_then(|v| v.trim().trim_end_matches("Hz").parse::<f64>().ok())
-                    .filter(|v| v.is_finite())
                     .ok_or_else(|| fail(format!("--loss `{a}`: expected l2 or l2(TARGET), e.g. conv0=l2(250)*0.001")))?;
+                if !v.is_finite() {
+                    return Err(fail(format!("--loss `{a}`: the target must be a finite number, found {v}")));
+                }
                 (LossKind::Mse, Some(v))
             }
             None => (
@@ -241,10 +276,12 @@ fn load_data(
         arrays.get(array).ok_or_else(|| {
             let names: Vec<&str> = arrays.keys().map(String::as_str).collect();
             let via = if array == name { String::new() } else { format!(" (for `{name}`)") };
-            fail(format!(
-                "{shown} has no array `{array}`{via} ({what}); it has: {}",
-                names.join(", ")
-            ))
+            let has = if names.is_empty() {
+                "it has no arrays".to_string()
+            } else {
+                format!("it has: {}", names.join(", "))
+            };
+            fail(format!("{shown} has no array `{array}`{via} ({what}); {has}"))
         })
     };
     let mut n = None;
@@ -429,7 +466,7 @@ pub fn train(cfg: &TrainConfig) -> Result<(), Failure> {
     })?;
     let out_snn = cfg.output.clone();
     let out_weights = crate::output::weights_beside(&out_snn).map_err(fail)?;
-    let loaded = load(&cfg.file, cfg.seed, cfg.dt)?;
+    let loaded = load(&cfg.file, cfg.seed, cfg.dt, cfg.max_memory)?;
     // the outputs must not replace the model, its imports, its weights or the data
     let mut inputs = loaded.db.files_read();
     inputs.push(cfg.data.clone());
@@ -458,6 +495,9 @@ pub fn train(cfg: &TrainConfig) -> Result<(), Failure> {
         Some(v) => Some(load_data(v, &loaded.program, &losses, Some(data.steps), &cfg.arrays)?),
         None => None,
     };
+    let limit = cfg.max_memory.unwrap_or_else(crate::run::default_max_memory);
+    let rows = cfg.batch_size.min(data.len());
+    check_run_memory(&loaded.program, data.steps, rows, true, limit)?;
     if let Some(s) = cfg.lif_smoothing.filter(|s| !(*s > 0.0 && s.is_finite())) {
         return Err(fail(format!("--lif-smoothing must be a positive number, found {s}")));
     }
@@ -572,9 +612,12 @@ pub fn evaluate(cfg: &EvaluateConfig) -> Result<(Scores, Vec<(String, Loss)>), F
         return Err(fail("--batch-size must be at least 1"));
     }
     crate::run::check_counts(cfg.steps.unwrap_or(1), cfg.threads)?;
-    let loaded = load(&cfg.file, None, cfg.dt)?;
+    let loaded = load(&cfg.file, None, cfg.dt, cfg.max_memory)?;
     let losses = parse_losses(&loaded.program, &cfg.losses)?;
     let data = load_data(&cfg.data, &loaded.program, &losses, cfg.steps, &cfg.arrays)?;
+    let limit = cfg.max_memory.unwrap_or_else(crate::run::default_max_memory);
+    let rows = cfg.batch_size.min(data.len());
+    check_run_memory(&loaded.program, data.steps, rows, cfg.training_mode, limit)?;
     let loss_list: Vec<Loss> = losses.iter().map(|(_, l)| l.clone()).collect();
     let n = threads(cfg.threads);
     if !cfg.training_mode {
@@ -631,6 +674,12 @@ fn score_running(
 
 /// Prints `evaluate`'s result (`json`: one JSON object).
 pub fn print_scores(scores: &Scores, losses: &[(String, Loss)], json: bool) {
+    if !scores.loss.is_finite() {
+        crate::errln!(
+            "warning: the loss is {}: the model's outputs overflow or are not numbers (JSON shows null)",
+            scores.loss
+        );
+    }
     if json {
         let per: Vec<serde_json::Value> = losses
             .iter()

@@ -102,6 +102,13 @@ fn given_inputs(
                 shown.join(", ")
             ));
         }
+        // Keras and snnc both turn NaN and inf into NaN and inf: no difference to compare
+        if let Some((i, v)) = a.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+            return Err(format!(
+                "input `{name}` holds a non-finite value ({v}) at flat index {i}: verify \
+                 compares the outputs of finite inputs"
+            ));
+        }
         match batch {
             Some(b) if b != a.shape()[0] => {
                 return Err(format!("inputs disagree on the batch size: {b} and {}", a.shape()[0]))
@@ -154,8 +161,10 @@ pub fn verify_with_notes(cfg: &VerifyConfig) -> Result<(Vec<LayerDiff>, Vec<Stri
     let mut scratch_guard = None;
     let (snn_path, mut text, converted) = match &cfg.snn {
         Some(p) => {
-            let text = std::fs::read_to_string(p)
-                .map_err(|e| format!("cannot read {}: {e}", p.display()))?;
+            // bounded, as every source is read (a device refused, a pipe capped)
+            let text = snn_fs::read_source(p).and_then(|b| {
+                snn_fs::source_text(b).map_err(|e| format!("cannot read {}: {e}", p.display()))
+            })?;
             let c = convert(&model, "unused.safetensors", &opts).map_err(|e| e.to_string())?;
             (p.clone(), text, c)
         }

@@ -864,7 +864,7 @@ fn verify_refuses_a_network_beyond_its_memory_budget() {
     let o = snnc(&dir, &["verify", "model.h5", "--max-memory", "100K"]);
     let err = shown(&dir, &o);
     assert_eq!(o.status.code(), Some(1), "{err}");
-    assert!(err.contains("E0801 model.h5 (converted):9:7"), "{err}");
+    assert!(err.contains("E0801 model.h5 (converted):9:"), "{err}");
     assert!(err.contains("more than the 100.0 KiB allowed"), "{err}");
     assert!(!err.contains("snnc-verify"), "{err}");
     let o = snnc(&dir, &["verify", "model.h5", "--max-memory", "1G"]);
@@ -1310,4 +1310,357 @@ fn the_language_server_reads_only_files_and_renames_objects_to_keywords() {
     assert!(out.contains(r#""id":4,"result":null"#), "the shutdown reply: {out}");
     assert!(out.contains(r#""newText":"input""#), "{out}");
     assert!(out.contains("`node` is a keyword"), "{out}");
+}
+
+/// Data files are read bounded (hostile pass 2, items 3 and 12): `/dev/zero` as `--input`, a
+/// link to it as a model's weights file and `/dev/urandom` as a Keras model are refused,
+/// naming the path as given; an `.npz` entry inflates no further than its `.npy` header
+/// declares (a zip bomb is an error naming the array); `verify` refuses a NaN input, naming
+/// the input and the index of the first bad value.
+#[test]
+fn data_readers_refuse_devices_zip_bombs_and_nan_inputs() {
+    use std::io::Write;
+    let dir = scratch("bounded");
+    std::fs::write(
+        dir.join("i.snn"),
+        "input x: [1]\nnode y: [1]\nconnect x -> y synapse none\nprobe y\n",
+    )
+    .unwrap();
+    std::os::unix::fs::symlink("/dev/zero", dir.join("z.npz")).unwrap();
+    std::fs::write(dir.join("w.snn"), "weights w = \"z.npz\"\nnode c = w[\"a\"]\nprobe c\n")
+        .unwrap();
+    let refused = [
+        (vec!["run", "i.snn", "--input", "/dev/zero", "-o", "o.npz"], "/dev/zero"),
+        (vec!["check", "w.snn"], "z.npz"),
+        (vec!["verify", "/dev/urandom"], "/dev/urandom"),
+    ];
+    for (args, path) in refused {
+        let start = std::time::Instant::now();
+        let o = snnc(&dir, &args);
+        let err = shown(&dir, &o);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {err}");
+        assert!(err.contains(path) && err.contains("not a regular file"), "{args:?}: {err}");
+        assert!(start.elapsed().as_secs() < 30, "{args:?} read the device");
+    }
+    assert!(!dir.join("o.npz").exists());
+
+    // a zip bomb: 2 values declared, 64 MiB of zeros deflated to a few KiB
+    let npy = |shape: &str| {
+        let mut text = format!("{{'descr': '<f8', 'fortran_order': False, 'shape': {shape}, }}");
+        while (10 + text.len() + 1) % 64 != 0 {
+            text.push(' ');
+        }
+        text.push('\n');
+        let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+        bytes.extend((text.len() as u16).to_le_bytes());
+        bytes.extend(text.bytes());
+        bytes
+    };
+    let write_npz = |name: &str, entry: &[u8], zeros: usize| {
+        let file = std::fs::File::create(dir.join(name)).unwrap();
+        let mut zip = zip::ZipWriter::new(file);
+        let opts = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated)
+            .large_file(true);
+        zip.start_file("y.npy", opts).unwrap();
+        zip.write_all(entry).unwrap();
+        let chunk = vec![0u8; 1 << 20];
+        for _ in 0..zeros >> 20 {
+            zip.write_all(&chunk).unwrap();
+        }
+        zip.finish().unwrap();
+    };
+    write_npz("bomb.npz", &npy("(1, 2, 1)"), 64 << 20);
+    assert!(std::fs::metadata(dir.join("bomb.npz")).unwrap().len() < 1 << 20);
+    let o = snnc(&dir, &["plot", "bomb.npz", "-o", "p.png"]);
+    let err = shown(&dir, &o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(
+            "bomb.npz: array `y`: the entry holds more than the 16 bytes its header declares"
+        ),
+        "{err}"
+    );
+    // a header declaring 6 GiB over 16 bytes of data
+    let mut liar = npy("(805306368,)");
+    liar.extend([0u8; 16]);
+    write_npz("liar.npz", &liar, 0);
+    let o = snnc(&dir, &["plot", "liar.npz", "-o", "p.png"]);
+    let err = shown(&dir, &o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("liar.npz: array `y`: header declares 805306368 elements (6442450944 bytes)"),
+        "{err}"
+    );
+    assert!(!dir.join("p.png").exists());
+
+    // verify: a NaN input, and an inf at flat index 11
+    let model = keras_case("dense_seq");
+    let m = model.to_str().unwrap();
+    let nan = ndarray::Array2::from_elem((2, 8), f64::NAN).into_dyn();
+    snn_io::write_npy(&dir.join("nan.npy"), nan.view(), snn_io::Precision::F64).unwrap();
+    let mut inf = ndarray::Array2::<f64>::zeros((2, 8));
+    inf[[1, 3]] = f64::INFINITY;
+    snn_io::write_npy(&dir.join("inf.npy"), inf.into_dyn().view(), snn_io::Precision::F64).unwrap();
+    for (file, why) in [
+        ("nan.npy", "input `x` holds a non-finite value (NaN) at flat index 0"),
+        ("inf.npy", "input `x` holds a non-finite value (inf) at flat index 11"),
+    ] {
+        let o = snnc(&dir, &["verify", m, "--input", file]);
+        let err = shown(&dir, &o);
+        assert_eq!(o.status.code(), Some(1), "{err}");
+        assert!(err.contains(why), "{err}");
+        assert!(!err.contains("largest difference"), "{err}");
+    }
+}
+
+/// The language server allocates no more than `snn_lsp::MAX_MESSAGE_BYTES` for a message
+/// whatever its `Content-Length` says (hostile pass 2, item 4): a longer message is read and
+/// thrown away, said in a `window/logMessage`, and the server goes on; a `Content-Length` of
+/// 99999999999999 or u64::MAX (the input ending first) neither aborts nor panics.
+#[test]
+fn the_language_server_skips_a_message_beyond_its_size_limit() {
+    use std::io::Write;
+    let frame = |body: &str| format!("Content-Length: {}\r\n\r\n{body}", body.len());
+    let init =
+        frame(r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"capabilities":{}}}"#)
+            + &frame(r#"{"jsonrpc":"2.0","method":"initialized","params":{}}"#);
+    let lsp = || {
+        Command::new(env!("CARGO_BIN_EXE_snnc"))
+            .arg("lsp")
+            .env("RUST_BACKTRACE", "0")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("snnc lsp starts")
+    };
+    // one byte over the limit, the bytes sent, then a shutdown the server answers
+    let big = snn_lsp::MAX_MESSAGE_BYTES + 1;
+    let mut child = lsp();
+    let mut stdin = child.stdin.take().expect("stdin");
+    let head = format!("{init}Content-Length: {big}\r\n\r\n");
+    let tail = frame(r#"{"jsonrpc":"2.0","id":3,"method":"shutdown"}"#)
+        + &frame(r#"{"jsonrpc":"2.0","method":"exit"}"#);
+    let writer = std::thread::spawn(move || -> std::io::Result<()> {
+        stdin.write_all(head.as_bytes())?;
+        let chunk = vec![b' '; 1 << 20];
+        let mut left = big as usize;
+        while left > 0 {
+            let n = left.min(chunk.len());
+            stdin.write_all(&chunk[..n])?;
+            left -= n;
+        }
+        stdin.write_all(tail.as_bytes())
+    });
+    let o = child.wait_with_output().expect("snnc lsp ends");
+    writer.join().expect("writer").expect("all written");
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{out}\n{}", String::from_utf8_lossy(&o.stderr));
+    assert!(out.contains(&format!("skipped a message of {big} bytes")), "{out}");
+    assert!(out.contains(r#""id":3,"result":null"#), "the shutdown reply: {out}");
+    // lengths that cannot be allocated, the input ending first
+    for size in ["99999999999999", "18446744073709551615"] {
+        let mut child = lsp();
+        let input = format!("{init}Content-Length: {size}\r\n\r\n{{}}");
+        child.stdin.take().expect("stdin").write_all(input.as_bytes()).expect("written");
+        let o = child.wait_with_output().expect("snnc lsp ends");
+        let out = String::from_utf8_lossy(&o.stdout);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(0), "{size}: {out}\n{err}");
+        assert!(!err.contains("panicked") && !err.contains("memory allocation"), "{err}");
+        assert!(out.contains(&format!("skipped a message of {size} bytes")), "{out}");
+    }
+}
+
+/// `snnc` with `args` in `dir`, killed (and the test failed) after 60 s: a plot that loops.
+fn snnc_within_a_minute(dir: &Path, args: &[&str]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_snnc"))
+        .args(args)
+        .current_dir(dir)
+        .env("RUST_BACKTRACE", "0")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("snnc runs");
+    let start = std::time::Instant::now();
+    while child.try_wait().expect("waits").is_none() {
+        if start.elapsed() > std::time::Duration::from_secs(60) {
+            let _ = child.kill();
+            panic!("snnc {args:?} still runs after 60 s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    child.wait_with_output().expect("snnc ends")
+}
+
+/// `snnc plot` bounds its figure and its axes (hostile pass 2, items 6, 7 and 14): 20,000 probes
+/// are refused (they allocated 7.5 GB or panicked in plotters), values of ±1e308 or a time step
+/// of 1e308 s are refused rather than looping forever in plotters' ticks, repeated `--probe` and
+/// `--index` are errors, and an empty file says it has no arrays. `[1e308, 0]` still draws.
+#[test]
+fn plot_bounds_its_figure_and_axes() {
+    let dir = scratch("plotbounds");
+    let write = |name: &str, arrays: &[(&str, ndarray::ArrayD<f64>)]| {
+        let views: Vec<(&str, ndarray::ArrayViewD<'_, f64>)> =
+            arrays.iter().map(|(n, a)| (*n, a.view())).collect();
+        snn_io::write_npz(&dir.join(name), &views, snn_io::Precision::F64).expect("npz");
+    };
+    let col = |v: &[f64]| ndarray::Array::from_shape_vec((1, v.len(), 1), v.to_vec()).unwrap();
+    let names: Vec<String> = (0..20_000).map(|i| format!("p{i}")).collect();
+    let many: Vec<(&str, ndarray::ArrayD<f64>)> =
+        names.iter().map(|n| (n.as_str(), ndarray::ArrayD::zeros(vec![1, 2, 1]))).collect();
+    write("many.npz", &many);
+    write("wide.npz", &[("a", col(&[1e308, -1e308]).into_dyn())]);
+    write("ok.npz", &[("a", col(&[0.0, 1.0, 0.5]).into_dyn())]);
+    write("big.npz", &[("a", col(&[1e308, 0.0]).into_dyn())]);
+    write("empty.npz", &[]);
+    let refused = [
+        (vec!["plot", "many.npz", "-o", "m.png"], "1 row(s) × 20000 panel(s), more than the 400"),
+        (vec!["plot", "wide.npz", "-o", "w.svg"], "holds values from -1e308 to 1e308"),
+        (vec!["plot", "wide.npz", "-o", "w.png"], "a range too wide to draw"),
+        (vec!["plot", "ok.npz", "-o", "t.png", "--dt", "1e308"], "a time axis too long"),
+        (
+            vec!["plot", "ok.npz", "-o", "t.svg", "--probe", "a", "--probe", "a"],
+            "--probe `a` is given twice",
+        ),
+        (
+            vec!["plot", "ok.npz", "-o", "t.svg", "--index", "0", "--index", "0"],
+            "--index 0 is given twice",
+        ),
+        (
+            vec!["plot", "empty.npz", "-o", "e.svg", "--probe", "a"],
+            "has no probe `a` (it has no arrays)",
+        ),
+    ];
+    for (args, why) in refused {
+        let o = snnc_within_a_minute(&dir, &args);
+        let err = shown(&dir, &o);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {err}");
+        assert!(err.contains(why) && !err.contains("panicked"), "{args:?}: {err}");
+    }
+    for f in ["m.png", "w.svg", "w.png", "t.png", "t.svg", "e.svg"] {
+        assert!(!dir.join(f).exists(), "{f} written by a refused plot");
+    }
+    let o = snnc_within_a_minute(&dir, &["plot", "big.npz", "-o", "b.svg"]);
+    assert_eq!(o.status.code(), Some(0), "{}", shown(&dir, &o));
+    assert!(dir.join("b.svg").exists());
+}
+
+/// The memory estimate counts the `dims × dims` random rotation of an ensemble's default
+/// (scattered_hypersphere) encoders and eval points (hostile pass 2, item 8): `check` refuses
+/// 20,000 dimensions within 1 GiB at the ensemble, where `run` aborted allocating 3.2 GB; with
+/// `uniform_hypersphere` there is no rotation and 10 neurons fit.
+#[test]
+fn the_memory_estimate_counts_the_random_rotation() {
+    let dir = scratch("rotation");
+    std::fs::write(
+        dir.join("r.snn"),
+        "ensemble a = lif(n = 10, dims = 20000, n_eval_points = 10)\n",
+    )
+    .expect("write");
+    let o = snnc(&dir, &["check", "r.snn", "--max-memory", "1G"]);
+    let err = shown(&dir, &o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("E0801 r.snn:1:10") && err.contains("20000×20000 random rotation"),
+        "{err}"
+    );
+    std::fs::write(
+        dir.join("u.snn"),
+        "ensemble a = lif(n = 10, dims = 20000, n_eval_points = 10, \
+         encoders = uniform_hypersphere(surface = true), eval_points = uniform_hypersphere())\n",
+    )
+    .expect("write");
+    let o = snnc(&dir, &["check", "u.snn", "--max-memory", "1G"]);
+    assert_eq!(o.status.code(), Some(0), "{}", shown(&dir, &o));
+}
+
+/// Runs too large for memory are refused before allocating, by every command that runs a
+/// model (train and evaluate count each batch's probes, and training its tape; bench its
+/// probes and its timed runs); constants count together, not one at a time; the loihi
+/// backend refuses a float type; help and version report a full stdout; an l2 target of NaN
+/// says what is wrong.
+#[test]
+fn every_command_that_runs_keeps_to_its_memory() {
+    let dir = scratch("budgets");
+    std::fs::write(
+        dir.join("m.snn"),
+        "input x: [3]\nlayer h: [4] = relu()\nnode y: [2]\nconnect x -> h transform glorot_uniform() synapse none\nconnect h -> y transform glorot_uniform() synapse none\nprobe y\n",
+    )
+    .unwrap();
+    let x = ndarray::Array2::from_shape_fn((20, 3), |(b, i)| (b + i) as f64 * 0.1).into_dyn();
+    let y = ndarray::Array2::from_shape_fn((20, 2), |(b, i)| (b * i) as f64 * 0.1).into_dyn();
+    snn_io::write_npz(
+        &dir.join("d.npz"),
+        &[("x", x.view()), ("y", y.view())],
+        snn_io::Precision::F64,
+    )
+    .unwrap();
+    let x1 = ndarray::Array2::from_shape_fn((1, 3), |(_, i)| i as f64).into_dyn();
+    snn_io::write_npy(&dir.join("x.npy"), x1.view(), snn_io::Precision::F64).unwrap();
+    std::fs::write(
+        dir.join("consts.snn"),
+        "let a = ones(1000, 1000)\nlet b = a + a\nlet c = b + a\nnode z = c[0]\nprobe z\n",
+    )
+    .unwrap();
+    let steps = "1000000000";
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec!["evaluate", "m.snn", "--data", "d.npz", "--loss", "y=mse", "--steps", steps],
+            "more than the",
+        ),
+        (
+            vec![
+                "train", "m.snn", "--data", "d.npz", "--loss", "y=mse", "--steps", steps, "-o",
+                "t.snn",
+            ],
+            "use fewer --steps or a smaller --batch-size",
+        ),
+        (
+            vec!["bench", "m.snn", "--input", "x.npy", "--steps", "100000000000", "--repeat", "1"],
+            "bench fewer steps",
+        ),
+        (
+            vec!["bench", "m.snn", "--input", "x.npy", "--repeat", "99999999999"],
+            "--repeat 99999999999 is more than",
+        ),
+        (vec!["bench", "m.snn", "--input", "x.npy", "--steps", "10", "--max-memory", "1"], "E0801"),
+        (vec!["check", "consts.snn", "--max-memory", "16M"], "the constant expressions have made"),
+        (
+            vec!["train", "m.snn", "--data", "d.npz", "--loss", "y=l2(nan)", "-o", "t.snn"],
+            "the target must be a finite number",
+        ),
+        (
+            vec![
+                "train",
+                "m.snn",
+                "--data",
+                "d.npz",
+                "--loss",
+                "y=mse",
+                "-o",
+                "t.snn",
+                "--learning-rate",
+                "1e300",
+            ],
+            "no longer a finite float32",
+        ),
+    ];
+    for (args, says) in cases {
+        let o = snnc(&dir, &args);
+        let err = shown(&dir, &o);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {err}");
+        assert!(err.contains(says), "{args:?}: {err}");
+        assert!(!dir.join("t.snn").exists() && !dir.join("out.npz").exists(), "{args:?}");
+    }
+    // the same constants fit a larger budget
+    let o = snnc(&dir, &["check", "consts.snn", "--max-memory", "1G"]);
+    assert_eq!(o.status.code(), Some(0), "{}", shown(&dir, &o));
+    // help and version to a full stdout fail as every other output does
+    for args in [&["--help"][..], &["-V"], &["help", "run"]] {
+        let full = std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
+        let o = Command::new(env!("CARGO_BIN_EXE_snnc")).args(args).stdout(full).output().unwrap();
+        assert_eq!(o.status.code(), Some(1), "{args:?}");
+    }
 }

@@ -140,6 +140,7 @@ fn train_config(
         dt: 0.001,
         output,
         arrays: vec![],
+        max_memory: None,
     }
 }
 
@@ -175,6 +176,7 @@ fn autoencoder_reaches_nengodl_test_error() {
             arrays: vec![],
             backend: "jit".into(),
             training_mode: false,
+            max_memory: None,
         };
         let Ok((scores, _)) = snnc::train::evaluate(&eval) else { panic!("evaluate runs") };
         // a rate network scores the same run by the JIT as in training mode
@@ -345,6 +347,7 @@ fn nef_network_trains_and_is_written_back() {
             arrays: vec!["b=y".into()],
             backend: "interp".into(),
             training_mode,
+            max_memory: None,
         };
         let Ok((s, _)) = snnc::train::evaluate(&e) else { panic!("evaluate {file}") };
         s.loss
@@ -441,6 +444,7 @@ fn convnet_loss_falls() {
             arrays: vec![],
             backend: "jit".into(),
             training_mode: true,
+            max_memory: None,
         };
         let Ok((scores, _)) = snnc::train::evaluate(&eval) else { panic!("evaluate runs") };
         scores.loss

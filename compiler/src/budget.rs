@@ -7,10 +7,13 @@
 //! its eval points and, when something is decoded from it, the activity matrix (eval points x
 //! neurons) and the solver's Gram matrix (neurons x neurons), for a decoded connection or probe;
 //! each connection's weights
-//! (decoders, dense and sparse transforms). Probes are counted by the command that knows the
+//! (decoders, dense and sparse transforms); and the `dims × dims` random rotation Nengo's
+//! `ScatteredHypersphere` (the default encoders and eval points) samples and decomposes, for an
+//! ensemble and for a connection's own eval points. Probes are counted by the command that knows the
 //! number of steps. Sizes multiply in `u128`, so no declared size can overflow the count.
 
 use crate::model::{Model, ObjectKind, ProbeAttr, Transform};
+use crate::spec::DistSpec;
 use snn_syntax::{codes, Diagnostic, Span};
 
 /// One part of the estimate: what, where, how many bytes.
@@ -81,6 +84,24 @@ pub fn estimate(model: &Model) -> Vec<Cost> {
                 what: format!("ensemble `{}`: encoders, eval points and decoder solving", o.name),
                 bytes: v.saturating_mul(VALUE),
             });
+            let rotated: Vec<&str> = [("encoders", &e.encoders), ("eval points", &e.eval_points)]
+                .into_iter()
+                .filter(|(_, spec)| scattered(spec))
+                .map(|(what, _)| what)
+                .collect();
+            if !rotated.is_empty() && e.dims > 1 {
+                costs.push(Cost {
+                    span: o.span,
+                    what: format!(
+                        "ensemble `{}`: the {}×{} random rotation of its {} (scattered_hypersphere)",
+                        o.name,
+                        e.dims,
+                        e.dims,
+                        rotated.join(" and ")
+                    ),
+                    bytes: rotation_bytes(e.dims),
+                });
+            }
         }
     }
     for c in &model.connections {
@@ -103,8 +124,38 @@ pub fn estimate(model: &Model) -> Vec<Cost> {
             what: format!("connection from `{}`: weights", pre.name),
             bytes: values.saturating_add(decoders).saturating_mul(VALUE),
         });
+        // a connection's own eval points are sampled (and rotated) when it is built
+        if let (ObjectKind::Ensemble(e), Some(spec)) = (&pre.kind, &c.eval_points) {
+            if scattered(spec) && e.dims > 1 && c.is_decoded(model) {
+                costs.push(Cost {
+                    span: c.span,
+                    what: format!(
+                        "connection from `{}`: the {}×{} random rotation of its eval points \
+                         (scattered_hypersphere)",
+                        pre.name, e.dims, e.dims
+                    ),
+                    bytes: rotation_bytes(e.dims),
+                });
+            }
+        }
     }
     costs
+}
+
+/// Whether `spec` samples Nengo's `ScatteredHypersphere` (the default encoders and eval points
+/// do), which rotates its points by a random `dims × dims` orthogonal matrix.
+fn scattered(spec: &DistSpec) -> bool {
+    matches!(spec, DistSpec::Default | DistSpec::ScatteredHypersphere { .. })
+}
+
+/// `dims × dims` matrices alive while the random rotation is made (`nef::dists::random_orthogonal`):
+/// the normal draws, the matrix, the SVD's copy, U and Vᵀ, their product and the result.
+const ROTATION_MATRICES: u128 = 7;
+
+/// Bytes of the random rotation for `dims` dimensions (none for one: it is not rotated).
+fn rotation_bytes(dims: usize) -> u128 {
+    let d = dims as u128;
+    d.saturating_mul(d).saturating_mul(ROTATION_MATRICES).saturating_mul(VALUE)
 }
 
 /// An error at the largest part of the estimate when the whole is above `limit` bytes.

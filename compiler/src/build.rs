@@ -286,7 +286,7 @@ fn build_ensemble(
                     *x = limit;
                 }
             }
-            neuron.gain_bias(&mr, &ic).map_err(|m| m.to_string())?
+            neuron.gain_bias(&mr, &ic).map_err(|m| neuron_error(&e.neuron, &m))?
         }
     };
     // Nengo takes any finite gain (nengo_dl's benchmarks draw gains from {1, -1}): a negative
@@ -299,6 +299,30 @@ fn build_ensemble(
         row.mapv_inplace(|v| v * g / e.radius);
     }
     Ok(BuiltEnsemble { gain, bias, encoders, scaled_encoders, eval_points })
+}
+
+/// A neuron error in the language's words: the type the model names (`lif`, not Nengo's
+/// `LIFRate`, which builds it) and numbers that read (`1e308`, not 309 digits).
+fn neuron_error(spec: &crate::spec::NeuronSpec, e: &snn_runtime::neurons::NeuronError) -> String {
+    use snn_runtime::neurons::NeuronError;
+    let ty = spec.base.as_deref().unwrap_or(spec).kind.info().name();
+    let num = snn_syntax::diag::number;
+    match e {
+        NeuronError::MaxRateTooHigh { max_rate, limit, .. } => format!(
+            "`{ty}`: max_rates must be below the inverse refractory period, 1/tau_ref = {} Hz; \
+             got {} Hz",
+            num(*limit),
+            num(*max_rate)
+        ),
+        other => {
+            let m = other.to_string();
+            // most messages begin with Nengo's name of the type: `LIFRate: …`
+            match m.split_once(": ") {
+                Some((head, rest)) if !head.contains(' ') => format!("`{ty}`: {rest}"),
+                _ => m,
+            }
+        }
+    }
 }
 
 #[allow(clippy::too_many_arguments)]

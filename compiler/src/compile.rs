@@ -43,7 +43,7 @@ pub fn compile(
     root: FileId,
     cfg: &CompileConfig,
 ) -> Result<Program, Vec<Diagnostic>> {
-    let checked = resolve::check_with_seed(db, root, cfg.seed);
+    let checked = resolve::check_within(db, root, cfg.seed, cfg.max_memory);
     if checked.has_errors() {
         return Err(checked.diagnostics);
     }

@@ -17,5 +17,5 @@ pub mod target;
 pub mod value;
 
 pub use compile::{compile, lower_model, lower_model_with, CompileConfig};
-pub use resolve::{check, check_with_seed, Checked};
+pub use resolve::{check, check_with_seed, check_within, Checked};
 pub use source_db::{SourceDb, TensorSource};

@@ -150,6 +150,11 @@ pub trait Env {
     fn is_failed(&self, _name: &str) -> bool {
         false
     }
+    /// Account for `values` numbers of a constant array just made at `span`; an error once
+    /// the constants of one check have made more than its memory allows.
+    fn charge(&mut self, _values: usize, _span: Span) -> Result<(), Diagnostic> {
+        Ok(())
+    }
 }
 
 type R<T> = Result<T, Diagnostic>;
@@ -163,15 +168,23 @@ fn err(
     Diagnostic::error(code, msg, span, label)
 }
 
-/// Evaluate a constant expression.
+/// Evaluate a constant expression (every array it makes charged to `env`).
 pub fn eval(expr: &ast::Expr, env: &mut dyn Env) -> R<Value> {
+    let v = eval_node(expr, env)?;
+    if let Value::Array(a) = &v {
+        env.charge(a.len(), expr.span)?;
+    }
+    Ok(v)
+}
+
+fn eval_node(expr: &ast::Expr, env: &mut dyn Env) -> R<Value> {
     let span = expr.span;
     match &expr.kind {
         ExprKind::Number { value, unit, text } => number(*value, text, unit.as_ref(), span),
         ExprKind::Str(s) => Ok(Value::Str(s.clone())),
         ExprKind::Bool(b) => Ok(Value::Bool(*b)),
         ExprKind::None => Ok(Value::None),
-        ExprKind::Paren(e) => eval(e, env),
+        ExprKind::Paren(e) => eval_node(e, env),
         ExprKind::Name(id) => lookup(&id.name, span, env),
         ExprKind::Vector(items) => {
             let vals =
@@ -337,11 +350,12 @@ fn stack(vals: Vec<(Value, Span)>, span: Span) -> R<Value> {
 }
 
 /// Numeric view of a value: plain numbers and arrays.
-fn as_array(v: &Value) -> Option<ArrayD<f64>> {
+/// A number, boolean or array as an array (an array borrowed, not copied).
+fn as_array(v: &Value) -> Option<ndarray::CowArray<'_, f64, IxDyn>> {
     match v {
-        Value::Num(x, _) => Some(ArrayD::from_elem(IxDyn(&[]), *x)),
-        Value::Bool(b) => Some(ArrayD::from_elem(IxDyn(&[]), f64::from(u8::from(*b)))),
-        Value::Array(a) => Some(a.clone()),
+        Value::Num(x, _) => Some(ArrayD::from_elem(IxDyn(&[]), *x).into()),
+        Value::Bool(b) => Some(ArrayD::from_elem(IxDyn(&[]), f64::from(u8::from(*b))).into()),
+        Value::Array(a) => Some(a.view().into()),
         _ => None,
     }
 }
@@ -436,7 +450,7 @@ fn binary(op: BinaryOp, a: Value, b: Value, sa: Span, sb: Span) -> R<Value> {
     if let Some(shape) = broadcast_shape(x.shape(), y.shape()) {
         constant_fits(&shape, sa.to(sb))?;
     }
-    let out = broadcast2(&x, &y, f).ok_or_else(|| {
+    let out = broadcast2(&x.view(), &y.view(), f).ok_or_else(|| {
         err(
             codes::SHAPE_MISMATCH,
             format!(
@@ -493,7 +507,11 @@ fn broadcast_shape(x: &[usize], y: &[usize]) -> Option<Vec<usize>> {
     Some(shape)
 }
 
-fn broadcast2(x: &ArrayD<f64>, y: &ArrayD<f64>, f: fn(f64, f64) -> f64) -> Option<ArrayD<f64>> {
+fn broadcast2(
+    x: &ndarray::ArrayViewD<'_, f64>,
+    y: &ndarray::ArrayViewD<'_, f64>,
+    f: fn(f64, f64) -> f64,
+) -> Option<ArrayD<f64>> {
     let shape = broadcast_shape(x.shape(), y.shape())?;
     let xb = x.broadcast(IxDyn(&shape))?;
     let yb = y.broadcast(IxDyn(&shape))?;

@@ -72,21 +72,41 @@ impl Builder {
         Use { target, alias, span }
     }
 
+    /// A string literal's value; an unknown escape (`\q`) is a syntax error at it, listing the
+    /// escapes there are (it was dropped silently: `"a\qb"` read as `aqb`).
     fn string(&self, pair: P<'_>) -> StrLit {
         let span = self.span(&pair);
-        let raw = pair.into_inner().next().map(|p| p.as_str()).unwrap_or("");
+        let inner = pair.into_inner().next();
+        let raw = inner.as_ref().map(|p| p.as_str()).unwrap_or("");
+        let start = self.offset + inner.as_ref().map_or(0, |p| p.as_span().start());
         let mut value = String::with_capacity(raw.len());
-        let mut chars = raw.chars();
-        while let Some(c) = chars.next() {
-            if c == '\\' {
-                match chars.next() {
-                    Some('n') => value.push('\n'),
-                    Some('t') => value.push('\t'),
-                    Some(other) => value.push(other),
-                    None => {}
-                }
-            } else {
+        let mut chars = raw.char_indices();
+        while let Some((i, c)) = chars.next() {
+            if c != '\\' {
                 value.push(c);
+                continue;
+            }
+            match chars.next() {
+                Some((_, 'n')) => value.push('\n'),
+                Some((_, 't')) => value.push('\t'),
+                Some((_, '\\')) => value.push('\\'),
+                Some((_, '"')) => value.push('"'),
+                Some((_, other)) => {
+                    let at = Span::new(self.file, start + i, start + i + 1 + other.len_utf8());
+                    self.errors.borrow_mut().push(
+                        crate::Diagnostic::error(
+                            crate::codes::SYNTAX,
+                            format!("unknown escape `\\{}` in a string", other.escape_debug()),
+                            at,
+                            "unknown escape",
+                        )
+                        .with_help(
+                            "the escapes are `\\n` (a line break), `\\t` (a tab), `\\\\` (a \
+                             backslash) and `\\\"` (a quote); paths can use `/` on every system",
+                        ),
+                    );
+                }
+                None => {}
             }
         }
         StrLit { value, span }

@@ -42,4 +42,5 @@ codes! {
     BUILD = "E0701": "a model that cannot be built (e.g. an all-zero activity matrix)",
     LIMIT = "E0801": "a program beyond one of snnc's limits (nesting depth, memory a run needs)",
     SHADOWED_CONSTANT = "W0101": "a name that hides a built-in constant (`pi`, `e`, `inf`)",
+    HIDDEN_NETWORK = "W0102": "a network defined in a file that also `use`s one of the same name",
 }

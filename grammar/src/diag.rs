@@ -111,6 +111,22 @@ pub fn did_you_mean<'a>(
     best.map(|(_, c)| c)
 }
 
+/// A number for a message: as Rust prints it (`0.25`, `400`), or in scientific notation where
+/// that would run to many digits (`1e308`, not 309 of them; `1e-9`).
+pub fn number(x: f64) -> String {
+    if x != 0.0 && x.is_finite() && !(1e-5..1e15).contains(&x.abs()) {
+        format!("{x:e}")
+    } else {
+        format!("{x}")
+    }
+}
+
+/// `word` with its indefinite article, by its first letter: `an ensemble`, `a node`.
+pub fn with_article(word: &str) -> String {
+    let vowel = word.chars().next().is_some_and(|c| "aeiouAEIOU".contains(c));
+    format!("{} {word}", if vowel { "an" } else { "a" })
+}
+
 fn edit_distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
     let mut prev: Vec<usize> = (0..=b.len()).collect();
@@ -123,4 +139,21 @@ fn edit_distance(a: &str, b: &str) -> usize {
         prev = cur;
     }
     prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_and_articles_read() {
+        assert_eq!(number(400.0), "400");
+        assert_eq!(number(0.25), "0.25");
+        assert_eq!(number(1e308), "1e308");
+        assert_eq!(number(-2.5e-9), "-2.5e-9");
+        assert_eq!(number(0.0), "0");
+        assert_eq!(number(f64::INFINITY), "inf");
+        assert_eq!(with_article("ensemble"), "an ensemble");
+        assert_eq!(with_article("node"), "a node");
+    }
 }

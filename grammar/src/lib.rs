@@ -46,7 +46,20 @@ pub fn parse(file: FileId, text: &str) -> Parse {
         Ok(pairs) => {
             let builder = build_ast::Builder::new(file, 0);
             let tree = build_ast::first(pairs).map(|p| builder.file(p)).unwrap_or_default();
-            Parse { file: tree, errors: builder.take_errors(), broken: Vec::new() }
+            let errors = builder.take_errors();
+            match errors.into_iter().next() {
+                None => Parse { file: tree, errors: Vec::new(), broken: Vec::new() },
+                // the statements with an error the tree builder found (an expression too deep,
+                // an unknown string escape) are left out, as those pest rejects: their values
+                // are not what the text says, so their uses report nothing more
+                Some(first) => {
+                    let (tree, errors, mut broken) = recover::recover(file, text, first);
+                    for b in &mut broken {
+                        b.span.file = file;
+                    }
+                    Parse { file: tree, errors, broken }
+                }
+            }
         }
         Err(err) => {
             let first = parse_error::convert(file, text, err);

@@ -108,8 +108,11 @@ fn piece_error(
 /// The name a declaration starting at token `s` declares (`ensemble NAME = …`).
 fn declared_name(text: &str, toks: &[Token], s: usize) -> Option<Ident> {
     let kw = toks[s].text(text);
+    // `network i = n()` declares `i`; `network n(…) { … }` defines `n`, whose instances then
+    // report nothing more either
     let decl = ["input", "node", "ensemble", "layer", "alias", "let", "weights"].contains(&kw)
-        || (kw == "network" && toks.get(s + 2).is_some_and(|t| t.text(text) == "="));
+        || (kw == "network"
+            && toks.get(s + 2).is_some_and(|t| t.text(text) == "=" || t.text(text) == "("));
     let name = toks.get(s + 1)?;
     if !decl || !matches!(name.kind, TokenKind::Ident | TokenKind::Keyword) {
         return None;

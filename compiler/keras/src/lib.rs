@@ -44,8 +44,14 @@ const MAX_WEIGHTS_BYTES: u64 = 8 << 30;
 pub fn read_model(path: impl AsRef<Path>) -> Result<KerasModel, KerasError> {
     let path = path.as_ref();
     let name = path.display().to_string();
-    let bytes = std::fs::read(path)
-        .map_err(|e| KerasError::new(ErrorKind::Io, &name, format!("cannot read: {e}")))?;
+    // bounded: a device such as /dev/zero is refused, a pipe read up to snn_io's cap
+    let bytes = snn_io::read_file(path).map_err(|e| {
+        let reason = match e {
+            snn_io::IoError::Read { source, .. } => format!("cannot read: {source}"),
+            other => other.to_string(),
+        };
+        KerasError::new(ErrorKind::Io, &name, reason)
+    })?;
     read_model_bytes(&name, &bytes)
 }
 

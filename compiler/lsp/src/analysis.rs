@@ -122,7 +122,7 @@ pub(crate) fn stdlib_uri(name: &str) -> Url {
     let path = dir.join(format!("{name}.snn"));
     let text = snn_compiler::source_db::STDLIB.iter().find(|(n, _)| *n == name).map(|(_, t)| *t);
     if let Some(text) = text {
-        if std::fs::read_to_string(&path).ok().as_deref() != Some(text) {
+        if crate::text::read_regular_file(&path).as_deref() != Some(text) {
             let _ = std::fs::create_dir_all(&dir);
             if let Ok(meta) = std::fs::metadata(&path) {
                 let mut perms = meta.permissions();

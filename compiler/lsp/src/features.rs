@@ -670,7 +670,8 @@ fn fuzzy(query: &str, name: &str) -> bool {
     query.chars().all(|q| chars.any(|c| c == q.to_ascii_lowercase()))
 }
 
-/// `.snn` files under `dir` (at most `limit`), skipping hidden and build directories.
+/// `.snn` files under `dir` (at most `limit`), skipping hidden and build directories and
+/// anything that is not a regular file, links followed (a FIFO or a device is never read).
 fn snn_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>, limit: usize, depth: usize) {
     let Ok(entries) = std::fs::read_dir(dir) else { return };
     for e in entries.flatten() {
@@ -683,7 +684,7 @@ fn snn_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>, limit: us
             if depth < 8 && !name.starts_with('.') && name != "target" && name != "node_modules" {
                 snn_files(&p, out, limit, depth + 1);
             }
-        } else if name.ends_with(".snn") {
+        } else if name.ends_with(".snn") && std::fs::metadata(&p).is_ok_and(|m| m.is_file()) {
             out.push(p);
         }
     }
@@ -705,7 +706,7 @@ pub(crate) fn workspace_symbols(
         if files.iter().any(|(u, _)| *u == uri) {
             continue;
         }
-        if let Ok(text) = std::fs::read_to_string(&path) {
+        if let Some(text) = crate::text::read_regular_file(&path) {
             files.push((uri, text));
         }
     }

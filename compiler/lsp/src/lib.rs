@@ -11,4 +11,4 @@ mod server;
 mod text;
 mod tokens;
 
-pub use server::{capabilities, run_stdio, serve, TargetCheck, Targets};
+pub use server::{capabilities, run_stdio, serve, TargetCheck, Targets, MAX_MESSAGE_BYTES};

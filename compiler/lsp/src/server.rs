@@ -99,8 +99,100 @@ pub struct Targets {
     pub selected: Option<String>,
 }
 
+/// The largest message body the server reads (its `Content-Length`): a longer one is read and
+/// thrown away in chunks, never held, and said in a `window/logMessage`.
+pub const MAX_MESSAGE_BYTES: u64 = 256 << 20;
+
+/// The longest header line read; the rest of a longer one is thrown away.
+const MAX_HEADER_LINE: u64 = 64 << 10;
+
+/// One frame of the base protocol (headers, an empty line, `Content-Length` bytes of JSON), as
+/// the reader thread sees it.
+#[derive(Debug)]
+enum Frame {
+    /// A message.
+    Message(Message),
+    /// A malformed frame, skipped: why.
+    Malformed(String),
+    /// A frame whose body is longer than [`MAX_MESSAGE_BYTES`]: its length. The body is still
+    /// to be skipped ([`discard`]).
+    TooLarge(u64),
+    /// The end of the input.
+    End,
+}
+
+/// Reads one frame from `r`, allocating no more than [`MAX_MESSAGE_BYTES`] for the body
+/// whatever its `Content-Length` says. `Err`: the input failed.
+fn read_frame(r: &mut impl std::io::BufRead) -> std::io::Result<Frame> {
+    use std::io::{BufRead, Read};
+    let mut size = None;
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        if (&mut *r).take(MAX_HEADER_LINE).read_until(b'\n', &mut line)? == 0 {
+            return Ok(Frame::End);
+        }
+        if !line.ends_with(b"\n") && line.len() as u64 == MAX_HEADER_LINE {
+            // the rest of the line, in bounded pieces
+            loop {
+                line.clear();
+                let n = (&mut *r).take(MAX_HEADER_LINE).read_until(b'\n', &mut line)?;
+                if n == 0 || line.ends_with(b"\n") {
+                    break;
+                }
+            }
+            return Ok(Frame::Malformed(format!(
+                "a header line longer than {} KiB",
+                MAX_HEADER_LINE >> 10
+            )));
+        }
+        let Some(text) = line.strip_suffix(b"\r\n") else {
+            return Ok(Frame::Malformed(format!(
+                "malformed header: {:?}",
+                String::from_utf8_lossy(&line)
+            )));
+        };
+        if text.is_empty() {
+            break;
+        }
+        let text = String::from_utf8_lossy(text);
+        let Some((name, value)) = text.split_once(": ") else {
+            return Ok(Frame::Malformed(format!("malformed header: {text:?}")));
+        };
+        if name.eq_ignore_ascii_case("Content-Length") {
+            match value.trim().parse::<u64>() {
+                Ok(n) => size = Some(n),
+                Err(e) => {
+                    return Ok(Frame::Malformed(format!("malformed Content-Length {value:?}: {e}")))
+                }
+            }
+        }
+    }
+    let Some(size) = size else { return Ok(Frame::Malformed("no Content-Length".to_string())) };
+    if size > MAX_MESSAGE_BYTES {
+        return Ok(Frame::TooLarge(size));
+    }
+    let mut body = Vec::new();
+    if ((&mut *r).take(size).read_to_end(&mut body)? as u64) < size {
+        return Ok(Frame::End);
+    }
+    Ok(match serde_json::from_slice::<Message>(&body) {
+        Ok(m) => Frame::Message(m),
+        Err(e) => Frame::Malformed(format!("malformed LSP payload: {e}")),
+    })
+}
+
+/// Reads and throws away `size` bytes of `r` (a body too large to hold), in chunks; `false`
+/// when the input ended first.
+fn discard(r: &mut impl std::io::Read, size: u64) -> std::io::Result<bool> {
+    use std::io::Read;
+    let skipped = std::io::copy(&mut (&mut *r).take(size), &mut std::io::sink())?;
+    Ok(skipped == size)
+}
+
 /// Run the server over stdin/stdout until the client exits. A message whose body is not
-/// JSON-RPC is skipped (and said in a `window/logMessage`), not the end of the server.
+/// JSON-RPC, or is longer than [`MAX_MESSAGE_BYTES`], is skipped (and said in a
+/// `window/logMessage`), not the end of the server.
 pub fn run_stdio(targets: Targets) -> Result<(), String> {
     use std::io::Write;
     let (conn, client) = Connection::memory();
@@ -110,24 +202,33 @@ pub fn run_stdio(targets: Targets) -> Result<(), String> {
     spawn("snn-lsp-reader")
         .spawn(move || {
             let mut stdin = std::io::stdin().lock();
+            let log = |message: String| {
+                let log = lsp_types::LogMessageParams { typ: lsp_types::MessageType::ERROR, message };
+                let n = Notification::new(notif::LogMessage::METHOD.to_string(), log);
+                let _ = to_client.send(n.into());
+            };
             loop {
-                match Message::read(&mut stdin) {
-                    Ok(Some(m)) => {
+                match read_frame(&mut stdin) {
+                    Ok(Frame::Message(m)) => {
                         let exit = matches!(&m, Message::Notification(n) if n.method == notif::Exit::METHOD);
                         if to_server.send(m).is_err() || exit {
                             break;
                         }
                     }
-                    Ok(None) => break,
-                    Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
-                        let log = lsp_types::LogMessageParams {
-                            typ: lsp_types::MessageType::ERROR,
-                            message: format!("snnc: skipped a malformed message: {e}"),
-                        };
-                        let n = Notification::new(notif::LogMessage::METHOD.to_string(), log);
-                        let _ = to_client.send(n.into());
+                    Ok(Frame::Malformed(why)) => {
+                        log(format!("snnc: skipped a malformed message: {why}"));
                     }
-                    Err(_) => break,
+                    Ok(Frame::TooLarge(size)) => {
+                        log(format!(
+                            "snnc: skipped a message of {size} bytes (its Content-Length), more \
+                             than the {} MiB a message may have",
+                            MAX_MESSAGE_BYTES >> 20
+                        ));
+                        if !matches!(discard(&mut stdin, size), Ok(true)) {
+                            break;
+                        }
+                    }
+                    Ok(Frame::End) | Err(_) => break,
                 }
             }
         })
@@ -296,7 +397,7 @@ impl State {
         if let Some(d) = self.docs.get(uri) {
             return Some(d.text.clone());
         }
-        std::fs::read_to_string(uri.to_file_path().ok()?).ok()
+        crate::text::read_regular_file(&uri.to_file_path().ok()?)
     }
 
     /// The current analysis of `uri`, made now if stale.
@@ -598,5 +699,57 @@ fn main_loop(conn: &Connection, state: &mut State) -> Result<(), String> {
             }
             Message::Response(_) => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+    use super::*;
+    use std::io::Cursor;
+
+    #[test]
+    fn frames_are_read_without_trusting_content_length() {
+        let ok = r#"{"jsonrpc":"2.0","method":"initialized","params":{}}"#;
+        let input =
+            "Content-Length: 18446744073709551615\r\n\r\n{}Content-Length: 99999999999999\r\n\r\n";
+        let mut r = Cursor::new(input.as_bytes().to_vec());
+        assert!(matches!(read_frame(&mut r).unwrap(), Frame::TooLarge(u64::MAX)));
+        assert!(!discard(&mut r, u64::MAX).unwrap(), "the input ends first");
+        assert!(matches!(read_frame(&mut r).unwrap(), Frame::End));
+
+        // a body just over the cap is skipped and the next message read
+        let big = MAX_MESSAGE_BYTES + 1;
+        let mut input = format!("Content-Length: {big}\r\n\r\n").into_bytes();
+        input.resize(input.len() + big as usize, b' ');
+        input.extend(format!("Content-Length: {}\r\n\r\n{ok}", ok.len()).bytes());
+        let mut r = Cursor::new(input);
+        assert!(matches!(read_frame(&mut r).unwrap(), Frame::TooLarge(n) if n == big));
+        assert!(discard(&mut r, big).unwrap());
+        assert!(matches!(read_frame(&mut r).unwrap(), Frame::Message(_)));
+        assert!(matches!(read_frame(&mut r).unwrap(), Frame::End));
+    }
+
+    #[test]
+    fn malformed_frames_are_skipped() {
+        let cases: [&[u8]; 4] = [
+            b"Content-Length: -1\r\n\r\n",
+            b"Content-Length: 2\r\n\r\n{]",
+            b"Content-Type: x\r\n\r\n",
+            b"Content-Length 2\r\n\r\n{}",
+        ];
+        for input in cases {
+            let f = read_frame(&mut Cursor::new(input.to_vec())).unwrap();
+            assert!(
+                matches!(f, Frame::Malformed(_)),
+                "{:?}: {f:?}",
+                String::from_utf8_lossy(input)
+            );
+        }
+        let mut long = vec![b'x'; 3 * MAX_HEADER_LINE as usize];
+        long.extend(b"\r\n");
+        let mut r = Cursor::new(long);
+        assert!(matches!(read_frame(&mut r).unwrap(), Frame::Malformed(m) if m.contains("longer")));
+        assert!(matches!(read_frame(&mut r).unwrap(), Frame::End), "the whole line was skipped");
     }
 }

@@ -70,6 +70,16 @@ pub(crate) fn apply_change(text: &mut String, change: TextDocumentContentChangeE
     }
 }
 
+/// The text of the file `path` on disk, if it is a regular file (links followed) of UTF-8 of
+/// at most `snn_fs::MAX_SOURCE_BYTES`: a FIFO, a device (`/dev/zero`) or a link to one in the
+/// workspace is skipped, never read (it may block the server or never end).
+pub(crate) fn read_regular_file(path: &std::path::Path) -> Option<String> {
+    if !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
+        return None;
+    }
+    String::from_utf8(snn_fs::read_source(path).ok()?).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

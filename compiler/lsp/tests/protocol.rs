@@ -647,3 +647,47 @@ fn references_and_rename_reach_workspace_files_that_use_the_document() {
     );
     c.shutdown();
 }
+
+/// FIFOs and devices in the workspace are never read: workspace symbols, references and
+/// rename skip a FIFO `fifo.snn` and a link `zz.snn -> /dev/zero`; a document that `use`s the
+/// FIFO or takes weights from a FIFO or from a link to `/dev/zero` gets diagnostics saying so,
+/// and the server goes on answering.
+#[cfg(unix)]
+#[test]
+fn fifos_and_devices_in_the_workspace_are_not_read() {
+    let lib = "network relay(n: int = 1) {\n    node input: [n]\n}\n";
+    let main = "use \"lib.snn\"\nnetwork r = relay(n = 2)\n";
+    let dir = TempDir::new("fifo", &[("lib.snn", lib.into()), ("main.snn", main.into())]);
+    for fifo in ["fifo.snn", "wf.npz"] {
+        let made = std::process::Command::new("mkfifo").arg(dir.0.join(fifo)).status();
+        assert!(made.is_ok_and(|s| s.success()), "mkfifo {fifo}");
+    }
+    std::os::unix::fs::symlink("/dev/zero", dir.0.join("zz.snn")).expect("link");
+    std::os::unix::fs::symlink("/dev/zero", dir.0.join("wz.npz")).expect("link");
+    let mut c = Client::start(&dir.0);
+    let ws = c.request("workspace/symbol", json!({ "query": "relay" }));
+    let files: Vec<&str> =
+        ws.as_array().into_iter().flatten().filter_map(|s| s["location"]["uri"].as_str()).collect();
+    assert_eq!(files, [uri(&dir.0.join("lib.snn"))], "{ws}");
+    let lu = uri(&dir.0.join("lib.snn"));
+    c.open(&lu, lib);
+    let (l, ch) = pos_of(lib, "relay", 0, 1);
+    let mut p = at(&lu, l, ch);
+    p["context"] = json!({ "includeDeclaration": false });
+    let refs = c.request("textDocument/references", p);
+    assert_eq!(refs.as_array().map(Vec::len), Some(1), "{refs}");
+    let mut p = at(&lu, l, ch);
+    p["newName"] = json!("pass");
+    let edit = c.request("textDocument/rename", p);
+    assert_eq!(edit["changes"].as_object().map(|m| m.len()), Some(2), "{edit}");
+    let doc = "use \"fifo.snn\"\nweights w = \"wf.npz\"\nweights z = \"wz.npz\"\nnode c = w[\"a\"]\nnode d = z[\"a\"]\nprobe c\nprobe d\n";
+    let du = uri(&dir.0.join("doc.snn"));
+    c.open(&du, doc);
+    let d = c.diagnostics(&du, 1).to_string();
+    assert!(d.contains("fifo.snn: not a regular file"), "{d}");
+    assert!(d.contains("wf.npz: not a regular file"), "{d}");
+    assert!(d.contains("wz.npz: not a regular file"), "{d}");
+    let hover = c.request("textDocument/hover", at(&du, 3, 5));
+    assert!(!hover.is_null(), "the server still answers");
+    c.shutdown();
+}

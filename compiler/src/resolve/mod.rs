@@ -52,7 +52,24 @@ pub const MAX_INSTANCE_DEPTH: usize = 64;
 
 /// [`check`] with the model seed set from outside (`snnc run --seed`), overriding `seed N`.
 pub fn check_with_seed(db: &mut dyn SourceDb, root: FileId, seed: Option<u64>) -> Checked {
+    check_within(db, root, seed, None)
+}
+
+/// The memory the constant arrays of one check may make when no limit is given (8 GiB).
+pub const DEFAULT_CONSTANT_BYTES: u64 = 8 << 30;
+
+/// [`check_with_seed`] whose constant expressions may make arrays of at most `max_memory`
+/// bytes in all (default [`DEFAULT_CONSTANT_BYTES`]); beyond it, a located E0801.
+pub fn check_within(
+    db: &mut dyn SourceDb,
+    root: FileId,
+    seed: Option<u64>,
+    max_memory: Option<u64>,
+) -> Checked {
     let mut el = Elab::new(db);
+    if let Some(m) = max_memory {
+        el.constant_limit = m / 8;
+    }
     el.load_file(root);
     el.elaborate_root(root, seed);
     if el.diags.iter().all(|d| !d.is_error()) {
@@ -86,6 +103,11 @@ struct FileInfo {
     qualified: IndexMap<String, FileId>,
     /// Names declared by statements that did not parse: uses of them report nothing more.
     broken: Vec<ast::Ident>,
+    /// Networks defined in this file whose definitions did not parse (`network n(b = .5ms)`):
+    /// instances of them report nothing more.
+    broken_networks: Vec<String>,
+    /// Files `use`d without `as`, whose networks are visible unqualified.
+    imports: Vec<FileId>,
 }
 
 /// A weights file opened by a `weights` statement.
@@ -112,6 +134,10 @@ pub(crate) struct Elab<'db> {
     /// Statements elaborated so far (every loop iteration and network instance repeats its
     /// body's); past [`MAX_ELABORATED`] elaboration stops with one E0801.
     elaborated: u64,
+    /// Numbers in the constant arrays evaluated so far, and how many the memory allows
+    /// (past it, one E0801 and then follow-on errors).
+    constant_values: u64,
+    constant_limit: u64,
 }
 
 /// The most statements one model may elaborate (loops and instances multiply their bodies):
@@ -130,6 +156,8 @@ impl<'db> Elab<'db> {
             stack: Vec::new(),
             depth_reported: false,
             elaborated: 0,
+            constant_values: 0,
+            constant_limit: DEFAULT_CONSTANT_BYTES / 8,
         }
     }
 
@@ -141,11 +169,32 @@ impl<'db> Elab<'db> {
         let parsed = self.db.parse(file);
         self.diags.extend(parsed.errors);
         let ast = Rc::new(parsed.file);
+        let broken_networks = {
+            let text = self.db.text(file);
+            let in_network = |b: &ast::Ident| {
+                ast.items.iter().any(|i| {
+                    matches!(i, Item::Network(d) if d.span.start <= b.span.start && b.span.end <= d.span.end)
+                })
+            };
+            parsed
+                .broken
+                .iter()
+                .filter(|b| !in_network(b))
+                .filter(|b| {
+                    let before = text.get(..b.span.start as usize).unwrap_or("").trim_end();
+                    let after = text.get(b.span.end as usize..).unwrap_or("").trim_start();
+                    before.ends_with("network") && after.starts_with('(')
+                })
+                .map(|b| b.name.clone())
+                .collect()
+        };
         let mut info = FileInfo {
             ast: ast.clone(),
             networks: IndexMap::new(),
             qualified: IndexMap::new(),
             broken: parsed.broken,
+            broken_networks,
+            imports: Vec::new(),
         };
         for (i, item) in ast.items.iter().enumerate() {
             if let Item::Network(def) = item {
@@ -223,8 +272,42 @@ impl<'db> Elab<'db> {
                     info.qualified.insert(alias.name.clone(), target);
                 }
                 None => {
+                    info.imports.push(target);
+                    let mut hidden = Vec::new();
                     for (name, loc) in imported.into_iter().filter(|(_, (f, _))| *f == target) {
-                        info.networks.entry(name).or_insert(loc);
+                        match info.networks.get(&name) {
+                            Some(&(f, i)) if f == file => hidden.push((name, i)),
+                            Some(_) => {}
+                            None => {
+                                info.networks.insert(name, loc);
+                            }
+                        }
+                    }
+                    for (name, i) in hidden {
+                        let Some(Item::Network(def)) = ast.items.get(i) else { continue };
+                        let used = match &u.target {
+                            UseTarget::Std(parts) => {
+                                let p: Vec<&str> = parts.iter().map(|p| p.name.as_str()).collect();
+                                format!("use std.{}", p.join("."))
+                            }
+                            UseTarget::File(f) => format!("use \"{}\"", f.value),
+                        };
+                        self.diags.push(
+                            Diagnostic::warning(
+                                codes::HIDDEN_NETWORK,
+                                format!(
+                                    "network `{name}` is defined here and also provided by \
+                                     `{used}`: this definition is the one used"
+                                ),
+                                def.name.span,
+                                "this definition wins",
+                            )
+                            .with_label(u.span, format!("also provides `{name}`"))
+                            .with_help(format!(
+                                "rename one of them; or import the other under a name, \
+                                 `{used} as lib`, and write `lib.{name}`"
+                            )),
+                        );
                     }
                 }
             }
@@ -935,6 +1018,19 @@ impl<'db> Elab<'db> {
         self.network_def(f, i).map(|(a, i)| (a, i, f))
     }
 
+    /// Whether the network `name` seen from `file` (`q.name` for qualified) is one whose
+    /// definition did not parse: its instances are follow-on errors.
+    pub(crate) fn network_broken(&self, file: FileId, name: &str) -> bool {
+        let Some(info) = self.files.get(&file) else { return false };
+        let own = |f: &FileId, n: &str| {
+            self.files.get(f).is_some_and(|i| i.broken_networks.iter().any(|b| b == n))
+        };
+        match name.split_once('.') {
+            Some((q, rest)) => info.qualified.get(q).is_some_and(|f| own(f, rest)),
+            None => own(&file, name) || info.imports.iter().any(|f| own(f, name)),
+        }
+    }
+
     /// All network names visible from `file` (for suggestions).
     pub(crate) fn visible_networks(&self, file: FileId) -> Vec<String> {
         self.files.get(&file).map(|i| i.networks.keys().cloned().collect()).unwrap_or_default()
@@ -965,6 +1061,29 @@ impl Env for EnvRef<'_, '_> {
 
     fn is_failed(&self, name: &str) -> bool {
         self.ctx.failed.contains(name)
+    }
+
+    fn charge(&mut self, values: usize, span: Span) -> Result<(), Diagnostic> {
+        let el = &mut *self.el;
+        let before = el.constant_values;
+        el.constant_values = before.saturating_add(values as u64);
+        if el.constant_values <= el.constant_limit {
+            return Ok(());
+        }
+        if before > el.constant_limit {
+            return Err(Diagnostic::error(FOLLOW_ON, "follow-on", span, ""));
+        }
+        Err(Diagnostic::error(
+            codes::LIMIT,
+            format!(
+                "the constant expressions have made {} of arrays, more than the {} allowed",
+                crate::budget::human_bytes(u128::from(el.constant_values) * 8),
+                crate::budget::human_bytes(u128::from(el.constant_limit) * 8)
+            ),
+            span,
+            "this array passes the limit",
+        )
+        .with_help("every array an expression makes counts (`a + a` makes one); raise the limit with --max-memory"))
     }
 
     fn tensor(&mut self, id: WeightsId, name: &str, span: Span) -> Result<ArrayD<f64>, Diagnostic> {

@@ -431,7 +431,10 @@ impl Elab<'_> {
                             self.diags.push(
                                 Diagnostic::error(
                                     codes::WRONG_KIND,
-                                    format!("a {kind_name} has no neurons"),
+                                    format!(
+                                        "{} has no neurons",
+                                        snn_syntax::diag::with_article(kind_name)
+                                    ),
                                     f.span,
                                     "not an ensemble or layer",
                                 )
@@ -469,7 +472,7 @@ impl Elab<'_> {
                 }
                 PathSeg::Field(f) => {
                     self.diags.push(
-                        Diagnostic::error(codes::UNKNOWN_FIELD, format!("a {kind_name} has no member `{}`", f.name), f.span, "unknown member")
+                        Diagnostic::error(codes::UNKNOWN_FIELD, format!("{} has no member `{}`", snn_syntax::diag::with_article(kind_name), f.name), f.span, "unknown member")
                             .with_help("objects have `.neurons` (ensembles and layers); probes may add a state such as `.voltage`"),
                     );
                     return None;

@@ -311,6 +311,15 @@ pub fn fit<T: Real>(
             sum += batch_loss;
             if let Some(g) = part.grads {
                 opt.step(params, &g);
+                // in the arithmetic's type: a float32 run overflows at 3.4e38
+                if params.iter().any(|p| p.iter().any(|&v| !T::cast(v).is_finite())) {
+                    return Err(TrainError::new(format!(
+                        "a parameter is no longer a finite {} after epoch {} (minibatch {}): lower the learning rate",
+                        T::NAME,
+                        epoch + 1,
+                        bi + 1
+                    )));
+                }
             }
             progress(epoch, bi + 1, batches, sum / (bi + 1) as f64);
         }

@@ -121,9 +121,75 @@ impl fmt::Display for Available<'_> {
     }
 }
 
-/// Reads a whole file, mapping failures to [`IoError::Read`].
+/// The most bytes read from a pipe (a FIFO, such as the shell's `<(...)`), whose length is not
+/// known beforehand, and the most the compressed arrays of one `.npz` may inflate to: 4 GiB.
+pub const MAX_STREAM_BYTES: u64 = 4 << 30;
+
+/// Reads a whole data file, bounded: a regular file up to its size (as it was when opened), a
+/// pipe (FIFO) up to [`MAX_STREAM_BYTES`]. Anything else, links followed (a device such as
+/// `/dev/zero`, a socket, a directory), is refused as "not a regular file", before it is
+/// opened. Every reader of this crate reads through this; errors name `path` as given.
+pub fn read_file(path: &Path) -> Result<Vec<u8>, IoError> {
+    use std::io::Read;
+    let err = |source| IoError::Read { path: path.to_path_buf(), source };
+    let meta = std::fs::metadata(path).map_err(err)?;
+    readable(&meta).map_err(err)?;
+    let file = std::fs::File::open(path).map_err(err)?;
+    // the file opened may not be the one looked at (replaced meanwhile): look again
+    let meta = file.metadata().map_err(err)?;
+    let limit = readable(&meta).map_err(err)?;
+    let mut bytes = Vec::new();
+    if meta.is_file() {
+        // no further than its size, even if it grows while being read
+        bytes.reserve_exact(usize::try_from(limit).unwrap_or(0));
+        file.take(limit).read_to_end(&mut bytes).map_err(err)?;
+        return Ok(bytes);
+    }
+    file.take(limit.saturating_add(1)).read_to_end(&mut bytes).map_err(err)?;
+    if bytes.len() as u64 > limit {
+        return Err(err(std::io::Error::other(format!(
+            "a pipe carrying more than {} GiB (the most read from a pipe)",
+            MAX_STREAM_BYTES >> 30
+        ))));
+    }
+    Ok(bytes)
+}
+
+/// The most bytes [`read_file`] reads from a file of this kind, or why it reads none.
+fn readable(meta: &std::fs::Metadata) -> Result<u64, std::io::Error> {
+    let kind = meta.file_type();
+    if kind.is_file() {
+        return Ok(meta.len());
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if kind.is_fifo() {
+            return Ok(MAX_STREAM_BYTES);
+        }
+        let what = if kind.is_dir() {
+            "a directory"
+        } else if kind.is_char_device() {
+            "a character device"
+        } else if kind.is_block_device() {
+            "a block device"
+        } else if kind.is_socket() {
+            "a socket"
+        } else {
+            "not a file"
+        };
+        Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("not a regular file ({what})"),
+        ))
+    }
+    #[cfg(not(unix))]
+    Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a regular file"))
+}
+
+/// [`read_file`], for this crate's readers.
 pub(crate) fn read_bytes(path: &Path) -> Result<Vec<u8>, IoError> {
-    std::fs::read(path).map_err(|source| IoError::Read { path: path.to_path_buf(), source })
+    read_file(path)
 }
 
 /// Checks array names before writing: non-empty and unique.

@@ -13,7 +13,7 @@ use ndarray_npy::{NpzWriter, ReadNpyExt, ReadableElement, WriteNpyExt};
 use num_traits::ToPrimitive;
 use py_literal::Value as PyValue;
 
-use super::{check_names, read_bytes, write_atomic, IoError, Precision};
+use super::{check_names, read_bytes, write_atomic, IoError, Precision, MAX_STREAM_BYTES};
 
 const MAGIC: &[u8] = b"\x93NUMPY";
 
@@ -52,11 +52,15 @@ fn npy_as<T: ToF64>(bytes: &[u8]) -> Result<ArrayD<f64>, String> {
 struct Header {
     descr: String,
     n_elements: usize,
-    data_len: usize,
+    /// The length of the header, magic string to padding: where the data starts.
+    len: usize,
 }
 
-/// Parses and sanity-checks a `.npy` header; `Err` carries the reason.
-fn parse_header(bytes: &[u8]) -> Result<Header, String> {
+/// The bytes before a `.npy` header's text (magic, version, length).
+const PREFIX_LEN: usize = 12;
+
+/// Where a `.npy` header's text starts and how long it is, from the first bytes of the file.
+fn header_text_at(bytes: &[u8]) -> Result<(usize, usize), String> {
     if !bytes.starts_with(MAGIC) {
         return Err("missing the \\x93NUMPY magic string".to_string());
     }
@@ -68,7 +72,14 @@ fn parse_header(bytes: &[u8]) -> Result<Header, String> {
     };
     let len_bytes = bytes.get(8..8 + len_size).ok_or("truncated header")?;
     let header_len = len_bytes.iter().rev().fold(0usize, |acc, &b| (acc << 8) | usize::from(b));
-    let text = bytes.get(text_start..text_start + header_len).ok_or("truncated header")?;
+    Ok((text_start, header_len))
+}
+
+/// Parses and sanity-checks a `.npy` header; `Err` carries the reason.
+fn parse_header(bytes: &[u8]) -> Result<Header, String> {
+    let (text_start, header_len) = header_text_at(bytes)?;
+    let end = text_start.checked_add(header_len).ok_or("truncated header")?;
+    let text = bytes.get(text_start..end).ok_or("truncated header")?;
     let text = std::str::from_utf8(text).map_err(|_| "header is not text")?;
     // NumPy's header is a flat dict holding one tuple; the Python-literal parser backtracks
     // exponentially on deeply nested brackets (found by fuzzing: 300 bytes took minutes)
@@ -110,7 +121,7 @@ fn parse_header(bytes: &[u8]) -> Result<Header, String> {
         };
         n_elements = n_elements.checked_mul(size).ok_or("shape overflows")?;
     }
-    Ok(Header { descr, n_elements, data_len: bytes.len() - text_start - header_len })
+    Ok(Header { descr, n_elements, len: end })
 }
 
 /// Bytes per element of a simple dtype descriptor such as `<f8` or `|b1`.
@@ -137,10 +148,11 @@ fn decode(path: &Path, name: &str, bytes: &[u8]) -> Result<ArrayD<f64>, IoError>
     let size = item_size(&header.descr).ok_or_else(unknown)?;
     let needed =
         header.n_elements.checked_mul(size).ok_or_else(|| bad("shape overflows".to_string()))?;
-    if needed > header.data_len {
+    let data_len = bytes.len().saturating_sub(header.len);
+    if needed > data_len {
         return Err(bad(format!(
-            "header declares {} elements ({needed} bytes) but only {} bytes of data follow",
-            header.n_elements, header.data_len
+            "header declares {} elements ({needed} bytes) but only {data_len} bytes of data follow",
+            header.n_elements
         )));
     }
     let read = match header.descr.as_str() {
@@ -236,6 +248,8 @@ pub fn read_npz_bytes(path: &Path, bytes: &[u8]) -> Result<IndexMap<String, Arra
     let mut zip =
         zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| bad(zip_reason(bytes, e)))?;
     let mut arrays = IndexMap::with_capacity(zip.len());
+    // bytes inflated so far from compressed entries
+    let mut inflated = 0u64;
     for index in 0..zip.len() {
         let mut entry = zip.by_index(index).map_err(|e| bad(e.to_string()))?;
         if entry.is_dir() {
@@ -243,25 +257,110 @@ pub fn read_npz_bytes(path: &Path, bytes: &[u8]) -> Result<IndexMap<String, Arra
         }
         let name = entry.name().to_string();
         let name = name.strip_suffix(".npy").unwrap_or(&name).to_string();
-        // Never trust the declared size for allocation; read at most one byte past it.
+        // A compressed entry may inflate to far more than the archive: no further than its
+        // .npy header declares, and all of them together no further than MAX_STREAM_BYTES.
+        let compressed = entry.compression() != zip::CompressionMethod::Stored;
+        let budget = if compressed { MAX_STREAM_BYTES.saturating_sub(inflated) } else { u64::MAX };
         let declared = entry.size();
-        let mut data = Vec::new();
-        (&mut entry)
-            .take(declared.saturating_add(1))
-            .read_to_end(&mut data)
-            .map_err(|e| bad(format!("array `{name}`: {e}")))?;
-        if data.len() as u64 != declared {
+        let (data, whole) = read_entry(&mut entry, declared, budget).map_err(|e| match e {
+            EntryError::Io(e) => bad(format!("array `{name}`: {e}")),
+            EntryError::Array(reason) => {
+                IoError::BadArray { path: path.to_path_buf(), name: name.clone(), reason }
+            }
+        })?;
+        if compressed {
+            inflated += data.len() as u64;
+        }
+        // the whole entry was read (it ended where the header says or before): its length
+        // is the one the archive gives
+        if whole && data.len() as u64 != declared {
             return Err(bad(format!(
                 "array `{name}` holds {} bytes, the archive says {declared}",
                 data.len()
             )));
         }
         let array = decode(path, &name, &data)?;
+        if !whole {
+            // (read_entry stops early only at a header that decode refuses)
+            return Err(bad(format!("array `{name}` cannot be read")));
+        }
         if arrays.insert(name.clone(), array).is_some() {
             return Err(bad(format!("array `{name}` is stored twice")));
         }
     }
     Ok(arrays)
+}
+
+/// The longest `.npy` header read from an `.npz` entry (NumPy's own limit is 10 000 bytes).
+const MAX_HEADER_LEN: usize = 1 << 20;
+
+/// Why an `.npz` entry could not be read.
+#[derive(Debug)]
+enum EntryError {
+    /// The archive: a damaged stream or a bad checksum.
+    Io(std::io::Error),
+    /// The array: more bytes than its header declares, or more than may be inflated.
+    Array(String),
+}
+
+/// The bytes of one `.npz` entry, read no further than its `.npy` header declares (plus one
+/// byte, to reach the end of the stream, where the zip crate checks its CRC); a header that
+/// declares more than the archive's `declared` length or than `budget` is an error before any
+/// data is read. The flag: whether that is the whole entry. An entry whose header is not one
+/// [`decode`] takes is returned as read so far (`false`): decode says why.
+fn read_entry(
+    entry: &mut impl Read,
+    declared: u64,
+    budget: u64,
+) -> Result<(Vec<u8>, bool), EntryError> {
+    let mut data = Vec::new();
+    let mut read_to = |data: &mut Vec<u8>, len: usize| {
+        let more = len.saturating_sub(data.len()) as u64;
+        (&mut *entry).take(more).read_to_end(data).map(|_| ()).map_err(EntryError::Io)
+    };
+    read_to(&mut data, PREFIX_LEN)?;
+    let Ok((text_start, header_len)) = header_text_at(&data) else { return Ok((data, false)) };
+    if header_len > MAX_HEADER_LEN {
+        return Err(EntryError::Array(format!(
+            "its .npy header says it is {header_len} bytes long (at most {MAX_HEADER_LEN} are read)"
+        )));
+    }
+    read_to(&mut data, text_start + header_len)?;
+    let Ok(header) = parse_header(&data) else { return Ok((data, false)) };
+    let Some(size) = item_size(&header.descr) else { return Ok((data, false)) };
+    let Some(needed) = header.n_elements.checked_mul(size).and_then(|n| n.checked_add(header.len))
+    else {
+        return Ok((data, false));
+    };
+    if needed as u64 > declared {
+        return Err(EntryError::Array(format!(
+            "header declares {} elements ({} bytes) but the archive holds only {} bytes of data \
+             for it",
+            header.n_elements,
+            needed - header.len,
+            declared.saturating_sub(header.len as u64)
+        )));
+    }
+    if needed as u64 > budget {
+        return Err(EntryError::Array(format!(
+            "its header declares {} elements of {} ({} bytes), more than the {} GiB the \
+             compressed arrays of an .npz may inflate to (a zip bomb?)",
+            header.n_elements,
+            header.descr,
+            needed - header.len,
+            MAX_STREAM_BYTES >> 30
+        )));
+    }
+    read_to(&mut data, needed.saturating_add(1))?;
+    if data.len() > needed {
+        return Err(EntryError::Array(format!(
+            "the entry holds more than the {} bytes its header declares ({} elements of {})",
+            needed - header.len,
+            header.n_elements,
+            header.descr
+        )));
+    }
+    Ok((data, true))
 }
 
 /// Writes one array as `.npy` (atomically), in `f64` or rounded to `f32`.
@@ -302,4 +401,43 @@ pub fn write_npz(
         npz.finish().map_err(to_io)?;
         Ok(())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+    use super::*;
+
+    fn header(shape: &str) -> Vec<u8> {
+        let text = format!("{{'descr': '<f8', 'fortran_order': False, 'shape': {shape}, }}\n");
+        let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+        bytes.extend((text.len() as u16).to_le_bytes());
+        bytes.extend(text.bytes());
+        bytes
+    }
+
+    fn why(r: Result<(Vec<u8>, bool), EntryError>) -> String {
+        match r {
+            Err(EntryError::Array(why)) => why,
+            Err(EntryError::Io(e)) => format!("io: {e}"),
+            Ok((data, whole)) => format!("read {} bytes, whole: {whole}", data.len()),
+        }
+    }
+
+    /// An endless entry (a stream of zeros after the header) is read one byte past what the
+    /// header declares; the inflation budget is checked before any data is read.
+    #[test]
+    fn entries_are_read_no_further_than_declared() {
+        let endless = |shape: &str| std::io::Cursor::new(header(shape)).chain(std::io::repeat(0));
+        let e = why(read_entry(&mut endless("(4,)"), u64::MAX, u64::MAX));
+        assert!(e.contains("more than the 32 bytes its header declares"), "{e}");
+        let e = why(read_entry(&mut endless("(1000,)"), u64::MAX, 4000));
+        assert!(e.contains("1000 elements of <f8 (8000 bytes), more than the 4 GiB"), "{e}");
+        let mut exact = std::io::Cursor::new(header("(4,)")).chain(std::io::Cursor::new([0u8; 32]));
+        let (data, whole) = read_entry(&mut exact, u64::MAX, u64::MAX).unwrap();
+        assert!(whole && decode(Path::new("a.npz"), "a", &data).is_ok());
+        // not a .npy: what was read, for decode to refuse
+        let (data, whole) = read_entry(&mut std::io::repeat(b'x'), u64::MAX, 0).unwrap();
+        assert!(!whole && data.len() == PREFIX_LEN);
+    }
 }

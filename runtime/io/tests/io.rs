@@ -309,3 +309,91 @@ fn mixed_up_formats_say_what_they_are() {
         .to_string();
     assert!(err.contains("does not exist") && !err.contains(".snn-tmp"), "{err}");
 }
+
+/// Every reader is bounded: a device (or a link to one) and a directory are refused before
+/// being opened, naming the path as given; a FIFO is read (as the shell's `<(...)` is one).
+#[cfg(unix)]
+#[test]
+fn devices_are_refused_and_pipes_are_read() {
+    let dir = scratch();
+    let link = dir.path().join("z.npz");
+    std::os::unix::fs::symlink("/dev/zero", &link).unwrap();
+    let cases: Vec<(PathBuf, &str)> = vec![
+        (PathBuf::from("/dev/zero"), "not a regular file (a character device)"),
+        (link.clone(), "not a regular file (a character device)"),
+        (dir.path().to_path_buf(), "not a regular file (a directory)"),
+    ];
+    for (path, why) in &cases {
+        let shown = path.display().to_string();
+        for err in [
+            snn_io::read_npy(path).unwrap_err().to_string(),
+            read_npz(path).unwrap_err().to_string(),
+            read_safetensors(path).unwrap_err().to_string(),
+            read_file(path).unwrap_err().to_string(),
+        ] {
+            assert!(err.starts_with(&shown) && err.contains(why), "{err}");
+        }
+    }
+    let err = WeightsFile::open(&link).unwrap_err().to_string();
+    assert!(err.contains("z.npz: cannot read file: not a regular file"), "{err}");
+
+    let fifo = dir.path().join("p.npy");
+    assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    let a = ArrayD::from_shape_vec(IxDyn(&[3]), vec![1.0, 2.0, 3.0]).unwrap();
+    let file = dir.path().join("a.npy");
+    snn_io::write_npy(&file, a.view(), Precision::F64).unwrap();
+    let bytes = std::fs::read(&file).unwrap();
+    let writer = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::write(fifo, bytes).unwrap())
+    };
+    assert_eq!(snn_io::read_npy(&fifo).unwrap(), a);
+    writer.join().unwrap();
+}
+
+/// A zip bomb: an `.npz` entry is inflated no further than its `.npy` header declares, and a
+/// header that declares more than the archive holds is an error before any data is read.
+#[test]
+fn npz_entries_inflate_no_further_than_their_header() {
+    use std::io::Write;
+    let header = |shape: &str| {
+        npy_image(&format!("{{'descr': '<f8', 'fortran_order': False, 'shape': {shape}, }}"), &[])
+    };
+    let zip_of = |entry: &[u8], zeros: usize| {
+        let mut out = std::io::Cursor::new(Vec::new());
+        let mut zip = zip::ZipWriter::new(&mut out);
+        let opts = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated)
+            .large_file(true);
+        zip.start_file("y.npy", opts).unwrap();
+        zip.write_all(entry).unwrap();
+        let chunk = vec![0u8; 1 << 20];
+        for _ in 0..zeros / chunk.len() {
+            zip.write_all(&chunk).unwrap();
+        }
+        zip.finish().unwrap();
+        out.into_inner()
+    };
+    let path = Path::new("bomb.npz");
+    // 2 values declared, 64 MiB of zeros stored (deflated to a few KiB)
+    let bomb = zip_of(&header("(2,)"), 64 << 20);
+    assert!(bomb.len() < 1 << 20);
+    let err = read_npz_bytes(path, &bomb).unwrap_err();
+    assert!(matches!(err, IoError::BadArray { ref name, .. } if name == "y"), "{err}");
+    assert!(err.to_string().contains("holds more than the 16 bytes its header declares"), "{err}");
+    // 2^37 values declared (1 TiB), 16 bytes stored
+    let mut liar = header("(137438953472,)");
+    liar.extend([0u8; 16]);
+    let err = read_npz_bytes(path, &zip_of(&liar, 0)).unwrap_err().to_string();
+    assert!(
+        err.contains(
+            "array `y`: header declares 137438953472 elements (1099511627776 bytes) \
+             but the archive holds only 16 bytes"
+        ),
+        "{err}"
+    );
+    // the same archives, honest, read
+    let mut ok = header("(2,)");
+    ok.extend([0u8; 16]);
+    assert_eq!(read_npz_bytes(path, &zip_of(&ok, 0)).unwrap()["y"].len(), 2);
+}

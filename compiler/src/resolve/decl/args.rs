@@ -154,7 +154,10 @@ impl Args {
                 el.diags.push(
                     Diagnostic::error(
                         codes::OUT_OF_RANGE,
-                        format!("`{name}` may be at most 999999999999, found {x}"),
+                        format!(
+                            "`{name}` may be at most 999999999999, found {}",
+                            snn_syntax::diag::number(x)
+                        ),
                         a.value_span,
                         "too large",
                     )
@@ -166,7 +169,7 @@ impl Args {
             }
             other => {
                 let what = match other {
-                    Value::Num(x, _) => format!("{x}"),
+                    Value::Num(x, _) => snn_syntax::diag::number(x),
                     o => o.describe(),
                 };
                 el.diags.push(Diagnostic::error(

@@ -25,6 +25,9 @@ pub(crate) const ENSEMBLE_ARGS: &[&str] = &[
     "trainable",
 ];
 
+/// The top of Nengo's default max_rates, uniform(200Hz, 400Hz) (Hz).
+const DEFAULT_MAX_RATE: f64 = 400.0;
+
 impl Elab<'_> {
     /// Interpret `lif(n = …, dims = …, …)` as an ensemble. Returns the explicit seed, if given.
     pub(super) fn ensemble_from(
@@ -79,13 +82,32 @@ impl Elab<'_> {
             let s = args.span_of("radius").unwrap_or(c.span);
             self.diags.push(Diagnostic::error(
                 codes::OUT_OF_RANGE,
-                format!("radius must be positive and finite, found {radius}"),
+                format!(
+                    "radius must be positive and finite, found {}",
+                    snn_syntax::diag::number(radius)
+                ),
                 s,
                 "not positive",
             ));
             return None;
         }
         let n_eval_points = args.opt_count(self, "n_eval_points");
+        if n_eval_points == Some(0) {
+            let s = args.span_of("n_eval_points").unwrap_or(c.span);
+            self.diags.push(
+                Diagnostic::error(
+                    codes::OUT_OF_RANGE,
+                    "`n_eval_points` must be at least 1",
+                    s,
+                    "zero",
+                )
+                .with_help(
+                    "decoders are solved at the eval points, so there must be some; leave \
+                     n_eval_points out for Nengo's default",
+                ),
+            );
+            return None;
+        }
         let normalize_encoders = args.opt_bool(self, "normalize_encoders").unwrap_or(true);
         let trainable = args.opt_bool(self, "trainable");
         let train_encoders =
@@ -139,14 +161,53 @@ impl Elab<'_> {
                 DistSpec::Uniform { high, .. } => Some(*high),
                 DistSpec::Choice(opts) => opts.iter().flatten().copied().reduce(f64::max),
                 DistSpec::Array(a) => a.iter().copied().reduce(f64::max),
+                // Nengo's default, uniform(200Hz, 400Hz): the build samples up to 400 Hz
+                DistSpec::Default => Some(DEFAULT_MAX_RATE),
                 _ => None,
             };
             if let Some(hi) = hi.filter(|h| *h >= limit) {
-                let s = args.span_of("max_rates").unwrap_or(span);
-                self.diags.push(
-                    Diagnostic::error(codes::MAX_RATE, format!("max_rates up to {hi} Hz, but a `{}` neuron cannot fire faster than 1/tau_ref = {limit} Hz", rate_type.kind.info().name()), s, "too fast")
-                        .with_help(format!("keep max_rates below {limit} Hz, or lower tau_ref")),
-                );
+                let num = snn_syntax::diag::number;
+                // the type the user wrote (`lif`, or a wrapper's base), not Nengo's `LIFRate`
+                let ty = rate_type.kind.info().name();
+                let d = if matches!(max_rates, DistSpec::Default) {
+                    let s = args.span_of("tau_ref").unwrap_or(span);
+                    Diagnostic::error(
+                        codes::MAX_RATE,
+                        format!(
+                            "the default max_rates, uniform(200Hz, 400Hz), reach {} Hz, but a \
+                             `{ty}` neuron with tau_ref = {} s cannot fire faster than 1/tau_ref \
+                             = {} Hz",
+                            num(hi),
+                            num(tr),
+                            num(limit)
+                        ),
+                        s,
+                        "refractory period too long for the default max_rates",
+                    )
+                    .with_help(format!(
+                        "give max_rates below {} Hz (e.g. `max_rates = uniform({}Hz, {}Hz)`), or \
+                         lower tau_ref below {} s",
+                        num(limit),
+                        num(limit * 0.5),
+                        num(limit * 0.9),
+                        num(1.0 / DEFAULT_MAX_RATE)
+                    ))
+                } else {
+                    let s = args.span_of("max_rates").unwrap_or(span);
+                    Diagnostic::error(
+                        codes::MAX_RATE,
+                        format!(
+                            "max_rates up to {} Hz, but a `{ty}` neuron cannot fire faster than \
+                             1/tau_ref = {} Hz",
+                            num(hi),
+                            num(limit)
+                        ),
+                        s,
+                        "too fast",
+                    )
+                    .with_help(format!("keep max_rates below {} Hz, or lower tau_ref", num(limit)))
+                };
+                self.diags.push(d);
             }
         }
         let bad = match intercepts {
@@ -165,6 +226,7 @@ impl Elab<'_> {
         };
         if let Some(x) = bad {
             let s = args.span_of("intercepts").unwrap_or(span);
+            let x = snn_syntax::diag::number(x);
             self.diags.push(
                 Diagnostic::error(codes::INTERCEPT, format!("intercepts must lie in [-1, 1), found {x}"), s, "out of range")
                     .with_help("an intercept is where a neuron starts firing along its encoder, in units of the radius"),

@@ -2,7 +2,7 @@
 
 use super::derive_seed;
 use crate::resolve::scope::{Member, NetCtx};
-use crate::resolve::Elab;
+use crate::resolve::{Elab, FOLLOW_ON};
 use crate::value::CtorArg;
 use snn_syntax::ast;
 use snn_syntax::{codes, Diagnostic};
@@ -38,6 +38,11 @@ impl Elab<'_> {
             _ => String::new(),
         };
         let Some((file_ast, idx, def_file)) = self.find_network(ctx.file, &net_name) else {
+            if self.network_broken(ctx.file, &net_name) {
+                // its definition's syntax error is the one to fix
+                self.diags.push(Diagnostic::error(FOLLOW_ON, "follow-on", callee.span, ""));
+                return;
+            }
             let names = self.visible_networks(ctx.file);
             let mut d = Diagnostic::error(
                 codes::UNKNOWN_NETWORK,
@@ -71,6 +76,11 @@ impl Elab<'_> {
         let seed = derive_seed(ctx.seed, &full);
         let mut sub = NetCtx::new(def_file, format!("{full}."), ctx.config.clone(), seed);
         self.instantiate_body(&mut sub, def, &evaluated, value.span);
+        if !sub.failed.is_empty() {
+            // a member that did not parse or failed is missing: uses of it (`probe i.q`) are
+            // follow-on errors
+            ctx.failed.insert(name.name.name.clone());
+        }
         self.insert_member(
             ctx,
             &name.name,

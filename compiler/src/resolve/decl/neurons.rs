@@ -141,7 +141,7 @@ impl Elab<'_> {
                 };
                 self.diags.push(Diagnostic::error(
                     codes::OUT_OF_RANGE,
-                    format!("`{pname}` must be {must}, found {val}"),
+                    format!("`{pname}` must be {must}, found {}", snn_syntax::diag::number(val)),
                     s,
                     label,
                 ));

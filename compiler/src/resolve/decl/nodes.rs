@@ -165,22 +165,29 @@ impl Elab<'_> {
             ],
         )?;
         let seed = args.opt_count(self, "seed").map(|s| s as u64);
+        let white = matches!(c.name.as_str(), "white_noise" | "white_signal");
+        let dims = if white { args.opt_count(self, "dims") } else { None };
+        if dims == Some(0) {
+            let s = args.span_of("dims").unwrap_or(c.span);
+            self.diags.push(
+                Diagnostic::error(codes::OUT_OF_RANGE, "`dims` must be at least 1", s, "zero")
+                    .with_help(format!(
+                        "`{}` makes one signal per dimension; leave dims out for one",
+                        c.name
+                    )),
+            );
+            return None;
+        }
         let res = match c.name.as_str() {
             "white_noise" => {
-                let dims = args
-                    .opt_count(self, "dims")
-                    .or(declared.as_ref().map(|d| d.iter().product()))
-                    .unwrap_or(1);
+                let dims = dims.or(declared.as_ref().map(|d| d.iter().product())).unwrap_or(1);
                 let mean = args.opt_num(self, "mean", Unit::One).unwrap_or(0.0);
                 let std = args.opt_num(self, "std", Unit::One).unwrap_or(1.0);
                 let scale = args.opt_bool(self, "scale").unwrap_or(true);
                 (ProcessSpec::WhiteNoise { mean, std, scale, seed }, vec![dims])
             }
             "white_signal" => {
-                let dims = args
-                    .opt_count(self, "dims")
-                    .or(declared.as_ref().map(|d| d.iter().product()))
-                    .unwrap_or(1);
+                let dims = dims.or(declared.as_ref().map(|d| d.iter().product())).unwrap_or(1);
                 let period = args.req_positive(self, "period", Unit::Time)?;
                 let high = args.req_positive(self, "high", Unit::Freq)?;
                 let rms = args.opt_num(self, "rms", Unit::One).unwrap_or(0.5);
