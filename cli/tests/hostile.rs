@@ -31,6 +31,20 @@ fn shown(dir: &Path, out: &Output) -> String {
     format!("exit {:?}\n{err}", out.status.code())
 }
 
+/// Each command line of `cases` fails (exit 1) with a message containing its text, and none
+/// of `never` is written.
+fn refused(dir: &Path, cases: &[(Vec<&str>, &str)], never: &[&str]) {
+    for (args, says) in cases {
+        let o = snnc(dir, args);
+        let err = shown(dir, &o);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {err}");
+        assert!(err.contains(says), "{args:?}: {err}");
+        for f in never {
+            assert!(!dir.join(f).exists(), "{args:?} wrote {f}");
+        }
+    }
+}
+
 fn model(dir: &Path) -> PathBuf {
     let p = dir.join("m.snn");
     std::fs::write(&p, MODEL).expect("write model");
@@ -939,16 +953,15 @@ fn import_and_verify_refuse_options_that_break_them() {
     let dir = scratch("importopts");
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     std::fs::copy(root.join("examples/mnist/model.h5"), dir.join("model.h5")).unwrap();
-    for (args, says) in [
-        (&["--network", "for"][..], "--network for: not a .snn name"),
-        (&["--swap", "relu=poisson_spiking"][..], "the converted network does not check"),
-    ] {
-        let o = snnc(&dir, &[&["import", "model.h5", "-o", "m.snn"][..], args].concat());
-        let err = shown(&dir, &o);
-        assert_eq!(o.status.code(), Some(1), "{args:?}: {err}");
-        assert!(err.contains(says), "{args:?}: {err}");
-        assert!(!dir.join("m.snn").exists() && !dir.join("m.safetensors").exists(), "{args:?}");
-    }
+    let import = ["import", "model.h5", "-o", "m.snn"];
+    let cases = vec![
+        ([&import[..], &["--network", "for"]].concat(), "--network for: not a .snn name"),
+        (
+            [&import[..], &["--swap", "relu=poisson_spiking"]].concat(),
+            "the converted network does not check",
+        ),
+    ];
+    refused(&dir, &cases, &["m.snn", "m.safetensors"]);
     for tol in ["--atol=nan", "--rtol=1e400", "--atol=-1", "--rtol=inf"] {
         let o = snnc(&dir, &["verify", "model.h5", tol]);
         let err = shown(&dir, &o);
@@ -1100,13 +1113,7 @@ fn repeated_or_meaningless_options_are_errors() {
             "--batch-size must be at least 1",
         ),
     ];
-    for (args, says) in cases {
-        let o = snnc(&dir, &args);
-        let err = shown(&dir, &o);
-        assert_eq!(o.status.code(), Some(1), "{args:?}: {err}");
-        assert!(err.contains(says), "{args:?}: {err}");
-        assert!(!dir.join("t.snn").exists() && !dir.join("out.npz").exists(), "{args:?}");
-    }
+    refused(&dir, &cases, &["t.snn", "out.npz"]);
 }
 
 /// Messages that said the wrong thing: `import -o X.safetensors` (it named the file twice), a
@@ -1136,12 +1143,7 @@ fn messages_name_the_real_mistake() {
             "--dtype float32 is for native libraries",
         ),
     ];
-    for (args, says) in cases {
-        let o = snnc(&dir, &args);
-        let err = shown(&dir, &o);
-        assert_eq!(o.status.code(), Some(1), "{args:?}: {err}");
-        assert!(err.contains(says), "{args:?}: {err}");
-    }
+    refused(&dir, &cases, &[]);
     assert!(!dir.join("lib").exists() && !dir.join("cfg").exists() && !dir.join("m2.snn").exists());
 }
 
@@ -1647,13 +1649,7 @@ fn every_command_that_runs_keeps_to_its_memory() {
             "no longer a finite float32",
         ),
     ];
-    for (args, says) in cases {
-        let o = snnc(&dir, &args);
-        let err = shown(&dir, &o);
-        assert_eq!(o.status.code(), Some(1), "{args:?}: {err}");
-        assert!(err.contains(says), "{args:?}: {err}");
-        assert!(!dir.join("t.snn").exists() && !dir.join("out.npz").exists(), "{args:?}");
-    }
+    refused(&dir, &cases, &["t.snn", "out.npz"]);
     // the same constants fit a larger budget
     let o = snnc(&dir, &["check", "consts.snn", "--max-memory", "1G"]);
     assert_eq!(o.status.code(), Some(0), "{}", shown(&dir, &o));
