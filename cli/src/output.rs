@@ -19,6 +19,13 @@ pub fn check(inputs: &[PathBuf], outputs: &[&Path]) -> Result<(), String> {
                 .to_string());
         }
         let r = resolve(out).map_err(|e| e.to_string())?;
+        if r.special && outputs.len() > 1 {
+            return Err(format!(
+                "refusing to write {}: it is a device or pipe, and this command's outputs are \
+                 written together, all or none, which only regular files can be; nothing was written",
+                out.display()
+            ));
+        }
         if r.exists && !r.special {
             if let Some(input) = inputs.iter().find(|i| snn_io::output::same_file(i, &r.path)) {
                 let link = std::fs::symlink_metadata(out).is_ok_and(|m| m.is_symlink());

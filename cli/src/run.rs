@@ -214,16 +214,30 @@ pub fn check_counts(steps: usize, threads: usize) -> Result<(), Failure> {
 }
 
 /// The memory a run may use unless `--max-memory` says otherwise: the machine's memory
-/// (`MemTotal` of /proc/meminfo; 16 GiB where that cannot be read).
+/// (`MemTotal` of /proc/meminfo; 16 GiB where that cannot be read), or less where the process
+/// may use less: what its address-space and data limits (`ulimit -v`, `-d`) leave beyond what
+/// it already maps, and its cgroup's `memory.max`.
 pub fn default_max_memory() -> u64 {
-    std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|m| {
-            let line = m.lines().find(|l| l.starts_with("MemTotal:"))?;
-            let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-            kib.checked_mul(1024)
-        })
-        .unwrap_or(16 << 30)
+    let read = |path: &str| std::fs::read_to_string(path).ok();
+    // "Key:   1234 kB" in /proc's status files
+    let kib = |text: &Option<String>, key: &str| -> Option<u64> {
+        let line = text.as_deref()?.lines().find(|l| l.starts_with(key))?;
+        line.split_whitespace().nth(1)?.parse::<u64>().ok()?.checked_mul(1024)
+    };
+    let mut limit = kib(&read("/proc/meminfo"), "MemTotal:").unwrap_or(16 << 30);
+    let status = read("/proc/self/status");
+    let limits = read("/proc/self/limits");
+    for (name, used) in [("Max address space", "VmSize:"), ("Max data size", "VmData:")] {
+        let soft = limits.as_deref().and_then(|l| {
+            let line = l.lines().find(|x| x.starts_with(name))?;
+            line[name.len()..].split_whitespace().next()?.parse::<u64>().ok()
+        });
+        if let Some(soft) = soft {
+            limit = limit.min(soft.saturating_sub(kib(&status, used).unwrap_or(0)));
+        }
+    }
+    let cgroup = read("/sys/fs/cgroup/memory.max").and_then(|m| m.trim().parse::<u64>().ok());
+    limit.min(cgroup.unwrap_or(u64::MAX))
 }
 
 /// Parse a byte count: `1000000`, `512M`, `8G`, `1.5T` (K, M, G, T: powers of 1024; an

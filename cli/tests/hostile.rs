@@ -1660,3 +1660,36 @@ fn every_command_that_runs_keeps_to_its_memory() {
         assert_eq!(o.status.code(), Some(1), "{args:?}");
     }
 }
+
+/// The third pass: a probe sampled at a period that is not a whole number of steps is refused
+/// (Nengo samples it irregularly); a pipe among a set of outputs is refused before anything is
+/// written (the set could not be all or none); infinite neuron parameters are refused.
+#[test]
+fn irregular_sampling_pipes_in_output_sets_and_infinite_parameters() {
+    let dir = scratch("pass3");
+    std::fs::write(
+        dir.join("se.snn"),
+        "node s = fn t -> t\nprobe p = s synapse none sample_every 1.5ms\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("amp.snn"),
+        "node c = 1\nlayer r: [1] = relu(amplitude = inf)\nconnect c -> r\nprobe r\n",
+    )
+    .unwrap();
+    model(&dir);
+    std::fs::create_dir(dir.join("lib")).unwrap();
+    assert!(Command::new("mkfifo").arg(dir.join("lib/m.h")).status().unwrap().success());
+    let cases = vec![
+        (
+            vec!["run", "se.snn", "--steps", "10", "-o", "se.npz"],
+            "is not a whole number of time steps",
+        ),
+        (vec!["check", "amp.snn"], "`amplitude` must be finite and positive"),
+        (vec!["build", "m.snn", "-o", "lib"], "it is a device or pipe"),
+    ];
+    refused(&dir, &cases, &["se.npz", "lib/libm.so", "lib/libm.a"]);
+    // a multiple of dt is sampled as Nengo samples it
+    let o = snnc(&dir, &["run", "se.snn", "--steps", "10", "--dt", "0.5ms", "-o", "se.npz"]);
+    assert_eq!(o.status.code(), Some(0), "{}", shown(&dir, &o));
+}

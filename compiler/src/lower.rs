@@ -433,7 +433,29 @@ impl Lowerer<'_> {
             _ => (sig.out, p.target.indices.clone(), Transform::Identity),
         };
         let every = match p.sample_every {
-            Some(t) => ((t / self.dt).round() as usize).max(1),
+            // Nengo samples at steps n with n mod (sample_every / dt) < 1: regular only when
+            // the period is a whole number of steps (or below one step: every step)
+            Some(t) => {
+                let period = t / self.dt;
+                let steps = period.round();
+                if period > 1.0 && (period - steps).abs() > 1e-9 * period {
+                    return Err(Diagnostic::error(
+                        codes::BUILD,
+                        format!(
+                            "sample_every {} is not a whole number of time steps (dt = {}): Nengo samples such a probe at irregular steps",
+                            as_ms(t),
+                            as_ms(self.dt)
+                        ),
+                        p.span,
+                        format!("{period:.4} steps"),
+                    )
+                    .with_help(format!(
+                        "use a multiple of dt, e.g. sample_every {}",
+                        as_ms(steps * self.dt)
+                    )));
+                }
+                (steps as usize).max(1)
+            }
             None => 1,
         };
         // Direct probes of unsliced signals need no ops.
@@ -483,4 +505,9 @@ impl Lowerer<'_> {
         };
         Ok(ProbeDecl { name: p.name.clone(), signal, shape: p.shape.clone(), every })
     }
+}
+
+/// A time in milliseconds as the language writes it (`1.5ms`), to nanosecond precision.
+fn as_ms(t: f64) -> String {
+    format!("{}ms", (t * 1e9).round() / 1e6)
 }

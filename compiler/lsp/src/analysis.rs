@@ -112,40 +112,55 @@ impl Analysis {
 }
 
 /// The directory the standard library is written to, so editors can open it (read-only).
-pub(crate) fn stdlib_dir() -> PathBuf {
-    std::env::temp_dir().join(format!("snnc-std-{}", env!("CARGO_PKG_VERSION")))
+pub(crate) fn stdlib_dir() -> Option<&'static Path> {
+    STDLIB_DIR
+        .get_or_init(|| tempfile::Builder::new().prefix("snnc-std-").tempdir().ok())
+        .as_ref()
+        .map(|d| d.path())
 }
 
-/// The URI of the standard-library file `name`, writing it out (read-only) when missing.
+/// This server's private directory of standard-library copies (mode 0700, made afresh by
+/// each server, so no other user can place a link or a pipe in it); removed by
+/// [`remove_stdlib_dir`] when the server ends.
+static STDLIB_DIR: std::sync::OnceLock<Option<tempfile::TempDir>> = std::sync::OnceLock::new();
+
+/// Remove the standard-library copies (the server is ending; a static is never dropped).
+pub(crate) fn remove_stdlib_dir() {
+    if let Some(dir) = stdlib_dir() {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
+
+/// The URI of the standard-library file `name`, written (read-only) into this server's
+/// private directory the first time.
 pub(crate) fn stdlib_uri(name: &str) -> Url {
-    let dir = stdlib_dir();
+    let untitled = || Url::parse("untitled:std.snn").expect("a constant URL parses");
+    let Some(dir) = stdlib_dir() else { return untitled() };
     let path = dir.join(format!("{name}.snn"));
     let text = snn_compiler::source_db::STDLIB.iter().find(|(n, _)| *n == name).map(|(_, t)| *t);
-    if let Some(text) = text {
-        if crate::text::read_regular_file(&path).as_deref() != Some(text) {
-            let _ = std::fs::create_dir_all(&dir);
+    if let (Some(text), false) = (text, path.exists()) {
+        use std::io::Write;
+        // a new file in a directory only this server writes
+        let written = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .and_then(|mut f| f.write_all(text.as_bytes()));
+        if written.is_ok() {
             if let Ok(meta) = std::fs::metadata(&path) {
                 let mut perms = meta.permissions();
-                #[allow(clippy::permissions_set_readonly_false)] // rewriting our own copy
-                perms.set_readonly(false);
+                perms.set_readonly(true);
                 let _ = std::fs::set_permissions(&path, perms);
-            }
-            if std::fs::write(&path, text).is_ok() {
-                if let Ok(meta) = std::fs::metadata(&path) {
-                    let mut perms = meta.permissions();
-                    perms.set_readonly(true);
-                    let _ = std::fs::set_permissions(&path, perms);
-                }
             }
         }
     }
-    Url::from_file_path(&path)
-        .unwrap_or_else(|_| Url::parse("untitled:std.snn").expect("a constant URL parses"))
+    Url::from_file_path(&path).unwrap_or_else(|_| untitled())
 }
 
 /// Whether `uri` is a standard-library file written by [`stdlib_uri`].
 pub(crate) fn is_stdlib(uri: &Url) -> bool {
-    uri.to_file_path().is_ok_and(|p| p.starts_with(stdlib_dir()))
+    let dir = stdlib_dir();
+    uri.to_file_path().is_ok_and(|p| dir.is_some_and(|d| p.starts_with(d)))
 }
 
 fn canonical(p: &Path) -> PathBuf {

@@ -245,6 +245,8 @@ pub fn run_stdio(targets: Targets) -> Result<(), String> {
         })
         .map_err(|e| e.to_string())?;
     let served = serve(conn, targets);
+    // one server per process here: its standard-library copies go with it
+    crate::analysis::remove_stdlib_dir();
     // the writer ends once the server's sender is gone (the reader's clone with it, at exit
     // or end of input)
     let written = writer.join().map_err(|_| "the writer thread panicked".to_string())?;

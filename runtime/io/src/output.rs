@@ -260,8 +260,19 @@ pub fn write_bytes(path: &Path, bytes: &[u8]) -> Result<(), IoError> {
 
 /// Commit several staged outputs as a set: every one or none. Regular files are replaced
 /// first, each old file kept (hard-linked) until all are in place and put back on a failure;
-/// special files (which cannot be taken back) are written last.
+/// a hard-linked file, rewritten in place, last. A device or pipe in a set is refused.
 pub fn commit_all(mut staged: Vec<Staged>) -> Result<(), IoError> {
+    // a write into a device or pipe cannot be taken back, nor wait for a reader mid-set
+    if staged.len() > 1 {
+        if let Some(s) = staged.iter().find(|s| s.target.special) {
+            return Err(write_err(
+                &s.user,
+                std::io::Error::other(
+                    "a device or pipe cannot be one of a set of files written all or none",
+                ),
+            ));
+        }
+    }
     for s in &mut staged {
         s.seal()?;
     }

@@ -90,9 +90,9 @@ pub enum ParamUnit {
 /// The range Nengo accepts for a parameter.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Constraint {
-    /// `> 0`.
+    /// `> 0` and finite.
     Positive,
-    /// `>= 0`.
+    /// `>= 0` and finite.
     NonNegative,
     /// `<= 0`.
     NonPositive,
@@ -104,8 +104,9 @@ impl Constraint {
     /// Whether `x` is accepted (NaN never is).
     pub fn admits(self, x: f64) -> bool {
         match self {
-            Constraint::Positive => x > 0.0,
-            Constraint::NonNegative => x >= 0.0,
+            // an infinite rate, time constant or amplitude makes every output inf or NaN
+            Constraint::Positive => x > 0.0 && x.is_finite(),
+            Constraint::NonNegative => x >= 0.0 && x.is_finite(),
             Constraint::NonPositive => x <= 0.0,
             Constraint::Finite => x.is_finite(),
         }
@@ -114,8 +115,8 @@ impl Constraint {
     /// What the value must be, e.g. `"must be > 0"`.
     pub const fn reason(self) -> &'static str {
         match self {
-            Constraint::Positive => "must be > 0",
-            Constraint::NonNegative => "must be >= 0",
+            Constraint::Positive => "must be finite and > 0",
+            Constraint::NonNegative => "must be finite and >= 0",
             Constraint::NonPositive => "must be <= 0",
             Constraint::Finite => "must be finite",
         }

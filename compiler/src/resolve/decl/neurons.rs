@@ -134,8 +134,8 @@ impl Elab<'_> {
             if !p.constraint.admits(val) {
                 let s = args.span_of(pname).unwrap_or(c.span);
                 let (must, label) = match p.constraint {
-                    Constraint::Positive => ("positive", "not positive"),
-                    Constraint::NonNegative => ("zero or positive", "negative"),
+                    Constraint::Positive => ("finite and positive", "not a finite positive number"),
+                    Constraint::NonNegative => ("finite, zero or positive", "not finite and >= 0"),
                     Constraint::NonPositive => ("zero or negative", "positive"),
                     Constraint::Finite => ("finite", "not finite"),
                 };
