@@ -1099,6 +1099,8 @@ impl Env for EnvRef<'_, '_> {
             return Err(Diagnostic::error(FOLLOW_ON, "follow-on", span, ""));
         };
         match source.tensor(name) {
+            // the index is worked out only when there is a bad value (indexed_iter is slow)
+            Some(t) if t.iter().all(|v| v.is_finite()) => Ok(t),
             Some(t) => match t.indexed_iter().find(|(_, v)| !v.is_finite()) {
                 None => Ok(t),
                 Some((at, v)) => Err(Diagnostic::error(
