@@ -132,10 +132,7 @@ pub(crate) fn custom_blocks(
     output: &Path,
 ) -> Result<Vec<snn_keras::convert::CustomBlock>, String> {
     // bounded, as every source is read (a device refused, a pipe capped)
-    let text = snn_fs::read_source(file)
-        .and_then(|b| {
-            snn_fs::source_text(b).map_err(|e| format!("cannot read {}: {e}", file.display()))
-        })
+    let text = snn_fs::read_source_text(file)
         .map_err(|e| e.replacen("cannot read ", "cannot read --layers ", 1))?;
     let parsed = snn_syntax::parse(snn_syntax::FileId(0), &text);
     if let Some(d) = parsed.errors.first() {

@@ -64,16 +64,6 @@ pub const MAX_PANELS: usize = 400;
 /// The shortest time axis drawn (s): below it the axis' ticks are not representable.
 const MIN_TIME_AXIS: f64 = 1e-300;
 
-/// `x` for a message: as Rust prints it, or in scientific notation when that would be long
-/// (`1e308`, not 309 digits).
-fn num(x: f64) -> String {
-    if x != 0.0 && x.is_finite() && !(1e-5..1e15).contains(&x.abs()) {
-        format!("{x:e}")
-    } else {
-        format!("{x}")
-    }
-}
-
 /// The first item of `items` given again, if any.
 fn repeated<T: Ord>(items: &[T]) -> Option<&T> {
     let mut seen = std::collections::BTreeSet::new();
@@ -90,14 +80,17 @@ pub fn plot(cfg: &PlotConfig) -> Result<String, String> {
     let recorded = read_sampling(&read_npz_comment(&cfg.data).unwrap_or_default());
     if let Some(dt) = cfg.dt {
         if !(dt > 0.0 && dt.is_finite()) {
-            return Err(format!("--dt must be a positive number of seconds, found {}", num(dt)));
+            return Err(format!(
+                "--dt must be a positive number of seconds, found {}",
+                snn_syntax::diag::number(dt)
+            ));
         }
         if let Some(s) = recorded.values().find(|s| s.dt != dt) {
             return Err(format!(
                 "--dt {} disagrees with the time step the run recorded in {} ({} s); leave --dt out",
-                num(dt),
+                snn_syntax::diag::number(dt),
                 cfg.data.display(),
-                num(s.dt)
+                snn_syntax::diag::number(s.dt)
             ));
         }
     }
@@ -174,8 +167,8 @@ pub fn plot(cfg: &PlotConfig) -> Result<String, String> {
                  a time axis too {what} to draw; the time step (--dt, or the one the run \
                  recorded) must be {dt}",
                 sampling.every,
-                num(sampling.dt),
-                num(t_end),
+                snn_syntax::diag::number(sampling.dt),
+                snn_syntax::diag::number(t_end),
             ));
         }
     }
@@ -187,8 +180,8 @@ pub fn plot(cfg: &PlotConfig) -> Result<String, String> {
                     "probe `{name}` (batch {i}) holds values from {} to {}, a range too \
                      wide to draw (its width is beyond the largest number); leave it out with \
                      --probe, or draw fewer neurons with --neurons",
-                    num(lo),
-                    num(hi)
+                    snn_syntax::diag::number(lo),
+                    snn_syntax::diag::number(hi)
                 )
             })?;
         }
@@ -447,7 +440,11 @@ fn draw_traces<DB: DrawingBackend>(
     let (series, picked) = element_series(a, index, cfg)?;
     let (steps, n) = series.dim();
     let (lo, hi) = value_axis(&series, &picked).map_err(|(lo, hi)| {
-        format!("values from {} to {} are too far apart to draw", num(lo), num(hi))
+        format!(
+            "values from {} to {} are too far apart to draw",
+            snn_syntax::diag::number(lo),
+            snn_syntax::diag::number(hi)
+        )
     })?;
     let t_end = sample_time(steps.max(1) - 1, sampling);
     let caption = if picked.len() < n {

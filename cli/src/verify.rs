@@ -162,9 +162,7 @@ pub fn verify_with_notes(cfg: &VerifyConfig) -> Result<(Vec<LayerDiff>, Vec<Stri
     let (snn_path, mut text, converted) = match &cfg.snn {
         Some(p) => {
             // bounded, as every source is read (a device refused, a pipe capped)
-            let text = snn_fs::read_source(p).and_then(|b| {
-                snn_fs::source_text(b).map_err(|e| format!("cannot read {}: {e}", p.display()))
-            })?;
+            let text = snn_fs::read_source_text(p)?;
             let c = convert(&model, "unused.safetensors", &opts).map_err(|e| e.to_string())?;
             (p.clone(), text, c)
         }

@@ -80,9 +80,7 @@ impl FsDb {
             return Ok(*id);
         }
         self.check_regular(path)?;
-        let bytes = read_source(path)?;
-        let text =
-            source_text(bytes).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let text = read_source_text(path)?;
         Ok(self.add(&path.display().to_string(), Some(key), text))
     }
 
@@ -152,33 +150,28 @@ pub const MAX_SOURCE_BYTES: u64 = 256 << 20;
 /// shell pipeline; a device is refused, as `/dev/zero` never ends) of at most
 /// [`MAX_SOURCE_BYTES`].
 pub fn read_source(path: &Path) -> Result<Vec<u8>, String> {
-    let cannot = |e: &dyn std::fmt::Display| format!("cannot read {}: {e}", path.display());
-    let meta = std::fs::metadata(path).map_err(|e| cannot(&e))?;
-    #[cfg(unix)]
-    let pipe = std::os::unix::fs::FileTypeExt::is_fifo(&meta.file_type());
-    #[cfg(not(unix))]
-    let pipe = false;
-    if !(meta.is_file() || pipe) {
-        return Err(cannot(&"not a regular file"));
-    }
-    let file = std::fs::File::open(path).map_err(|e| cannot(&e))?;
-    read_capped(file).map_err(|e| cannot(&e))
+    snn_io::read_at_most(path, MAX_SOURCE_BYTES)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))
+}
+
+/// The text of the source file `path`: [`read_source`] then [`source_text`], errors naming
+/// the path.
+pub fn read_source_text(path: &Path) -> Result<String, String> {
+    source_text(read_source(path)?).map_err(|e| format!("cannot read {}: {e}", path.display()))
 }
 
 /// A source's bytes from standard input (`-`), capped as [`read_source`] caps files.
 pub fn read_stdin_source() -> Result<Vec<u8>, String> {
-    read_capped(std::io::stdin().lock()).map_err(|e| format!("cannot read standard input: {e}"))
-}
-
-/// At most [`MAX_SOURCE_BYTES`] from `r`; more is an error.
-fn read_capped(r: impl std::io::Read) -> Result<Vec<u8>, String> {
     use std::io::Read;
     let mut bytes = Vec::new();
-    r.take(MAX_SOURCE_BYTES + 1).read_to_end(&mut bytes).map_err(|e| e.to_string())?;
-    if bytes.len() as u64 > MAX_SOURCE_BYTES {
-        return Err(format!("larger than {} MiB", MAX_SOURCE_BYTES >> 20));
+    let read = std::io::stdin().lock().take(MAX_SOURCE_BYTES + 1).read_to_end(&mut bytes);
+    match read {
+        Err(e) => Err(format!("cannot read standard input: {e}")),
+        Ok(_) if bytes.len() as u64 > MAX_SOURCE_BYTES => {
+            Err(format!("cannot read standard input: larger than {} MiB", MAX_SOURCE_BYTES >> 20))
+        }
+        Ok(_) => Ok(bytes),
     }
-    Ok(bytes)
 }
 
 /// A source file's bytes as text: a UTF-8 byte-order mark is dropped; invalid UTF-8 and NUL

@@ -130,27 +130,40 @@ pub const MAX_STREAM_BYTES: u64 = 4 << 30;
 /// `/dev/zero`, a socket, a directory), is refused as "not a regular file", before it is
 /// opened. Every reader of this crate reads through this; errors name `path` as given.
 pub fn read_file(path: &Path) -> Result<Vec<u8>, IoError> {
+    read_at_most(path, u64::MAX)
+        .map_err(|source| IoError::Read { path: path.to_path_buf(), source })
+}
+
+/// [`read_file`]'s bounded read with a second bound: more than `max` bytes (a larger regular
+/// file, a pipe carrying more) is an error rather than a partial read. The error is the
+/// reason only; the caller names the path.
+pub fn read_at_most(path: &Path, max: u64) -> Result<Vec<u8>, std::io::Error> {
     use std::io::Read;
-    let err = |source| IoError::Read { path: path.to_path_buf(), source };
-    let meta = std::fs::metadata(path).map_err(err)?;
-    readable(&meta).map_err(err)?;
-    let file = std::fs::File::open(path).map_err(err)?;
+    let meta = std::fs::metadata(path)?;
+    readable(&meta)?;
+    let file = std::fs::File::open(path)?;
     // the file opened may not be the one looked at (replaced meanwhile): look again
-    let meta = file.metadata().map_err(err)?;
-    let limit = readable(&meta).map_err(err)?;
+    let meta = file.metadata()?;
+    let limit = readable(&meta)?.min(max);
     let mut bytes = Vec::new();
-    if meta.is_file() {
+    if meta.is_file() && meta.len() <= max {
         // no further than its size, even if it grows while being read
         bytes.reserve_exact(usize::try_from(limit).unwrap_or(0));
-        file.take(limit).read_to_end(&mut bytes).map_err(err)?;
+        file.take(limit).read_to_end(&mut bytes)?;
         return Ok(bytes);
     }
-    file.take(limit.saturating_add(1)).read_to_end(&mut bytes).map_err(err)?;
+    file.take(limit.saturating_add(1)).read_to_end(&mut bytes)?;
     if bytes.len() as u64 > limit {
-        return Err(err(std::io::Error::other(format!(
-            "a pipe carrying more than {} GiB (the most read from a pipe)",
-            MAX_STREAM_BYTES >> 30
-        ))));
+        let bound = if limit >= 1 << 30 && limit % (1 << 30) == 0 {
+            format!("{} GiB", limit >> 30)
+        } else {
+            format!("{} MiB", limit >> 20)
+        };
+        return Err(std::io::Error::other(if meta.is_file() {
+            format!("larger than {bound}")
+        } else {
+            format!("a pipe carrying more than {bound} (the most read from a pipe)")
+        }));
     }
     Ok(bytes)
 }
@@ -185,11 +198,6 @@ fn readable(meta: &std::fs::Metadata) -> Result<u64, std::io::Error> {
     }
     #[cfg(not(unix))]
     Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a regular file"))
-}
-
-/// [`read_file`], for this crate's readers.
-pub(crate) fn read_bytes(path: &Path) -> Result<Vec<u8>, IoError> {
-    read_file(path)
 }
 
 /// Checks array names before writing: non-empty and unique.

@@ -13,7 +13,7 @@ use ndarray_npy::{NpzWriter, ReadNpyExt, ReadableElement, WriteNpyExt};
 use num_traits::ToPrimitive;
 use py_literal::Value as PyValue;
 
-use super::{check_names, read_bytes, write_atomic, IoError, Precision, MAX_STREAM_BYTES};
+use super::{check_names, read_file, write_atomic, IoError, Precision, MAX_STREAM_BYTES};
 
 const MAGIC: &[u8] = b"\x93NUMPY";
 
@@ -189,7 +189,7 @@ fn read_f16(bytes: &[u8]) -> Result<ArrayD<f64>, String> {
 
 /// Reads a `.npy` file as `f64`.
 pub fn read_npy(path: &Path) -> Result<ArrayD<f64>, IoError> {
-    let bytes = read_bytes(path)?;
+    let bytes = read_file(path)?;
     read_npy_bytes(path, &bytes)
 }
 
@@ -231,7 +231,7 @@ pub(crate) fn npy_name(path: &Path) -> String {
 
 /// Reads every array of a `.npz` file as `f64`, in the order stored.
 pub fn read_npz(path: &Path) -> Result<IndexMap<String, ArrayD<f64>>, IoError> {
-    let bytes = read_bytes(path)?;
+    let bytes = read_file(path)?;
     read_npz_bytes(path, &bytes)
 }
 

@@ -8,11 +8,11 @@ use half::{bf16, f16};
 use indexmap::IndexMap;
 use ndarray::{ArrayD, ArrayViewD, IxDyn};
 
-use super::{check_names, read_bytes, write_atomic, IoError, Precision};
+use super::{check_names, read_file, write_atomic, IoError, Precision};
 
 /// Reads every tensor of a `.safetensors` file as `f64`, in the order of their data in the file.
 pub fn read_safetensors(path: &Path) -> Result<IndexMap<String, ArrayD<f64>>, IoError> {
-    let bytes = read_bytes(path)?;
+    let bytes = read_file(path)?;
     read_safetensors_bytes(path, &bytes)
 }
 

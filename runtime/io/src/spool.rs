@@ -188,7 +188,7 @@ pub fn write_npz_with_comment(
 
 /// The archive comment of the `.npz` at `path` (empty when it has none).
 pub fn read_npz_comment(path: &Path) -> Result<String, IoError> {
-    let bytes = crate::read_bytes(path)?;
+    let bytes = crate::read_file(path)?;
     let zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|e| IoError::BadArray {
         path: path.to_path_buf(),
         name: String::new(),

@@ -7,7 +7,7 @@ use indexmap::IndexMap;
 use ndarray::ArrayD;
 
 use super::npy::npy_name;
-use super::{read_bytes, read_npy_bytes, read_npz_bytes, read_safetensors_bytes, IoError};
+use super::{read_file, read_npy_bytes, read_npz_bytes, read_safetensors_bytes, IoError};
 
 /// Container format of a weights file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,7 +47,7 @@ impl WeightsFile {
         let path = path.as_ref();
         let format = WeightsFormat::from_path(path)
             .ok_or_else(|| IoError::UnknownExtension { path: path.to_path_buf() })?;
-        let bytes = read_bytes(path)?;
+        let bytes = read_file(path)?;
         Self::from_bytes(path, format, &bytes)
     }
 
